@@ -1,0 +1,102 @@
+# crashfs: one flat, non-recursive Makefile.  See README.md.
+#
+#   make                 build build/crashfs
+#   make test            unit tests (ASan+UBSan) and integration tests
+#   make bench           benchmarks against native and passthrough_ll
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make deps            install the Debian packages the build needs
+#   make format-check    clang-format check
+#   DEVELOPER=1          adds -Werror
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := fuse3 libxxhash jansson inih
+DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
+	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
+	clang-format
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+ALL_CPPFLAGS = -I. -D_GNU_SOURCE -DCRASHFS_VERSION='"$(VERSION)"' $(CPPFLAGS)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(PKG_CFLAGS) -MMD -MP -pthread $(CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+# core/ and harness/ make the library shared by everything; fusefs/ is
+# the daemon; cli/ holds main().
+LIB_SRC := $(wildcard core/*.c harness/*.c)
+FS_SRC := $(wildcard fusefs/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+OBJ := $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(FS_SRC) $(CLI_SRC))
+SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,build/tests/%,\
+	$(wildcard tests/unit/test_*.c))
+TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
+	$(wildcard tests/tools/*.c))
+
+.PHONY: all test unit integration bench install clean format format-check deps
+all: build/crashfs $(TOOL_BIN)
+
+build/crashfs: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(LDFLAGS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -c -o $@ $<
+
+build/tests/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -o $@ $< \
+		$(SAN_OBJ) $(PKG_LIBS) $$($(PKG_CONFIG) --libs cmocka) $(LDFLAGS)
+
+build/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+test: unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+integration: all
+	python3 tests/integration/run.py
+
+bench: all
+	bench/run.sh
+
+install: build/crashfs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 build/crashfs $(DESTDIR)$(PREFIX)/bin/crashfs
+	install -m 644 docs/crashfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/crashfs.1
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y --no-install-recommends $(DEB_PACKAGES); \
+	else \
+		echo "run as root, or: sudo apt-get install -y $(DEB_PACKAGES)"; \
+	fi
+
+FORMAT_SRC = $(wildcard core/*.[ch] harness/*.[ch] fusefs/*.[ch] cli/*.[ch] \
+	tests/unit/*.c tests/tools/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)

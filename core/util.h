@@ -1,0 +1,47 @@
+/** @file
+ *
+ * Small helpers shared by every module: messages in the house format
+ * ("crashfs: cannot open trace 'x': No such file or directory"), number
+ * parsing with clear errors, and safe path handling.
+ *
+ * Messages are lowercase without a full stop.  Nothing here exits.
+ */
+#ifndef CRASHFS_UTIL_H
+#define CRASHFS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Name printed before messages ("crashfs" or "crashfs mount"). */
+void util_set_progname(const char *name);
+
+/* Print "<progname>: <message>\n" to stderr.  errno is preserved. */
+void util_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Like util_err, prefixed with "warning: ". */
+void util_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parse a byte count with an optional K, M, G or T suffix (powers of
+ * 1024), e.g. "4096", "1M".  Returns 0 or -EINVAL.
+ */
+int util_parse_size(const char *s, uint64_t *out);
+
+/* Parse a whole number in [min, max].  Returns 0 or -EINVAL/-ERANGE. */
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * True if name is a single directory entry name: not empty, not "." or
+ * "..", no '/' and shorter than 256 bytes.  Every name read from a trace
+ * goes through this before it touches the disk.
+ */
+bool util_name_ok(const char *name);
+
+/*
+ * Write all of buf to fd (retrying on EINTR and short writes).
+ * Returns 0 or -errno.
+ */
+int util_write_all(int fd, const void *buf, size_t len);
+
+#endif /* CRASHFS_UTIL_H */
