@@ -42,6 +42,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,build/tests/%,\
 TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
+.SECONDARY:
 .PHONY: all test unit integration bench install clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
