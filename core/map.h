@@ -43,7 +43,7 @@ int map_put(struct map *m, uint64_t k1, uint64_t k2, void *val);
 void *map_del(struct map *m, uint64_t k1, uint64_t k2);
 
 /*
- * Iterate: start with *pos = 0; returns the next value and sets *k1/*k2
+ * Iterate: start with *pos = 0; returns the next value and sets *k1 and *k2
  * (either may be NULL), or NULL at the end.  The map must not change
  * during the iteration.
  */
