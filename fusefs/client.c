@@ -160,6 +160,10 @@ int cmd_umount(int argc, char **argv)
 		util_err("cannot find '%s': %s", mnt, strerror(errno));
 		return 2;
 	}
+	if (access(canon, F_OK) < 0 && errno == ENOENT) {
+		util_err("'%s' does not exist", mnt);
+		goto out_free;
+	}
 	n = mountinfo_type(canon, type, sizeof(type));
 	if (n <= 0) {
 		util_err(n == 0 ? "'%s' is not mounted" :
