@@ -24,7 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CFS_TIMEOUT 1.0	/* kernel entry/attr cache, seconds */
+#define CFS_TIMEOUT 1.0		/* kernel entry/attr cache, seconds */
+#define CFS_IDLE_THREADS 10	/* FUSE workers kept when idle */
 
 struct mount_opts {
 	const char *trace;	/* --trace */
@@ -269,15 +270,19 @@ out:
  * exit status. */
 static int serve(struct cfs *fs, struct ctl_server **srv)
 {
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	/* FUSE_USE_VERSION 35: the 3.2 loop configuration.  Idle workers
+	 * are kept: a thread per request costs more than the request. */
+	struct fuse_loop_config cfg = {
+		.clone_fd = 0,
+		.max_idle_threads = CFS_IDLE_THREADS,
+	};
 	unsigned long long records;
 	char final[600];
 	int err, ret;
 
 	cfs_log("serving '%s' on '%s', trace '%s'", fs->backing, fs->mount,
 		fs->trace_path);
-	ret = fuse_session_loop_mt(fs->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	ret = fuse_session_loop_mt(fs->se, &cfg);
 	fuse_session_unmount(fs->se);
 
 	pthread_mutex_lock(&fs->order);
