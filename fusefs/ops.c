@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define PROC_PATH_MAX 32
+#define COPY_MAX (1u << 30)	/* bytes copied by one copy_file_range */
 
 static struct cfs *req_fs(fuse_req_t req)
 {
@@ -86,6 +87,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_SPLICE_WRITE);
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* The kernel clears set-id bits itself, with a SETATTR we record
+	 * (the daemon runs as root and would keep them). */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+	cfs_log("the kernel ended the session");
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -477,11 +487,16 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- open files --------------------------------------------------------- */
 
-/* Flags for the backing open: durability is simulated unless --real-sync,
- * and O_DIRECT is dropped (our buffers are not aligned for it). */
+/*
+ * Flags for the backing open: durability is simulated unless --real-sync,
+ * O_DIRECT is dropped (our buffers are not aligned for it), and so is
+ * O_APPEND: op_write() puts appends at the size it reads under the
+ * ordering lock, and mmap writeback through an O_APPEND handle still lands
+ * at its own offset.
+ */
 static int backing_flags(struct cfs *fs, int flags)
 {
-	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL);
+	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL | O_APPEND);
 	if (!fs->real_sync)
 		flags &= ~(O_SYNC | O_DSYNC);
 	return flags | O_CLOEXEC;
@@ -719,18 +734,22 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		.fh = h->num,
 		.data_len = (uint32_t)size,
 	};
+	bool append = h->append && !fi->writepage;
 	struct stat st;
-	ssize_t n;
+	ssize_t n = -1;
 	int err;
 
 	(void)ino;
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	/* O_APPEND: the data lands at the end, whatever the kernel said. */
-	if (h->append && fstat(h->fd, &st) == 0)
-		off = st.st_size;
-	n = pwrite(h->fd, buf, size, off);
+	/* O_APPEND: the data lands at the end, whatever the kernel said
+	 * (but page writeback of a shared mapping goes where it belongs). */
+	if (!append || fstat(h->fd, &st) == 0) {
+		if (append)
+			off = st.st_size;
+		n = pwrite(h->fd, buf, size, off);
+	}
 	rec.off = (uint64_t)off;
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	rec.data = n > 0 ? buf : NULL;
@@ -867,7 +886,10 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out, len,
+	/* At most COPY_MAX a request, so the result fits the record; the
+	 * caller sees a short copy and goes on. */
+	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+			    len < COPY_MAX ? len : COPY_MAX,
 			    (unsigned int)flags);
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	err = order_commit(fs, &rec);
@@ -1152,6 +1174,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 const struct fuse_lowlevel_ops cfs_ops = {
 	.init = op_init,
+	.destroy = op_destroy,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
