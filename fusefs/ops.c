@@ -750,6 +750,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			off = st.st_size;
 		n = pwrite(h->fd, buf, size, off);
 	}
+	if (!append)
+		rec.flags &= ~TRF_APPEND;
 	rec.off = (uint64_t)off;
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	rec.data = n > 0 ? buf : NULL;
