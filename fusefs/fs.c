@@ -64,9 +64,10 @@ static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ crashfs[%d]: %s\n",
-		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
+	fprintf(
+	    stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ crashfs[%d]: %s\n",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
 	if (keep)
 		snprintf(keep, keeplen, "%s", msg);
 }
@@ -131,21 +132,17 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 	err = trace_append(fs->tw, rec);
 	if (err) {
 		fs->broken = err;
-		cfs_error(fs,
-			  "trace '%s' is broken: cannot append a %s record: %s; "
-			  "further changes fail with EIO",
-			  fs->trace_path, trace_type_name(rec->type),
-			  strerror(-err));
+		cfs_error(
+		    fs,
+		    "trace '%s' is broken: cannot append a %s record: %s; "
+		    "further changes fail with EIO",
+		    fs->trace_path, trace_type_name(rec->type), strerror(-err));
 		return -EIO;
 	}
 	switch (rec->type) {
 	case TR_FSYNC:
-	case TR_FSYNCDIR:
-		fs->fsyncs++;
-		break;
-	case TR_MARK:
-		fs->marks++;
-		break;
+	case TR_FSYNCDIR: fs->fsyncs++; break;
+	case TR_MARK: fs->marks++; break;
 	}
 	return 0;
 }
