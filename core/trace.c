@@ -80,6 +80,13 @@ const char *trace_type_name(unsigned int type)
 	return type_names[type];
 }
 
+const char *trace_type_layout(unsigned int type)
+{
+	if (type == 0 || type >= TR_TYPE_MAX)
+		return "";
+	return body_layout[type];
+}
+
 /* ---- little-endian helpers ------------------------------------------ */
 
 static unsigned char *put16(unsigned char *p, uint16_t v)
