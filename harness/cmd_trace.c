@@ -252,7 +252,7 @@ int cmd_trace(int argc, char **argv)
 		util_err("out of memory");
 		return 2;
 	}
-	optind = 1;
+	optind = 0;	/* glibc: start afresh, even if called before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+trh", longopts, NULL)) != -1) {
 		switch (c) {
