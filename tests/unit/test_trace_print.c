@@ -23,65 +23,104 @@
 #include "harness/trace_print.h"
 
 static char dir[] = "/tmp/test_trace_print.XXXXXX";
-static char out[1 << 16];	/* what was printed */
+static char out[1 << 16]; /* what was printed */
 
 static const struct trace_rec seed004[] = {
-	{ .type = TR_BIND, .id = 1, .mode = S_IFDIR | 0755, .name = "" },
-	{ .type = TR_BIND, .id = 2, .parent = 1, .name = "config.json",
-	  .mode = S_IFREG | 0644, .len = 120 },
-	{ .type = TR_CREATE, .pid = 1234, .parent = 1,
-	  .name = "config.json.tmp", .id = 3, .mode = S_IFREG | 0644,
-	  .oflags = O_WRONLY | O_CREAT | O_TRUNC | 0100000, .fh = 2 },
-	{ .type = TR_WRITE, .pid = 1234, .id = 3, .fh = 2, .data = "{}\n",
-	  .data_len = 3, .result = 3 },
-	{ .type = TR_FLUSH, .pid = 1234, .id = 3, .fh = 2 },
-	{ .type = TR_FSYNC, .pid = 1234, .id = 3, .fh = 2 },
-	{ .type = TR_RENAME, .pid = 1234, .parent = 1,
-	  .name = "config.json.tmp", .parent2 = 1, .name2 = "config.json",
-	  .id = 3, .id2 = 2 },
-	{ .type = TR_OPEN, .pid = 1234, .id = 1, .fh = 3,
-	  .oflags = O_RDONLY | O_DIRECTORY },
-	{ .type = TR_FSYNCDIR, .pid = 1234, .id = 1, .fh = 3 },
-	{ .type = TR_RELEASE, .id = 3, .fh = 2 },
-	{ .type = TR_MARK, .name = "saved" },
-	{ .type = TR_OPEN, .pid = 99, .id = 2, .fh = 4, .oflags = O_RDONLY,
-	  .result = -ENOENT },
-	{ .type = TR_UNLINK, .pid = 99, .parent = 1, .name = "config.json",
-	  .id = 3 },
-	{ .type = TR_WRITE, .pid = 99, .id = 3, .fh = 2, .off = 3,
-	  .flags = TRF_APPEND | TRF_SYNC, .data = "x", .data_len = 1,
-	  .result = 1 },
-	{ .type = TR_FSYNC, .pid = 99, .id = 3, .fh = 2,
-	  .flags = TRF_DATASYNC | TRF_INJECTED, .result = -EIO },
-	{ .type = TR_CREATE, .pid = 99, .parent = 1,
-	  .name = "a\"b\\c\n\x1b[2J\xff\xc3\xa9", .id = 4,
-	  .mode = S_IFREG | 0600, .oflags = O_RDWR | O_CREAT | O_EXCL,
-	  .fh = 5 },
+    {.type = TR_BIND, .id = 1, .mode = S_IFDIR | 0755, .name = ""},
+    {.type = TR_BIND,
+     .id = 2,
+     .parent = 1,
+     .name = "config.json",
+     .mode = S_IFREG | 0644,
+     .len = 120},
+    {.type = TR_CREATE,
+     .pid = 1234,
+     .parent = 1,
+     .name = "config.json.tmp",
+     .id = 3,
+     .mode = S_IFREG | 0644,
+     .oflags = O_WRONLY | O_CREAT | O_TRUNC | 0100000,
+     .fh = 2},
+    {.type = TR_WRITE,
+     .pid = 1234,
+     .id = 3,
+     .fh = 2,
+     .data = "{}\n",
+     .data_len = 3,
+     .result = 3},
+    {.type = TR_FLUSH, .pid = 1234, .id = 3, .fh = 2},
+    {.type = TR_FSYNC, .pid = 1234, .id = 3, .fh = 2},
+    {.type = TR_RENAME,
+     .pid = 1234,
+     .parent = 1,
+     .name = "config.json.tmp",
+     .parent2 = 1,
+     .name2 = "config.json",
+     .id = 3,
+     .id2 = 2},
+    {.type = TR_OPEN,
+     .pid = 1234,
+     .id = 1,
+     .fh = 3,
+     .oflags = O_RDONLY | O_DIRECTORY},
+    {.type = TR_FSYNCDIR, .pid = 1234, .id = 1, .fh = 3},
+    {.type = TR_RELEASE, .id = 3, .fh = 2},
+    {.type = TR_MARK, .name = "saved"},
+    {.type = TR_OPEN,
+     .pid = 99,
+     .id = 2,
+     .fh = 4,
+     .oflags = O_RDONLY,
+     .result = -ENOENT},
+    {.type = TR_UNLINK, .pid = 99, .parent = 1, .name = "config.json", .id = 3},
+    {.type = TR_WRITE,
+     .pid = 99,
+     .id = 3,
+     .fh = 2,
+     .off = 3,
+     .flags = TRF_APPEND | TRF_SYNC,
+     .data = "x",
+     .data_len = 1,
+     .result = 1},
+    {.type = TR_FSYNC,
+     .pid = 99,
+     .id = 3,
+     .fh = 2,
+     .flags = TRF_DATASYNC | TRF_INJECTED,
+     .result = -EIO},
+    {.type = TR_CREATE,
+     .pid = 99,
+     .parent = 1,
+     .name = "a\"b\\c\n\x1b[2J\xff\xc3\xa9",
+     .id = 4,
+     .mode = S_IFREG | 0600,
+     .oflags = O_RDWR | O_CREAT | O_EXCL,
+     .fh = 5},
 };
 
 static const char *const seed004_text =
-	"#1 bind \"/\" S_IFDIR|0755 size 0\n"
-	"#2 bind \"config.json\" S_IFREG|0644 size 120\n"
-	"#3 pid 1234 create \"config.json.tmp\" O_WRONLY|O_CREAT|O_TRUNC "
-	"S_IFREG|0644 fh 2 = 0\n"
-	"#4 pid 1234 write \"config.json.tmp\" off 0 len 3 = 3\n"
-	"#5 pid 1234 flush \"config.json.tmp\" fh 2 = 0\n"
-	"#6 pid 1234 fsync \"config.json.tmp\" = 0\n"
-	"#7 pid 1234 rename \"config.json.tmp\" -> \"config.json\" = 0\n"
-	"#8 pid 1234 open \"/\" O_RDONLY|O_DIRECTORY fh 3 = 0\n"
-	"#9 pid 1234 fsyncdir \"/\" = 0\n"
-	"#10 release \"config.json\" fh 2 = 0\n"
-	"#11 mark \"saved\"\n"
-	"#12 pid 99 open \"config.json (deleted)\" O_RDONLY fh 4 = -1 ENOENT "
-	"(No such file or directory)\n"
-	"#13 pid 99 unlink \"config.json\" = 0\n"
-	"#14 pid 99 write \"config.json (deleted)\" off 3 len 1 "
-	"O_APPEND|O_SYNC = 1\n"
-	"#15 pid 99 fdatasync \"config.json (deleted)\" = -1 EIO "
-	"(Input/output error) (injected)\n"
-	"#16 pid 99 create \"a\\\"b\\\\c\\n\\x1b[2J\\xff\xc3\xa9\" "
-	"O_RDWR|O_CREAT|O_EXCL S_IFREG|0600 fh 5 = 0\n"
-	"#17 end\n";
+    "#1 bind \"/\" S_IFDIR|0755 size 0\n"
+    "#2 bind \"config.json\" S_IFREG|0644 size 120\n"
+    "#3 pid 1234 create \"config.json.tmp\" O_WRONLY|O_CREAT|O_TRUNC "
+    "S_IFREG|0644 fh 2 = 0\n"
+    "#4 pid 1234 write \"config.json.tmp\" off 0 len 3 = 3\n"
+    "#5 pid 1234 flush \"config.json.tmp\" fh 2 = 0\n"
+    "#6 pid 1234 fsync \"config.json.tmp\" = 0\n"
+    "#7 pid 1234 rename \"config.json.tmp\" -> \"config.json\" = 0\n"
+    "#8 pid 1234 open \"/\" O_RDONLY|O_DIRECTORY fh 3 = 0\n"
+    "#9 pid 1234 fsyncdir \"/\" = 0\n"
+    "#10 release \"config.json\" fh 2 = 0\n"
+    "#11 mark \"saved\"\n"
+    "#12 pid 99 open \"config.json (deleted)\" O_RDONLY fh 4 = -1 ENOENT "
+    "(No such file or directory)\n"
+    "#13 pid 99 unlink \"config.json\" = 0\n"
+    "#14 pid 99 write \"config.json (deleted)\" off 3 len 1 "
+    "O_APPEND|O_SYNC = 1\n"
+    "#15 pid 99 fdatasync \"config.json (deleted)\" = -1 EIO "
+    "(Input/output error) (injected)\n"
+    "#16 pid 99 create \"a\\\"b\\\\c\\n\\x1b[2J\\xff\xc3\xa9\" "
+    "O_RDWR|O_CREAT|O_EXCL S_IFREG|0600 fh 5 = 0\n"
+    "#17 end\n";
 
 static char *tpath(const char *name)
 {
@@ -111,8 +150,8 @@ static void write_trace(const char *path, const struct trace_rec *recs,
 static void test_seed004_lines(void **state)
 {
 	const char *path = tpath("seed004.trace");
-	struct trace_print_opts opts = { 0 };
-	struct names nm = { 0 };
+	struct trace_print_opts opts = {0};
+	struct names nm = {0};
 	struct trace_reader *r;
 	struct trace_rec rec;
 	char err[256];
@@ -136,8 +175,8 @@ static void test_seed004_lines(void **state)
 
 static void test_oflags_names(void **state)
 {
-	struct trace_rec rec = { .type = TR_OPEN,
-				 .oflags = O_WRONLY | O_SYNC | O_APPEND };
+	struct trace_rec rec = {.type = TR_OPEN,
+				.oflags = O_WRONLY | O_SYNC | O_APPEND};
 	char b[256];
 
 	(void)state;
@@ -169,25 +208,31 @@ static void test_oflags_names(void **state)
 static void test_json_fields(void **state)
 {
 	static const char *const keys[128] = {
-		['i'] = "id",	  ['I'] = "id2",   ['p'] = "parent",
-		['P'] = "parent2", ['h'] = "fh",    ['o'] = "off",
-		['O'] = "off2",	  ['l'] = "len",   ['m'] = "mode",
-		['f'] = "oflags", ['u'] = "uid",   ['g'] = "gid",
-		['a'] = "atime",  ['t'] = "mtime", ['n'] = "name",
-		['N'] = "name2",  ['d'] = "data_len", ['D'] = "data_len",
+	    ['i'] = "id",      ['I'] = "id2",	   ['p'] = "parent",
+	    ['P'] = "parent2", ['h'] = "fh",	   ['o'] = "off",
+	    ['O'] = "off2",    ['l'] = "len",	   ['m'] = "mode",
+	    ['f'] = "oflags",  ['u'] = "uid",	   ['g'] = "gid",
+	    ['a'] = "atime",   ['t'] = "mtime",	   ['n'] = "name",
+	    ['N'] = "name2",   ['d'] = "data_len", ['D'] = "data_len",
 	};
-	struct trace_print_opts opts = { .data = true };
-	struct names nm = { 0 };
+	struct trace_print_opts opts = {.data = true};
+	struct names nm = {0};
 	json_t *o, *back;
 	char *s;
 
 	(void)state;
 	for (unsigned int t = 1; t < TR_TYPE_MAX; t++) {
 		struct trace_rec rec = {
-			.seq = 9, .type = t, .pid = 7, .result = -ENOSPC,
-			.id = UINT64_MAX, .name = "n", .name2 = "m",
-			.data = "\x00\x01\x02", .data_len = 3,
-			.mtime = { -5, 7 },
+		    .seq = 9,
+		    .type = t,
+		    .pid = 7,
+		    .result = -ENOSPC,
+		    .id = UINT64_MAX,
+		    .name = "n",
+		    .name2 = "m",
+		    .data = "\x00\x01\x02",
+		    .data_len = 3,
+		    .mtime = {-5, 7},
 		};
 
 		o = trace_print_json(&rec, &nm, &opts);
@@ -196,43 +241,42 @@ static void test_json_fields(void **state)
 		assert_non_null(s);
 		back = json_loads(s, 0, NULL);
 		assert_non_null(back);
-		assert_string_equal(json_string_value(json_object_get(back,
-							"type")),
-				    trace_type_name(t));
-		assert_string_equal(json_string_value(json_object_get(back,
-							"errno")),
-				    "ENOSPC");
+		assert_string_equal(
+		    json_string_value(json_object_get(back, "type")),
+		    trace_type_name(t));
+		assert_string_equal(
+		    json_string_value(json_object_get(back, "errno")),
+		    "ENOSPC");
 		for (const char *f = trace_type_layout(t); *f; f++)
 			if (!json_object_get(back, keys[(int)*f]))
-				fail_msg("%s: no '%s' in %s", trace_type_name(t),
-					 keys[(int)*f], s);
+				fail_msg("%s: no '%s' in %s",
+					 trace_type_name(t), keys[(int)*f], s);
 		if (strchr(trace_type_layout(t), 'i'))
 			/* beyond a JSON integer: exact, as a string */
 			assert_string_equal(
-				json_string_value(json_object_get(back, "id")),
-				"18446744073709551615");
+			    json_string_value(json_object_get(back, "id")),
+			    "18446744073709551615");
 		if (strpbrk(trace_type_layout(t), "dD"))
 			assert_string_equal(json_string_value(json_object_get(
-						    back, "data_b64")),
+						back, "data_b64")),
 					    "AAEC");
 		if (t == TR_SETATTR)
-			assert_int_equal(json_integer_value(json_object_get(
-					     json_object_get(back, "mtime"),
-					     "sec")),
-					 -5);
+			assert_int_equal(
+			    json_integer_value(json_object_get(
+				json_object_get(back, "mtime"), "sec")),
+			    -5);
 		json_decref(back);
 		free(s);
 		json_decref(o);
 	}
 	{
 		/* a name that is not UTF-8 is given as its bytes */
-		struct trace_rec rec = { .seq = 1, .type = TR_MARK,
-					 .name = "\xff" };
+		struct trace_rec rec = {
+		    .seq = 1, .type = TR_MARK, .name = "\xff"};
 
 		o = trace_print_json(&rec, &nm, &opts);
-		assert_string_equal(json_string_value(json_object_get(o,
-							"name_b64")),
-				    "/w==");
+		assert_string_equal(
+		    json_string_value(json_object_get(o, "name_b64")), "/w==");
 		json_decref(o);
 	}
 }
@@ -240,8 +284,8 @@ static void test_json_fields(void **state)
 /* Run `crashfs trace args...` with stdout and stderr in out. */
 static int run(const char *arg1, const char *arg2, const char *arg3)
 {
-	char *argv[] = { "trace", (char *)arg1, (char *)arg2, (char *)arg3,
-			 NULL };
+	char *argv[] = {"trace", (char *)arg1, (char *)arg2, (char *)arg3,
+			NULL};
 	int argc = arg3 ? 4 : arg2 ? 3 : arg1 ? 2 : 1;
 	int fd, save_out, save_err, status;
 	char outpath[300];
@@ -287,10 +331,9 @@ static void test_command(void **state)
 	assert_string_equal(out, seed004_text);
 
 	assert_int_equal(run("--type", "rename,fsyncdir", path), 0);
-	assert_string_equal(out,
-			    "#7 pid 1234 rename \"config.json.tmp\" -> "
-			    "\"config.json\" = 0\n"
-			    "#9 pid 1234 fsyncdir \"/\" = 0\n");
+	assert_string_equal(out, "#7 pid 1234 rename \"config.json.tmp\" -> "
+				 "\"config.json\" = 0\n"
+				 "#9 pid 1234 fsyncdir \"/\" = 0\n");
 	assert_int_equal(run("--pid", "99", path), 0);
 	assert_non_null(strstr(out, "#13 pid 99 unlink \"config.json\" = 0\n"));
 	assert_null(strstr(out, "pid 1234"));
@@ -325,8 +368,10 @@ static void test_command(void **state)
 	assert_int_equal(run(bad, NULL, NULL), 1);
 	assert_non_null(strstr(out, "#15 pid 99 fdatasync"));
 	assert_null(strstr(out, "#16 "));
-	snprintf(want, sizeof(want), "crashfs trace: trace '%s' is corrupt at "
-		 "offset ", bad);
+	snprintf(want, sizeof(want),
+		 "crashfs trace: trace '%s' is corrupt at "
+		 "offset ",
+		 bad);
 	assert_non_null(strstr(out, want));
 	free(buf);
 
@@ -366,10 +411,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seed004_lines),
-		cmocka_unit_test(test_oflags_names),
-		cmocka_unit_test(test_json_fields),
-		cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_seed004_lines),
+	    cmocka_unit_test(test_oflags_names),
+	    cmocka_unit_test(test_json_fields),
+	    cmocka_unit_test(test_command),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
