@@ -398,6 +398,8 @@ static void test_name_too_long(void **state)
 	assert_int_equal(trace_append(w, &rec), -ENAMETOOLONG);
 	name[TRACE_NAME_MAX] = '\0';
 	assert_int_equal(trace_append(w, &rec), 0);
+	rec = (struct trace_rec){.type = TR_WRITE, .data_len = 1};
+	assert_int_equal(trace_append(w, &rec), -EINVAL); /* data NULL */
 	rec = (struct trace_rec){.type = 0};
 	assert_int_equal(trace_append(w, &rec), -EINVAL);
 	rec.type = TR_TYPE_MAX;
