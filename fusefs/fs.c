@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,45 @@ void cfs_last_error(struct cfs *fs, char *buf, size_t len)
 	pthread_mutex_lock(&fs->errlock);
 	snprintf(buf, len, "%s", fs->last_error);
 	pthread_mutex_unlock(&fs->errlock);
+}
+
+#define TGID_SLOTS 4096 /* tid -> tgid cache, direct-mapped */
+
+/* (tid << 32 | tgid) per slot; 0 when empty. */
+static _Atomic uint64_t tgid_cache[TGID_SLOTS];
+
+uint32_t cfs_tgid(pid_t tid)
+{
+	_Atomic uint64_t *slot = &tgid_cache[(uint32_t)tid % TGID_SLOTS];
+	char path[32], buf[512], *p;
+	unsigned long tgid;
+	uint64_t v;
+	ssize_t n;
+	int fd;
+
+	if (tid <= 0)
+		return 0;
+	v = atomic_load_explicit(slot, memory_order_relaxed);
+	if (v >> 32 == (uint32_t)tid)
+		return (uint32_t)v;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return (uint32_t)tid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (uint32_t)tid;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return (uint32_t)tid;
+	tgid = strtoul(p + 6, NULL, 10);
+	if (!tgid || tgid > UINT32_MAX)
+		return (uint32_t)tid;
+	atomic_store_explicit(slot, (uint64_t)(uint32_t)tid << 32 | tgid,
+			      memory_order_relaxed);
+	return (uint32_t)tgid;
 }
 
 int order_begin(struct cfs *fs, const struct trace_rec *rec)

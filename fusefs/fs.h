@@ -110,6 +110,15 @@ void cfs_error(struct cfs *fs, const char *fmt, ...)
 /* Copy the last error into buf ("" if none). */
 void cfs_last_error(struct cfs *fs, char *buf, size_t len);
 
+/*
+ * The process (thread group) of the thread tid, which is what FUSE reports
+ * as the caller: records name processes, so `crashfs trace --pid P` shows
+ * all that process P did.  From /proc, cached per tid (a tid reused by
+ * another process before its slot is overwritten would be misnamed).
+ * 0 stays 0; tid itself if /proc cannot say.
+ */
+uint32_t cfs_tgid(pid_t tid);
+
 /* ---- fs.c: ordering point --------------------------------------------- */
 
 /*

@@ -418,8 +418,10 @@ int cmd_mount(int argc, char **argv)
 		};
 		struct stat st;
 
-		if (fstat(fs.root.fd, &st) == 0)
+		if (fstat(fs.root.fd, &st) == 0) {
 			rec.mode = st.st_mode;
+			rec.len = (uint64_t)st.st_size;
+		}
 		err = trace_append(fs.tw, &rec);
 		if (err) {
 			util_err("cannot write trace '%s': %s", o.trace,

@@ -36,7 +36,7 @@ static struct cfs *req_fs(fuse_req_t req)
 
 static uint32_t req_pid(fuse_req_t req)
 {
-	return (uint32_t)fuse_req_ctx(req)->pid;
+	return cfs_tgid(fuse_req_ctx(req)->pid);
 }
 
 static struct cfs_handle *handle(struct fuse_file_info *fi)
