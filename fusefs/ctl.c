@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,7 @@ static void *ctl_thread(void *arg)
 int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 {
 	struct ctl_server *srv = calloc(1, sizeof(*srv));
+	sigset_t block, old;
 	int err;
 
 	if (!srv)
@@ -397,7 +399,16 @@ int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 	srv->fs = fs;
 	srv->fd = fd;
 	pthread_mutex_init(&srv->lock, NULL);
+	/* Termination signals must reach the thread that runs the FUSE loop,
+	 * which they wake; block them here as libfuse does in its workers. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = pthread_create(&srv->thread, NULL, ctl_thread, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		free(srv);
 		return -err;
