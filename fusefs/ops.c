@@ -673,7 +673,8 @@ out_free:
 	fuse_reply_err(req, -err);
 }
 
-/* Per-thread read buffer, so reads allocate once per thread. */
+/* Per-thread reply buffer (read, readdir), so they allocate once per
+ * thread.  A handler uses it until it has replied. */
 static pthread_key_t rbuf_key;
 static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
 
@@ -687,7 +688,7 @@ static void rbuf_key_init(void)
 	pthread_key_create(&rbuf_key, free);
 }
 
-static char *read_buffer(size_t size)
+static char *thread_buffer(size_t size)
 {
 	struct rbuf *b;
 
@@ -707,7 +708,7 @@ static char *read_buffer(size_t size)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	char *buf = read_buffer(size);
+	char *buf = thread_buffer(size);
 	ssize_t n;
 
 	(void)ino;
@@ -1010,7 +1011,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct cfs_handle *h = handle(fi);
-	char *buf = calloc(1, size);
+	char *buf = thread_buffer(size);
 	size_t rem = size;
 	long n;
 	int err = 0;
@@ -1054,7 +1055,6 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_buf(req, buf, size - rem);
-	free(buf);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
