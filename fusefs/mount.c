@@ -261,7 +261,8 @@ static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
 
 	if (fuse_opt_add_arg(&args, "crashfs") ||
 	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, "fsname=crashfs,subtype=crashfs"))
+	    fuse_opt_add_arg(
+		&args, "fsname=crashfs,subtype=crashfs,default_permissions"))
 		goto out;
 	if (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
 			     fuse_opt_add_arg(&args, o->fuse_opts)))
@@ -485,7 +486,7 @@ out_release:
 int cmd_mount(int argc, char **argv)
 {
 	struct mount_opts o = {0};
-	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1};
+	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
 	int ret, ready = -1;
 
 	util_set_progname("crashfs mount");
