@@ -78,14 +78,20 @@ static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 
 /*
  * A file made by a caller other than the daemon's user belongs to the
- * caller, as on a real filesystem (only possible when running as root).
+ * caller, as on a real filesystem (only possible when running as root);
+ * in a set-group-ID directory it keeps the directory's group.
  */
 static void give_to_caller(fuse_req_t req, int dirfd, const char *name)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t gid = ctx->gid;
+	struct stat dir;
 
-	if (geteuid() == 0 && (ctx->uid != 0 || ctx->gid != 0))
-		fchownat(dirfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+	if (geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0))
+		return;
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID))
+		gid = (gid_t)-1;
+	fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
