@@ -71,7 +71,7 @@ struct mnode {
 	uint64_t hash_gen;	/* gen the cached hash was computed at */
 	uint64_t hash;		/* cached model_hash() */
 	uint64_t undo_epoch;	/* epoch of the last snapshot */
-	uint64_t scratch[4];	/* for the explorer */
+	uint64_t scratch[MODEL_SCRATCH];	/* for persist and explore */
 };
 
 enum undo_kind { U_ADD, U_DEL, U_NODE, U_MARK };
@@ -483,7 +483,6 @@ static uint64_t tear_point(uint64_t off, uint64_t len, uint32_t sector)
 	return mid * sector;
 }
 
-bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector);
 bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector)
 {
 	return tear_point(off, len, sector) != off;
@@ -872,6 +871,22 @@ const struct extent *model_extents(const struct mnode *n, size_t *n_ext)
 uint64_t *model_node_scratch(struct mnode *n)
 {
 	return n->scratch;
+}
+
+void model_clear_scratch(struct model *m)
+{
+	for (size_t i = 0; i < m->nnodes; i++)
+		memset(m->nodes[i]->scratch, 0, sizeof(m->nodes[i]->scratch));
+}
+
+bool model_is_dir(const struct mnode *n)
+{
+	return is_dir(n);
+}
+
+bool model_is_reg(const struct mnode *n)
+{
+	return is_reg(n);
 }
 
 static uint64_t mix(uint64_t a, uint64_t b)

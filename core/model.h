@@ -216,7 +216,20 @@ uint64_t model_hash(struct model *m, struct mnode *n);
 void model_path(const struct model *m, const struct mnode *n, char *buf,
 		size_t len);
 
-/* Per-file scratch words for the explorer (zero after model_load). */
+/*
+ * Per-file scratch words (MODEL_SCRATCH of them) for the modules that
+ * walk ops: core/persist uses words 0-4 while it computes, the explorer
+ * words 5-7.  model_clear_scratch() zeroes them all.
+ */
+#define MODEL_SCRATCH 8
 uint64_t *model_node_scratch(struct mnode *n);
+void model_clear_scratch(struct model *m);
+
+bool model_is_dir(const struct mnode *n);
+bool model_is_reg(const struct mnode *n);
+
+/* Can a write [off, off + len) tear at this sector size (does it cross a
+ * sector boundary)? */
+bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector);
 
 #endif /* CRASHFS_MODEL_H */
