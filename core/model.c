@@ -1610,6 +1610,8 @@ static int load_op(struct model *m, struct model_op *op,
 	}
 	if (err)
 		return err;
+	if (op->type == TR_WRITE)
+		op->extends = op->off + op->data_len > op->node->st.size;
 	model_apply_ns(m, op);
 	model_apply_node(m, op, MV_FULL, 0);
 	return 0;

@@ -82,6 +82,7 @@ struct model_op {
 	char *name, *name2;	/* owned copies, NULL if unused */
 	uint64_t data_off;	/* payload offset in the trace */
 	uint32_t data_len;	/* payload bytes */
+	bool extends;		/* a write that grew the file when made */
 	uint32_t ncopy;		/* extents in copy (TR_COPY_RANGE) */
 	struct extent *copy;	/* copied content, dest offsets, owned */
 	struct mnode *node;	/* file id names */
