@@ -419,8 +419,9 @@ static void ext_put(struct mstate *s, uint64_t a, uint64_t b,
 	nnew = has_left + has_right + (ins != NULL);
 	if (nnew > j - i)
 		ext_reserve(s, nnew - (j - i));
-	memmove(&s->ext[i + nnew], &s->ext[j],
-		(s->next - j) * sizeof(*s->ext));
+	if (s->next > j)
+		memmove(&s->ext[i + nnew], &s->ext[j],
+			(s->next - j) * sizeof(*s->ext));
 	s->next = s->next - (j - i) + nnew;
 	if (has_left)
 		s->ext[i++] = left;
