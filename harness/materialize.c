@@ -151,6 +151,7 @@ static int empty_dir(int fd)
 		close(dfd);
 		return -errno;
 	}
+	rewinddir(d);	/* the duplicate shares the offset */
 	while ((de = readdir(d))) {
 		int sub;
 
@@ -527,6 +528,7 @@ struct materializer *materialize_new(const char *dir, char *err,
 			 strerror(e));
 		goto out_close;
 	}
+	rewinddir(d);
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			break;
@@ -661,7 +663,7 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 	const char *name;
 	void *cookie = NULL;
 	struct mnode *c;
-	size_t ondisk = 0, inmodel = 0;
+	size_t found = 0, inmodel = 0;
 
 	if (!d) {
 		if (dfd >= 0)
@@ -669,6 +671,7 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 		diff(v, path, "cannot read directory");
 		return;
 	}
+	rewinddir(d);
 	while ((c = model_readdir(dir, &cookie, &name)))
 		inmodel++;
 	while ((de = readdir(d))) {
@@ -679,7 +682,6 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		ondisk++;
 		if (plen + l + 2 >= 4096)
 			continue;
 		if (plen)
@@ -690,6 +692,7 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 			diff(v, path, "on disk, not in the replay");
 			goto next;
 		}
+		found++;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
 			diff(v, path, "cannot stat");
 			goto next;
@@ -751,7 +754,7 @@ next:
 		path[plen] = '\0';
 	}
 	closedir(d);
-	if (ondisk != inmodel) {
+	if (found != inmodel) {
 		cookie = NULL;
 		while ((c = model_readdir(dir, &cookie, &name)))
 			if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW)) {
