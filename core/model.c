@@ -54,6 +54,7 @@ struct mstate {
 	uint32_t next, ext_cap;
 	struct mxattr *xa;	/* owned array, names owned */
 	uint32_t nxa;
+	uint64_t extsum;	/* sum of ext_hash() of the extents */
 };
 
 struct mnode {
@@ -73,19 +74,26 @@ struct mnode {
 	uint64_t gen;		/* bumped on every change */
 	uint64_t hash_gen;	/* gen the cached hash was computed at */
 	uint64_t hash;		/* cached model_hash() */
-	uint64_t undo_epoch;	/* epoch of the last snapshot */
+	uint64_t undo_epoch;	/* epoch of the last scalar snapshot */
+	uint64_t xa_epoch;	/* epoch of the last xattr snapshot */
 	uint64_t scratch[MODEL_SCRATCH];	/* for persist and explore */
 };
 
-enum undo_kind { U_ADD, U_DEL, U_NODE, U_MARK };
+enum undo_kind { U_ADD, U_DEL, U_NODE, U_EXT, U_XATTR };
 
 struct undo {
 	enum undo_kind kind;
 	struct mnode *dir;	/* U_ADD/U_DEL */
 	char *name;		/* U_DEL: owned copy */
 	struct mnode *child;	/* U_DEL */
-	struct mnode *node;	/* U_NODE */
-	struct mstate saved;	/* U_NODE: owned */
+	struct mnode *node;	/* U_NODE, U_EXT, U_XATTR */
+	uint32_t mode, uid, gid;	/* U_NODE: the scalars before */
+	uint64_t size;
+	uint32_t idx, nnew, nold;	/* U_EXT: at idx, nnew extents */
+	struct extent *old;	/* replaced nold (owned) */
+	uint64_t extsum;	/* U_EXT: the sum before */
+	struct mxattr *xa;	/* U_XATTR: the array before (owned) */
+	uint32_t nxa;
 };
 
 /* An entry of the initial image. */
@@ -243,17 +251,35 @@ static void log_push(struct model *m, const struct undo *u)
 	m->log[m->nlog++] = *u;
 }
 
-/* Call before changing n's mstate. */
+/* Call before changing n's mode, owner or size. */
 static void node_will_change(struct model *m, struct mnode *n)
 {
-	struct undo u = { .kind = U_NODE, .node = n };
+	struct undo u = { .kind = U_NODE, .node = n, .mode = n->st.mode,
+			  .uid = n->st.uid, .gid = n->st.gid,
+			  .size = n->st.size };
 
 	touch(m, n);
 	if (!m->logging || n->undo_epoch == m->epoch)
 		return;
 	n->undo_epoch = m->epoch;
-	if (state_copy(&u.saved, &n->st))
+	log_push(m, &u);
+}
+
+/* Call before changing n's xattrs. */
+static void xattrs_will_change(struct model *m, struct mnode *n)
+{
+	struct undo u = { .kind = U_XATTR, .node = n };
+	struct mstate tmp = { .xa = n->st.xa, .nxa = n->st.nxa };
+	struct mstate copy;
+
+	touch(m, n);
+	if (!m->logging || n->xa_epoch == m->epoch)
+		return;
+	n->xa_epoch = m->epoch;
+	if (state_copy(&copy, &tmp))
 		oom();
+	u.xa = copy.xa;
+	u.nxa = copy.nxa;
 	log_push(m, &u);
 }
 
@@ -378,57 +404,91 @@ static void ext_reserve(struct mstate *s, uint32_t more)
 	s->ext_cap = cap;
 }
 
-/* Replace whatever covers [a, b) by ins (NULL: a hole). */
-static void ext_put(struct mstate *s, uint64_t a, uint64_t b,
-		    const struct extent *ins)
+static uint64_t ext_hash(const struct extent *e)
 {
-	struct extent left = { 0 }, right = { 0 };
-	uint32_t i = 0, j, nnew = 0, lo, hi;
-	bool has_left = false, has_right = false;
+	uint64_t v[4] = { e->off, e->len, e->src, e->kind };
 
-	if (a >= b)
-		return;
-	/* First extent ending after a (binary search). */
-	lo = 0;
-	hi = s->next;
+	return XXH3_64bits(v, sizeof(v));
+}
+
+/* Index of the first extent ending after off. */
+static uint32_t ext_first(const struct mstate *s, uint64_t off)
+{
+	uint32_t lo = 0, hi = s->next;
+
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 
-		if (s->ext[mid].off + s->ext[mid].len <= a)
+		if (s->ext[mid].off + s->ext[mid].len <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	i = lo;
+	return lo;
+}
+
+/* Replace ext[i, j) of s by the n extents at rep. */
+static void ext_splice(struct mstate *s, uint32_t i, uint32_t j,
+		       const struct extent *rep, uint32_t n)
+{
+	for (uint32_t k = i; k < j; k++)
+		s->extsum -= ext_hash(&s->ext[k]);
+	if (n > j - i)
+		ext_reserve(s, n - (j - i));
+	if (s->next > j)
+		memmove(&s->ext[i + n], &s->ext[j],
+			(s->next - j) * sizeof(*s->ext));
+	s->next = s->next - (j - i) + n;
+	for (uint32_t k = 0; k < n; k++) {
+		s->ext[i + k] = rep[k];
+		s->extsum += ext_hash(&rep[k]);
+	}
+}
+
+/* Replace whatever covers [a, b) of n by ins (NULL: a hole), logging the
+ * change for model_rollback(). */
+static void ext_put(struct model *m, struct mnode *n, uint64_t a, uint64_t b,
+		    const struct extent *ins)
+{
+	struct mstate *s = &n->st;
+	struct extent rep[3];
+	uint32_t i, j, nr = 0;
+	struct undo u = { .kind = U_EXT, .node = n, .extsum = s->extsum };
+
+	if (a >= b)
+		return;
+	i = ext_first(s, a);
 	for (j = i; j < s->next && s->ext[j].off < b; j++)
 		;
+	if (i == j && !ins)
+		return;
 	if (i < j && s->ext[i].off < a) {
-		left = s->ext[i];
-		left.len = a - left.off;
-		has_left = true;
+		rep[nr] = s->ext[i];
+		rep[nr++].len = a - s->ext[i].off;
 	}
-	if (i < j && s->ext[j - 1].off + s->ext[j - 1].len > b) {
-		struct extent *e = &s->ext[j - 1];
-
-		right = *e;
-		right.off = b;
-		right.src = e->src + (b - e->off);
-		right.len = e->off + e->len - b;
-		has_right = true;
-	}
-	nnew = has_left + has_right + (ins != NULL);
-	if (nnew > j - i)
-		ext_reserve(s, nnew - (j - i));
-	if (s->next > j)
-		memmove(&s->ext[i + nnew], &s->ext[j],
-			(s->next - j) * sizeof(*s->ext));
-	s->next = s->next - (j - i) + nnew;
-	if (has_left)
-		s->ext[i++] = left;
 	if (ins)
-		s->ext[i++] = *ins;
-	if (has_right)
-		s->ext[i++] = right;
+		rep[nr++] = *ins;
+	if (i < j && s->ext[j - 1].off + s->ext[j - 1].len > b) {
+		const struct extent *e = &s->ext[j - 1];
+
+		rep[nr] = *e;
+		rep[nr].off = b;
+		rep[nr].src = e->src + (b - e->off);
+		rep[nr++].len = e->off + e->len - b;
+	}
+	if (m->logging) {
+		u.idx = i;
+		u.nnew = nr;
+		u.nold = j - i;
+		if (j > i) {
+			u.old = malloc((j - i) * sizeof(*u.old));
+			if (!u.old)
+				oom();
+			memcpy(u.old, &s->ext[i], (j - i) * sizeof(*u.old));
+		}
+		log_push(m, &u);
+	}
+	ext_splice(s, i, j, rep, nr);
 }
 
 /* ---- applying ops ------------------------------------------------- */
@@ -509,7 +569,7 @@ static void apply_write(struct model *m, const struct model_op *op,
 		e.off = a;
 		e.len = b - a;
 		e.src = op->data_off + (a - op->off);
-		ext_put(s, a, b, &e);
+		ext_put(m, op->node, a, b, &e);
 	}
 	if (b > s->size)
 		s->size = b;
@@ -519,7 +579,7 @@ static void apply_truncate(struct model *m, struct mnode *n, uint64_t len)
 {
 	node_will_change(m, n);
 	if (len < n->st.size)
-		ext_put(&n->st, len, UINT64_MAX, NULL);
+		ext_put(m, n, len, UINT64_MAX, NULL);
 	n->st.size = len;
 }
 
@@ -529,7 +589,7 @@ static void xattr_set(struct model *m, struct mnode *n, const char *name,
 	struct mstate *s = &n->st;
 	uint32_t i;
 
-	node_will_change(m, n);
+	xattrs_will_change(m, n);
 	for (i = 0; i < s->nxa && strcmp(s->xa[i].name, name); i++)
 		;
 	if (remove) {
@@ -576,7 +636,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 		node_will_change(m, n);
 		end = op->off + op->len;
 		if (op->oflags & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
-			ext_put(&n->st, op->off,
+			ext_put(m, n, op->off,
 				end < n->st.size ? end : n->st.size, NULL);
 		if (!(op->oflags & FALLOC_FL_KEEP_SIZE) && end > n->st.size)
 			n->st.size = end;
@@ -584,9 +644,9 @@ void model_apply_node(struct model *m, const struct model_op *op,
 	case TR_COPY_RANGE:
 		node_will_change(m, n);
 		end = op->off + (uint64_t)op->result;
-		ext_put(&n->st, op->off, end, NULL);
+		ext_put(m, n, op->off, end, NULL);
 		for (uint32_t i = 0; i < op->ncopy; i++)
-			ext_put(&n->st, op->copy[i].off,
+			ext_put(m, n, op->copy[i].off,
 				op->copy[i].off + op->copy[i].len,
 				&op->copy[i]);
 		if (end > n->st.size)
@@ -641,11 +701,24 @@ void model_rollback(struct model *m, size_t mark)
 			free(u->name);
 			break;
 		case U_NODE:
-			state_release(&u->node->st);
-			u->node->st = u->saved;
+			u->node->st.mode = u->mode;
+			u->node->st.uid = u->uid;
+			u->node->st.gid = u->gid;
+			u->node->st.size = u->size;
 			touch(m, u->node);
 			break;
-		case U_MARK:
+		case U_EXT:
+			ext_splice(&u->node->st, u->idx, u->idx + u->nnew,
+				   u->old, u->nold);
+			u->node->st.extsum = u->extsum;
+			free(u->old);
+			touch(m, u->node);
+			break;
+		case U_XATTR:
+			xattrs_free(u->node->st.xa, u->node->st.nxa);
+			u->node->st.xa = u->xa;
+			u->node->st.nxa = u->nxa;
+			touch(m, u->node);
 			break;
 		}
 		m->logging = was;
@@ -658,8 +731,10 @@ static void log_forget(struct model *m)
 	for (size_t i = 0; i < m->nlog; i++) {
 		if (m->log[i].kind == U_DEL || m->log[i].kind == U_ADD)
 			free(m->log[i].name);
-		else if (m->log[i].kind == U_NODE)
-			state_release(&m->log[i].saved);
+		else if (m->log[i].kind == U_EXT)
+			free(m->log[i].old);
+		else if (m->log[i].kind == U_XATTR)
+			xattrs_free(m->log[i].xa, m->log[i].nxa);
 	}
 	m->nlog = 0;
 	m->epoch++;
@@ -812,7 +887,7 @@ ssize_t model_read(struct model *m, const struct mnode *n, uint64_t off,
 		len = s->size - off;
 	end = off + len;
 	memset(buf, 0, len);
-	for (uint32_t i = 0; i < s->next; i++) {
+	for (uint32_t i = ext_first(s, off); i < s->next; i++) {
 		const struct extent *e = &s->ext[i];
 		uint64_t a = e->off > off ? e->off : off;
 		uint64_t b = e->off + e->len < end ? e->off + e->len : end;
@@ -900,43 +975,27 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return XXH3_64bits(v, sizeof(v));
 }
 
-static uint64_t hash_file(struct model *m, struct mnode *n)
+/*
+ * A file's hash, without reading its data: the extents name where every
+ * byte comes from (the trace or the initial image never change), so equal
+ * extent sets mean equal bytes.  Equal bytes from different writes hash
+ * differently: such states are checked twice, never merged wrongly.
+ */
+static uint64_t hash_file(const struct mnode *n)
 {
-	XXH3_state_t *hs = XXH3_createState();
-	uint64_t h, sum = 0;
-	char buf[8192];
+	uint64_t v[8] = { n->st.mode, ((uint64_t)n->st.uid << 32) | n->st.gid,
+			  n->nlink, n->rdev, 0, 0, 0, 0 };
 
-	if (!hs)
-		oom();
-	XXH3_64bits_reset(hs);
-	XXH3_64bits_update(hs, &n->st.mode, sizeof(n->st.mode));
-	XXH3_64bits_update(hs, &n->st.uid, sizeof(n->st.uid));
-	XXH3_64bits_update(hs, &n->st.gid, sizeof(n->st.gid));
-	XXH3_64bits_update(hs, &n->nlink, sizeof(n->nlink));
-	XXH3_64bits_update(hs, &n->rdev, sizeof(n->rdev));
 	if (S_ISLNK(n->st.mode) && n->target)
-		XXH3_64bits_update(hs, n->target, strlen(n->target));
+		v[4] = XXH3_64bits(n->target, strlen(n->target));
 	if (S_ISREG(n->st.mode)) {
-		XXH3_64bits_update(hs, &n->st.size, sizeof(n->st.size));
-		for (uint64_t off = 0; off < n->st.size;) {
-			ssize_t got = model_read(m, n, off, buf, sizeof(buf));
-
-			if (got <= 0) {
-				/* unreadable image: hash the failure */
-				XXH3_64bits_update(hs, &off, sizeof(off));
-				break;
-			}
-			XXH3_64bits_update(hs, buf, (size_t)got);
-			off += (uint64_t)got;
-		}
+		v[5] = n->st.size;
+		v[6] = n->st.extsum;
 	}
 	for (uint32_t i = 0; i < n->st.nxa; i++)
-		sum += mix(name_hash(n->st.xa[i].name),
-			   XXH3_64bits(n->st.xa[i].val, n->st.xa[i].len));
-	XXH3_64bits_update(hs, &sum, sizeof(sum));
-	h = XXH3_64bits_digest(hs);
-	XXH3_freeState(hs);
-	return h;
+		v[7] += mix(name_hash(n->st.xa[i].name),
+			    XXH3_64bits(n->st.xa[i].val, n->st.xa[i].len));
+	return XXH3_64bits(v, sizeof(v));
 }
 
 uint64_t model_hash(struct model *m, struct mnode *n)
@@ -945,7 +1004,7 @@ uint64_t model_hash(struct model *m, struct mnode *n)
 
 	if (!is_dir(n)) {
 		if (n->hash_gen != n->gen || !n->gen) {
-			n->hash = hash_file(m, n);
+			n->hash = hash_file(n);
 			n->hash_gen = n->gen;
 		}
 		return n->hash;
@@ -1202,6 +1261,7 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 					.off = 0, .len = n->init.size,
 					.src = 0, .kind = EXT_INIT };
 				n->init.next = n->init.ext_cap = 1;
+				n->init.extsum = ext_hash(&n->init.ext[0]);
 			}
 			if (S_ISLNK(st.st_mode)) {
 				char t[4096];

@@ -27,8 +27,9 @@
 #define NMODELS_MAX 16
 #define NONE SIZE_MAX
 
-/* Scratch words of a file: the walk stamp that blocks its chains. */
-enum { S_BLOCK_DATA = 5, S_BLOCK_ATTR = 6 };
+/* Scratch words of a file: the walk stamps that block its chains and
+ * mark it as named by a pending entry op. */
+enum { S_BLOCK_DATA = 5, S_BLOCK_ATTR = 6, S_NAMED = 7 };
 
 struct explorer {
 	struct model *m;
@@ -55,6 +56,8 @@ struct explorer {
 	struct explore_state *cand;	/* states of (mi, pi) */
 	size_t ncand, ci, cand_cap;
 	struct map seen;	/* state hash -> (void *)1 */
+	struct map last_named;	/* mnode -> seq of the last op that gives
+				   it a name */
 	struct explore_counts counts;
 	char err[512];
 };
@@ -131,6 +134,62 @@ static uint64_t *chain_word(const struct model_op *op, uint8_t cls)
 							       S_BLOCK_DATA];
 }
 
+/* Does op give its file (node, or node2 for an exchange) a name? */
+static bool names_node(const struct model_op *op, const struct mnode *n)
+{
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_RENAME:
+		return op->node == n ||
+		       (op->type == TR_RENAME &&
+			(op->oflags & RENAME_EXCHANGE) && op->node2 == n);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Drop the pending ops of files no state at k or later can show: no name
+ * in the base, none given by a pending entry op, none given later in the
+ * trace (a file replaced by a rename whose data was never synced).  They
+ * cannot change any tree a reader sees, and keeping them would make every
+ * state cost more as the trace grows.
+ */
+static void prune(struct explorer *x, uint64_t k)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	size_t out = 0;
+
+	x->stamp++;
+	for (size_t j = 0; j < x->npend; j++) {
+		const struct model_op *op = model_op(x->m, x->pend[j]);
+
+		if (p->cls[x->pend[j]] != PC_NS)
+			continue;
+		if (op->node)
+			model_node_scratch(op->node)[S_NAMED] = x->stamp;
+		if (op->node2)
+			model_node_scratch(op->node2)[S_NAMED] = x->stamp;
+	}
+	for (size_t j = 0; j < x->npend; j++) {
+		size_t i = x->pend[j];
+		struct mnode *n = model_op(x->m, i)->node;
+		struct model_stat st;
+		uintptr_t last;
+
+		if (p->cls[i] != PC_NS && n &&
+		    model_node_scratch(n)[S_NAMED] != x->stamp) {
+			model_stat(n, &st);
+			last = (uintptr_t)map_get(&x->last_named,
+						  (uint64_t)(uintptr_t)n, 0);
+			if (st.nlink == 0 && last <= k && n != model_root(x->m))
+				continue;
+		}
+		x->pend[out++] = i;
+	}
+	x->npend = out;
+}
+
 /* Move the base forward to point k (k >= x->bk). */
 static void base_advance(struct explorer *x, uint64_t k)
 {
@@ -165,6 +224,7 @@ static void base_advance(struct explorer *x, uint64_t k)
 		x->pend[out++] = i;
 	}
 	x->npend = out;
+	prune(x, k);
 	model_commit(x->m);
 }
 
@@ -477,6 +537,20 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 		     op->result >= 0))
 			x->points[x->npoints++] = op->seq;
 	}
+	for (size_t i = 0; i < n; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		if (op->result < 0)
+			continue;
+		if (op->node && names_node(op, op->node) &&
+		    map_put(&x->last_named, (uint64_t)(uintptr_t)op->node, 0,
+			    (void *)(uintptr_t)op->seq))
+			goto out;
+		if (op->node2 && names_node(op, op->node2) &&
+		    map_put(&x->last_named, (uint64_t)(uintptr_t)op->node2, 0,
+			    (void *)(uintptr_t)op->seq))
+			goto out;
+	}
 	if (x->o.one_point) {
 		size_t j;
 
@@ -519,6 +593,7 @@ void explore_free(struct explorer **xp)
 	free(x->pend);
 	free(x->cand);
 	map_release(&x->seen);
+	map_release(&x->last_named);
 	free(x);
 }
 

