@@ -106,6 +106,7 @@ struct model {
 	struct trace_reader *r;
 	struct trace_header hdr;
 	bool truncated;
+	uint64_t trace_hash;	/* XXH3 of the trace file */
 	int init_dirfd;		/* -1 for an empty image */
 	struct model_op *ops;
 	size_t nops, ops_cap;
@@ -1782,6 +1783,14 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		goto out_free;
 	}
 	m->hdr = *trace_reader_header(m->r);
+	{
+		struct stat st;
+		const void *all;
+
+		if (stat(trace_path, &st) == 0 &&
+		    (all = trace_reader_bytes(m->r, 0, (uint64_t)st.st_size)))
+			m->trace_hash = XXH3_64bits(all, (size_t)st.st_size);
+	}
 	ret = load_image(m, initial_dir);
 	if (ret)
 		goto out_free;
@@ -1881,6 +1890,11 @@ const struct model_op *model_op(const struct model *m, size_t i)
 const struct model_op *model_op_seq(const struct model *m, uint64_t seq)
 {
 	return seq && seq <= m->nops ? &m->ops[seq - 1] : NULL;
+}
+
+uint64_t model_trace_hash(const struct model *m)
+{
+	return m->trace_hash;
 }
 
 bool model_truncated(const struct model *m)

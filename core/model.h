@@ -122,6 +122,9 @@ const struct model_op *model_op_seq(const struct model *m, uint64_t seq);
 bool model_truncated(const struct model *m);
 const struct trace_header *model_header(const struct model *m);
 
+/* XXH3 of the whole trace file: names the trace in state ids. */
+uint64_t model_trace_hash(const struct model *m);
+
 /* True if a successful op of this type changes what is on disk. */
 bool model_op_mutates(const struct model_op *op);
 

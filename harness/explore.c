@@ -341,7 +341,7 @@ const char *explore_kind_name(enum explore_kind k)
 	return k < XK_MAX ? kind_names[k] : "?";
 }
 
-static void format_id(struct explore_state *st)
+static void format_id(struct explore_state *st, uint64_t tag)
 {
 	char choice[40];
 	unsigned long long p = st->prefix, t = st->target;
@@ -363,8 +363,9 @@ static void format_id(struct explore_state *st)
 			 (unsigned long long)st->rseed);
 		break;
 	}
-	snprintf(st->id, sizeof(st->id), "k%llu.%s.%s",
-		 (unsigned long long)st->point, st->model->name, choice);
+	snprintf(st->id, sizeof(st->id), "k%llu.%s.%s@%08x",
+		 (unsigned long long)st->point, st->model->name, choice,
+		 (unsigned)(tag >> 32));
 }
 
 struct gen {
@@ -382,7 +383,7 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 				    .kind = kind, .prefix = prefix,
 				    .target = target, .rseed = rseed };
 
-	format_id(&st);
+	format_id(&st, model_trace_hash(x->m));
 	if (g->filter) {
 		if (x->o.kinds && !(x->o.kinds & (1u << kind)))
 			return;
@@ -674,7 +675,7 @@ static int parse_id(struct explorer *x, const char *id, uint64_t *k,
 	if (*c == 'r') {
 		want->kind = XK_RANDOM;
 		v = strtoull(c + 1, &end, 16);
-		if (end == c + 1 || *end)
+		if (end == c + 1 || *end != '@')
 			goto out_bad;
 		want->rseed = v;
 		return 0;
@@ -686,13 +687,25 @@ out_bad:
 		     "<choice>, e.g. k12.posix.v)", id);
 }
 
-int explore_goto(struct explorer *x, const char *id, struct explore_state *st)
+int explore_goto(struct explorer *x, const char *full,
+		 struct explore_state *st)
 {
 	struct explore_state want;
 	uint64_t k = 0;
 	size_t ki = NONE, j;
+	char id[80], tag[16];
+	const char *at = strchr(full, '@');
 	int err;
 
+	snprintf(tag, sizeof(tag), "%08x",
+		 (unsigned)(model_trace_hash(x->m) >> 32));
+	if (at && strcmp(at + 1, tag))
+		return xfail(x, ENOENT, "state '%s' belongs to another trace "
+			     "(this trace's states end in @%s)", full, tag);
+	if (strlen(full) >= sizeof(id) - sizeof(tag))
+		return xfail(x, EINVAL, "'%s' is not a state id", full);
+	snprintf(id, sizeof(id), "%.*s@%s",
+		 (int)(at ? (size_t)(at - full) : strlen(full)), full, tag);
 	err = parse_id(x, id, &k, &ki, &want);
 	if (err)
 		return err;
@@ -740,7 +753,7 @@ int explore_goto(struct explorer *x, const char *id, struct explore_state *st)
 		}
 		want.point = k;
 		want.prefix = prefix;
-		format_id(&want);
+		format_id(&want, model_trace_hash(x->m));
 		x->cand[0] = want;
 		j = 0;
 	}

@@ -22,9 +22,11 @@
  *	r<HEX>	a random choice (p and every write), seeded by HEX
  *
  * Which kinds a model allows follows its rules.  A state's id is
- * "k<K>.<model>.<choice>", e.g. "k17.posix.o12": it names everything the
- * state is made of, so it is the same in every run of the same trace and
- * explore_goto() rebuilds it from the id alone.
+ * "k<K>.<model>.<choice>@<trace>", e.g. "k17.posix.o12@3fa2b1c0", where
+ * <trace> is 8 hex digits of the XXH3 of the trace file.  It names
+ * everything the state is made of, so it is the same in every run over
+ * the same trace, and explore_goto() rebuilds the state from the id alone
+ * (the "@<trace>" part may be left out; when given it must match).
  *
  * Identical states (same XXH3 hash of the tree a reader sees) are flagged
  * as duplicates of the first one met: a checker checks each hash once.
@@ -89,7 +91,7 @@ struct explore_opts {
 };
 
 struct explore_state {
-	char id[80];		/* "k17.posix.o12" */
+	char id[80];		/* "k17.posix.o12@3fa2b1c0" */
 	uint64_t point;		/* crash point (seq) */
 	const struct persist_rules *model;
 	enum explore_kind kind;

@@ -327,6 +327,7 @@ static void test_bad_ids(void **state)
 		"", "k", "x1.posix.v", "k1.posix", "kx.posix.v",
 		"k3.nosuch.v", "k999.posix.v", "k3.posix.o999",
 		"k3.posix.zz", "k3.strict.v", "k3.posix.m1",
+		"k3.posix.v@00000000",	/* another trace's state */
 	};
 	struct explore_state st;
 	struct explorer *x;
