@@ -1404,7 +1404,7 @@ static int check_victim(struct model *m, const struct model_op *op,
 {
 	if (!id)
 		return 0;
-	if (child->id == id)
+	if (child->id == id || model_node(m, id) == child)
 		return 0;
 	if ((child->id & SYNTH_ID) && !model_node(m, id)) {
 		child->id = id;
@@ -1443,11 +1443,17 @@ static int load_bind(struct model *m, struct model_op *op,
 				   "the initial image has another size");
 	}
 	op->node = n;
+	if (rec->parent) {	/* the name the daemon met it by */
+		n->hint_dir = dir;
+		n->hint_name = op->name;
+	}
 	if (known == n)
-		return 0;
-	if (known || !(n->id & SYNTH_ID))
-		return bad(m, op, "binds an id or a file bound before");
-	n->id = op->id;
+		return 0;	/* one more name of a file bound before */
+	if (known)
+		return bad(m, op, "binds an id bound to another file");
+	if (n->id & SYNTH_ID)
+		n->id = op->id;
+	/* else: a second id for the same file, kept as an alias */
 	return map_put(&m->ids, op->id, 0, n) ? -ENOMEM : 0;
 }
 
