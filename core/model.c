@@ -65,6 +65,7 @@ struct mnode {
 	struct mstate init;	/* as in the initial image / at creation */
 	bool in_init;		/* exists in the initial image */
 	char *init_path;	/* path in the initial image, owned */
+	uint64_t init_tag;	/* XXH3 of init_path: names it in hashes */
 	int init_fd;		/* opened lazily, -1 */
 	uint32_t nlink;		/* entries pointing here */
 	const struct mnode *hint_dir;	/* last directory it was named in */
@@ -407,7 +408,8 @@ static void ext_reserve(struct mstate *s, uint32_t more)
 
 static uint64_t ext_hash(const struct extent *e)
 {
-	uint64_t v[4] = { e->off, e->len, e->src, e->kind };
+	uint64_t v[5] = { e->off, e->len, e->src, e->kind,
+			  e->from ? e->from->init_tag : 0 };
 
 	return XXH3_64bits(v, sizeof(v));
 }
@@ -862,7 +864,7 @@ int model_extent_read(struct model *m, const struct mnode *n,
 		memcpy(buf, p, len);
 		return 0;
 	}
-	fd = init_fd(m, (struct mnode *)n);
+	fd = init_fd(m, (struct mnode *)(e->from ? e->from : n));
 	if (fd < 0)
 		return fd;
 	got = pread(fd, buf, len, (off_t)(e->src + skip));
@@ -1253,6 +1255,7 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 			n->init_path = strdup(sub);
 			if (!n->init_path)
 				oom();
+			n->init_tag = XXH3_64bits(sub, strlen(sub));
 			if (S_ISREG(st.st_mode) && st.st_size) {
 				n->init.size = (uint64_t)st.st_size;
 				n->init.ext = malloc(sizeof(*n->init.ext));
@@ -1260,7 +1263,7 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 					oom();
 				n->init.ext[0] = (struct extent){
 					.off = 0, .len = n->init.size,
-					.src = 0, .kind = EXT_INIT };
+					.src = 0, .kind = EXT_INIT, .from = n };
 				n->init.next = n->init.ext_cap = 1;
 				n->init.extsum = ext_hash(&n->init.ext[0]);
 			}
@@ -1601,8 +1604,6 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 
 		if (a >= b)
 			continue;
-		if (e->kind == EXT_INIT && src != op->node)
-			return -EXDEV;	/* handled by the caller */
 		p = realloc(op->copy, (op->ncopy + 1) * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
@@ -1610,7 +1611,8 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 		p[op->ncopy++] = (struct extent){ .off = dest + (a - off),
 						  .len = b - a,
 						  .src = e->src + (a - e->off),
-						  .kind = e->kind };
+						  .kind = e->kind,
+						  .from = e->from };
 	}
 	return 0;
 }
@@ -1650,9 +1652,6 @@ static int load_node_op(struct model *m, struct model_op *op)
 					  "regular");
 		err = copy_extents(op, op->node2, op->off2,
 				   (uint64_t)op->result, op->off);
-		if (err == -EXDEV)
-			return bad(m, op, "copy from the initial image of "
-					  "another file is not supported");
 		if (err)
 			return err;
 		break;

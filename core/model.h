@@ -56,6 +56,8 @@ struct extent {
 	uint64_t len;	/* bytes */
 	uint64_t src;	/* see enum extent_kind */
 	uint32_t kind;	/* enum extent_kind */
+	const struct mnode *from;	/* EXT_INIT: the file whose initial
+					   image holds the bytes */
 };
 
 /* How model_apply_node() applies a write (see core/persist.h). */
