@@ -23,7 +23,7 @@ static void outdir(struct tb *t, char *buf, size_t len, const char *name)
 
 static void test_states_on_disk(void **state)
 {
-	struct explore_opts o = { .random = 2, .sector = 16 };
+	struct explore_opts o = {.random = 2, .sector = 16};
 	struct explore_state st;
 	struct materializer *mt;
 	struct explorer *x;
@@ -42,15 +42,17 @@ static void test_states_on_disk(void **state)
 	tb_write(&t, a, 0, "hello, crash states");
 	tb_write(&t, 2, 8, "CONTENT");
 	{
-		struct trace_rec r = { .type = TR_LINK, .id = a, .parent = 1,
-				       .name = "hard" };
+		struct trace_rec r = {
+		    .type = TR_LINK, .id = a, .parent = 1, .name = "hard"};
 
 		tb_rec(&t, &r);
 	}
 	{
-		struct trace_rec r = { .type = TR_SYMLINK, .parent = d,
-				       .name = "up", .id = 300,
-				       .name2 = "../../../outside" };
+		struct trace_rec r = {.type = TR_SYMLINK,
+				      .parent = d,
+				      .name = "up",
+				      .id = 300,
+				      .name2 = "../../../outside"};
 
 		tb_rec(&t, &r);
 	}
@@ -232,11 +234,11 @@ static void test_run_layout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_states_on_disk),
-		cmocka_unit_test(test_incremental_cost),
-		cmocka_unit_test(test_output_must_be_empty),
-		cmocka_unit_test(test_verify_reports_differences),
-		cmocka_unit_test(test_run_layout),
+	    cmocka_unit_test(test_states_on_disk),
+	    cmocka_unit_test(test_incremental_cost),
+	    cmocka_unit_test(test_output_must_be_empty),
+	    cmocka_unit_test(test_verify_reports_differences),
+	    cmocka_unit_test(test_run_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
