@@ -32,7 +32,15 @@
  * (the "@<trace>" part may be left out; when given it must match).
  *
  * Identical states (same XXH3 hash of the tree a reader sees) are flagged
- * as duplicates of the first one met: a checker checks each hash once.
+ * as duplicates of the first one met, at any point and under any model of
+ * this explorer: a checker whose verdict depends only on the tree checks
+ * each hash once.  A check that also depends on the point (marks made
+ * before it, --durable) must key its cache on (hash, what it depends on).
+ *
+ * Parallel checking: an explorer and its model are single-threaded.  Give
+ * each thread its own model_load() and explorer with shard_k/shard_n, or
+ * materialise states from one thread and run external checkers in
+ * parallel.
  *
  * Calling sequence:
  *	x = explore_new(m, &opts, err, sizeof(err));
