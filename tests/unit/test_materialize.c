@@ -274,8 +274,8 @@ static void test_commands(void **state)
 	outdir(&t, dir, sizeof(dir), "state");
 	outdir(&t, dir2, sizeof(dir2), "state2");
 	{
-		char *argv[] = { "states", t.dir, "--point", "5", "--json",
-				 "--all", NULL };
+		char *argv[] = {"states", t.dir,   "--point", "5",
+				"--json", "--all", NULL};
 		json_t *j;
 		json_error_t je;
 		size_t i;
@@ -284,12 +284,13 @@ static void test_commands(void **state)
 		assert_int_equal(run_cmd(cmd_states, out, argv), 0);
 		j = json_load_file(out, 0, &je);
 		assert_non_null(j);
-		assert_int_equal(json_integer_value(json_object_get(j,
-							"points")), 1);
+		assert_int_equal(
+		    json_integer_value(json_object_get(j, "points")), 1);
 		/* the state with the empty target names the lost write */
-		json_array_foreach(json_object_get(j, "states"), i, s) {
-			const char *sid = json_string_value(
-				json_object_get(s, "id"));
+		json_array_foreach(json_object_get(j, "states"), i, s)
+		{
+			const char *sid =
+			    json_string_value(json_object_get(s, "id"));
 
 			if (strstr(sid, ".o4@"))
 				snprintf(id, sizeof(id), "%s", sid);
@@ -298,8 +299,8 @@ static void test_commands(void **state)
 		json_decref(j);
 	}
 	{
-		char *argv[] = { "replay", t.dir, "--state", id, "-o", dir,
-				 NULL };
+		char *argv[] = {"replay", t.dir, "--state", id,
+				"-o",	  dir,	 NULL};
 		char buf[16] = "";
 
 		assert_int_equal(run_cmd(cmd_replay, out, argv), 0);
@@ -312,21 +313,21 @@ static void test_commands(void **state)
 		assert_int_equal(run_cmd(cmd_replay, out, argv), 2);
 	}
 	{
-		char *bad[] = { "replay", t.dir, "--state", "k5.posix.q",
-				"-o", dir2, NULL };
-		char *nomodel[] = { "states", t.dir, "--model", "zfs", NULL };
-		char *nopoint[] = { "states", t.dir, "--point", "2", NULL };
+		char *bad[] = {"replay", t.dir, "--state", "k5.posix.q",
+			       "-o",	 dir2,	NULL};
+		char *nomodel[] = {"states", t.dir, "--model", "zfs", NULL};
+		char *nopoint[] = {"states", t.dir, "--point", "2", NULL};
 
 		assert_int_equal(run_cmd(cmd_replay, out, bad), 2);
 		assert_int_equal(run_cmd(cmd_states, out, nomodel), 2);
 		assert_int_equal(run_cmd(cmd_states, out, nopoint), 2);
 	}
 	{
-		char *vis[] = { "replay", t.dir, "--point", "5", "-o", dir2,
-				NULL };
-		char *ok[] = { "replay", t.dir, "--verify", dir2, NULL };
-		char *early[] = { "replay", t.dir, "--verify", dir2,
-				  "--point", "3", NULL };
+		char *vis[] = {"replay", t.dir, "--point", "5",
+			       "-o",	 dir2,	NULL};
+		char *ok[] = {"replay", t.dir, "--verify", dir2, NULL};
+		char *early[] = {"replay",  t.dir, "--verify", dir2,
+				 "--point", "3",   NULL};
 
 		assert_int_equal(run_cmd(cmd_replay, out, vis), 0);
 		assert_int_equal(run_cmd(cmd_replay, out, ok), 0);
