@@ -1680,8 +1680,12 @@ static int load_op(struct model *m, struct model_op *op,
 
 	if (op->type == TR_BIND)
 		return rec->result < 0 ? 0 : load_bind(m, op, rec);
-	if (op->result < 0)
+	if (op->result < 0) {
+		/* a failed sync matters to the persistence rules */
+		if (op->type == TR_FSYNC || op->type == TR_FSYNCDIR)
+			op->node = model_node(m, op->id);
 		return 0;
+	}
 	switch (op->type) {
 	case TR_CREATE:
 	case TR_MKNOD:

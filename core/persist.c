@@ -25,6 +25,9 @@
  *    (a rename counts in both its directories, and persists whole), and,
  *    because the journal commits in order, every journalled op before
  *    the last of them.  fsync of a new file does not persist its name.
+ *  - A failed fsync (EIO) makes nothing durable, and the writes before
+ *    it never become durable through a later fsync of the file: Linux
+ *    marks the pages clean after a writeback error.
  *  - A file whose durable names are all gone is gone: the state is
  *    rebuilt by replaying its persisted ops, so an unreachable file
  *    simply does not appear.
@@ -182,6 +185,18 @@ static void do_sync(struct ctx *c, size_t i, const struct model_op *op)
 		journal_upto(c, i, op->seq);
 }
 
+/*
+ * A failed fsync: Linux marks the file's dirty pages clean after a
+ * writeback error, so a later fsync that succeeds does not write them.
+ * The writes before it never become durable through the file's syncs.
+ */
+static void sync_failed(struct mnode *n)
+{
+	uint64_t *sc = model_node_scratch(n);
+
+	sc[S_SYNC_DATA] = sc[S_LAST_DATA];
+}
+
 /* auto_da_alloc: the moved file's pending writes ride on the rename. */
 static void tie_to_rename(struct ctx *c, const struct model_op *op)
 {
@@ -256,8 +271,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 			break;
 		case PC_NONE:
 			if ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR) &&
-			    op->result >= 0 && op->node)
+			    op->node && op->result >= 0)
 				do_sync(&c, i, op);
+			else if (op->type == TR_FSYNC && op->node &&
+				 !model_is_dir(op->node))
+				sync_failed(op->node);
 			break;
 		}
 	}

@@ -495,6 +495,34 @@ static void test_close_is_not_durable(void **state)
 	tb_close(&t);
 }
 
+static void test_failed_fsync(void **state)
+{
+	struct tb t;
+	uint64_t f, k;
+	struct tb_count c;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_fsync(&t, f);
+	tb_fsyncdir(&t, 1);
+	tb_write(&t, f, 0, "lost");
+	{
+		struct trace_rec r = { .type = TR_FSYNC, .id = f,
+				       .result = -EIO };
+
+		tb_rec(&t, &r);
+	}
+	k = tb_fsync(&t, f); /* succeeds, writes nothing */
+	assert_non_null(tb_load(&t));
+	c = tb_count_states(t.m, "strict", k, "f", "");
+	assert_int_equal(c.match, c.total);
+	c = tb_count_states(t.m, "posix", k, "f", "lost");
+	assert_true(c.match > 0 && c.match < c.total);
+	tb_close(&t);
+}
+
 static void test_model_table(void **state)
 {
 	(void)state;
@@ -527,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_metadata_in_program_order),
 	    cmocka_unit_test(test_metadata_order_every_model),
 	    cmocka_unit_test(test_close_is_not_durable),
+	    cmocka_unit_test(test_failed_fsync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
