@@ -104,7 +104,7 @@ class Context:
     """What a case gets: a private temporary directory and the means to
     mount crashfs in it."""
 
-    def __init__(self, tmp, verbose=False, fsx_ops=3000, passthrough_ll=None):
+    def __init__(self, tmp, verbose=False, fsx_ops=2000, passthrough_ll=None):
         self.tmp = tmp
         self.verbose = verbose
         self.fsx_ops = fsx_ops

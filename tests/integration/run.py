@@ -192,6 +192,8 @@ def is_zombie(pid):
 
 def run_case(case, args, fuse_problem):
     name, path, func, timeout = case
+    if callable(timeout):
+        timeout = timeout(args)
     timeout = int(timeout * args.timeout_scale)
     if fuse_problem:
         return "SKIP", fuse_problem, 0.0, ""
@@ -262,8 +264,8 @@ def main():
                    "(e.g. diff.rename, 'trace.*'); default: all")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show every case's output, not only failures'")
-    p.add_argument("--fsx-ops", type=int, default=3000,
-                   help="operations per fsx run (default 3000)")
+    p.add_argument("--fsx-ops", type=int, default=2000,
+                   help="operations per fsx run (default 2000)")
     p.add_argument("--list", action="store_true", help="list the cases")
     p.add_argument("--keep", action="store_true",
                    help="keep every case's temporary directory")
