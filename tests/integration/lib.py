@@ -87,7 +87,8 @@ class Mount:
 
     def force_cleanup(self):
         """Unmount whatever state the mount is in (a dead daemon leaves a
-        mount that stat() cannot see, so ask /proc/self/mountinfo)."""
+        mount that stat() cannot see, so ask /proc/self/mountinfo), then
+        end the daemon by its pid if it is still there."""
         if is_mounted(self.mnt):
             try:
                 run(["fusermount3", "-u", self.mnt], timeout=20)
@@ -95,6 +96,14 @@ class Mount:
                 pass
             if is_mounted(self.mnt):
                 run(["umount", "-l", self.mnt], timeout=20)
+        pid = getattr(self, "daemon_pid", None)
+        if pid and os.path.exists("/proc/%d" % pid):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and alive(pid):
+                time.sleep(0.05)
+            if alive(pid):
+                log("daemon %d still running after unmount: killed" % pid)
+                os.kill(pid, 9)
         if self.proc:
             self.proc.kill()
             self.proc.wait()
@@ -143,6 +152,7 @@ class Context:
             "crashfs mount returned 0 but %s is not a mount point" % mnt)
         m = Mount(self, backing, mnt, trace)
         self.mounts.append(m)
+        m.daemon_pid = daemon_pid(mnt)
         return m
 
     def _mount_passthrough(self, backing, mnt, trace):
@@ -182,6 +192,29 @@ class Context:
                 p.wait()
         for m in reversed(self.mounts):
             m.force_cleanup()
+
+
+def daemon_pid(mnt):
+    """The daemon's pid as `crashfs ctl MNT status` reports it, or None."""
+    try:
+        r = run([CRASHFS, "ctl", mnt, "status"], timeout=10)
+    except AssertionError:
+        return None
+    for line in r.stdout.splitlines():
+        if line.startswith("pid:"):
+            try:
+                return int(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def is_mounted(path):
