@@ -80,6 +80,13 @@ const char *trace_type_name(unsigned int type)
 	return type_names[type];
 }
 
+const char *trace_type_layout(unsigned int type)
+{
+	if (type == 0 || type >= TR_TYPE_MAX)
+		return "";
+	return body_layout[type];
+}
+
 /* ---- little-endian helpers ------------------------------------------ */
 
 static unsigned char *put16(unsigned char *p, uint16_t v)
@@ -131,9 +138,19 @@ static uint32_t checksum(const void *a, size_t alen, const void *b,
 	return (uint32_t)XXH3_64bits_digest(&st);
 }
 
+/* Length of a name field; > TRACE_NAME_MAX means too long to encode. */
 static size_t str_len(const char *s)
 {
-	return s ? strnlen(s, TRACE_NAME_MAX) : 0;
+	return s ? strnlen(s, TRACE_NAME_MAX + 1) : 0;
+}
+
+/* True if the name fields rec uses fit in a record. */
+static bool names_fit(const struct trace_rec *rec)
+{
+	const char *l = body_layout[rec->type];
+
+	return (!strchr(l, 'n') || str_len(rec->name) <= TRACE_NAME_MAX) &&
+	       (!strchr(l, 'N') || str_len(rec->name2) <= TRACE_NAME_MAX);
 }
 
 /* Bytes of the body of rec, data included. */
@@ -170,7 +187,7 @@ static size_t body_size(const struct trace_rec *rec)
 
 size_t trace_rec_size(const struct trace_rec *rec)
 {
-	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
+	if (rec->type == 0 || rec->type >= TR_TYPE_MAX || !names_fit(rec))
 		return 0;
 	return REC_HEAD + body_size(rec) + REC_TAIL;
 }
@@ -244,6 +261,8 @@ struct trace_writer {
 	uint64_t off;		/* bytes written */
 	uint64_t reserved;	/* file preallocated up to here */
 	bool no_reserve;	/* the filesystem cannot preallocate */
+	int broken;		/* -errno: a partial record could not be
+				   removed, appending would bury it */
 	uint64_t count;		/* records appended */
 	struct timespec start;	/* CLOCK_MONOTONIC at creation */
 	unsigned char *buf;	/* encoding buffer, bufsize bytes */
@@ -288,6 +307,10 @@ struct trace_writer *trace_writer_create(const char *path,
 	size_t blen = hdr ? strnlen(hdr->backing, sizeof(hdr->backing)) : 0;
 	int err;
 
+	if (blen >= sizeof(hdr->backing)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
@@ -371,8 +394,12 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	bool tail_data;
 	int err;
 
+	if (w->broken)
+		return w->broken;
 	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
 		return -EINVAL;
+	if (!names_fit(rec))
+		return -ENAMETOOLONG;
 	size = trace_rec_size(rec);
 	if (size > REC_MAX)
 		return -E2BIG;
@@ -404,8 +431,17 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	else
 		err = write_full(w->fd, (struct iovec[]){ iov[0], iov[2] }, 2,
 				 (off_t)w->off);
-	if (err)
+	if (err) {
+		/*
+		 * Cut the partial record off, so that the next record is
+		 * not written over part of it and followed by its leftover
+		 * bytes.  Truncating also gives back the preallocation.
+		 */
+		if (ftruncate(w->fd, (off_t)w->off) < 0)
+			w->broken = -EIO;
+		w->reserved = w->off;
 		return err;
+	}
 	w->off += size;
 	w->count++;
 	return 0;
@@ -431,10 +467,14 @@ int trace_writer_close(struct trace_writer **wp)
 		return 0;
 	*wp = NULL;
 	err = trace_append(w, &end);
-	/* Give back what was preallocated past the end. */
-	if (w->reserved > w->off)
-		fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  (off_t)w->off, (off_t)(w->reserved - w->off));
+	/*
+	 * Give back what was preallocated past the end.  A hole punched
+	 * beyond EOF is a no-op on ext4, a truncate to the same size frees
+	 * the blocks past it.
+	 */
+	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 &&
+	    !err)
+		err = -errno;
 	if (fsync(w->fd) < 0 && !err)
 		err = -errno;
 	err2 = close(w->fd) < 0 ? -errno : 0;
@@ -452,6 +492,7 @@ struct trace_reader {
 	uint64_t size;			/* bytes mapped */
 	uint64_t pos;			/* offset of the next record */
 	uint64_t first;			/* offset of the first record */
+	uint64_t seq;			/* seq the next record must carry */
 	bool truncated;			/* ends inside a record */
 	bool complete;			/* TR_END seen */
 	struct trace_header hdr;	/* decoded header */
@@ -493,8 +534,9 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	}
 	if (get16(m + 10) != TRACE_BOM) {
 		seterr(err, errlen,
-		       "trace '%s' has an unknown byte order mark 0x%04x",
-		       r->path, get16(m + 10));
+		       "trace '%s' has an unknown byte order mark 0x%04x%s",
+		       r->path, get16(m + 10),
+		       get16(m + 10) == 0x0201 ? " (big-endian?)" : "");
 		return -EINVAL;
 	}
 	r->hdr.version = get16(m + 8);
@@ -509,9 +551,13 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	}
 	hsize = get32(m + 12);
 	blen = get16(m + 28);
-	if (hsize != HDR_FIXED + blen + 4 || hsize > r->size ||
-	    blen >= sizeof(r->hdr.backing)) {
+	if (hsize != HDR_FIXED + blen + 4 || blen >= sizeof(r->hdr.backing)) {
 		seterr(err, errlen, "trace '%s' has a malformed header", r->path);
+		return -EINVAL;
+	}
+	if (hsize > r->size) {
+		seterr(err, errlen, "trace '%s' is cut short inside its header",
+		       r->path);
 		return -EINVAL;
 	}
 	if (get32(m + hsize - 4) != checksum(m, hsize - 4, NULL, 0)) {
@@ -524,6 +570,7 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	memcpy(r->hdr.backing, m + HDR_FIXED, blen);
 	r->hdr.backing[blen] = '\0';
 	r->first = r->pos = hsize;
+	r->seq = 1;
 	return 0;
 }
 
@@ -679,6 +726,45 @@ static int decode_body(struct trace_reader *r, struct trace_rec *rec,
 	return 0;
 }
 
+/* True if a whole, intact record with sequence number seq starts at off. */
+static bool record_at(const struct trace_reader *r, uint64_t off,
+		      uint64_t seq)
+{
+	const unsigned char *p = r->map + off;
+	uint64_t left = r->size - off;
+	uint32_t size;
+
+	if (left < REC_HEAD + REC_TAIL || get64(p + 8) != seq)
+		return false;
+	size = get32(p);
+	return size >= REC_HEAD + REC_TAIL && size <= left &&
+	       get32(p + size - 4) == checksum(p, size - 4, NULL, 0);
+}
+
+/*
+ * The record at r->pos claims to run past the end of the file.  That is
+ * the tail a killed daemon leaves, unless an intact record follows: then
+ * the size field itself is damaged.  The scan is bounded by REC_MAX.
+ */
+static bool tail_is_truncated(const struct trace_reader *r)
+{
+	for (uint64_t off = r->pos + 1; off + REC_HEAD + REC_TAIL <= r->size;
+	     off++)
+		if (record_at(r, off, r->seq + 1))
+			return false;
+	return true;
+}
+
+/* True if every byte from r->pos to the end is zero: the tail of a file
+ * whose size reached the disk before its data did (power loss). */
+static bool tail_is_zero(const struct trace_reader *r)
+{
+	for (uint64_t off = r->pos; off < r->size; off++)
+		if (r->map[off])
+			return false;
+	return true;
+}
+
 int trace_next(struct trace_reader *r, struct trace_rec *rec)
 {
 	const unsigned char *p = r->map + r->pos;
@@ -690,7 +776,7 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	r->err[0] = '\0';
 	if (left == 0)
 		return 0;
-	if (left < 4) {
+	if (left < 4 || tail_is_zero(r)) {
 		r->truncated = true;
 		return 0;
 	}
@@ -698,6 +784,9 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	if (size < REC_HEAD + REC_TAIL || size > REC_MAX)
 		return corrupt(r, "impossible record size");
 	if (size > left) {
+		if (!tail_is_truncated(r))
+			return corrupt(r, "record size runs past an intact "
+					  "record");
 		r->truncated = true;
 		return 0;
 	}
@@ -711,18 +800,23 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	rec->time_ns = get64(p + 24);
 	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
 		return corrupt(r, "unknown record type");
+	if (rec->seq != r->seq)
+		return corrupt(r, "out-of-sequence record (records lost or "
+				  "repeated)");
 	err = decode_body(r, rec, p + REC_HEAD, p + size - REC_TAIL);
 	if (err)
 		return err;
 	if (rec->type == TR_END)
 		r->complete = true;
 	r->pos += size;
+	r->seq++;
 	return 1;
 }
 
 void trace_rewind(struct trace_reader *r)
 {
 	r->pos = r->first;
+	r->seq = 1;
 	r->truncated = false;
 	r->complete = false;
 	r->err[0] = '\0';
