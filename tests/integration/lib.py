@@ -8,8 +8,8 @@ fails, and the runner double-checks.  Assertions say what a user would
 notice ("read back 3 bytes where the plain directory gives 5").
 """
 
+import base64
 import errno
-import hashlib
 import json
 import os
 import stat
@@ -430,9 +430,10 @@ def compare_results(got, want):
 class Trace:
     """A trace as printed by `crashfs trace --json`: one dict per record."""
 
-    def __init__(self, path):
-        ctx_cmd = [CRASHFS, "trace", "--json", path]
-        r = run(ctx_cmd, timeout=60)
+    def __init__(self, path, data=False):
+        cmd = [CRASHFS, "trace", "--json"] + (["--data"] if data else []) + [
+            path]
+        r = run(cmd, timeout=60)
         assert r.returncode == 0, (
             "crashfs trace --json %s failed (exit %d): %s"
             % (path, r.returncode, r.stderr.strip()[:300]))
@@ -441,10 +442,13 @@ class Trace:
             if not line.strip():
                 continue
             try:
-                self.records.append(json.loads(line))
+                rec = json.loads(line)
             except ValueError as e:
                 raise AssertionError("crashfs trace --json line %d is not "
                                      "JSON (%s): %r" % (n, e, line[:200]))
+            if "data_b64" in rec:
+                rec["data"] = base64.b64decode(rec["data_b64"])
+            self.records.append(rec)
         assert self.records, "crashfs trace --json printed no records"
 
     def of_type(self, *types):

@@ -64,8 +64,9 @@ def py(code, *args, **kw):
 
 
 def describe(rec):
-    keys = ("seq", "type", "pid", "result", "id", "id2", "path", "path2",
-            "off", "len", "flags", "oflags", "name")
+    keys = ("seq", "type", "pid", "result", "errno", "id", "id2", "path",
+            "path2", "entry", "entry2", "off", "len", "data_len", "flags",
+            "oflags", "name")
     return " ".join("%s=%s" % (k, rec[k]) for k in keys if k in rec)
 
 
@@ -121,13 +122,13 @@ def test_atomic_write_seed_004(ctx):
     create, write, fsync, flush, rename, fsyncdir = in_order(mine, [
         ("create of %s" % tmp, is_("create", path=tmp, result=0)),
         ("write of %d bytes at 0 to %s" % (len(new), tmp),
-         is_("write", path=tmp, off=0, len=len(new), result=len(new))),
+         is_("write", path=tmp, off=0, data_len=len(new), result=len(new))),
         ("fsync of %s" % tmp, is_("fsync", path=tmp, result=0)),
         # f.flush() is a write(2); the FUSE flush is the close() at the
         # end of the with block, after the fsync
         ("flush (close) of %s" % tmp, is_("flush", path=tmp)),
         ("rename %s -> etc/config.json" % tmp,
-         is_("rename", path=tmp, path2="etc/config.json", result=0)),
+         is_("rename", entry=tmp, entry2="etc/config.json", result=0)),
         ("fsyncdir of etc", is_("fsyncdir", path="etc", result=0)),
     ], "seed 004 atomic write (pid %d)" % pid)
     for r in (write, fsync, flush, rename):
@@ -158,9 +159,9 @@ def test_marks(ctx):
     m.umount()
     t = Trace(m.trace)
     in_order(list(t), [
-        ("write of 5 bytes", is_("write", path="log", len=5)),
+        ("write of 5 bytes", is_("write", path="log", data_len=5)),
         ("mark 'after first'", is_("mark", name="after first")),
-        ("write of 7 bytes", is_("write", path="log", len=7)),
+        ("write of 7 bytes", is_("write", path="log", data_len=7)),
         ("mark 'after second'", is_("mark", name="after second")),
         ("mark 'with spaces and ünïcode'",
          is_("mark", name="with spaces and ünïcode")),
@@ -195,9 +196,9 @@ def test_unlinked_open(ctx):
     mine = [r for r in t if r.get("pid") == pid]
     create, w1, unlink, w2, fsync = in_order(mine, [
         ("create of scratch", is_("create", path="scratch", result=0)),
-        ("write of 4 bytes at 0", is_("write", off=0, len=4, result=4)),
-        ("unlink of scratch", is_("unlink", path="scratch", result=0)),
-        ("write of 6 bytes at 4", is_("write", off=4, len=6, result=6)),
+        ("write of 4 bytes at 0", is_("write", off=0, data_len=4, result=4)),
+        ("unlink of scratch", is_("unlink", entry="scratch", result=0)),
+        ("write of 6 bytes at 4", is_("write", off=4, data_len=6, result=6)),
         ("fsync", is_("fsync", result=0)),
     ], "unlinked open file (pid %d)" % pid)
     fid = create["id"]
@@ -234,7 +235,9 @@ def append_record(tag, k):
 
 def test_append_two_processes(ctx):
     """Two processes append to one file at once: every write record's
-    offset is where its data really is, and the records tile the file."""
+    offset is where its data really is, the records tile the file without
+    overlap, and each process's appends are in the trace, in its order,
+    each landing in one piece."""
     ctx.needs_trace()
     m = ctx.mount()
     path = os.path.join(m.mnt, "shared.log")
@@ -254,35 +257,44 @@ def test_append_two_processes(ctx):
     with open(path, "rb") as f:
         data = f.read()
     m.umount()
-    t = Trace(m.trace)
+    t = Trace(m.trace, data=True)
     writes = [r for r in t.of_type("write") if r.get("path") == "shared.log"]
-    assert len(writes) == 2 * n, ("%d appends were made, the trace has %d "
-                                  "writes to shared.log" % (2 * n,
-                                                            len(writes)))
-    spans = []
+    # The final file is the records laid at their offsets, no overlap.
+    laid = bytearray(len(data))
+    pos = 0
+    for r in sorted(writes, key=lambda r: r["off"]):
+        assert r["off"] == pos, (
+            "the recorded appends leave a %s at offset %d (next record: "
+            "%s)" % ("gap" if r["off"] > pos else "overlap", pos,
+                     describe(r)))
+        laid[pos:pos + len(r["data"])] = r["data"]
+        pos += len(r["data"])
+    assert pos == len(data), ("the recorded appends end at %d, the file "
+                              "at %d" % (pos, len(data)))
+    assert bytes(laid) == data, ("the records laid at their offsets do not "
+                                 "give the file's content")
+    # Each process: its appends, in its order, each in one piece (the
+    # kernel may cut one write(2) into several requests, which must then
+    # be contiguous in the file and follow each other in the trace).
     for pid, (tag, _) in procs.items():
         mine = [r for r in writes if r.get("pid") == pid]
-        assert len(mine) == n, ("process %s (pid %d) appended %d times, "
-                                "the trace has %d of its writes"
-                                % (tag, pid, n, len(mine)))
-        for k, r in enumerate(mine):
+        k = 0
+        for k in range(n):
             want = append_record(tag, k)
-            off = r.get("off")
-            assert r.get("len") == len(want), (
-                "%s's append %d: recorded len %s, wrote %d"
-                % (tag, k, r.get("len"), len(want)))
-            got = data[off:off + len(want)]
+            assert mine, ("%s (pid %d): append %d of %d is not in the "
+                          "trace" % (tag, pid, k, n))
+            got, start = b"", mine[0]["off"]
+            while mine and len(got) < len(want):
+                r = mine.pop(0)
+                assert r["off"] == start + len(got), (
+                    "%s's append %d is split into records that are not "
+                    "contiguous: %s" % (tag, k, describe(r)))
+                got += r["data"]
             assert got == want, (
-                "%s's append %d is recorded at offset %s but the file "
-                "holds %r there" % (tag, k, off, got[:20]))
-            spans.append((off, off + len(want)))
-    spans.sort()
-    pos = 0
-    for a, b in spans:
-        assert a == pos, ("recorded appends leave a %s at offset %d"
-                          % ("gap" if a > pos else "overlap", pos))
-        pos = b
-    assert pos == len(data), "the recorded appends do not end at EOF"
+                "%s's append %d: the trace has %r..., it wrote %r..."
+                % (tag, k, got[:20], want[:20]))
+        assert not mine, "%s: %d write records more than its appends" % (
+            tag, len(mine))
 
 
 def test_rename_flags(ctx):
@@ -306,12 +318,12 @@ def test_rename_flags(ctx):
     RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
     ex, nr, plain = in_order(t.of_type("rename"), [
         ("RENAME_EXCHANGE a <-> b",
-         is_("rename", path="a", path2="b", oflags=RENAME_EXCHANGE,
+         is_("rename", entry="a", entry2="b", oflags=RENAME_EXCHANGE,
              result=0)),
         ("RENAME_NOREPLACE c -> d",
-         is_("rename", path="c", path2="d", oflags=RENAME_NOREPLACE,
+         is_("rename", entry="c", entry2="d", oflags=RENAME_NOREPLACE,
              result=0)),
-        ("plain rename d -> a", is_("rename", path="d", path2="a",
+        ("plain rename d -> a", is_("rename", entry="d", entry2="a",
                                     oflags=0, result=0)),
     ], "rename flags")
     assert (ex.get("id"), ex.get("id2")) == (ids["a"], ids["b"]), (
@@ -355,10 +367,10 @@ def test_failed_ops_recorded(ctx):
     t = Trace(m.trace)
     in_order(list(t), [
         ("rmdir full failing with ENOTEMPTY",
-         is_("rmdir", path="full", result=-errno.ENOTEMPTY)),
+         is_("rmdir", entry="full", result=-errno.ENOTEMPTY)),
         ("rename empty -> full failing with %s" % errno.errorcode[
             rename_errno],
-         is_("rename", path="empty", path2="full", result=-rename_errno)),
+         is_("rename", entry="empty", entry2="full", result=-rename_errno)),
         ("setxattr user.k failing with EEXIST",
          is_("setxattr", path="f", name="user.k", result=-errno.EEXIST)),
     ], "failed operations")
@@ -391,9 +403,9 @@ def test_o_trunc_is_a_truncate(ctx):
     in_order(mine, [
         ("truncate of old to 0", is_("truncate", path="old", len=0,
                                      result=0)),
-        ("write of 3 bytes to old", is_("write", path="old", off=0, len=3)),
+        ("write of 3 bytes to old", is_("write", path="old", off=0, data_len=3)),
         ("create of made", is_("create", path="made", result=0)),
-        ("write of 4 bytes to made", is_("write", path="made", len=4)),
+        ("write of 4 bytes to made", is_("write", path="made", data_len=4)),
         ("truncate of made to 0 (O_CREAT|O_TRUNC on an existing file)",
          is_("truncate", path="made", len=0, result=0)),
     ], "O_TRUNC (pid %d)" % pid)
@@ -431,7 +443,7 @@ def test_fsync_recorded(ctx):
     fs, fds, sw, ss, dfs, dfds = in_order(mine, [
         ("fsync of f", is_("fsync", path="f", result=0)),
         ("fdatasync of f", is_("fsync", path="f", result=0)),
-        ("O_SYNC write of s", is_("write", path="s", len=4)),
+        ("O_SYNC write of s", is_("write", path="s", data_len=4)),
         ("fsync after the O_SYNC write", is_("fsync", path="s")),
         ("fsyncdir of the root", is_("fsyncdir", path="/", result=0)),
         ("fdatasync of the root", is_("fsyncdir", path="/", result=0)),
