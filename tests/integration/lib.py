@@ -142,8 +142,8 @@ class Context:
             return self._mount_passthrough(backing, mnt, trace)
         if not os.access(CRASHFS, os.X_OK):
             raise AssertionError("%s is missing: run make" % CRASHFS)
-        cmd = [CRASHFS, "mount", "--trace", trace] + list(options) + [
-            backing, mnt]
+        cmd = [CRASHFS, "mount", "--trace", trace, "--log",
+               self.path(name + ".log")] + list(options) + [backing, mnt]
         r = run(cmd, timeout=30)
         assert r.returncode == 0, ("crashfs mount failed (exit %d): %s"
                                    % (r.returncode, r.stderr.strip()
@@ -184,6 +184,18 @@ class Context:
         p = subprocess.Popen(cmd, **kw)
         self.procs.append(p)
         return p
+
+    def dump_logs(self):
+        """Print the tail of every daemon log (after a failure)."""
+        for m in self.mounts:
+            p = m.trace[:-len(".trace")] + ".log"
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    lines = f.read().splitlines()[-20:]
+                if lines:
+                    log("daemon log %s (last lines):" % p)
+                    for l in lines:
+                        log("  " + l)
 
     def cleanup(self):
         for p in self.procs:
@@ -415,6 +427,11 @@ def differential(ctx, ops, setup=None, name="m"):
     compare_trees(m.backing, ref, "the backing directory (mounted)")
     m.umount()
     compare_trees(m.backing, ref, "the backing directory (after umount)")
+    if not ctx.passthrough_ll:
+        t = Trace(m.trace)
+        assert t.records[-1].get("type") == "end", (
+            "after crashfs umount the trace does not end with an end "
+            "record: %r" % t.records[-1])
     return m
 
 

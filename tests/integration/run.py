@@ -92,6 +92,8 @@ def child_main(args):
         verdict = {"status": "FAIL",
                    "reason": "%s: %s" % (type(e).__name__, e)}
     finally:
+        if verdict["status"] == "FAIL":
+            ctx.dump_logs()
         try:
             ctx.cleanup()
         except BaseException as e:  # noqa: B902
