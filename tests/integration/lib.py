@@ -120,6 +120,7 @@ class Context:
         self.passthrough_ll = passthrough_ll
         self.mounts = []
         self.procs = []
+        self.extra_mounts = []  # other file systems a case mounted
 
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
@@ -204,6 +205,9 @@ class Context:
                 p.wait()
         for m in reversed(self.mounts):
             m.force_cleanup()
+        for p in reversed(self.extra_mounts):
+            if is_mounted(p):
+                run(["umount", p], timeout=20)
 
 
 def daemon_pid(mnt):
