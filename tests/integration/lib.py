@@ -432,10 +432,14 @@ def differential(ctx, ops, setup=None, name="m"):
     m.umount()
     compare_trees(m.backing, ref, "the backing directory (after umount)")
     if not ctx.passthrough_ll:
-        t = Trace(m.trace)
+        t = Trace(m.trace, data=True)
         assert t.records[-1].get("type") == "end", (
             "after crashfs umount the trace does not end with an end "
             "record: %r" % t.records[-1])
+        if not setup:
+            # the trace alone must rebuild what the mount left behind
+            import replay
+            replay.compare(replay.replay(t), m.backing)
     return m
 
 
