@@ -24,6 +24,7 @@ FALLOC_FL_PUNCH_HOLE = 0x02
 FALLOC_FL_ZERO_RANGE = 0x10
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
+TRA_MODE = 0x01
 
 
 class Sparse:
@@ -69,11 +70,13 @@ class Sparse:
 
 
 class Node:
-    def __init__(self, kind, target=None):
+    def __init__(self, kind, mode=None, target=None):
         self.kind = kind            # "file", "dir", "symlink", "fifo" ...
+        self.mode = mode            # permission bits, None for symlinks
         self.data = Sparse() if kind == "file" else None
         self.entries = {} if kind == "dir" else None
         self.target = target
+        self.xattrs = {}
 
 
 class ReplayError(AssertionError):
@@ -130,11 +133,21 @@ class Replay:
                 raise ReplayError("the trace binds a pre-existing file; "
                                   "only empty starts can be replayed")
         elif t == "create" or t == "mknod":
-            self.add(rec, Node(kind_of(rec["mode"])))
+            self.add(rec, Node(kind_of(rec["mode"]),
+                               stat.S_IMODE(rec["mode"])))
         elif t == "mkdir":
-            self.add(rec, Node("dir"))
+            self.add(rec, Node("dir", stat.S_IMODE(rec["mode"])))
         elif t == "symlink":
-            self.add(rec, Node("symlink", name_of(rec, "name2")))
+            self.add(rec, Node("symlink", None, name_of(rec, "name2")))
+        elif t == "setattr":
+            if rec["oflags"] & TRA_MODE:
+                self.node(rec).mode = stat.S_IMODE(rec["mode"])
+        elif t == "setxattr":
+            n = self.node(rec)
+            v = base64.b64decode(rec.get("data_b64", ""))
+            n.xattrs[name_of(rec, "name")] = v
+        elif t == "removexattr":
+            self.node(rec).xattrs.pop(name_of(rec, "name"), None)
         elif t == "link":
             self.node(rec)
             self.dir(rec).entries[name_of(rec, "name")] = rec["id"]
@@ -248,6 +261,17 @@ def compare(r, backing):
             if other != want[rel] or ino != st.st_ino:
                 diffs.append("%r: hard links differ (file id %d in the "
                              "trace)" % (rel, want[rel]))
+        if node.mode is not None and stat.S_IMODE(st.st_mode) != node.mode:
+            diffs.append("%r: mode %o, the trace says %o"
+                         % (rel, stat.S_IMODE(st.st_mode), node.mode))
+        if k != "symlink":
+            xa = {os.fsencode(x): os.getxattr(p, x)
+                  for x in os.listxattr(p) if x.startswith("user.")}
+            xb = {x: v for x, v in node.xattrs.items()
+                  if x.startswith(b"user.")}
+            if xa != xb:
+                diffs.append("%r: xattrs %r, the trace says %r"
+                             % (rel, xa, xb))
         if k == "symlink" and os.readlink(p) != node.target:
             diffs.append("%r: symlink to %r, the trace says %r"
                          % (rel, os.readlink(p), node.target))

@@ -463,3 +463,104 @@ def datasync(rec):
     if isinstance(f, str):
         return "datasync" in f
     return bool((f or 0) & 1)
+
+
+def test_thread_pid(ctx):
+    """A write made by a second thread is recorded with the process's pid
+    (the "calling process" of trace.h), so `crashfs trace --pid P` with a
+    program's pid shows all it did."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    pid, out = py(textwrap.dedent('''
+        import os, sys, threading
+        def work():
+            with open(sys.argv[1], "wb") as f:
+                f.write(b"from a thread")
+            print(threading.get_native_id())
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    '''), os.path.join(m.mnt, "threaded"))
+    tid = int(out.strip())
+    m.umount()
+    t = Trace(m.trace)
+    w = [r for r in t.of_type("write") if r.get("path") == "threaded"]
+    assert w, "the thread's write is not in the trace"
+    assert w[0].get("pid") == pid, (
+        "the write of thread %d of process %d is recorded with pid %s"
+        % (tid, pid, w[0].get("pid")))
+
+
+PINGPONG = textwrap.dedent('''
+    import os, sys
+    d, role, rounds, rfd, wfd = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
+        int(sys.argv[4]), int(sys.argv[5])
+    for k in range(rounds):
+        if role == "A":
+            with open(os.path.join(d, "f"), "ab") as f:
+                f.write(b"a%d;" % k)
+            os.write(wfd, b"x")
+            os.read(rfd, 1)
+        else:
+            os.read(rfd, 1)
+            os.rename(os.path.join(d, "f"), os.path.join(d, "g%d" % k))
+            os.rename(os.path.join(d, "g%d" % k), os.path.join(d, "f"))
+            os.write(wfd, b"x")
+''')
+
+
+def test_cross_process_order(ctx):
+    """Two processes take turns through a pipe (A writes, then B renames,
+    then A writes ...).  Each turn happens after the previous one, so the
+    trace, one total order, must list them in exactly that order."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    rounds = 100
+    a_r, b_w = os.pipe()
+    b_r, a_w = os.pipe()
+    pa = ctx.spawn([sys.executable, "-c", PINGPONG, m.mnt, "A",
+                    str(rounds), str(a_r), str(a_w)], pass_fds=(a_r, a_w))
+    pb = ctx.spawn([sys.executable, "-c", PINGPONG, m.mnt, "B",
+                    str(rounds), str(b_r), str(b_w)], pass_fds=(b_r, b_w))
+    assert pa.wait(timeout=60) == 0 and pb.wait(timeout=60) == 0
+    for fd in (a_r, b_w, b_r, a_w):
+        os.close(fd)
+    m.umount()
+    t = Trace(m.trace)
+    seen = [("A", r.get("data_len")) if r["type"] == "write" else
+            ("B", r.get("entry2"))
+            for r in t.of_type("write", "rename")
+            if r.get("pid") in (pa.pid, pb.pid)]
+    want = []
+    for k in range(rounds):
+        want += [("A", len(b"a%d;" % k)), ("B", "g%d" % k), ("B", "f")]
+    for i, (s, w) in enumerate(zip(seen, want)):
+        assert s == w, ("turn %d: the trace has %r where the processes "
+                        "did %r (the trace order contradicts what they "
+                        "observed)" % (i, s, w))
+    assert len(seen) == len(want), "%d records for %d operations" % (
+        len(seen), len(want))
+
+
+def test_setattr_recorded(ctx):
+    ctx.needs_trace()
+    m = ctx.mount()
+    p = os.path.join(m.mnt, "f")
+    with open(p, "w") as f:
+        f.write("x")
+    os.chmod(p, 0o751)
+    os.chown(p, 4321, 8765)
+    os.utime(p, ns=(1500000000123456789, 1600000000987654321))
+    m.umount()
+    t = Trace(m.trace)
+    mode, own, times = in_order([r for r in t.of_type("setattr")
+                                 if r.get("path") == "f"], [
+        ("chmod 0751", lambda r: r["oflags"] & 1 and
+         r["mode"] & 0o7777 == 0o751),
+        ("chown 4321:8765", lambda r: r["oflags"] & 6 == 6 and
+         (r["uid"], r["gid"]) == (4321, 8765)),
+        ("utimens", lambda r: r["oflags"] & 0x18 == 0x18 and
+         (r["atime"], r["mtime"]) == (
+             {"sec": 1500000000, "nsec": 123456789},
+             {"sec": 1600000000, "nsec": 987654321})),
+    ], "setattr")
