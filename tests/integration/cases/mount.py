@@ -219,3 +219,23 @@ def test_trace_disk_full(ctx):
     assert recorded == on_disk, (
         "%d bytes reached the backing file but the trace records %d: "
         "writes were applied and not recorded" % (on_disk, recorded))
+
+
+def test_umount_busy(ctx):
+    """umount while a program holds a file open: refused with a message,
+    the mount keeps working; once the file is closed umount succeeds and
+    the trace is complete."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    fd = os.open(os.path.join(m.mnt, "held"), os.O_CREAT | os.O_RDWR, 0o644)
+    r = run([CRASHFS, "umount", m.mnt], timeout=60)
+    assert r.returncode != 0 and r.stderr.strip(), (
+        "crashfs umount of a busy mount: exit %d, %r"
+        % (r.returncode, r.stderr))
+    assert is_mounted(m.mnt), "the busy mount is gone"
+    assert os.write(fd, b"still works") == 11
+    os.close(fd)
+    m.umount()
+    t = Trace(m.trace)
+    assert t.records[-1].get("type") == "end"
+    assert [x.get("data_len") for x in t.of_type("write")] == [11]
