@@ -5,10 +5,14 @@
  * one inside a crashfs mount and one on a plain directory, and after every
  * operation checks that both gave the same result (return value or errno)
  * and that both trees look the same: directory listings, file types,
- * modes, sizes, link counts, file contents, and the size and link count of
- * every open handle (including files already unlinked).
+ * modes, sizes and link counts of everything, the size and link count of
+ * every open handle (including files already unlinked), and the contents
+ * of every file the operation touched (through its handle or under the
+ * paths it named).  Every 32 operations and after the last one, the
+ * contents of every file are compared; --full does that after every
+ * operation (slower).
  *
- *	fsx [--seed S] [--ops N] [--basic] [-v] MNTDIR REFDIR
+ *	fsx [--seed S] [--ops N] [--full] [--basic] [-v] MNTDIR REFDIR
  *
  * --basic leaves out what libfuse's passthrough_ll example lacks
  * (fallocate, rename flags), to test the tester on it.
@@ -65,6 +69,11 @@ struct fsx {
 	uint64_t nops;		/* ops to run */
 	bool verbose;		/* print every op */
 	bool basic;		/* no fallocate, no rename flags */
+	bool full;		/* compare every file's contents after every
+				   op, not only the files the op touched */
+	bool all_now;		/* this op: compare every file's contents */
+	char tpath[2][64];	/* paths the current op touched, or "" */
+	struct handle *th[2];	/* handles the current op touched, or NULL */
 	char desc[256];		/* the current op, for messages */
 	char why[2048];		/* what differed */
 	struct handle h[NHANDLES];
@@ -254,6 +263,22 @@ static int cmp_stat(struct fsx *f, const char *rel, const struct stat *a,
 	return ret;
 }
 
+/* Whether the contents of sub are compared after this op: the file the
+ * op named, or one under a directory it named (a rename moves them). */
+static bool touched(struct fsx *f, const char *sub)
+{
+	if (f->all_now)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(f->tpath[i]);
+
+		if (n && !strncmp(sub, f->tpath[i], n) &&
+		    (sub[n] == '\0' || sub[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 /* Compare the subtree rel ("" for the top) of both roots. */
 static int cmp_tree(struct fsx *f, const char *rel)
 {
@@ -296,7 +321,7 @@ static int cmp_tree(struct fsx *f, const char *rel)
 			break;
 		if (S_ISDIR(sm.st_mode))
 			ret = cmp_tree(f, sub);
-		else if (S_ISREG(sm.st_mode))
+		else if (S_ISREG(sm.st_mode) && touched(f, sub))
 			ret = cmp_data(f, sub, read_file(pm, f->buf[0],
 							 MAX_SIZE * 2),
 				       read_file(pr, f->buf[1], MAX_SIZE * 2));
@@ -307,7 +332,24 @@ out:
 	return ret;
 }
 
-/* Open handles: same size and link count (they may be unlinked). */
+/* The whole file behind fd (it may be unlinked), up to 2 * MAX_SIZE. */
+static ssize_t pread_all(int fd, unsigned char *buf)
+{
+	ssize_t n, total = 0;
+
+	while (total < MAX_SIZE * 2) {
+		n = pread(fd, buf + total, MAX_SIZE * 2 - total, total);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+/* Open handles: same size and link count (they may be unlinked), and
+ * the contents of those the op touched. */
 static int cmp_handles(struct fsx *f)
 {
 	for (int i = 0; i < NHANDLES; i++) {
@@ -323,6 +365,11 @@ static int cmp_handles(struct fsx *f)
 		snprintf(what, sizeof(what), "handle %d (opened as %s)", i,
 			 f->h[i].path);
 		if (cmp_stat(f, what, &a, &b))
+			return -1;
+		if ((f->all_now || &f->h[i] == f->th[0] ||
+		     &f->h[i] == f->th[1]) &&
+		    cmp_data(f, what, pread_all(f->h[i].fd[0], f->buf[0]),
+			     pread_all(f->h[i].fd[1], f->buf[1])))
 			return -1;
 	}
 	return 0;
@@ -354,6 +401,17 @@ static const char *some_entry(struct fsx *f)
 static void full(struct fsx *f, int t, const char *rel, char *out, size_t n)
 {
 	snprintf(out, n, "%s/%s", f->root[t], rel);
+}
+
+/* Note what the current op touches, for the comparison after it. */
+static void touch(struct fsx *f, const char *path, struct handle *h)
+{
+	int i = f->tpath[0][0] ? 1 : 0;
+
+	if (path)
+		snprintf(f->tpath[i], sizeof(f->tpath[i]), "%s", path);
+	if (h)
+		f->th[f->th[0] ? 1 : 0] = h;
 }
 
 static struct handle *some_handle(struct fsx *f)
@@ -392,6 +450,7 @@ static int op_open(struct fsx *f)
 
 	if (h->fd[0] >= 0 && close_handle(f, h))
 		return -1;
+	touch(f, rel, h);
 	describe(f, "open %s flags 0%o mode 0%o (handle %td)", rel, flags,
 		 mode, h - f->h);
 	for (int t = 0; t < 2; t++) {
@@ -421,6 +480,7 @@ static int op_close(struct fsx *f)
 
 	if (!h)
 		return 0;
+	touch(f, h->path, NULL);
 	describe(f, "close handle %td (%s)", h - f->h, h->path);
 	return close_handle(f, h);
 }
@@ -436,6 +496,7 @@ static int op_write(struct fsx *f)
 		return 0;
 	for (uint64_t i = 0; i < len; i++)
 		f->wbuf[i] = rnd(f);
+	touch(f, NULL, h);
 	if (h->flags & O_APPEND) {
 		describe(f, "write handle %td (%s, O_APPEND) len %" PRIu64,
 			 h - f->h, h->path, len);
@@ -459,6 +520,7 @@ static int op_read(struct fsx *f)
 
 	if (!h)
 		return 0;
+	touch(f, NULL, h);
 	describe(f, "pread handle %td (%s) off %" PRIu64 " len %" PRIu64,
 		 h - f->h, h->path, off, len);
 	m = outcome(pread(h->fd[0], f->buf[0], len, off));
@@ -475,6 +537,7 @@ static int op_ftruncate(struct fsx *f)
 
 	if (!h)
 		return 0;
+	touch(f, NULL, h);
 	describe(f, "ftruncate handle %td (%s) to %" PRIu64, h - f->h,
 		 h->path, size);
 	return same(f, outcome(ftruncate(h->fd[0], size)),
@@ -487,6 +550,7 @@ static int op_truncate(struct fsx *f)
 	uint64_t size = below(f, MAX_SIZE);
 	char p[2][8192];
 
+	touch(f, rel, NULL);
 	describe(f, "truncate %s to %" PRIu64, rel, size);
 	full(f, 0, rel, p[0], sizeof(p[0]));
 	full(f, 1, rel, p[1], sizeof(p[1]));
@@ -514,6 +578,7 @@ static int op_fallocate(struct fsx *f)
 
 	if (!h || f->basic)
 		return 0;
+	touch(f, NULL, h);
 	describe(f, "fallocate handle %td (%s) mode %s off %" PRIu64
 		 " len %" PRIu64, h - f->h, h->path, modes[k].name, off, len);
 	return same(f, outcome(fallocate(h->fd[0], modes[k].mode, off, len)),
@@ -527,6 +592,7 @@ static int op_sync(struct fsx *f)
 
 	if (!h)
 		return 0;
+	touch(f, NULL, h);
 	describe(f, "%s handle %td (%s)", data ? "fdatasync" : "fsync",
 		 h - f->h, h->path);
 	if (data)
@@ -545,6 +611,8 @@ static int op_copy(struct fsx *f)
 
 	if (!a)
 		return 0;
+	touch(f, NULL, a);
+	touch(f, NULL, b);
 	describe(f, "copy_file_range handle %td (%s) off %" PRIu64
 		 " -> handle %td (%s) off %" PRIu64 " len %" PRIu64, a - f->h,
 		 a->path, so, b - f->h, b->path, dof, len);
@@ -569,6 +637,8 @@ static int op_rename(struct fsx *f)
 
 	snprintf(from, sizeof(from), "%s", some_entry(f));
 	snprintf(to, sizeof(to), "%s", some_entry(f));
+	touch(f, from, NULL);
+	touch(f, to, NULL);
 	describe(f, "rename %s -> %s%s", from, to, kinds[k].name);
 	for (int t = 0; t < 2; t++) {
 		full(f, t, from, p[t][0], sizeof(p[t][0]));
@@ -589,6 +659,8 @@ static int op_path(struct fsx *f)
 	snprintf(a, sizeof(a), "%s", kind == 2 || kind == 3 ? some_dir(f) :
 							      some_file(f));
 	snprintf(b, sizeof(b), "%s", some_file(f));
+	touch(f, a, NULL);
+	touch(f, b, NULL);
 	switch (kind) {
 	case 0: describe(f, "link %s -> %s", a, b); break;
 	case 1: describe(f, "unlink %s", a); break;
@@ -631,6 +703,7 @@ static int op_seek(struct fsx *f)
 
 	if (!h)
 		return 0;
+	touch(f, NULL, h);
 	describe(f, "lseek handle %td (%s) %" PRIu64 " %s", h - f->h,
 		 h->path, off, whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE");
 	return same(f, outcome(lseek(h->fd[0], off, whence)),
@@ -665,7 +738,7 @@ static int one_op(struct fsx *f)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fsx [--seed S] [--ops N] [--basic] [-v] "
+	fprintf(stderr, "usage: fsx [--seed S] [--ops N] [--full] [--basic] [-v] "
 			"MNTDIR REFDIR\n");
 	return 2;
 }
@@ -703,6 +776,8 @@ int main(int argc, char **argv)
 			seeded = true;
 		} else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
 			f.nops = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--full")) {
+			f.full = true;
 		} else if (!strcmp(argv[i], "--basic")) {
 			f.basic = true;
 		} else if (!strcmp(argv[i], "-v")) {
@@ -726,7 +801,10 @@ int main(int argc, char **argv)
 		return 2;
 	umask(022);
 	for (f.op = 1; f.op <= f.nops; f.op++) {
-		f.desc[0] = '\0';
+		snprintf(f.desc, sizeof(f.desc), "nothing (no open handle)");
+		f.tpath[0][0] = f.tpath[1][0] = '\0';
+		f.th[0] = f.th[1] = NULL;
+		f.all_now = f.full || f.op % 32 == 0 || f.op == f.nops;
 		if (one_op(&f) || cmp_tree(&f, "") || cmp_handles(&f)) {
 			ret = 1;
 			break;
