@@ -444,9 +444,11 @@ def differential(ctx, ops, setup=None, name="m"):
 
 
 def compare_results(got, want):
-    for i, (g, w) in enumerate(zip(got, want)):
-        assert g == w, ("step %d (%s): the mount gives %r, the plain "
-                        "directory %r" % (i, w[0], g[1], w[1]))
+    bad = ["step %d (%s): the mount gives %r, the plain directory %r"
+           % (i, w[0], g[1], w[1])
+           for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert not bad, "\n  ".join(bad[:10]) + (
+        "\n  ... %d more" % (len(bad) - 10) if len(bad) > 10 else "")
     assert len(got) == len(want), "different number of steps"
 
 

@@ -12,7 +12,11 @@ import os
 import random
 import stat
 
-from lib import differential, run
+import json
+import subprocess
+import sys
+
+from lib import compare_results, compare_trees, differential, run
 
 
 def pattern(n, seed):
@@ -52,6 +56,12 @@ def test_create_write(ctx):
         try:
             os.close(os.open(r.p("m0755"), os.O_CREAT | os.O_WRONLY, 0o755))
             os.close(os.open(r.p("m0000"), os.O_CREAT | os.O_WRONLY, 0))
+            os.close(os.open(r.p("m0777"), os.O_CREAT | os.O_WRONLY, 0o777))
+            os.close(os.open(r.p("m4777"), os.O_CREAT | os.O_WRONLY,
+                             0o4777))
+            os.mkdir(r.p("d0777"), 0o777)
+            os.mkfifo(r.p("p0666"), 0o666)
+            os.symlink("m0777", r.p("l"))
         finally:
             os.umask(old)
         r.call("open missing", os.open, r.p("missing"), os.O_RDONLY)
@@ -630,3 +640,85 @@ def test_many_open_files(ctx):
             os.close(fd)
         r.val("listing", len(os.listdir(r.p(""))))
     differential(ctx, ops)
+
+
+OTHER_USER_OPS = """
+import errno, json, os, sys
+root = sys.argv[1]
+P = lambda *n: os.path.join(root, *n)
+out = []
+def call(label, fn, *a):
+    try:
+        v = fn(*a)
+        out.append([label, "ok" if not isinstance(v, (bytes, int)) or
+                    label.startswith("fd") else repr(v)])
+        return v
+    except OSError as e:
+        out.append([label, errno.errorcode.get(e.errno, e.errno)])
+def rd(p):
+    with open(p, "rb") as f:
+        return f.read()
+call("read 0600 root file", rd, P("secret"))
+call("read 0644 root file", rd, P("public"))
+call("create in root's 0755 dir", os.open, P("mine"), os.O_CREAT | os.O_WRONLY, 0o644)
+fd = call("fd create in 0777 dir", os.open, P("open", "mine"), os.O_CREAT | os.O_WRONLY, 0o640)
+if fd is not None:
+    os.write(fd, b"by nobody")
+    os.close(fd)
+call("mkdir in 0777 dir", os.mkdir, P("open", "mydir"), 0o750)
+call("symlink in 0777 dir", os.symlink, "x", P("open", "mylink"))
+call("unlink root's file in sticky dir", os.unlink, P("sticky", "roots"))
+call("rename root's file in sticky dir", os.rename, P("sticky", "roots"), P("sticky", "x"))
+call("chmod root's file", os.chmod, P("public"), 0o777)
+call("chmod own file", os.chmod, P("open", "mine"), 0o600)
+call("chown own file to root", os.chown, P("open", "mine"), 0, 0)
+call("truncate root's file", os.truncate, P("public"), 0)
+call("utime root's file", os.utime, P("public"), (1, 1))
+call("setxattr root's file", os.setxattr, P("public"), "user.x", b"1")
+call("list 0700 dir", os.listdir, P("private"))
+call("setgid dir inherits group", lambda: os.stat(P("open", "mydir")).st_gid)
+print(json.dumps(out))
+"""
+
+
+def test_other_user(ctx):
+    """A program running as another user (nobody) on a mount with
+    allow_other: permission checks give the same errno as on a plain
+    directory, and what it creates belongs to it, not to root."""
+    def setup(root):
+        P = lambda *n: os.path.join(root, *n)  # noqa: E731
+        os.chmod(root, 0o755)
+        for name, mode in (("secret", 0o600), ("public", 0o644)):
+            with open(P(name), "w") as f:
+                f.write(name)
+            os.chmod(P(name), mode)
+        for d, mode in (("open", 0o777), ("sticky", 0o1777),
+                        ("private", 0o700)):
+            os.mkdir(P(d))
+            os.chmod(P(d), mode)
+        with open(P("sticky", "roots"), "w") as f:
+            f.write("root's")
+
+    ref = ctx.dir("ref")
+    os.chmod(ctx.tmp, 0o755)
+    backing = ctx.path("m.backing")
+    os.mkdir(backing)
+    setup(ref)
+    setup(backing)
+    m = ctx.mount(options=["-o", "allow_other"])
+
+    def as_nobody(root):
+        # the system's python: nobody may not reach a per-user install
+        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+            else sys.executable
+        r = subprocess.run([py, "-c", OTHER_USER_OPS, root],
+                           user=65534, group=65534, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        assert r.returncode == 0, "as nobody: %s" % r.stderr
+        return json.loads(r.stdout)
+    want = as_nobody(ref)
+    got = as_nobody(m.mnt)
+    compare_results(got, want)
+    compare_trees(m.mnt, ref, "the mount")
+    m.umount()
+    compare_trees(m.backing, ref, "the backing directory (after umount)")
