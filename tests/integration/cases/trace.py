@@ -259,6 +259,9 @@ def test_append_two_processes(ctx):
     m.umount()
     t = Trace(m.trace, data=True)
     writes = [r for r in t.of_type("write") if r.get("path") == "shared.log"]
+    unflagged = [r for r in writes if not r.get("flags", 0) & 0x0004]
+    assert not unflagged, ("writes through O_APPEND descriptors are not "
+                           "flagged append:%s" % dump(unflagged[:5]))
     # The final file is the records laid at their offsets, no overlap.
     laid = bytearray(len(data))
     pos = 0
@@ -448,6 +451,9 @@ def test_fsync_recorded(ctx):
         ("fsyncdir of the root", is_("fsyncdir", path="/", result=0)),
         ("fdatasync of the root", is_("fsyncdir", path="/", result=0)),
     ], "fsync (pid %d)" % pid)
+    assert sw.get("flags", 0) & 0x0002, (
+        "the write through an O_SYNC descriptor is not flagged sync (the "
+        "harness counts it durable when it returns): %s" % describe(sw))
     assert not datasync(fs) and datasync(fds), (
         "fsync/fdatasync of f not told apart: %s / %s"
         % (describe(fs), describe(fds)))
@@ -564,3 +570,25 @@ def test_setattr_recorded(ctx):
              {"sec": 1500000000, "nsec": 123456789},
              {"sec": 1600000000, "nsec": 987654321})),
     ], "setattr")
+
+
+def test_paths_follow_renames(ctx):
+    """The trace names each file by the path it had at that moment: a
+    write after its directory was renamed shows the new path, after an
+    unlink the old name marked deleted."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    os.mkdir(os.path.join(m.mnt, "d"))
+    fd = os.open(os.path.join(m.mnt, "d", "f"), os.O_CREAT | os.O_WRONLY,
+                 0o644)
+    os.write(fd, b"1")
+    os.rename(os.path.join(m.mnt, "d"), os.path.join(m.mnt, "e"))
+    os.write(fd, b"22")
+    os.unlink(os.path.join(m.mnt, "e", "f"))
+    os.write(fd, b"333")
+    os.close(fd)
+    m.umount()
+    t = Trace(m.trace)
+    paths = [(r.get("data_len"), r.get("path")) for r in t.of_type("write")]
+    assert paths == [(1, "d/f"), (2, "e/f"), (3, "e/f (deleted)")], (
+        "write paths in the trace: %r" % paths)
