@@ -592,3 +592,34 @@ def test_paths_follow_renames(ctx):
     paths = [(r.get("data_len"), r.get("path")) for r in t.of_type("write")]
     assert paths == [(1, "d/f"), (2, "e/f"), (3, "e/f (deleted)")], (
         "write paths in the trace: %r" % paths)
+
+
+def test_buffered_write_lands_at_close(ctx):
+    """Seeds 000-003: Python's buffered write() reaches the file system
+    only when the buffer is flushed, so a mark made before close() comes
+    before the write in the trace; after f.flush() it comes after."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    env = dict(os.environ, CRASHFS_MOUNT=m.mnt)
+    from lib import CRASHFS
+    py(textwrap.dedent('''
+        import subprocess, sys
+        crashfs, path = sys.argv[1], sys.argv[2]
+        f = open(path + "/buffered", "w")
+        f.write("saved?")
+        subprocess.run([crashfs, "mark", "said saved"], check=True)
+        f.close()
+        f = open(path + "/flushed", "w")
+        f.write("saved!")
+        f.flush()
+        subprocess.run([crashfs, "mark", "said saved again"], check=True)
+        f.close()
+    '''), CRASHFS, m.mnt, env=env)
+    m.umount()
+    t = Trace(m.trace)
+    in_order(t.of_type("write", "mark"), [
+        ("mark 'said saved'", is_("mark", name="said saved")),
+        ("the buffered write, at close", is_("write", path="buffered")),
+        ("the flushed write", is_("write", path="flushed")),
+        ("mark 'said saved again'", is_("mark", name="said saved again")),
+    ], "buffered writes")
