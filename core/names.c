@@ -22,18 +22,18 @@
 #include "core/util.h"
 
 struct names_entry {
-	uint64_t parent;		/* directory holding the entry */
-	uint64_t id;			/* file it names */
-	struct names_entry *hash_next;	/* next entry with the same key */
-	struct names_entry *sibling;	/* next name of the same file */
-	char name[];			/* NUL-terminated */
+	uint64_t parent;	       /* directory holding the entry */
+	uint64_t id;		       /* file it names */
+	struct names_entry *hash_next; /* next entry with the same key */
+	struct names_entry *sibling;   /* next name of the same file */
+	char name[];		       /* NUL-terminated */
 };
 
 struct names_node {
-	uint64_t id;			/* the file */
-	struct names_entry *links;	/* its names, oldest first */
-	uint64_t last_parent;		/* directory of its last name ... */
-	char *last_name;		/* ... once that is gone, else NULL */
+	uint64_t id;		   /* the file */
+	struct names_entry *links; /* its names, oldest first */
+	uint64_t last_parent;	   /* directory of its last name ... */
+	char *last_name;	   /* ... once that is gone, else NULL */
 };
 
 static uint64_t name_hash(const char *name)
@@ -41,8 +41,8 @@ static uint64_t name_hash(const char *name)
 	return XXH3_64bits(name, strlen(name));
 }
 
-static struct names_entry *find_entry(const struct names *nm,
-				      uint64_t parent, const char *name)
+static struct names_entry *find_entry(const struct names *nm, uint64_t parent,
+				      const char *name)
 {
 	struct names_entry *e = map_get(&nm->entries, parent, name_hash(name));
 
@@ -51,8 +51,7 @@ static struct names_entry *find_entry(const struct names *nm,
 	return e;
 }
 
-uint64_t names_lookup(const struct names *nm, uint64_t parent,
-		      const char *name)
+uint64_t names_lookup(const struct names *nm, uint64_t parent, const char *name)
 {
 	struct names_entry *e = name ? find_entry(nm, parent, name) : NULL;
 
@@ -100,7 +99,7 @@ static void remove_entry(struct names *nm, struct names_entry *e)
 	*pp = e->sibling;
 	if (!n->links) {
 		copy = strdup(e->name);
-		if (copy) {	/* without memory, keep the older last name */
+		if (copy) { /* without memory, keep the older last name */
 			free(n->last_name);
 			n->last_name = copy;
 			n->last_parent = e->parent;
@@ -207,8 +206,7 @@ int names_apply(struct names *nm, const struct trace_rec *rec)
 		if (!rec->name || !rec->name2)
 			return 0;
 		return apply_rename(nm, rec);
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -218,10 +216,10 @@ int names_apply(struct names *nm, const struct trace_rec *rec)
 
 /* A path being built right to left at the end of buf. */
 struct pbuf {
-	char *buf;	/* the caller's buffer */
-	size_t pos;	/* the path starts at buf[pos] */
-	size_t floor;	/* room kept at the start for CUT_MARK */
-	bool cut;	/* a component did not fit */
+	char *buf;    /* the caller's buffer */
+	size_t pos;   /* the path starts at buf[pos] */
+	size_t floor; /* room kept at the start for CUT_MARK */
+	bool cut;     /* a component did not fit */
 };
 
 static void pb_init(struct pbuf *b, char *buf, size_t len)
@@ -273,8 +271,7 @@ static const char *pb_finish(struct pbuf *b)
  * root, each followed by '/' when more comes after it.  Returns false on a
  * loop of parents.
  */
-static bool walk(const struct names *nm, uint64_t id, struct pbuf *b,
-		 bool more)
+static bool walk(const struct names *nm, uint64_t id, struct pbuf *b, bool more)
 {
 	size_t steps = nm->nodes.len + 2;
 	const struct names_node *n;
@@ -294,8 +291,8 @@ static bool walk(const struct names *nm, uint64_t id, struct pbuf *b,
 			return true;
 		}
 		parent = n->links ? n->links->parent : n->last_parent;
-		if (!(util_name_ok(name) ? prepend(b, name) :
-					   prepend_id(b, id)))
+		if (!(util_name_ok(name) ? prepend(b, name)
+					 : prepend_id(b, id)))
 			return true;
 	}
 	return true;

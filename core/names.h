@@ -39,8 +39,8 @@
 #include "core/trace.h"
 
 struct names {
-	struct map nodes;	/* (id, 0) -> struct names_node */
-	struct map entries;	/* (parent, hash of name) -> chain of
+	struct map nodes;   /* (id, 0) -> struct names_node */
+	struct map entries; /* (parent, hash of name) -> chain of
 				   struct names_entry */
 };
 

@@ -27,10 +27,10 @@
 #define XXH_STATIC_LINKING_ONLY /* for a stack XXH3_state_t */
 #include <xxhash.h>
 
-#define REC_HEAD 32		/* bytes of the common record header */
-#define REC_TAIL 4		/* checksum */
-#define REC_MAX (64u << 20)	/* larger records are corrupt */
-#define HDR_FIXED 30		/* header bytes before the backing path */
+#define REC_HEAD 32		 /* bytes of the common record header */
+#define REC_TAIL 4		 /* checksum */
+#define REC_MAX (64u << 20)	 /* larger records are corrupt */
+#define HDR_FIXED 30		 /* header bytes before the backing path */
 #define RESERVE_CHUNK (8u << 20) /* preallocation step of the writer */
 
 /*
@@ -42,35 +42,59 @@
  *	d data (u32 length + bytes);  D data, running to the checksum.
  */
 static const char *const body_layout[TR_TYPE_MAX] = {
-	[TR_BIND] = "ipmln",	   [TR_CREATE] = "pihmfn",
-	[TR_MKNOD] = "pimon",	   [TR_MKDIR] = "pimn",
-	[TR_SYMLINK] = "pinN",	   [TR_LINK] = "ipn",
-	[TR_UNLINK] = "pin",	   [TR_RMDIR] = "pin",
-	[TR_RENAME] = "pPiIfnN",   [TR_OPEN] = "ihf",
-	[TR_WRITE] = "ihoD",	   [TR_TRUNCATE] = "ihl",
-	[TR_FALLOCATE] = "ihfol",  [TR_COPY_RANGE] = "IOiol",
-	[TR_SETATTR] = "ifmugat",  [TR_SETXATTR] = "ifnd",
-	[TR_REMOVEXATTR] = "in",   [TR_FLUSH] = "ih",
-	[TR_RELEASE] = "ih",	   [TR_FSYNC] = "ih",
-	[TR_FSYNCDIR] = "ih",	   [TR_MARK] = "n",
-	[TR_FAULT] = "ifn",	   [TR_POWERCUT] = "n",
-	[TR_END] = "",
+    [TR_BIND] = "ipmln",
+    [TR_CREATE] = "pihmfn",
+    [TR_MKNOD] = "pimon",
+    [TR_MKDIR] = "pimn",
+    [TR_SYMLINK] = "pinN",
+    [TR_LINK] = "ipn",
+    [TR_UNLINK] = "pin",
+    [TR_RMDIR] = "pin",
+    [TR_RENAME] = "pPiIfnN",
+    [TR_OPEN] = "ihf",
+    [TR_WRITE] = "ihoD",
+    [TR_TRUNCATE] = "ihl",
+    [TR_FALLOCATE] = "ihfol",
+    [TR_COPY_RANGE] = "IOiol",
+    [TR_SETATTR] = "ifmugat",
+    [TR_SETXATTR] = "ifnd",
+    [TR_REMOVEXATTR] = "in",
+    [TR_FLUSH] = "ih",
+    [TR_RELEASE] = "ih",
+    [TR_FSYNC] = "ih",
+    [TR_FSYNCDIR] = "ih",
+    [TR_MARK] = "n",
+    [TR_FAULT] = "ifn",
+    [TR_POWERCUT] = "n",
+    [TR_END] = "",
 };
 
 static const char *const type_names[TR_TYPE_MAX] = {
-	[TR_BIND] = "bind",	      [TR_CREATE] = "create",
-	[TR_MKNOD] = "mknod",	      [TR_MKDIR] = "mkdir",
-	[TR_SYMLINK] = "symlink",     [TR_LINK] = "link",
-	[TR_UNLINK] = "unlink",	      [TR_RMDIR] = "rmdir",
-	[TR_RENAME] = "rename",	      [TR_OPEN] = "open",
-	[TR_WRITE] = "write",	      [TR_TRUNCATE] = "truncate",
-	[TR_FALLOCATE] = "fallocate", [TR_COPY_RANGE] = "copy_file_range",
-	[TR_SETATTR] = "setattr",     [TR_SETXATTR] = "setxattr",
-	[TR_REMOVEXATTR] = "removexattr", [TR_FLUSH] = "flush",
-	[TR_RELEASE] = "release",     [TR_FSYNC] = "fsync",
-	[TR_FSYNCDIR] = "fsyncdir",   [TR_MARK] = "mark",
-	[TR_FAULT] = "fault",	      [TR_POWERCUT] = "powercut",
-	[TR_END] = "end",
+    [TR_BIND] = "bind",
+    [TR_CREATE] = "create",
+    [TR_MKNOD] = "mknod",
+    [TR_MKDIR] = "mkdir",
+    [TR_SYMLINK] = "symlink",
+    [TR_LINK] = "link",
+    [TR_UNLINK] = "unlink",
+    [TR_RMDIR] = "rmdir",
+    [TR_RENAME] = "rename",
+    [TR_OPEN] = "open",
+    [TR_WRITE] = "write",
+    [TR_TRUNCATE] = "truncate",
+    [TR_FALLOCATE] = "fallocate",
+    [TR_COPY_RANGE] = "copy_file_range",
+    [TR_SETATTR] = "setattr",
+    [TR_SETXATTR] = "setxattr",
+    [TR_REMOVEXATTR] = "removexattr",
+    [TR_FLUSH] = "flush",
+    [TR_RELEASE] = "release",
+    [TR_FSYNC] = "fsync",
+    [TR_FSYNCDIR] = "fsyncdir",
+    [TR_MARK] = "mark",
+    [TR_FAULT] = "fault",
+    [TR_POWERCUT] = "powercut",
+    [TR_END] = "end",
 };
 
 const char *trace_type_name(unsigned int type)
@@ -126,8 +150,7 @@ static uint64_t get64(const unsigned char *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static uint32_t checksum(const void *a, size_t alen, const void *b,
-			 size_t blen)
+static uint32_t checksum(const void *a, size_t alen, const void *b, size_t blen)
 {
 	XXH3_state_t st;
 
@@ -160,26 +183,17 @@ static size_t body_size(const struct trace_rec *rec)
 
 	for (const char *f = body_layout[rec->type]; *f; f++) {
 		switch (*f) {
-		case 'm': case 'f': case 'u': case 'g':
-			n += 4;
-			break;
-		case 'a': case 't':
-			n += 12;
-			break;
-		case 'n':
-			n += 2 + str_len(rec->name);
-			break;
-		case 'N':
-			n += 2 + str_len(rec->name2);
-			break;
-		case 'd':
-			n += 4 + rec->data_len;
-			break;
-		case 'D':
-			n += rec->data_len;
-			break;
-		default:
-			n += 8;
+		case 'm':
+		case 'f':
+		case 'u':
+		case 'g': n += 4; break;
+		case 'a':
+		case 't': n += 12; break;
+		case 'n': n += 2 + str_len(rec->name); break;
+		case 'N': n += 2 + str_len(rec->name2); break;
+		case 'd': n += 4 + rec->data_len; break;
+		case 'D': n += rec->data_len; break;
+		default: n += 8;
 		}
 	}
 	return n;
@@ -247,8 +261,7 @@ static size_t encode(const struct trace_rec *rec, uint32_t size,
 				memcpy(p, rec->data, rec->data_len);
 			p += rec->data_len;
 			break;
-		case 'D':
-			break;
+		case 'D': break;
 		}
 	}
 	return (size_t)(p - buf);
@@ -257,15 +270,15 @@ static size_t encode(const struct trace_rec *rec, uint32_t size,
 /* ---- writer ---------------------------------------------------------- */
 
 struct trace_writer {
-	int fd;			/* the trace file */
-	uint64_t off;		/* bytes written */
-	uint64_t reserved;	/* file preallocated up to here */
-	bool no_reserve;	/* the filesystem cannot preallocate */
-	int broken;		/* -errno: a partial record could not be
+	int fd;		       /* the trace file */
+	uint64_t off;	       /* bytes written */
+	uint64_t reserved;     /* file preallocated up to here */
+	bool no_reserve;       /* the filesystem cannot preallocate */
+	int broken;	       /* -errno: a partial record could not be
 				   removed, appending would bury it */
-	uint64_t count;		/* records appended */
-	struct timespec start;	/* CLOCK_MONOTONIC at creation */
-	unsigned char *buf;	/* encoding buffer, bufsize bytes */
+	uint64_t count;	       /* records appended */
+	struct timespec start; /* CLOCK_MONOTONIC at creation */
+	unsigned char *buf;    /* encoding buffer, bufsize bytes */
 	size_t bufsize;
 };
 
@@ -329,7 +342,8 @@ struct trace_writer *trace_writer_create(const char *path,
 	p = put16(p + 8, TRACE_VERSION);
 	p = put16(p, TRACE_BOM);
 	p = put32(p, (uint32_t)(HDR_FIXED + blen + 4));
-	p = put64(p, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	p = put64(p,
+		  (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
 	p = put32(p, hdr && hdr->sector_size ? hdr->sector_size : 512);
 	p = put16(p, (uint16_t)blen);
 	memcpy(p, hdr ? hdr->backing : "", blen);
@@ -366,8 +380,8 @@ int trace_reserve(struct trace_writer *w, size_t bytes)
 	if (w->no_reserve || want <= w->reserved)
 		return 0;
 	len = want - w->off + RESERVE_CHUNK;
-	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off,
-		      (off_t)len) < 0) {
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, (off_t)len) <
+	    0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS) {
 			w->no_reserve = true;
 			return 0;
@@ -400,6 +414,9 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 		return -EINVAL;
 	if (!names_fit(rec))
 		return -ENAMETOOLONG;
+	if (rec->data_len && !rec->data &&
+	    strpbrk(body_layout[rec->type], "dD"))
+		return -EINVAL;
 	size = trace_rec_size(rec);
 	if (size > REC_MAX)
 		return -E2BIG;
@@ -418,8 +435,8 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	rec->time_ns = (uint64_t)(now.tv_sec - w->start.tv_sec) * 1000000000u +
 		       (uint64_t)(now.tv_nsec - w->start.tv_nsec);
 	head = encode(rec, (uint32_t)size, w->buf);
-	put32(tail, checksum(w->buf, head, payload ? rec->data : NULL,
-			     payload));
+	put32(tail,
+	      checksum(w->buf, head, payload ? rec->data : NULL, payload));
 	iov[0].iov_base = w->buf;
 	iov[0].iov_len = head;
 	iov[1].iov_base = (void *)rec->data;
@@ -429,7 +446,7 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	if (payload)
 		err = write_full(w->fd, iov, 3, (off_t)w->off);
 	else
-		err = write_full(w->fd, (struct iovec[]){ iov[0], iov[2] }, 2,
+		err = write_full(w->fd, (struct iovec[]){iov[0], iov[2]}, 2,
 				 (off_t)w->off);
 	if (err) {
 		/*
@@ -460,7 +477,7 @@ uint64_t trace_writer_bytes(const struct trace_writer *w)
 int trace_writer_close(struct trace_writer **wp)
 {
 	struct trace_writer *w = *wp;
-	struct trace_rec end = { .type = TR_END };
+	struct trace_rec end = {.type = TR_END};
 	int err, err2;
 
 	if (!w)
@@ -472,8 +489,7 @@ int trace_writer_close(struct trace_writer **wp)
 	 * beyond EOF is a no-op on ext4, a truncate to the same size frees
 	 * the blocks past it.
 	 */
-	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 &&
-	    !err)
+	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 && !err)
 		err = -errno;
 	if (fsync(w->fd) < 0 && !err)
 		err = -errno;
@@ -497,13 +513,13 @@ struct trace_reader {
 	bool complete;			/* TR_END seen */
 	struct trace_header hdr;	/* decoded header */
 	char name[TRACE_NAME_MAX + 1];	/* decoded rec->name */
-	char name2[TRACE_NAME_MAX + 1];	/* decoded rec->name2 */
+	char name2[TRACE_NAME_MAX + 1]; /* decoded rec->name2 */
 	char path[PATH_MAX];		/* for messages */
 	char err[PATH_MAX + 256];	/* last failure */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -545,14 +561,16 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 		       "trace '%s' has format version %u; this crashfs reads "
 		       "version %u%s",
 		       r->path, r->hdr.version, TRACE_VERSION,
-		       r->hdr.version > TRACE_VERSION ?
-			       " (written by a newer crashfs?)" : "");
+		       r->hdr.version > TRACE_VERSION
+			   ? " (written by a newer crashfs?)"
+			   : "");
 		return -EPROTO;
 	}
 	hsize = get32(m + 12);
 	blen = get16(m + 28);
 	if (hsize != HDR_FIXED + blen + 4 || blen >= sizeof(r->hdr.backing)) {
-		seterr(err, errlen, "trace '%s' has a malformed header", r->path);
+		seterr(err, errlen, "trace '%s' has a malformed header",
+		       r->path);
 		return -EINVAL;
 	}
 	if (hsize > r->size) {
@@ -652,8 +670,7 @@ static bool get_str(const unsigned char **p, const unsigned char *end,
 		return false;
 	n = get16(*p);
 	*p += 2;
-	if (n > TRACE_NAME_MAX || (size_t)(end - *p) < n ||
-	    memchr(*p, '\0', n))
+	if (n > TRACE_NAME_MAX || (size_t)(end - *p) < n || memchr(*p, '\0', n))
 		return false;
 	memcpy(out, *p, n);
 	out[n] = '\0';
@@ -666,9 +683,10 @@ static int decode_body(struct trace_reader *r, struct trace_rec *rec,
 		       const unsigned char *p, const unsigned char *end)
 {
 	for (const char *f = body_layout[rec->type]; *f; f++) {
-		size_t need = strchr("mfug", *f) ? 4 :
-			      strchr("at", *f) ? 12 :
-			      strchr("nNdD", *f) ? 0 : 8;
+		size_t need = strchr("mfug", *f)   ? 4
+			      : strchr("at", *f)   ? 12
+			      : strchr("nNdD", *f) ? 0
+						   : 8;
 
 		if ((size_t)(end - p) < need)
 			return corrupt(r, "record body too short");
@@ -727,8 +745,7 @@ static int decode_body(struct trace_reader *r, struct trace_rec *rec,
 }
 
 /* True if a whole, intact record with sequence number seq starts at off. */
-static bool record_at(const struct trace_reader *r, uint64_t off,
-		      uint64_t seq)
+static bool record_at(const struct trace_reader *r, uint64_t off, uint64_t seq)
 {
 	const unsigned char *p = r->map + off;
 	uint64_t left = r->size - off;

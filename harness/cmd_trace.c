@@ -27,11 +27,11 @@
 #define MAX_PIDS 64
 
 struct filter {
-	bool no_bind;			/* leave out TR_BIND */
-	bool types[TR_TYPE_MAX];	/* shown types, if any_type */
-	bool any_type;			/* --type was given */
-	bool fdatasync;			/* fdatasync without fsync asked */
-	uint32_t pids[MAX_PIDS];	/* shown pids, if npids */
+	bool no_bind;		 /* leave out TR_BIND */
+	bool types[TR_TYPE_MAX]; /* shown types, if any_type */
+	bool any_type;		 /* --type was given */
+	bool fdatasync;		 /* fdatasync without fsync asked */
+	uint32_t pids[MAX_PIDS]; /* shown pids, if npids */
 	size_t npids;
 };
 
@@ -178,7 +178,7 @@ static int list(struct trace_reader *r, const char *path,
 		const struct filter *flt, const struct trace_print_opts *opts,
 		bool json)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 	struct trace_rec rec;
 	uint64_t count = 0, prev_ns = 0;
 	int ret, err = 0, status = 0;
@@ -186,8 +186,8 @@ static int list(struct trace_reader *r, const char *path,
 	while ((ret = trace_next(r, &rec)) > 0) {
 		count++;
 		if (shown(flt, &rec)) {
-			err = json ? print_json(&rec, &nm, opts) :
-				     trace_print_text(stdout, &rec, &nm, opts,
+			err = json ? print_json(&rec, &nm, opts)
+				   : trace_print_text(stdout, &rec, &nm, opts,
 						      prev_ns);
 			prev_ns = rec.time_ns;
 		}
@@ -225,21 +225,27 @@ static int list(struct trace_reader *r, const char *path,
 
 int cmd_trace(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_DATA, OPT_NO_BIND, OPT_TYPE, OPT_PID,
-	       OPT_IDS };
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "data", no_argument, NULL, OPT_DATA },
-		{ "no-bind", no_argument, NULL, OPT_NO_BIND },
-		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "ids", no_argument, NULL, OPT_IDS },
-		{ "time", no_argument, NULL, 't' },
-		{ "relative", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum {
+		OPT_JSON = 256,
+		OPT_DATA,
+		OPT_NO_BIND,
+		OPT_TYPE,
+		OPT_PID,
+		OPT_IDS
 	};
-	struct trace_print_opts opts = { 0 };
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"data", no_argument, NULL, OPT_DATA},
+	    {"no-bind", no_argument, NULL, OPT_NO_BIND},
+	    {"type", required_argument, NULL, OPT_TYPE},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"ids", no_argument, NULL, OPT_IDS},
+	    {"time", no_argument, NULL, 't'},
+	    {"relative", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct trace_print_opts opts = {0};
 	struct filter *flt;
 	struct trace_reader *r;
 	char err[PATH_MAX + 256];
@@ -252,7 +258,7 @@ int cmd_trace(int argc, char **argv)
 		util_err("out of memory");
 		return 2;
 	}
-	optind = 1;
+	optind = 0; /* glibc: start afresh, even if called before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+trh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -288,8 +294,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (argc - optind != 1) {
 		util_err(argc == optind ? "no trace file given; see 'crashfs "
-					  "trace --help'" :
-					  "one trace file at a time; see "
+					  "trace --help'"
+					: "one trace file at a time; see "
 					  "'crashfs trace --help'");
 		goto out_free;
 	}

@@ -19,59 +19,66 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#define PATH_BUF 8192		/* room for a path shown in a line */
+#define PATH_BUF 8192		   /* room for a path shown in a line */
 #define KERNEL_O_LARGEFILE 0100000 /* set by the kernel on every open */
 
 struct flag_name {
-	uint32_t bit;		/* the flag's value */
-	const char *name;	/* as the C headers spell it */
+	uint32_t bit;	  /* the flag's value */
+	const char *name; /* as the C headers spell it */
 };
 
 static const struct flag_name open_flags[] = {
-	{ O_CREAT, "O_CREAT" },	      { O_EXCL, "O_EXCL" },
-	{ O_NOCTTY, "O_NOCTTY" },     { O_TRUNC, "O_TRUNC" },
-	{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" },
-	{ O_SYNC, "O_SYNC" },	      { O_DSYNC, "O_DSYNC" },
-	{ O_DIRECT, "O_DIRECT" },     { O_TMPFILE, "O_TMPFILE" },
-	{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
-	{ O_NOATIME, "O_NOATIME" },   { O_CLOEXEC, "O_CLOEXEC" },
-	{ O_PATH, "O_PATH" },	      { FASYNC, "O_ASYNC" },
-	{ 0, NULL },
+    {O_CREAT, "O_CREAT"},
+    {O_EXCL, "O_EXCL"},
+    {O_NOCTTY, "O_NOCTTY"},
+    {O_TRUNC, "O_TRUNC"},
+    {O_APPEND, "O_APPEND"},
+    {O_NONBLOCK, "O_NONBLOCK"},
+    {O_SYNC, "O_SYNC"},
+    {O_DSYNC, "O_DSYNC"},
+    {O_DIRECT, "O_DIRECT"},
+    {O_TMPFILE, "O_TMPFILE"},
+    {O_DIRECTORY, "O_DIRECTORY"},
+    {O_NOFOLLOW, "O_NOFOLLOW"},
+    {O_NOATIME, "O_NOATIME"},
+    {O_CLOEXEC, "O_CLOEXEC"},
+    {O_PATH, "O_PATH"},
+    {FASYNC, "O_ASYNC"},
+    {0, NULL},
 };
 
 static const struct flag_name rename_flags[] = {
-	{ RENAME_NOREPLACE, "RENAME_NOREPLACE" },
-	{ RENAME_EXCHANGE, "RENAME_EXCHANGE" },
-	{ RENAME_WHITEOUT, "RENAME_WHITEOUT" },
-	{ 0, NULL },
+    {RENAME_NOREPLACE, "RENAME_NOREPLACE"},
+    {RENAME_EXCHANGE, "RENAME_EXCHANGE"},
+    {RENAME_WHITEOUT, "RENAME_WHITEOUT"},
+    {0, NULL},
 };
 
 static const struct flag_name falloc_flags[] = {
-	{ FALLOC_FL_KEEP_SIZE, "FALLOC_FL_KEEP_SIZE" },
-	{ FALLOC_FL_PUNCH_HOLE, "FALLOC_FL_PUNCH_HOLE" },
-	{ FALLOC_FL_COLLAPSE_RANGE, "FALLOC_FL_COLLAPSE_RANGE" },
-	{ FALLOC_FL_ZERO_RANGE, "FALLOC_FL_ZERO_RANGE" },
-	{ FALLOC_FL_INSERT_RANGE, "FALLOC_FL_INSERT_RANGE" },
-	{ FALLOC_FL_UNSHARE_RANGE, "FALLOC_FL_UNSHARE_RANGE" },
-	{ 0, NULL },
+    {FALLOC_FL_KEEP_SIZE, "FALLOC_FL_KEEP_SIZE"},
+    {FALLOC_FL_PUNCH_HOLE, "FALLOC_FL_PUNCH_HOLE"},
+    {FALLOC_FL_COLLAPSE_RANGE, "FALLOC_FL_COLLAPSE_RANGE"},
+    {FALLOC_FL_ZERO_RANGE, "FALLOC_FL_ZERO_RANGE"},
+    {FALLOC_FL_INSERT_RANGE, "FALLOC_FL_INSERT_RANGE"},
+    {FALLOC_FL_UNSHARE_RANGE, "FALLOC_FL_UNSHARE_RANGE"},
+    {0, NULL},
 };
 
 static const struct flag_name setattr_flags[] = {
-	{ TRA_MODE, "mode" },	{ TRA_UID, "uid" },
-	{ TRA_GID, "gid" },	{ TRA_ATIME, "atime" },
-	{ TRA_MTIME, "mtime" }, { 0, NULL },
+    {TRA_MODE, "mode"},	  {TRA_UID, "uid"},	{TRA_GID, "gid"},
+    {TRA_ATIME, "atime"}, {TRA_MTIME, "mtime"}, {0, NULL},
 };
 
 static const struct flag_name xattr_flags[] = {
-	{ XATTR_CREATE, "XATTR_CREATE" },
-	{ XATTR_REPLACE, "XATTR_REPLACE" },
-	{ 0, NULL },
+    {XATTR_CREATE, "XATTR_CREATE"},
+    {XATTR_REPLACE, "XATTR_REPLACE"},
+    {0, NULL},
 };
 
 static const struct flag_name rec_flags[] = {
-	{ TRF_DATASYNC, "datasync" },	{ TRF_SYNC, "sync" },
-	{ TRF_APPEND, "append" },	{ TRF_DIRECT, "direct" },
-	{ TRF_INJECTED, "injected" },	{ 0, NULL },
+    {TRF_DATASYNC, "datasync"}, {TRF_SYNC, "sync"},
+    {TRF_APPEND, "append"},	{TRF_DIRECT, "direct"},
+    {TRF_INJECTED, "injected"}, {0, NULL},
 };
 
 /* Append "|name" (or "name" first) for each flag set in v, then any bits
@@ -104,25 +111,17 @@ const char *trace_print_oflags(const struct trace_rec *rec, char *buf,
 	case TR_OPEN:
 	case TR_CREATE:
 		snprintf(buf, len, "%s",
-			 (v & O_ACCMODE) == O_WRONLY ? "O_WRONLY" :
-			 (v & O_ACCMODE) == O_RDWR   ? "O_RDWR" :
-			 (v & O_ACCMODE) == O_RDONLY ? "O_RDONLY" :
-						       "O_ACCMODE");
+			 (v & O_ACCMODE) == O_WRONLY   ? "O_WRONLY"
+			 : (v & O_ACCMODE) == O_RDWR   ? "O_RDWR"
+			 : (v & O_ACCMODE) == O_RDONLY ? "O_RDONLY"
+						       : "O_ACCMODE");
 		join_flags(buf, len, v & ~(O_ACCMODE | KERNEL_O_LARGEFILE),
 			   open_flags);
 		break;
-	case TR_RENAME:
-		join_flags(buf, len, v, rename_flags);
-		break;
-	case TR_FALLOCATE:
-		join_flags(buf, len, v, falloc_flags);
-		break;
-	case TR_SETATTR:
-		join_flags(buf, len, v, setattr_flags);
-		break;
-	case TR_SETXATTR:
-		join_flags(buf, len, v, xattr_flags);
-		break;
+	case TR_RENAME: join_flags(buf, len, v, rename_flags); break;
+	case TR_FALLOCATE: join_flags(buf, len, v, falloc_flags); break;
+	case TR_SETATTR: join_flags(buf, len, v, setattr_flags); break;
+	case TR_SETXATTR: join_flags(buf, len, v, xattr_flags); break;
 	default:
 		if (v)
 			snprintf(buf, len, "%#x", v);
@@ -134,10 +133,10 @@ const char *trace_print_oflags(const struct trace_rec *rec, char *buf,
 static const char *mode_str(uint32_t mode, char *buf, size_t len)
 {
 	static const struct flag_name types[] = {
-		{ S_IFREG, "S_IFREG" },	 { S_IFDIR, "S_IFDIR" },
-		{ S_IFLNK, "S_IFLNK" },	 { S_IFIFO, "S_IFIFO" },
-		{ S_IFSOCK, "S_IFSOCK" }, { S_IFCHR, "S_IFCHR" },
-		{ S_IFBLK, "S_IFBLK" },	 { 0, NULL },
+	    {S_IFREG, "S_IFREG"},   {S_IFDIR, "S_IFDIR"},
+	    {S_IFLNK, "S_IFLNK"},   {S_IFIFO, "S_IFIFO"},
+	    {S_IFSOCK, "S_IFSOCK"}, {S_IFCHR, "S_IFCHR"},
+	    {S_IFBLK, "S_IFBLK"},   {0, NULL},
 	};
 	const struct flag_name *t = types;
 
@@ -263,19 +262,21 @@ static void put_write_flags(FILE *f, uint16_t flags)
 {
 	char buf[128] = "";
 	static const struct flag_name t[] = {
-		{ TRF_APPEND, "O_APPEND" }, { TRF_SYNC, "O_SYNC" },
-		{ TRF_DIRECT, "O_DIRECT" }, { 0, NULL },
+	    {TRF_APPEND, "O_APPEND"},
+	    {TRF_SYNC, "O_SYNC"},
+	    {TRF_DIRECT, "O_DIRECT"},
+	    {0, NULL},
 	};
 
-	join_flags(buf, sizeof(buf), flags & (TRF_APPEND | TRF_SYNC |
-					      TRF_DIRECT), t);
+	join_flags(buf, sizeof(buf),
+		   flags & (TRF_APPEND | TRF_SYNC | TRF_DIRECT), t);
 	if (buf[0])
 		fprintf(f, " %s", buf);
 }
 
 int trace_print_text(FILE *f, const struct trace_rec *rec,
-		     const struct names *nm,
-		     const struct trace_print_opts *o, uint64_t prev_ns)
+		     const struct names *nm, const struct trace_print_opts *o,
+		     uint64_t prev_ns)
 {
 	char b[256];
 	bool result = true;
@@ -286,7 +287,8 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 			rec->time_ns / 1000000000u,
 			rec->time_ns % 1000000000u / 1000u);
 	else if (o->time == TRACE_TIME_REL) {
-		uint64_t d = rec->time_ns >= prev_ns ? rec->time_ns - prev_ns : 0;
+		uint64_t d =
+		    rec->time_ns >= prev_ns ? rec->time_ns - prev_ns : 0;
 
 		fprintf(f, " +%" PRIu64 ".%06" PRIu64, d / 1000000000u,
 			d % 1000000000u / 1000u);
@@ -297,8 +299,7 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 	case TR_FSYNC:
 		fputs(rec->flags & TRF_DATASYNC ? " fdatasync" : " fsync", f);
 		break;
-	default:
-		fprintf(f, " %s", trace_type_name(rec->type));
+	default: fprintf(f, " %s", trace_type_name(rec->type));
 	}
 	switch (rec->type) {
 	case TR_BIND:
@@ -353,7 +354,8 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 		fputs(rec->oflags & RENAME_EXCHANGE ? " <-> " : " -> ", f);
 		put_entry(f, nm, rec->parent2, rec->name2, rec->id2, o);
 		if (rec->oflags)
-			fprintf(f, " %s", trace_print_oflags(rec, b, sizeof(b)));
+			fprintf(f, " %s",
+				trace_print_oflags(rec, b, sizeof(b)));
 		break;
 	case TR_OPEN:
 		putc(' ', f);
@@ -377,7 +379,8 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 		putc(' ', f);
 		put_path(f, nm, rec->id, o);
 		if (rec->oflags)
-			fprintf(f, " %s", trace_print_oflags(rec, b, sizeof(b)));
+			fprintf(f, " %s",
+				trace_print_oflags(rec, b, sizeof(b)));
 		fprintf(f, " off %" PRIu64 " len %" PRIu64, rec->off, rec->len);
 		break;
 	case TR_COPY_RANGE:
@@ -391,8 +394,8 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 		putc(' ', f);
 		put_path(f, nm, rec->id, o);
 		if (rec->oflags & TRA_MODE)
-			fprintf(f, " mode %s", mode_str(rec->mode & 07777, b,
-							sizeof(b)));
+			fprintf(f, " mode %s",
+				mode_str(rec->mode & 07777, b, sizeof(b)));
 		if (rec->oflags & TRA_UID)
 			fprintf(f, " uid %" PRIu32, rec->uid);
 		if (rec->oflags & TRA_GID)
@@ -448,8 +451,7 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 		put_quoted(f, rec->name ? rec->name : "");
 		result = rec->result != 0;
 		break;
-	default:	/* TR_END */
-		result = rec->result != 0;
+	default: /* TR_END */ result = rec->result != 0;
 	}
 	if (result)
 		put_result(f, rec);
@@ -572,8 +574,8 @@ static int set_data(json_t *o, const struct trace_rec *rec,
  * its first name (bind, create, mkdir ...) names it by its entry, since
  * the tracker, still in the state before rec, does not know it yet.
  */
-static const char *id_path(const struct trace_rec *rec,
-			   const struct names *nm, char *buf, size_t len)
+static const char *id_path(const struct trace_rec *rec, const struct names *nm,
+			   char *buf, size_t len)
 {
 	switch (rec->type) {
 	case TR_BIND:
@@ -583,11 +585,10 @@ static const char *id_path(const struct trace_rec *rec,
 	case TR_SYMLINK:
 		if (rec->id != TRACE_ROOT_ID && rec->result >= 0 &&
 		    !names_lookup(nm, rec->parent, rec->name))
-			return names_entry_path(nm, rec->parent, rec->name,
-						buf, len);
+			return names_entry_path(nm, rec->parent, rec->name, buf,
+						len);
 		/* fall through */
-	default:
-		return names_path(nm, rec->id, buf, len);
+	default: return names_path(nm, rec->id, buf, len);
 	}
 }
 
@@ -612,8 +613,8 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 	bad |= json_object_set_new(o, "result", json_integer(rec->result));
 	if (rec->result < 0) {
 		err = strerrorname_np(-rec->result);
-		bad |= json_object_set_new(o, "errno",
-					   err ? json_string(err) : json_null());
+		bad |= json_object_set_new(
+		    o, "errno", err ? json_string(err) : json_null());
 		bad |= json_object_set_new(o, "error",
 					   json_string(strerror(-rec->result)));
 	}
@@ -621,16 +622,16 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 		switch (*f) {
 		case 'i':
 			bad |= json_object_set_new(o, "id", json_u64(rec->id));
-			bad |= set_path(o, "path", id_path(rec, nm, buf,
-							   sizeof(buf)));
+			bad |= set_path(o, "path",
+					id_path(rec, nm, buf, sizeof(buf)));
 			break;
 		case 'I':
-			bad |= json_object_set_new(o, "id2",
-						   json_u64(rec->id2));
+			bad |=
+			    json_object_set_new(o, "id2", json_u64(rec->id2));
 			if (rec->id2)
-				bad |= set_path(o, "path2",
-						names_path(nm, rec->id2, buf,
-							   sizeof(buf)));
+				bad |= set_path(
+				    o, "path2",
+				    names_path(nm, rec->id2, buf, sizeof(buf)));
 			break;
 		case 'p':
 			bad |= json_object_set_new(o, "parent",
@@ -644,14 +645,16 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 			bad |= json_object_set_new(o, "fh", json_u64(rec->fh));
 			break;
 		case 'o':
-			bad |= json_object_set_new(o, "off", json_u64(rec->off));
+			bad |=
+			    json_object_set_new(o, "off", json_u64(rec->off));
 			break;
 		case 'O':
-			bad |= json_object_set_new(o, "off2",
-						   json_u64(rec->off2));
+			bad |=
+			    json_object_set_new(o, "off2", json_u64(rec->off2));
 			break;
 		case 'l':
-			bad |= json_object_set_new(o, "len", json_u64(rec->len));
+			bad |=
+			    json_object_set_new(o, "len", json_u64(rec->len));
 			break;
 		case 'm':
 			bad |= json_object_set_new(o, "mode",
@@ -684,27 +687,24 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 			bad |= set_bytes_str(o, "name",
 					     rec->name ? rec->name : "");
 			if (strchr(trace_type_layout(rec->type), 'p') &&
-			    !(rec->type == TR_BIND &&
-			      rec->id == TRACE_ROOT_ID))
-				bad |= set_path(o, "entry",
-						names_entry_path(nm,
-							rec->parent, rec->name,
-							buf, sizeof(buf)));
+			    !(rec->type == TR_BIND && rec->id == TRACE_ROOT_ID))
+				bad |= set_path(
+				    o, "entry",
+				    names_entry_path(nm, rec->parent, rec->name,
+						     buf, sizeof(buf)));
 			break;
 		case 'N':
 			bad |= set_bytes_str(o, "name2",
 					     rec->name2 ? rec->name2 : "");
 			if (strchr(trace_type_layout(rec->type), 'P'))
-				bad |= set_path(o, "entry2",
-						names_entry_path(nm,
-							rec->parent2,
-							rec->name2, buf,
-							sizeof(buf)));
+				bad |=
+				    set_path(o, "entry2",
+					     names_entry_path(nm, rec->parent2,
+							      rec->name2, buf,
+							      sizeof(buf)));
 			break;
 		case 'd':
-		case 'D':
-			bad |= set_data(o, rec, opts);
-			break;
+		case 'D': bad |= set_data(o, rec, opts); break;
 		}
 	}
 	if (bad) {

@@ -28,15 +28,15 @@
 #include "core/trace.h"
 
 enum trace_print_time {
-	TRACE_TIME_NONE,	/* no timestamps */
-	TRACE_TIME_ABS,		/* seconds since the trace was created */
-	TRACE_TIME_REL,		/* seconds since the previous record shown */
+	TRACE_TIME_NONE, /* no timestamps */
+	TRACE_TIME_ABS,	 /* seconds since the trace was created */
+	TRACE_TIME_REL,	 /* seconds since the previous record shown */
 };
 
 struct trace_print_opts {
-	enum trace_print_time time;	/* timestamps in text lines */
-	bool ids;			/* text: each path followed by <id> */
-	bool data;			/* JSON: payloads, base64 */
+	enum trace_print_time time; /* timestamps in text lines */
+	bool ids;		    /* text: each path followed by <id> */
+	bool data;		    /* JSON: payloads, base64 */
 };
 
 /*

@@ -23,8 +23,8 @@ static char buf[4096];
 static void apply(struct names *nm, unsigned int type, uint64_t parent,
 		  const char *name, uint64_t id)
 {
-	struct trace_rec rec = { .type = type, .parent = parent, .name = name,
-				 .id = id };
+	struct trace_rec rec = {
+	    .type = type, .parent = parent, .name = name, .id = id};
 
 	assert_int_equal(names_apply(nm, &rec), 0);
 }
@@ -32,9 +32,13 @@ static void apply(struct names *nm, unsigned int type, uint64_t parent,
 static void rename_(struct names *nm, uint64_t p, const char *n, uint64_t p2,
 		    const char *n2, uint32_t flags, int result)
 {
-	struct trace_rec rec = { .type = TR_RENAME, .parent = p, .name = n,
-				 .parent2 = p2, .name2 = n2, .oflags = flags,
-				 .result = result };
+	struct trace_rec rec = {.type = TR_RENAME,
+				.parent = p,
+				.name = n,
+				.parent2 = p2,
+				.name2 = n2,
+				.oflags = flags,
+				.result = result};
 
 	assert_int_equal(names_apply(nm, &rec), 0);
 }
@@ -46,8 +50,8 @@ static const char *path(const struct names *nm, uint64_t id)
 
 static void test_atomic_write(void **state)
 {
-	struct names nm = { 0 };
-	struct trace_rec bind_root = { .type = TR_BIND, .id = 1, .name = "" };
+	struct names nm = {0};
+	struct trace_rec bind_root = {.type = TR_BIND, .id = 1, .name = ""};
 
 	(void)state;
 	assert_int_equal(names_apply(&nm, &bind_root), 0);
@@ -61,16 +65,16 @@ static void test_atomic_write(void **state)
 	assert_string_equal(path(&nm, 2), "config.json (deleted)");
 	assert_int_equal(names_lookup(&nm, 1, "config.json"), 3);
 	assert_int_equal(names_lookup(&nm, 1, "config.json.tmp"), 0);
-	assert_string_equal(names_entry_path(&nm, 1, "config.json.tmp", buf,
-					     sizeof(buf)),
-			    "config.json.tmp");
+	assert_string_equal(
+	    names_entry_path(&nm, 1, "config.json.tmp", buf, sizeof(buf)),
+	    "config.json.tmp");
 	names_release(&nm);
 	assert_int_equal(nm.nodes.len, 0);
 }
 
 static void test_directories(void **state)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 
 	(void)state;
 	apply(&nm, TR_MKDIR, 1, "dir", 2);
@@ -88,7 +92,7 @@ static void test_directories(void **state)
 	apply(&nm, TR_BIND, 3, "old", 5);
 	assert_string_equal(path(&nm, 5), "top/old");
 	apply(&nm, TR_UNLINK, 3, "file", 4);
-	apply(&nm, TR_UNLINK, 3, "old", 0);	/* id unknown to the daemon */
+	apply(&nm, TR_UNLINK, 3, "old", 0); /* id unknown to the daemon */
 	assert_string_equal(path(&nm, 5), "top/old (deleted)");
 	apply(&nm, TR_RMDIR, 1, "top", 3);
 	assert_string_equal(path(&nm, 3), "top (deleted)");
@@ -98,13 +102,13 @@ static void test_directories(void **state)
 
 static void test_hard_links(void **state)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 
 	(void)state;
 	apply(&nm, TR_CREATE, 1, "a", 2);
 	apply(&nm, TR_MKDIR, 1, "d", 3);
 	apply(&nm, TR_LINK, 3, "b", 2);
-	assert_string_equal(path(&nm, 2), "a");	/* the oldest name */
+	assert_string_equal(path(&nm, 2), "a"); /* the oldest name */
 	apply(&nm, TR_UNLINK, 1, "a", 2);
 	assert_string_equal(path(&nm, 2), "d/b");
 	/* rename between two names of one file does nothing */
@@ -115,6 +119,13 @@ static void test_hard_links(void **state)
 	apply(&nm, TR_UNLINK, 3, "b", 2);
 	apply(&nm, TR_UNLINK, 1, "c", 2);
 	assert_string_equal(path(&nm, 2), "c (deleted)");
+	/* a hard link of the initial state, bound under both names */
+	apply(&nm, TR_BIND, 1, "h1", 9);
+	apply(&nm, TR_BIND, 1, "h2", 9);
+	apply(&nm, TR_BIND, 1, "h2", 9);
+	assert_string_equal(path(&nm, 9), "h1");
+	apply(&nm, TR_UNLINK, 1, "h1", 9);
+	assert_string_equal(path(&nm, 9), "h2");
 	/* a new link brings it back (linkat of an O_TMPFILE-like file) */
 	apply(&nm, TR_LINK, 1, "again", 2);
 	assert_string_equal(path(&nm, 2), "again");
@@ -123,7 +134,7 @@ static void test_hard_links(void **state)
 
 static void test_exchange_and_failures(void **state)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 
 	(void)state;
 	apply(&nm, TR_CREATE, 1, "a", 2);
@@ -136,12 +147,16 @@ static void test_exchange_and_failures(void **state)
 	rename_(&nm, 1, "a", 1, "z", 0, -EXDEV);
 	assert_string_equal(path(&nm, 4), "a");
 	{
-		struct trace_rec rec = { .type = TR_UNLINK, .parent = 1,
-					 .name = "a", .id = 4,
-					 .result = -EBUSY };
-		struct trace_rec cr = { .type = TR_CREATE, .parent = 1,
-					.name = "x", .id = 9,
-					.result = -EEXIST };
+		struct trace_rec rec = {.type = TR_UNLINK,
+					.parent = 1,
+					.name = "a",
+					.id = 4,
+					.result = -EBUSY};
+		struct trace_rec cr = {.type = TR_CREATE,
+				       .parent = 1,
+				       .name = "x",
+				       .id = 9,
+				       .result = -EEXIST};
 
 		assert_int_equal(names_apply(&nm, &rec), 0);
 		assert_int_equal(names_apply(&nm, &cr), 0);
@@ -157,9 +172,13 @@ static void test_exchange_and_failures(void **state)
 	assert_string_equal(path(&nm, 4), "c");
 	/* a rename of an entry never seen uses the record's ids */
 	{
-		struct trace_rec rec = { .type = TR_RENAME, .parent = 1,
-					 .name = "ghost", .parent2 = 3,
-					 .name2 = "b", .id = 7, .id2 = 2 };
+		struct trace_rec rec = {.type = TR_RENAME,
+					.parent = 1,
+					.name = "ghost",
+					.parent2 = 3,
+					.name2 = "b",
+					.id = 7,
+					.id2 = 2};
 
 		assert_int_equal(names_apply(&nm, &rec), 0);
 	}
@@ -170,7 +189,7 @@ static void test_exchange_and_failures(void **state)
 
 static void test_hostile(void **state)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 
 	(void)state;
 	/* never bound */
@@ -200,16 +219,16 @@ static void test_hostile(void **state)
 	assert_string_equal(path(&nm, 32), "ok/<id 32>");
 	assert_string_equal(path(&nm, 33), "ok/<id 33>");
 	assert_string_equal(path(&nm, 34), "ok/<id 34>");
-	assert_string_equal(names_entry_path(&nm, 30, "../../etc", buf,
-					     sizeof(buf)),
-			    "ok/<bad name>");
+	assert_string_equal(
+	    names_entry_path(&nm, 30, "../../etc", buf, sizeof(buf)),
+	    "ok/<bad name>");
 	/* the root keeps its name whatever claims it */
 	apply(&nm, TR_CREATE, 30, "root?", 1);
 	assert_string_equal(path(&nm, 1), "/");
 	/* id 0 and records without names */
 	assert_string_equal(path(&nm, 0), "<id 0>");
 	{
-		struct trace_rec rec = { .type = TR_RENAME, .parent = 1 };
+		struct trace_rec rec = {.type = TR_RENAME, .parent = 1};
 
 		assert_int_equal(names_apply(&nm, &rec), 0);
 		rec.type = TR_UNLINK;
@@ -223,7 +242,7 @@ static void test_hostile(void **state)
 /* A chain deeper than the buffer: cut at the start, never overflowed. */
 static void test_long_paths(void **state)
 {
-	struct names nm = { 0 };
+	struct names nm = {0};
 	char small[40];
 	const char *p;
 
@@ -247,25 +266,25 @@ static void test_long_paths(void **state)
 /* Random operations on a few names: never crashes, paths stay short. */
 static void test_random(void **state)
 {
-	static const char *const names[] = { "a", "b", "c", "..", "d/e", "" };
-	static const unsigned int types[] = { TR_BIND, TR_CREATE, TR_MKDIR,
-					      TR_LINK, TR_UNLINK, TR_RMDIR,
-					      TR_RENAME };
-	struct names nm = { 0 };
+	static const char *const names[] = {"a", "b", "c", "..", "d/e", ""};
+	static const unsigned int types[] = {TR_BIND,  TR_CREATE, TR_MKDIR,
+					     TR_LINK,  TR_UNLINK, TR_RMDIR,
+					     TR_RENAME};
+	struct names nm = {0};
 	unsigned int seed = 4;
 
 	(void)state;
 	for (int i = 0; i < 100000; i++) {
 		struct trace_rec rec = {
-			.type = types[rand_r(&seed) % 7],
-			.id = (uint64_t)rand_r(&seed) % 12,
-			.id2 = (uint64_t)rand_r(&seed) % 12,
-			.parent = (uint64_t)rand_r(&seed) % 12,
-			.parent2 = (uint64_t)rand_r(&seed) % 12,
-			.name = names[rand_r(&seed) % 6],
-			.name2 = names[rand_r(&seed) % 6],
-			.oflags = (uint32_t)rand_r(&seed) % 3,
-			.result = rand_r(&seed) % 8 ? 0 : -ENOENT,
+		    .type = types[rand_r(&seed) % 7],
+		    .id = (uint64_t)rand_r(&seed) % 12,
+		    .id2 = (uint64_t)rand_r(&seed) % 12,
+		    .parent = (uint64_t)rand_r(&seed) % 12,
+		    .parent2 = (uint64_t)rand_r(&seed) % 12,
+		    .name = names[rand_r(&seed) % 6],
+		    .name2 = names[rand_r(&seed) % 6],
+		    .oflags = (uint32_t)rand_r(&seed) % 3,
+		    .result = rand_r(&seed) % 8 ? 0 : -ENOENT,
 		};
 
 		assert_int_equal(names_apply(&nm, &rec), 0);
@@ -279,13 +298,13 @@ static void test_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_atomic_write),
-		cmocka_unit_test(test_directories),
-		cmocka_unit_test(test_hard_links),
-		cmocka_unit_test(test_exchange_and_failures),
-		cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_long_paths),
-		cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_atomic_write),
+	    cmocka_unit_test(test_directories),
+	    cmocka_unit_test(test_hard_links),
+	    cmocka_unit_test(test_exchange_and_failures),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_long_paths),
+	    cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,10 +88,10 @@ static unsigned int fields_of(unsigned int type)
 
 #define BIG_DATA (1u << 20)
 
-static char long_name[TRACE_NAME_MAX + 2];	/* TRACE_NAME_MAX bytes */
-static char long_name2[TRACE_NAME_MAX + 2];	/* another one */
-static unsigned char big_data[BIG_DATA];	/* a large payload */
-static char dir[] = "/tmp/test_trace.XXXXXX";	/* files of the tests */
+static char long_name[TRACE_NAME_MAX + 2];    /* TRACE_NAME_MAX bytes */
+static char long_name2[TRACE_NAME_MAX + 2];   /* another one */
+static unsigned char big_data[BIG_DATA];      /* a large payload */
+static char dir[] = "/tmp/test_trace.XXXXXX"; /* files of the tests */
 
 static char *tpath(const char *name)
 {
@@ -167,12 +167,12 @@ static void expected(struct trace_rec *exp, const struct trace_rec *rec)
 	unsigned int f = fields_of(rec->type);
 
 	*exp = (struct trace_rec){
-		.seq = rec->seq,
-		.time_ns = rec->time_ns,
-		.type = rec->type,
-		.flags = rec->flags,
-		.pid = rec->pid,
-		.result = rec->result,
+	    .seq = rec->seq,
+	    .time_ns = rec->time_ns,
+	    .type = rec->type,
+	    .flags = rec->flags,
+	    .pid = rec->pid,
+	    .result = rec->result,
 	};
 	if (f & F_ID)
 		exp->id = rec->id;
@@ -261,7 +261,7 @@ static size_t write_all_types(const char *path, const int *variants,
 			      size_t nvariants, struct trace_rec *exp,
 			      size_t max)
 {
-	struct trace_header h = { .sector_size = 4096 };
+	struct trace_header h = {.sector_size = 4096};
 	struct trace_writer *w;
 	struct trace_rec rec;
 	uint64_t before, last_time = 0;
@@ -289,14 +289,14 @@ static size_t write_all_types(const char *path, const int *variants,
 	assert_int_equal(trace_writer_close(&w), 0);
 	assert_null(w);
 	assert_true(n < max);
-	exp[n] = (struct trace_rec){ .seq = n + 1, .type = TR_END };
+	exp[n] = (struct trace_rec){.seq = n + 1, .type = TR_END};
 	return n + 1;
 }
 
 /* Read path, checking each record against exp; returns what trace_next
  * returned last and sets *nread. */
-static int read_back(const char *path, const struct trace_rec *exp,
-		     size_t nexp, size_t *nread, struct trace_reader **rp)
+static int read_back(const char *path, const struct trace_rec *exp, size_t nexp,
+		     size_t *nread, struct trace_reader **rp)
 {
 	char err[512];
 	struct trace_reader *r = trace_reader_open(path, err, sizeof(err));
@@ -321,7 +321,7 @@ static int read_back(const char *path, const struct trace_rec *exp,
 
 static void test_round_trip_every_type(void **state)
 {
-	static const int variants[] = { 0, 1, 2, 3 };
+	static const int variants[] = {0, 1, 2, 3};
 	static struct trace_rec exp[4 * TR_TYPE_MAX];
 	const char *path = tpath("all.trace");
 	struct trace_reader *r;
@@ -346,9 +346,9 @@ static void test_round_trip_every_type(void **state)
 	trace_rewind(r);
 	while (trace_next(r, &rec) > 0)
 		if (rec.data_len)
-			assert_ptr_equal(trace_reader_bytes(r, rec.data_off,
-							    rec.data_len),
-					 rec.data);
+			assert_ptr_equal(
+			    trace_reader_bytes(r, rec.data_off, rec.data_len),
+			    rec.data);
 	assert_null(trace_reader_bytes(r, UINT64_MAX - 1, 2));
 	/* after a rewind the same records come back */
 	trace_rewind(r);
@@ -383,7 +383,7 @@ static void test_name_too_long(void **state)
 	static char name[TRACE_NAME_MAX + 2];
 	const char *path = tpath("long.trace");
 	struct trace_writer *w = trace_writer_create(path, NULL);
-	struct trace_rec rec = { .type = TR_MARK, .name = name };
+	struct trace_rec rec = {.type = TR_MARK, .name = name};
 	struct trace_header h;
 
 	(void)state;
@@ -393,12 +393,14 @@ static void test_name_too_long(void **state)
 	assert_int_equal(trace_rec_size(&rec), 0);
 	assert_int_equal(trace_append(w, &rec), -ENAMETOOLONG);
 	assert_int_equal(trace_writer_count(w), 0);
-	rec = (struct trace_rec){ .type = TR_SYMLINK, .name = "l",
-				  .name2 = name };
+	rec =
+	    (struct trace_rec){.type = TR_SYMLINK, .name = "l", .name2 = name};
 	assert_int_equal(trace_append(w, &rec), -ENAMETOOLONG);
 	name[TRACE_NAME_MAX] = '\0';
 	assert_int_equal(trace_append(w, &rec), 0);
-	rec = (struct trace_rec){ .type = 0 };
+	rec = (struct trace_rec){.type = TR_WRITE, .data_len = 1};
+	assert_int_equal(trace_append(w, &rec), -EINVAL); /* data NULL */
+	rec = (struct trace_rec){.type = 0};
 	assert_int_equal(trace_append(w, &rec), -EINVAL);
 	rec.type = TR_TYPE_MAX;
 	assert_int_equal(trace_append(w, &rec), -EINVAL);
@@ -415,9 +417,12 @@ static void test_name_too_long(void **state)
 static void test_write_overhead(void **state)
 {
 	static unsigned char buf[4096];
-	struct trace_rec rec = { .type = TR_WRITE, .id = 7, .fh = 3,
-				 .off = 1 << 20, .data = buf,
-				 .data_len = sizeof(buf) };
+	struct trace_rec rec = {.type = TR_WRITE,
+				.id = 7,
+				.fh = 3,
+				.off = 1 << 20,
+				.data = buf,
+				.data_len = sizeof(buf)};
 	struct trace_writer *w = trace_writer_create(tpath("ovh.trace"), NULL);
 	uint64_t before;
 
@@ -430,16 +435,35 @@ static void test_write_overhead(void **state)
 	assert_int_equal(trace_writer_close(&w), 0);
 }
 
+/* A closed trace gives back what trace_reserve() preallocated (a hole
+ * punched past the end of file would not, on ext4). */
+static void test_close_frees_reservation(void **state)
+{
+	const char *path = tpath("reserve.trace");
+	struct trace_writer *w = trace_writer_create(path, NULL);
+	struct trace_rec rec = {.type = TR_MARK, .name = "m"};
+	struct stat st;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(trace_reserve(w, 100), 0);
+	assert_int_equal(trace_append(w, &rec), 0);
+	assert_int_equal(trace_reserve(w, 1 << 20), 0);
+	assert_int_equal(trace_writer_close(&w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < 64 * 1024);
+}
+
 /* The bytes of a file, and the offsets where its records start. */
 struct image {
-	unsigned char *buf;	/* the whole file */
-	size_t len;		/* its size */
-	size_t rec_off[64];	/* start of each record, then the end */
-	size_t nrec;		/* records */
+	unsigned char *buf; /* the whole file */
+	size_t len;	    /* its size */
+	size_t rec_off[64]; /* start of each record, then the end */
+	size_t nrec;	    /* records */
 };
 
-static void load_image(const char *path, const struct trace_rec *exp,
-		       size_t n, struct image *img)
+static void load_image(const char *path, const struct trace_rec *exp, size_t n,
+		       struct image *img)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -470,7 +494,7 @@ static void save(const char *path, const void *buf, size_t len)
 /* Records with names, payloads, failed results: one of each variant. */
 static size_t small_trace(const char *path, struct trace_rec *exp)
 {
-	static const int variants[] = { 1, 3 };
+	static const int variants[] = {1, 3};
 
 	return write_all_types(path, variants, 2, exp, 64);
 }
@@ -490,7 +514,7 @@ static void test_cut_at_every_byte(void **state)
 	load_image(path, exp, n, &img);
 	for (size_t len = img.rec_off[0]; len <= img.len; len++) {
 		while (k < n && img.rec_off[k + 1] <= len)
-			k++;	/* records 0..k-1 are whole */
+			k++; /* records 0..k-1 are whole */
 		save(cut, img.buf, len);
 		ret = read_back(cut, exp, n, &got, &r);
 		assert_int_equal(ret, 0);
@@ -532,7 +556,7 @@ static void test_zero_filled_tail(void **state)
 
 static void test_flipped_byte(void **state)
 {
-	static const unsigned char flips[] = { 0x01, 0x80, 0xff, 0x10 };
+	static const unsigned char flips[] = {0x01, 0x80, 0xff, 0x10};
 	static struct trace_rec exp[64];
 	const char *path = tpath("flip-src.trace");
 	const char *bad = tpath("flip.trace");
@@ -547,7 +571,7 @@ static void test_flipped_byte(void **state)
 	load_image(path, exp, n, &img);
 	for (size_t off = img.rec_off[0]; off < img.len; off++) {
 		while (img.rec_off[k + 1] <= off)
-			k++;	/* the flipped byte is in record k */
+			k++; /* the flipped byte is in record k */
 		for (size_t i = 0; i < sizeof(flips); i++) {
 			img.buf[off] ^= flips[i];
 			save(bad, img.buf, img.len);
@@ -566,10 +590,10 @@ static void test_flipped_byte(void **state)
 				snprintf(msg, sizeof(msg),
 					 "is corrupt at offset %zu: ",
 					 img.rec_off[k]);
-				assert_non_null(strstr(trace_reader_error(r),
-						       msg));
-				assert_non_null(strstr(trace_reader_error(r),
-						       bad));
+				assert_non_null(
+				    strstr(trace_reader_error(r), msg));
+				assert_non_null(
+				    strstr(trace_reader_error(r), bad));
 				/* the reader stays at the bad record */
 				assert_int_equal(trace_next(r, &exp[63]),
 						 -EBADMSG);
@@ -580,8 +604,7 @@ static void test_flipped_byte(void **state)
 	free(img.buf);
 }
 
-static void assert_open_fails(const char *path, int err_no,
-			      const char *message)
+static void assert_open_fails(const char *path, int err_no, const char *message)
 {
 	char err[512];
 	struct trace_reader *r;
@@ -608,13 +631,12 @@ static void test_bad_headers(void **state)
 	load_image(path, exp, n, &img);
 
 	save(bad, "", 0);
-	snprintf(want, sizeof(want), "'%s' is empty, not a crashfs trace",
-		 bad);
+	snprintf(want, sizeof(want), "'%s' is empty, not a crashfs trace", bad);
 	assert_open_fails(bad, EINVAL, want);
 
 	save(bad, "#!/bin/sh\necho hello\n", 21);
-	snprintf(want, sizeof(want),
-		 "'%s' is not a crashfs trace (bad magic)", bad);
+	snprintf(want, sizeof(want), "'%s' is not a crashfs trace (bad magic)",
+		 bad);
 	assert_open_fails(bad, EINVAL, want);
 	save(bad, "CRASH", 5);
 	assert_open_fails(bad, EINVAL, want);
@@ -694,9 +716,9 @@ static void test_failed_append_leaves_no_partial(void **state)
 	static unsigned char buf[3000];
 	const char *path = tpath("efbig.trace");
 	struct trace_writer *w = trace_writer_create(path, NULL);
-	struct trace_rec rec = { .type = TR_WRITE, .id = 2, .data = buf,
-				 .data_len = sizeof(buf) };
-	struct trace_rec small = { .type = TR_MARK, .name = "after" };
+	struct trace_rec rec = {
+	    .type = TR_WRITE, .id = 2, .data = buf, .data_len = sizeof(buf)};
+	struct trace_rec small = {.type = TR_MARK, .name = "after"};
 	struct trace_reader *r;
 	struct rlimit old, lim;
 	void (*old_sig)(int);
@@ -748,8 +770,8 @@ static void test_reserve_enospc(void **state)
 	char mnt[256], path[300], err[256];
 	struct trace_writer *w;
 	struct trace_reader *r;
-	struct trace_rec rec = { .type = TR_WRITE, .id = 2, .data = buf,
-				 .data_len = sizeof(buf) };
+	struct trace_rec rec = {
+	    .type = TR_WRITE, .id = 2, .data = buf, .data_len = sizeof(buf)};
 	uint64_t appended = 0, n = 0;
 	int ret = 0;
 
@@ -817,16 +839,17 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_every_type),
-		cmocka_unit_test(test_default_header),
-		cmocka_unit_test(test_name_too_long),
-		cmocka_unit_test(test_write_overhead),
-		cmocka_unit_test(test_cut_at_every_byte),
-		cmocka_unit_test(test_zero_filled_tail),
-		cmocka_unit_test(test_flipped_byte),
-		cmocka_unit_test(test_bad_headers),
-		cmocka_unit_test(test_failed_append_leaves_no_partial),
-		cmocka_unit_test(test_reserve_enospc),
+	    cmocka_unit_test(test_round_trip_every_type),
+	    cmocka_unit_test(test_default_header),
+	    cmocka_unit_test(test_name_too_long),
+	    cmocka_unit_test(test_write_overhead),
+	    cmocka_unit_test(test_close_frees_reservation),
+	    cmocka_unit_test(test_cut_at_every_byte),
+	    cmocka_unit_test(test_zero_filled_tail),
+	    cmocka_unit_test(test_flipped_byte),
+	    cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_failed_append_leaves_no_partial),
+	    cmocka_unit_test(test_reserve_enospc),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
