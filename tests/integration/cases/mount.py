@@ -239,3 +239,57 @@ def test_umount_busy(ctx):
     t = Trace(m.trace)
     assert t.records[-1].get("type") == "end"
     assert [x.get("data_len") for x in t.of_type("write")] == [11]
+
+
+def test_relative_paths(ctx):
+    """crashfs mount and umount with paths relative to the working
+    directory (the daemon runs in the background, elsewhere)."""
+    ctx.needs_trace()
+    os.mkdir(ctx.path("b"))
+    os.mkdir(ctx.path("m m"))
+    r = run([CRASHFS, "mount", "--trace", "t", "b", "m m"], cwd=ctx.tmp)
+    assert r.returncode == 0, "crashfs mount with relative paths: %s" % (
+        r.stderr)
+    from lib import Mount, daemon_pid
+    m = Mount(ctx, ctx.path("b"), ctx.path("m m"), ctx.path("t"))
+    ctx.mounts.append(m)
+    m.daemon_pid = daemon_pid(m.mnt)
+    with open(ctx.path("m m", "f"), "w") as f:
+        f.write("relative")
+    r = run([CRASHFS, "ctl", "m m", "mark", "rel"], cwd=ctx.tmp)
+    assert r.returncode == 0, "crashfs ctl with a relative path: %s" % (
+        r.stderr)
+    r = run([CRASHFS, "umount", "m m"], cwd=ctx.tmp)
+    m.mounted = False
+    assert r.returncode == 0, "crashfs umount with a relative path: %s" % (
+        r.stderr)
+    assert not is_mounted(ctx.path("m m"))
+    with open(ctx.path("b", "f")) as f:
+        assert f.read() == "relative"
+    t = Trace(ctx.path("t"))
+    assert [x.get("name") for x in t.of_type("mark")] == ["rel"]
+    assert t.records[-1].get("type") == "end"
+
+
+def test_real_sync(ctx):
+    """--real-sync: fsync, fdatasync and directory fsync still work and
+    are recorded the same way."""
+    ctx.needs_trace()
+    m = ctx.mount(options=["--real-sync"])
+    p = os.path.join(m.mnt, "f")
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, b"durable")
+    os.fsync(fd)
+    os.fdatasync(fd)
+    os.close(fd)
+    dfd = os.open(m.mnt, os.O_RDONLY | os.O_DIRECTORY)
+    os.fsync(dfd)
+    os.close(dfd)
+    m.umount()
+    t = Trace(m.trace)
+    assert [(x.get("type"), x.get("result")) for x in
+            t.of_type("fsync", "fsyncdir")] == [
+        ("fsync", 0), ("fsync", 0), ("fsyncdir", 0)], (
+        "sync records with --real-sync: %r" % [
+            (x.get("type"), x.get("result"))
+            for x in t.of_type("fsync", "fsyncdir")])
