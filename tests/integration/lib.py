@@ -443,10 +443,26 @@ def differential(ctx, ops, setup=None, name="m"):
     return m
 
 
+def short(v, n=120):
+    """repr(v), cut to n characters; bytes also say their length."""
+    r = repr(v)
+    if len(r) > n:
+        r = r[:n] + "..."
+        if isinstance(v, (bytes, bytearray)):
+            r += " (%d bytes)" % len(v)
+    return r
+
+
 def compare_results(got, want):
-    bad = ["step %d (%s): the mount gives %r, the plain directory %r"
-           % (i, w[0], g[1], w[1])
-           for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    bad = []
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g == w:
+            continue
+        msg = "step %d (%s): the mount gives %s, the plain directory %s" % (
+            i, w[0], short(g[1]), short(w[1]))
+        if isinstance(g[1], bytes) and isinstance(w[1], bytes):
+            msg += " [%s]" % describe_data_diff(g[1], w[1])
+        bad.append(msg)
     assert not bad, "\n  ".join(bad[:10]) + (
         "\n  ... %d more" % (len(bad) - 10) if len(bad) > 10 else "")
     assert len(got) == len(want), "different number of steps"

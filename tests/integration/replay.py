@@ -21,7 +21,9 @@ import stat
 CHUNK = 1 << 16
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_COLLAPSE_RANGE = 0x08
 FALLOC_FL_ZERO_RANGE = 0x10
+FALLOC_FL_INSERT_RANGE = 0x20
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 TRA_MODE = 0x01
@@ -199,6 +201,14 @@ class Replay:
     def fallocate(self, rec):
         f = self.node(rec).data
         mode, off, n = rec["oflags"], rec["off"], rec["len"]
+        if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE):
+            tail = f.read(off, f.size - off)
+            f.truncate(off)
+            if mode & FALLOC_FL_COLLAPSE_RANGE:
+                f.write(off, tail[n:])
+            else:
+                f.write(off + n, tail)
+            return
         if mode & FALLOC_FL_PUNCH_HOLE:
             f.zero(off, min(n, max(0, f.size - off)))
             return

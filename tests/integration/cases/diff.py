@@ -129,6 +129,30 @@ def test_fallocate(ctx):
     differential(ctx, ops)
 
 
+def test_fallocate_collapse_insert_refused(ctx):
+    """FUSE (fs/fuse/file.c) passes only keep-size, punch-hole and
+    zero-range to a daemon and answers EOPNOTSUPP to collapse-range and
+    insert-range itself (ext4 supports them): a kernel limit.  What a user
+    must see is that refusal, the file unchanged, and nothing recorded."""
+    fsop = ctx.tool("fsop")
+    m = ctx.mount()
+    p = os.path.join(m.mnt, "f")
+    data = pattern(256 << 10, 13)
+    with open(p, "wb") as f:
+        f.write(data)
+    for mode in ("collapse", "insert"):
+        r = run([fsop, "fallocate", p, mode, "65536", "65536"])
+        assert r.stdout.strip() == "err EOPNOTSUPP", (
+            "fallocate %s range through the mount: %s (FUSE has always "
+            "refused it; has the kernel changed?)" % (mode, r.stdout))
+    with open(p, "rb") as f:
+        assert f.read() == data, "a refused fallocate changed the file"
+    m.umount()
+    from lib import Trace
+    recs = Trace(m.trace).of_type("fallocate")
+    assert not recs, "refused fallocate modes were recorded: %r" % recs
+
+
 def test_seek_data_hole(ctx):
     def ops(r):
         fd = os.open(r.p("sparse"), os.O_CREAT | os.O_RDWR, 0o644)
