@@ -5,7 +5,7 @@
  * one inside a crashfs mount and one on a plain directory, and after every
  * operation checks that both gave the same result (return value or errno)
  * and that both trees look the same: directory listings, file types,
- * modes, sizes and link counts of everything, the size and link count of
+ * modes, sizes, link counts and xattrs of everything, the size and link count of
  * every open handle (including files already unlinked), and the contents
  * of every file the operation touched (through its handle or under the
  * paths it named).  Every 32 operations and after the last one, the
@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,6 +280,28 @@ static bool touched(struct fsx *f, const char *sub)
 	return false;
 }
 
+/* Extended attributes of one entry: names and values must agree. */
+static int cmp_xattrs(struct fsx *f, const char *sub, const char *pm,
+		      const char *pr)
+{
+	char lm[1024], lr[1024], vm[256], vr[256];
+	ssize_t nm = llistxattr(pm, lm, sizeof(lm));
+	ssize_t nr = llistxattr(pr, lr, sizeof(lr));
+
+	if (nm != nr || (nm > 0 && memcmp(lm, lr, nm)))
+		return differ(f, "%s: xattr names differ (%zd bytes in the "
+				 "mount, %zd in the reference)\n", sub, nm, nr);
+	for (ssize_t i = 0; i < nm; i += strlen(lm + i) + 1) {
+		ssize_t a = lgetxattr(pm, lm + i, vm, sizeof(vm));
+		ssize_t b = lgetxattr(pr, lm + i, vr, sizeof(vr));
+
+		if (a != b || (a > 0 && memcmp(vm, vr, a)))
+			return differ(f, "%s: xattr %s differs\n", sub,
+				      lm + i);
+	}
+	return 0;
+}
+
 /* Compare the subtree rel ("" for the top) of both roots. */
 static int cmp_tree(struct fsx *f, const char *rel)
 {
@@ -317,6 +340,8 @@ static int cmp_tree(struct fsx *f, const char *rel)
 			break;
 		}
 		ret = cmp_stat(f, sub, &sm, &sr);
+		if (!ret && !S_ISLNK(sm.st_mode))
+			ret = cmp_xattrs(f, sub, pm, pr);
 		if (ret)
 			break;
 		if (S_ISDIR(sm.st_mode))
@@ -695,6 +720,45 @@ static int op_path(struct fsx *f)
 	return same(f, res[0], res[1]);
 }
 
+/* chmod, setxattr or removexattr of a path. */
+static int op_attr(struct fsx *f)
+{
+	static const mode_t modes[] = { 0600, 0644, 0755, 0700, 0444 };
+	static const int xflags[] = { 0, XATTR_CREATE, XATTR_REPLACE };
+	static const char *const xnames[] = { "user.a", "user.b" };
+	char a[64], p[2][8192], val[32];
+	int kind = below(f, 3), x = below(f, 2);
+	mode_t mode = modes[below(f, sizeof(modes) / sizeof(*modes))];
+	int flags = xflags[below(f, 3)];
+	long res[2];
+
+	snprintf(a, sizeof(a), "%s", below(f, 4) ? some_file(f) : some_dir(f));
+	snprintf(val, sizeof(val), "v%" PRIu64, below(f, 1000));
+	touch(f, a, NULL);
+	switch (kind) {
+	case 0: describe(f, "chmod %s 0%o", a, mode); break;
+	case 1:
+		describe(f, "setxattr %s %s=%s flags %d", a, xnames[x], val,
+			 flags);
+		break;
+	default: describe(f, "removexattr %s %s", a, xnames[x]); break;
+	}
+	for (int t = 0; t < 2; t++) {
+		full(f, t, a, p[t], sizeof(p[t]));
+		switch (kind) {
+		case 0: res[t] = outcome(chmod(p[t], mode)); break;
+		case 1:
+			res[t] = outcome(lsetxattr(p[t], xnames[x], val,
+						   strlen(val), flags));
+			break;
+		default:
+			res[t] = outcome(lremovexattr(p[t], xnames[x]));
+			break;
+		}
+	}
+	return same(f, res[0], res[1]);
+}
+
 static int op_seek(struct fsx *f)
 {
 	struct handle *h = some_handle(f);
@@ -720,6 +784,7 @@ static int one_op(struct fsx *f)
 		{ op_read, 6 }, { op_ftruncate, 5 }, { op_truncate, 3 },
 		{ op_fallocate, 6 }, { op_sync, 5 }, { op_copy, 4 },
 		{ op_rename, 8 }, { op_path, 12 }, { op_seek, 3 },
+		{ op_attr, 3 },
 	};
 	int total = 0, pick;
 
