@@ -61,14 +61,14 @@ static int parse_rename_flags(const char *s, unsigned int *flags)
 static int parse_falloc_mode(const char *s, int *mode)
 {
 	static const struct {
-		const char *name;	/* as given on the command line */
-		int bit;		/* FALLOC_FL_* */
+		const char *name; /* as given on the command line */
+		int bit;	  /* FALLOC_FL_* */
 	} bits[] = {
-		{ "keep", FALLOC_FL_KEEP_SIZE },
-		{ "punch", FALLOC_FL_PUNCH_HOLE },
-		{ "zero", FALLOC_FL_ZERO_RANGE },
-		{ "collapse", FALLOC_FL_COLLAPSE_RANGE },
-		{ "insert", FALLOC_FL_INSERT_RANGE },
+	    {"keep", FALLOC_FL_KEEP_SIZE},
+	    {"punch", FALLOC_FL_PUNCH_HOLE},
+	    {"zero", FALLOC_FL_ZERO_RANGE},
+	    {"collapse", FALLOC_FL_COLLAPSE_RANGE},
+	    {"insert", FALLOC_FL_INSERT_RANGE},
 	};
 	char buf[128], *tok, *save;
 
@@ -116,8 +116,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "rename2")) {
 		if (parse_rename_flags(argv[4], &flags) < 0)
 			return usage();
-		return outcome(renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3],
-					 flags));
+		return outcome(
+		    renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], flags));
 	}
 	if (argc == 6 && !strcmp(argv[1], "fallocate"))
 		return do_fallocate(argv + 2);

@@ -46,40 +46,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SIZE (128 << 10)	/* files stay below this many bytes */
-#define MAX_WRITE (48 << 10)	/* longest single write */
-#define NHANDLES 6		/* open handles kept at once */
+#define MAX_SIZE (128 << 10) /* files stay below this many bytes */
+#define MAX_WRITE (48 << 10) /* longest single write */
+#define NHANDLES 6	     /* open handles kept at once */
 
-static const char *const dirs[] = { "d0", "d1", "d0/e", "d1/e" };
-static const char *const names[] = { "f0", "f1", "f2", "f3" };
+static const char *const dirs[] = {"d0", "d1", "d0/e", "d1/e"};
+static const char *const names[] = {"f0", "f1", "f2", "f3"};
 #define NDIRS (sizeof(dirs) / sizeof(*dirs))
 #define NNAMES (sizeof(names) / sizeof(*names))
 
 /* One file opened in both trees. */
 struct handle {
-	int fd[2];		/* [0] mount, [1] reference; -1 when unused */
-	int flags;		/* open flags */
-	char path[64];		/* path it was opened by (for messages) */
+	int fd[2];     /* [0] mount, [1] reference; -1 when unused */
+	int flags;     /* open flags */
+	char path[64]; /* path it was opened by (for messages) */
 };
 
 struct fsx {
-	char root[2][4096];	/* the two "fsx" directories */
-	uint64_t seed;		/* as given or chosen */
-	uint64_t rng;		/* PRNG state */
-	uint64_t op;		/* number of the current op, from 1 */
-	uint64_t nops;		/* ops to run */
-	bool verbose;		/* print every op */
-	bool basic;		/* no fallocate, no rename flags */
-	bool full;		/* compare every file's contents after every
-				   op, not only the files the op touched */
-	bool all_now;		/* this op: compare every file's contents */
-	char tpath[2][64];	/* paths the current op touched, or "" */
-	struct handle *th[2];	/* handles the current op touched, or NULL */
-	char desc[256];		/* the current op, for messages */
-	char why[2048];		/* what differed */
+	char root[2][4096];   /* the two "fsx" directories */
+	uint64_t seed;	      /* as given or chosen */
+	uint64_t rng;	      /* PRNG state */
+	uint64_t op;	      /* number of the current op, from 1 */
+	uint64_t nops;	      /* ops to run */
+	bool verbose;	      /* print every op */
+	bool basic;	      /* no fallocate, no rename flags */
+	bool full;	      /* compare all contents after every op */
+	bool all_now;	      /* this op: compare every file's contents */
+	char tpath[2][64];    /* paths the current op touched, or "" */
+	struct handle *th[2]; /* handles the current op touched, or NULL */
+	char desc[256];	      /* the current op, for messages */
+	char why[2048];	      /* what differed */
 	struct handle h[NHANDLES];
-	unsigned char *buf[2];	/* read buffers, MAX_SIZE each */
-	unsigned char *wbuf;	/* data to write */
+	unsigned char *buf[2]; /* read buffers, MAX_SIZE each */
+	unsigned char *wbuf;   /* data to write */
 };
 
 /* splitmix64: small, fast and good enough for choosing operations. */
@@ -108,7 +107,7 @@ static uint64_t some_len(struct fsx *f, uint64_t max)
 }
 
 static int differ(struct fsx *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int differ(struct fsx *f, const char *fmt, ...)
 {
@@ -129,7 +128,7 @@ static const char *errname(int e)
 }
 
 static void describe(struct fsx *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void describe(struct fsx *f, const char *fmt, ...)
 {
@@ -230,14 +229,17 @@ static ssize_t read_file(const char *path, unsigned char *buf, size_t max)
 static int cmp_data(struct fsx *f, const char *what, ssize_t nm, ssize_t nr)
 {
 	if (nm != nr)
-		return differ(f, "%s: read %zd bytes from the mount, %zd from "
-				 "the reference\n", what, nm, nr);
+		return differ(f,
+			      "%s: read %zd bytes from the mount, %zd from "
+			      "the reference\n",
+			      what, nm, nr);
 	for (ssize_t i = 0; i < nm; i++)
 		if (f->buf[0][i] != f->buf[1][i])
-			return differ(f, "%s: contents differ at offset %zd "
-					 "(0x%02x in the mount, 0x%02x in the "
-					 "reference), size %zd\n", what, i,
-				      f->buf[0][i], f->buf[1][i], nm);
+			return differ(f,
+				      "%s: contents differ at offset %zd "
+				      "(0x%02x in the mount, 0x%02x in the "
+				      "reference), size %zd\n",
+				      what, i, f->buf[0][i], f->buf[1][i], nm);
 	return 0;
 }
 
@@ -247,20 +249,26 @@ static int cmp_stat(struct fsx *f, const char *rel, const struct stat *a,
 	int ret = 0;
 
 	if ((a->st_mode & S_IFMT) != (b->st_mode & S_IFMT))
-		return differ(f, "%s: type 0%o in the mount, 0%o in the "
-				 "reference\n", rel, a->st_mode & S_IFMT,
-			      b->st_mode & S_IFMT);
+		return differ(f,
+			      "%s: type 0%o in the mount, 0%o in the "
+			      "reference\n",
+			      rel, a->st_mode & S_IFMT, b->st_mode & S_IFMT);
 	if (a->st_mode != b->st_mode)
-		ret = differ(f, "%s: mode 0%o in the mount, 0%o in the "
-				"reference\n", rel, a->st_mode, b->st_mode);
+		ret = differ(f,
+			     "%s: mode 0%o in the mount, 0%o in the "
+			     "reference\n",
+			     rel, a->st_mode, b->st_mode);
 	if (a->st_nlink != b->st_nlink)
-		ret = differ(f, "%s: %ju links in the mount, %ju in the "
-				"reference\n", rel, (uintmax_t)a->st_nlink,
-			     (uintmax_t)b->st_nlink);
+		ret =
+		    differ(f,
+			   "%s: %ju links in the mount, %ju in the "
+			   "reference\n",
+			   rel, (uintmax_t)a->st_nlink, (uintmax_t)b->st_nlink);
 	if (!S_ISDIR(a->st_mode) && a->st_size != b->st_size)
-		ret = differ(f, "%s: size %jd in the mount, %jd in the "
-				"reference\n", rel, (intmax_t)a->st_size,
-			     (intmax_t)b->st_size);
+		ret = differ(f,
+			     "%s: size %jd in the mount, %jd in the "
+			     "reference\n",
+			     rel, (intmax_t)a->st_size, (intmax_t)b->st_size);
 	return ret;
 }
 
@@ -289,15 +297,16 @@ static int cmp_xattrs(struct fsx *f, const char *sub, const char *pm,
 	ssize_t nr = llistxattr(pr, lr, sizeof(lr));
 
 	if (nm != nr || (nm > 0 && memcmp(lm, lr, nm)))
-		return differ(f, "%s: xattr names differ (%zd bytes in the "
-				 "mount, %zd in the reference)\n", sub, nm, nr);
+		return differ(f,
+			      "%s: xattr names differ (%zd bytes in the "
+			      "mount, %zd in the reference)\n",
+			      sub, nm, nr);
 	for (ssize_t i = 0; i < nm; i += strlen(lm + i) + 1) {
 		ssize_t a = lgetxattr(pm, lm + i, vm, sizeof(vm));
 		ssize_t b = lgetxattr(pr, lm + i, vr, sizeof(vr));
 
 		if (a != b || (a > 0 && memcmp(vm, vr, a)))
-			return differ(f, "%s: xattr %s differs\n", sub,
-				      lm + i);
+			return differ(f, "%s: xattr %s differs\n", sub, lm + i);
 	}
 	return 0;
 }
@@ -314,14 +323,15 @@ static int cmp_tree(struct fsx *f, const char *rel)
 	lm = list_dir(pm, &nm);
 	lr = list_dir(pr, &nr);
 	if (nm < 0 || nr < 0) {
-		ret = differ(f, "%s/: cannot list (%s)\n", rel,
-			     strerror(errno));
+		ret =
+		    differ(f, "%s/: cannot list (%s)\n", rel, strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < nm || i < nr; i++) {
 		if (i >= nm || i >= nr || strcmp(lm[i], lr[i])) {
-			ret = differ(f, "%s/: listing differs: '%s' in the "
-					"mount where the reference has '%s'\n",
+			ret = differ(f,
+				     "%s/: listing differs: '%s' in the "
+				     "mount where the reference has '%s'\n",
 				     rel, i < nm ? lm[i] : "(end)",
 				     i < nr ? lr[i] : "(end)");
 			goto out;
@@ -335,8 +345,8 @@ static int cmp_tree(struct fsx *f, const char *rel)
 		snprintf(pm, sizeof(pm), "%s/%s", f->root[0], sub);
 		snprintf(pr, sizeof(pr), "%s/%s", f->root[1], sub);
 		if (lstat(pm, &sm) < 0 || lstat(pr, &sr) < 0) {
-			ret = differ(f, "%s: lstat: %s\n", sub,
-				     strerror(errno));
+			ret =
+			    differ(f, "%s: lstat: %s\n", sub, strerror(errno));
 			break;
 		}
 		ret = cmp_stat(f, sub, &sm, &sr);
@@ -347,8 +357,8 @@ static int cmp_tree(struct fsx *f, const char *rel)
 		if (S_ISDIR(sm.st_mode))
 			ret = cmp_tree(f, sub);
 		else if (S_ISREG(sm.st_mode) && touched(f, sub))
-			ret = cmp_data(f, sub, read_file(pm, f->buf[0],
-							 MAX_SIZE * 2),
+			ret = cmp_data(f, sub,
+				       read_file(pm, f->buf[0], MAX_SIZE * 2),
 				       read_file(pr, f->buf[1], MAX_SIZE * 2));
 	}
 out:
@@ -463,9 +473,9 @@ static int close_handle(struct fsx *f, struct handle *h)
 
 static int op_open(struct fsx *f)
 {
-	static const int extra[] = { 0, O_CREAT, O_CREAT, O_CREAT | O_EXCL,
-				     O_TRUNC, O_CREAT | O_TRUNC, O_APPEND,
-				     O_CREAT | O_APPEND };
+	static const int extra[] = {
+	    0,	     O_CREAT,		O_CREAT,  O_CREAT | O_EXCL,
+	    O_TRUNC, O_CREAT | O_TRUNC, O_APPEND, O_CREAT | O_APPEND};
 	const char *rel = some_file(f);
 	int flags = O_RDWR | extra[below(f, sizeof(extra) / sizeof(*extra))];
 	mode_t mode = below(f, 2) ? 0644 : 0600;
@@ -476,8 +486,8 @@ static int op_open(struct fsx *f)
 	if (h->fd[0] >= 0 && close_handle(f, h))
 		return -1;
 	touch(f, rel, h);
-	describe(f, "open %s flags 0%o mode 0%o (handle %td)", rel, flags,
-		 mode, h - f->h);
+	describe(f, "open %s flags 0%o mode 0%o (handle %td)", rel, flags, mode,
+		 h - f->h);
 	for (int t = 0; t < 2; t++) {
 		full(f, t, rel, p[t], sizeof(p[t]));
 		fd[t] = open(p[t], flags, mode);
@@ -528,8 +538,9 @@ static int op_write(struct fsx *f)
 		m = outcome(write(h->fd[0], f->wbuf, len));
 		r = outcome(write(h->fd[1], f->wbuf, len));
 	} else {
-		describe(f, "pwrite handle %td (%s) off %" PRIu64
-			 " len %" PRIu64, h - f->h, h->path, off, len);
+		describe(f,
+			 "pwrite handle %td (%s) off %" PRIu64 " len %" PRIu64,
+			 h - f->h, h->path, off, len);
 		m = outcome(pwrite(h->fd[0], f->wbuf, len, off));
 		r = outcome(pwrite(h->fd[1], f->wbuf, len, off));
 	}
@@ -563,8 +574,8 @@ static int op_ftruncate(struct fsx *f)
 	if (!h)
 		return 0;
 	touch(f, NULL, h);
-	describe(f, "ftruncate handle %td (%s) to %" PRIu64, h - f->h,
-		 h->path, size);
+	describe(f, "ftruncate handle %td (%s) to %" PRIu64, h - f->h, h->path,
+		 size);
 	return same(f, outcome(ftruncate(h->fd[0], size)),
 		    outcome(ftruncate(h->fd[1], size)));
 }
@@ -586,15 +597,15 @@ static int op_truncate(struct fsx *f)
 static int op_fallocate(struct fsx *f)
 {
 	static const struct {
-		int mode;		/* FALLOC_FL_* */
-		const char *name;	/* for messages */
+		int mode;	  /* FALLOC_FL_* */
+		const char *name; /* for messages */
 	} modes[] = {
-		{ 0, "0" },
-		{ FALLOC_FL_KEEP_SIZE, "keep_size" },
-		{ FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, "punch_hole" },
-		{ FALLOC_FL_ZERO_RANGE, "zero_range" },
-		{ FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-		  "zero_range|keep_size" },
+	    {0, "0"},
+	    {FALLOC_FL_KEEP_SIZE, "keep_size"},
+	    {FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, "punch_hole"},
+	    {FALLOC_FL_ZERO_RANGE, "zero_range"},
+	    {FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+	     "zero_range|keep_size"},
 	};
 	struct handle *h = some_handle(f);
 	int k = f->basic ? 0 : below(f, sizeof(modes) / sizeof(*modes));
@@ -604,8 +615,9 @@ static int op_fallocate(struct fsx *f)
 	if (!h || f->basic)
 		return 0;
 	touch(f, NULL, h);
-	describe(f, "fallocate handle %td (%s) mode %s off %" PRIu64
-		 " len %" PRIu64, h - f->h, h->path, modes[k].name, off, len);
+	describe(
+	    f, "fallocate handle %td (%s) mode %s off %" PRIu64 " len %" PRIu64,
+	    h - f->h, h->path, modes[k].name, off, len);
 	return same(f, outcome(fallocate(h->fd[0], modes[k].mode, off, len)),
 		    outcome(fallocate(h->fd[1], modes[k].mode, off, len)));
 }
@@ -631,16 +643,17 @@ static int op_copy(struct fsx *f)
 	struct handle *a = some_handle(f), *b = some_handle(f);
 	uint64_t len = some_len(f, MAX_SIZE / 2);
 	uint64_t so = below(f, MAX_SIZE), dof = below(f, MAX_SIZE - len);
-	loff_t s[2] = { so, so }, d[2] = { dof, dof };
+	loff_t s[2] = {so, so}, d[2] = {dof, dof};
 	long m, r;
 
 	if (!a)
 		return 0;
 	touch(f, NULL, a);
 	touch(f, NULL, b);
-	describe(f, "copy_file_range handle %td (%s) off %" PRIu64
-		 " -> handle %td (%s) off %" PRIu64 " len %" PRIu64, a - f->h,
-		 a->path, so, b - f->h, b->path, dof, len);
+	describe(f,
+		 "copy_file_range handle %td (%s) off %" PRIu64
+		 " -> handle %td (%s) off %" PRIu64 " len %" PRIu64,
+		 a - f->h, a->path, so, b - f->h, b->path, dof, len);
 	m = outcome(copy_file_range(a->fd[0], &s[0], b->fd[0], &d[0], len, 0));
 	r = outcome(copy_file_range(a->fd[1], &s[1], b->fd[1], &d[1], len, 0));
 	return same(f, m, r);
@@ -649,12 +662,14 @@ static int op_copy(struct fsx *f)
 static int op_rename(struct fsx *f)
 {
 	static const struct {
-		unsigned int flags;	/* RENAME_* */
-		const char *name;	/* for messages */
+		unsigned int flags; /* RENAME_* */
+		const char *name;   /* for messages */
 	} kinds[] = {
-		{ 0, "" }, { 0, "" }, { 0, "" },
-		{ RENAME_NOREPLACE, " RENAME_NOREPLACE" },
-		{ RENAME_EXCHANGE, " RENAME_EXCHANGE" },
+	    {0, ""},
+	    {0, ""},
+	    {0, ""},
+	    {RENAME_NOREPLACE, " RENAME_NOREPLACE"},
+	    {RENAME_EXCHANGE, " RENAME_EXCHANGE"},
 	};
 	char from[64], to[64], p[2][2][8192];
 	int k = f->basic ? 0 : below(f, sizeof(kinds) / sizeof(*kinds));
@@ -668,8 +683,8 @@ static int op_rename(struct fsx *f)
 	for (int t = 0; t < 2; t++) {
 		full(f, t, from, p[t][0], sizeof(p[t][0]));
 		full(f, t, to, p[t][1], sizeof(p[t][1]));
-		res[t] = outcome(renameat2(AT_FDCWD, p[t][0], AT_FDCWD,
-					   p[t][1], kinds[k].flags));
+		res[t] = outcome(renameat2(AT_FDCWD, p[t][0], AT_FDCWD, p[t][1],
+					   kinds[k].flags));
 	}
 	return same(f, res[0], res[1]);
 }
@@ -681,8 +696,8 @@ static int op_path(struct fsx *f)
 	int kind = below(f, 6);
 	long res[2];
 
-	snprintf(a, sizeof(a), "%s", kind == 2 || kind == 3 ? some_dir(f) :
-							      some_file(f));
+	snprintf(a, sizeof(a), "%s",
+		 kind == 2 || kind == 3 ? some_dir(f) : some_file(f));
 	snprintf(b, sizeof(b), "%s", some_file(f));
 	touch(f, a, NULL);
 	touch(f, b, NULL);
@@ -723,9 +738,9 @@ static int op_path(struct fsx *f)
 /* chmod, setxattr or removexattr of a path. */
 static int op_attr(struct fsx *f)
 {
-	static const mode_t modes[] = { 0600, 0644, 0755, 0700, 0444 };
-	static const int xflags[] = { 0, XATTR_CREATE, XATTR_REPLACE };
-	static const char *const xnames[] = { "user.a", "user.b" };
+	static const mode_t modes[] = {0600, 0644, 0755, 0700, 0444};
+	static const int xflags[] = {0, XATTR_CREATE, XATTR_REPLACE};
+	static const char *const xnames[] = {"user.a", "user.b"};
 	char a[64], p[2][8192], val[32];
 	int kind = below(f, 3), x = below(f, 2);
 	mode_t mode = modes[below(f, sizeof(modes) / sizeof(*modes))];
@@ -751,9 +766,7 @@ static int op_attr(struct fsx *f)
 			res[t] = outcome(lsetxattr(p[t], xnames[x], val,
 						   strlen(val), flags));
 			break;
-		default:
-			res[t] = outcome(lremovexattr(p[t], xnames[x]));
-			break;
+		default: res[t] = outcome(lremovexattr(p[t], xnames[x])); break;
 		}
 	}
 	return same(f, res[0], res[1]);
@@ -768,8 +781,8 @@ static int op_seek(struct fsx *f)
 	if (!h)
 		return 0;
 	touch(f, NULL, h);
-	describe(f, "lseek handle %td (%s) %" PRIu64 " %s", h - f->h,
-		 h->path, off, whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE");
+	describe(f, "lseek handle %td (%s) %" PRIu64 " %s", h - f->h, h->path,
+		 off, whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE");
 	return same(f, outcome(lseek(h->fd[0], off, whence)),
 		    outcome(lseek(h->fd[1], off, whence)));
 }
@@ -777,14 +790,14 @@ static int op_seek(struct fsx *f)
 static int one_op(struct fsx *f)
 {
 	static const struct {
-		int (*fn)(struct fsx *);	/* the operation */
-		int weight;			/* how often, relatively */
+		int (*fn)(struct fsx *); /* the operation */
+		int weight;		 /* how often, relatively */
 	} ops[] = {
-		{ op_open, 10 }, { op_close, 4 }, { op_write, 20 },
-		{ op_read, 6 }, { op_ftruncate, 5 }, { op_truncate, 3 },
-		{ op_fallocate, 6 }, { op_sync, 5 }, { op_copy, 4 },
-		{ op_rename, 8 }, { op_path, 12 }, { op_seek, 3 },
-		{ op_attr, 3 },
+	    {op_open, 10},     {op_close, 4},	  {op_write, 20},
+	    {op_read, 6},      {op_ftruncate, 5}, {op_truncate, 3},
+	    {op_fallocate, 6}, {op_sync, 5},	  {op_copy, 4},
+	    {op_rename, 8},    {op_path, 12},	  {op_seek, 3},
+	    {op_attr, 3},
 	};
 	int total = 0, pick;
 
@@ -803,8 +816,9 @@ static int one_op(struct fsx *f)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fsx [--seed S] [--ops N] [--full] [--basic] [-v] "
-			"MNTDIR REFDIR\n");
+	fprintf(stderr,
+		"usage: fsx [--seed S] [--ops N] [--full] [--basic] [-v] "
+		"MNTDIR REFDIR\n");
 	return 2;
 }
 
@@ -831,7 +845,7 @@ static int setup(struct fsx *f, char **dirs_arg)
 
 int main(int argc, char **argv)
 {
-	struct fsx f = { .nops = 1000 };
+	struct fsx f = {.nops = 1000};
 	bool seeded = false;
 	int i, ret = 0;
 
@@ -877,10 +891,11 @@ int main(int argc, char **argv)
 	}
 	if (ret) {
 		printf("fsx: FAILED at op %" PRIu64 " of seed %" PRIu64
-		       ": %s\n%s", f.op, f.seed, f.desc, f.why);
+		       ": %s\n%s",
+		       f.op, f.seed, f.desc, f.why);
 		printf("fsx: replay on a fresh mount: %s --seed %" PRIu64
-		       " --ops %" PRIu64 " -v MNTDIR REFDIR\n", argv[0], f.seed,
-		       f.op);
+		       " --ops %" PRIu64 " -v MNTDIR REFDIR\n",
+		       argv[0], f.seed, f.op);
 	} else {
 		printf("fsx: %" PRIu64 " ops, trees identical\n", f.nops);
 	}
