@@ -412,9 +412,12 @@ def differential(ctx, ops, setup=None, name="m"):
     ref = ctx.dir("ref")
     m_backing = ctx.path(name + ".backing")
     os.mkdir(m_backing)
+    initial = None
     if setup:
         setup(ref)
         setup(m_backing)
+        initial = ctx.dir("initial")  # for the replay of the trace
+        setup(initial)
     want = Recorder(ref)
     ops(want)
     m = ctx.mount(name)
@@ -436,10 +439,10 @@ def differential(ctx, ops, setup=None, name="m"):
         assert t.records[-1].get("type") == "end", (
             "after crashfs umount the trace does not end with an end "
             "record: %r" % t.records[-1])
-        if not setup:
-            # the trace alone must rebuild what the mount left behind
-            import replay
-            replay.compare(replay.replay(t), m.backing)
+        # the trace (and the tree before the mount) must rebuild what the
+        # mount left behind
+        import replay
+        replay.compare(replay.replay(t, initial), m.backing)
     return m
 
 

@@ -8,10 +8,11 @@ with the backing directory either a record is missing or wrong (offset,
 length, file id, rename flags ...) or the format cannot express what
 happened.
 
-Only traces of mounts over an empty backing directory can be replayed (a
-pre-existing file's content is not in the trace).  Attributes other than
-the file type are not compared; file contents, sizes, names, symlink
-targets and hard links are.
+A mount over a non-empty backing directory needs a copy of that directory
+as it was before the mount (the initial tree): a pre-existing file's
+content is not in the trace, only its bind record.  Compared: names,
+types, permission bits, contents, sizes, symlink targets, hard links and
+user xattrs; not owners or times.
 """
 
 import base64
@@ -103,11 +104,87 @@ def name_of(rec, key):
 
 
 class Replay:
-    def __init__(self):
+    """Nodes by file id.  With an initial tree, every entry of it starts
+    as a node with a negative id (hard links share one); a bind record
+    gives that node its trace id (the kernel looks an entry up, so the
+    daemon binds it, before anything can change it)."""
+
+    def __init__(self, initial=None):
         self.nodes = {1: Node("dir")}
+        self.alias = {}             # placeholder id -> trace id
+        if initial:
+            self.load_initial(os.fsencode(initial))
+
+    def load_initial(self, root):
+        by_ino = {}
+
+        def load(path, node):
+            for name in sorted(os.listdir(path)):
+                p = os.path.join(path, name)
+                st = os.lstat(p)
+                if st.st_ino in by_ino:
+                    node.entries[name] = by_ino[st.st_ino]
+                    continue
+                pid = -(len(by_ino) + 1)
+                by_ino[st.st_ino] = pid
+                node.entries[name] = pid
+                self.nodes[pid] = n = self.load_node(p, st)
+                if n.kind == "dir":
+                    load(p, n)
+        self.nodes[1].mode = stat.S_IMODE(os.lstat(root).st_mode)
+        for x in os.listxattr(root):
+            self.nodes[1].xattrs[os.fsencode(x)] = os.getxattr(root, x)
+        load(root, self.nodes[1])
+
+    @staticmethod
+    def load_node(p, st):
+        k = "symlink" if stat.S_ISLNK(st.st_mode) else kind_of(st.st_mode)
+        n = Node(k, None if k == "symlink" else stat.S_IMODE(st.st_mode),
+                 os.readlink(p) if k == "symlink" else None)
+        if k == "file":
+            with open(p, "rb") as f:
+                n.data.write(0, f.read())
+        if k != "symlink":
+            for x in os.listxattr(p):
+                n.xattrs[os.fsencode(x)] = os.getxattr(p, x)
+        return n
+
+    def resolve(self, i):
+        while i in self.alias:
+            i = self.alias[i]
+        return i
+
+    def bind(self, rec):
+        """A file met for the first time, under (parent, name) of the
+        initial tree."""
+        if rec["id"] == 1:
+            return
+        d = self.dir(rec)
+        name = name_of(rec, "name")
+        pid = self.resolve(d.entries.get(name, 0))
+        if pid >= 0:
+            raise ReplayError("record %s binds %r, which is not in the "
+                              "initial tree (or was bound before)"
+                              % (rec["seq"], rec.get("entry")))
+        node = self.nodes[pid]
+        if rec["id"] in self.nodes:
+            # a second name of a file already bound: must be the same file
+            if self.nodes[rec["id"]] is not node:
+                raise ReplayError("record %s binds %r to file id %s, which "
+                                  "is another file in the initial tree"
+                                  % (rec["seq"], rec.get("entry"),
+                                     rec["id"]))
+            return
+        if node.kind == "file" and rec.get("len") != node.data.size:
+            raise ReplayError("record %s binds %r with size %s, the initial "
+                              "tree has %d bytes" % (
+                                  rec["seq"], rec.get("entry"),
+                                  rec.get("len"), node.data.size))
+        self.nodes[rec["id"]] = node
+        self.alias[pid] = rec["id"]
 
     def dir(self, rec, key="parent"):
-        d = self.nodes.get(rec[key])
+        d = self.nodes.get(self.resolve(rec[key]))
         if d is None or d.kind != "dir":
             raise ReplayError("record %s names directory id %s, which the "
                               "trace never introduced" % (rec["seq"],
@@ -115,7 +192,7 @@ class Replay:
         return d
 
     def node(self, rec, key="id"):
-        n = self.nodes.get(rec[key])
+        n = self.nodes.get(self.resolve(rec[key]))
         if n is None:
             raise ReplayError("record %s (%s) is about file id %s, which "
                               "the trace never introduced"
@@ -131,9 +208,7 @@ class Replay:
         if rec.get("result", 0) < 0:
             return
         if t == "bind":
-            if rec["id"] != 1:
-                raise ReplayError("the trace binds a pre-existing file; "
-                                  "only empty starts can be replayed")
+            self.bind(rec)
         elif t == "create" or t == "mknod":
             self.add(rec, Node(kind_of(rec["mode"]),
                                stat.S_IMODE(rec["mode"])))
@@ -183,7 +258,7 @@ class Replay:
         if n1 not in d1.entries:
             raise ReplayError("record %s: rename of '%s', which is not "
                               "there" % (rec["seq"], rec.get("entry")))
-        a = d1.entries[n1]
+        a = self.resolve(d1.entries[n1])
         if rec.get("oflags", 0) & RENAME_EXCHANGE:
             if n2 not in d2.entries:
                 raise ReplayError("record %s: exchange with '%s', which is "
@@ -193,7 +268,7 @@ class Replay:
             return
         if d1 is d2 and n1 == n2:
             return
-        if d2.entries.get(n2) == a:      # two links of one file: a no-op
+        if self.resolve(d2.entries.get(n2, 0)) == a:  # links of one file
             return
         del d1.entries[n1]
         d2.entries[n2] = a
@@ -218,12 +293,14 @@ class Replay:
             f.size = off + n
 
     def tree(self):
-        """{relpath (bytes): (kind, id)} reachable from the root."""
+        """{relpath (bytes): id} reachable from the root (negative ids:
+        files of the initial tree the trace never met)."""
         out = {}
         stack = [(b"", 1)]
         while stack:
             rel, i = stack.pop()
             for name, cid in self.nodes[i].entries.items():
+                cid = self.resolve(cid)
                 p = rel + b"/" + name if rel else name
                 out[p] = cid
                 if self.nodes[cid].kind == "dir":
@@ -231,8 +308,10 @@ class Replay:
         return out
 
 
-def replay(trace):
-    r = Replay()
+def replay(trace, initial=None):
+    """Replay trace; initial is a copy of the backing directory as it was
+    before the mount (needed when the trace binds pre-existing files)."""
+    r = Replay(initial)
     for rec in trace.records:
         r.apply(rec)
     return r
