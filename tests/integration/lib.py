@@ -304,6 +304,8 @@ def snapshot(root, contents=True):
             e["data"] = read_all(path)
         elif k == "symlink":
             e["target"] = os.readlink(path)
+        elif k in ("chr", "blk"):
+            e["rdev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
         elif k == "dir":
             names = sorted(os.listdir(path))
             e["listing"] = names

@@ -356,6 +356,11 @@ def test_mknod(ctx):
         r.call("mknod fifo", os.mknod, r.p("fifo2"), stat.S_IFIFO | 0o600)
         r.call("mknod regular", os.mknod, r.p("reg"), stat.S_IFREG | 0o644)
         r.call("mknod existing", os.mknod, r.p("fifo"), stat.S_IFIFO | 0o600)
+        r.call("mknod char device", os.mknod, r.p("null"),
+               stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        r.call("mknod block device", os.mknod, r.p("blk"),
+               stat.S_IFBLK | 0o600, os.makedev(7, 200))
+        r.call("mknod socket", os.mknod, r.p("sock"), stat.S_IFSOCK | 0o600)
         r.val("is fifo", stat.S_ISFIFO(os.stat(r.p("fifo")).st_mode))
         # data passes through the fifo
         rd = os.open(r.p("fifo"), os.O_RDONLY | os.O_NONBLOCK)
@@ -746,3 +751,22 @@ def test_other_user(ctx):
     compare_trees(m.mnt, ref, "the mount")
     m.umount()
     compare_trees(m.backing, ref, "the backing directory (after umount)")
+
+
+def test_o_direct(ctx):
+    import mmap
+
+    def ops(r):
+        buf = mmap.mmap(-1, 8192)   # page-aligned, as O_DIRECT wants
+        buf[:] = pattern(8192, 14)
+        fd = r.call("open O_DIRECT", os.open, r.p("direct"),
+                    os.O_CREAT | os.O_RDWR | os.O_DIRECT, 0o644)
+        if fd is None:
+            return
+        r.val("aligned write", os.write(fd, buf))
+        rb = mmap.mmap(-1, 8192)
+        r.val("aligned read", os.preadv(fd, [rb], 0))
+        r.val("read back", bytes(rb) == bytes(buf))
+        os.close(fd)
+        r.val("content", open(r.p("direct"), "rb").read() == bytes(buf))
+    differential(ctx, ops)

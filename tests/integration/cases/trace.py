@@ -623,3 +623,26 @@ def test_buffered_write_lands_at_close(ctx):
         ("the flushed write", is_("write", path="flushed")),
         ("mark 'said saved again'", is_("mark", name="said saved again")),
     ], "buffered writes")
+
+
+def test_flush_per_close(ctx):
+    """close(2) of each descriptor is a flush (by the closer); the last
+    one is followed by one release."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    pid, _ = py(textwrap.dedent('''
+        import os, sys
+        fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+        fd2 = os.dup(fd)
+        os.write(fd2, b"x")
+        os.close(fd2)
+        os.close(fd)
+    '''), os.path.join(m.mnt, "f"))
+    m.umount()
+    t = Trace(m.trace)
+    recs = [(r["type"], r.get("pid")) for r in t.of_type("flush", "release")
+            if r.get("path") == "f"]
+    assert [x[0] for x in recs] == ["flush", "flush", "release"], (
+        "closing a descriptor and its dup: %r" % recs)
+    assert recs[0][1] == pid and recs[1][1] == pid, (
+        "flush records must carry the closer's pid %d: %r" % (pid, recs))
