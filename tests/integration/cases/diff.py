@@ -770,3 +770,43 @@ def test_o_direct(ctx):
         os.close(fd)
         r.val("content", open(r.p("direct"), "rb").read() == bytes(buf))
     differential(ctx, ops)
+
+
+LOCKER = """
+import fcntl, os, sys
+path, kind = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDWR)
+try:
+    if kind == "flock":
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+    print("locked")
+except OSError as e:
+    print(os.strerror(e.errno))
+"""
+
+
+def test_locks(ctx):
+    """POSIX and flock locks between processes (SQLite relies on them)."""
+    import fcntl
+
+    def ops(r):
+        with open(r.p("db"), "wb") as f:
+            f.write(b"x" * 100)
+        fd = os.open(r.p("db"), os.O_RDWR)
+        for kind in ("lockf", "flock"):
+            if kind == "flock":
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
+            out = run([sys.executable, "-c", LOCKER, r.p("db"), kind])
+            r.val("other process, %s held" % kind, out.stdout.strip())
+            if kind == "flock":
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            else:
+                fcntl.lockf(fd, fcntl.LOCK_UN, 10, 0)
+            out = run([sys.executable, "-c", LOCKER, r.p("db"), kind])
+            r.val("other process, %s released" % kind, out.stdout.strip())
+        os.close(fd)
+    differential(ctx, ops)
