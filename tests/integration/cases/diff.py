@@ -810,3 +810,35 @@ def test_locks(ctx):
             r.val("other process, %s released" % kind, out.stdout.strip())
         os.close(fd)
     differential(ctx, ops)
+
+
+def test_sqlite(ctx):
+    """A real application: SQLite in rollback-journal and WAL mode (WAL
+    maps its -shm file shared), through the mount and on a plain
+    directory; same query results, integrity_check ok, same files."""
+    import sqlite3
+
+    def ops(r):
+        for mode in ("DELETE", "WAL"):
+            path = r.p("%s.db" % mode.lower())
+            db = sqlite3.connect(path)
+            r.val("journal_mode", db.execute(
+                "PRAGMA journal_mode=%s" % mode).fetchone())
+            db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+            for txn in range(20):
+                with db:
+                    db.executemany("INSERT INTO t (v) VALUES (?)",
+                                   [("row %d.%d %s" % (txn, i, "x" * i),)
+                                    for i in range(50)])
+            with db:
+                db.execute("DELETE FROM t WHERE k % 3 = 0")
+            r.val("count", db.execute("SELECT count(*), sum(length(v)) "
+                                      "FROM t").fetchone())
+            r.val("integrity", db.execute(
+                "PRAGMA integrity_check").fetchone())
+            db.close()
+            db = sqlite3.connect(path)
+            r.val("reopened", db.execute("SELECT count(*) FROM t")
+                  .fetchone())
+            db.close()
+    differential(ctx, ops)
