@@ -17,8 +17,10 @@ import time
 import replay
 from lib import Trace, timeout
 
-WORKERS = 4
-SECONDS = 5
+# A longer soak: CRASHFS_IT_CONC_WORKERS=8 CRASHFS_IT_CONC_SECONDS=60
+# (with --timeout-scale to match).
+WORKERS = int(os.environ.get("CRASHFS_IT_CONC_WORKERS", 4))
+SECONDS = float(os.environ.get("CRASHFS_IT_CONC_SECONDS", 5))
 
 WORKER = textwrap.dedent('''
     import json, os, random, sys, time
@@ -167,7 +169,7 @@ def test_workers(ctx):
         try:
             rc = p.wait(timeout=max(left, 1))
         except Exception:
-            raise AssertionError("worker %d still running %ds after a %ds "
+            raise AssertionError("worker %d still running %ds after a %gs "
                                  "run: deadlock?" % (i, SECONDS + 30,
                                                      SECONDS))
         assert rc == 0, "worker %d failed (exit %d)" % (i, rc)

@@ -293,3 +293,19 @@ def test_real_sync(ctx):
         "sync records with --real-sync: %r" % [
             (x.get("type"), x.get("result"))
             for x in t.of_type("fsync", "fsyncdir")])
+
+
+def test_read_live_trace(ctx):
+    """`crashfs trace` on the trace of a live mount shows what happened so
+    far (records are handed to the kernel as they are made)."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    with open(os.path.join(m.mnt, "f"), "wb") as f:
+        f.write(b"live")
+    m.mark("so far")
+    t = Trace(m.trace)
+    types = [x.get("type") for x in t]
+    assert "write" in types and "mark" in types and "end" not in types, (
+        "the live trace reads as %r" % types)
+    m.umount()
+    assert Trace(m.trace).records[-1].get("type") == "end"
