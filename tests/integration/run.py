@@ -217,8 +217,10 @@ def run_case(case, args, fuse_problem):
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-        except KeyboardInterrupt:
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM from CI): clean up, then stop
             cleanup_case(tmp, child, log)
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
         problems = cleanup_case(tmp, child, log)
     elapsed = time.monotonic() - start
@@ -243,6 +245,10 @@ def run_case(case, args, fuse_problem):
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     return status, reason, elapsed, output
+
+
+def terminated(signum, frame):
+    raise SystemExit("run.py: terminated by signal %d" % signum)
 
 
 def fuse_usable():
@@ -300,6 +306,8 @@ def main():
             print(c[0])
         return 0
 
+    # SIGTERM (a CI job cancelled) cleans up like Ctrl-C does
+    signal.signal(signal.SIGTERM, terminated)
     fuse_problem = fuse_usable()
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     for case in cases:
