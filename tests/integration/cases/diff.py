@@ -434,6 +434,22 @@ def test_xattrs(ctx):
         r.call("bad namespace", os.setxattr, r.p("f"), "bogus.x", b"1")
         r.call("too long value", os.setxattr, r.p("f"), "user.huge",
                b"z" * 70000)
+        os.symlink("f", r.p("ln"))
+        r.call("lsetxattr user on a symlink", os.setxattr, r.p("ln"),
+               "user.l", b"1", follow_symlinks=False)
+        r.val("llistxattr of a symlink", sorted(
+            os.listxattr(r.p("ln"), follow_symlinks=False)))
+        r.call("setxattr through a symlink", os.setxattr, r.p("ln"),
+               "user.through", b"2")
+        r.call("trusted namespace", os.setxattr, r.p("f"), "trusted.t",
+               b"root only")
+        r.call("get trusted", lambda: r.val("->", os.getxattr(
+            r.p("f"), "trusted.t")))
+        r.call("security namespace", os.setxattr, r.p("f"),
+               "security.s", b"sec")
+        r.call("empty name", os.setxattr, r.p("f"), "user.", b"1")
+        r.call("name too long", os.setxattr, r.p("f"), "user." + "n" * 300,
+               b"1")
         fd = os.open(r.p("f"), os.O_RDONLY)
         r.call("fsetxattr", os.setxattr, fd, "user.viafd", b"fd")
         r.val("fgetxattr", os.getxattr(fd, "user.viafd"))
