@@ -44,6 +44,27 @@ def test_mount_errors(ctx):
     r = run([CRASHFS, "mount", b, m])
     assert r.returncode == 2, "crashfs mount without --trace: exit %d" % (
         r.returncode)
+    # the trace and the mount point must stay outside the recorded tree
+    mount_fails(ctx, ["--trace", os.path.join(b, "t"), b, m],
+                "with the trace inside the backing directory",
+                os.path.join(b, "t"))
+    mount_fails(ctx, ["--trace", os.path.join(m, "t"), b, m],
+                "with the trace inside the mount point",
+                os.path.join(m, "t"))
+    mount_fails(ctx, ["--trace", t, b, b],
+                "with the backing directory as mount point", b)
+    os.mkdir(os.path.join(b, "sub"))
+    mount_fails(ctx, ["--trace", t, b, os.path.join(b, "sub")],
+                "with the mount point inside the backing directory",
+                os.path.join(b, "sub"))
+    os.rmdir(os.path.join(b, "sub"))
+    # ctl and umount on a directory that is no crashfs mount
+    for cmd in (["ctl", m, "mark", "x"], ["ctl", m, "status"],
+                ["umount", m]):
+        r = run([CRASHFS] + cmd)
+        assert r.returncode != 0 and m in r.stderr, (
+            "crashfs %s on a plain directory: exit %d, %r"
+            % (" ".join(cmd[:1] + cmd[2:]), r.returncode, r.stderr))
     # a second mount on a busy mount point is refused, the first one
     # keeps working
     mnt = ctx.mount()
