@@ -330,3 +330,80 @@ def test_read_live_trace(ctx):
         "the live trace reads as %r" % types)
     m.umount()
     assert Trace(m.trace).records[-1].get("type") == "end"
+
+
+def mount_with_fd_limit(ctx, limit):
+    """Mount with the daemon's RLIMIT_NOFILE (soft and hard) at limit, as
+    in a container with a low hard limit."""
+    import resource
+
+    from lib import Mount, daemon_pid
+    b, mnt, trace = ctx.dir("b"), ctx.dir("mnt"), ctx.path("t")
+    r = subprocess.run(
+        [CRASHFS, "mount", "--trace", trace, "--log", ctx.path("log"), b,
+         mnt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=30, preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (limit, limit)))
+    assert r.returncode == 0, "crashfs mount: %s" % r.stderr
+    m = Mount(ctx, b, mnt, trace)
+    ctx.mounts.append(m)
+    m.daemon_pid = daemon_pid(mnt)
+    return m
+
+
+def create_many(mnt, n):
+    """Create n empty files; returns (created, first error or None)."""
+    for i in range(n):
+        try:
+            os.close(os.open(os.path.join(mnt, "f%05d" % i),
+                             os.O_CREAT | os.O_WRONLY, 0o644))
+        except OSError as e:
+            return i, e
+    return n, None
+
+
+def test_fd_limit_trace_consistent(ctx):
+    """However the daemon copes with running out of file descriptors, the
+    trace must agree with what the program saw and with the backing
+    directory, and umount must still finish the trace."""
+    ctx.needs_trace()
+    m = mount_with_fd_limit(ctx, 1024)
+    made, err = create_many(m.mnt, 1500)
+    print("created %d files, then %s" % (made, err))
+    problems = []
+    on_disk = sorted(os.listdir(m.backing))
+    mine = ["f%05d" % i for i in range(made)]
+    if on_disk != mine:
+        problems.append(
+            "the program created %d files (then got %s), the backing "
+            "directory holds %d: extra %s" % (
+                made, err, len(on_disk), sorted(set(on_disk) - set(mine))))
+    r = run([CRASHFS, "umount", m.mnt], timeout=60)
+    m.mounted = False
+    if r.returncode != 0:
+        problems.append("crashfs umount after the daemon ran out of "
+                        "descriptors: exit %d: %s" % (r.returncode,
+                                                      r.stderr.strip()))
+    t = Trace(m.trace)
+    if t.records[-1].get("type") != "end":
+        problems.append("the trace has no end record")
+    ok = sorted(x["entry"] for x in t.of_type("create")
+                if x.get("result") == 0)
+    if ok != mine:
+        problems.append("the trace records %d successful creates, the "
+                        "program saw %d: %s" % (
+                            len(ok), made, sorted(set(ok) ^ set(mine))[:5]))
+    assert not problems, "\n  ".join(problems)
+
+
+def test_fd_limit_many_files(ctx):
+    """A program creates more files than the daemon may hold descriptors
+    (1024 here, a common hard limit; a source tree has more files): on a
+    plain directory that just works."""
+    ctx.needs_trace()
+    m = mount_with_fd_limit(ctx, 1024)
+    made, err = create_many(m.mnt, 1500)
+    assert err is None, ("creating file %d of 1500 failed with %s (the "
+                         "daemon may hold 1024 descriptors)" % (made, err))
+    assert len(os.listdir(m.mnt)) == 1500
+    m.umount()
