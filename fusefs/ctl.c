@@ -287,12 +287,30 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 	return reply(fd, "ok");
 }
 
+/* Forget the waiters that hung up (an umount that gave up); lock held. */
+static void prune_waiters(struct ctl_server *srv)
+{
+	struct pollfd p;
+	int i = 0;
+
+	while (i < srv->nwaiters) {
+		p = (struct pollfd){.fd = srv->waiters[i], .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLIN))) {
+			close(srv->waiters[i]);
+			srv->waiters[i] = srv->waiters[--srv->nwaiters];
+		} else {
+			i++;
+		}
+	}
+}
+
 static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 {
 	int err = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&srv->lock);
+	prune_waiters(srv);
 	if (srv->nwaiters == CTL_MAX_WAITERS)
 		err = -EBUSY;
 	else
