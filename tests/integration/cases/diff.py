@@ -134,6 +134,7 @@ def test_fallocate_collapse_insert_refused(ctx):
     zero-range to a daemon and answers EOPNOTSUPP to collapse-range and
     insert-range itself (ext4 supports them): a kernel limit.  What a user
     must see is that refusal, the file unchanged, and nothing recorded."""
+    ctx.needs_trace()
     fsop = ctx.tool("fsop")
     m = ctx.mount()
     p = os.path.join(m.mnt, "f")
