@@ -528,7 +528,8 @@ def test_large_offsets(ctx):
 def test_odd_names(ctx):
     names = ["with space", "new\nline", "tab\there", "ünïcödé", "é" * 127,
              "x" * 255, "-dash", ".hidden", "quote\"s", "back\\slash",
-             "%s%n", "*?[", os.fsdecode(b"bad-utf8-\xff\xfe")]
+             "%s%n", "*?[", os.fsdecode(b"bad-utf8-\xff\xfe"),
+             "\x1b[31mred\x1b[0m", "cr\rhere"]
 
     def ops(r):
         for n in names:
@@ -548,7 +549,18 @@ def test_odd_names(ctx):
         with open(os.path.join(d, "deep"), "wb") as f:
             f.write(b"deep")
         r.val("deep read", open(os.path.join(d, "deep"), "rb").read())
-    differential(ctx, ops)
+    m = differential(ctx, ops)
+    # the strace-like listing stays one line per record, with no raw
+    # control characters reaching the terminal
+    from lib import CRASHFS, Trace
+    n = len(Trace(m.trace).records)
+    out = subprocess.run([CRASHFS, "trace", m.trace], stdout=subprocess.PIPE,
+                         timeout=60).stdout
+    lines = out.split(b"\n")[:-1]
+    assert len(lines) == n, ("crashfs trace prints %d lines for %d records"
+                             % (len(lines), n))
+    bad = [l for l in lines if any(c < 0x20 or c == 0x7f for c in l)]
+    assert not bad, "raw control characters in crashfs trace: %r" % bad[:3]
 
 
 def test_preexisting_tree(ctx):
