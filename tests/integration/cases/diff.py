@@ -12,6 +12,7 @@ import os
 import random
 import stat
 
+import errno
 import json
 import subprocess
 import sys
@@ -871,3 +872,20 @@ def test_sqlite(ctx):
                   .fetchone())
             db.close()
     differential(ctx, ops)
+
+
+def test_o_tmpfile_refused(ctx):
+    """O_TMPFILE: libfuse 3.14 (Debian 12) has no tmpfile operation, so the
+    kernel answers EOPNOTSUPP, as many file systems do (programs fall
+    back to a named temporary file).  Nothing may be left behind."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    try:
+        fd = os.open(m.mnt, os.O_TMPFILE | os.O_RDWR, 0o600)
+        os.close(fd)
+        raise AssertionError("O_TMPFILE works on the mount now: make it a "
+                             "differential case (linkat, trace records)")
+    except OSError as e:
+        assert e.errno == errno.EOPNOTSUPP, "O_TMPFILE: %s" % e
+    assert os.listdir(m.mnt) == [] and os.listdir(m.backing) == []
+    m.umount()
