@@ -8,12 +8,11 @@ Each case is a function ops(r) run once on the plain directory and once on
 the mount; r records what every call returned (see lib.Recorder).
 """
 
+import errno
+import json
 import os
 import random
 import stat
-
-import errno
-import json
 import subprocess
 import sys
 
