@@ -20,7 +20,7 @@
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_BIN=$BENCH_ROOT/build/bench
-CRASHFS=$BENCH_ROOT/build/crashfs
+CRASHFS=${CRASHFS:-$BENCH_ROOT/build/crashfs}	# another build may be measured
 PT_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 
 BENCH_WORK=""
@@ -249,21 +249,32 @@ crashfs_mount() {
 	fi
 }
 
+# Unmount with `crashfs umount` (which waits for the trace); on failure
+# CRASHFS_ERROR says what went wrong and the mount and daemon are removed
+# by force.
 crashfs_umount() {
-	local mnt=$1 pid=${CFS_PID[$1]:-} rc=0
-	timeout 60 "$CRASHFS" umount "$mnt" >>"$BENCH_WORK/crashfs.log" 2>&1 ||
+	local mnt=$1 pid=${CFS_PID[$1]:-} rc=0 i
+	CRASHFS_ERROR=""
+	timeout 60 "$CRASHFS" umount "$mnt" >"$BENCH_WORK/umount.log" 2>&1 ||
 		rc=$?
+	((rc == 0)) ||
+		CRASHFS_ERROR="'crashfs umount' exited $rc: $(tr '\n' ' ' <"$BENCH_WORK/umount.log")"
 	if mountpoint -q "$mnt"; then
 		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt"
-		rc=1
+		CRASHFS_ERROR+=" $mnt was still mounted after 'crashfs umount'"
 	fi
 	unset 'BENCH_MOUNTS[$mnt]'
 	if [[ -n $pid ]]; then
-		bench_alive "$pid" && rc=1
+		for ((i = 0; i < 100; i++)); do
+			bench_alive "$pid" || break
+			sleep 0.1
+		done
+		bench_alive "$pid" &&
+			CRASHFS_ERROR+=" the daemon (pid $pid) was still running 10 s after 'crashfs umount'"
 		bench_stop_pid "$pid" 10
 		bench_untrack BENCH_DAEMONS "$pid"
 	fi
-	return "$rc"
+	[[ -z $CRASHFS_ERROR ]]
 }
 
 # Peak resident set of a process in KiB (VmHWM), "" if it is gone.

@@ -9,6 +9,7 @@
 #   BENCH_SIZE=1G     bytes of the sequential write (fio size syntax)
 #   BENCH_REPEAT=3    repetitions per cell (the median is reported)
 #   BENCH_SUITES="recording"   suites to run (bench/suite-NAME.sh)
+#   CRASHFS=PATH      the crashfs binary to measure (default build/crashfs)
 #
 # Exit status: 0 every target met, 1 a target missed, 2 something could
 # not be measured (crashfs missing or broken, a run failed).

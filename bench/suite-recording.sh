@@ -168,8 +168,7 @@ rec_workload() {
 		fi
 	fi
 	if ! crashfs_umount "$base/cfs"; then
-		bench_fail "rec.ovh.$w" crashfs FAILED \
-			"'crashfs umount' failed: $(tail -c 300 "$BENCH_WORK/crashfs.log" | tr '\n' ' ')"
+		bench_fail "rec.ovh.$w" crashfs FAILED "$CRASHFS_ERROR"
 		return 0
 	fi
 	rec_trace "$w" "$trace"
