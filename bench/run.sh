@@ -55,7 +55,7 @@ echo
 echo "crashfs benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "  host: $(nproc) cores, kernel $(uname -r)," \
 	"work dir on $(findmnt -n -o FSTYPE -T "$BENCH_WORK")"
-echo "  crashfs: $(git describe --always --dirty 2>/dev/null || echo '?')," \
+echo "  crashfs: $CRASHFS, tree $(git describe --always --dirty 2>/dev/null || echo "?")," \
 	"$("$CRASHFS" --version 2>/dev/null || echo 'not built')"
 echo "  BENCH_SIZE=$BENCH_SIZE BENCH_REPEAT=$BENCH_REPEAT" \
 	"BENCH_QUICK=$BENCH_QUICK"
