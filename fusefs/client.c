@@ -1,0 +1,320 @@
+/** @file
+ *
+ * The commands that talk to a running daemon over its control channel:
+ * `crashfs umount MNT`, `crashfs ctl MNT VERB ...` and `crashfs mark TEXT`
+ * (the mount named by CRASHFS_MOUNT).  See docs/control.md.
+ */
+#include "cli/cmd.h"
+#include "core/util.h"
+#include "fusefs/ctl.h"
+#include "fusefs/mountinfo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_MS 10000	/* a daemon answers a request by then */
+#define UMOUNT_TIMEOUT_S 30	/* default wait for the trace to be done */
+
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return false;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
+/* Connect to the daemon of mnt, with a message if none answers. */
+static int connect_or_say(const char *mnt)
+{
+	int fd = ctl_connect(mnt);
+
+	if (fd == -ECONNREFUSED)
+		util_err("no crashfs daemon answers for '%s' (not a crashfs "
+			 "mount, or its daemon is gone)", mnt);
+	else if (fd < 0)
+		util_err("cannot reach the crashfs daemon of '%s': %s", mnt,
+			 strerror(-fd));
+	return fd;
+}
+
+/*
+ * Send request and print the reply lines up to "ok" (0) or "error ..."
+ * (1, after printing the message).  Lines before are printed to stdout.
+ */
+static int transact(int fd, const char *mnt, const char *request)
+{
+	char line[CTL_LINE_MAX];
+	int n;
+
+	if (ctl_send(fd, request) < 0) {
+		util_err("lost the daemon of '%s'", mnt);
+		return 1;
+	}
+	for (;;) {
+		n = ctl_read_line(fd, line, sizeof(line), REPLY_TIMEOUT_MS);
+		if (n < 0) {
+			util_err(n == -ETIMEDOUT ?
+					 "the daemon of '%s' did not answer" :
+					 "the daemon of '%s' closed the "
+					 "connection",
+				 mnt);
+			return 1;
+		}
+		if (!strcmp(line, "ok"))
+			return 0;
+		if (!strncmp(line, "error ", 6)) {
+			util_err("%s", line + 6);
+			return 1;
+		}
+		printf("%s\n", line);
+	}
+}
+
+/* ---- umount ------------------------------------------------------------- */
+
+static void umount_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: crashfs umount [--timeout SECONDS] MNT\n"
+		"\n"
+		"Unmount a crashfs mount and wait (default %d s) for its daemon "
+		"to finish\nthe trace. Exit 1 if the daemon reports an "
+		"error or does not finish.\nA mount whose daemon is gone is "
+		"unmounted anyway, with a warning.\n",
+		UMOUNT_TIMEOUT_S);
+}
+
+static int do_unmount(const char *mnt, const char *canon)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() == 0) {
+		if (umount2(canon, 0) == 0)
+			return 0;
+		if (errno == EBUSY)
+			util_err("cannot unmount '%s': it is busy (a process "
+				 "has files open or its working directory "
+				 "in it)", mnt);
+		else
+			util_err("cannot unmount '%s': %s", mnt,
+				 strerror(errno));
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		util_err("cannot run fusermount3: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", canon, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		util_err("cannot unmount '%s': fusermount3 -u failed%s", mnt,
+			 WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+				 " (is it installed?)" : "");
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_umount(int argc, char **argv)
+{
+	uint64_t timeout = UMOUNT_TIMEOUT_S;
+	const char *mnt;
+	char *canon = NULL;
+	char type[64], line[CTL_LINE_MAX];
+	int fd = -1, ret = 2, n, argi = 1;
+
+	util_set_progname("crashfs umount");
+	if (want_help(argc, argv)) {
+		umount_usage(stdout);
+		return 0;
+	}
+	if (argi < argc && !strcmp(argv[argi], "--timeout")) {
+		if (argi + 1 >= argc ||
+		    util_parse_u64(argv[argi + 1], 1, 86400, &timeout)) {
+			util_err("--timeout needs a number of seconds (1 to "
+				 "86400)");
+			return 2;
+		}
+		argi += 2;
+	}
+	if (argc - argi != 1) {
+		umount_usage(stderr);
+		return 2;
+	}
+	mnt = argv[argi];
+	canon = ctl_canon(mnt);
+	if (!canon) {
+		util_err("cannot find '%s': %s", mnt, strerror(errno));
+		return 2;
+	}
+	n = mountinfo_type(canon, type, sizeof(type));
+	if (n <= 0) {
+		util_err(n == 0 ? "'%s' is not mounted" :
+				  "cannot read the mount table: %s",
+			 n == 0 ? mnt : strerror(-n));
+		goto out_free;
+	}
+	if (strcmp(type, MOUNTINFO_CRASHFS)) {
+		util_err("'%s' is not a crashfs mount (it is %s)", mnt, type);
+		goto out_free;
+	}
+	fd = ctl_connect(canon);
+	if (fd >= 0 && (ctl_send(fd, "wait") < 0 ||
+			ctl_read_line(fd, line, sizeof(line),
+				      REPLY_TIMEOUT_MS) < 0 ||
+			strcmp(line, "ok"))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		util_warn("no crashfs daemon answers for '%s' (killed?); "
+			  "unmounting anyway: its trace may be cut short", mnt);
+	ret = do_unmount(mnt, canon);
+	if (ret || fd < 0)
+		goto out_close;
+	n = ctl_read_line(fd, line, sizeof(line), (int)timeout * 1000);
+	if (n == -ETIMEDOUT) {
+		util_err("unmounted '%s', but its daemon did not finish the "
+			 "trace within %llu s", mnt,
+			 (unsigned long long)timeout);
+		ret = 1;
+	} else if (n < 0) {
+		util_err("unmounted '%s', but its daemon exited without "
+			 "finishing the trace", mnt);
+		ret = 1;
+	} else if (!strncmp(line, "error ", 6)) {
+		util_err("%s", line + 6);
+		ret = 1;
+	}
+out_close:
+	if (fd >= 0)
+		close(fd);
+out_free:
+	free(canon);
+	return ret;
+}
+
+/* ---- ctl and mark --------------------------------------------------------- */
+
+static void ctl_usage(FILE *f)
+{
+	fprintf(f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+		   "trace\n"
+		   "       crashfs ctl MNT status         show the daemon's "
+		   "state\n");
+}
+
+/* Join argv[0..argc) with spaces into a request after verb. */
+static char *join(const char *verb, int argc, char **argv)
+{
+	size_t len = strlen(verb) + 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	strcpy(s, verb);
+	for (int i = 0; i < argc; i++) {
+		strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+/* Send "mark TEXT" to the daemon of mnt; returns the exit status. */
+static int send_mark(const char *mnt, int argc, char **argv)
+{
+	char *req;
+	int fd, ret;
+
+	if (argc < 1) {
+		util_err("mark needs a text");
+		return 2;
+	}
+	req = join("mark", argc, argv);
+	if (!req)
+		return 2;
+	if (strchr(req, '\n')) {
+		util_err("a mark's text cannot contain a newline");
+		free(req);
+		return 2;
+	}
+	fd = connect_or_say(mnt);
+	if (fd < 0) {
+		free(req);
+		return 2;
+	}
+	ret = transact(fd, mnt, req);
+	close(fd);
+	free(req);
+	return ret;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	const char *mnt, *verb;
+	int fd, ret;
+
+	util_set_progname("crashfs ctl");
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		ctl_usage(stdout);
+		return 0;
+	}
+	if (argc < 3) {
+		ctl_usage(stderr);
+		return 2;
+	}
+	mnt = argv[1];
+	verb = argv[2];
+	if (!strcmp(verb, "mark"))
+		return send_mark(mnt, argc - 3, argv + 3);
+	if (strcmp(verb, "status")) {
+		util_err("unknown command '%s' (commands: mark, status)", verb);
+		return 2;
+	}
+	if (argc > 3) {
+		util_err("status takes no argument");
+		return 2;
+	}
+	fd = connect_or_say(mnt);
+	if (fd < 0)
+		return 2;
+	ret = transact(fd, mnt, "status");
+	close(fd);
+	return ret;
+}
+
+int cmd_mark(int argc, char **argv)
+{
+	const char *mnt = getenv("CRASHFS_MOUNT");
+
+	util_set_progname("crashfs mark");
+	if (want_help(argc, argv)) {
+		printf("usage: crashfs mark TEXT...\n\n"
+		       "Put a named mark in the trace of the crashfs run this "
+		       "program is part of\n(the mount named by the "
+		       "environment variable CRASHFS_MOUNT).\n");
+		return 0;
+	}
+	if (!mnt || !*mnt) {
+		util_err("not inside a crashfs run (CRASHFS_MOUNT is not set); "
+			 "use 'crashfs ctl MNT mark TEXT'");
+		return 2;
+	}
+	return send_mark(mnt, argc - 1, argv + 1);
+}

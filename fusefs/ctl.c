@@ -1,0 +1,425 @@
+/** @file
+ *
+ * The control channel: socket naming, the server thread in the daemon and
+ * the client side used by `crashfs umount`, `ctl` and `mark`.
+ *
+ * The server handles one connection at a time, request by request, with a
+ * receive timeout so a silent client cannot hold it up.  A `wait` request
+ * parks its connection until the daemon exits.  New verbs (issue 5:
+ * powercut, fault ...) are one entry in verbs[].
+ */
+#include "fusefs/ctl.h"
+#include "fusefs/fs.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CTL_RCV_TIMEOUT_S 5	/* a client must send its request by then */
+#define CTL_MAX_WAITERS 64
+
+struct ctl_server {
+	struct cfs *fs;
+	int fd;			/* listening socket */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool stopping;		/* protected by lock */
+	int waiters[CTL_MAX_WAITERS]; /* `wait` connections; lock */
+	int nwaiters;		/* protected by lock */
+};
+
+char *ctl_canon(const char *mnt)
+{
+	char *copy, *dir, *base, *real, *out;
+	int err;
+
+	real = realpath(mnt, NULL);
+	if (real)
+		return real;
+	copy = strdup(mnt);
+	if (!copy)
+		return NULL;
+	dir = dirname(copy);
+	real = realpath(dir, NULL);
+	if (!real) {
+		err = errno;
+		free(copy);
+		errno = err;
+		return NULL;
+	}
+	strcpy(copy, mnt);
+	base = basename(copy);
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/")) {
+		free(copy);
+		free(real);
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", base) < 0)
+		out = NULL;
+	free(copy);
+	free(real);
+	return out;
+}
+
+static socklen_t ctl_addr(const char *canon, struct sockaddr_un *sa)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* sun_path[0] = '\0': the abstract namespace. */
+	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
+		     "crashfs-%016llx",
+		     (unsigned long long)XXH64(canon, strlen(canon), 0));
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)n);
+}
+
+int ctl_listen(const char *canon)
+{
+	struct sockaddr_un sa;
+	socklen_t len = ctl_addr(canon, &sa);
+	int fd, err;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 16) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ctl_connect(const char *mnt)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	char *canon = ctl_canon(mnt);
+	int fd, err;
+
+	if (!canon)
+		return -errno;
+	len = ctl_addr(canon, &sa);
+	free(canon);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int send_str(int fd, const char *s, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, s, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ctl_send(int fd, const char *line)
+{
+	int err = send_str(fd, line, strlen(line));
+
+	return err ? err : send_str(fd, "\n", 1);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ctl_read_line(int fd, char *buf, size_t len, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	for (;;) {
+		int wait = -1;
+
+		if (timeout_ms >= 0) {
+			long long left = deadline - now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait = (int)left;
+		}
+		r = poll(&p, 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = recv(fd, &c, 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (r == 0)
+			return -EPIPE;
+		if (c == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+static int reply(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int reply(int fd, const char *fmt, ...)
+{
+	char line[CTL_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	return send_str(fd, line, (size_t)n);
+}
+
+/* A verb: returns 0 to keep reading the connection, 1 if the handler
+ * kept it (wait), -errno to drop it. */
+struct ctl_verb {
+	const char *name;
+	int (*fn)(struct ctl_server *srv, int fd, const char *arg);
+};
+
+static int verb_mark(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	struct trace_rec rec = { .type = TR_MARK, .name = arg };
+	int err;
+
+	if (!*arg)
+		return reply(fd, "error mark needs a text");
+	if (strlen(arg) > TRACE_NAME_MAX)
+		return reply(fd, "error mark text is longer than %d bytes",
+			     TRACE_NAME_MAX);
+	err = order_begin(fs, &rec);
+	if (!err)
+		err = order_commit(fs, &rec);
+	if (err)
+		return reply(fd, "error cannot record the mark: %s",
+			     fs->tw ? strerror(-err) : "the mount is closing");
+	return reply(fd, "ok");
+}
+
+static int verb_status(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	unsigned long long records = 0, bytes = 0, fsyncs, marks, refused;
+	char last[512];
+	int broken;
+	bool open;
+
+	(void)arg;
+	pthread_mutex_lock(&fs->order);
+	open = fs->tw != NULL;
+	if (open) {
+		records = trace_writer_count(fs->tw);
+		bytes = trace_writer_bytes(fs->tw);
+	}
+	fsyncs = fs->fsyncs;
+	marks = fs->marks;
+	refused = fs->refused;
+	broken = fs->broken;
+	pthread_mutex_unlock(&fs->order);
+	cfs_last_error(fs, last, sizeof(last));
+	if (reply(fd,
+		  "pid: %d\nbacking: %s\nmount: %s\ntrace: %s\n"
+		  "records: %llu\ntrace bytes: %llu\nfsyncs: %llu\n"
+		  "marks: %llu\nrefused: %llu",
+		  (int)getpid(), fs->backing, fs->mount, fs->trace_path,
+		  records, bytes, fsyncs, marks, refused))
+		return -EPIPE;
+	if (reply(fd, "state: %s%s%s",
+		  broken ? "broken (" : open ? "recording" : "closing",
+		  broken ? strerror(-broken) : "", broken ? ")" : ""))
+		return -EPIPE;
+	if (reply(fd, "last error: %s", *last ? last : "none"))
+		return -EPIPE;
+	return reply(fd, "ok");
+}
+
+static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
+{
+	int err = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nwaiters == CTL_MAX_WAITERS)
+		err = -EBUSY;
+	else
+		srv->waiters[srv->nwaiters++] = fd;
+	pthread_mutex_unlock(&srv->lock);
+	if (err)
+		return reply(fd, "error too many waiters");
+	reply(fd, "ok");
+	return 1;	/* a waiter now: ctl_stop() answers and closes it */
+}
+
+static const struct ctl_verb verbs[] = {
+	{ "mark", verb_mark },
+	{ "status", verb_status },
+	{ "wait", verb_wait },
+};
+
+/* Run one request line.  Returns as a verb does. */
+static int request(struct ctl_server *srv, int fd, char *line)
+{
+	char *arg = strchr(line, ' ');
+
+	if (arg)
+		*arg++ = '\0';
+	else
+		arg = line + strlen(line);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
+		if (!strcmp(verbs[i].name, line))
+			return verbs[i].fn(srv, fd, arg);
+	return reply(fd, "error unknown command '%s' (commands: mark, status, "
+			 "wait)", line);
+}
+
+static bool peer_ok(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void serve(struct ctl_server *srv, int fd)
+{
+	char line[CTL_LINE_MAX];
+	int r;
+
+	if (!peer_ok(fd)) {
+		reply(fd, "error permission denied");
+		close(fd);
+		return;
+	}
+	for (;;) {
+		r = ctl_read_line(fd, line, sizeof(line),
+				  CTL_RCV_TIMEOUT_S * 1000);
+		if (r < 0)
+			break;
+		r = request(srv, fd, line);
+		if (r == 1)
+			return;
+		if (r < 0)
+			break;
+	}
+	close(fd);
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct ctl_server *srv = arg;
+	int fd;
+
+	for (;;) {
+		fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_mutex_lock(&srv->lock);
+		if (srv->stopping) {
+			pthread_mutex_unlock(&srv->lock);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		pthread_mutex_unlock(&srv->lock);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			cfs_log("control channel: accept: %s", strerror(errno));
+			break;
+		}
+		serve(srv, fd);
+	}
+	return NULL;
+}
+
+int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
+{
+	struct ctl_server *srv = calloc(1, sizeof(*srv));
+	int err;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->fs = fs;
+	srv->fd = fd;
+	pthread_mutex_init(&srv->lock, NULL);
+	err = pthread_create(&srv->thread, NULL, ctl_thread, srv);
+	if (err) {
+		free(srv);
+		return -err;
+	}
+	*out = srv;
+	return 0;
+}
+
+void ctl_stop(struct ctl_server **srvp, const char *final)
+{
+	struct ctl_server *srv = *srvp;
+
+	if (!srv)
+		return;
+	*srvp = NULL;
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = true;
+	pthread_mutex_unlock(&srv->lock);
+	/* Wakes accept() with EINVAL on Linux. */
+	shutdown(srv->fd, SHUT_RDWR);
+	pthread_join(srv->thread, NULL);
+	close(srv->fd);
+	for (int i = 0; i < srv->nwaiters; i++) {
+		reply(srv->waiters[i], "%s", final);
+		close(srv->waiters[i]);
+	}
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}

@@ -1,0 +1,164 @@
+/** @file
+ *
+ * The daemon's state, its log, and the ordering point: the single lock
+ * under which every mutating operation is applied to the backing directory
+ * and appended to the trace (see fs.h).
+ */
+#include "fusefs/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Room reserved beyond the record itself: a TR_BIND with a long name and
+ * a small follow-up record (O_TRUNC's TR_TRUNCATE). */
+#define ORDER_SLACK (2 * TRACE_NAME_MAX + 256)
+
+int cfs_init(struct cfs *fs, const char *backing)
+{
+	struct stat st;
+
+	pthread_mutex_init(&fs->order, NULL);
+	pthread_mutex_init(&fs->tab, NULL);
+	pthread_mutex_init(&fs->errlock, NULL);
+	fs->next_id = TRACE_ROOT_ID + 1;
+	fs->next_fh = 1;
+	fs->root.id = TRACE_ROOT_ID;
+	fs->root.nlookup = 2;
+	fs->root.fd = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root.fd < 0)
+		return -errno;
+	if (fstat(fs->root.fd, &st) < 0)
+		return -errno;
+	fs->root.ino = st.st_ino;
+	fs->root.dev = st.st_dev;
+	return map_put(&fs->inodes, st.st_ino, st.st_dev, &fs->root);
+}
+
+void cfs_release(struct cfs *fs)
+{
+	struct cfs_inode *in;
+	size_t pos = 0;
+
+	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
+		if (in->fd >= 0)
+			close(in->fd);
+		if (in != &fs->root)
+			free(in);
+	}
+	map_release(&fs->inodes);
+	fs->root.fd = -1;
+}
+
+static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)
+{
+	char msg[512];
+	struct timespec now;
+	struct tm tm;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ crashfs[%d]: %s\n",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
+	if (keep)
+		snprintf(keep, keeplen, "%s", msg);
+}
+
+void cfs_log(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap, NULL, 0);
+	va_end(ap);
+	errno = saved;
+}
+
+void cfs_error(struct cfs *fs, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	pthread_mutex_lock(&fs->errlock);
+	va_start(ap, fmt);
+	vlog(fmt, ap, fs->last_error, sizeof(fs->last_error));
+	va_end(ap);
+	pthread_mutex_unlock(&fs->errlock);
+	errno = saved;
+}
+
+void cfs_last_error(struct cfs *fs, char *buf, size_t len)
+{
+	pthread_mutex_lock(&fs->errlock);
+	snprintf(buf, len, "%s", fs->last_error);
+	pthread_mutex_unlock(&fs->errlock);
+}
+
+int order_begin(struct cfs *fs, const struct trace_rec *rec)
+{
+	int err;
+
+	pthread_mutex_lock(&fs->order);
+	if (!fs->tw || fs->broken) {
+		pthread_mutex_unlock(&fs->order);
+		return -EIO;
+	}
+	err = trace_reserve(fs->tw, trace_rec_size(rec) + ORDER_SLACK);
+	if (err) {
+		fs->refused++;
+		pthread_mutex_unlock(&fs->order);
+		cfs_error(fs, "refused %s: no room for its trace record: %s",
+			  trace_type_name(rec->type), strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int order_append(struct cfs *fs, struct trace_rec *rec)
+{
+	int err;
+
+	if (fs->broken)
+		return -EIO;
+	err = trace_append(fs->tw, rec);
+	if (err) {
+		fs->broken = err;
+		cfs_error(fs,
+			  "trace '%s' is broken: cannot append a %s record: %s; "
+			  "further changes fail with EIO",
+			  fs->trace_path, trace_type_name(rec->type),
+			  strerror(-err));
+		return -EIO;
+	}
+	switch (rec->type) {
+	case TR_FSYNC:
+	case TR_FSYNCDIR:
+		fs->fsyncs++;
+		break;
+	case TR_MARK:
+		fs->marks++;
+		break;
+	}
+	return 0;
+}
+
+void order_end(struct cfs *fs)
+{
+	pthread_mutex_unlock(&fs->order);
+}
+
+int order_commit(struct cfs *fs, struct trace_rec *rec)
+{
+	int err = order_append(fs, rec);
+
+	order_end(fs);
+	return err;
+}

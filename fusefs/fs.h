@@ -1,0 +1,200 @@
+/** @file
+ *
+ * The crashfs daemon's shared state: the filesystem (struct cfs), the
+ * inodes it knows, the open handles, and the ordering point every mutating
+ * operation goes through.
+ *
+ * Ordering point.  Every operation that changes the backing directory, or
+ * that must sit at a definite place in the trace (open, flush, release,
+ * fsync, a mark), runs as
+ *	err = order_begin(fs, &rec);	lock, refuse if the trace is broken,
+ *					reserve room for the record
+ *	... apply the operation to the backing directory ...
+ *	err = order_commit(fs, &rec);	append the record, unlock
+ *	... reply ...
+ * so the trace order is an order the program could have observed.
+ * Operations that write more than one record use order_append() for all
+ * but the last.  This is the one place later features (fault rules, power
+ * cut) hook into: they see every mutating operation before and after it is
+ * applied, under the lock.
+ *
+ * File ids.  The root is TRACE_ROOT_ID.  An inode made through the mount
+ * gets the next id in the record that creates it; any other inode gets the
+ * next id and a TR_BIND record the first time the daemon meets it.  The id
+ * of a backing inode, keyed by (st_ino, st_dev), stays the same for as
+ * long as that inode exists, even while the kernel has forgotten it; the
+ * entry is dropped only once the inode is gone (no link left, nothing
+ * holds it), so a reused inode number gets a new id.
+ *
+ * Locks: fs->order (the ordering point) is taken before fs->tab (the inode
+ * table).  Neither is held while replying to the kernel.
+ */
+#ifndef CRASHFS_FUSEFS_FS_H
+#define CRASHFS_FUSEFS_FS_H
+
+#define FUSE_USE_VERSION 35
+
+#include "core/map.h"
+#include "core/trace.h"
+
+#include <dirent.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* A backing inode the daemon knows. */
+struct cfs_inode {
+	int fd;			/* O_PATH fd while the kernel knows it, else
+				   -1; protected by fs->tab */
+	uint64_t id;		/* stable trace id; immutable */
+	ino_t ino;		/* backing st_ino; immutable */
+	dev_t dev;		/* backing st_dev; immutable */
+	uint64_t nlookup;	/* kernel references; protected by fs->tab */
+	uint32_t nopen;		/* open handles; protected by fs->tab */
+};
+
+/* An open file or directory. */
+struct cfs_handle {
+	int fd;			/* backing fd */
+	uint64_t num;		/* trace handle number (TR_OPEN fh) */
+	struct cfs_inode *in;	/* the file it was opened on */
+	uint16_t tflags;	/* TRF_SYNC / TRF_APPEND / TRF_DIRECT for writes */
+	bool append;		/* opened O_APPEND */
+	DIR *dir;		/* directories: the stream, NULL for files */
+	off_t doff;		/* directories: offset of dent */
+	struct dirent *dent;	/* directories: entry read but not sent */
+};
+
+/* The daemon. */
+struct cfs {
+	char *backing;		/* realpath of the backing directory */
+	char *mount;		/* realpath of the mount point */
+	char *trace_path;	/* the trace file */
+	bool real_sync;		/* pass fsync to the backing store */
+	double timeout;		/* entry/attr cache timeout, seconds */
+	struct fuse_session *se;
+
+	pthread_mutex_t order;	/* the ordering point */
+	struct trace_writer *tw; /* protected by order; NULL once closed */
+	uint64_t next_id;	/* protected by order */
+	uint64_t next_fh;	/* protected by order */
+	int broken;		/* -errno of a failed append, 0 if none;
+				   protected by order */
+	uint64_t fsyncs;	/* fsync/fdatasync/fsyncdir; protected by order */
+	uint64_t marks;		/* protected by order */
+	uint64_t refused;	/* ops refused for want of trace room; order */
+
+	pthread_mutex_t tab;	/* the inode table */
+	struct map inodes;	/* (st_ino, st_dev) -> cfs_inode; tab */
+	struct cfs_inode root;	/* never forgotten */
+
+	pthread_mutex_t errlock;
+	char last_error[512];	/* protected by errlock; "" if none */
+};
+
+/* ---- fs.c: lifetime, log ---------------------------------------------- */
+
+/* Set up fs over the backing directory (opened O_PATH as the root).
+ * Returns 0 or -errno. */
+int cfs_init(struct cfs *fs, const char *backing);
+
+/* Forget every inode and close every fd; fs->tw must be closed already. */
+void cfs_release(struct cfs *fs);
+
+/* Log a message (stderr, with a time stamp); cfs_error also keeps it as
+ * the last error reported by `status`. */
+void cfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cfs_error(struct cfs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Copy the last error into buf ("" if none). */
+void cfs_last_error(struct cfs *fs, char *buf, size_t len);
+
+/* ---- fs.c: ordering point --------------------------------------------- */
+
+/*
+ * Take the ordering lock and reserve trace room for rec (type, names and
+ * data_len filled in) plus one TR_BIND and one more small record.
+ * Returns 0 with the lock held, or -errno without it: -EIO when the trace
+ * is broken or closed, -ENOSPC (from trace_reserve) when the disk under the
+ * trace is full.  The operation must then not be applied.
+ */
+int order_begin(struct cfs *fs, const struct trace_rec *rec);
+
+/* Append rec (lock held).  On failure the trace is marked broken and
+ * -EIO returned; the lock stays held. */
+int order_append(struct cfs *fs, struct trace_rec *rec);
+
+/* Release the ordering lock. */
+void order_end(struct cfs *fs);
+
+/* order_append() then order_end(). */
+int order_commit(struct cfs *fs, struct trace_rec *rec);
+
+/* ---- inode.c: the inode table ----------------------------------------- */
+
+/* The inode behind a FUSE node id. */
+static inline struct cfs_inode *cfs_inode(struct cfs *fs, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &fs->root;
+	return (struct cfs_inode *)(uintptr_t)ino;
+}
+
+/*
+ * Look name up in parent for the kernel: fill *st and return the inode
+ * with one more kernel reference, binding it (TR_BIND, under the ordering
+ * lock) if the daemon meets it for the first time.  pid is the caller.
+ * Returns NULL with *err = -errno.
+ */
+struct cfs_inode *inode_lookup(struct cfs *fs, struct cfs_inode *parent,
+			       const char *name, struct stat *st, uint32_t pid,
+			       int *err);
+
+/* inode_lookup() with the ordering lock already held. */
+struct cfs_inode *inode_lookup_locked(struct cfs *fs,
+				      struct cfs_inode *parent,
+				      const char *name, struct stat *st,
+				      uint32_t pid, int *err);
+
+/*
+ * With the ordering lock held: the id of the inode at parent/name (stat
+ * in *st), binding it if it is new; 0 if there is no such entry (*st is
+ * then zeroed).  Used to name the victim of unlink, rmdir and rename.
+ */
+uint64_t inode_id_locked(struct cfs *fs, struct cfs_inode *parent,
+			 const char *name, struct stat *st, uint32_t pid);
+
+/*
+ * With the ordering lock held: register the inode just created at
+ * parent/name with a new id (fs->next_id++) and one kernel reference.
+ * Returns NULL with *err = -errno (the caller then records the failure).
+ */
+struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
+				   const char *name, struct stat *st,
+				   int *err);
+
+/* Kernel reference on an inode already known (link, open of a new name). */
+void inode_ref(struct cfs *fs, struct cfs_inode *in);
+
+/* Drop n kernel references (forget). */
+void inode_forget(struct cfs *fs, struct cfs_inode *in, uint64_t n);
+
+/* Count an open handle on in / drop it (release); fd is the handle's. */
+void inode_open(struct cfs *fs, struct cfs_inode *in);
+void inode_close(struct cfs *fs, struct cfs_inode *in, int fd);
+
+/*
+ * With the ordering lock held, after an entry was removed (unlink, rmdir,
+ * rename over it): st is what the entry's inode looked like before.  If
+ * that was its last link and nothing holds it, its id is dropped.
+ */
+void inode_unlinked_locked(struct cfs *fs, const struct stat *st);
+
+/* ---- ops.c ------------------------------------------------------------- */
+
+extern const struct fuse_lowlevel_ops cfs_ops;
+
+#endif /* CRASHFS_FUSEFS_FS_H */

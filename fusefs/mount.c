@@ -1,0 +1,501 @@
+/** @file
+ *
+ * `crashfs mount`: check everything that can be checked before mounting,
+ * create the trace, mount, then serve in the background (or, with -f, in
+ * the foreground) until unmounted or sent SIGTERM/SIGINT, and close the
+ * trace with TR_END.  The parent returns only once the mount is in place
+ * and the control channel answers, so a script can use MNT right away.
+ */
+#include "cli/cmd.h"
+#include "core/util.h"
+#include "fusefs/ctl.h"
+#include "fusefs/fs.h"
+#include "fusefs/mountinfo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CFS_TIMEOUT 1.0	/* kernel entry/attr cache, seconds */
+
+struct mount_opts {
+	const char *trace;	/* --trace */
+	const char *log;	/* --log */
+	const char *backing;	/* BACKING */
+	const char *mnt;	/* MNT */
+	char *fuse_opts;	/* -o, joined with commas; malloc'd */
+	bool foreground;	/* -f */
+	bool real_sync;		/* --real-sync */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: crashfs mount --trace FILE [-f] [--real-sync] "
+		"[--log FILE] [-o OPTS] BACKING MNT\n"
+		"\n"
+		"Mount a recording crashfs at MNT that passes everything through "
+		"to BACKING\nand records every operation in the trace FILE. "
+		"Returns once MNT is usable;\nthe daemon serves in the "
+		"background until 'crashfs umount MNT'.\n"
+		"\n"
+		"  -t, --trace FILE  the trace to write (required; outside "
+		"BACKING and MNT)\n"
+		"  -f, --foreground  stay in the foreground\n"
+		"      --real-sync   pass fsync/fdatasync/fsyncdir to the "
+		"backing store\n"
+		"                    (by default durability is simulated and "
+		"they return at once)\n"
+		"      --log FILE    append the daemon's log to FILE "
+		"(default: discarded)\n"
+		"  -o OPTS           FUSE mount options, e.g. allow_other\n"
+		"  -h, --help        this help\n");
+}
+
+static int add_fuse_opt(struct mount_opts *o, const char *opt)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", o->fuse_opts ? o->fuse_opts : "",
+		     o->fuse_opts ? "," : "", opt) < 0)
+		return -ENOMEM;
+	free(o->fuse_opts);
+	o->fuse_opts = s;
+	return 0;
+}
+
+/* Returns 0, or the exit status (2) after a message; -1 for --help. */
+static int parse(int argc, char **argv, struct mount_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "trace", required_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "real-sync", no_argument, NULL, 'S' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+t:fo:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->trace = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'S': o->real_sync = true; break;
+		case 'L': o->log = optarg; break;
+		case 'o':
+			if (add_fuse_opt(o, optarg))
+				return 2;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			if (optopt && strchr("to", optopt))
+				util_err("option '-%c' needs an argument", optopt);
+			else
+				util_err("unknown option '%s'", argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		util_err("expected BACKING and MNT, got %d argument%s",
+			 argc - optind, argc - optind == 1 ? "" : "s");
+		usage(stderr);
+		return 2;
+	}
+	o->backing = argv[optind];
+	o->mnt = argv[optind + 1];
+	if (!o->trace) {
+		util_err("--trace FILE is required: where should the trace go?");
+		return 2;
+	}
+	return 0;
+}
+
+/* True if path is dir or below it (both canonical). */
+static bool inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static int check_dir(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOTCONN)
+			util_err("%s '%s' is a mount whose daemon is gone; run "
+				 "'crashfs umount %s' first", what, path, path);
+		else if (errno == ENOENT)
+			util_err("%s '%s' does not exist", what, path);
+		else
+			util_err("cannot use %s '%s': %s", what, path,
+				 strerror(errno));
+		return 2;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		util_err("%s '%s' is not a directory", what, path);
+		return 2;
+	}
+	return 0;
+}
+
+/* Canonical trace path: its directory must exist. */
+static char *trace_canon(const char *trace)
+{
+	char *copy = strdup(trace), *dir, *out = NULL;
+	char *real;
+
+	if (!copy)
+		return NULL;
+	real = realpath(dirname(copy), NULL);
+	if (!real) {
+		util_err("cannot write trace '%s': directory '%s': %s", trace,
+			 dirname(strcpy(copy, trace)), strerror(errno));
+		free(copy);
+		return NULL;
+	}
+	strcpy(copy, trace);
+	dir = basename(copy);
+	if (asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", dir) < 0)
+		out = NULL;
+	free(real);
+	free(copy);
+	return out;
+}
+
+/* Check the paths; fill fs->backing, fs->mount, fs->trace_path. */
+static int check_paths(struct mount_opts *o, struct cfs *fs)
+{
+	char type[64];
+	struct stat st;
+
+	if (check_dir("backing directory", o->backing) ||
+	    check_dir("mount point", o->mnt))
+		return 2;
+	fs->backing = realpath(o->backing, NULL);
+	fs->mount = realpath(o->mnt, NULL);
+	fs->trace_path = trace_canon(o->trace);
+	if (!fs->backing || !fs->mount || !fs->trace_path) {
+		if (fs->trace_path)
+			util_err("cannot resolve '%s' or '%s': %s", o->backing,
+				 o->mnt, strerror(errno));
+		return 2;
+	}
+	if (mountinfo_type(fs->mount, type, sizeof(type)) == 1) {
+		util_err("mount point '%s' is already a mount point (%s)",
+			 o->mnt, type);
+		return 2;
+	}
+	if (!strcmp(fs->backing, fs->mount)) {
+		util_err("backing directory and mount point are the same "
+			 "directory '%s'", fs->mount);
+		return 2;
+	}
+	if (inside(fs->mount, fs->backing)) {
+		util_err("mount point '%s' is inside the backing directory "
+			 "'%s'", o->mnt, o->backing);
+		return 2;
+	}
+	if (inside(fs->backing, fs->mount)) {
+		util_err("backing directory '%s' is inside the mount point "
+			 "'%s'", o->backing, o->mnt);
+		return 2;
+	}
+	if (inside(fs->trace_path, fs->backing) ||
+	    inside(fs->trace_path, fs->mount)) {
+		util_err("trace '%s' is inside the %s '%s': it must be "
+			 "outside the recorded tree", o->trace,
+			 inside(fs->trace_path, fs->backing) ?
+				 "backing directory" : "mount point",
+			 inside(fs->trace_path, fs->backing) ? o->backing :
+							       o->mnt);
+		return 2;
+	}
+	if (stat(fs->trace_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		util_err("trace '%s' is a directory", o->trace);
+		return 2;
+	}
+	return 0;
+}
+
+/* Held O_PATH fds follow the number of files the kernel knows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+
+	if (fuse_opt_add_arg(&args, "crashfs") ||
+	    fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, "fsname=crashfs,subtype=crashfs"))
+		goto out;
+	if (o->fuse_opts &&
+	    (fuse_opt_add_arg(&args, "-o") ||
+	     fuse_opt_add_arg(&args, o->fuse_opts)))
+		goto out;
+	se = fuse_session_new(&args, &cfs_ops, sizeof(cfs_ops), fs);
+out:
+	fuse_opt_free_args(&args);
+	return se;
+}
+
+/* Serve until unmounted or signalled; close the trace.  Returns the
+ * exit status. */
+static int serve(struct cfs *fs, struct ctl_server **srv)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	unsigned long long records;
+	char final[600];
+	int err, ret;
+
+	cfs_log("serving '%s' on '%s', trace '%s'", fs->backing, fs->mount,
+		fs->trace_path);
+	ret = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_session_unmount(fs->se);
+
+	pthread_mutex_lock(&fs->order);
+	records = trace_writer_count(fs->tw) + 1;
+	err = trace_writer_close(&fs->tw);
+	pthread_mutex_unlock(&fs->order);
+	if (fs->broken) {
+		snprintf(final, sizeof(final),
+			 "error trace '%s' is incomplete: an append failed: %s",
+			 fs->trace_path, strerror(-fs->broken));
+	} else if (err) {
+		snprintf(final, sizeof(final),
+			 "error cannot finish trace '%s': %s", fs->trace_path,
+			 strerror(-err));
+	} else {
+		snprintf(final, sizeof(final), "done %llu", records);
+	}
+	cfs_log("%s%s", ret ? "fuse loop failed; " : "", final);
+	ctl_stop(srv, final);
+	return fs->broken || err || ret ? 1 : 0;
+}
+
+/*
+ * Become a daemon: the parent waits for the child to say the mount is
+ * served and returns that status; the child returns -1 and goes on.
+ */
+static int daemonize(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c = 2;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		util_err("cannot daemonize: %s", strerror(errno));
+		return 2;
+	}
+	pid = fork();
+	if (pid < 0) {
+		util_err("cannot daemonize: %s", strerror(errno));
+		return 2;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			c = 2;
+		close(p[0]);
+		return c;
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+	return -1;
+}
+
+/* stdin from /dev/null; stdout and stderr to the log or /dev/null. */
+static void redirect_stdio(int logfd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0)
+		dup2(null, 0);
+	if (logfd < 0)
+		logfd = null;
+	if (logfd >= 0) {
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+	}
+	if (null > 2)
+		close(null);
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct mount_opts o = { 0 };
+	struct trace_header hdr = { 0 };
+	struct cfs fs = { .timeout = CFS_TIMEOUT, .root.fd = -1 };
+	struct ctl_server *srv = NULL;
+	int ret, err, ctlfd = -1, logfd = -1, ready = -1;
+
+	util_set_progname("crashfs mount");
+	ret = parse(argc, argv, &o);
+	if (ret)
+		goto out_free;
+	fs.real_sync = o.real_sync;
+	ret = check_paths(&o, &fs);
+	if (ret)
+		goto out_free;
+	ret = 2;
+	if (o.log) {
+		logfd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0644);
+		if (logfd < 0) {
+			util_err("cannot open log '%s': %s", o.log,
+				 strerror(errno));
+			goto out_free;
+		}
+	}
+	raise_fd_limit();
+	err = cfs_init(&fs, fs.backing);
+	if (err) {
+		util_err("cannot open backing directory '%s': %s", o.backing,
+			 strerror(-err));
+		goto out_release;
+	}
+	ctlfd = ctl_listen(fs.mount);
+	if (ctlfd < 0) {
+		util_err(ctlfd == -EADDRINUSE ?
+				 "a crashfs daemon already serves '%s'" :
+				 "cannot open the control channel of '%s': %s",
+			 o.mnt, strerror(-ctlfd));
+		goto out_release;
+	}
+	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs.backing);
+	fs.tw = trace_writer_create(fs.trace_path, &hdr);
+	if (!fs.tw) {
+		util_err("cannot write trace '%s': %s", o.trace,
+			 strerror(errno));
+		goto out_release;
+	}
+	/* The root is bound first: every later record may refer to it. */
+	{
+		struct trace_rec rec = {
+			.type = TR_BIND,
+			.id = TRACE_ROOT_ID,
+			.name = "",
+			.mode = S_IFDIR | 0755,
+		};
+		struct stat st;
+
+		if (fstat(fs.root.fd, &st) == 0)
+			rec.mode = st.st_mode;
+		err = trace_append(fs.tw, &rec);
+		if (err) {
+			util_err("cannot write trace '%s': %s", o.trace,
+				 strerror(-err));
+			goto out_trace;
+		}
+	}
+	fs.se = new_session(&o, &fs);
+	if (!fs.se) {
+		util_err("cannot start the FUSE session (bad -o option?)");
+		goto out_trace;
+	}
+	if (fuse_session_mount(fs.se, fs.mount) != 0) {
+		util_err("cannot mount on '%s' (is /dev/fuse available?)",
+			 o.mnt);
+		goto out_session;
+	}
+	if (!o.foreground) {
+		ret = daemonize(&ready);
+		if (ret >= 0) {
+			/* The parent: the child owns everything now. */
+			if (ret)
+				util_err("the daemon failed to start; see %s",
+					 o.log ? o.log : "its log (--log)");
+			goto out_parent;
+		}
+		ret = 2;
+	}
+	umask(0);
+	if (chdir("/") < 0)
+		cfs_log("cannot chdir to /: %s", strerror(errno));
+	if (fuse_set_signal_handlers(fs.se) != 0) {
+		util_err("cannot set signal handlers");
+		goto out_unmount;
+	}
+	err = ctl_start(&srv, &fs, ctlfd);
+	if (err) {
+		util_err("cannot start the control channel: %s",
+			 strerror(-err));
+		goto out_signals;
+	}
+	ctlfd = -1;
+	if (!o.foreground || logfd >= 0)
+		redirect_stdio(logfd);
+	if (ready >= 0) {
+		char ok = 0;
+
+		if (write(ready, &ok, 1) != 1)
+			cfs_log("cannot tell the parent we are ready");
+		close(ready);
+		ready = -1;
+	}
+	ret = serve(&fs, &srv);
+	ctl_stop(&srv, "error the daemon stopped");
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_trace:
+	if (fs.tw) {
+		/* Nothing was served: leave no half-made trace behind. */
+		trace_writer_close(&fs.tw);
+		unlink(fs.trace_path);
+	}
+out_release:
+	cfs_release(&fs);
+	if (ctlfd >= 0)
+		close(ctlfd);
+	if (logfd >= 0)
+		close(logfd);
+out_free:
+	free(fs.backing);
+	free(fs.mount);
+	free(fs.trace_path);
+	free(o.fuse_opts);
+	return ret < 0 ? 0 : ret;
+
+out_parent:
+	/* Do not unmount or destroy: the mount is the child's. */
+	close(ctlfd);
+	if (logfd >= 0)
+		close(logfd);
+	free(fs.backing);
+	free(fs.mount);
+	free(fs.trace_path);
+	free(o.fuse_opts);
+	return ret;
+}

@@ -1,0 +1,1189 @@
+/** @file
+ *
+ * The FUSE low-level handlers: a passthrough to the backing directory that
+ * records every mutating operation.  Each handler decodes its request,
+ * goes through the ordering point (fs.h) if it changes anything, applies
+ * the operation to the backing directory, records the real result and
+ * replies exactly once, after the ordering lock is released.
+ *
+ * Backing access: every kernel-known inode holds an O_PATH fd; operations
+ * that need a real fd reopen it through /proc/self/fd, which also works
+ * for a file that has been unlinked while the kernel still knows it.
+ * Handles hold their own fd.  What is recorded for each operation is
+ * described in docs/daemon.md.
+ */
+#include "fusefs/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROC_PATH_MAX 32
+
+static struct cfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static uint32_t req_pid(fuse_req_t req)
+{
+	return (uint32_t)fuse_req_ctx(req)->pid;
+}
+
+static struct cfs_handle *handle(struct fuse_file_info *fi)
+{
+	return (struct cfs_handle *)(uintptr_t)fi->fh;
+}
+
+static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
+{
+	snprintf(buf, PROC_PATH_MAX, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
+			const struct stat *st)
+{
+	struct fuse_entry_param e = {
+		.ino = (uintptr_t)in,
+		.attr = *st,
+		.attr_timeout = fs->timeout,
+		.entry_timeout = fs->timeout,
+	};
+
+	fuse_reply_entry(req, &e);
+}
+
+/*
+ * A file made by a caller other than the daemon's user belongs to the
+ * caller, as on a real filesystem (only possible when running as root).
+ */
+static void give_to_caller(fuse_req_t req, int dirfd, const char *name)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (geteuid() == 0 && (ctx->uid != 0 || ctx->gid != 0))
+		fchownat(dirfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Each write(2) must reach us when it is made, with its caller. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* Writes come in the request buffer: no per-write copy or malloc. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE |
+			FUSE_CAP_SPLICE_WRITE);
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in;
+	struct stat st;
+	int err;
+
+	in = inode_lookup(fs, cfs_inode(fs, parent), name, &st, req_pid(req),
+			  &err);
+	if (!in) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	reply_entry(req, fs, in, &st);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct cfs *fs = req_fs(req);
+
+	inode_forget(fs, cfs_inode(fs, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct cfs *fs = req_fs(req);
+
+	for (size_t i = 0; i < count; i++)
+		inode_forget(fs, cfs_inode(fs, forgets[i].ino),
+			     forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* mkdir, mknod and symlink: type says which. */
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *target,
+		      enum trace_type type)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
+	struct trace_rec rec = {
+		.type = type,
+		.pid = req_pid(req),
+		.parent = p->id,
+		.name = name,
+		.name2 = target,
+		.mode = mode,
+		.off = rdev,
+	};
+	struct stat st;
+	int res, err;
+
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	if (type == TR_MKDIR)
+		res = mkdirat(p->fd, name, mode & 07777);
+	else if (type == TR_MKNOD)
+		res = mknodat(p->fd, name, mode, rdev);
+	else
+		res = symlinkat(target, p->fd, name);
+	rec.result = res < 0 ? -errno : 0;
+	if (res == 0) {
+		give_to_caller(req, p->fd, name);
+		in = inode_new_locked(fs, p, name, &st, &err);
+		if (in) {
+			rec.id = in->id;
+			rec.mode = st.st_mode;
+		}
+	}
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+	if (!err && !in)
+		err = -ENOMEM;
+out_reply:
+	if (err) {
+		if (in)
+			inode_forget(fs, in, 1);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	reply_entry(req, fs, in, &st);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
+		  TR_MKDIR);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, NULL, TR_MKNOD);
+}
+
+static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+		       const char *name)
+{
+	make_node(req, parent, name, S_IFLNK | 0777, 0, target, TR_SYMLINK);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct cfs_inode *np = cfs_inode(fs, newparent);
+	struct trace_rec rec = {
+		.type = TR_LINK,
+		.pid = req_pid(req),
+		.id = in->id,
+		.parent = np->id,
+		.name = newname,
+	};
+	char proc[PROC_PATH_MAX];
+	struct stat st;
+	int err;
+
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	if (linkat(AT_FDCWD, proc_path(proc, in->fd), np->fd, newname,
+		   AT_SYMLINK_FOLLOW) < 0)
+		rec.result = -errno;
+	else if (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		memset(&st, 0, sizeof(st));
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	inode_ref(fs, in);
+	reply_entry(req, fs, in, &st);
+}
+
+/* unlink and rmdir */
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 enum trace_type type)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *p = cfs_inode(fs, parent);
+	struct trace_rec rec = {
+		.type = type,
+		.pid = req_pid(req),
+		.parent = p->id,
+		.name = name,
+	};
+	struct stat st;
+	int err;
+
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
+	if (unlinkat(p->fd, name, type == TR_RMDIR ? AT_REMOVEDIR : 0) < 0)
+		rec.result = -errno;
+	else
+		inode_unlinked_locked(fs, &st);
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	fuse_reply_err(req, -err);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, TR_UNLINK);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, TR_RMDIR);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *p = cfs_inode(fs, parent);
+	struct cfs_inode *np = cfs_inode(fs, newparent);
+	struct trace_rec rec = {
+		.type = TR_RENAME,
+		.pid = req_pid(req),
+		.parent = p->id,
+		.name = name,
+		.parent2 = np->id,
+		.name2 = newname,
+		.oflags = flags,
+	};
+	struct stat st, victim;
+	int err;
+
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
+	rec.id2 = inode_id_locked(fs, np, newname, &victim, rec.pid);
+	if (renameat2(p->fd, name, np->fd, newname, flags) < 0)
+		rec.result = -errno;
+	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
+		inode_unlinked_locked(fs, &victim);
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	fuse_reply_err(req, -err);
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct stat st;
+	int res;
+
+	if (fi)
+		res = fstat(handle(fi)->fd, &st);
+	else
+		res = fstatat(in->fd, "", &st,
+			      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	if (res < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* Record one step of a setattr (order held); returns its result. */
+static int setattr_step(struct cfs *fs, struct trace_rec *rec, int res)
+{
+	rec->result = res < 0 ? -errno : 0;
+	if (order_append(fs, rec))
+		return -EIO;
+	return rec->result;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int valid, struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct cfs_handle *h = fi ? handle(fi) : NULL;
+	struct trace_rec base = {
+		.type = TR_SETATTR,
+		.pid = req_pid(req),
+		.id = in->id,
+	};
+	struct trace_rec rec;
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+				  { .tv_nsec = UTIME_OMIT } };
+	char proc[PROC_PATH_MAX];
+	struct stat st;
+	int err, res;
+
+	proc_path(proc, in->fd);
+	err = order_begin(fs, &base);
+	if (err)
+		goto out_reply;
+	if (valid & FUSE_SET_ATTR_MODE) {
+		rec = base;
+		rec.oflags = TRA_MODE;
+		rec.mode = attr->st_mode;
+		res = h ? fchmod(h->fd, attr->st_mode & 07777) :
+			  fchmodat(AT_FDCWD, proc, attr->st_mode & 07777, 0);
+		err = setattr_step(fs, &rec, res);
+		if (err)
+			goto out_end;
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		rec = base;
+		rec.oflags = (valid & FUSE_SET_ATTR_UID ? TRA_UID : 0) |
+			     (valid & FUSE_SET_ATTR_GID ? TRA_GID : 0);
+		rec.uid = uid;
+		rec.gid = gid;
+		res = fchownat(in->fd, "", uid, gid,
+			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		err = setattr_step(fs, &rec, res);
+		if (err)
+			goto out_end;
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		rec = base;
+		rec.type = TR_TRUNCATE;
+		rec.fh = h ? h->num : 0;
+		rec.len = (uint64_t)attr->st_size;
+		res = h ? ftruncate(h->fd, attr->st_size) :
+			  truncate(proc, attr->st_size);
+		err = setattr_step(fs, &rec, res);
+		if (err)
+			goto out_end;
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		rec = base;
+		if (valid & FUSE_SET_ATTR_ATIME) {
+			rec.oflags |= TRA_ATIME;
+			ts[0] = valid & FUSE_SET_ATTR_ATIME_NOW ? now :
+								   attr->st_atim;
+			rec.atime = ts[0];
+		}
+		if (valid & FUSE_SET_ATTR_MTIME) {
+			rec.oflags |= TRA_MTIME;
+			ts[1] = valid & FUSE_SET_ATTR_MTIME_NOW ? now :
+								   attr->st_mtim;
+			rec.mtime = ts[1];
+		}
+		res = h ? futimens(h->fd, ts) : utimensat(AT_FDCWD, proc, ts, 0);
+		err = setattr_step(fs, &rec, res);
+	}
+out_end:
+	order_end(fs);
+out_reply:
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	if (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct cfs *fs = req_fs(req);
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+
+	n = readlinkat(cfs_inode(fs, ino)->fd, "", buf, sizeof(buf));
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	if (n == sizeof(buf)) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct cfs *fs = req_fs(req);
+	char proc[PROC_PATH_MAX];
+
+	if (faccessat(AT_FDCWD, proc_path(proc, cfs_inode(fs, ino)->fd), mask,
+		      0) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct cfs *fs = req_fs(req);
+	struct statvfs sv;
+
+	if (fstatvfs(cfs_inode(fs, ino)->fd, &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_statfs(req, &sv);
+}
+
+/* ---- open files --------------------------------------------------------- */
+
+/* Flags for the backing open: durability is simulated unless --real-sync,
+ * and O_DIRECT is dropped (our buffers are not aligned for it). */
+static int backing_flags(struct cfs *fs, int flags)
+{
+	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL);
+	if (!fs->real_sync)
+		flags &= ~(O_SYNC | O_DSYNC);
+	return flags | O_CLOEXEC;
+}
+
+static struct cfs_handle *handle_new(int flags)
+{
+	struct cfs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fd = -1;
+	h->append = flags & O_APPEND;
+	h->tflags = (flags & O_APPEND ? TRF_APPEND : 0) |
+		    (flags & O_DSYNC ? TRF_SYNC : 0) |
+		    (flags & O_DIRECT ? TRF_DIRECT : 0);
+	return h;
+}
+
+/*
+ * Record a successful open of in through h (order held): TR_OPEN, and
+ * TR_TRUNCATE if O_TRUNC emptied the file.  Returns 0 or -EIO.
+ */
+static int record_open(struct cfs *fs, struct cfs_inode *in,
+		       struct cfs_handle *h, int flags, uint32_t pid)
+{
+	struct trace_rec rec = {
+		.type = TR_OPEN,
+		.pid = pid,
+		.id = in->id,
+		.oflags = (uint32_t)flags,
+	};
+	int err;
+
+	h->num = rec.fh = fs->next_fh++;
+	h->in = in;
+	err = order_append(fs, &rec);
+	if (err || !(flags & O_TRUNC) || (flags & O_DIRECTORY))
+		return err;
+	rec = (struct trace_rec){
+		.type = TR_TRUNCATE,
+		.pid = pid,
+		.id = in->id,
+		.fh = h->num,
+	};
+	return order_append(fs, &rec);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct trace_rec rec = { .type = TR_OPEN };
+	struct cfs_handle *h = handle_new(fi->flags);
+	char proc[PROC_PATH_MAX];
+	int err;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	proc_path(proc, in->fd);
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_free;
+	h->fd = open(proc, backing_flags(fs, fi->flags));
+	if (h->fd < 0) {
+		/* A failed open changes nothing: not recorded. */
+		err = -errno;
+		order_end(fs);
+		goto out_free;
+	}
+	err = record_open(fs, in, h, fi->flags, req_pid(req));
+	order_end(fs);
+	if (err)
+		goto out_free;
+	inode_open(fs, in);
+	fi->fh = (uintptr_t)h;
+	fuse_reply_open(req, fi);
+	return;
+
+out_free:
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	fuse_reply_err(req, -err);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
+	struct cfs_handle *h = handle_new(fi->flags);
+	struct trace_rec rec = {
+		.type = TR_CREATE,
+		.pid = req_pid(req),
+		.parent = p->id,
+		.name = name,
+		.mode = S_IFREG | (mode & 07777),
+		.oflags = (uint32_t)fi->flags,
+	};
+	struct stat st;
+	int flags = backing_flags(fs, fi->flags);
+	int err;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_free;
+	h->fd = openat(p->fd, name, flags | O_CREAT | O_EXCL, mode & 07777);
+	if (h->fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
+		/* It exists after all: an open of an existing file. */
+		h->fd = openat(p->fd, name, flags | O_NOFOLLOW);
+		if (h->fd < 0) {
+			err = -errno;
+			order_end(fs);
+			goto out_free;
+		}
+		in = inode_lookup_locked(fs, p, name, &st, rec.pid, &err);
+		if (in)
+			err = record_open(fs, in, h, fi->flags, rec.pid);
+		order_end(fs);
+		if (err)
+			goto out_free;
+		goto out_reply;
+	}
+	if (h->fd < 0) {
+		rec.result = -errno;
+	} else {
+		give_to_caller(req, p->fd, name);
+		in = inode_new_locked(fs, p, name, &st, &err);
+		if (in) {
+			rec.id = in->id;
+			rec.mode = st.st_mode;
+			h->num = rec.fh = fs->next_fh++;
+			h->in = in;
+		}
+	}
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+	if (!err && !in)
+		err = -ENOMEM;
+	if (err)
+		goto out_free;
+out_reply:
+	inode_open(fs, in);
+	fi->fh = (uintptr_t)h;
+	{
+		struct fuse_entry_param e = {
+			.ino = (uintptr_t)in,
+			.attr = st,
+			.attr_timeout = fs->timeout,
+			.entry_timeout = fs->timeout,
+		};
+
+		fuse_reply_create(req, &e, fi);
+	}
+	return;
+
+out_free:
+	if (in)
+		inode_forget(fs, in, 1);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	fuse_reply_err(req, -err);
+}
+
+/* Per-thread read buffer, so reads allocate once per thread. */
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+
+struct rbuf {
+	size_t len;
+	char data[];
+};
+
+static void rbuf_key_init(void)
+{
+	pthread_key_create(&rbuf_key, free);
+}
+
+static char *read_buffer(size_t size)
+{
+	struct rbuf *b;
+
+	pthread_once(&rbuf_once, rbuf_key_init);
+	b = pthread_getspecific(rbuf_key);
+	if (!b || b->len < size) {
+		free(b);
+		b = malloc(sizeof(*b) + size);
+		pthread_setspecific(rbuf_key, b);
+		if (!b)
+			return NULL;
+		b->len = size;
+	}
+	return b->data;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	char *buf = read_buffer(size);
+	ssize_t n;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = pread(handle(fi)->fd, buf, size, off);
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_buf(req, buf, (size_t)n);
+}
+
+/* The write hot path: one pwrite, one trace append, no allocation. */
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_handle *h = handle(fi);
+	struct trace_rec rec = {
+		.type = TR_WRITE,
+		.flags = h->tflags,
+		.pid = req_pid(req),
+		.id = h->in->id,
+		.fh = h->num,
+		.data_len = (uint32_t)size,
+	};
+	struct stat st;
+	ssize_t n;
+	int err;
+
+	(void)ino;
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	/* O_APPEND: the data lands at the end, whatever the kernel said. */
+	if (h->append && fstat(h->fd, &st) == 0)
+		off = st.st_size;
+	n = pwrite(h->fd, buf, size, off);
+	rec.off = (uint64_t)off;
+	rec.result = n < 0 ? -errno : (int32_t)n;
+	rec.data = n > 0 ? buf : NULL;
+	rec.data_len = n > 0 ? (uint32_t)n : 0;
+	err = order_commit(fs, &rec);
+	if (!err && n < 0)
+		err = rec.result;
+out_reply:
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fuse_reply_write(req, (size_t)n);
+}
+
+/* flush, release, fsync, fsyncdir: a record and nothing else by default */
+static int record_handle(fuse_req_t req, struct cfs_handle *h,
+			 enum trace_type type, uint16_t flags, bool sync)
+{
+	struct cfs *fs = req_fs(req);
+	struct trace_rec rec = {
+		.type = type,
+		.flags = flags,
+		.pid = req_pid(req),
+		.id = h->in->id,
+		.fh = h->num,
+	};
+	int err, res = 0;
+
+	err = order_begin(fs, &rec);
+	if (err)
+		return err;
+	if (sync && fs->real_sync)
+		res = flags & TRF_DATASYNC ? fdatasync(h->fd) : fsync(h->fd);
+	rec.result = res < 0 ? -errno : 0;
+	err = order_commit(fs, &rec);
+	return err ? err : rec.result;
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -record_handle(req, handle(fi), TR_FLUSH, 0, false));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -record_handle(req, handle(fi), TR_FSYNC,
+					   datasync ? TRF_DATASYNC : 0, true));
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -record_handle(req, handle(fi), TR_FSYNCDIR,
+					   datasync ? TRF_DATASYNC : 0, true));
+}
+
+static void handle_free(struct cfs *fs, struct cfs_handle *h)
+{
+	inode_close(fs, h->in, h->fd);
+	if (h->dir)
+		closedir(h->dir);
+	else
+		close(h->fd);
+	free(h);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct cfs_handle *h = handle(fi);
+
+	(void)ino;
+	/* The handle goes away whatever the trace says. */
+	record_handle(req, h, TR_RELEASE, 0, false);
+	handle_free(req_fs(req), h);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_handle *h = handle(fi);
+	struct trace_rec rec = {
+		.type = TR_FALLOCATE,
+		.pid = req_pid(req),
+		.id = h->in->id,
+		.fh = h->num,
+		.oflags = (uint32_t)mode,
+		.off = (uint64_t)off,
+		.len = (uint64_t)len,
+	};
+	int err;
+
+	(void)ino;
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	fuse_reply_err(req, -err);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			       off_t off_in, struct fuse_file_info *fi_in,
+			       fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len,
+			       int flags)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_handle *src = handle(fi_in), *dst = handle(fi_out);
+	struct trace_rec rec = {
+		.type = TR_COPY_RANGE,
+		.pid = req_pid(req),
+		.id2 = src->in->id,
+		.off2 = (uint64_t)off_in,
+		.id = dst->in->id,
+		.off = (uint64_t)off_out,
+		.len = len,
+	};
+	ssize_t n;
+	int err;
+
+	(void)ino_in;
+	(void)ino_out;
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out, len,
+			    (unsigned int)flags);
+	rec.result = n < 0 ? -errno : (int32_t)n;
+	err = order_commit(fs, &rec);
+	if (!err && n < 0)
+		err = rec.result;
+out_reply:
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fuse_reply_write(req, (size_t)n);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	off_t res = lseek(handle(fi)->fd, off, whence);
+
+	(void)ino;
+	if (res < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fuse_reply_lseek(req, res);
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct trace_rec rec = { .type = TR_OPEN };
+	struct cfs_handle *h = handle_new(0);
+	int fd, err;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	h->fd = fd;
+	h->dir = fdopendir(fd);
+	if (!h->dir) {
+		err = -errno;
+		goto out_free;
+	}
+	/* Recorded, so fsyncdir has a handle number to name. */
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_free;
+	err = record_open(fs, in, h, fi->flags | O_DIRECTORY, req_pid(req));
+	order_end(fs);
+	if (err)
+		goto out_free;
+	inode_open(fs, in);
+	fi->fh = (uintptr_t)h;
+	fuse_reply_open(req, fi);
+	return;
+
+out_free:
+	if (h->dir)
+		closedir(h->dir);
+	else if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	fuse_reply_err(req, -err);
+}
+
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' &&
+	       (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* Add h->dent to buf; returns its size (> rem if it did not fit) or
+ * -errno.  With plus, the entry is looked up (and bound if new). */
+static long add_entry(fuse_req_t req, struct cfs_handle *h, char *buf,
+		      size_t rem, bool plus)
+{
+	struct cfs *fs = req_fs(req);
+	struct dirent *d = h->dent;
+	struct fuse_entry_param e = { 0 };
+	struct cfs_inode *in = NULL;
+	size_t n;
+	int err;
+
+	e.attr.st_ino = d->d_ino;
+	e.attr.st_mode = (mode_t)d->d_type << 12;
+	if (!plus)
+		return (long)fuse_add_direntry(req, buf, rem, d->d_name,
+					       &e.attr, d->d_off);
+	if (!is_dot(d->d_name)) {
+		in = inode_lookup(fs, h->in, d->d_name, &e.attr, req_pid(req),
+				  &err);
+		if (!in)
+			return err;
+		e.ino = (uintptr_t)in;
+		e.attr_timeout = e.entry_timeout = fs->timeout;
+	}
+	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);
+	if (n > rem && in)
+		inode_forget(fs, in, 1);
+	return (long)n;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct cfs_handle *h = handle(fi);
+	char *buf = calloc(1, size);
+	size_t rem = size;
+	long n;
+	int err = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off != h->doff) {
+		seekdir(h->dir, off);
+		h->dent = NULL;
+		h->doff = off;
+	}
+	for (;;) {
+		if (!h->dent) {
+			errno = 0;
+			h->dent = readdir(h->dir);
+			if (!h->dent) {
+				err = -errno;
+				break;
+			}
+		}
+		n = add_entry(req, h, buf + (size - rem), rem, plus);
+		if (n == -ENOENT) {
+			/* Gone since it was listed: skip it. */
+			h->doff = h->dent->d_off;
+			h->dent = NULL;
+			continue;
+		}
+		if (n < 0) {
+			err = (int)n;
+			break;
+		}
+		if ((size_t)n > rem)
+			break;
+		rem -= (size_t)n;
+		h->doff = h->dent->d_off;
+		h->dent = NULL;
+	}
+	if (err && rem == size)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct cfs_handle *h = handle(fi);
+
+	(void)ino;
+	record_handle(req, h, TR_RELEASE, 0, false);
+	handle_free(req_fs(req), h);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- extended attributes ------------------------------------------------ */
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct trace_rec rec = {
+		.type = TR_SETXATTR,
+		.pid = req_pid(req),
+		.id = in->id,
+		.name = name,
+		.data = value,
+		.data_len = (uint32_t)size,
+		.oflags = (uint32_t)flags,
+	};
+	char proc[PROC_PATH_MAX];
+	int err;
+
+	proc_path(proc, in->fd);
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	rec.result = setxattr(proc, name, value, size, flags) < 0 ? -errno : 0;
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	fuse_reply_err(req, -err);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	struct trace_rec rec = {
+		.type = TR_REMOVEXATTR,
+		.pid = req_pid(req),
+		.id = in->id,
+		.name = name,
+	};
+	char proc[PROC_PATH_MAX];
+	int err;
+
+	proc_path(proc, in->fd);
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_reply;
+	rec.result = removexattr(proc, name) < 0 ? -errno : 0;
+	err = order_commit(fs, &rec);
+	if (!err)
+		err = rec.result;
+out_reply:
+	fuse_reply_err(req, -err);
+}
+
+/* getxattr and listxattr: name NULL lists. */
+static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      size_t size)
+{
+	struct cfs *fs = req_fs(req);
+	char proc[PROC_PATH_MAX];
+	char *buf = NULL;
+	ssize_t n;
+
+	proc_path(proc, cfs_inode(fs, ino)->fd);
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = name ? getxattr(proc, name, buf, size) :
+		   listxattr(proc, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)n);
+	else
+		fuse_reply_xattr(req, (size_t)n);
+	free(buf);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	get_xattr(req, ino, name, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	get_xattr(req, ino, NULL, size);
+}
+
+const struct fuse_lowlevel_ops cfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.symlink = op_symlink,
+	.link = op_link,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.fallocate = op_fallocate,
+	.copy_file_range = op_copy_file_range,
+	.lseek = op_lseek,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.access = op_access,
+};
