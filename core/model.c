@@ -1706,6 +1706,7 @@ void model_free(struct model **mp)
 		return;
 	*mp = NULL;
 	log_forget(m);
+	m->logging = false;
 	for (size_t i = 0; i < m->nnodes; i++) {
 		struct mnode *n = m->nodes[i];
 
