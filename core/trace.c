@@ -27,10 +27,10 @@
 #define XXH_STATIC_LINKING_ONLY /* for a stack XXH3_state_t */
 #include <xxhash.h>
 
-#define REC_HEAD 32		/* bytes of the common record header */
-#define REC_TAIL 4		/* checksum */
-#define REC_MAX (64u << 20)	/* larger records are corrupt */
-#define HDR_FIXED 30		/* header bytes before the backing path */
+#define REC_HEAD 32		 /* bytes of the common record header */
+#define REC_TAIL 4		 /* checksum */
+#define REC_MAX (64u << 20)	 /* larger records are corrupt */
+#define HDR_FIXED 30		 /* header bytes before the backing path */
 #define RESERVE_CHUNK (8u << 20) /* preallocation step of the writer */
 
 /*
@@ -42,35 +42,59 @@
  *	d data (u32 length + bytes);  D data, running to the checksum.
  */
 static const char *const body_layout[TR_TYPE_MAX] = {
-	[TR_BIND] = "ipmln",	   [TR_CREATE] = "pihmfn",
-	[TR_MKNOD] = "pimon",	   [TR_MKDIR] = "pimn",
-	[TR_SYMLINK] = "pinN",	   [TR_LINK] = "ipn",
-	[TR_UNLINK] = "pin",	   [TR_RMDIR] = "pin",
-	[TR_RENAME] = "pPiIfnN",   [TR_OPEN] = "ihf",
-	[TR_WRITE] = "ihoD",	   [TR_TRUNCATE] = "ihl",
-	[TR_FALLOCATE] = "ihfol",  [TR_COPY_RANGE] = "IOiol",
-	[TR_SETATTR] = "ifmugat",  [TR_SETXATTR] = "ifnd",
-	[TR_REMOVEXATTR] = "in",   [TR_FLUSH] = "ih",
-	[TR_RELEASE] = "ih",	   [TR_FSYNC] = "ih",
-	[TR_FSYNCDIR] = "ih",	   [TR_MARK] = "n",
-	[TR_FAULT] = "ifn",	   [TR_POWERCUT] = "n",
-	[TR_END] = "",
+    [TR_BIND] = "ipmln",
+    [TR_CREATE] = "pihmfn",
+    [TR_MKNOD] = "pimon",
+    [TR_MKDIR] = "pimn",
+    [TR_SYMLINK] = "pinN",
+    [TR_LINK] = "ipn",
+    [TR_UNLINK] = "pin",
+    [TR_RMDIR] = "pin",
+    [TR_RENAME] = "pPiIfnN",
+    [TR_OPEN] = "ihf",
+    [TR_WRITE] = "ihoD",
+    [TR_TRUNCATE] = "ihl",
+    [TR_FALLOCATE] = "ihfol",
+    [TR_COPY_RANGE] = "IOiol",
+    [TR_SETATTR] = "ifmugat",
+    [TR_SETXATTR] = "ifnd",
+    [TR_REMOVEXATTR] = "in",
+    [TR_FLUSH] = "ih",
+    [TR_RELEASE] = "ih",
+    [TR_FSYNC] = "ih",
+    [TR_FSYNCDIR] = "ih",
+    [TR_MARK] = "n",
+    [TR_FAULT] = "ifn",
+    [TR_POWERCUT] = "n",
+    [TR_END] = "",
 };
 
 static const char *const type_names[TR_TYPE_MAX] = {
-	[TR_BIND] = "bind",	      [TR_CREATE] = "create",
-	[TR_MKNOD] = "mknod",	      [TR_MKDIR] = "mkdir",
-	[TR_SYMLINK] = "symlink",     [TR_LINK] = "link",
-	[TR_UNLINK] = "unlink",	      [TR_RMDIR] = "rmdir",
-	[TR_RENAME] = "rename",	      [TR_OPEN] = "open",
-	[TR_WRITE] = "write",	      [TR_TRUNCATE] = "truncate",
-	[TR_FALLOCATE] = "fallocate", [TR_COPY_RANGE] = "copy_file_range",
-	[TR_SETATTR] = "setattr",     [TR_SETXATTR] = "setxattr",
-	[TR_REMOVEXATTR] = "removexattr", [TR_FLUSH] = "flush",
-	[TR_RELEASE] = "release",     [TR_FSYNC] = "fsync",
-	[TR_FSYNCDIR] = "fsyncdir",   [TR_MARK] = "mark",
-	[TR_FAULT] = "fault",	      [TR_POWERCUT] = "powercut",
-	[TR_END] = "end",
+    [TR_BIND] = "bind",
+    [TR_CREATE] = "create",
+    [TR_MKNOD] = "mknod",
+    [TR_MKDIR] = "mkdir",
+    [TR_SYMLINK] = "symlink",
+    [TR_LINK] = "link",
+    [TR_UNLINK] = "unlink",
+    [TR_RMDIR] = "rmdir",
+    [TR_RENAME] = "rename",
+    [TR_OPEN] = "open",
+    [TR_WRITE] = "write",
+    [TR_TRUNCATE] = "truncate",
+    [TR_FALLOCATE] = "fallocate",
+    [TR_COPY_RANGE] = "copy_file_range",
+    [TR_SETATTR] = "setattr",
+    [TR_SETXATTR] = "setxattr",
+    [TR_REMOVEXATTR] = "removexattr",
+    [TR_FLUSH] = "flush",
+    [TR_RELEASE] = "release",
+    [TR_FSYNC] = "fsync",
+    [TR_FSYNCDIR] = "fsyncdir",
+    [TR_MARK] = "mark",
+    [TR_FAULT] = "fault",
+    [TR_POWERCUT] = "powercut",
+    [TR_END] = "end",
 };
 
 const char *trace_type_name(unsigned int type)
@@ -78,6 +102,13 @@ const char *trace_type_name(unsigned int type)
 	if (type == 0 || type >= TR_TYPE_MAX)
 		return "?";
 	return type_names[type];
+}
+
+const char *trace_type_layout(unsigned int type)
+{
+	if (type == 0 || type >= TR_TYPE_MAX)
+		return "";
+	return body_layout[type];
 }
 
 /* ---- little-endian helpers ------------------------------------------ */
@@ -119,8 +150,7 @@ static uint64_t get64(const unsigned char *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static uint32_t checksum(const void *a, size_t alen, const void *b,
-			 size_t blen)
+static uint32_t checksum(const void *a, size_t alen, const void *b, size_t blen)
 {
 	XXH3_state_t st;
 
@@ -131,9 +161,19 @@ static uint32_t checksum(const void *a, size_t alen, const void *b,
 	return (uint32_t)XXH3_64bits_digest(&st);
 }
 
+/* Length of a name field; > TRACE_NAME_MAX means too long to encode. */
 static size_t str_len(const char *s)
 {
-	return s ? strnlen(s, TRACE_NAME_MAX) : 0;
+	return s ? strnlen(s, TRACE_NAME_MAX + 1) : 0;
+}
+
+/* True if the name fields rec uses fit in a record. */
+static bool names_fit(const struct trace_rec *rec)
+{
+	const char *l = body_layout[rec->type];
+
+	return (!strchr(l, 'n') || str_len(rec->name) <= TRACE_NAME_MAX) &&
+	       (!strchr(l, 'N') || str_len(rec->name2) <= TRACE_NAME_MAX);
 }
 
 /* Bytes of the body of rec, data included. */
@@ -143,26 +183,17 @@ static size_t body_size(const struct trace_rec *rec)
 
 	for (const char *f = body_layout[rec->type]; *f; f++) {
 		switch (*f) {
-		case 'm': case 'f': case 'u': case 'g':
-			n += 4;
-			break;
-		case 'a': case 't':
-			n += 12;
-			break;
-		case 'n':
-			n += 2 + str_len(rec->name);
-			break;
-		case 'N':
-			n += 2 + str_len(rec->name2);
-			break;
-		case 'd':
-			n += 4 + rec->data_len;
-			break;
-		case 'D':
-			n += rec->data_len;
-			break;
-		default:
-			n += 8;
+		case 'm':
+		case 'f':
+		case 'u':
+		case 'g': n += 4; break;
+		case 'a':
+		case 't': n += 12; break;
+		case 'n': n += 2 + str_len(rec->name); break;
+		case 'N': n += 2 + str_len(rec->name2); break;
+		case 'd': n += 4 + rec->data_len; break;
+		case 'D': n += rec->data_len; break;
+		default: n += 8;
 		}
 	}
 	return n;
@@ -170,7 +201,7 @@ static size_t body_size(const struct trace_rec *rec)
 
 size_t trace_rec_size(const struct trace_rec *rec)
 {
-	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
+	if (rec->type == 0 || rec->type >= TR_TYPE_MAX || !names_fit(rec))
 		return 0;
 	return REC_HEAD + body_size(rec) + REC_TAIL;
 }
@@ -230,8 +261,7 @@ static size_t encode(const struct trace_rec *rec, uint32_t size,
 				memcpy(p, rec->data, rec->data_len);
 			p += rec->data_len;
 			break;
-		case 'D':
-			break;
+		case 'D': break;
 		}
 	}
 	return (size_t)(p - buf);
@@ -240,13 +270,15 @@ static size_t encode(const struct trace_rec *rec, uint32_t size,
 /* ---- writer ---------------------------------------------------------- */
 
 struct trace_writer {
-	int fd;			/* the trace file */
-	uint64_t off;		/* bytes written */
-	uint64_t reserved;	/* file preallocated up to here */
-	bool no_reserve;	/* the filesystem cannot preallocate */
-	uint64_t count;		/* records appended */
-	struct timespec start;	/* CLOCK_MONOTONIC at creation */
-	unsigned char *buf;	/* encoding buffer, bufsize bytes */
+	int fd;		       /* the trace file */
+	uint64_t off;	       /* bytes written */
+	uint64_t reserved;     /* file preallocated up to here */
+	bool no_reserve;       /* the filesystem cannot preallocate */
+	int broken;	       /* -errno: a partial record could not be
+				   removed, appending would bury it */
+	uint64_t count;	       /* records appended */
+	struct timespec start; /* CLOCK_MONOTONIC at creation */
+	unsigned char *buf;    /* encoding buffer, bufsize bytes */
 	size_t bufsize;
 };
 
@@ -288,6 +320,10 @@ struct trace_writer *trace_writer_create(const char *path,
 	size_t blen = hdr ? strnlen(hdr->backing, sizeof(hdr->backing)) : 0;
 	int err;
 
+	if (blen >= sizeof(hdr->backing)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
@@ -306,7 +342,8 @@ struct trace_writer *trace_writer_create(const char *path,
 	p = put16(p + 8, TRACE_VERSION);
 	p = put16(p, TRACE_BOM);
 	p = put32(p, (uint32_t)(HDR_FIXED + blen + 4));
-	p = put64(p, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	p = put64(p,
+		  (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
 	p = put32(p, hdr && hdr->sector_size ? hdr->sector_size : 512);
 	p = put16(p, (uint16_t)blen);
 	memcpy(p, hdr ? hdr->backing : "", blen);
@@ -343,8 +380,8 @@ int trace_reserve(struct trace_writer *w, size_t bytes)
 	if (w->no_reserve || want <= w->reserved)
 		return 0;
 	len = want - w->off + RESERVE_CHUNK;
-	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off,
-		      (off_t)len) < 0) {
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, (off_t)len) <
+	    0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS) {
 			w->no_reserve = true;
 			return 0;
@@ -371,8 +408,12 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	bool tail_data;
 	int err;
 
+	if (w->broken)
+		return w->broken;
 	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
 		return -EINVAL;
+	if (!names_fit(rec))
+		return -ENAMETOOLONG;
 	size = trace_rec_size(rec);
 	if (size > REC_MAX)
 		return -E2BIG;
@@ -391,8 +432,8 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	rec->time_ns = (uint64_t)(now.tv_sec - w->start.tv_sec) * 1000000000u +
 		       (uint64_t)(now.tv_nsec - w->start.tv_nsec);
 	head = encode(rec, (uint32_t)size, w->buf);
-	put32(tail, checksum(w->buf, head, payload ? rec->data : NULL,
-			     payload));
+	put32(tail,
+	      checksum(w->buf, head, payload ? rec->data : NULL, payload));
 	iov[0].iov_base = w->buf;
 	iov[0].iov_len = head;
 	iov[1].iov_base = (void *)rec->data;
@@ -402,10 +443,19 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	if (payload)
 		err = write_full(w->fd, iov, 3, (off_t)w->off);
 	else
-		err = write_full(w->fd, (struct iovec[]){ iov[0], iov[2] }, 2,
+		err = write_full(w->fd, (struct iovec[]){iov[0], iov[2]}, 2,
 				 (off_t)w->off);
-	if (err)
+	if (err) {
+		/*
+		 * Cut the partial record off, so that the next record is
+		 * not written over part of it and followed by its leftover
+		 * bytes.  Truncating also gives back the preallocation.
+		 */
+		if (ftruncate(w->fd, (off_t)w->off) < 0)
+			w->broken = -EIO;
+		w->reserved = w->off;
 		return err;
+	}
 	w->off += size;
 	w->count++;
 	return 0;
@@ -424,17 +474,20 @@ uint64_t trace_writer_bytes(const struct trace_writer *w)
 int trace_writer_close(struct trace_writer **wp)
 {
 	struct trace_writer *w = *wp;
-	struct trace_rec end = { .type = TR_END };
+	struct trace_rec end = {.type = TR_END};
 	int err, err2;
 
 	if (!w)
 		return 0;
 	*wp = NULL;
 	err = trace_append(w, &end);
-	/* Give back what was preallocated past the end. */
-	if (w->reserved > w->off)
-		fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  (off_t)w->off, (off_t)(w->reserved - w->off));
+	/*
+	 * Give back what was preallocated past the end.  A hole punched
+	 * beyond EOF is a no-op on ext4, a truncate to the same size frees
+	 * the blocks past it.
+	 */
+	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 && !err)
+		err = -errno;
 	if (fsync(w->fd) < 0 && !err)
 		err = -errno;
 	err2 = close(w->fd) < 0 ? -errno : 0;
@@ -452,17 +505,18 @@ struct trace_reader {
 	uint64_t size;			/* bytes mapped */
 	uint64_t pos;			/* offset of the next record */
 	uint64_t first;			/* offset of the first record */
+	uint64_t seq;			/* seq the next record must carry */
 	bool truncated;			/* ends inside a record */
 	bool complete;			/* TR_END seen */
 	struct trace_header hdr;	/* decoded header */
 	char name[TRACE_NAME_MAX + 1];	/* decoded rec->name */
-	char name2[TRACE_NAME_MAX + 1];	/* decoded rec->name2 */
+	char name2[TRACE_NAME_MAX + 1]; /* decoded rec->name2 */
 	char path[PATH_MAX];		/* for messages */
 	char err[PATH_MAX + 256];	/* last failure */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -493,8 +547,9 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	}
 	if (get16(m + 10) != TRACE_BOM) {
 		seterr(err, errlen,
-		       "trace '%s' has an unknown byte order mark 0x%04x",
-		       r->path, get16(m + 10));
+		       "trace '%s' has an unknown byte order mark 0x%04x%s",
+		       r->path, get16(m + 10),
+		       get16(m + 10) == 0x0201 ? " (big-endian?)" : "");
 		return -EINVAL;
 	}
 	r->hdr.version = get16(m + 8);
@@ -503,15 +558,21 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 		       "trace '%s' has format version %u; this crashfs reads "
 		       "version %u%s",
 		       r->path, r->hdr.version, TRACE_VERSION,
-		       r->hdr.version > TRACE_VERSION ?
-			       " (written by a newer crashfs?)" : "");
+		       r->hdr.version > TRACE_VERSION
+			   ? " (written by a newer crashfs?)"
+			   : "");
 		return -EPROTO;
 	}
 	hsize = get32(m + 12);
 	blen = get16(m + 28);
-	if (hsize != HDR_FIXED + blen + 4 || hsize > r->size ||
-	    blen >= sizeof(r->hdr.backing)) {
-		seterr(err, errlen, "trace '%s' has a malformed header", r->path);
+	if (hsize != HDR_FIXED + blen + 4 || blen >= sizeof(r->hdr.backing)) {
+		seterr(err, errlen, "trace '%s' has a malformed header",
+		       r->path);
+		return -EINVAL;
+	}
+	if (hsize > r->size) {
+		seterr(err, errlen, "trace '%s' is cut short inside its header",
+		       r->path);
 		return -EINVAL;
 	}
 	if (get32(m + hsize - 4) != checksum(m, hsize - 4, NULL, 0)) {
@@ -524,6 +585,7 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 	memcpy(r->hdr.backing, m + HDR_FIXED, blen);
 	r->hdr.backing[blen] = '\0';
 	r->first = r->pos = hsize;
+	r->seq = 1;
 	return 0;
 }
 
@@ -605,8 +667,7 @@ static bool get_str(const unsigned char **p, const unsigned char *end,
 		return false;
 	n = get16(*p);
 	*p += 2;
-	if (n > TRACE_NAME_MAX || (size_t)(end - *p) < n ||
-	    memchr(*p, '\0', n))
+	if (n > TRACE_NAME_MAX || (size_t)(end - *p) < n || memchr(*p, '\0', n))
 		return false;
 	memcpy(out, *p, n);
 	out[n] = '\0';
@@ -619,9 +680,10 @@ static int decode_body(struct trace_reader *r, struct trace_rec *rec,
 		       const unsigned char *p, const unsigned char *end)
 {
 	for (const char *f = body_layout[rec->type]; *f; f++) {
-		size_t need = strchr("mfug", *f) ? 4 :
-			      strchr("at", *f) ? 12 :
-			      strchr("nNdD", *f) ? 0 : 8;
+		size_t need = strchr("mfug", *f)   ? 4
+			      : strchr("at", *f)   ? 12
+			      : strchr("nNdD", *f) ? 0
+						   : 8;
 
 		if ((size_t)(end - p) < need)
 			return corrupt(r, "record body too short");
@@ -679,6 +741,44 @@ static int decode_body(struct trace_reader *r, struct trace_rec *rec,
 	return 0;
 }
 
+/* True if a whole, intact record with sequence number seq starts at off. */
+static bool record_at(const struct trace_reader *r, uint64_t off, uint64_t seq)
+{
+	const unsigned char *p = r->map + off;
+	uint64_t left = r->size - off;
+	uint32_t size;
+
+	if (left < REC_HEAD + REC_TAIL || get64(p + 8) != seq)
+		return false;
+	size = get32(p);
+	return size >= REC_HEAD + REC_TAIL && size <= left &&
+	       get32(p + size - 4) == checksum(p, size - 4, NULL, 0);
+}
+
+/*
+ * The record at r->pos claims to run past the end of the file.  That is
+ * the tail a killed daemon leaves, unless an intact record follows: then
+ * the size field itself is damaged.  The scan is bounded by REC_MAX.
+ */
+static bool tail_is_truncated(const struct trace_reader *r)
+{
+	for (uint64_t off = r->pos + 1; off + REC_HEAD + REC_TAIL <= r->size;
+	     off++)
+		if (record_at(r, off, r->seq + 1))
+			return false;
+	return true;
+}
+
+/* True if every byte from r->pos to the end is zero: the tail of a file
+ * whose size reached the disk before its data did (power loss). */
+static bool tail_is_zero(const struct trace_reader *r)
+{
+	for (uint64_t off = r->pos; off < r->size; off++)
+		if (r->map[off])
+			return false;
+	return true;
+}
+
 int trace_next(struct trace_reader *r, struct trace_rec *rec)
 {
 	const unsigned char *p = r->map + r->pos;
@@ -690,7 +790,7 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	r->err[0] = '\0';
 	if (left == 0)
 		return 0;
-	if (left < 4) {
+	if (left < 4 || tail_is_zero(r)) {
 		r->truncated = true;
 		return 0;
 	}
@@ -698,6 +798,9 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	if (size < REC_HEAD + REC_TAIL || size > REC_MAX)
 		return corrupt(r, "impossible record size");
 	if (size > left) {
+		if (!tail_is_truncated(r))
+			return corrupt(r, "record size runs past an intact "
+					  "record");
 		r->truncated = true;
 		return 0;
 	}
@@ -711,18 +814,23 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	rec->time_ns = get64(p + 24);
 	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
 		return corrupt(r, "unknown record type");
+	if (rec->seq != r->seq)
+		return corrupt(r, "out-of-sequence record (records lost or "
+				  "repeated)");
 	err = decode_body(r, rec, p + REC_HEAD, p + size - REC_TAIL);
 	if (err)
 		return err;
 	if (rec->type == TR_END)
 		r->complete = true;
 	r->pos += size;
+	r->seq++;
 	return 1;
 }
 
 void trace_rewind(struct trace_reader *r)
 {
 	r->pos = r->first;
+	r->seq = 1;
 	r->truncated = false;
 	r->complete = false;
 	r->err[0] = '\0';

@@ -151,6 +151,13 @@ struct trace_header {
 /* Name of a record type ("write", "fsyncdir", ...), "?" if unknown. */
 const char *trace_type_name(unsigned int type);
 
+/*
+ * The body layout of a record type: one letter per stored field, in order,
+ * as in docs/trace-format.md (TR_WRITE: "ihoD" = id, fh, off, payload);
+ * "" if the type is unknown.  For tools that show every field.
+ */
+const char *trace_type_layout(unsigned int type);
+
 /* Bytes the encoded record occupies in a trace (header, body, checksum). */
 size_t trace_rec_size(const struct trace_rec *rec);
 
