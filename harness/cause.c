@@ -1,0 +1,289 @@
+/** @file
+ *
+ * Cause search (see cause.h for the method).
+ */
+#include "harness/cause.h"
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/trace.h"
+
+void cause_apply(struct model *m, const struct cause_state *st)
+{
+	model_reset(m);
+	for (uint64_t i = 0; i < st->point && i < model_nops(m); i++) {
+		const struct model_op *op = model_op(m, i);
+		uint8_t c = st->choice ? st->choice[i] : MV_FULL;
+
+		if (c == CAUSE_DROP)
+			continue;
+		model_apply_ns(m, op);
+		model_apply_node(m, op, c, st->sector);
+	}
+}
+
+/* Is op related to file n (works on it, moves it, links it)? */
+static bool touches(const struct model_op *op, const struct mnode *n)
+{
+	return n && (op->node == n || op->node2 == n);
+}
+
+/* Fill before/with for a lost op: the persisted ops around it. */
+static void relate(struct model *m, const struct cause_state *st,
+		   struct cause *out, size_t k)
+{
+	const struct model_op *lost = model_op_seq(m, out->ops[k]);
+
+	out->before[k] = 0;
+	if (!lost || !st->choice)
+		return;
+	for (uint64_t i = out->ops[k]; i < st->point; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		if (st->choice[i] == CAUSE_DROP || !model_op_mutates(op) ||
+		    op->result < 0)
+			continue;
+		if (touches(op, lost->node) ||
+		    (lost->dir && op->dir == lost->dir && op->name &&
+		     lost->name && !strcmp(op->name, lost->name))) {
+			out->before[k] = op->seq;
+			return;
+		}
+	}
+}
+
+static bool try_state(struct model *m, const struct cause_state *st,
+		      uint8_t *choice, cause_pass_fn pass, void *ctx)
+{
+	struct cause_state s = { st->point, choice, st->sector };
+
+	cause_apply(m, &s);
+	return pass(ctx, m, st->point);
+}
+
+int cause_find(struct model *m, const struct cause_state *st,
+	       cause_pass_fn pass, void *ctx, unsigned max_tries,
+	       struct cause *out)
+{
+	struct cause_state vis = { st->point, NULL, st->sector };
+	uint64_t *cand = NULL, ncand = 0, p;
+	uint8_t *choice = NULL;
+	unsigned tries = 0;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->point = st->point;
+	out->kind = CAUSE_UNKNOWN;
+	cause_apply(m, &vis);
+	if (!pass(ctx, m, st->point)) {
+		/* persistence is not the cause: find the op that exposed it */
+		for (p = st->point; p > 0 && tries < max_tries; p--, tries++) {
+			model_goto_visible(m, p - 1);
+			if (pass(ctx, m, p - 1))
+				break;
+		}
+		out->kind = CAUSE_VISIBLE;
+		out->nops = 1;
+		out->ops[0] = p ? p : 1;
+		return 0;
+	}
+	if (!st->choice)
+		return 0;
+	choice = malloc(st->point ? st->point : 1);
+	cand = malloc((st->point ? st->point : 1) * sizeof(*cand));
+	if (!choice || !cand) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (uint64_t i = 0; i < st->point; i++)
+		if (st->choice[i] != MV_FULL &&
+		    model_op_mutates(model_op(m, i)) &&
+		    model_op(m, i)->result >= 0)
+			cand[ncand++] = i;
+	memcpy(choice, st->choice, st->point);
+	for (uint64_t a = 0; a < ncand && tries < max_tries; a++, tries++) {
+		choice[cand[a]] = MV_FULL;
+		if (try_state(m, st, choice, pass, ctx)) {
+			out->kind = CAUSE_LOST;
+			out->nops = 1;
+			out->ops[0] = cand[a] + 1;
+			out->how[0] = st->choice[cand[a]];
+			goto found;
+		}
+		choice[cand[a]] = st->choice[cand[a]];
+	}
+	for (uint64_t a = 0; a < ncand && tries < max_tries; a++) {
+		choice[cand[a]] = MV_FULL;
+		for (uint64_t b = a + 1; b < ncand && tries < max_tries;
+		     b++, tries++) {
+			choice[cand[b]] = MV_FULL;
+			if (try_state(m, st, choice, pass, ctx)) {
+				out->kind = CAUSE_LOST;
+				out->nops = 2;
+				out->ops[0] = cand[a] + 1;
+				out->how[0] = st->choice[cand[a]];
+				out->ops[1] = cand[b] + 1;
+				out->how[1] = st->choice[cand[b]];
+				goto found;
+			}
+			choice[cand[b]] = st->choice[cand[b]];
+		}
+		choice[cand[a]] = st->choice[cand[a]];
+	}
+	for (uint64_t a = 0; a < ncand && ncand <= 16 && tries < max_tries;
+	     a++) {
+		choice[cand[a]] = MV_FULL;
+		for (uint64_t b = a + 1; b < ncand && tries < max_tries; b++) {
+			choice[cand[b]] = MV_FULL;
+			for (uint64_t d = b + 1; d < ncand && tries < max_tries;
+			     d++, tries++) {
+				choice[cand[d]] = MV_FULL;
+				if (try_state(m, st, choice, pass, ctx)) {
+					uint64_t w[3] = { cand[a], cand[b],
+							  cand[d] };
+
+					out->kind = CAUSE_LOST;
+					out->nops = 3;
+					for (int k = 0; k < 3; k++) {
+						out->ops[k] = w[k] + 1;
+						out->how[k] = st->choice[w[k]];
+					}
+					goto found;
+				}
+				choice[cand[d]] = st->choice[cand[d]];
+			}
+			choice[cand[b]] = st->choice[cand[b]];
+		}
+		choice[cand[a]] = st->choice[cand[a]];
+	}
+	goto out_free;
+found:
+	for (size_t k = 0; k < out->nops; k++)
+		relate(m, st, out, k);
+out_free:
+	free(choice);
+	free(cand);
+	return ret;
+}
+
+uint64_t cause_final_writer(struct model *m, const char *path, uint64_t from)
+{
+	struct mnode *n = NULL;
+	size_t nops = model_nops(m);
+	uint64_t last = 0;
+
+	model_goto_visible(m, nops ? model_op(m, nops - 1)->seq : 0);
+	if (model_resolve(m, path, &n) < 0 || !n)
+		return 0;
+	for (size_t i = 0; i < nops; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		if (op->seq > from && op->result >= 0 &&
+		    model_op_mutates(op) && touches(op, n))
+			last = op->seq;
+	}
+	return last;
+}
+
+void cause_op_name(struct model *m, uint64_t seq, char *buf, size_t len)
+{
+	const struct model_op *op = model_op_seq(m, seq);
+
+	snprintf(buf, len, "%s #%llu", op ? trace_type_name(op->type) : "op",
+		 (unsigned long long)seq);
+}
+
+/* Path of dir/name, as in the current tree. */
+static void entry_path(struct model *m, struct mnode *dir, const char *name,
+		       char *buf, size_t len)
+{
+	char d[1024];
+
+	if (!dir || !name) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	model_path(m, dir, d, sizeof(d));
+	if (!strcmp(d, "."))
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%s/%s", d, name);
+}
+
+void cause_op_path(struct model *m, uint64_t seq, char *buf, size_t len)
+{
+	const struct model_op *op = model_op_seq(m, seq);
+
+	buf[0] = '\0';
+	if (!op)
+		return;
+	model_goto_visible(m, seq - 1);
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
+		entry_path(m, op->dir, op->name, buf, len);
+		break;
+	default:
+		if (op->node)
+			model_path(m, op->node, buf, len);
+		break;
+	}
+}
+
+void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
+{
+	const struct model_op *op = model_op_seq(m, seq);
+	char a[1024], b[1024];
+	const char *t;
+
+	if (!op) {
+		snprintf(buf, len, "op #%llu", (unsigned long long)seq);
+		return;
+	}
+	t = trace_type_name(op->type);
+	model_goto_visible(m, seq - 1);
+	switch (op->type) {
+	case TR_RENAME:
+		entry_path(m, op->dir, op->name, a, sizeof(a));
+		entry_path(m, op->dir2, op->name2, b, sizeof(b));
+		snprintf(buf, len, "rename #%llu %s -> %s",
+			 (unsigned long long)seq, a, b);
+		return;
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_UNLINK: case TR_RMDIR:
+		entry_path(m, op->dir, op->name, a, sizeof(a));
+		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
+			 a);
+		return;
+	case TR_MARK:
+		snprintf(buf, len, "mark #%llu '%s'", (unsigned long long)seq,
+			 op->name ? op->name : "");
+		return;
+	default:
+		break;
+	}
+	if (op->node)
+		model_path(m, op->node, a, sizeof(a));
+	else
+		snprintf(a, sizeof(a), "?");
+	switch (op->type) {
+	case TR_WRITE:
+		snprintf(buf, len, "write #%llu to %s (%u bytes at %llu)",
+			 (unsigned long long)seq, a, op->data_len,
+			 (unsigned long long)op->off);
+		break;
+	case TR_TRUNCATE:
+		snprintf(buf, len, "truncate #%llu of %s to %llu bytes",
+			 (unsigned long long)seq, a,
+			 (unsigned long long)op->len);
+		break;
+	default:
+		snprintf(buf, len, "%s #%llu of %s", t,
+			 (unsigned long long)seq, a);
+		break;
+	}
+}

@@ -1,0 +1,1197 @@
+/** @file
+ *
+ * crashfs check for one scenario (see check.h).
+ *
+ * Exploration is one explorer per kind: the visible states (the explorer's
+ * 'v' states of any model: they do not depend on it) and, per model, all
+ * its crash states.  The explorer owns the model's tree while it runs, so
+ * a failing state's losses are copied out as it is met, and the causes
+ * are searched after the explorer is gone, by rebuilding states with
+ * cause_apply().
+ *
+ * External checkers run on a copy of the state written into a slot
+ * directory of the run (one slot per job); up to --jobs run at once while
+ * the main thread builds the next state.  A checker may change its copy
+ * (SQLite rolls back a hot journal), so every state is written afresh.
+ */
+#include "harness/check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/map.h"
+#include "core/persist.h"
+#include "core/util.h"
+#include "harness/checks.h"
+#include "harness/explore.h"
+#include "harness/workload.h"
+
+#define DEFAULT_CHECK_TIMEOUT 30	/* seconds per external check */
+#define MAX_JOBS 64
+#define MAX_FAILING 4096	/* failing states whose losses are kept */
+#define MAX_STATES_KEPT 200000	/* per-state verdicts kept for JSON */
+#define MAX_EXTERNAL_CAUSES 16	/* external failures explained by search */
+#define BUILTIN_TRIES 256	/* cause search budget per state */
+#define EXTERNAL_TRIES 24
+#define OUTPUT_MAX 4096		/* checker output kept per state */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- writing a state to disk ------------------------------------------ */
+
+struct mat {
+	struct model *m;
+	struct map links;	/* mnode -> first path written (hard links) */
+	char **paths;		/* owned copies of the paths in links */
+	size_t npaths;
+	int err;		/* first -errno */
+};
+
+static void mat_node(struct mat *t, struct mnode *dir, const char *dpath)
+{
+	void *cookie = NULL;
+	const char *name;
+	struct mnode *n;
+
+	while ((n = model_readdir(dir, &cookie, &name))) {
+		struct model_stat st;
+		char *p, *first;
+		int fd;
+
+		if (!util_name_ok(name) || asprintf(&p, "%s/%s", dpath,
+						    name) < 0) {
+			t->err = -EINVAL;
+			return;
+		}
+		model_stat(n, &st);
+		first = map_get(&t->links, (uintptr_t)n, 0);
+		if (first && !S_ISDIR(st.mode)) {
+			if (link(first, p) < 0 && !t->err)
+				t->err = -errno;
+			free(p);
+			continue;
+		}
+		if (S_ISDIR(st.mode)) {
+			if (mkdir(p, 0700) < 0 && !t->err)
+				t->err = -errno;
+			mat_node(t, n, p);
+			chmod(p, st.mode & 07777);
+		} else if (S_ISLNK(st.mode)) {
+			if (symlink(model_symlink(n), p) < 0 && !t->err)
+				t->err = -errno;
+		} else if (S_ISREG(st.mode)) {
+			char *buf = NULL;
+			size_t len = 0;
+
+			fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+				  st.mode & 07777);
+			if (fd < 0 || model_read_all(t->m, n, &buf, &len) < 0 ||
+			    util_write_all(fd, buf, len) < 0) {
+				if (!t->err)
+					t->err = -EIO;
+			}
+			free(buf);
+			if (fd >= 0) {
+				fchmod(fd, st.mode & 07777);
+				close(fd);
+			}
+		} else {
+			if (mknod(p, st.mode, st.rdev) < 0 && !t->err)
+				t->err = -errno;
+		}
+		if (st.nlink > 1 && !S_ISDIR(st.mode)) {
+			char **v = realloc(t->paths, (t->npaths + 1) *
+						     sizeof(*v));
+
+			if (v) {
+				t->paths = v;
+				v[t->npaths++] = p;
+				map_put(&t->links, (uintptr_t)n, 0, p);
+				continue;
+			}
+		}
+		free(p);
+	}
+}
+
+/* Write the model's current tree into dir (emptied first). */
+static int materialise(struct model *m, const char *dir)
+{
+	struct mat t = { .m = m };
+
+	workload_rmtree(dir);
+	if (mkdir(dir, 0755) < 0)
+		return -errno;
+	mat_node(&t, model_root(m), dir);
+	for (size_t i = 0; i < t.npaths; i++)
+		free(t.paths[i]);
+	free(t.paths);
+	map_release(&t.links);
+	return t.err;
+}
+
+/* ---- external checkers --------------------------------------------- */
+
+struct job {
+	pid_t pid;		/* 0: slot free */
+	int pidfd;
+	double deadline;
+	char dir[4096];		/* slot directory: state/ out marks */
+	size_t state;		/* index in r->states */
+	uint64_t point;		/* crash point */
+	uint64_t upto;		/* marks up to here were made */
+};
+
+struct run {
+	const struct scenario *s;
+	const struct check_opts *o;
+	struct check_result *r;
+	struct model *m;
+	struct checks *c;
+	const char *trace;
+	struct job jobs[MAX_JOBS];
+	unsigned njobs;
+	unsigned timeout;
+	/* failing states kept for the cause search */
+	struct failing {
+		size_t state;			/* index in r->states */
+		uint32_t failed;		/* checks it failed */
+		struct check_why why;		/* built-in details */
+		uint8_t *choice;		/* point entries, or NULL */
+		char *output;			/* external checker output */
+	} *fail;
+	size_t nfail;
+	uint32_t sector;
+	double t0, last_progress;
+	bool progress_shown;
+};
+
+static void env_for(struct run *x, const char *state_dir, const char *marks,
+		    uint64_t point, char **env)
+{
+	env[0] = env[1] = env[2] = env[3] = NULL;
+	if (asprintf(&env[0], "CRASHFS_STATE=%s", state_dir) < 0)
+		env[0] = NULL;
+	if (asprintf(&env[1], "CRASHFS_MARKS=%s", marks) < 0)
+		env[1] = NULL;
+	if (asprintf(&env[2], "CRASHFS_POINT=%llu",
+		     (unsigned long long)point) < 0)
+		env[2] = NULL;
+	if (x->s->dir && asprintf(&env[3], "CRASHFS_SCENARIO_DIR=%s",
+				  x->s->dir) < 0)
+		env[3] = NULL;
+}
+
+static void free_env(char **env)
+{
+	for (int i = 0; i < 4; i++)
+		free(env[i]);
+}
+
+/* Write state + marks into a slot; returns 0 or -errno. */
+static int prepare_slot(struct run *x, const char *slot, uint64_t point,
+			char *state_dir, char *marks, size_t len)
+{
+	FILE *f;
+	int rc;
+
+	snprintf(state_dir, len, "%s/state", slot);
+	snprintf(marks, len, "%s/marks", slot);
+	rc = materialise(x->m, state_dir);
+	if (rc < 0)
+		return rc;
+	f = fopen(marks, "w");
+	if (!f)
+		return -errno;
+	checks_write_marks(x->c, point, f);
+	fclose(f);
+	return 0;
+}
+
+static char *read_output(const char *path)
+{
+	char *buf = calloc(1, OUTPUT_MAX + 1);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = 0;
+
+	if (buf && fd >= 0)
+		n = read(fd, buf, OUTPUT_MAX);
+	if (fd >= 0)
+		close(fd);
+	if (buf && n > 0)
+		buf[n] = '\0';
+	return buf;
+}
+
+static pid_t spawn_checker(struct run *x, const char *state_dir,
+			   const char *marks, const char *out, uint64_t point)
+
+{
+	char *env[4];
+	pid_t pid;
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	env_for(x, state_dir, marks, point, env);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(state_dir) < 0)
+			_exit(126);
+		for (int i = 0; i < 4; i++)
+			if (env[i])
+				putenv(env[i]);
+		execl("/bin/sh", "sh", "-c", x->s->check, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		setpgid(pid, pid);
+	close(fd);
+	free_env(env);
+	return pid;
+}
+
+/* Run the checker on the model's current tree synchronously (cause
+ * search).  Returns true when it passes. */
+static bool external_pass_now(struct run *x, uint64_t point, uint64_t upto)
+{
+	char slot[4096], state[4200], marks[4200], out[4200];
+	int status = 0;
+	pid_t pid;
+	double deadline = now() + x->timeout;
+
+	snprintf(slot, sizeof(slot), "%s/states/cause", x->r->run_dir);
+	mkdir(slot, 0755);
+	if (prepare_slot(x, slot, upto, state, marks, sizeof(state)) < 0)
+		return false;
+	snprintf(out, sizeof(out), "%s/out", slot);
+	pid = spawn_checker(x, state, marks, out, point);
+	if (pid <= 0)
+		return false;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now() > deadline || workload_interrupted()) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;
+		}
+		usleep(1000);
+	}
+	kill(-pid, SIGKILL);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* ---- recording verdicts ------------------------------------------------ */
+
+static size_t add_state(struct run *x, const struct explore_state *st,
+			unsigned kind, uint64_t upto)
+{
+	struct check_result *r = x->r;
+	struct check_state *v;
+
+	if (r->nstates >= MAX_STATES_KEPT)
+		return SIZE_MAX;
+	if ((r->nstates & (r->nstates - 1)) == 0) {
+		v = realloc(r->states, (r->nstates ? r->nstates * 2 : 64) *
+					       sizeof(*v));
+		if (!v)
+			return SIZE_MAX;
+		r->states = v;
+	}
+	v = &r->states[r->nstates];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->id, sizeof(v->id), "%s", st->id);
+	v->kind = kind;
+	v->point = st->point;
+	v->upto = upto;
+	return r->nstates++;
+}
+
+static void record_failure(struct run *x, size_t state, uint32_t failed,
+			   const struct check_why *why, const uint8_t *choice,
+			   uint64_t point, char *output)
+{
+	struct failing *f;
+	struct check_state *v = &x->r->states[state];
+
+	v->failed |= failed;
+	for (int c = 0; c < SCN_NCHECKS; c++)
+		if (failed & (1u << c)) {
+			x->r->nfailed[c][v->kind]++;
+			x->r->failed[c] |= 1u << v->kind;
+		}
+	if (x->nfail >= MAX_FAILING) {
+		free(output);
+		return;
+	}
+	if ((x->nfail & (x->nfail - 1)) == 0) {
+		f = realloc(x->fail, (x->nfail ? x->nfail * 2 : 16) *
+					     sizeof(*f));
+		if (!f) {
+			free(output);
+			return;
+		}
+		x->fail = f;
+	}
+	f = &x->fail[x->nfail++];
+	memset(f, 0, sizeof(*f));
+	f->state = state;
+	f->failed = failed;
+	if (why)
+		f->why = *why;
+	if (choice) {
+		f->choice = malloc(point ? point : 1);
+		if (f->choice)
+			memcpy(f->choice, choice, point);
+	}
+	f->output = output;
+}
+
+/* Merge a second failure (external) into the state's failing record. */
+static void record_external(struct run *x, struct job *j, int status,
+			    bool timed_out)
+{
+	char out[4200];
+	char *output;
+	bool ok = !timed_out && WIFEXITED(status) && !WEXITSTATUS(status);
+
+	if (ok)
+		return;
+	snprintf(out, sizeof(out), "%s/out", j->dir);
+	output = read_output(out);
+	if (timed_out) {
+		x->r->timeouts++;
+		free(output);
+		if (asprintf(&output, "checker timed out after %u s",
+			     x->timeout) < 0)
+			output = NULL;
+	}
+	/* external failures keep no loss vector (built from the id later) */
+	record_failure(x, j->state, 1u << SCN_EXTERNAL, NULL, NULL, j->point,
+		       output);
+}
+
+/* Wait for one running job to end (or for all with all = true). */
+static void reap_jobs(struct run *x, bool all)
+{
+	for (;;) {
+		struct pollfd p[MAX_JOBS];
+		unsigned map[MAX_JOBS], n = 0;
+		bool any = false;
+
+		for (unsigned i = 0; i < x->njobs; i++) {
+			struct job *j = &x->jobs[i];
+			int status = 0;
+			pid_t r;
+
+			if (!j->pid)
+				continue;
+			r = waitpid(j->pid, &status, WNOHANG);
+			if (r == j->pid || now() > j->deadline ||
+			    workload_interrupted()) {
+				bool to = r != j->pid;
+
+				kill(-j->pid, SIGKILL);
+				if (to)
+					waitpid(j->pid, &status, 0);
+				if (j->pidfd >= 0)
+					close(j->pidfd);
+				record_external(x, j, status, to);
+				j->pid = 0;
+				any = true;
+				continue;
+			}
+			p[n].fd = j->pidfd;
+			p[n].events = POLLIN;
+			map[n++] = i;
+		}
+		(void)map;
+		if (!n || (any && !all))
+			return;
+		poll(p, n, 20);
+	}
+}
+
+static struct job *free_slot(struct run *x)
+{
+	for (;;) {
+		for (unsigned i = 0; i < x->njobs; i++)
+			if (!x->jobs[i].pid)
+				return &x->jobs[i];
+		reap_jobs(x, false);
+	}
+}
+
+static int start_external(struct run *x, size_t state, uint64_t point,
+			  uint64_t upto)
+{
+	struct job *j = free_slot(x);
+	char state_dir[4200], marks[4200], out[4200];
+	int rc;
+
+	rc = prepare_slot(x, j->dir, upto, state_dir, marks,
+			  sizeof(state_dir));
+	if (rc < 0)
+		return rc;
+	snprintf(out, sizeof(out), "%s/out", j->dir);
+	j->pid = spawn_checker(x, state_dir, marks, out, point);
+	if (j->pid <= 0) {
+		rc = j->pid < 0 ? j->pid : -ECHILD;
+		j->pid = 0;
+		return rc;
+	}
+	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
+	j->deadline = now() + x->timeout;
+	j->state = state;
+	j->point = point;
+	j->upto = upto;
+	return 0;
+}
+
+/* ---- exploration ---------------------------------------------------------- */
+
+static void progress(struct run *x, const char *what, uint64_t done)
+{
+	double t = now();
+
+	if (!x->o->progress || t - x->t0 < 1.0 || t - x->last_progress < 0.2)
+		return;
+	x->last_progress = t;
+	x->progress_shown = true;
+	fprintf(stderr, "\r\033[Kcrashfs check: %s: %s: %llu states checked "
+		"(%.0f/s)", x->s->name, what, (unsigned long long)done,
+		done / (t - x->t0));
+	fflush(stderr);
+}
+
+/* Key of what a check's verdict depends on besides the tree. */
+static uint64_t context_key(struct run *x, uint64_t point)
+{
+	uint64_t nm = 0;
+
+	while (nm < checks_nmarks(x->c) && checks_mark(x->c, nm)->seq <= point)
+		nm++;
+	return nm << 1 | (point >= checks_durable_from(x->c));
+}
+
+/* Loss vector of the current state: choice per op up to its point. */
+static uint8_t *losses_of(struct run *x, struct explorer *ex,
+			  const struct explore_state *st)
+{
+	struct explore_loss stack[256], *l = stack;
+	size_t n = explore_losses(ex, st, stack, 256);
+	uint8_t *choice = malloc(st->point ? st->point : 1);
+
+	if (!choice)
+		return NULL;
+	memset(choice, MV_FULL, st->point);
+	if (n > 256) {
+		l = malloc(n * sizeof(*l));
+		if (!l) {
+			free(choice);
+			return NULL;
+		}
+		explore_losses(ex, st, l, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = l[i].fate == XF_DROPPED ? CAUSE_DROP :
+			    l[i].fate == XF_HEAD    ? MV_HEAD :
+			    l[i].fate == XF_TAIL    ? MV_TAIL :
+						      MV_SIZE;
+
+		if (l[i].seq >= 1 && l[i].seq <= st->point)
+			choice[l[i].seq - 1] = c;
+	}
+	if (l != stack)
+		free(l);
+	(void)x;
+	return choice;
+}
+
+/* Last op before the crash point after k (see check_state.upto). */
+static uint64_t upto_of(const uint64_t *pts, size_t n, uint64_t k,
+			uint64_t last)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (pts[mid] <= k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n ? pts[lo] - 1 : last;
+}
+
+static int explore_kind(struct run *x, unsigned kind)
+{
+	const struct scenario *s = x->s;
+	const struct persist_rules *models[2] = { NULL, NULL };
+	struct explore_opts eo = { 0 };
+	struct explore_state st;
+	struct explorer *ex;
+	struct map seen = { 0 };
+	char err[512], what[64];
+	uint64_t distinct = 0;
+	const uint64_t *pts;
+	size_t npts = 0;
+	int rc;
+
+	if (kind == 0) {
+		models[0] = persist_find(s->models.v[0]);
+		eo.kinds = 1u << XK_VISIBLE;
+		snprintf(what, sizeof(what), "visible states");
+	} else {
+		models[0] = persist_find(s->models.v[kind - 1]);
+		eo.random = 2;
+		snprintf(what, sizeof(what), "%s crash states",
+			 s->models.v[kind - 1]);
+	}
+	eo.models = models;
+	eo.seed = x->o->seed;
+	eo.sector = x->sector;
+	if (x->o->shard_n > 1) {
+		eo.shard_k = x->o->shard_k;
+		eo.shard_n = x->o->shard_n;
+	}
+	ex = explore_new(x->m, &eo, err, sizeof(err));
+	if (!ex) {
+		rc = -errno;
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+			 "cannot explore the run: %s", err);
+		return rc;
+	}
+	pts = explore_points(ex, &npts);
+	while ((rc = explore_next(ex, &st)) > 0) {
+		uint64_t upto = upto_of(pts, npts, st.point, x->r->nops ?
+					model_op(x->m, x->r->nops - 1)->seq : 0);
+		uint64_t key = context_key(x, upto);
+		struct check_why why;
+		uint32_t failed = 0;
+		size_t idx;
+
+		x->r->generated[kind]++;
+		if (map_get(&seen, st.hash, key))
+			continue;
+		map_put(&seen, st.hash, key, (void *)1);
+		if (workload_interrupted()) {
+			rc = -EINTR;
+			break;
+		}
+		if (x->o->max_states && distinct >= x->o->max_states) {
+			x->r->capped[kind] = true;
+			break;
+		}
+		distinct++;
+		x->r->checked[kind]++;
+		idx = add_state(x, &st, kind, upto);
+		if (idx == SIZE_MAX)
+			continue;
+		failed = checks_eval(x->c, x->m, upto, &why);
+		if (failed) {
+			uint8_t *choice = kind ? losses_of(x, ex, &st) : NULL;
+
+			record_failure(x, idx, failed, &why, choice, st.point,
+				       NULL);
+			free(choice);
+		}
+		if (s->check) {
+			rc = start_external(x, idx, st.point, upto);
+			if (rc < 0) {
+				snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+					 "cannot run the checker on state %s: "
+					 "%s", st.id, strerror(-rc));
+				break;
+			}
+		}
+		progress(x, what, distinct);
+	}
+	reap_jobs(x, true);
+	if (rc < 0 && !x->r->errmsg[0])
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+			 "exploring %s: %s", what, explore_error(ex));
+	{
+		struct explore_counts c;
+		size_t np = 0;
+
+		explore_counts(ex, &c);
+		explore_points(ex, &np);
+		x->r->points[kind] = np;
+	}
+	explore_free(&ex);
+	map_release(&seen);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- causes ------------------------------------------------------------ */
+
+struct pass_ctx {
+	struct run *x;
+	enum scn_check check;
+	uint64_t point;		/* the state's crash point ... */
+	uint64_t upto;		/* ... stands for a crash up to here */
+};
+
+static bool pass_fn(void *ctx, struct model *m, uint64_t point)
+{
+	struct pass_ctx *p = ctx;
+	uint64_t upto = point == p->point ? p->upto : point;
+
+	if (p->check == SCN_EXTERNAL)
+		return external_pass_now(p->x, point, upto);
+	return !(checks_eval(p->x->c, m, upto, NULL) & (1u << p->check));
+}
+
+/* Rebuild the loss vector of an external failure from its id. */
+static uint8_t *choice_from_id(struct run *x, const char *id, uint64_t point)
+{
+	const struct persist_rules *models[2] = { NULL, NULL };
+	struct explore_opts eo = { 0 };
+	struct explore_state st;
+	struct explorer *ex;
+	char err[256], name[32];
+	uint8_t *choice = NULL;
+	const char *dot = strchr(id, '.'), *dot2;
+
+	if (!dot || !(dot2 = strchr(dot + 1, '.')) ||
+	    (size_t)(dot2 - dot - 1) >= sizeof(name))
+		return NULL;
+	snprintf(name, sizeof(name), "%.*s", (int)(dot2 - dot - 1), dot + 1);
+	models[0] = persist_find(name);
+	if (!models[0])
+		return NULL;
+	eo.models = models;
+	eo.one_point = true;
+	eo.point = point;
+	eo.sector = x->sector;
+	ex = explore_new(x->m, &eo, err, sizeof(err));
+	if (!ex)
+		return NULL;
+	if (explore_goto(ex, id, &st) == 0)
+		choice = losses_of(x, ex, &st);
+	explore_free(&ex);
+	return choice;
+}
+
+/* The last mark at or before point, NULL if none. */
+static const struct check_mark *mark_before(struct run *x, uint64_t point)
+{
+	const struct check_mark *last = NULL;
+
+	for (size_t i = 0; i < checks_nmarks(x->c); i++)
+		if (checks_mark(x->c, i)->seq <= point)
+			last = checks_mark(x->c, i);
+	return last;
+}
+
+static bool is_ns(const struct model_op *op)
+{
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Directory of an entry op, in words: "the directory" or "directory d". */
+static void dir_words(struct model *m, const struct model_op *op, char *buf,
+		      size_t len)
+{
+	char d[1024];
+
+	model_goto_visible(m, op->seq - 1);
+	if (!op->dir) {
+		snprintf(buf, len, "the directory");
+		return;
+	}
+	model_path(m, op->dir, d, sizeof(d));
+	if (!strcmp(d, "."))
+		snprintf(buf, len, "the directory");
+	else
+		snprintf(buf, len, "the directory %s", d);
+}
+
+static const char *fate_words(uint8_t how)
+{
+	switch (how) {
+	case MV_HEAD:
+		return "was torn (only its first sectors persisted)";
+	case MV_TAIL:
+		return "was torn (only its last sectors persisted)";
+	case MV_SIZE:
+		return "persisted its size but not its data (zeros)";
+	default:
+		return "did not persist";
+	}
+}
+
+/* Put the cause of g in words, with a hint. */
+static void explain(struct run *x, struct check_group *g)
+{
+	struct model *m = x->m;
+	const struct cause *c = &g->cause;
+	const char *path = g->check == SCN_EXTERNAL ? NULL :
+			   checks_path(x->c, g->check, g->path);
+	const struct check_mark *mk = mark_before(x, g->example_upto);
+	char d[1024], e[1024], p[1024], at[256] = "";
+	size_t n = 0;
+
+	if (mk)
+		snprintf(at, sizeof(at), " at mark '%.100s' (#%llu)", mk->text,
+			 (unsigned long long)mk->seq);
+	if (c->kind == CAUSE_VISIBLE) {
+		const struct model_op *op = model_op_seq(m, c->ops[0]);
+
+		cause_describe_op(m, c->ops[0], d, sizeof(d));
+		if (g->check == SCN_DURABLE) {
+			uint64_t w = cause_final_writer(m, path,
+				checks_durable_from(x->c));
+
+			if (mk)
+				cause_describe_op(m, mk->seq, d, sizeof(d));
+
+			if (w) {
+				cause_describe_op(m, w, e, sizeof(e));
+				snprintf(g->text, sizeof(g->text),
+					 "%s did not hold its final version "
+					 "at %s: it got it only at %s, "
+					 "after the mark (no crash needed: "
+					 "kill -9 loses it too)", path, d, e);
+			} else {
+				snprintf(g->text, sizeof(g->text),
+					 "%s did not hold its final version "
+					 "at %s, with every operation "
+					 "persisted", path, d);
+			}
+			snprintf(g->hint, sizeof(g->hint),
+				 "the data was still in the program's own "
+				 "buffer: flush it (and fsync %s) before "
+				 "acknowledging%s", path,
+				 mk ? " the mark" : "");
+			return;
+		}
+		if (g->check == SCN_ATOMIC) {
+			snprintf(g->text, sizeof(g->text),
+				 "after %s, %s is %s: a concurrent reader or "
+				 "kill -9 sees it, no crash needed", d, path,
+				 checks_describe(x->c, SCN_ATOMIC, g->path,
+						 g->seen));
+			if (op && !is_ns(op))
+				snprintf(g->hint, sizeof(g->hint),
+					 "this updates %s in place: write a "
+					 "temp file, fsync it and rename it "
+					 "over %s", path, path);
+			else
+				snprintf(g->hint, sizeof(g->hint),
+					 "make the change to %s in one step "
+					 "(a rename of a complete file)",
+					 path);
+			return;
+		}
+		snprintf(g->text, sizeof(g->text),
+			 "the checker fails from %s on, with every operation "
+			 "persisted: a concurrent reader or kill -9 sees "
+			 "this state", d);
+		snprintf(g->hint, sizeof(g->hint),
+			 "the program itself exposes this state; no crash is "
+			 "needed to reproduce it");
+		return;
+	}
+	if (c->kind != CAUSE_LOST) {
+		snprintf(g->text, sizeof(g->text),
+			 "no set of up to three lost operations explains "
+			 "this state (more were lost together)");
+		snprintf(g->hint, sizeof(g->hint),
+			 "make every write durable (fsync) before the "
+			 "operation that depends on it");
+		return;
+	}
+	for (size_t i = 0; i < c->nops && n < sizeof(g->text); i++) {
+		const struct model_op *op = model_op_seq(m, c->ops[i]);
+		const struct model_op *bop = c->before[i] ?
+			model_op_seq(m, c->before[i]) : NULL;
+
+		cause_describe_op(m, c->ops[i], d, sizeof(d));
+		cause_op_path(m, c->ops[i], p, sizeof(p));
+		if (bop)
+			cause_describe_op(m, c->before[i], e, sizeof(e));
+		if (i)
+			n += snprintf(g->text + n, sizeof(g->text) - n,
+				      "; and ");
+		if (bop && bop->type == TR_RENAME && !is_ns(op))
+			n += snprintf(g->text + n, sizeof(g->text) - n,
+				      "%s %s when %s made it visible", d,
+				      c->how[i] == CAUSE_DROP ?
+					      "was not durable" :
+					      fate_words(c->how[i]), e);
+		else if (bop)
+			n += snprintf(g->text + n, sizeof(g->text) - n,
+				      "%s %s while %s persisted", d,
+				      fate_words(c->how[i]), e);
+		else
+			n += snprintf(g->text + n, sizeof(g->text) - n,
+				      "%s %s%s", d,
+				      c->how[i] == CAUSE_DROP ?
+					      "was not durable" :
+					      fate_words(c->how[i]),
+				      g->check == SCN_ATOMIC ? "" : at);
+		if (i)
+			continue;
+		/* the hint follows the first op */
+		if (is_ns(op)) {
+			char dw[1100];
+
+			dir_words(m, op, dw, sizeof(dw));
+			snprintf(g->hint, sizeof(g->hint),
+				 "fsync %s after the %s", dw,
+				 op->type == TR_CREATE ? "create" :
+				 trace_type_name(op->type));
+		} else if (bop && bop->type == TR_RENAME) {
+			snprintf(g->hint, sizeof(g->hint),
+				 "fsync %s before renaming it", p);
+		} else if (c->how[i] != CAUSE_DROP &&
+			   g->check != SCN_DURABLE) {
+			snprintf(g->hint, sizeof(g->hint),
+				 "a write can tear or persist as zeros until "
+				 "fsync returns: write a temp file and rename "
+				 "it, or make readers detect a torn tail "
+				 "(checksummed records)");
+		} else if (g->check == SCN_ATOMIC && path) {
+			snprintf(g->hint, sizeof(g->hint),
+				 "this updates %s in place: write a temp "
+				 "file, fsync it and rename it over %s", path,
+				 path);
+		} else {
+			snprintf(g->hint, sizeof(g->hint),
+				 "fsync %s before %s", p,
+				 mk ? "the mark (acknowledging it)" :
+				      "the end of the program");
+		}
+	}
+}
+
+static bool same_cause(const struct check_group *g, enum scn_check check,
+		       int path, const struct cause *c)
+{
+	if (g->check != check || g->path != path ||
+	    g->cause.kind != c->kind || g->cause.nops != c->nops)
+		return false;
+	for (size_t i = 0; i < c->nops; i++)
+		if (g->cause.ops[i] != c->ops[i] ||
+		    g->cause.before[i] != c->before[i])
+			return false;
+	return true;
+}
+
+static int add_to_group(struct run *x, enum scn_check check, int path,
+			const struct cause *c, const struct check_state *v,
+			uint64_t seen, const char *output)
+{
+	struct check_result *r = x->r;
+	struct check_group *g;
+
+	for (size_t i = 0; i < r->ngroups; i++) {
+		g = &r->groups[i];
+		if (!same_cause(g, check, path, c))
+			continue;
+		if (memcmp(g->cause.how, c->how, sizeof(c->how)) &&
+		    !g->mixed) {
+			size_t n;
+
+			g->mixed = true;
+			memset(g->cause.how, CAUSE_DROP, sizeof(c->how));
+			explain(x, g);
+			n = strlen(g->text);
+			snprintf(g->text + n, sizeof(g->text) - n,
+				 " (in some states it was torn or persisted "
+				 "as zeros instead)");
+		}
+		g->kinds |= 1u << v->kind;
+		g->count++;
+		return 0;
+	}
+	g = realloc(r->groups, (r->ngroups + 1) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	r->groups = g;
+	g = &r->groups[r->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->check = check;
+	g->path = path;
+	g->cause = *c;
+	g->kinds = 1u << v->kind;
+	g->count = 1;
+	g->seen = seen;
+	snprintf(g->example, sizeof(g->example), "%s", v->id);
+	g->example_point = v->point;
+	g->example_upto = v->upto;
+	g->output = output ? strdup(output) : NULL;
+	if (check != SCN_EXTERNAL)
+		snprintf(g->held, sizeof(g->held), "%s",
+			 checks_describe(x->c, check, path, seen));
+	explain(x, g);
+	return 0;
+}
+
+static int cmp_groups(const void *a, const void *b)
+{
+	const struct check_group *x = a, *y = b;
+
+	if (x->check != y->check)
+		return x->check - y->check;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static int find_causes(struct run *x)
+{
+	unsigned external_done = 0;
+
+	for (size_t i = 0; i < x->nfail; i++) {
+		struct failing *f = &x->fail[i];
+		const struct check_state *v = &x->r->states[f->state];
+
+		for (int c = 0; c < SCN_NCHECKS; c++) {
+			struct cause_state cs = { v->point, f->choice,
+						  x->sector };
+			struct pass_ctx pc = { x, c, v->point, v->upto };
+			struct cause cause = { 0 };
+			uint8_t *own = NULL;
+			unsigned tries = BUILTIN_TRIES;
+
+			if (!(f->failed & (1u << c)))
+				continue;
+			if (c == SCN_EXTERNAL) {
+				tries = EXTERNAL_TRIES;
+				if (external_done++ >= MAX_EXTERNAL_CAUSES) {
+					cause.kind = 0;
+					cause.point = v->point;
+					add_to_group(x, c, -1, &cause, v, 0,
+						     f->output);
+					continue;
+				}
+				if (v->kind)
+					cs.choice = own = choice_from_id(
+						x, v->id, v->point);
+			}
+			if (v->kind && !cs.choice) {
+				cause.kind = CAUSE_UNKNOWN;
+				cause.point = v->point;
+			} else if (cause_find(x->m, &cs, pass_fn, &pc, tries,
+					      &cause) < 0) {
+				free(own);
+				return -ENOMEM;
+			}
+			free(own);
+			add_to_group(x, c, c == SCN_EXTERNAL ? -1 :
+					   f->why.path[c], &cause, v,
+				     f->why.seen[c], f->output);
+		}
+	}
+	qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups), cmp_groups);
+	return 0;
+}
+
+/* ---- the scenario ------------------------------------------------------ */
+
+bool check_result_ok(const struct check_result *r)
+{
+	if (r->error)
+		return false;
+	if (r->has_expect)
+		return r->expect_ok;
+	for (int c = 0; c < SCN_NCHECKS; c++)
+		if (r->failed[c])
+			return false;
+	return true;
+}
+
+static int setup_slots(struct run *x)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/states", x->r->run_dir) < 0)
+		return -ENOMEM;
+	mkdir(dir, 0755);
+	x->njobs = x->o->jobs ? x->o->jobs : 1;
+	if (x->njobs > MAX_JOBS)
+		x->njobs = MAX_JOBS;
+	for (unsigned i = 0; i < x->njobs; i++) {
+		snprintf(x->jobs[i].dir, sizeof(x->jobs[i].dir), "%s/%u", dir,
+			 i);
+		mkdir(x->jobs[i].dir, 0755);
+	}
+	free(dir);
+	return 0;
+}
+
+static int run_dir_for(const struct scenario *s, const struct check_opts *o,
+		       char **out)
+{
+	*out = NULL;
+	if (!o->keep)
+		return 0;
+	if (o->keep_is_run)
+		*out = strdup(o->keep);
+	else if (mkdir(o->keep, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	else if (asprintf(out, "%s/%s", o->keep, s->name) < 0)
+		*out = NULL;
+	return *out ? 0 : -ENOMEM;
+}
+
+int check_scenario(const struct scenario *s, const struct check_opts *o,
+		   struct check_result *r)
+{
+	struct workload w = { 0 };
+	struct run x = { .s = s, .o = o, .r = r };
+	char err[1024], trace[4200], initial[4200];
+	char *run_dir = NULL;
+	double t0 = now();
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	x.t0 = t0;
+	x.timeout = s->check_timeout ? s->check_timeout :
+		    o->check_timeout ? o->check_timeout :
+				       DEFAULT_CHECK_TIMEOUT;
+	for (size_t i = 0; i < s->models.len; i++)
+		if (!persist_find(s->models.v[i])) {
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "%s: unknown model '%s' (posix, ext4, strict "
+				 "or prefix)", s->file ? s->file : s->name,
+				 s->models.v[i]);
+			return r->error = -EINVAL;
+		}
+	rc = run_dir_for(s, o, &run_dir);
+	if (rc < 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "cannot create '%s': %s",
+			 o->keep, strerror(-rc));
+		return r->error = rc;
+	}
+	w.run_dir = run_dir;
+	w.from = s->from;
+	w.setup = s->setup;
+	w.argv = o->argv;
+	w.shell = s->run;
+	w.scenario_dir = s->dir;
+	w.timeout = o->timeout ? o->timeout : s->timeout;
+	w.verbose = o->verbose;
+	w.keep = o->keep != NULL;
+	rc = workload_run(&w, err, sizeof(err));
+	r->workload_seconds = w.seconds;
+	r->run_dir = w.dir ? strdup(w.dir) : NULL;
+	r->kept = o->keep != NULL;
+	if (rc < 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
+		r->error = rc;
+		goto out;
+	}
+	x.m = model_load(workload_trace(&w, trace, sizeof(trace)),
+			 workload_initial(&w, initial, sizeof(initial)), err,
+			 sizeof(err));
+	if (!x.m) {
+		rc = -errno;
+		snprintf(r->errmsg, sizeof(r->errmsg),
+			 "cannot load the recorded run: %s", err);
+		r->error = rc ? rc : -EIO;
+		goto out;
+	}
+	r->nops = model_nops(x.m);
+	x.sector = model_header(x.m)->sector_size ?
+		   model_header(x.m)->sector_size : 512;
+	x.c = checks_new(x.m, &s->atomic, &s->durable, err, sizeof(err));
+	if (!x.c) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
+		r->error = -EINVAL;
+		goto out;
+	}
+	rc = setup_slots(&x);
+	if (rc < 0)
+		goto out_err;
+	{
+		uint32_t kinds = scenario_kinds(s);
+
+		for (unsigned k = 0; k < CHECK_NKINDS && !rc; k++)
+			if (kinds & (1u << k))
+				rc = explore_kind(&x, k);
+	}
+	if (x.progress_shown)
+		fprintf(stderr, "\r\033[K");
+	if (rc < 0) {
+		r->error = rc;
+		if (rc == -EINTR)
+			snprintf(r->errmsg, sizeof(r->errmsg), "interrupted");
+		goto out;
+	}
+	rc = find_causes(&x);
+	if (rc < 0)
+		goto out_err;
+	r->has_expect = s->has_expect;
+	r->expect_ok = true;
+	for (int c = 0; c < SCN_NCHECKS; c++)
+		if (r->failed[c] != s->expect_fail[c])
+			r->expect_ok = false;
+	goto out;
+out_err:
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(-rc));
+	r->error = rc;
+out:
+	for (size_t i = 0; i < x.nfail; i++) {
+		free(x.fail[i].choice);
+		free(x.fail[i].output);
+	}
+	free(x.fail);
+	if (r->run_dir) {
+		char *states;
+
+		if (asprintf(&states, "%s/states", r->run_dir) >= 0) {
+			workload_rmtree(states);
+			free(states);
+		}
+	}
+	checks_free(&x.c);
+	model_free(&x.m);
+	workload_release(&w);
+	free(run_dir);
+	r->seconds = now() - t0;
+	return r->error;
+}
+
+void check_result_release(struct check_result *r)
+{
+	for (size_t i = 0; i < r->ngroups; i++)
+		free(r->groups[i].output);
+	free(r->groups);
+	free(r->states);
+	free(r->run_dir);
+	memset(r, 0, sizeof(*r));
+}
