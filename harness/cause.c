@@ -56,6 +56,84 @@ static void relate(struct model *m, const struct cause_state *st,
 	}
 }
 
+static bool is_entry_op(const struct model_op *op)
+{
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The file whose fsync would have saved op: the directory for entries. */
+static uint64_t owner_of(const struct model_op *op, bool *is_dir)
+{
+	struct mnode *d = op->type == TR_RENAME ? op->dir2 : op->dir;
+	struct model_stat st;
+
+	*is_dir = is_entry_op(op);
+	if (*is_dir && d) {
+		model_stat(d, &st);
+		return st.id;
+	}
+	return op->id;
+}
+
+static void summarise(struct model *m, const struct cause_state *st,
+		      const uint64_t *cand, uint64_t ncand, struct cause *out)
+{
+	(void)st;
+	out->nlost = ncand;
+	out->nfiles = 0;
+	for (uint64_t i = 0; i < ncand; i++) {
+		bool dir;
+		uint64_t id = owner_of(model_op(m, cand[i]), &dir);
+		size_t k;
+
+		for (k = 0; k < out->nfiles; k++)
+			if (out->files[k] == id)
+				break;
+		if (k == out->nfiles && k < CAUSE_MAX_OPS) {
+			out->files[k] = id;
+			out->file_is_dir[k] = dir;
+			out->nfiles++;
+		}
+	}
+}
+
+bool cause_matches(struct model *m, const struct cause *c,
+		   const struct cause_state *st)
+{
+	uint64_t cand[64], n = 0;
+	struct cause tmp = { 0 };
+
+	if (!st->choice)
+		return c->kind == CAUSE_VISIBLE;
+	if (c->kind == CAUSE_LOST) {
+		for (size_t i = 0; i < c->nops; i++)
+			if (c->ops[i] > st->point ||
+			    st->choice[c->ops[i] - 1] == MV_FULL)
+				return false;
+		return true;
+	}
+	if (c->kind != CAUSE_MANY)
+		return false;
+	for (uint64_t i = 0; i < st->point && n < 64; i++)
+		if (st->choice[i] != MV_FULL &&
+		    model_op_mutates(model_op(m, i)) &&
+		    model_op(m, i)->result >= 0)
+			cand[n++] = i;
+	summarise(m, st, cand, n, &tmp);
+	if (tmp.nfiles != c->nfiles)
+		return false;
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (tmp.files[i] != c->files[i])
+			return false;
+	return true;
+}
+
 static bool try_state(struct model *m, const struct cause_state *st,
 		      uint8_t *choice, cause_pass_fn pass, void *ctx)
 {
@@ -160,6 +238,9 @@ int cause_find(struct model *m, const struct cause_state *st,
 		}
 		choice[cand[a]] = st->choice[cand[a]];
 	}
+	/* no small set: summarise where the losses were */
+	out->kind = CAUSE_MANY;
+	summarise(m, st, cand, ncand, out);
 	goto out_free;
 found:
 	for (size_t k = 0; k < out->nops; k++)

@@ -45,7 +45,9 @@ struct cause_state {
 enum cause_kind {
 	CAUSE_VISIBLE = 1,	/* fails with everything persisted */
 	CAUSE_LOST,		/* ops[] did not persist (or were torn) */
-	CAUSE_UNKNOWN,		/* no small set of ops explains it */
+	CAUSE_MANY,		/* no set of up to three lost ops fixes it:
+				   files[] names where the losses were */
+	CAUSE_UNKNOWN,		/* not searched (budget spent) */
 };
 
 struct cause {
@@ -57,7 +59,20 @@ struct cause {
 	uint64_t before[CAUSE_MAX_OPS];	/* persisted op after ops[i] that
 					   needed it (0: none) */
 	uint64_t point;			/* crash point of the state */
+	size_t nlost;			/* CAUSE_MANY: ops lost in all */
+	size_t nfiles;			/* CAUSE_MANY: files with losses */
+	uint64_t files[CAUSE_MAX_OPS];	/* their trace ids (the directory
+					   for lost entry changes) */
+	bool file_is_dir[CAUSE_MAX_OPS];	/* files[i] lost entries */
 };
+
+/*
+ * Would persisting cause c's ops fix a state with this choice vector as
+ * well?  (All of c's ops are lost in it, or for CAUSE_MANY the same files
+ * lost ops.)  Used to attribute failures without searching each one.
+ */
+bool cause_matches(struct model *m, const struct cause *c,
+		   const struct cause_state *st);
 
 /*
  * Does the model's current tree, as a state at crash point `point`, pass?

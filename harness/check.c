@@ -40,9 +40,9 @@
 #define MAX_JOBS 64
 #define MAX_FAILING 4096	/* failing states whose losses are kept */
 #define MAX_STATES_KEPT 200000	/* per-state verdicts kept for JSON */
-#define MAX_EXTERNAL_CAUSES 16	/* external failures explained by search */
 #define BUILTIN_TRIES 256	/* cause search budget per state */
-#define EXTERNAL_TRIES 24
+#define EXTERNAL_TRIES 12	/* checker runs per external failure ... */
+#define EXTERNAL_BUDGET 120	/* ... and for all of them */
 #define OUTPUT_MAX 4096		/* checker output kept per state */
 
 static double now(void)
@@ -725,7 +725,7 @@ static bool is_ns(const struct model_op *op)
 static void dir_words(struct model *m, const struct model_op *op, char *buf,
 		      size_t len)
 {
-	char d[1024];
+	char d[300];
 
 	model_goto_visible(m, op->seq - 1);
 	if (!op->dir) {
@@ -761,7 +761,7 @@ static void explain(struct run *x, struct check_group *g)
 	const char *path = g->check == SCN_EXTERNAL ? NULL :
 			   checks_path(x->c, g->check, g->path);
 	const struct check_mark *mk = mark_before(x, g->example_upto);
-	char d[1024], e[1024], p[1024], at[256] = "";
+	char d[300], e[300], p[300], at[200] = "";
 	size_t n = 0;
 
 	if (mk)
@@ -825,13 +825,44 @@ static void explain(struct run *x, struct check_group *g)
 			 "needed to reproduce it");
 		return;
 	}
+	if (c->kind == CAUSE_MANY) {
+		char files[600] = "";
+		size_t fn = 0;
+		size_t nops = model_nops(m);
+
+		(void)nops;
+		model_goto_visible(m, c->point);
+		for (size_t i = 0; i < c->nfiles && fn < sizeof(files); i++) {
+			struct mnode *nd = model_node(m, c->files[i]);
+			char fp[256] = "?";
+
+			if (nd)
+				model_path(m, nd, fp, sizeof(fp));
+			fn += snprintf(files + fn, sizeof(files) - fn,
+				       "%s%s%s%s", i ? ", " : "",
+				       c->file_is_dir[i] ? "entries of " : "",
+				       c->file_is_dir[i] && !strcmp(fp, ".") ?
+					       "the directory" : "",
+				       c->file_is_dir[i] && !strcmp(fp, ".") ?
+					       "" : fp);
+		}
+		snprintf(g->text, sizeof(g->text),
+			 "%zu operations not yet durable were lost together "
+			 "(on %s)%s; persisting any three of them does not "
+			 "fix the state", c->nlost, files, at);
+		snprintf(g->hint, sizeof(g->hint),
+			 "fsync %s before %s", files,
+			 mk ? "acknowledging (the mark)" :
+			      "the operations that depend on them");
+		return;
+	}
 	if (c->kind != CAUSE_LOST) {
 		snprintf(g->text, sizeof(g->text),
-			 "no set of up to three lost operations explains "
-			 "this state (more were lost together)");
+			 "not analysed: the cause-search budget for this "
+			 "check was spent on other states");
 		snprintf(g->hint, sizeof(g->hint),
-			 "make every write durable (fsync) before the "
-			 "operation that depends on it");
+			 "replay the example state and compare it with the "
+			 "causes above");
 		return;
 	}
 	for (size_t i = 0; i < c->nops && n < sizeof(g->text); i++) {
@@ -867,7 +898,7 @@ static void explain(struct run *x, struct check_group *g)
 			continue;
 		/* the hint follows the first op */
 		if (is_ns(op)) {
-			char dw[1100];
+			char dw[360];
 
 			dir_words(m, op, dw, sizeof(dw));
 			snprintf(g->hint, sizeof(g->hint),
@@ -908,6 +939,13 @@ static bool same_cause(const struct check_group *g, enum scn_check check,
 		if (g->cause.ops[i] != c->ops[i] ||
 		    g->cause.before[i] != c->before[i])
 			return false;
+	if (c->kind == CAUSE_MANY) {
+		if (g->cause.nfiles != c->nfiles)
+			return false;
+		for (size_t i = 0; i < c->nfiles; i++)
+			if (g->cause.files[i] != c->files[i])
+				return false;
+	}
 	return true;
 }
 
@@ -970,9 +1008,27 @@ static int cmp_groups(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+/* Attribute a failing state to an existing group of the same check whose
+ * cause it shares, without searching.  Returns true if it did. */
+static bool attribute(struct run *x, enum scn_check check,
+		      const struct cause_state *cs,
+		      const struct check_state *v)
+{
+	for (size_t i = 0; i < x->r->ngroups; i++) {
+		struct check_group *g = &x->r->groups[i];
+
+		if (g->check != check || !cause_matches(x->m, &g->cause, cs))
+			continue;
+		g->kinds |= 1u << v->kind;
+		g->count++;
+		return true;
+	}
+	return false;
+}
+
 static int find_causes(struct run *x)
 {
-	unsigned external_done = 0;
+	unsigned budget = EXTERNAL_BUDGET;
 
 	for (size_t i = 0; i < x->nfail; i++) {
 		struct failing *f = &x->fail[i];
@@ -988,26 +1044,33 @@ static int find_causes(struct run *x)
 
 			if (!(f->failed & (1u << c)))
 				continue;
+			cause.point = v->point;
+			if (c == SCN_EXTERNAL && v->kind)
+				cs.choice = own = choice_from_id(x, v->id,
+								 v->point);
 			if (c == SCN_EXTERNAL) {
-				tries = EXTERNAL_TRIES;
-				if (external_done++ >= MAX_EXTERNAL_CAUSES) {
-					cause.kind = 0;
-					cause.point = v->point;
-					add_to_group(x, c, -1, &cause, v, 0,
-						     f->output);
+				tries = budget < EXTERNAL_TRIES ? budget :
+								  EXTERNAL_TRIES;
+				if (attribute(x, c, &cs, v)) {
+					free(own);
 					continue;
 				}
-				if (v->kind)
-					cs.choice = own = choice_from_id(
-						x, v->id, v->point);
 			}
 			if (v->kind && !cs.choice) {
 				cause.kind = CAUSE_UNKNOWN;
-				cause.point = v->point;
-			} else if (cause_find(x->m, &cs, pass_fn, &pc, tries,
-					      &cause) < 0) {
-				free(own);
-				return -ENOMEM;
+			} else if (tries == 0) {
+				cause.kind = CAUSE_UNKNOWN;
+			} else {
+				struct cause_state probe = cs;
+
+				/* count what the search spends */
+				if (cause_find(x->m, &probe, pass_fn, &pc,
+					       tries, &cause) < 0) {
+					free(own);
+					return -ENOMEM;
+				}
+				if (c == SCN_EXTERNAL)
+					budget -= tries;
 			}
 			free(own);
 			add_to_group(x, c, c == SCN_EXTERNAL ? -1 :
@@ -1121,7 +1184,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	if (!x.m) {
 		rc = -errno;
 		snprintf(r->errmsg, sizeof(r->errmsg),
-			 "cannot load the recorded run: %s", err);
+			 "cannot load the recorded run: %.900s", err);
 		r->error = rc ? rc : -EIO;
 		goto out;
 	}

@@ -58,8 +58,8 @@ struct check_group {
 	uint64_t seen;		/* version hash the path held (example) */
 	char held[160];		/* what it held, in words */
 	struct cause cause;	/* the explanation (cause.kind 0: none) */
-	char text[1024];	/* the cause in words */
-	char hint[512];		/* what to do */
+	char text[2048];	/* the cause in words */
+	char hint[1024];		/* what to do */
 	uint32_t kinds;		/* where it occurs (SCN_KIND_*) */
 	uint64_t count;		/* distinct failing states */
 	char example[80];	/* one state's id */

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <string.h>
 
+#define TEXT_MAX_CAUSES 5	/* causes shown per check in text */
+
 int report_parse_format(const char *s, enum report_format *out)
 {
 	if (!strcmp(s, "text"))
@@ -120,10 +122,25 @@ static void text_one(const struct check_result *r,
 			fprintf(f, " (capped)");
 	}
 	fprintf(f, " states in %.2f s\n", r->seconds);
-	for (size_t i = 0; i < r->ngroups; i++) {
+	for (size_t i = 0, shown = 0; i < r->ngroups; i++) {
 		const struct check_group *g = &r->groups[i];
+		size_t more = 0;
+		uint64_t states = 0;
 
 		any = true;
+		shown = i && r->groups[i - 1].check == g->check ? shown + 1 : 1;
+		if (shown > TEXT_MAX_CAUSES) {
+			for (; i < r->ngroups && r->groups[i].check == g->check;
+			     i++, more++)
+				states += r->groups[i].count;
+			i--;
+			fprintf(f, "\n   ... and %zu more cause%s of %s "
+				"failures (%llu states): see --report json\n",
+				more, more == 1 ? "" : "s",
+				scenario_check_name(g->check),
+				(unsigned long long)states);
+			continue;
+		}
 		fprintf(f, "\n   %sFAIL%s %s %s: %llu state%s\n",
 			o->color ? "\033[1;31m" : "", o->color ? "\033[0m" : "",
 			scenario_check_name(g->check), check_target(r, g),

@@ -436,7 +436,7 @@ static int unmount(const char *mnt, char *err, size_t errlen)
 	util_warn("%s; unmounting '%s' lazily", msg, mnt);
 	rc = helper(lazy, NULL, MOUNT_TIMEOUT, msg, sizeof(msg));
 	if (rc < 0 && err)
-		snprintf(err, errlen, "cannot unmount '%s': %s", mnt, msg);
+		snprintf(err, errlen, "cannot unmount the mount: %.200s", msg);
 	return rc;
 }
 
