@@ -42,7 +42,7 @@
 #define MAX_STATES_KEPT 200000	/* per-state verdicts kept for JSON */
 #define BUILTIN_TRIES 256	/* cause search budget per state */
 #define EXTERNAL_TRIES 12	/* checker runs per external failure ... */
-#define EXTERNAL_BUDGET 120	/* ... and for all of them */
+#define EXTERNAL_BUDGET 48 	/* ... and for all of them */
 #define OUTPUT_MAX 4096		/* checker output kept per state */
 
 static double now(void)
