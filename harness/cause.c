@@ -26,6 +26,8 @@ void cause_apply(struct model *m, const struct cause_state *st)
 	}
 }
 
+static bool is_entry_op(const struct model_op *op);
+
 /* Is op related to file n (works on it, moves it, links it)? */
 static bool touches(const struct model_op *op, const struct mnode *n)
 {
@@ -47,9 +49,11 @@ static void relate(struct model *m, const struct cause_state *st,
 		if (st->choice[i] == CAUSE_DROP || !model_op_mutates(op) ||
 		    op->result < 0)
 			continue;
-		if (touches(op, lost->node) ||
-		    (lost->dir && op->dir == lost->dir && op->name &&
-		     lost->name && !strcmp(op->name, lost->name))) {
+		if (is_entry_op(lost) ? is_entry_op(op) &&
+		    ((lost->dir && op->dir == lost->dir && op->name &&
+		      lost->name && !strcmp(op->name, lost->name)) ||
+		     (lost->node && op->node == lost->node)) :
+		    touches(op, lost->node)) {
 			out->before[k] = op->seq;
 			return;
 		}

@@ -929,23 +929,52 @@ static void explain(struct run *x, struct check_group *g)
 	}
 }
 
-static bool same_cause(const struct check_group *g, enum scn_check check,
-		       int path, const struct cause *c)
+/* Same op type on the same file (the same mistake at another moment). */
+static bool same_shape(struct model *m, uint64_t a, uint64_t b)
 {
+	const struct model_op *x, *y;
+
+	if (a == b)
+		return true;
+	if (!a || !b)
+		return false;
+	x = model_op_seq(m, a);
+	y = model_op_seq(m, b);
+	return x && y && x->type == y->type && x->node == y->node &&
+	       x->dir == y->dir && x->dir2 == y->dir2;
+}
+
+/*
+ * Does cause c belong to group g?  Exactly the same ops, or the same
+ * shape (same op types on the same files: an append log losing each of
+ * its appends is one mistake, not five).  *exact says which.
+ */
+static bool same_cause(struct model *m, const struct check_group *g,
+		       enum scn_check check, int path, const struct cause *c,
+		       bool *exact)
+{
+	*exact = true;
 	if (g->check != check || g->path != path ||
 	    g->cause.kind != c->kind || g->cause.nops != c->nops)
 		return false;
-	for (size_t i = 0; i < c->nops; i++)
-		if (g->cause.ops[i] != c->ops[i] ||
-		    g->cause.before[i] != c->before[i])
-			return false;
 	if (c->kind == CAUSE_MANY) {
 		if (g->cause.nfiles != c->nfiles)
 			return false;
 		for (size_t i = 0; i < c->nfiles; i++)
 			if (g->cause.files[i] != c->files[i])
 				return false;
+		return true;
 	}
+	for (size_t i = 0; i < c->nops; i++)
+		if (g->cause.ops[i] != c->ops[i] ||
+		    g->cause.before[i] != c->before[i])
+			*exact = false;
+	if (*exact)
+		return true;
+	for (size_t i = 0; i < c->nops; i++)
+		if (!same_shape(m, g->cause.ops[i], c->ops[i]) ||
+		    !same_shape(m, g->cause.before[i], c->before[i]))
+			return false;
 	return true;
 }
 
@@ -957,9 +986,22 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	struct check_group *g;
 
 	for (size_t i = 0; i < r->ngroups; i++) {
+		bool exact;
+
 		g = &r->groups[i];
-		if (!same_cause(g, check, path, c))
+		if (!same_cause(x->m, g, check, path, c, &exact))
 			continue;
+		if (!exact && c->nops) {
+			size_t k;
+
+			for (k = 0; k < g->nalso; k++)
+				if (g->also[k] == c->ops[0])
+					break;
+			if (k == g->nalso && g->nalso < CHECK_MAX_ALSO)
+				g->also[g->nalso++] = c->ops[0];
+			else if (k == g->nalso)
+				g->more_also = true;
+		}
 		if (memcmp(g->cause.how, c->how, sizeof(c->how)) &&
 		    !g->mixed) {
 			size_t n;

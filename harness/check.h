@@ -33,6 +33,7 @@
 #include "harness/scenario.h"
 
 #define CHECK_NKINDS (1 + SCN_MAX_MODELS)	/* visible + models */
+#define CHECK_MAX_ALSO 8	/* other ops listed for one cause */
 
 /* Options shared by every scenario of one `crashfs check`. */
 struct check_opts {
@@ -67,6 +68,9 @@ struct check_group {
 	uint64_t example_upto;	/* and the last op it stands for */
 	char *output;		/* external checker's output (example) */
 	bool mixed;		/* its states lost the ops in different ways */
+	uint64_t also[CHECK_MAX_ALSO]; /* the same mistake at other ops */
+	size_t nalso;
+	bool more_also;		/* ... and more than fit in also */
 };
 
 /* The verdict on one checked state (for JSON). */

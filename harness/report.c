@@ -148,6 +148,13 @@ static void text_one(const struct check_result *r,
 		where(s, g->kinds, buf, sizeof(buf));
 		fprintf(f, "     where: %s\n", buf);
 		fprintf(f, "     cause: %s\n", g->text);
+		if (g->nalso) {
+			fprintf(f, "     the same at");
+			for (size_t k = 0; k < g->nalso; k++)
+				fprintf(f, "%s #%llu", k ? "," : "",
+					(unsigned long long)g->also[k]);
+			fprintf(f, "%s\n", g->more_also ? " and more" : "");
+		}
 		if (g->check != SCN_EXTERNAL)
 			fprintf(f, "     held:  %s in state %s\n", g->held,
 				g->example);
