@@ -170,7 +170,7 @@ int cause_find(struct model *m, const struct cause_state *st,
 		}
 		out->kind = CAUSE_VISIBLE;
 		out->nops = 1;
-		out->ops[0] = p ? p : 1;
+		out->ops[0] = p;	/* 0: the initial state fails too */
 		return 0;
 	}
 	if (!st->choice)

@@ -48,13 +48,15 @@ enum cause_kind {
 	CAUSE_MANY,		/* no set of up to three lost ops fixes it:
 				   files[] names where the losses were */
 	CAUSE_UNKNOWN,		/* not searched (budget spent) */
+	CAUSE_TIMEOUT,		/* not searched: the checker timed out */
 };
 
 struct cause {
 	enum cause_kind kind;
 	size_t nops;			/* ops named */
 	uint64_t ops[CAUSE_MAX_OPS];	/* seqs: lost ops, or the op that
-					   exposed the bad version */
+					   exposed the bad version (0: the
+					   initial state fails already) */
 	uint8_t how[CAUSE_MAX_OPS];	/* CAUSE_DROP or the torn variant */
 	uint64_t before[CAUSE_MAX_OPS];	/* persisted op after ops[i] that
 					   needed it (0: none) */

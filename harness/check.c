@@ -175,6 +175,7 @@ struct run {
 		struct check_why why;		/* built-in details */
 		uint8_t *choice;		/* point entries, or NULL */
 		char *output;			/* external checker output */
+		bool timed_out;			/* the checker timed out */
 	} *fail;
 	size_t nfail;
 	uint32_t sector;
@@ -393,6 +394,8 @@ static void record_external(struct run *x, struct job *j, int status,
 	/* external failures keep no loss vector (built from the id later) */
 	record_failure(x, j->state, 1u << SCN_EXTERNAL, NULL, NULL, j->point,
 		       output);
+	if (timed_out && x->nfail && x->fail[x->nfail - 1].state == j->state)
+		x->fail[x->nfail - 1].timed_out = true;
 }
 
 /* Wait for one running job to end (or for all with all = true). */
@@ -767,6 +770,16 @@ static void explain(struct run *x, struct check_group *g)
 	if (mk)
 		snprintf(at, sizeof(at), " at mark '%.100s' (#%llu)", mk->text,
 			 (unsigned long long)mk->seq);
+	if (c->kind == CAUSE_VISIBLE && !c->ops[0]) {
+		snprintf(g->text, sizeof(g->text),
+			 "%s fails already on the initial state, before the "
+			 "workload made any change",
+			 g->check == SCN_EXTERNAL ? "the checker" : "the check");
+		snprintf(g->hint, sizeof(g->hint),
+			 "check the checker or the setup: a state nobody "
+			 "touched should pass");
+		return;
+	}
 	if (c->kind == CAUSE_VISIBLE) {
 		const struct model_op *op = model_op_seq(m, c->ops[0]);
 
@@ -854,6 +867,14 @@ static void explain(struct run *x, struct check_group *g)
 			 "fsync %s before %s", files,
 			 mk ? "acknowledging (the mark)" :
 			      "the operations that depend on them");
+		return;
+	}
+	if (c->kind == CAUSE_TIMEOUT) {
+		snprintf(g->text, sizeof(g->text),
+			 "the checker did not finish within %u s", x->timeout);
+		snprintf(g->hint, sizeof(g->hint),
+			 "replay the state and run the checker by hand; raise "
+			 "--check-timeout if it is just slow");
 		return;
 	}
 	if (c->kind != CAUSE_LOST) {
@@ -1093,12 +1114,16 @@ static int find_causes(struct run *x)
 			if (c == SCN_EXTERNAL) {
 				tries = budget < EXTERNAL_TRIES ? budget :
 								  EXTERNAL_TRIES;
+				if (f->timed_out)
+					tries = 0;
 				if (attribute(x, c, &cs, v)) {
 					free(own);
 					continue;
 				}
 			}
-			if (v->kind && !cs.choice) {
+			if (c == SCN_EXTERNAL && f->timed_out) {
+				cause.kind = CAUSE_TIMEOUT;
+			} else if (v->kind && !cs.choice) {
 				cause.kind = CAUSE_UNKNOWN;
 			} else if (tries == 0) {
 				cause.kind = CAUSE_UNKNOWN;

@@ -105,9 +105,22 @@ static void child(char *const *argv, const char *shell, const char *dir,
 	_exit(127);
 }
 
+static int spawn(char *const *argv, const char *shell, const char *dir,
+		 char *const *env, int out_fd, unsigned timeout, int *status,
+		 bool interruptible);
+
 int workload_spawn(char *const *argv, const char *shell, const char *dir,
 		   char *const *env, int out_fd, unsigned timeout,
 		   int *status)
+{
+	return spawn(argv, shell, dir, env, out_fd, timeout, status, true);
+}
+
+/* interruptible: a SIGINT/SIGTERM ends the wait (cleanup commands are
+ * not interruptible: they must run after the signal). */
+static int spawn(char *const *argv, const char *shell, const char *dir,
+		 char *const *env, int out_fd, unsigned timeout, int *status,
+		 bool interruptible)
 {
 	double deadline = timeout ? now() + timeout : 0;
 	int pidfd, ret = 0;
@@ -131,7 +144,7 @@ int workload_spawn(char *const *argv, const char *shell, const char *dir,
 			ret = -errno;
 			break;
 		}
-		if (got_signal) {
+		if (got_signal && interruptible) {
 			ret = -EINTR;
 			break;
 		}
@@ -215,7 +228,7 @@ static int helper(char *const *argv, const char *dir, unsigned timeout,
 	int status = 0, rc;
 	char how[96];
 
-	rc = workload_spawn(argv, NULL, dir, NULL, -1, timeout, &status);
+	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false);
 	if (rc == -ETIMEDOUT) {
 		snprintf(err, errlen, "'%s %s' did not finish in %u s",
 			 argv[0], argv[1], timeout);
