@@ -66,6 +66,9 @@ struct mnode {
 	char *init_path;	/* path in the initial image, owned */
 	int init_fd;		/* opened lazily, -1 */
 	uint32_t nlink;		/* entries pointing here */
+	const struct mnode *hint_dir;	/* last directory it was named in */
+	const char *hint_name;	/* and the name (owned by an op or
+				   init_ents) */
 	struct mentry *head, *tail;	/* directory entries */
 	uint64_t gen;		/* bumped on every change */
 	uint64_t hash_gen;	/* gen the cached hash was computed at */
@@ -416,8 +419,9 @@ static void ext_put(struct mstate *s, uint64_t a, uint64_t b,
 	nnew = has_left + has_right + (ins != NULL);
 	if (nnew > j - i)
 		ext_reserve(s, nnew - (j - i));
-	memmove(&s->ext[i + nnew], &s->ext[j],
-		(s->next - j) * sizeof(*s->ext));
+	if (s->next > j)
+		memmove(&s->ext[i + nnew], &s->ext[j],
+			(s->next - j) * sizeof(*s->ext));
 	s->next = s->next - (j - i) + nnew;
 	if (has_left)
 		s->ext[i++] = left;
@@ -977,6 +981,35 @@ static bool find_path(const struct mnode *dir, const struct mnode *n,
 	return false;
 }
 
+static void hint_path(const struct model *m, const struct mnode *dir,
+		      const char *name, char *buf, size_t len, int depth)
+{
+	char d[2048];
+
+	if (!dir || dir == m->root || depth > 64) {
+		snprintf(buf, len, "%s", name ? name : "?");
+		return;
+	}
+	if (find_path(m->root, dir, d, sizeof(d), 0, 0))
+		snprintf(buf, len, "%s/%s", d, name);
+	else {
+		hint_path(m, dir->hint_dir, dir->hint_name, d, sizeof(d),
+			  depth + 1);
+		snprintf(buf, len, "%s/%s", d, name);
+	}
+}
+
+void model_op_path(const struct model *m, const struct model_op *op,
+		   char *buf, size_t len)
+{
+	if (op->at_name)
+		hint_path(m, op->at_dir, op->at_name, buf, len, 0);
+	else if (op->node)
+		model_path(m, op->node, buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
 void model_path(const struct model *m, const struct mnode *n, char *buf,
 		size_t len)
 {
@@ -987,8 +1020,13 @@ void model_path(const struct model *m, const struct mnode *n, char *buf,
 		snprintf(buf, len, ".");
 		return;
 	}
-	if (!find_path(m->root, n, buf, len, 0, 0))
-		snprintf(buf, len, "#%llu", (unsigned long long)(n->id & ~SYNTH_ID));
+	if (find_path(m->root, n, buf, len, 0, 0))
+		return;
+	if (n->hint_name)
+		hint_path(m, n->hint_dir, n->hint_name, buf, len, 0);
+	else
+		snprintf(buf, len, "#%llu",
+			 (unsigned long long)(n->id & ~SYNTH_ID));
 }
 
 /* ---- reset -------------------------------------------------------- */
@@ -1103,6 +1141,10 @@ static void init_ent_add(struct model *m, struct mnode *dir,
 	e->node = n;
 	if (!(e->name = strdup(name)))
 		oom();
+	if (!n->hint_name) {
+		n->hint_dir = dir;
+		n->hint_name = e->name;
+	}
 	if (map_put(&m->initmap, (uint64_t)(uintptr_t)dir, name_hash(name),
 		    (void *)(uintptr_t)m->ninit))
 		oom();
@@ -1612,8 +1654,29 @@ static int load_op(struct model *m, struct model_op *op,
 		return err;
 	if (op->type == TR_WRITE)
 		op->extends = op->off + op->data_len > op->node->st.size;
+	if (op->node) {
+		op->at_dir = op->node->hint_dir;
+		op->at_name = op->node->hint_name;
+	}
 	model_apply_ns(m, op);
 	model_apply_node(m, op, MV_FULL, 0);
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK:
+		op->node->hint_dir = op->dir;
+		op->node->hint_name = op->name;
+		break;
+	case TR_RENAME:
+		op->node->hint_dir = op->dir2;
+		op->node->hint_name = op->name2;
+		if (op->node2 && (op->oflags & RENAME_EXCHANGE)) {
+			op->node2->hint_dir = op->dir;
+			op->node2->hint_name = op->name;
+		}
+		break;
+	default:
+		break;
+	}
 	return 0;
 }
 

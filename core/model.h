@@ -89,6 +89,8 @@ struct model_op {
 	struct mnode *node2;	/* file id2 names */
 	struct mnode *dir;	/* directory parent names */
 	struct mnode *dir2;	/* directory parent2 names */
+	const struct mnode *at_dir;	/* where node was when the op was */
+	const char *at_name;	/* made (its last name), for messages */
 };
 
 /* Attributes of a file in the current tree. */
@@ -216,6 +218,14 @@ uint64_t model_hash(struct model *m, struct mnode *n);
  * when n is unreachable.  Writes into buf (always NUL-terminated). */
 void model_path(const struct model *m, const struct mnode *n, char *buf,
 		size_t len);
+
+/*
+ * The path op's file had when the op was made ("dir/file"), with the
+ * directory's path taken from the current tree.  For messages: "write #5
+ * to config.json.tmp".
+ */
+void model_op_path(const struct model *m, const struct model_op *op,
+		   char *buf, size_t len);
 
 /*
  * Per-file scratch words (MODEL_SCRATCH of them) for the modules that

@@ -414,6 +414,9 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 		return -EINVAL;
 	if (!names_fit(rec))
 		return -ENAMETOOLONG;
+	if (rec->data_len && !rec->data &&
+	    strpbrk(body_layout[rec->type], "dD"))
+		return -EINVAL;
 	size = trace_rec_size(rec);
 	if (size > REC_MAX)
 		return -E2BIG;

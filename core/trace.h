@@ -158,7 +158,8 @@ const char *trace_type_name(unsigned int type);
  */
 const char *trace_type_layout(unsigned int type);
 
-/* Bytes the encoded record occupies in a trace (header, body, checksum). */
+/* Bytes the encoded record occupies in a trace (header, body, checksum);
+ * 0 for a record trace_append() would refuse (unknown type, long name). */
 size_t trace_rec_size(const struct trace_rec *rec);
 
 /* ---- writer ---------------------------------------------------------- */
@@ -184,8 +185,12 @@ int trace_reserve(struct trace_writer *w, size_t bytes);
 /*
  * Append rec, assigning rec->seq and rec->time_ns.  The record is handed
  * to the kernel before this returns (no user-space buffering), so it
- * survives a killed daemon.  Returns 0 or -errno; after a failure the
- * trace may end in a partial record, which readers skip.
+ * survives a killed daemon.  Returns 0 or -errno: -EINVAL for an unknown
+ * type or a payload length without data, -ENAMETOOLONG for a name longer
+ * than TRACE_NAME_MAX (never cut), -E2BIG for a record over 64 MiB, or
+ * the write's error.  A write that fails part-way is cut off again, so
+ * the trace still ends at the previous record; if that is impossible,
+ * every later append fails with -EIO.
  */
 int trace_append(struct trace_writer *w, struct trace_rec *rec);
 

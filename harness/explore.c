@@ -670,13 +670,15 @@ int explore_goto(struct explorer *x, const char *id, struct explore_state *st)
 		j = 0;
 	}
 	if (j == x->ncand) {
+		size_t have = x->ncand;
+
 		x->ncand = x->ci = 0;
 		return xfail(x, ENOENT,
 			     "no state '%s' in this run (at point %llu the "
 			     "model '%s' has %zu states; 'crashfs states "
 			     "--point %llu --model %s' lists them)",
 			     id, (unsigned long long)k, want.model->name,
-			     x->ncand, (unsigned long long)k, want.model->name);
+			     have, (unsigned long long)k, want.model->name);
 	}
 	*st = x->cand[j];
 	x->ncand = x->ci = 0;
@@ -804,6 +806,75 @@ void explore_describe(const struct explore_state *st, char *buf,
 		break;
 	default:
 		snprintf(buf, len, "random choice, metadata up to #%llu", p);
+		break;
+	}
+}
+
+const char *explore_fate_name(enum explore_fate f)
+{
+	switch (f) {
+	case XF_DROPPED: return "dropped";
+	case XF_HEAD: return "torn (head sectors only)";
+	case XF_TAIL: return "torn (tail sectors only)";
+	case XF_SIZE: return "size only (zero-filled)";
+	}
+	return "?";
+}
+
+/* The name of a directory entry: "dir/name" or "name" in the root. */
+static void entry_name(struct model *m, const struct mnode *dir,
+		       const char *name, char *buf, size_t len)
+{
+	char d[1024];
+
+	if (!dir || dir == model_root(m)) {
+		snprintf(buf, len, "%s", name ? name : "?");
+		return;
+	}
+	model_path(m, dir, d, sizeof(d));
+	snprintf(buf, len, "%s/%s", d, name ? name : "?");
+}
+
+void explore_describe_op(struct model *m, uint64_t seq, char *buf,
+			 size_t len)
+{
+	const struct model_op *op = model_op_seq(m, seq);
+	const char *t;
+	char a[1200], b[1200];
+
+	if (!op) {
+		snprintf(buf, len, "#%llu", (unsigned long long)seq);
+		return;
+	}
+	t = trace_type_name(op->type);
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_UNLINK: case TR_RMDIR:
+		entry_name(m, op->dir, op->name, a, sizeof(a));
+		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
+			 a);
+		break;
+	case TR_RENAME:
+		entry_name(m, op->dir, op->name, a, sizeof(a));
+		entry_name(m, op->dir2, op->name2, b, sizeof(b));
+		snprintf(buf, len, "rename #%llu %s -> %s",
+			 (unsigned long long)seq, a, b);
+		break;
+	case TR_WRITE:
+		model_op_path(m, op, a, sizeof(a));
+		snprintf(buf, len, "write #%llu to %s (%u bytes at %llu)",
+			 (unsigned long long)seq, a, op->data_len,
+			 (unsigned long long)op->off);
+		break;
+	default:
+		if (op->node) {
+			model_op_path(m, op, a, sizeof(a));
+			snprintf(buf, len, "%s #%llu %s", t,
+				 (unsigned long long)seq, a);
+		} else {
+			snprintf(buf, len, "%s #%llu", t,
+				 (unsigned long long)seq);
+		}
 		break;
 	}
 }

@@ -168,4 +168,15 @@ const char *explore_kind_name(enum explore_kind k);
 void explore_describe(const struct explore_state *st, char *buf,
 		      size_t len);
 
+/*
+ * Name op seq for people: "write #5 to config.json.tmp", "rename #7
+ * config.json.tmp -> config.json".  Paths are looked up in the current
+ * tree ("#<id>" for a file not in it).
+ */
+void explore_describe_op(struct model *m, uint64_t seq, char *buf,
+			 size_t len);
+
+/* "dropped", "torn (head only)", ... */
+const char *explore_fate_name(enum explore_fate f);
+
 #endif /* CRASHFS_EXPLORE_H */

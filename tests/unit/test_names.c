@@ -119,6 +119,13 @@ static void test_hard_links(void **state)
 	apply(&nm, TR_UNLINK, 3, "b", 2);
 	apply(&nm, TR_UNLINK, 1, "c", 2);
 	assert_string_equal(path(&nm, 2), "c (deleted)");
+	/* a hard link of the initial state, bound under both names */
+	apply(&nm, TR_BIND, 1, "h1", 9);
+	apply(&nm, TR_BIND, 1, "h2", 9);
+	apply(&nm, TR_BIND, 1, "h2", 9);
+	assert_string_equal(path(&nm, 9), "h1");
+	apply(&nm, TR_UNLINK, 1, "h1", 9);
+	assert_string_equal(path(&nm, 9), "h2");
 	/* a new link brings it back (linkat of an O_TMPFILE-like file) */
 	apply(&nm, TR_LINK, 1, "again", 2);
 	assert_string_equal(path(&nm, 2), "again");

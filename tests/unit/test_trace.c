@@ -398,6 +398,8 @@ static void test_name_too_long(void **state)
 	assert_int_equal(trace_append(w, &rec), -ENAMETOOLONG);
 	name[TRACE_NAME_MAX] = '\0';
 	assert_int_equal(trace_append(w, &rec), 0);
+	rec = (struct trace_rec){.type = TR_WRITE, .data_len = 1};
+	assert_int_equal(trace_append(w, &rec), -EINVAL); /* data NULL */
 	rec = (struct trace_rec){.type = 0};
 	assert_int_equal(trace_append(w, &rec), -EINVAL);
 	rec.type = TR_TYPE_MAX;
@@ -431,6 +433,25 @@ static void test_write_overhead(void **state)
 	assert_int_equal(trace_writer_bytes(w) - before, trace_rec_size(&rec));
 	assert_true(trace_rec_size(&rec) - sizeof(buf) < 64);
 	assert_int_equal(trace_writer_close(&w), 0);
+}
+
+/* A closed trace gives back what trace_reserve() preallocated (a hole
+ * punched past the end of file would not, on ext4). */
+static void test_close_frees_reservation(void **state)
+{
+	const char *path = tpath("reserve.trace");
+	struct trace_writer *w = trace_writer_create(path, NULL);
+	struct trace_rec rec = {.type = TR_MARK, .name = "m"};
+	struct stat st;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(trace_reserve(w, 100), 0);
+	assert_int_equal(trace_append(w, &rec), 0);
+	assert_int_equal(trace_reserve(w, 1 << 20), 0);
+	assert_int_equal(trace_writer_close(&w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < 64 * 1024);
 }
 
 /* The bytes of a file, and the offsets where its records start. */
@@ -822,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(test_default_header),
 	    cmocka_unit_test(test_name_too_long),
 	    cmocka_unit_test(test_write_overhead),
+	    cmocka_unit_test(test_close_frees_reservation),
 	    cmocka_unit_test(test_cut_at_every_byte),
 	    cmocka_unit_test(test_zero_filled_tail),
 	    cmocka_unit_test(test_flipped_byte),
