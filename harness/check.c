@@ -34,6 +34,8 @@
 #include "core/util.h"
 #include "harness/checks.h"
 #include "harness/explore.h"
+#include "harness/materialize.h"
+#include "harness/run.h"
 #include "harness/workload.h"
 
 #define DEFAULT_CHECK_TIMEOUT 30	/* seconds per external check */
@@ -53,102 +55,10 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- writing a state to disk ------------------------------------------ */
-
-struct mat {
-	struct model *m;
-	struct map links;	/* mnode -> first path written (hard links) */
-	char **paths;		/* owned copies of the paths in links */
-	size_t npaths;
-	int err;		/* first -errno */
-};
-
-static void mat_node(struct mat *t, struct mnode *dir, const char *dpath)
-{
-	void *cookie = NULL;
-	const char *name;
-	struct mnode *n;
-
-	while ((n = model_readdir(dir, &cookie, &name))) {
-		struct model_stat st;
-		char *p, *first;
-		int fd;
-
-		if (!util_name_ok(name) || asprintf(&p, "%s/%s", dpath,
-						    name) < 0) {
-			t->err = -EINVAL;
-			return;
-		}
-		model_stat(n, &st);
-		first = map_get(&t->links, (uintptr_t)n, 0);
-		if (first && !S_ISDIR(st.mode)) {
-			if (link(first, p) < 0 && !t->err)
-				t->err = -errno;
-			free(p);
-			continue;
-		}
-		if (S_ISDIR(st.mode)) {
-			if (mkdir(p, 0700) < 0 && !t->err)
-				t->err = -errno;
-			mat_node(t, n, p);
-			chmod(p, st.mode & 07777);
-		} else if (S_ISLNK(st.mode)) {
-			if (symlink(model_symlink(n), p) < 0 && !t->err)
-				t->err = -errno;
-		} else if (S_ISREG(st.mode)) {
-			char *buf = NULL;
-			size_t len = 0;
-
-			fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-				  st.mode & 07777);
-			if (fd < 0 || model_read_all(t->m, n, &buf, &len) < 0 ||
-			    util_write_all(fd, buf, len) < 0) {
-				if (!t->err)
-					t->err = -EIO;
-			}
-			free(buf);
-			if (fd >= 0) {
-				fchmod(fd, st.mode & 07777);
-				close(fd);
-			}
-		} else {
-			if (mknod(p, st.mode, st.rdev) < 0 && !t->err)
-				t->err = -errno;
-		}
-		if (st.nlink > 1 && !S_ISDIR(st.mode)) {
-			char **v = realloc(t->paths, (t->npaths + 1) *
-						     sizeof(*v));
-
-			if (v) {
-				t->paths = v;
-				v[t->npaths++] = p;
-				map_put(&t->links, (uintptr_t)n, 0, p);
-				continue;
-			}
-		}
-		free(p);
-	}
-}
-
-/* Write the model's current tree into dir (emptied first). */
-static int materialise(struct model *m, const char *dir)
-{
-	struct mat t = { .m = m };
-
-	workload_rmtree(dir);
-	if (mkdir(dir, 0755) < 0)
-		return -errno;
-	mat_node(&t, model_root(m), dir);
-	for (size_t i = 0; i < t.npaths; i++)
-		free(t.paths[i]);
-	free(t.paths);
-	map_release(&t.links);
-	return t.err;
-}
-
 /* ---- external checkers --------------------------------------------- */
 
 struct job {
+	struct materializer *mt; /* writes the state into dir/state */
 	pid_t pid;		/* 0: slot free */
 	int pidfd;
 	double deadline;
@@ -167,6 +77,7 @@ struct run {
 	const char *trace;
 	struct job jobs[MAX_JOBS];
 	unsigned njobs;
+	struct materializer *cause_mt;	/* for the cause search */
 	unsigned timeout;
 	/* failing states kept for the cause search */
 	struct failing {
@@ -205,22 +116,35 @@ static void free_env(char **env)
 		free(env[i]);
 }
 
-/* Write state + marks into a slot; returns 0 or -errno. */
-static int prepare_slot(struct run *x, const char *slot, uint64_t point,
-			char *state_dir, char *marks, size_t len)
+/*
+ * Write the current state and the marks file into a slot.  The checker
+ * may have changed the previous state (SQLite recovers its journal), so
+ * the materializer forgets it and writes the state afresh.
+ */
+static int prepare_slot(struct run *x, struct materializer **mt,
+			const char *slot, uint64_t upto, char *state_dir,
+			char *marks, size_t len)
 {
+	char err[256];
 	FILE *f;
 	int rc;
 
 	snprintf(state_dir, len, "%s/state", slot);
 	snprintf(marks, len, "%s/marks", slot);
-	rc = materialise(x->m, state_dir);
+	if (!*mt) {
+		*mt = materialize_new(state_dir, err, sizeof(err));
+		if (!*mt)
+			return -errno;
+	} else if ((rc = materialize_forget(*mt)) < 0) {
+		return rc;
+	}
+	rc = materialize_sync(*mt, x->m, err, sizeof(err));
 	if (rc < 0)
 		return rc;
 	f = fopen(marks, "w");
 	if (!f)
 		return -errno;
-	checks_write_marks(x->c, point, f);
+	checks_write_marks(x->c, upto, f);
 	fclose(f);
 	return 0;
 }
@@ -288,7 +212,8 @@ static bool external_pass_now(struct run *x, uint64_t point, uint64_t upto)
 
 	snprintf(slot, sizeof(slot), "%s/states/cause", x->r->run_dir);
 	mkdir(slot, 0755);
-	if (prepare_slot(x, slot, upto, state, marks, sizeof(state)) < 0)
+	if (prepare_slot(x, &x->cause_mt, slot, upto, state, marks,
+			 sizeof(state)) < 0)
 		return false;
 	snprintf(out, sizeof(out), "%s/out", slot);
 	pid = spawn_checker(x, state, marks, out, point);
@@ -456,7 +381,7 @@ static int start_external(struct run *x, size_t state, uint64_t point,
 	char state_dir[4200], marks[4200], out[4200];
 	int rc;
 
-	rc = prepare_slot(x, j->dir, upto, state_dir, marks,
+	rc = prepare_slot(x, &j->mt, j->dir, upto, state_dir, marks,
 			  sizeof(state_dir));
 	if (rc < 0)
 		return rc;
@@ -1202,6 +1127,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 {
 	struct workload w = { 0 };
 	struct run x = { .s = s, .o = o, .r = r };
+	struct run_info ri;
 	char err[1024], trace[4200], initial[4200];
 	char *run_dir = NULL;
 	double t0 = now();
@@ -1245,9 +1171,15 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 		r->error = rc;
 		goto out;
 	}
-	x.m = model_load(workload_trace(&w, trace, sizeof(trace)),
-			 workload_initial(&w, initial, sizeof(initial)), err,
-			 sizeof(err));
+	(void)trace;
+	(void)initial;
+	if (run_open(w.dir, &ri, err, sizeof(err)) < 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg),
+			 "cannot open the recorded run: %.900s", err);
+		r->error = -EIO;
+		goto out;
+	}
+	x.m = run_load(&ri, err, sizeof(err));
 	if (!x.m) {
 		rc = -errno;
 		snprintf(r->errmsg, sizeof(r->errmsg),
@@ -1258,6 +1190,11 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	r->nops = model_nops(x.m);
 	x.sector = model_header(x.m)->sector_size ?
 		   model_header(x.m)->sector_size : 512;
+	{
+		char *sh[] = { "sh", "-c", s->run, NULL };
+
+		run_write_meta(&ri, x.sector, o->argv ? o->argv : sh);
+	}
 	x.c = checks_new(x.m, &s->atomic, &s->durable, err, sizeof(err));
 	if (!x.c) {
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
@@ -1300,6 +1237,9 @@ out:
 		free(x.fail[i].output);
 	}
 	free(x.fail);
+	for (unsigned i = 0; i < x.njobs; i++)
+		materialize_free(&x.jobs[i].mt);
+	materialize_free(&x.cause_mt);
 	if (r->run_dir) {
 		char *states;
 
