@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/persist.h"
 #include "core/trace.h"
 
 void cause_apply(struct model *m, const struct cause_state *st)
@@ -138,6 +139,58 @@ bool cause_matches(struct model *m, const struct cause *c,
 	return true;
 }
 
+/* Is op journalled (entry, size, attribute change)?  Those persist in
+ * program order, so persisting one persists the lost ones before it. */
+static bool journalled(const struct model_op *op)
+{
+	enum persist_class c = persist_class_of(op);
+
+	return c == PC_NS || c == PC_SIZE || c == PC_ATTR;
+}
+
+/* Next k-combination of 0..n-1 in idx; false after the last. */
+static bool next_comb(uint64_t *idx, unsigned k, uint64_t n)
+{
+	int i = k - 1;
+
+	while (i >= 0 && idx[i] == n - k + i)
+		i--;
+	if (i < 0)
+		return false;
+	idx[i]++;
+	for (unsigned j = i + 1; j < k; j++)
+		idx[j] = idx[j - 1] + 1;
+	return true;
+}
+
+static bool try_state(struct model *m, const struct cause_state *st,
+		      uint8_t *choice, cause_pass_fn pass, void *ctx);
+
+/*
+ * The state with the chosen candidates persisted whole (a journalled op
+ * brings the journalled ops before it along, as every model keeps
+ * metadata in program order): does it pass?
+ */
+static bool try_set(struct model *m, const struct cause_state *st,
+		    uint8_t *choice, const uint64_t *cand,
+		    const uint64_t *idx, unsigned k, cause_pass_fn pass,
+		    void *ctx)
+{
+	memcpy(choice, st->choice, st->point);
+	for (unsigned j = 0; j < k; j++) {
+		uint64_t i = cand[idx[j]];
+
+		choice[i] = MV_FULL;
+		if (!journalled(model_op(m, i)))
+			continue;
+		for (uint64_t e = 0; e < i; e++)
+			if (choice[e] != MV_FULL &&
+			    journalled(model_op(m, e)))
+				choice[e] = MV_FULL;
+	}
+	return try_state(m, st, choice, pass, ctx);
+}
+
 static bool try_state(struct model *m, const struct cause_state *st,
 		      uint8_t *choice, cause_pass_fn pass, void *ctx)
 {
@@ -186,62 +239,29 @@ int cause_find(struct model *m, const struct cause_state *st,
 		    model_op_mutates(model_op(m, i)) &&
 		    model_op(m, i)->result >= 0)
 			cand[ncand++] = i;
-	memcpy(choice, st->choice, st->point);
-	for (uint64_t a = 0; a < ncand && tries < max_tries; a++, tries++) {
-		choice[cand[a]] = MV_FULL;
-		if (try_state(m, st, choice, pass, ctx)) {
-			out->kind = CAUSE_LOST;
-			out->nops = 1;
-			out->ops[0] = cand[a] + 1;
-			out->how[0] = st->choice[cand[a]];
-			goto found;
-		}
-		choice[cand[a]] = st->choice[cand[a]];
-	}
-	for (uint64_t a = 0; a < ncand && tries < max_tries; a++) {
-		choice[cand[a]] = MV_FULL;
-		for (uint64_t b = a + 1; b < ncand && tries < max_tries;
-		     b++, tries++) {
-			choice[cand[b]] = MV_FULL;
-			if (try_state(m, st, choice, pass, ctx)) {
+	/* sets of 1, 2, then 3 candidates (3 only when there are few) */
+	for (unsigned k = 1; k <= 3 && ret == 0; k++) {
+		uint64_t idx[3] = { 0, 1, 2 };
+
+		if (k > ncand || (k == 3 && ncand > 16))
+			break;
+		for (;;) {
+			if (tries++ >= max_tries)
+				goto summary;
+			if (try_set(m, st, choice, cand, idx, k, pass, ctx)) {
 				out->kind = CAUSE_LOST;
-				out->nops = 2;
-				out->ops[0] = cand[a] + 1;
-				out->how[0] = st->choice[cand[a]];
-				out->ops[1] = cand[b] + 1;
-				out->how[1] = st->choice[cand[b]];
+				out->nops = k;
+				for (unsigned j = 0; j < k; j++) {
+					out->ops[j] = cand[idx[j]] + 1;
+					out->how[j] = st->choice[cand[idx[j]]];
+				}
 				goto found;
 			}
-			choice[cand[b]] = st->choice[cand[b]];
+			if (!next_comb(idx, k, ncand))
+				break;
 		}
-		choice[cand[a]] = st->choice[cand[a]];
 	}
-	for (uint64_t a = 0; a < ncand && ncand <= 16 && tries < max_tries;
-	     a++) {
-		choice[cand[a]] = MV_FULL;
-		for (uint64_t b = a + 1; b < ncand && tries < max_tries; b++) {
-			choice[cand[b]] = MV_FULL;
-			for (uint64_t d = b + 1; d < ncand && tries < max_tries;
-			     d++, tries++) {
-				choice[cand[d]] = MV_FULL;
-				if (try_state(m, st, choice, pass, ctx)) {
-					uint64_t w[3] = { cand[a], cand[b],
-							  cand[d] };
-
-					out->kind = CAUSE_LOST;
-					out->nops = 3;
-					for (int k = 0; k < 3; k++) {
-						out->ops[k] = w[k] + 1;
-						out->how[k] = st->choice[w[k]];
-					}
-					goto found;
-				}
-				choice[cand[d]] = st->choice[cand[d]];
-			}
-			choice[cand[b]] = st->choice[cand[b]];
-		}
-		choice[cand[a]] = st->choice[cand[a]];
-	}
+summary:
 	/* no small set: summarise where the losses were */
 	out->kind = CAUSE_MANY;
 	summarise(m, st, cand, ncand, out);

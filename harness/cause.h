@@ -7,8 +7,13 @@
  * choice: persisted whole, dropped, or torn (one of the partial variants
  * of core/model.h).  For a failing state we look for the smallest set of
  * dropped or torn ops whose full persistence makes the check pass, trying
- * every single op, then every pair, then every triple (bounded), rebuilding the state's tree
- * each time.  For each op i of that set we name the first persisted op j
+ * every single op, then every pair, then every triple (bounded),
+ * rebuilding the state's tree each time.  Persisting a journalled op
+ * (entry, size or attribute change) persists the lost journalled ops
+ * before it too, since every model keeps metadata in program order: the
+ * fix "the rename" then covers a state that also lost the create before
+ * it.  When no such set exists the cause summarises which files the lost
+ * ops were on (CAUSE_MANY).  For each op i of that set we name the first persisted op j
  * after it that made i's absence visible: "op i must persist before op j"
  * (ALICE's ordering dependency).  When even the visible state at k fails
  * (everything persisted), persistence is not the cause: the program
