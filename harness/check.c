@@ -91,6 +91,7 @@ struct run {
 	size_t nfail;
 	uint32_t sector;
 	double t0, last_progress;
+	uint64_t done;			/* states checked, all kinds */
 	bool progress_shown;
 };
 
@@ -402,17 +403,22 @@ static int start_external(struct run *x, size_t state, uint64_t point,
 
 /* ---- exploration ---------------------------------------------------------- */
 
-static void progress(struct run *x, const char *what, uint64_t done)
+/* "crashfs check: NAME: posix crash states: 45 checked, at op 60 of 81,
+ * 20 states/s" on a terminal, for explorations longer than a second. */
+static void progress(struct run *x, const char *what, uint64_t done,
+		     uint64_t point)
 {
 	double t = now();
 
+	x->done++;
 	if (!x->o->progress || t - x->t0 < 1.0 || t - x->last_progress < 0.2)
 		return;
 	x->last_progress = t;
 	x->progress_shown = true;
-	fprintf(stderr, "\r\033[Kcrashfs check: %s: %s: %llu states checked "
-		"(%.0f/s)", x->s->name, what, (unsigned long long)done,
-		done / (t - x->t0));
+	fprintf(stderr, "\r\033[Kcrashfs check: %s: %s: %llu checked, at op "
+		"%llu of %llu, %.0f states/s", x->s->name, what,
+		(unsigned long long)done, (unsigned long long)point,
+		(unsigned long long)x->r->nops, x->done / (t - x->t0));
 	fflush(stderr);
 }
 
@@ -504,10 +510,6 @@ static int explore_kind(struct run *x, unsigned kind)
 	eo.models = models;
 	eo.seed = x->o->seed;
 	eo.sector = x->sector;
-	if (x->o->shard_n > 1) {
-		eo.shard_k = x->o->shard_k;
-		eo.shard_n = x->o->shard_n;
-	}
 	ex = explore_new(x->m, &eo, err, sizeof(err));
 	if (!ex) {
 		rc = -errno;
@@ -528,6 +530,11 @@ static int explore_kind(struct run *x, unsigned kind)
 		if (map_get(&seen, st.hash, key))
 			continue;
 		map_put(&seen, st.hash, key, (void *)1);
+		/* shard by content, so identical states share a shard */
+		if (x->o->shard_n > 1 &&
+		    (st.hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
+			    x->o->shard_k)
+			continue;
 		if (workload_interrupted()) {
 			rc = -EINTR;
 			break;
@@ -558,7 +565,7 @@ static int explore_kind(struct run *x, unsigned kind)
 				break;
 			}
 		}
-		progress(x, what, distinct);
+		progress(x, what, distinct, st.point);
 	}
 	reap_jobs(x, true);
 	if (rc < 0 && !x->r->errmsg[0])
@@ -1224,8 +1231,11 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 		goto out_err;
 	r->has_expect = s->has_expect;
 	r->expect_ok = true;
+	/* a shard sees only some states: it can only find failures that
+	 * were not expected, not miss expected ones */
 	for (int c = 0; c < SCN_NCHECKS; c++)
-		if (r->failed[c] != s->expect_fail[c])
+		if (o->shard_n > 1 ? (r->failed[c] & ~s->expect_fail[c]) != 0 :
+				     r->failed[c] != s->expect_fail[c])
 			r->expect_ok = false;
 	goto out;
 out_err:
