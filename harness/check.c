@@ -688,6 +688,53 @@ static const char *fate_words(uint8_t how)
 	}
 }
 
+/* The hint for lost op i of g's cause, into buf. */
+static void one_hint(struct run *x, const struct check_group *g, size_t i,
+		     char *buf, size_t len)
+{
+	struct model *m = x->m;
+	const struct cause *c = &g->cause;
+	const struct model_op *op = model_op_seq(m, c->ops[i]);
+	const struct model_op *bop = c->before[i] ?
+		model_op_seq(m, c->before[i]) : NULL;
+	const char *path = g->check == SCN_EXTERNAL ? NULL :
+			   checks_path(x->c, g->check, g->path);
+	const struct check_mark *mk = mark_before(x, g->example_upto);
+	bool renamed_later = false;
+	char p[300];
+
+	for (size_t j = 0; j < c->nops; j++) {
+		const struct model_op *o = model_op_seq(m, c->ops[j]);
+
+		if (o && o->type == TR_RENAME && o->node == op->node &&
+		    o->seq > op->seq)
+			renamed_later = true;
+	}
+	cause_op_path(m, c->ops[i], p, sizeof(p));
+	if (is_ns(op)) {
+		char dw[360];
+
+		dir_words(m, op, dw, sizeof(dw));
+		snprintf(buf, len, "fsync %s after the %s", dw,
+			 op->type == TR_CREATE ? "create" :
+						 trace_type_name(op->type));
+	} else if ((bop && bop->type == TR_RENAME) || renamed_later) {
+		snprintf(buf, len, "fsync %s before renaming it", p);
+	} else if (c->how[i] != CAUSE_DROP && g->check != SCN_DURABLE) {
+		snprintf(buf, len, "a write can tear or persist as zeros until "
+			 "fsync returns: write a temp file and rename it, or "
+			 "make readers detect a torn tail (checksummed "
+			 "records)");
+	} else if (g->check == SCN_ATOMIC && path) {
+		snprintf(buf, len, "this updates %s in place: write a temp "
+			 "file, fsync it and rename it over %s", path, path);
+	} else {
+		snprintf(buf, len, "fsync %s before %s", p,
+			 mk ? "the mark (acknowledging it)" :
+			      "the end of the program");
+	}
+}
+
 /* Put the cause of g in words, with a hint. */
 static void explain(struct run *x, struct check_group *g)
 {
@@ -696,8 +743,8 @@ static void explain(struct run *x, struct check_group *g)
 	const char *path = g->check == SCN_EXTERNAL ? NULL :
 			   checks_path(x->c, g->check, g->path);
 	const struct check_mark *mk = mark_before(x, g->example_upto);
-	char d[300], e[300], p[300], at[200] = "";
-	size_t n = 0;
+	char d[300], e[300], p[300], at[200] = "", h[400];
+	size_t n = 0, hn = 0;
 
 	if (mk)
 		snprintf(at, sizeof(at), " at mark '%.100s' (#%llu)", mk->text,
@@ -818,6 +865,7 @@ static void explain(struct run *x, struct check_group *g)
 			 "causes above");
 		return;
 	}
+	g->hint[0] = '\0';
 	for (size_t i = 0; i < c->nops && n < sizeof(g->text); i++) {
 		const struct model_op *op = model_op_seq(m, c->ops[i]);
 		const struct model_op *bop = c->before[i] ?
@@ -847,38 +895,11 @@ static void explain(struct run *x, struct check_group *g)
 					      "was not durable" :
 					      fate_words(c->how[i]),
 				      g->check == SCN_ATOMIC ? "" : at);
-		if (i)
-			continue;
-		/* the hint follows the first op */
-		if (is_ns(op)) {
-			char dw[360];
-
-			dir_words(m, op, dw, sizeof(dw));
-			snprintf(g->hint, sizeof(g->hint),
-				 "fsync %s after the %s", dw,
-				 op->type == TR_CREATE ? "create" :
-				 trace_type_name(op->type));
-		} else if (bop && bop->type == TR_RENAME) {
-			snprintf(g->hint, sizeof(g->hint),
-				 "fsync %s before renaming it", p);
-		} else if (c->how[i] != CAUSE_DROP &&
-			   g->check != SCN_DURABLE) {
-			snprintf(g->hint, sizeof(g->hint),
-				 "a write can tear or persist as zeros until "
-				 "fsync returns: write a temp file and rename "
-				 "it, or make readers detect a torn tail "
-				 "(checksummed records)");
-		} else if (g->check == SCN_ATOMIC && path) {
-			snprintf(g->hint, sizeof(g->hint),
-				 "this updates %s in place: write a temp "
-				 "file, fsync it and rename it over %s", path,
-				 path);
-		} else {
-			snprintf(g->hint, sizeof(g->hint),
-				 "fsync %s before %s", p,
-				 mk ? "the mark (acknowledging it)" :
-				      "the end of the program");
-		}
+		one_hint(x, g, i, h, sizeof(h));
+		if (!strstr(g->hint, h))
+			hn += snprintf(g->hint + hn, hn < sizeof(g->hint) ?
+				       sizeof(g->hint) - hn : 0, "%s%s",
+				       hn ? "; and " : "", h);
 	}
 }
 
