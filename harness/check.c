@@ -483,104 +483,145 @@ static uint64_t upto_of(const uint64_t *pts, size_t n, uint64_t k,
 	return lo < n ? pts[lo] - 1 : last;
 }
 
+/* What one exploration keeps track of. */
+struct pass {
+	struct explorer *ex;
+	unsigned kind;		/* 0 visible, 1 + i model i */
+	const uint64_t *pts;	/* crash points */
+	size_t npts;
+	struct map seen;	/* (hash, context) already checked */
+	uint64_t distinct;
+	char what[64];		/* "posix crash states" */
+};
+
+/*
+ * Check the state the model's tree is in now.  Returns 0 to go on, 1 when
+ * --max-states is reached, -errno to stop.
+ */
+static int visit(struct run *x, struct pass *ps,
+		 const struct explore_state *st)
+{
+	uint64_t last = x->r->nops ? model_op(x->m, x->r->nops - 1)->seq : 0;
+	uint64_t upto = upto_of(ps->pts, ps->npts, st->point, last);
+	uint64_t key = context_key(x, upto);
+	struct check_why why;
+	uint32_t failed;
+	size_t idx;
+	int rc;
+
+	x->r->generated[ps->kind]++;
+	if (map_get(&ps->seen, st->hash, key))
+		return 0;
+	map_put(&ps->seen, st->hash, key, (void *)1);
+	/* shard by content, so identical states share a shard */
+	if (x->o->shard_n > 1 &&
+	    (st->hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
+		    x->o->shard_k)
+		return 0;
+	if (workload_interrupted())
+		return -EINTR;
+	if (x->o->max_states && ps->distinct >= x->o->max_states) {
+		x->r->capped[ps->kind] = true;
+		return 1;
+	}
+	ps->distinct++;
+	x->r->checked[ps->kind]++;
+	idx = add_state(x, st, ps->kind, upto);
+	if (idx == SIZE_MAX)
+		return 0;
+	failed = checks_eval(x->c, x->m, upto, &why);
+	if (failed) {
+		uint8_t *choice = ps->kind ? losses_of(x, ps->ex, st) : NULL;
+
+		record_failure(x, idx, failed, &why, choice, st->point, NULL);
+		free(choice);
+	}
+	if (x->s->check) {
+		rc = start_external(x, idx, st->point, upto);
+		if (rc < 0) {
+			snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+				 "cannot run the checker on state %s: %s",
+				 st->id, strerror(-rc));
+			return rc;
+		}
+	}
+	progress(x, ps->what, ps->distinct, st->point);
+	return 0;
+}
+
+/*
+ * The visible states: the tree after each crash point, everything
+ * persisted.  Built directly (explore_visible), since the explorer
+ * yields a 'v' state only where something is pending.  Their ids are
+ * "k<K>.visible"; `crashfs replay RUN --point K` rebuilds them.
+ */
+static int visible_pass(struct run *x, struct pass *ps)
+{
+	struct explore_state st;
+	int rc = 0;
+
+	for (size_t i = 0; i < ps->npts && rc == 0; i++) {
+		memset(&st, 0, sizeof(st));
+		st.point = ps->pts[i];
+		st.kind = XK_VISIBLE;
+		snprintf(st.id, sizeof(st.id), "k%llu.visible",
+			 (unsigned long long)st.point);
+		rc = explore_visible(ps->ex, st.point);
+		if (rc < 0)
+			break;
+		st.hash = model_hash(x->m, model_root(x->m));
+		rc = visit(x, ps, &st);
+	}
+	return rc;
+}
+
 static int explore_kind(struct run *x, unsigned kind)
 {
 	const struct scenario *s = x->s;
 	const struct persist_rules *models[2] = { NULL, NULL };
 	struct explore_opts eo = { 0 };
 	struct explore_state st;
-	struct explorer *ex;
-	struct map seen = { 0 };
-	char err[512], what[64];
-	uint64_t distinct = 0;
-	const uint64_t *pts;
-	size_t npts = 0;
+	struct pass ps = { .kind = kind };
+	char err[512];
 	int rc;
 
 	if (kind == 0) {
 		models[0] = persist_find(s->models.v[0]);
 		eo.kinds = 1u << XK_VISIBLE;
-		snprintf(what, sizeof(what), "visible states");
+		snprintf(ps.what, sizeof(ps.what), "visible states");
 	} else {
 		models[0] = persist_find(s->models.v[kind - 1]);
 		eo.random = 2;
-		snprintf(what, sizeof(what), "%s crash states",
+		snprintf(ps.what, sizeof(ps.what), "%s crash states",
 			 s->models.v[kind - 1]);
 	}
 	eo.models = models;
 	eo.seed = x->o->seed;
 	eo.sector = x->sector;
-	ex = explore_new(x->m, &eo, err, sizeof(err));
-	if (!ex) {
+	ps.ex = explore_new(x->m, &eo, err, sizeof(err));
+	if (!ps.ex) {
 		rc = -errno;
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
 			 "cannot explore the run: %s", err);
 		return rc;
 	}
-	pts = explore_points(ex, &npts);
-	while ((rc = explore_next(ex, &st)) > 0) {
-		uint64_t upto = upto_of(pts, npts, st.point, x->r->nops ?
-					model_op(x->m, x->r->nops - 1)->seq : 0);
-		uint64_t key = context_key(x, upto);
-		struct check_why why;
-		uint32_t failed = 0;
-		size_t idx;
-
-		x->r->generated[kind]++;
-		if (map_get(&seen, st.hash, key))
-			continue;
-		map_put(&seen, st.hash, key, (void *)1);
-		/* shard by content, so identical states share a shard */
-		if (x->o->shard_n > 1 &&
-		    (st.hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
-			    x->o->shard_k)
-			continue;
-		if (workload_interrupted()) {
-			rc = -EINTR;
-			break;
-		}
-		if (x->o->max_states && distinct >= x->o->max_states) {
-			x->r->capped[kind] = true;
-			break;
-		}
-		distinct++;
-		x->r->checked[kind]++;
-		idx = add_state(x, &st, kind, upto);
-		if (idx == SIZE_MAX)
-			continue;
-		failed = checks_eval(x->c, x->m, upto, &why);
-		if (failed) {
-			uint8_t *choice = kind ? losses_of(x, ex, &st) : NULL;
-
-			record_failure(x, idx, failed, &why, choice, st.point,
-				       NULL);
-			free(choice);
-		}
-		if (s->check) {
-			rc = start_external(x, idx, st.point, upto);
-			if (rc < 0) {
-				snprintf(x->r->errmsg, sizeof(x->r->errmsg),
-					 "cannot run the checker on state %s: "
-					 "%s", st.id, strerror(-rc));
+	ps.pts = explore_points(ps.ex, &ps.npts);
+	x->r->points[kind] = ps.npts;
+	if (kind == 0) {
+		rc = visible_pass(x, &ps);
+	} else {
+		while ((rc = explore_next(ps.ex, &st)) > 0)
+			if ((rc = visit(x, &ps, &st)) != 0)
 				break;
-			}
-		}
-		progress(x, what, distinct, st.point);
 	}
 	reap_jobs(x, true);
+	if (rc == 1)
+		rc = 0;
 	if (rc < 0 && !x->r->errmsg[0])
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
-			 "exploring %s: %s", what, explore_error(ex));
-	{
-		struct explore_counts c;
-		size_t np = 0;
-
-		explore_counts(ex, &c);
-		explore_points(ex, &np);
-		x->r->points[kind] = np;
-	}
-	explore_free(&ex);
-	map_release(&seen);
+			 "exploring %s: %s", ps.what, explore_error(ps.ex));
+	explore_free(&ps.ex);
+	map_release(&ps.seen);
 	return rc < 0 ? rc : 0;
 }
 

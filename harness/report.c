@@ -74,9 +74,17 @@ static void expect_str(const struct scenario *s, const uint32_t *fail,
 static void replay_cmd(const struct check_result *r, const char *id,
 		       const struct report_opts *o, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s replay %s --state %s -o DIR",
-		 o->self ? o->self : "crashfs",
-		 r->kept && r->run_dir ? r->run_dir : "RUN", id);
+	unsigned long long k;
+	const char *run = r->kept && r->run_dir ? r->run_dir : "RUN";
+	const char *self = o->self ? o->self : "crashfs";
+
+	/* visible states are the tree after op K */
+	if (sscanf(id, "k%llu.visible", &k) == 1 && strstr(id, ".visible"))
+		snprintf(buf, len, "%s replay %s --point %llu -o DIR", self,
+			 run, k);
+	else
+		snprintf(buf, len, "%s replay %s --state %s -o DIR", self, run,
+			 id);
 }
 
 static const char *check_target(const struct check_result *r,
