@@ -106,8 +106,10 @@ static void text_one(const struct check_result *r,
 	char buf[2048];
 	bool any = false;
 
-	fprintf(f, "== %s%s%s%s\n", s->name, s->file ? " (" : "",
-		s->file ? s->file : "", s->file ? ")" : "");
+	if (s->file)
+		fprintf(f, "== %s (%s)\n", s->name, s->file);
+	else
+		fprintf(f, "== crashfs check -- %s\n", s->run ? s->run : "");
 	if (s->description)
 		fprintf(f, "   %s\n", s->description);
 	if (r->error) {
