@@ -1216,6 +1216,16 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 				 s->models.v[i]);
 			return r->error = -EINVAL;
 		}
+	if (o->recorded) {
+		/* check a run recorded earlier: no workload */
+		if (run_open(o->recorded, &ri, err, sizeof(err)) < 0) {
+			snprintf(r->errmsg, sizeof(r->errmsg), "%.900s", err);
+			return r->error = -ENOENT;
+		}
+		r->run_dir = strdup(ri.dir[0] ? ri.dir : o->recorded);
+		r->kept = true;
+		goto loaded;
+	}
 	rc = run_dir_for(s, o, &run_dir);
 	if (rc < 0) {
 		snprintf(r->errmsg, sizeof(r->errmsg), "cannot create '%s': %s",
@@ -1248,6 +1258,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 		r->error = -EIO;
 		goto out;
 	}
+loaded:
 	x.m = run_load(&ri, err, sizeof(err));
 	if (!x.m) {
 		rc = -errno;
@@ -1262,7 +1273,8 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	{
 		char *sh[] = { "sh", "-c", s->run, NULL };
 
-		run_write_meta(&ri, x.sector, o->argv ? o->argv : sh);
+		if (!o->recorded)
+			run_write_meta(&ri, x.sector, o->argv ? o->argv : sh);
 	}
 	x.c = checks_new(x.m, &s->atomic, &s->durable, err, sizeof(err));
 	if (!x.c) {

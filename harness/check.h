@@ -45,6 +45,7 @@ struct check_opts {
 	unsigned check_timeout;	/* seconds per external check */
 	unsigned timeout;	/* workload seconds (0: scenario or 600) */
 	const char *keep;	/* keep runs here (NULL: remove them) */
+	const char *recorded;	/* check this recorded RUN, no workload */
 	bool keep_is_run;	/* keep names the run dir itself */
 	char *const *argv;	/* workload argv (command line form) */
 	bool progress;		/* a progress line on stderr */

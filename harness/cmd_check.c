@@ -61,6 +61,9 @@ static void usage(FILE *f)
 "  -o FILE             write the report to FILE\n"
 "  --keep DIR          keep the run (trace + initial image) in DIR so\n"
 "                      `crashfs replay DIR --state ID -o OUT` works later\n"
+"  --run RUN           check a run recorded earlier (--keep) instead of\n"
+"                      running a workload: same states, other checks, or\n"
+"                      one shard per machine\n"
 "  -v, --verbose       say what happens\n"
 "\n"
 "The workload runs with cwd = the mount and CRASHFS_MOUNT set; it calls\n"
@@ -73,7 +76,7 @@ static void usage(FILE *f)
 enum {
 	OPT_ATOMIC = 256, OPT_DURABLE, OPT_CHECK, OPT_MODEL, OPT_STATES,
 	OPT_MAX_STATES, OPT_SEED, OPT_SHARD, OPT_TIMEOUT, OPT_CHECK_TIMEOUT,
-	OPT_REPORT, OPT_KEEP, OPT_SETUP, OPT_FROM, OPT_EXPECT,
+	OPT_REPORT, OPT_KEEP, OPT_SETUP, OPT_FROM, OPT_EXPECT, OPT_RUN,
 };
 
 static const struct option options[] = {
@@ -94,6 +97,7 @@ static const struct option options[] = {
 	{ "setup", required_argument, NULL, OPT_SETUP },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "run", required_argument, NULL, OPT_RUN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -238,6 +242,10 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_KEEP:
 			c->o.keep = optarg;
 			break;
+		case OPT_RUN:
+			c->o.recorded = optarg;
+			c->cmd_opts = true;
+			break;
 		case 'v':
 			c->o.verbose = true;
 			break;
@@ -371,6 +379,22 @@ int cmd_check(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	workload_catch_signals();
+	if (c.o.recorded) {
+		if (dashdash || first < argc || c.cmd->setup || c.cmd->from ||
+		    c.o.keep) {
+			rc = bad("%s", "--run checks a recorded run: no '-- CMD', "
+				 "scenario file, --setup, --from or --keep");
+			goto out;
+		}
+		rc = command_form(&c, NULL, 0);
+		if (rc)
+			goto out;
+		free(c.cmd->run);
+		if (asprintf(&c.cmd->run, "recorded run %s", c.o.recorded) < 0)
+			c.cmd->run = NULL;
+		rc = run_all(&c, &c.cmd, 1);
+		goto out;
+	}
 	if (dashdash) {
 		if (first != dashdash) {
 			rc = bad("scenario files and '-- CMD' do not mix "

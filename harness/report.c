@@ -109,7 +109,7 @@ static void text_one(const struct check_result *r,
 	if (s->file)
 		fprintf(f, "== %s (%s)\n", s->name, s->file);
 	else
-		fprintf(f, "== crashfs check -- %s\n", s->run ? s->run : "");
+		fprintf(f, "== %s\n", s->run ? s->run : s->name);
 	if (s->description)
 		fprintf(f, "   %s\n", s->description);
 	if (r->error) {
