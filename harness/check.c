@@ -1030,6 +1030,7 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 				 "as zeros instead)");
 		}
 		g->kinds |= 1u << v->kind;
+		g->kcount[v->kind]++;
 		g->count++;
 		return 0;
 	}
@@ -1044,6 +1045,7 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	g->cause = *c;
 	g->kinds = 1u << v->kind;
 	g->count = 1;
+	g->kcount[v->kind] = 1;
 	g->seen = seen;
 	snprintf(g->example, sizeof(g->example), "%s", v->id);
 	g->example_point = v->point;
@@ -1077,6 +1079,7 @@ static bool attribute(struct run *x, enum scn_check check,
 		if (g->check != check || !cause_matches(x->m, &g->cause, cs))
 			continue;
 		g->kinds |= 1u << v->kind;
+		g->kcount[v->kind]++;
 		g->count++;
 		return true;
 	}

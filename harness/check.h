@@ -64,6 +64,7 @@ struct check_group {
 	char hint[1024];		/* what to do */
 	uint32_t kinds;		/* where it occurs (SCN_KIND_*) */
 	uint64_t count;		/* distinct failing states */
+	uint64_t kcount[CHECK_NKINDS]; /* ... per kind */
 	char example[80];	/* one state's id */
 	uint64_t example_point;	/* its crash point */
 	uint64_t example_upto;	/* and the last op it stands for */

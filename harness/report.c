@@ -31,24 +31,27 @@ static const char *kind_name(const struct scenario *s, unsigned k)
 	return k - 1 < s->models.len ? s->models.v[k - 1] : "?";
 }
 
-/* "visible states (kill -9, readers); crash states under posix, ext4" */
-static void where(const struct scenario *s, uint32_t kinds, char *buf,
-		  size_t len)
+/* "visible states (kill -9, concurrent readers): 1; crash states (power
+ * loss) under posix: 2, ext4: 1" */
+static void where(const struct scenario *s, const struct check_group *g,
+		  char *buf, size_t len)
 {
 	size_t n = 0;
 	bool first = true;
 
 	buf[0] = '\0';
-	if (kinds & SCN_KIND_VISIBLE)
+	if (g->kinds & SCN_KIND_VISIBLE)
 		n += snprintf(buf, len, "visible states (kill -9, concurrent "
-			      "readers)");
+			      "readers): %llu",
+			      (unsigned long long)g->kcount[0]);
 	for (unsigned k = 1; k < CHECK_NKINDS && n < len; k++) {
-		if (!(kinds & (1u << k)))
+		if (!(g->kinds & (1u << k)))
 			continue;
-		n += snprintf(buf + n, len - n, "%s%s", first ?
+		n += snprintf(buf + n, len - n, "%s%s: %llu", first ?
 			      (n ? "; crash states (power loss) under " :
 				   "crash states (power loss) under ") : ", ",
-			      kind_name(s, k));
+			      kind_name(s, k),
+			      (unsigned long long)g->kcount[k]);
 		first = false;
 	}
 }
@@ -155,7 +158,7 @@ static void text_one(const struct check_result *r,
 			o->color ? "\033[1;31m" : "", o->color ? "\033[0m" : "",
 			scenario_check_name(g->check), check_target(r, g),
 			(unsigned long long)g->count, g->count == 1 ? "" : "s");
-		where(s, g->kinds, buf, sizeof(buf));
+		where(s, g, buf, sizeof(buf));
 		fprintf(f, "     where: %s\n", buf);
 		fprintf(f, "     cause: %s\n", g->text);
 		if (g->nalso) {
@@ -310,6 +313,16 @@ static json_t *result_json(const struct check_result *r,
 		json_object_set_new(c, "target",
 				    json_string(check_target(r, g)));
 		json_object_set_new(c, "where", kinds_json(s, g->kinds));
+		{
+			json_t *pk = json_object();
+
+			for (unsigned k = 0; k < CHECK_NKINDS; k++)
+				if (g->kinds & (1u << k))
+					json_object_set_new(pk,
+						kind_name(s, k),
+						json_integer(g->kcount[k]));
+			json_object_set_new(c, "states_per_kind", pk);
+		}
 		json_object_set_new(c, "states", json_integer(g->count));
 		json_object_set_new(c, "cause", json_string(g->text));
 		json_object_set_new(c, "hint", json_string(g->hint));

@@ -51,6 +51,7 @@ static int setup(void **state)
 	g->path = 0;
 	g->kinds = SCN_KIND_MODEL(0);
 	g->count = 2;
+	g->kcount[1] = 2;
 	g->cause.kind = CAUSE_LOST;
 	g->cause.nops = 1;
 	g->cause.ops[0] = 3;
@@ -95,7 +96,7 @@ static void test_text(void **state)
 
 	(void)state;
 	assert_non_null(strstr(t, "FAIL atomic config.json: 2 states"));
-	assert_non_null(strstr(t, "crash states (power loss) under posix"));
+	assert_non_null(strstr(t, "crash states (power loss) under posix: 2"));
 	assert_null(strstr(t, "visible states"));
 	assert_non_null(strstr(t, "cause: write #3 to config.json.tmp"));
 	assert_non_null(strstr(t, "hint:  fsync config.json.tmp before"));
