@@ -4,7 +4,6 @@
  */
 #include "harness/cause.h"
 
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +49,12 @@ static void relate(struct model *m, const struct cause_state *st,
 		if (st->choice[i] == CAUSE_DROP || !model_op_mutates(op) ||
 		    op->result < 0)
 			continue;
-		if (is_entry_op(lost) ? is_entry_op(op) &&
-		    ((lost->dir && op->dir == lost->dir && op->name &&
-		      lost->name && !strcmp(op->name, lost->name)) ||
-		     (lost->node && op->node == lost->node)) :
-		    touches(op, lost->node)) {
+		if (is_entry_op(lost)
+			? is_entry_op(op) &&
+			      ((lost->dir && op->dir == lost->dir && op->name &&
+				lost->name && !strcmp(op->name, lost->name)) ||
+			       (lost->node && op->node == lost->node))
+			: touches(op, lost->node)) {
 			out->before[k] = op->seq;
 			return;
 		}
@@ -64,11 +64,15 @@ static void relate(struct model *m, const struct cause_state *st,
 static bool is_entry_op(const struct model_op *op)
 {
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
-		return true;
-	default:
-		return false;
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_RENAME: return true;
+	default: return false;
 	}
 }
 
@@ -112,7 +116,7 @@ bool cause_matches(struct model *m, const struct cause *c,
 		   const struct cause_state *st)
 {
 	uint64_t cand[64], n = 0;
-	struct cause tmp = { 0 };
+	struct cause tmp = {0};
 
 	if (!st->choice)
 		return c->kind == CAUSE_VISIBLE;
@@ -172,9 +176,8 @@ static bool try_state(struct model *m, const struct cause_state *st,
  * metadata in program order): does it pass?
  */
 static bool try_set(struct model *m, const struct cause_state *st,
-		    uint8_t *choice, const uint64_t *cand,
-		    const uint64_t *idx, unsigned k, cause_pass_fn pass,
-		    void *ctx)
+		    uint8_t *choice, const uint64_t *cand, const uint64_t *idx,
+		    unsigned k, cause_pass_fn pass, void *ctx)
 {
 	memcpy(choice, st->choice, st->point);
 	for (unsigned j = 0; j < k; j++) {
@@ -184,8 +187,7 @@ static bool try_set(struct model *m, const struct cause_state *st,
 		if (!journalled(model_op(m, i)))
 			continue;
 		for (uint64_t e = 0; e < i; e++)
-			if (choice[e] != MV_FULL &&
-			    journalled(model_op(m, e)))
+			if (choice[e] != MV_FULL && journalled(model_op(m, e)))
 				choice[e] = MV_FULL;
 	}
 	return try_state(m, st, choice, pass, ctx);
@@ -194,7 +196,7 @@ static bool try_set(struct model *m, const struct cause_state *st,
 static bool try_state(struct model *m, const struct cause_state *st,
 		      uint8_t *choice, cause_pass_fn pass, void *ctx)
 {
-	struct cause_state s = { st->point, choice, st->sector };
+	struct cause_state s = {st->point, choice, st->sector};
 
 	cause_apply(m, &s);
 	return pass(ctx, m, st->point);
@@ -204,7 +206,7 @@ int cause_find(struct model *m, const struct cause_state *st,
 	       cause_pass_fn pass, void *ctx, unsigned max_tries,
 	       struct cause *out)
 {
-	struct cause_state vis = { st->point, NULL, st->sector };
+	struct cause_state vis = {st->point, NULL, st->sector};
 	uint64_t *cand = NULL, ncand = 0, p;
 	uint8_t *choice = NULL;
 	unsigned tries = 0;
@@ -223,7 +225,7 @@ int cause_find(struct model *m, const struct cause_state *st,
 		}
 		out->kind = CAUSE_VISIBLE;
 		out->nops = 1;
-		out->ops[0] = p;	/* 0: the initial state fails too */
+		out->ops[0] = p; /* 0: the initial state fails too */
 		return 0;
 	}
 	if (!st->choice)
@@ -241,7 +243,7 @@ int cause_find(struct model *m, const struct cause_state *st,
 			cand[ncand++] = i;
 	/* sets of 1, 2, then 3 candidates (3 only when there are few) */
 	for (unsigned k = 1; k <= 3 && ret == 0; k++) {
-		uint64_t idx[3] = { 0, 1, 2 };
+		uint64_t idx[3] = {0, 1, 2};
 
 		if (k > ncand || (k == 3 && ncand > 16))
 			break;
@@ -287,8 +289,8 @@ uint64_t cause_final_writer(struct model *m, const char *path, uint64_t from)
 	for (size_t i = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
-		if (op->seq > from && op->result >= 0 &&
-		    model_op_mutates(op) && touches(op, n))
+		if (op->seq > from && op->result >= 0 && model_op_mutates(op) &&
+		    touches(op, n))
 			last = op->seq;
 	}
 	return last;
@@ -328,10 +330,14 @@ void cause_op_path(struct model *m, uint64_t seq, char *buf, size_t len)
 		return;
 	model_goto_visible(m, seq - 1);
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
-		entry_path(m, op->dir, op->name, buf, len);
-		break;
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_RENAME: entry_path(m, op->dir, op->name, buf, len); break;
 	default:
 		if (op->node)
 			model_path(m, op->node, buf, len);
@@ -358,8 +364,13 @@ void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 		snprintf(buf, len, "rename #%llu %s -> %s",
 			 (unsigned long long)seq, a, b);
 		return;
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR:
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
 		entry_path(m, op->dir, op->name, a, sizeof(a));
 		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
 			 a);
@@ -368,8 +379,7 @@ void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 		snprintf(buf, len, "mark #%llu '%s'", (unsigned long long)seq,
 			 op->name ? op->name : "");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (op->node)
 		model_path(m, op->node, a, sizeof(a));
@@ -387,8 +397,8 @@ void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 			 (unsigned long long)op->len);
 		break;
 	default:
-		snprintf(buf, len, "%s #%llu of %s", t,
-			 (unsigned long long)seq, a);
+		snprintf(buf, len, "%s #%llu of %s", t, (unsigned long long)seq,
+			 a);
 		break;
 	}
 }

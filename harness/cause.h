@@ -36,41 +36,41 @@
 
 #include "core/model.h"
 
-#define CAUSE_DROP 0xff		/* choice: the op did not persist */
-#define CAUSE_MAX_OPS 4		/* ops named by one cause */
+#define CAUSE_DROP 0xff /* choice: the op did not persist */
+#define CAUSE_MAX_OPS 4 /* ops named by one cause */
 
 /* A state to explain: ops 1..point, choice[i] for op seq i + 1. */
 struct cause_state {
-	uint64_t point;		/* crash point (seq of the last op made) */
-	const uint8_t *choice;	/* point entries: enum model_variant or
+	uint64_t point;	       /* crash point (seq of the last op made) */
+	const uint8_t *choice; /* point entries: enum model_variant or
 				   CAUSE_DROP; NULL: all persisted (visible) */
-	uint32_t sector;	/* sector size for torn variants */
+	uint32_t sector;       /* sector size for torn variants */
 };
 
 enum cause_kind {
-	CAUSE_VISIBLE = 1,	/* fails with everything persisted */
-	CAUSE_LOST,		/* ops[] did not persist (or were torn) */
-	CAUSE_MANY,		/* no set of up to three lost ops fixes it:
+	CAUSE_VISIBLE = 1, /* fails with everything persisted */
+	CAUSE_LOST,	   /* ops[] did not persist (or were torn) */
+	CAUSE_MANY,	   /* no set of up to three lost ops fixes it:
 				   files[] names where the losses were */
-	CAUSE_UNKNOWN,		/* not searched (budget spent) */
-	CAUSE_TIMEOUT,		/* not searched: the checker timed out */
+	CAUSE_UNKNOWN,	   /* not searched (budget spent) */
+	CAUSE_TIMEOUT,	   /* not searched: the checker timed out */
 };
 
 struct cause {
 	enum cause_kind kind;
-	size_t nops;			/* ops named */
-	uint64_t ops[CAUSE_MAX_OPS];	/* seqs: lost ops, or the op that
+	size_t nops;			 /* ops named */
+	uint64_t ops[CAUSE_MAX_OPS];	 /* seqs: lost ops, or the op that
 					   exposed the bad version (0: the
 					   initial state fails already) */
-	uint8_t how[CAUSE_MAX_OPS];	/* CAUSE_DROP or the torn variant */
-	uint64_t before[CAUSE_MAX_OPS];	/* persisted op after ops[i] that
+	uint8_t how[CAUSE_MAX_OPS];	 /* CAUSE_DROP or the torn variant */
+	uint64_t before[CAUSE_MAX_OPS];	 /* persisted op after ops[i] that
 					   needed it (0: none) */
-	uint64_t point;			/* crash point of the state */
-	size_t nlost;			/* CAUSE_MANY: ops lost in all */
-	size_t nfiles;			/* CAUSE_MANY: files with losses */
-	uint64_t files[CAUSE_MAX_OPS];	/* their trace ids (the directory
+	uint64_t point;			 /* crash point of the state */
+	size_t nlost;			 /* CAUSE_MANY: ops lost in all */
+	size_t nfiles;			 /* CAUSE_MANY: files with losses */
+	uint64_t files[CAUSE_MAX_OPS];	 /* their trace ids (the directory
 					   for lost entry changes) */
-	bool file_is_dir[CAUSE_MAX_OPS];	/* files[i] lost entries */
+	bool file_is_dir[CAUSE_MAX_OPS]; /* files[i] lost entries */
 };
 
 /*
@@ -101,12 +101,10 @@ int cause_find(struct model *m, const struct cause_state *st,
 
 /* For a visible failure of --durable: the op that first gave path its
  * final version after crash point `from` (0 if none). */
-uint64_t cause_final_writer(struct model *m, const char *path,
-			    uint64_t from);
+uint64_t cause_final_writer(struct model *m, const char *path, uint64_t from);
 
 /* "write #5 to config.json.tmp (3 bytes at 0)", paths as at that moment. */
-void cause_describe_op(struct model *m, uint64_t seq, char *buf,
-		       size_t len);
+void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len);
 
 /* Short name of an op: "write #5". */
 void cause_op_name(struct model *m, uint64_t seq, char *buf, size_t len);

@@ -38,14 +38,14 @@
 #include "harness/run.h"
 #include "harness/workload.h"
 
-#define DEFAULT_CHECK_TIMEOUT 30	/* seconds per external check */
+#define DEFAULT_CHECK_TIMEOUT 30 /* seconds per external check */
 #define MAX_JOBS 64
-#define MAX_FAILING 4096	/* failing states whose losses are kept */
-#define MAX_STATES_KEPT 200000	/* per-state verdicts kept for JSON */
-#define BUILTIN_TRIES 256	/* cause search budget per state */
-#define EXTERNAL_TRIES 12	/* checker runs per external failure ... */
-#define EXTERNAL_BUDGET 48 	/* ... and for all of them */
-#define OUTPUT_MAX 4096		/* checker output kept per state */
+#define MAX_FAILING 4096       /* failing states whose losses are kept */
+#define MAX_STATES_KEPT 200000 /* per-state verdicts kept for JSON */
+#define BUILTIN_TRIES 256      /* cause search budget per state */
+#define EXTERNAL_TRIES 12      /* checker runs per external failure ... */
+#define EXTERNAL_BUDGET 48     /* ... and for all of them */
+#define OUTPUT_MAX 4096	       /* checker output kept per state */
 
 static double now(void)
 {
@@ -59,13 +59,13 @@ static double now(void)
 
 struct job {
 	struct materializer *mt; /* writes the state into dir/state */
-	pid_t pid;		/* 0: slot free */
+	pid_t pid;		 /* 0: slot free */
 	int pidfd;
 	double deadline;
-	char dir[4096];		/* slot directory: state/ out marks */
-	size_t state;		/* index in r->states */
-	uint64_t point;		/* crash point */
-	uint64_t upto;		/* marks up to here were made */
+	char dir[4096]; /* slot directory: state/ out marks */
+	size_t state;	/* index in r->states */
+	uint64_t point; /* crash point */
+	uint64_t upto;	/* marks up to here were made */
 };
 
 struct run {
@@ -77,21 +77,21 @@ struct run {
 	const char *trace;
 	struct job jobs[MAX_JOBS];
 	unsigned njobs;
-	struct materializer *cause_mt;	/* for the cause search */
+	struct materializer *cause_mt; /* for the cause search */
 	unsigned timeout;
 	/* failing states kept for the cause search */
 	struct failing {
-		size_t state;			/* index in r->states */
-		uint32_t failed;		/* checks it failed */
-		struct check_why why;		/* built-in details */
-		uint8_t *choice;		/* point entries, or NULL */
-		char *output;			/* external checker output */
-		bool timed_out;			/* the checker timed out */
-	} *fail;
+		size_t state;	      /* index in r->states */
+		uint32_t failed;      /* checks it failed */
+		struct check_why why; /* built-in details */
+		uint8_t *choice;      /* point entries, or NULL */
+		char *output;	      /* external checker output */
+		bool timed_out;	      /* the checker timed out */
+	} * fail;
 	size_t nfail;
 	uint32_t sector;
 	double t0, last_progress;
-	uint64_t done;			/* states checked, all kinds */
+	uint64_t done; /* states checked, all kinds */
 	bool progress_shown;
 };
 
@@ -103,11 +103,11 @@ static void env_for(struct run *x, const char *state_dir, const char *marks,
 		env[0] = NULL;
 	if (asprintf(&env[1], "CRASHFS_MARKS=%s", marks) < 0)
 		env[1] = NULL;
-	if (asprintf(&env[2], "CRASHFS_POINT=%llu",
-		     (unsigned long long)point) < 0)
+	if (asprintf(&env[2], "CRASHFS_POINT=%llu", (unsigned long long)point) <
+	    0)
 		env[2] = NULL;
-	if (x->s->dir && asprintf(&env[3], "CRASHFS_SCENARIO_DIR=%s",
-				  x->s->dir) < 0)
+	if (x->s->dir &&
+	    asprintf(&env[3], "CRASHFS_SCENARIO_DIR=%s", x->s->dir) < 0)
 		env[3] = NULL;
 }
 
@@ -243,8 +243,8 @@ static size_t add_state(struct run *x, const struct explore_state *st,
 	if (r->nstates >= MAX_STATES_KEPT)
 		return SIZE_MAX;
 	if ((r->nstates & (r->nstates - 1)) == 0) {
-		v = realloc(r->states, (r->nstates ? r->nstates * 2 : 64) *
-					       sizeof(*v));
+		v = realloc(r->states,
+			    (r->nstates ? r->nstates * 2 : 64) * sizeof(*v));
 		if (!v)
 			return SIZE_MAX;
 		r->states = v;
@@ -276,8 +276,8 @@ static void record_failure(struct run *x, size_t state, uint32_t failed,
 		return;
 	}
 	if ((x->nfail & (x->nfail - 1)) == 0) {
-		f = realloc(x->fail, (x->nfail ? x->nfail * 2 : 16) *
-					     sizeof(*f));
+		f = realloc(x->fail,
+			    (x->nfail ? x->nfail * 2 : 16) * sizeof(*f));
 		if (!f) {
 			free(output);
 			return;
@@ -415,10 +415,12 @@ static void progress(struct run *x, const char *what, uint64_t done,
 		return;
 	x->last_progress = t;
 	x->progress_shown = true;
-	fprintf(stderr, "\r\033[Kcrashfs check: %s: %s: %llu checked, at op "
-		"%llu of %llu, %.0f states/s", x->s->name, what,
-		(unsigned long long)done, (unsigned long long)point,
-		(unsigned long long)x->r->nops, x->done / (t - x->t0));
+	fprintf(stderr,
+		"\r\033[Kcrashfs check: %s: %s: %llu checked, at op "
+		"%llu of %llu, %.0f states/s",
+		x->s->name, what, (unsigned long long)done,
+		(unsigned long long)point, (unsigned long long)x->r->nops,
+		x->done / (t - x->t0));
 	fflush(stderr);
 }
 
@@ -452,10 +454,10 @@ static uint8_t *losses_of(struct run *x, struct explorer *ex,
 		explore_losses(ex, st, l, n);
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint8_t c = l[i].fate == XF_DROPPED ? CAUSE_DROP :
-			    l[i].fate == XF_HEAD    ? MV_HEAD :
-			    l[i].fate == XF_TAIL    ? MV_TAIL :
-						      MV_SIZE;
+		uint8_t c = l[i].fate == XF_DROPPED ? CAUSE_DROP
+			    : l[i].fate == XF_HEAD  ? MV_HEAD
+			    : l[i].fate == XF_TAIL  ? MV_TAIL
+						    : MV_SIZE;
 
 		if (l[i].seq >= 1 && l[i].seq <= st->point)
 			choice[l[i].seq - 1] = c;
@@ -486,20 +488,19 @@ static uint64_t upto_of(const uint64_t *pts, size_t n, uint64_t k,
 /* What one exploration keeps track of. */
 struct pass {
 	struct explorer *ex;
-	unsigned kind;		/* 0 visible, 1 + i model i */
-	const uint64_t *pts;	/* crash points */
+	unsigned kind;	     /* 0 visible, 1 + i model i */
+	const uint64_t *pts; /* crash points */
 	size_t npts;
-	struct map seen;	/* (hash, context) already checked */
+	struct map seen; /* (hash, context) already checked */
 	uint64_t distinct;
-	char what[64];		/* "posix crash states" */
+	char what[64]; /* "posix crash states" */
 };
 
 /*
  * Check the state the model's tree is in now.  Returns 0 to go on, 1 when
  * --max-states is reached, -errno to stop.
  */
-static int visit(struct run *x, struct pass *ps,
-		 const struct explore_state *st)
+static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 {
 	uint64_t last = x->r->nops ? model_op(x->m, x->r->nops - 1)->seq : 0;
 	uint64_t upto = upto_of(ps->pts, ps->npts, st->point, last);
@@ -516,7 +517,7 @@ static int visit(struct run *x, struct pass *ps,
 	/* shard by content, so identical states share a shard */
 	if (x->o->shard_n > 1 &&
 	    (st->hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
-		    x->o->shard_k)
+		x->o->shard_k)
 		return 0;
 	if (workload_interrupted())
 		return -EINTR;
@@ -578,10 +579,10 @@ static int visible_pass(struct run *x, struct pass *ps)
 static int explore_kind(struct run *x, unsigned kind)
 {
 	const struct scenario *s = x->s;
-	const struct persist_rules *models[2] = { NULL, NULL };
-	struct explore_opts eo = { 0 };
+	const struct persist_rules *models[2] = {NULL, NULL};
+	struct explore_opts eo = {0};
 	struct explore_state st;
-	struct pass ps = { .kind = kind };
+	struct pass ps = {.kind = kind};
 	char err[512];
 	int rc;
 
@@ -618,8 +619,8 @@ static int explore_kind(struct run *x, unsigned kind)
 	if (rc == 1)
 		rc = 0;
 	if (rc < 0 && !x->r->errmsg[0])
-		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
-			 "exploring %s: %s", ps.what, explore_error(ps.ex));
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg), "exploring %s: %s",
+			 ps.what, explore_error(ps.ex));
 	explore_free(&ps.ex);
 	map_release(&ps.seen);
 	return rc < 0 ? rc : 0;
@@ -630,8 +631,8 @@ static int explore_kind(struct run *x, unsigned kind)
 struct pass_ctx {
 	struct run *x;
 	enum scn_check check;
-	uint64_t point;		/* the state's crash point ... */
-	uint64_t upto;		/* ... stands for a crash up to here */
+	uint64_t point; /* the state's crash point ... */
+	uint64_t upto;	/* ... stands for a crash up to here */
 };
 
 static bool pass_fn(void *ctx, struct model *m, uint64_t point)
@@ -647,8 +648,8 @@ static bool pass_fn(void *ctx, struct model *m, uint64_t point)
 /* Rebuild the loss vector of an external failure from its id. */
 static uint8_t *choice_from_id(struct run *x, const char *id, uint64_t point)
 {
-	const struct persist_rules *models[2] = { NULL, NULL };
-	struct explore_opts eo = { 0 };
+	const struct persist_rules *models[2] = {NULL, NULL};
+	struct explore_opts eo = {0};
 	struct explore_state st;
 	struct explorer *ex;
 	char err[256], name[32];
@@ -689,11 +690,15 @@ static const struct check_mark *mark_before(struct run *x, uint64_t point)
 static bool is_ns(const struct model_op *op)
 {
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
-		return true;
-	default:
-		return false;
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_RENAME: return true;
+	default: return false;
 	}
 }
 
@@ -718,14 +723,10 @@ static void dir_words(struct model *m, const struct model_op *op, char *buf,
 static const char *fate_words(uint8_t how)
 {
 	switch (how) {
-	case MV_HEAD:
-		return "was torn (only its first sectors persisted)";
-	case MV_TAIL:
-		return "was torn (only its last sectors persisted)";
-	case MV_SIZE:
-		return "persisted its size but not its data (zeros)";
-	default:
-		return "did not persist";
+	case MV_HEAD: return "was torn (only its first sectors persisted)";
+	case MV_TAIL: return "was torn (only its last sectors persisted)";
+	case MV_SIZE: return "persisted its size but not its data (zeros)";
+	default: return "did not persist";
 	}
 }
 
@@ -736,10 +737,11 @@ static void one_hint(struct run *x, const struct check_group *g, size_t i,
 	struct model *m = x->m;
 	const struct cause *c = &g->cause;
 	const struct model_op *op = model_op_seq(m, c->ops[i]);
-	const struct model_op *bop = c->before[i] ?
-		model_op_seq(m, c->before[i]) : NULL;
-	const char *path = g->check == SCN_EXTERNAL ? NULL :
-			   checks_path(x->c, g->check, g->path);
+	const struct model_op *bop =
+	    c->before[i] ? model_op_seq(m, c->before[i]) : NULL;
+	const char *path = g->check == SCN_EXTERNAL
+			       ? NULL
+			       : checks_path(x->c, g->check, g->path);
 	const struct check_mark *mk = mark_before(x, g->example_upto);
 	bool renamed_later = false;
 	char p[300];
@@ -757,22 +759,25 @@ static void one_hint(struct run *x, const struct check_group *g, size_t i,
 
 		dir_words(m, op, dw, sizeof(dw));
 		snprintf(buf, len, "fsync %s after the %s", dw,
-			 op->type == TR_CREATE ? "create" :
-						 trace_type_name(op->type));
+			 op->type == TR_CREATE ? "create"
+					       : trace_type_name(op->type));
 	} else if ((bop && bop->type == TR_RENAME) || renamed_later) {
 		snprintf(buf, len, "fsync %s before renaming it", p);
 	} else if (c->how[i] != CAUSE_DROP && g->check != SCN_DURABLE) {
-		snprintf(buf, len, "a write can tear or persist as zeros until "
+		snprintf(buf, len,
+			 "a write can tear or persist as zeros until "
 			 "fsync returns: write a temp file and rename it, or "
 			 "make readers detect a torn tail (checksummed "
 			 "records)");
 	} else if (g->check == SCN_ATOMIC && path) {
-		snprintf(buf, len, "this updates %s in place: write a temp "
-			 "file, fsync it and rename it over %s", path, path);
+		snprintf(buf, len,
+			 "this updates %s in place: write a temp "
+			 "file, fsync it and rename it over %s",
+			 path, path);
 	} else {
 		snprintf(buf, len, "fsync %s before %s", p,
-			 mk ? "the mark (acknowledging it)" :
-			      "the end of the program");
+			 mk ? "the mark (acknowledging it)"
+			    : "the end of the program");
 	}
 }
 
@@ -781,8 +786,9 @@ static void explain(struct run *x, struct check_group *g)
 {
 	struct model *m = x->m;
 	const struct cause *c = &g->cause;
-	const char *path = g->check == SCN_EXTERNAL ? NULL :
-			   checks_path(x->c, g->check, g->path);
+	const char *path = g->check == SCN_EXTERNAL
+			       ? NULL
+			       : checks_path(x->c, g->check, g->path);
 	const struct check_mark *mk = mark_before(x, g->example_upto);
 	char d[300], e[300], p[300], at[200] = "", h[400];
 	size_t n = 0, hn = 0;
@@ -794,7 +800,8 @@ static void explain(struct run *x, struct check_group *g)
 		snprintf(g->text, sizeof(g->text),
 			 "%s fails already on the initial state, before the "
 			 "workload made any change",
-			 g->check == SCN_EXTERNAL ? "the checker" : "the check");
+			 g->check == SCN_EXTERNAL ? "the checker"
+						  : "the check");
 		snprintf(g->hint, sizeof(g->hint),
 			 "check the checker or the setup: a state nobody "
 			 "touched should pass");
@@ -805,8 +812,8 @@ static void explain(struct run *x, struct check_group *g)
 
 		cause_describe_op(m, c->ops[0], d, sizeof(d));
 		if (g->check == SCN_DURABLE) {
-			uint64_t w = cause_final_writer(m, path,
-				checks_durable_from(x->c));
+			uint64_t w = cause_final_writer(
+			    m, path, checks_durable_from(x->c));
 
 			if (mk)
 				cause_describe_op(m, mk->seq, d, sizeof(d));
@@ -817,31 +824,35 @@ static void explain(struct run *x, struct check_group *g)
 					 "%s did not hold its final version "
 					 "at %s: it got it only at %s, "
 					 "after the mark (no crash needed: "
-					 "kill -9 loses it too)", path, d, e);
+					 "kill -9 loses it too)",
+					 path, d, e);
 			} else {
 				snprintf(g->text, sizeof(g->text),
 					 "%s did not hold its final version "
 					 "at %s, with every operation "
-					 "persisted", path, d);
+					 "persisted",
+					 path, d);
 			}
 			snprintf(g->hint, sizeof(g->hint),
 				 "the data was still in the program's own "
 				 "buffer: flush it (and fsync %s) before "
-				 "acknowledging%s", path,
-				 mk ? " the mark" : "");
+				 "acknowledging%s",
+				 path, mk ? " the mark" : "");
 			return;
 		}
 		if (g->check == SCN_ATOMIC) {
 			snprintf(g->text, sizeof(g->text),
 				 "after %s, %s is %s: a concurrent reader or "
-				 "kill -9 sees it, no crash needed", d, path,
+				 "kill -9 sees it, no crash needed",
+				 d, path,
 				 checks_describe(x->c, SCN_ATOMIC, g->path,
 						 g->seen));
 			if (op && !is_ns(op))
 				snprintf(g->hint, sizeof(g->hint),
 					 "this updates %s in place: write a "
 					 "temp file, fsync it and rename it "
-					 "over %s", path, path);
+					 "over %s",
+					 path, path);
 			else
 				snprintf(g->hint, sizeof(g->hint),
 					 "make the change to %s in one step "
@@ -852,7 +863,8 @@ static void explain(struct run *x, struct check_group *g)
 		snprintf(g->text, sizeof(g->text),
 			 "the checker fails from %s on, with every operation "
 			 "persisted: a concurrent reader or kill -9 sees "
-			 "this state", d);
+			 "this state",
+			 d);
 		snprintf(g->hint, sizeof(g->hint),
 			 "the program itself exposes this state; no crash is "
 			 "needed to reproduce it");
@@ -871,22 +883,23 @@ static void explain(struct run *x, struct check_group *g)
 
 			if (nd)
 				model_path(m, nd, fp, sizeof(fp));
-			fn += snprintf(files + fn, sizeof(files) - fn,
-				       "%s%s%s%s", i ? ", " : "",
-				       c->file_is_dir[i] ? "entries of " : "",
-				       c->file_is_dir[i] && !strcmp(fp, ".") ?
-					       "the directory" : "",
-				       c->file_is_dir[i] && !strcmp(fp, ".") ?
-					       "" : fp);
+			fn += snprintf(
+			    files + fn, sizeof(files) - fn, "%s%s%s%s",
+			    i ? ", " : "",
+			    c->file_is_dir[i] ? "entries of " : "",
+			    c->file_is_dir[i] && !strcmp(fp, ".")
+				? "the directory"
+				: "",
+			    c->file_is_dir[i] && !strcmp(fp, ".") ? "" : fp);
 		}
 		snprintf(g->text, sizeof(g->text),
 			 "%zu operations not yet durable were lost together "
 			 "(on %s)%s; persisting any three of them does not "
-			 "fix the state", c->nlost, files, at);
-		snprintf(g->hint, sizeof(g->hint),
-			 "fsync %s before %s", files,
-			 mk ? "acknowledging (the mark)" :
-			      "the operations that depend on them");
+			 "fix the state",
+			 c->nlost, files, at);
+		snprintf(g->hint, sizeof(g->hint), "fsync %s before %s", files,
+			 mk ? "acknowledging (the mark)"
+			    : "the operations that depend on them");
 		return;
 	}
 	if (c->kind == CAUSE_TIMEOUT) {
@@ -909,8 +922,8 @@ static void explain(struct run *x, struct check_group *g)
 	g->hint[0] = '\0';
 	for (size_t i = 0; i < c->nops && n < sizeof(g->text); i++) {
 		const struct model_op *op = model_op_seq(m, c->ops[i]);
-		const struct model_op *bop = c->before[i] ?
-			model_op_seq(m, c->before[i]) : NULL;
+		const struct model_op *bop =
+		    c->before[i] ? model_op_seq(m, c->before[i]) : NULL;
 
 		cause_describe_op(m, c->ops[i], d, sizeof(d));
 		cause_op_path(m, c->ops[i], p, sizeof(p));
@@ -922,25 +935,26 @@ static void explain(struct run *x, struct check_group *g)
 		if (bop && bop->type == TR_RENAME && !is_ns(op))
 			n += snprintf(g->text + n, sizeof(g->text) - n,
 				      "%s %s when %s made it visible", d,
-				      c->how[i] == CAUSE_DROP ?
-					      "was not durable" :
-					      fate_words(c->how[i]), e);
+				      c->how[i] == CAUSE_DROP
+					  ? "was not durable"
+					  : fate_words(c->how[i]),
+				      e);
 		else if (bop)
 			n += snprintf(g->text + n, sizeof(g->text) - n,
 				      "%s %s while %s persisted", d,
 				      fate_words(c->how[i]), e);
 		else
-			n += snprintf(g->text + n, sizeof(g->text) - n,
-				      "%s %s%s", d,
-				      c->how[i] == CAUSE_DROP ?
-					      "was not durable" :
-					      fate_words(c->how[i]),
-				      g->check == SCN_ATOMIC ? "" : at);
+			n += snprintf(
+			    g->text + n, sizeof(g->text) - n, "%s %s%s", d,
+			    c->how[i] == CAUSE_DROP ? "was not durable"
+						    : fate_words(c->how[i]),
+			    g->check == SCN_ATOMIC ? "" : at);
 		one_hint(x, g, i, h, sizeof(h));
 		if (!strstr(g->hint, h))
-			hn += snprintf(g->hint + hn, hn < sizeof(g->hint) ?
-				       sizeof(g->hint) - hn : 0, "%s%s",
-				       hn ? "; and " : "", h);
+			hn += snprintf(
+			    g->hint + hn,
+			    hn < sizeof(g->hint) ? sizeof(g->hint) - hn : 0,
+			    "%s%s", hn ? "; and " : "", h);
 	}
 }
 
@@ -969,8 +983,8 @@ static bool same_cause(struct model *m, const struct check_group *g,
 		       bool *exact)
 {
 	*exact = true;
-	if (g->check != check || g->path != path ||
-	    g->cause.kind != c->kind || g->cause.nops != c->nops)
+	if (g->check != check || g->path != path || g->cause.kind != c->kind ||
+	    g->cause.nops != c->nops)
 		return false;
 	if (c->kind == CAUSE_MANY) {
 		if (g->cause.nfiles != c->nfiles)
@@ -1017,8 +1031,7 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 			else if (k == g->nalso)
 				g->more_also = true;
 		}
-		if (memcmp(g->cause.how, c->how, sizeof(c->how)) &&
-		    !g->mixed) {
+		if (memcmp(g->cause.how, c->how, sizeof(c->how)) && !g->mixed) {
 			size_t n;
 
 			g->mixed = true;
@@ -1070,8 +1083,7 @@ static int cmp_groups(const void *a, const void *b)
 /* Attribute a failing state to an existing group of the same check whose
  * cause it shares, without searching.  Returns true if it did. */
 static bool attribute(struct run *x, enum scn_check check,
-		      const struct cause_state *cs,
-		      const struct check_state *v)
+		      const struct cause_state *cs, const struct check_state *v)
 {
 	for (size_t i = 0; i < x->r->ngroups; i++) {
 		struct check_group *g = &x->r->groups[i];
@@ -1095,10 +1107,10 @@ static int find_causes(struct run *x)
 		const struct check_state *v = &x->r->states[f->state];
 
 		for (int c = 0; c < SCN_NCHECKS; c++) {
-			struct cause_state cs = { v->point, f->choice,
-						  x->sector };
-			struct pass_ctx pc = { x, c, v->point, v->upto };
-			struct cause cause = { 0 };
+			struct cause_state cs = {v->point, f->choice,
+						 x->sector};
+			struct pass_ctx pc = {x, c, v->point, v->upto};
+			struct cause cause = {0};
 			uint8_t *own = NULL;
 			unsigned tries = BUILTIN_TRIES;
 
@@ -1106,11 +1118,12 @@ static int find_causes(struct run *x)
 				continue;
 			cause.point = v->point;
 			if (c == SCN_EXTERNAL && v->kind)
-				cs.choice = own = choice_from_id(x, v->id,
-								 v->point);
+				cs.choice = own =
+				    choice_from_id(x, v->id, v->point);
 			if (c == SCN_EXTERNAL) {
-				tries = budget < EXTERNAL_TRIES ? budget :
-								  EXTERNAL_TRIES;
+				tries = budget < EXTERNAL_TRIES
+					    ? budget
+					    : EXTERNAL_TRIES;
 				if (f->timed_out)
 					tries = 0;
 				if (attribute(x, c, &cs, v)) {
@@ -1137,9 +1150,9 @@ static int find_causes(struct run *x)
 					budget -= tries;
 			}
 			free(own);
-			add_to_group(x, c, c == SCN_EXTERNAL ? -1 :
-					   f->why.path[c], &cause, v,
-				     f->why.seen[c], f->output);
+			add_to_group(x, c,
+				     c == SCN_EXTERNAL ? -1 : f->why.path[c],
+				     &cause, v, f->why.seen[c], f->output);
 		}
 	}
 	qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups), cmp_groups);
@@ -1197,8 +1210,8 @@ static int run_dir_for(const struct scenario *s, const struct check_opts *o,
 int check_scenario(const struct scenario *s, const struct check_opts *o,
 		   struct check_result *r)
 {
-	struct workload w = { 0 };
-	struct run x = { .s = s, .o = o, .r = r };
+	struct workload w = {0};
+	struct run x = {.s = s, .o = o, .r = r};
 	struct run_info ri;
 	char err[1024], trace[4200], initial[4200];
 	char *run_dir = NULL;
@@ -1208,15 +1221,15 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	memset(r, 0, sizeof(*r));
 	r->s = s;
 	x.t0 = t0;
-	x.timeout = s->check_timeout ? s->check_timeout :
-		    o->check_timeout ? o->check_timeout :
-				       DEFAULT_CHECK_TIMEOUT;
+	x.timeout = s->check_timeout   ? s->check_timeout
+		    : o->check_timeout ? o->check_timeout
+				       : DEFAULT_CHECK_TIMEOUT;
 	for (size_t i = 0; i < s->models.len; i++)
 		if (!persist_find(s->models.v[i])) {
 			snprintf(r->errmsg, sizeof(r->errmsg),
 				 "%s: unknown model '%s' (posix, ext4, strict "
-				 "or prefix)", s->file ? s->file : s->name,
-				 s->models.v[i]);
+				 "or prefix)",
+				 s->file ? s->file : s->name, s->models.v[i]);
 			return r->error = -EINVAL;
 		}
 	if (o->recorded) {
@@ -1271,10 +1284,11 @@ loaded:
 		goto out;
 	}
 	r->nops = model_nops(x.m);
-	x.sector = model_header(x.m)->sector_size ?
-		   model_header(x.m)->sector_size : 512;
+	x.sector = model_header(x.m)->sector_size
+		       ? model_header(x.m)->sector_size
+		       : 512;
 	{
-		char *sh[] = { "sh", "-c", s->run, NULL };
+		char *sh[] = {"sh", "-c", s->run, NULL};
 
 		if (!o->recorded)
 			run_write_meta(&ri, x.sector, o->argv ? o->argv : sh);
@@ -1311,8 +1325,8 @@ loaded:
 	/* a shard sees only some states: it can only find failures that
 	 * were not expected, not miss expected ones */
 	for (int c = 0; c < SCN_NCHECKS; c++)
-		if (o->shard_n > 1 ? (r->failed[c] & ~s->expect_fail[c]) != 0 :
-				     r->failed[c] != s->expect_fail[c])
+		if (o->shard_n > 1 ? (r->failed[c] & ~s->expect_fail[c]) != 0
+				   : r->failed[c] != s->expect_fail[c])
 			r->expect_ok = false;
 	goto out;
 out_err:

@@ -15,23 +15,23 @@
 
 #include "core/trace.h"
 
-#define V_ABSENT 0	/* version hash of an absent path */
+#define V_ABSENT 0 /* version hash of an absent path */
 
 /* One checked path and its legal versions. */
 struct cpath {
-	const char *path;	/* as given (owned by the caller's strv) */
-	uint64_t initial;	/* version in the initial image */
-	uint64_t final;		/* version at the end of the workload */
-	uint64_t *at_mark;	/* version right after each mark */
+	const char *path;  /* as given (owned by the caller's strv) */
+	uint64_t initial;  /* version in the initial image */
+	uint64_t final;	   /* version at the end of the workload */
+	uint64_t *at_mark; /* version right after each mark */
 };
 
 struct checks {
-	struct check_mark *marks;	/* nmarks marks, in trace order */
+	struct check_mark *marks; /* nmarks marks, in trace order */
 	size_t nmarks;
-	uint64_t last_seq;		/* seq of the trace's last op */
+	uint64_t last_seq;		  /* seq of the trace's last op */
 	struct cpath *paths[SCN_NCHECKS]; /* atomic, durable */
 	size_t npaths[SCN_NCHECKS];
-	char desc[160];			/* buffer for checks_describe */
+	char desc[160]; /* buffer for checks_describe */
 };
 
 uint64_t checks_version(struct model *m, const char *path)
@@ -61,11 +61,10 @@ uint64_t checks_version(struct model *m, const char *path)
 }
 
 struct checks *checks_new(struct model *m, const struct strv *atomic,
-			  const struct strv *durable, char *err,
-			  size_t errlen)
+			  const struct strv *durable, char *err, size_t errlen)
 {
 	struct checks *c = calloc(1, sizeof(*c));
-	const struct strv *lists[SCN_NCHECKS] = { atomic, durable, NULL };
+	const struct strv *lists[SCN_NCHECKS] = {atomic, durable, NULL};
 	size_t nops = model_nops(m);
 
 	if (!c)
@@ -74,8 +73,8 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 		const struct model_op *op = model_op(m, i);
 
 		if (op->type == TR_MARK) {
-			struct check_mark *mk = realloc(c->marks,
-				(c->nmarks + 1) * sizeof(*mk));
+			struct check_mark *mk =
+			    realloc(c->marks, (c->nmarks + 1) * sizeof(*mk));
 
 			if (!mk)
 				goto out_oom;
@@ -106,7 +105,7 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	for (int k = 0; k < SCN_NCHECKS; k++)
 		for (size_t i = 0; i < c->npaths[k]; i++)
 			c->paths[k][i].initial =
-				checks_version(m, c->paths[k][i].path);
+			    checks_version(m, c->paths[k][i].path);
 	for (size_t i = 0, mk = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
@@ -117,13 +116,13 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 		for (int k = 0; k < SCN_NCHECKS; k++)
 			for (size_t j = 0; j < c->npaths[k]; j++)
 				c->paths[k][j].at_mark[mk] =
-					checks_version(m, c->paths[k][j].path);
+				    checks_version(m, c->paths[k][j].path);
 		mk++;
 	}
 	for (int k = 0; k < SCN_NCHECKS; k++)
 		for (size_t i = 0; i < c->npaths[k]; i++)
 			c->paths[k][i].final =
-				checks_version(m, c->paths[k][i].path);
+			    checks_version(m, c->paths[k][i].path);
 	return c;
 out_oom:
 	snprintf(err, errlen, "out of memory");
@@ -221,8 +220,7 @@ int checks_write_marks(const struct checks *c, uint64_t point, FILE *f)
 	return 0;
 }
 
-const char *checks_path(const struct checks *c, enum scn_check check,
-			int idx)
+const char *checks_path(const struct checks *c, enum scn_check check, int idx)
 {
 	if (check >= SCN_EXTERNAL || idx < 0 || (size_t)idx >= c->npaths[check])
 		return "?";
@@ -234,15 +232,14 @@ const char *checks_describe(const struct checks *c, enum scn_check check,
 {
 	const struct cpath *p;
 
-	if (check >= SCN_EXTERNAL || idx < 0 ||
-	    (size_t)idx >= c->npaths[check])
+	if (check >= SCN_EXTERNAL || idx < 0 || (size_t)idx >= c->npaths[check])
 		return "?";
 	p = &c->paths[check][idx];
 	if (v == p->final)
 		return "its final version";
 	if (v == p->initial)
-		return v == V_ABSENT ? "absent (as initially)" :
-				       "its initial version";
+		return v == V_ABSENT ? "absent (as initially)"
+				     : "its initial version";
 	for (size_t i = 0; i < c->nmarks; i++)
 		if (v == p->at_mark[i]) {
 			snprintf(((struct checks *)c)->desc, sizeof(c->desc),

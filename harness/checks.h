@@ -41,14 +41,14 @@ struct checks;
 
 /* A mark made by the workload. */
 struct check_mark {
-	uint64_t seq;		/* its record's sequence number */
-	const char *text;	/* its text (owned by the model) */
+	uint64_t seq;	  /* its record's sequence number */
+	const char *text; /* its text (owned by the model) */
 };
 
 /* Why a state failed the built-in checks (the first failing path). */
 struct check_why {
-	uint32_t failed;	/* 1 << SCN_ATOMIC | 1 << SCN_DURABLE */
-	int path[SCN_NCHECKS];	/* index of the failing path per check */
+	uint32_t failed;	    /* 1 << SCN_ATOMIC | 1 << SCN_DURABLE */
+	int path[SCN_NCHECKS];	    /* index of the failing path per check */
 	uint64_t seen[SCN_NCHECKS]; /* version hash it held (0: absent) */
 };
 
@@ -58,8 +58,7 @@ struct check_why {
  * a regular file, say).
  */
 struct checks *checks_new(struct model *m, const struct strv *atomic,
-			  const struct strv *durable, char *err,
-			  size_t errlen);
+			  const struct strv *durable, char *err, size_t errlen);
 
 void checks_free(struct checks **c);
 
@@ -93,7 +92,6 @@ const char *checks_describe(const struct checks *c, enum scn_check check,
 			    int idx, uint64_t v);
 
 /* The path checked by (check, idx). */
-const char *checks_path(const struct checks *c, enum scn_check check,
-			int idx);
+const char *checks_path(const struct checks *c, enum scn_check check, int idx);
 
 #endif /* CRASHFS_CHECKS_H */

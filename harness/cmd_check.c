@@ -26,87 +26,117 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"usage: crashfs check [options] -- CMD ARGS...\n"
-"       crashfs check [options] FILE.ini...\n"
-"\n"
-"Run a program on a fresh recording crashfs mount, then check every state\n"
-"a crash could leave behind: visible states (kill -9, concurrent readers)\n"
-"and crash states (power loss) under each persistence model.\n"
-"\n"
-"what to check (command form):\n"
-"  --atomic PATH       PATH always holds its initial, final or a marked\n"
-"                      version (repeatable)\n"
-"  --durable PATH      from the last mark on, PATH holds its final version\n"
-"                      (repeatable)\n"
-"  --check CMD         external checker, sh -c in a copy of each state;\n"
-"                      env CRASHFS_STATE, CRASHFS_MARKS, CRASHFS_POINT;\n"
-"                      exit 0 = consistent\n"
-"  --expect EXPR       expected verdict: pass, or fail: CHECK(KINDS)...\n"
-"the initial state (command form):\n"
-"  --from DIR          start from a copy of DIR (default: empty)\n"
-"  --setup CMD         run CMD (sh -c) in the initial directory first\n"
-"exploration:\n"
-"  --model M           persistence model, repeatable (default posix):\n"
-"                      posix, ext4, strict, prefix\n"
-"  --states S          visible, crash or all (default all)\n"
-"  --max-states N      at most N distinct states per model\n"
-"  --seed S            seed of the random crash states\n"
-"  --shard K/N         check only shard K (1..N) of the states\n"
-"  -j, --jobs N        external checkers at once (default: cores)\n"
-"  --timeout SECS      workload timeout (default 600)\n"
-"  --check-timeout SECS  per external check (default 30)\n"
-"output:\n"
-"  --report FORMAT     text, json or junit (default text)\n"
-"  -o FILE             write the report to FILE\n"
-"  --keep DIR          keep the run (trace + initial image) in DIR so\n"
-"                      `crashfs replay DIR --state ID -o OUT` works later\n"
-"  --run RUN           check a run recorded earlier (--keep) instead of\n"
-"                      running a workload: same states, other checks, or\n"
-"                      one shard per machine\n"
-"  -v, --verbose       say what happens\n"
-"\n"
-"The workload runs with cwd = the mount and CRASHFS_MOUNT set; it calls\n"
-"`crashfs mark TEXT` when it acknowledges something.  Scenario files are\n"
-"described in docs/scenarios.md.\n"
-"Exit status: 0 consistent (or as expected), 1 violation (or not as\n"
-"expected), 2 usage or setup error.\n");
+	fprintf(
+	    f,
+	    "usage: crashfs check [options] -- CMD ARGS...\n"
+	    "       crashfs check [options] FILE.ini...\n"
+	    "\n"
+	    "Run a program on a fresh recording crashfs mount, then check "
+	    "every state\n"
+	    "a crash could leave behind: visible states (kill -9, concurrent "
+	    "readers)\n"
+	    "and crash states (power loss) under each persistence model.\n"
+	    "\n"
+	    "what to check (command form):\n"
+	    "  --atomic PATH       PATH always holds its initial, final or a "
+	    "marked\n"
+	    "                      version (repeatable)\n"
+	    "  --durable PATH      from the last mark on, PATH holds its final "
+	    "version\n"
+	    "                      (repeatable)\n"
+	    "  --check CMD         external checker, sh -c in a copy of each "
+	    "state;\n"
+	    "                      env CRASHFS_STATE, CRASHFS_MARKS, "
+	    "CRASHFS_POINT;\n"
+	    "                      exit 0 = consistent\n"
+	    "  --expect EXPR       expected verdict: pass, or fail: "
+	    "CHECK(KINDS)...\n"
+	    "the initial state (command form):\n"
+	    "  --from DIR          start from a copy of DIR (default: empty)\n"
+	    "  --setup CMD         run CMD (sh -c) in the initial directory "
+	    "first\n"
+	    "exploration:\n"
+	    "  --model M           persistence model, repeatable (default "
+	    "posix):\n"
+	    "                      posix, ext4, strict, prefix\n"
+	    "  --states S          visible, crash or all (default all)\n"
+	    "  --max-states N      at most N distinct states per model\n"
+	    "  --seed S            seed of the random crash states\n"
+	    "  --shard K/N         check only shard K (1..N) of the states\n"
+	    "  -j, --jobs N        external checkers at once (default: cores)\n"
+	    "  --timeout SECS      workload timeout (default 600)\n"
+	    "  --check-timeout SECS  per external check (default 30)\n"
+	    "output:\n"
+	    "  --report FORMAT     text, json or junit (default text)\n"
+	    "  -o FILE             write the report to FILE\n"
+	    "  --keep DIR          keep the run (trace + initial image) in DIR "
+	    "so\n"
+	    "                      `crashfs replay DIR --state ID -o OUT` "
+	    "works later\n"
+	    "  --run RUN           check a run recorded earlier (--keep) "
+	    "instead of\n"
+	    "                      running a workload: same states, other "
+	    "checks, or\n"
+	    "                      one shard per machine\n"
+	    "  -v, --verbose       say what happens\n"
+	    "\n"
+	    "The workload runs with cwd = the mount and CRASHFS_MOUNT set; it "
+	    "calls\n"
+	    "`crashfs mark TEXT` when it acknowledges something.  Scenario "
+	    "files are\n"
+	    "described in docs/scenarios.md.\n"
+	    "Exit status: 0 consistent (or as expected), 1 violation (or not "
+	    "as\n"
+	    "expected), 2 usage or setup error.\n");
 }
 
 enum {
-	OPT_ATOMIC = 256, OPT_DURABLE, OPT_CHECK, OPT_MODEL, OPT_STATES,
-	OPT_MAX_STATES, OPT_SEED, OPT_SHARD, OPT_TIMEOUT, OPT_CHECK_TIMEOUT,
-	OPT_REPORT, OPT_KEEP, OPT_SETUP, OPT_FROM, OPT_EXPECT, OPT_RUN,
+	OPT_ATOMIC = 256,
+	OPT_DURABLE,
+	OPT_CHECK,
+	OPT_MODEL,
+	OPT_STATES,
+	OPT_MAX_STATES,
+	OPT_SEED,
+	OPT_SHARD,
+	OPT_TIMEOUT,
+	OPT_CHECK_TIMEOUT,
+	OPT_REPORT,
+	OPT_KEEP,
+	OPT_SETUP,
+	OPT_FROM,
+	OPT_EXPECT,
+	OPT_RUN,
 };
 
 static const struct option options[] = {
-	{ "atomic", required_argument, NULL, OPT_ATOMIC },
-	{ "durable", required_argument, NULL, OPT_DURABLE },
-	{ "check", required_argument, NULL, OPT_CHECK },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "states", required_argument, NULL, OPT_STATES },
-	{ "max-states", required_argument, NULL, OPT_MAX_STATES },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "shard", required_argument, NULL, OPT_SHARD },
-	{ "jobs", required_argument, NULL, 'j' },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
-	{ "report", required_argument, NULL, OPT_REPORT },
-	{ "output", required_argument, NULL, 'o' },
-	{ "keep", required_argument, NULL, OPT_KEEP },
-	{ "setup", required_argument, NULL, OPT_SETUP },
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "expect", required_argument, NULL, OPT_EXPECT },
-	{ "run", required_argument, NULL, OPT_RUN },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"atomic", required_argument, NULL, OPT_ATOMIC},
+    {"durable", required_argument, NULL, OPT_DURABLE},
+    {"check", required_argument, NULL, OPT_CHECK},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"states", required_argument, NULL, OPT_STATES},
+    {"max-states", required_argument, NULL, OPT_MAX_STATES},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"jobs", required_argument, NULL, 'j'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"output", required_argument, NULL, 'o'},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"setup", required_argument, NULL, OPT_SETUP},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"run", required_argument, NULL, OPT_RUN},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* What the command line says, before it becomes scenarios. */
 struct cli {
-	struct scenario *cmd;	/* the command-form scenario */
-	bool cmd_opts;		/* an option only the command form takes */
+	struct scenario *cmd; /* the command-form scenario */
+	bool cmd_opts;	      /* an option only the command form takes */
 	bool models_given;
 	const char *expect;
 	enum report_format fmt;
@@ -146,11 +176,12 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_ATOMIC:
 		case OPT_DURABLE:
 			if (!scenario_path_ok(optarg))
-				return bad("path '%s' is outside the state "
-					   "(give a relative path without '..')",
-					   optarg);
-			if (strv_push(opt == OPT_ATOMIC ? &s->atomic :
-							  &s->durable,
+				return bad(
+				    "path '%s' is outside the state "
+				    "(give a relative path without '..')",
+				    optarg);
+			if (strv_push(opt == OPT_ATOMIC ? &s->atomic
+							: &s->durable,
 				      optarg) < 0)
 				return bad("%s", "out of memory");
 			c->cmd_opts = true;
@@ -177,7 +208,8 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_MODEL:
 			if (!persist_find(optarg))
 				return bad("unknown model '%s' (posix, ext4, "
-					   "strict or prefix)", optarg);
+					   "strict or prefix)",
+					   optarg);
 			if (!c->models_given)
 				strv_release(&s->models);
 			c->models_given = true;
@@ -194,26 +226,30 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 				s->states = SCN_STATES_CRASH;
 			else
 				return bad("--states must be visible, crash or "
-					   "all, not '%s'", optarg);
+					   "all, not '%s'",
+					   optarg);
 			c->cmd_opts = true;
 			break;
 		case OPT_MAX_STATES:
 			if (util_parse_u64(optarg, 1, UINT32_MAX, &n) < 0)
 				return bad("--max-states wants a positive "
-					   "number, not '%s'", optarg);
+					   "number, not '%s'",
+					   optarg);
 			c->o.max_states = n;
 			break;
 		case OPT_SEED:
-			if (util_parse_u64(optarg, 0, UINT64_MAX,
-					   &c->o.seed) < 0)
+			if (util_parse_u64(optarg, 0, UINT64_MAX, &c->o.seed) <
+			    0)
 				return bad("--seed wants a number, not '%s'",
 					   optarg);
 			break;
 		case OPT_SHARD:
-			if (parse_shard(optarg, &c->o.shard_k,
-					&c->o.shard_n) < 0)
-				return bad("--shard wants K/N with 1 <= K <= N, "
-					   "not '%s'", optarg);
+			if (parse_shard(optarg, &c->o.shard_k, &c->o.shard_n) <
+			    0)
+				return bad(
+				    "--shard wants K/N with 1 <= K <= N, "
+				    "not '%s'",
+				    optarg);
 			break;
 		case 'j':
 			if (util_parse_u64(optarg, 1, 64, &n) < 0)
@@ -225,7 +261,8 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_CHECK_TIMEOUT:
 			if (util_parse_u64(optarg, 1, 86400, &n) < 0)
 				return bad("a timeout wants seconds (1 to "
-					   "86400), not '%s'", optarg);
+					   "86400), not '%s'",
+					   optarg);
 			if (opt == OPT_TIMEOUT)
 				c->o.timeout = n;
 			else
@@ -234,30 +271,22 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_REPORT:
 			if (report_parse_format(optarg, &c->fmt) < 0)
 				return bad("--report must be text, json or "
-					   "junit, not '%s'", optarg);
+					   "junit, not '%s'",
+					   optarg);
 			break;
-		case 'o':
-			c->out = optarg;
-			break;
-		case OPT_KEEP:
-			c->o.keep = optarg;
-			break;
+		case 'o': c->out = optarg; break;
+		case OPT_KEEP: c->o.keep = optarg; break;
 		case OPT_RUN:
 			c->o.recorded = optarg;
 			c->cmd_opts = true;
 			break;
-		case 'v':
-			c->o.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
+		case 'v': c->o.verbose = true; break;
+		case 'h': usage(stdout); return 0;
 		default:
 			if (optopt)
 				util_err("option '-%c' %s", optopt,
-					 strchr("jo", optopt) ?
-						 "needs a value" :
-						 "is unknown");
+					 strchr("jo", optopt) ? "needs a value"
+							      : "is unknown");
 			else
 				util_err("unknown or incomplete option '%s'",
 					 argv[optind - 1]);
@@ -292,8 +321,8 @@ static int command_form(struct cli *c, char **argv, int argc)
 		if (i + 1 < argc)
 			strcat(s->run, " ");
 	}
-	if (c->expect && scenario_parse_expect(s, c->expect, err,
-					       sizeof(err)) < 0) {
+	if (c->expect &&
+	    scenario_parse_expect(s, c->expect, err, sizeof(err)) < 0) {
 		util_err("--expect: %s", err);
 		return 2;
 	}
@@ -305,7 +334,7 @@ static int command_form(struct cli *c, char **argv, int argc)
 static int run_all(struct cli *c, struct scenario **items, size_t n)
 {
 	struct check_result *res = calloc(n ? n : 1, sizeof(*res));
-	struct report_opts ro = { .self = "crashfs" };
+	struct report_opts ro = {.self = "crashfs"};
 	FILE *f = stdout;
 	int status = 0;
 
@@ -358,8 +387,8 @@ out:
 
 int cmd_check(int argc, char **argv)
 {
-	struct cli c = { 0 };
-	struct scenario_list l = { 0 };
+	struct cli c = {0};
+	struct scenario_list l = {0};
 	int first = 0, rc, dashdash = 0;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -382,7 +411,8 @@ int cmd_check(int argc, char **argv)
 	if (c.o.recorded) {
 		if (dashdash || first < argc || c.cmd->setup || c.cmd->from ||
 		    c.o.keep) {
-			rc = bad("%s", "--run checks a recorded run: no '-- CMD', "
+			rc = bad("%s",
+				 "--run checks a recorded run: no '-- CMD', "
 				 "scenario file, --setup, --from or --keep");
 			goto out;
 		}
@@ -398,15 +428,15 @@ int cmd_check(int argc, char **argv)
 	if (dashdash) {
 		if (first != dashdash) {
 			rc = bad("scenario files and '-- CMD' do not mix "
-				 "('%s')", argv[first]);
+				 "('%s')",
+				 argv[first]);
 			goto out;
 		}
 		if (dashdash + 1 >= argc) {
 			rc = bad("%s", "no command after '--'");
 			goto out;
 		}
-		rc = command_form(&c, argv + dashdash + 1,
-				  argc - dashdash - 1);
+		rc = command_form(&c, argv + dashdash + 1, argc - dashdash - 1);
 		if (rc)
 			goto out;
 		rc = run_all(&c, &c.cmd, 1);
@@ -419,8 +449,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (c.cmd_opts || c.models_given) {
 		rc = bad("%s", "--atomic, --durable, --check, --setup, --from, "
-			 "--model, --states and --expect belong to the "
-			 "'-- CMD' form; scenario files carry their own");
+			       "--model, --states and --expect belong to the "
+			       "'-- CMD' form; scenario files carry their own");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {

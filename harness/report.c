@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#define TEXT_MAX_CAUSES 5	/* causes shown per check in text */
+#define TEXT_MAX_CAUSES 5 /* causes shown per check in text */
 
 int report_parse_format(const char *s, enum report_format *out)
 {
@@ -41,17 +41,19 @@ static void where(const struct scenario *s, const struct check_group *g,
 
 	buf[0] = '\0';
 	if (g->kinds & SCN_KIND_VISIBLE)
-		n += snprintf(buf, len, "visible states (kill -9, concurrent "
+		n += snprintf(buf, len,
+			      "visible states (kill -9, concurrent "
 			      "readers): %llu",
 			      (unsigned long long)g->kcount[0]);
 	for (unsigned k = 1; k < CHECK_NKINDS && n < len; k++) {
 		if (!(g->kinds & (1u << k)))
 			continue;
-		n += snprintf(buf + n, len - n, "%s%s: %llu", first ?
-			      (n ? "; crash states (power loss) under " :
-				   "crash states (power loss) under ") : ", ",
-			      kind_name(s, k),
-			      (unsigned long long)g->kcount[k]);
+		n +=
+		    snprintf(buf + n, len - n, "%s%s: %llu",
+			     first ? (n ? "; crash states (power loss) under "
+					: "crash states (power loss) under ")
+				   : ", ",
+			     kind_name(s, k), (unsigned long long)g->kcount[k]);
 		first = false;
 	}
 }
@@ -93,17 +95,17 @@ static void replay_cmd(const struct check_result *r, const char *id,
 static const char *check_target(const struct check_result *r,
 				const struct check_group *g)
 {
-	const struct strv *v = g->check == SCN_ATOMIC ? &r->s->atomic :
-			       g->check == SCN_DURABLE ? &r->s->durable :
-							 NULL;
+	const struct strv *v = g->check == SCN_ATOMIC	 ? &r->s->atomic
+			       : g->check == SCN_DURABLE ? &r->s->durable
+							 : NULL;
 
 	if (v && g->path >= 0 && (size_t)g->path < v->len)
 		return v->v[g->path];
 	return r->s->check ? r->s->check : "";
 }
 
-static void text_one(const struct check_result *r,
-		     const struct report_opts *o, FILE *f)
+static void text_one(const struct check_result *r, const struct report_opts *o,
+		     FILE *f)
 {
 	const struct scenario *s = r->s;
 	char buf[2048];
@@ -127,8 +129,8 @@ static void text_one(const struct check_result *r,
 	for (unsigned k = 0; k < CHECK_NKINDS; k++) {
 		if (!(scenario_kinds(s) & (1u << k)))
 			continue;
-		fprintf(f, "%s %llu %s%s", k && (scenario_kinds(s) & 1) ? "," :
-			(k > 1 ? "," : ""),
+		fprintf(f, "%s %llu %s%s",
+			k && (scenario_kinds(s) & 1) ? "," : (k > 1 ? "," : ""),
 			(unsigned long long)r->checked[k], kind_name(s, k),
 			k ? " crash" : "");
 		if (r->capped[k])
@@ -147,7 +149,8 @@ static void text_one(const struct check_result *r,
 			     i++, more++)
 				states += r->groups[i].count;
 			i--;
-			fprintf(f, "\n   ... and %zu more cause%s of %s "
+			fprintf(f,
+				"\n   ... and %zu more cause%s of %s "
 				"failures (%llu states): see --report json\n",
 				more, more == 1 ? "" : "s",
 				scenario_check_name(g->check),
@@ -175,9 +178,9 @@ static void text_one(const struct check_result *r,
 			char *nl = strchr(g->output, '\n');
 			int len = nl ? (int)(nl - g->output) : 200;
 
-			fprintf(f, "     checker said: %.*s%s\n", len > 200 ?
-				200 : len, g->output, nl && nl[1] ? " ..." :
-								     "");
+			fprintf(f, "     checker said: %.*s%s\n",
+				len > 200 ? 200 : len, g->output,
+				nl && nl[1] ? " ..." : "");
 		}
 		fprintf(f, "     hint:  %s\n", g->hint);
 		replay_cmd(r, g->example, o, buf, sizeof(buf));
@@ -185,7 +188,7 @@ static void text_one(const struct check_result *r,
 	}
 	if (any && !r->kept)
 		fprintf(f, "\n   (the run was not kept: rerun with --keep DIR "
-			"to replay these states)\n");
+			   "to replay these states)\n");
 	fprintf(f, "\n   verdict: ");
 	{
 		char v[512];
@@ -218,16 +221,18 @@ static int text(const struct check_result *r, size_t n,
 			ok++;
 	}
 	if (n > 1) {
-		fprintf(f, "%zu scenario%s: %zu as expected, %zu not, %zu "
-			"error%s\n", n, n == 1 ? "" : "s", ok, n - ok - err,
-			err, err == 1 ? "" : "s");
+		fprintf(f,
+			"%zu scenario%s: %zu as expected, %zu not, %zu "
+			"error%s\n",
+			n, n == 1 ? "" : "s", ok, n - ok - err, err,
+			err == 1 ? "" : "s");
 		for (size_t i = 0; i < n; i++)
 			if (!check_result_ok(&r[i]))
 				fprintf(f, "  %s: %s\n", r[i].s->name,
-					r[i].error ? "error" :
-					r[i].has_expect ? "verdict differs "
-							  "from expect" :
-							  "violations");
+					r[i].error	  ? "error"
+					: r[i].has_expect ? "verdict differs "
+							    "from expect"
+							  : "violations");
 	}
 	return ferror(f) ? -EIO : 0;
 }
@@ -318,9 +323,9 @@ static json_t *result_json(const struct check_result *r,
 
 			for (unsigned k = 0; k < CHECK_NKINDS; k++)
 				if (g->kinds & (1u << k))
-					json_object_set_new(pk,
-						kind_name(s, k),
-						json_integer(g->kcount[k]));
+					json_object_set_new(
+					    pk, kind_name(s, k),
+					    json_integer(g->kcount[k]));
 			json_object_set_new(c, "states_per_kind", pk);
 		}
 		json_object_set_new(c, "states", json_integer(g->count));
@@ -351,7 +356,7 @@ static json_t *result_json(const struct check_result *r,
 		for (int c = 0; c < SCN_NCHECKS; c++)
 			if (v->failed & (1u << c))
 				json_array_append_new(
-					fl, json_string(scenario_check_name(c)));
+				    fl, json_string(scenario_check_name(c)));
 		json_object_set_new(st, "failed", fl);
 		json_array_append_new(a, st);
 	}
@@ -403,8 +408,9 @@ static void xml_text(FILE *f, const char *s)
 /* Does scenario s run check c at all? */
 static bool has_check(const struct scenario *s, int c)
 {
-	return c == SCN_ATOMIC ? s->atomic.len > 0 :
-	       c == SCN_DURABLE ? s->durable.len > 0 : s->check != NULL;
+	return c == SCN_ATOMIC	  ? s->atomic.len > 0
+	       : c == SCN_DURABLE ? s->durable.len > 0
+				  : s->check != NULL;
 }
 
 static int junit(const struct check_result *r, size_t n,
@@ -420,15 +426,17 @@ static int junit(const struct check_result *r, size_t n,
 			tests++;
 			if (r[i].error)
 				errors++;
-			else if (r[i].has_expect ?
-				 r[i].failed[c] != r[i].s->expect_fail[c] :
-				 r[i].failed[c] != 0)
+			else if (r[i].has_expect
+				     ? r[i].failed[c] != r[i].s->expect_fail[c]
+				     : r[i].failed[c] != 0)
 				failures++;
 		}
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<testsuites name=\"crashfs check\" tests=\"%zu\" "
-		"failures=\"%zu\" errors=\"%zu\">\n", tests, failures, errors);
+		"failures=\"%zu\" errors=\"%zu\">\n",
+		tests, failures, errors);
 	for (size_t i = 0; i < n; i++) {
 		const struct check_result *x = &r[i];
 		const struct scenario *s = x->s;
@@ -454,20 +462,22 @@ static int junit(const struct check_result *r, size_t n,
 			} else if (bad) {
 				scenario_kinds_str(s, x->failed[c], kinds,
 						   sizeof(kinds));
-				fprintf(f, "      <failure message=\"%s fails "
-					"in: %s", scenario_check_name(c),
+				fprintf(f,
+					"      <failure message=\"%s fails "
+					"in: %s",
+					scenario_check_name(c),
 					*kinds ? kinds : "nothing");
 				if (x->has_expect) {
-					scenario_kinds_str(s,
-						s->expect_fail[c], kinds,
-						sizeof(kinds));
+					scenario_kinds_str(s, s->expect_fail[c],
+							   kinds,
+							   sizeof(kinds));
 					fprintf(f, "; expected: %s",
 						*kinds ? kinds : "pass");
 				}
 				fprintf(f, "\">");
 				for (size_t g = 0; g < x->ngroups; g++) {
 					const struct check_group *gr =
-						&x->groups[g];
+					    &x->groups[g];
 
 					if ((int)gr->check != c)
 						continue;
@@ -490,15 +500,12 @@ static int junit(const struct check_result *r, size_t n,
 	return ferror(f) ? -EIO : 0;
 }
 
-int report_write(enum report_format fmt, const struct check_result *r,
-		 size_t n, const struct report_opts *o, FILE *f)
+int report_write(enum report_format fmt, const struct check_result *r, size_t n,
+		 const struct report_opts *o, FILE *f)
 {
 	switch (fmt) {
-	case REPORT_JSON:
-		return json(r, n, o, f);
-	case REPORT_JUNIT:
-		return junit(r, n, o, f);
-	default:
-		return text(r, n, o, f);
+	case REPORT_JSON: return json(r, n, o, f);
+	case REPORT_JUNIT: return junit(r, n, o, f);
+	default: return text(r, n, o, f);
 	}
 }

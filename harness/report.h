@@ -27,15 +27,15 @@ enum report_format {
 };
 
 struct report_opts {
-	const char *self;	/* crashfs binary for replay commands */
-	bool color;		/* ANSI colours (text on a terminal) */
+	const char *self; /* crashfs binary for replay commands */
+	bool color;	  /* ANSI colours (text on a terminal) */
 };
 
 /* "text" | "json" | "junit" -> format; returns -EINVAL if unknown. */
 int report_parse_format(const char *s, enum report_format *out);
 
 /* Write the report of n results to f.  Returns 0 or -errno. */
-int report_write(enum report_format fmt, const struct check_result *r,
-		 size_t n, const struct report_opts *o, FILE *f);
+int report_write(enum report_format fmt, const struct check_result *r, size_t n,
+		 const struct report_opts *o, FILE *f);
 
 #endif /* CRASHFS_REPORT_H */

@@ -22,7 +22,7 @@
 
 #include "core/util.h"
 
-#define LINE_MAX_LEN 199	/* inih's INI_MAX_LINE minus the NUL */
+#define LINE_MAX_LEN 199 /* inih's INI_MAX_LINE minus the NUL */
 
 int strv_push(struct strv *s, const char *str)
 {
@@ -48,9 +48,9 @@ void strv_release(struct strv *s)
 }
 
 static const char *const check_names[SCN_NCHECKS] = {
-	[SCN_ATOMIC] = "atomic",
-	[SCN_DURABLE] = "durable",
-	[SCN_EXTERNAL] = "check",
+    [SCN_ATOMIC] = "atomic",
+    [SCN_DURABLE] = "durable",
+    [SCN_EXTERNAL] = "check",
 };
 
 const char *scenario_check_name(enum scn_check c)
@@ -125,7 +125,7 @@ const char *scenario_kinds_str(const struct scenario *s, uint32_t kinds,
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -167,7 +167,7 @@ static bool next_word(const char **p, char *w, size_t len)
 int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 			  size_t errlen)
 {
-	uint32_t all = scenario_kinds(s), got[SCN_NCHECKS] = { 0 };
+	uint32_t all = scenario_kinds(s), got[SCN_NCHECKS] = {0};
 	const char *p = text;
 	char w[64];
 
@@ -179,8 +179,10 @@ int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 		return 0;
 	}
 	if (strncmp(p, "fail", 4))
-		return fail(err, errlen, "expect must be 'pass' or "
-			    "'fail: CHECK[(KINDS)]...', not '%s'", text);
+		return fail(err, errlen,
+			    "expect must be 'pass' or "
+			    "'fail: CHECK[(KINDS)]...', not '%s'",
+			    text);
 	p += 4;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -194,8 +196,10 @@ int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 			if (!strcmp(w, check_names[c]))
 				break;
 		if (c == SCN_NCHECKS)
-			return fail(err, errlen, "expect: unknown check '%s' "
-				    "(atomic, durable or check)", w);
+			return fail(err, errlen,
+				    "expect: unknown check '%s' "
+				    "(atomic, durable or check)",
+				    w);
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p != '(') {
@@ -207,11 +211,14 @@ int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 			uint32_t k = kind_by_name(s, w);
 
 			if (!k)
-				return fail(err, errlen, "expect: '%s' is "
+				return fail(err, errlen,
+					    "expect: '%s' is "
 					    "neither 'visible' nor one of the "
-					    "scenario's models", w);
+					    "scenario's models",
+					    w);
 			if (!(k & all))
-				return fail(err, errlen, "expect: '%s' states "
+				return fail(err, errlen,
+					    "expect: '%s' states "
 					    "are not checked (see 'states')",
 					    w);
 			kinds |= k;
@@ -221,8 +228,10 @@ int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 				break;
 		}
 		if (*p != ')' || !kinds)
-			return fail(err, errlen, "expect: malformed list after "
-				    "'%s'", check_names[c]);
+			return fail(err, errlen,
+				    "expect: malformed list after "
+				    "'%s'",
+				    check_names[c]);
 		p++;
 		got[c] |= kinds;
 	}
@@ -241,35 +250,47 @@ int scenario_parse_expect(struct scenario *s, const char *text, char *err,
 
 /* Which keys were set in the current section (for repeats). */
 enum key {
-	K_DESCRIPTION, K_SETUP, K_FROM, K_RUN, K_CHECK, K_ATOMIC, K_DURABLE,
-	K_MODELS, K_STATES, K_TIMEOUT, K_CHECK_TIMEOUT, K_MAX_STATES, K_SEED,
-	K_EXPECT, K_NKEYS
+	K_DESCRIPTION,
+	K_SETUP,
+	K_FROM,
+	K_RUN,
+	K_CHECK,
+	K_ATOMIC,
+	K_DURABLE,
+	K_MODELS,
+	K_STATES,
+	K_TIMEOUT,
+	K_CHECK_TIMEOUT,
+	K_MAX_STATES,
+	K_SEED,
+	K_EXPECT,
+	K_NKEYS
 };
 
 static const char *const key_names[K_NKEYS] = {
-	"description", "setup", "from", "run", "check", "atomic", "durable",
-	"models", "states", "timeout", "check-timeout", "max-states", "seed",
-	"expect",
+    "description",   "setup",	   "from",   "run",    "check",
+    "atomic",	     "durable",	   "models", "states", "timeout",
+    "check-timeout", "max-states", "seed",   "expect",
 };
 
 struct parse {
-	FILE *f;		/* the file being read */
-	const char *path;	/* its name, for messages */
-	unsigned line;		/* line last handed to inih */
-	bool cont;		/* that line was a continuation */
-	bool too_long;		/* a line longer than LINE_MAX_LEN was met */
-	unsigned section_line;	/* line of the last [section] */
-	char section[128];	/* current section name ("" before any) */
+	FILE *f;		   /* the file being read */
+	const char *path;	   /* its name, for messages */
+	unsigned line;		   /* line last handed to inih */
+	bool cont;		   /* that line was a continuation */
+	bool too_long;		   /* a line longer than LINE_MAX_LEN was met */
+	unsigned section_line;	   /* line of the last [section] */
+	char section[128];	   /* current section name ("" before any) */
 	struct scenario *defaults; /* keys before the first section */
-	struct scenario *cur;	/* scenario being filled */
-	unsigned set[K_NKEYS];	/* line each key was set on in cur */
-	enum key last_key;	/* key of the last line, for continuations */
-	char *expect;		/* expect text of cur, parsed at the end */
-	unsigned expect_line;	/* its line */
-	bool models_set;	/* cur has its own models line */
-	struct scenario_list got; /* finished scenarios */
-	unsigned err_line;	/* line of the first error, 0 if none */
-	char *err;		/* message buffer */
+	struct scenario *cur;	   /* scenario being filled */
+	unsigned set[K_NKEYS];	   /* line each key was set on in cur */
+	enum key last_key;	   /* key of the last line, for continuations */
+	char *expect;		   /* expect text of cur, parsed at the end */
+	unsigned expect_line;	   /* its line */
+	bool models_set;	   /* cur has its own models line */
+	struct scenario_list got;  /* finished scenarios */
+	unsigned err_line;	   /* line of the first error, 0 if none */
+	char *err;		   /* message buffer */
 	size_t errlen;
 };
 
@@ -288,9 +309,11 @@ static char *reader(char *str, int num, void *stream)
 		/* too long: swallow the rest so inih sees one line */
 		if (!ps->err_line) {
 			ps->err_line = ps->line;
-			snprintf(ps->err, ps->errlen, "line longer than %d "
+			snprintf(ps->err, ps->errlen,
+				 "line longer than %d "
 				 "characters (split it with continuation "
-				 "lines)", LINE_MAX_LEN);
+				 "lines)",
+				 LINE_MAX_LEN);
 		}
 		while ((c = fgetc(ps->f)) != EOF && c != '\n')
 			;
@@ -304,7 +327,7 @@ static char *reader(char *str, int num, void *stream)
 }
 
 static int perr(struct parse *ps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Record the first error; returns 0 for inih. */
 static int perr(struct parse *ps, const char *fmt, ...)
@@ -392,8 +415,10 @@ static int push_words(struct parse *ps, struct strv *v, const char *value,
 		buf[n] = '\0';
 		p += n;
 		if (is_path && !scenario_path_ok(buf))
-			return perr(ps, "path '%s' is outside the state "
-				    "(relative paths without '..' only)", buf);
+			return perr(ps,
+				    "path '%s' is outside the state "
+				    "(relative paths without '..' only)",
+				    buf);
 		if (strv_push(v, buf) < 0)
 			return perr(ps, "out of memory");
 	}
@@ -404,8 +429,10 @@ static int parse_uint(struct parse *ps, const char *key, const char *value,
 		      uint64_t max, uint64_t *out)
 {
 	if (util_parse_u64(value, 0, max, out) < 0)
-		return perr(ps, "%s must be a whole number up to %llu, not "
-			    "'%s'", key, (unsigned long long)max, value);
+		return perr(ps,
+			    "%s must be a whole number up to %llu, not "
+			    "'%s'",
+			    key, (unsigned long long)max, value);
 	return 1;
 }
 
@@ -417,18 +444,12 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 	switch (k) {
 	case K_DESCRIPTION:
 		return dup_into(&s->description, value) ? oom(ps) : 1;
-	case K_SETUP:
-		return dup_into(&s->setup, value) ? oom(ps) : 1;
-	case K_FROM:
-		return dup_into(&s->from, value) ? oom(ps) : 1;
-	case K_RUN:
-		return dup_into(&s->run, value) ? oom(ps) : 1;
-	case K_CHECK:
-		return dup_into(&s->check, value) ? oom(ps) : 1;
-	case K_ATOMIC:
-		return push_words(ps, &s->atomic, value, true);
-	case K_DURABLE:
-		return push_words(ps, &s->durable, value, true);
+	case K_SETUP: return dup_into(&s->setup, value) ? oom(ps) : 1;
+	case K_FROM: return dup_into(&s->from, value) ? oom(ps) : 1;
+	case K_RUN: return dup_into(&s->run, value) ? oom(ps) : 1;
+	case K_CHECK: return dup_into(&s->check, value) ? oom(ps) : 1;
+	case K_ATOMIC: return push_words(ps, &s->atomic, value, true);
+	case K_DURABLE: return push_words(ps, &s->durable, value, true);
 	case K_MODELS:
 		if (!ps->models_set)
 			strv_release(&s->models);
@@ -446,8 +467,10 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 		else if (!strcmp(value, "crash"))
 			s->states = SCN_STATES_CRASH;
 		else
-			return perr(ps, "states must be visible, crash or "
-				    "all, not '%s'", value);
+			return perr(ps,
+				    "states must be visible, crash or "
+				    "all, not '%s'",
+				    value);
 		return 1;
 	case K_TIMEOUT:
 		if (!parse_uint(ps, "timeout", value, 86400, &n))
@@ -474,8 +497,7 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 			return perr(ps, "out of memory");
 		ps->expect_line = ps->line;
 		return 1;
-	case K_NKEYS:
-		break;
+	case K_NKEYS: break;
 	}
 	return 0;
 }
@@ -505,18 +527,12 @@ static int continuation(struct parse *ps, struct scenario *s, enum key k,
 			const char *value)
 {
 	switch (k) {
-	case K_DESCRIPTION:
-		return append_line(ps, &s->description, value, " ");
-	case K_SETUP:
-		return append_line(ps, &s->setup, value, "\n");
-	case K_RUN:
-		return append_line(ps, &s->run, value, "\n");
-	case K_CHECK:
-		return append_line(ps, &s->check, value, "\n");
-	case K_EXPECT:
-		return append_line(ps, &ps->expect, value, " ");
-	default:
-		return set_key(ps, s, k, value);
+	case K_DESCRIPTION: return append_line(ps, &s->description, value, " ");
+	case K_SETUP: return append_line(ps, &s->setup, value, "\n");
+	case K_RUN: return append_line(ps, &s->run, value, "\n");
+	case K_CHECK: return append_line(ps, &s->check, value, "\n");
+	case K_EXPECT: return append_line(ps, &ps->expect, value, " ");
+	default: return set_key(ps, s, k, value);
 	}
 }
 
@@ -527,7 +543,7 @@ static int start_section(struct parse *ps, const char *section)
 	if (ps->expect && (!ps->cur || ps->cur == ps->defaults)) {
 		ps->line = ps->expect_line;
 		return perr(ps, "expect belongs in a scenario's section, not "
-			    "in the defaults");
+				"in the defaults");
 	}
 	if (ps->cur && ps->cur != ps->defaults && !finish(ps))
 		return 0;
@@ -535,8 +551,7 @@ static int start_section(struct parse *ps, const char *section)
 		return perr(ps, "bad section name '%s'", section);
 	for (size_t i = 0; i < ps->got.len; i++)
 		if (!strcmp(ps->got.items[i]->name, section))
-			return perr(ps, "scenario '%s' defined twice",
-				    section);
+			return perr(ps, "scenario '%s' defined twice", section);
 	ps->cur = inherit(ps->defaults);
 	if (!ps->cur || dup_into(&ps->cur->name, section))
 		return perr(ps, "out of memory");
@@ -563,8 +578,10 @@ static int handler(void *user, const char *section, const char *name,
 		ps->cur = ps->defaults;
 	if (ps->cont) {
 		if (!multiline(ps->last_key))
-			return perr(ps, "continuation line after '%s', which "
-				    "takes one value", key_names[ps->last_key]);
+			return perr(ps,
+				    "continuation line after '%s', which "
+				    "takes one value",
+				    key_names[ps->last_key]);
 		return continuation(ps, ps->cur, ps->last_key, value);
 	}
 	for (k = 0; k < K_NKEYS; k++)
@@ -601,8 +618,10 @@ static int finish(struct parse *ps)
 	}
 	if (!s->atomic.len && !s->durable.len && !s->check) {
 		ps->line = s->line ? s->line : 1;
-		perr(ps, "scenario '%s' checks nothing (give atomic, durable "
-		     "or check)", s->name);
+		perr(ps,
+		     "scenario '%s' checks nothing (give atomic, durable "
+		     "or check)",
+		     s->name);
 		goto out_free;
 	}
 	if (ps->expect) {
@@ -675,7 +694,7 @@ static char *abs_dir(const char *path)
 int scenario_load(const char *path, struct scenario_list *out, char *err,
 		  size_t errlen)
 {
-	struct parse ps = { .path = path, .err = err, .errlen = errlen };
+	struct parse ps = {.path = path, .err = err, .errlen = errlen};
 	struct scenario **items;
 	char *dir = NULL;
 	int rc, ret = -EINVAL;
@@ -698,7 +717,8 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
 	if (!ps.err_line && rc > 0) {
 		ps.err_line = rc;
-		snprintf(err, errlen, "syntax error (expected 'key = value', "
+		snprintf(err, errlen,
+			 "syntax error (expected 'key = value', "
 			 "'[section]' or a comment)");
 	}
 	if (!ps.err_line && rc < 0) {
@@ -722,8 +742,7 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 		}
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), "%s:%u: %s", path, ps.err_line,
-			 err);
+		snprintf(msg, sizeof(msg), "%s:%u: %s", path, ps.err_line, err);
 		snprintf(err, errlen, "%s", msg);
 		goto out_close;
 	}

@@ -30,30 +30,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCN_MAX_MODELS 8	/* models one scenario may name */
+#define SCN_MAX_MODELS 8 /* models one scenario may name */
 
 /* Which states a scenario checks. */
 enum scn_states {
-	SCN_STATES_ALL = 0,	/* visible and crash states (the default) */
-	SCN_STATES_VISIBLE,	/* kill -9 / concurrent reader only */
-	SCN_STATES_CRASH,	/* power loss only */
+	SCN_STATES_ALL = 0, /* visible and crash states (the default) */
+	SCN_STATES_VISIBLE, /* kill -9 / concurrent reader only */
+	SCN_STATES_CRASH,   /* power loss only */
 };
 
 /* The checks a verdict is made of. */
 enum scn_check {
-	SCN_ATOMIC = 0,		/* --atomic / atomic = */
-	SCN_DURABLE,		/* --durable / durable = */
-	SCN_EXTERNAL,		/* --check / check = */
+	SCN_ATOMIC = 0, /* --atomic / atomic = */
+	SCN_DURABLE,	/* --durable / durable = */
+	SCN_EXTERNAL,	/* --check / check = */
 	SCN_NCHECKS
 };
 
-#define SCN_KIND_VISIBLE 1u			/* the visible states */
-#define SCN_KIND_MODEL(i) (2u << (i))		/* crash states, model i */
+#define SCN_KIND_VISIBLE 1u	      /* the visible states */
+#define SCN_KIND_MODEL(i) (2u << (i)) /* crash states, model i */
 
 /* A growable list of strings; all-zero is empty. */
 struct strv {
-	char **v;	/* len strings, each malloc'd, NULL-terminated array */
-	size_t len;	/* strings in v */
+	char **v;   /* len strings, each malloc'd, NULL-terminated array */
+	size_t len; /* strings in v */
 };
 
 int strv_push(struct strv *s, const char *str);
@@ -72,9 +72,9 @@ struct scenario {
 	struct strv atomic;	/* paths checked with --atomic semantics */
 	struct strv durable;	/* paths checked with --durable semantics */
 	struct strv models;	/* persistence models, default "posix" */
-	enum scn_states states;	/* which states to check */
+	enum scn_states states; /* which states to check */
 	unsigned timeout;	/* workload timeout, seconds (0: default) */
-	unsigned check_timeout;	/* external checker timeout, seconds */
+	unsigned check_timeout; /* external checker timeout, seconds */
 	uint64_t max_states;	/* cap on crash states per model (0: default) */
 	uint64_t seed;		/* seed for the random subsets */
 	bool has_seed;		/* seed was given */
@@ -83,8 +83,8 @@ struct scenario {
 };
 
 struct scenario_list {
-	struct scenario **items;	/* len scenarios, owned */
-	size_t len;			/* scenarios in items */
+	struct scenario **items; /* len scenarios, owned */
+	size_t len;		 /* scenarios in items */
 };
 
 /*

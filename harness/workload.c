@@ -27,10 +27,10 @@
 
 #include "core/util.h"
 
-#define DEFAULT_TIMEOUT 600	/* seconds for setup and workload */
-#define MOUNT_TIMEOUT 30	/* seconds for crashfs mount / umount */
+#define DEFAULT_TIMEOUT 600 /* seconds for setup and workload */
+#define MOUNT_TIMEOUT 30    /* seconds for crashfs mount / umount */
 
-static volatile sig_atomic_t got_signal;	/* SIGINT/SIGTERM arrived */
+static volatile sig_atomic_t got_signal; /* SIGINT/SIGTERM arrived */
 
 static void on_signal(int sig)
 {
@@ -39,7 +39,7 @@ static void on_signal(int sig)
 
 void workload_catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -110,8 +110,7 @@ static int spawn(char *const *argv, const char *shell, const char *dir,
 		 bool interruptible);
 
 int workload_spawn(char *const *argv, const char *shell, const char *dir,
-		   char *const *env, int out_fd, unsigned timeout,
-		   int *status)
+		   char *const *env, int out_fd, unsigned timeout, int *status)
 {
 	return spawn(argv, shell, dir, env, out_fd, timeout, status, true);
 }
@@ -135,7 +134,7 @@ static int spawn(char *const *argv, const char *shell, const char *dir,
 	setpgid(pid, pid);
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
 		pid_t r = waitpid(pid, status, WNOHANG);
 
 		if (r == pid)
@@ -201,8 +200,7 @@ const char *workload_trace(const struct workload *w, char *buf, size_t len)
 	return buf;
 }
 
-const char *workload_initial(const struct workload *w, char *buf,
-			     size_t len)
+const char *workload_initial(const struct workload *w, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/initial", w->dir);
 	return buf;
@@ -230,8 +228,8 @@ static int helper(char *const *argv, const char *dir, unsigned timeout,
 
 	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false);
 	if (rc == -ETIMEDOUT) {
-		snprintf(err, errlen, "'%s %s' did not finish in %u s",
-			 argv[0], argv[1], timeout);
+		snprintf(err, errlen, "'%s %s' did not finish in %u s", argv[0],
+			 argv[1], timeout);
 		return rc;
 	}
 	if (rc < 0) {
@@ -256,8 +254,10 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 	if (w->run_dir) {
 		if (mkdir(w->run_dir, 0755) < 0 && errno != EEXIST) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot create run directory "
-				 "'%s': %s", w->run_dir, strerror(errno));
+			snprintf(err, errlen,
+				 "cannot create run directory "
+				 "'%s': %s",
+				 w->run_dir, strerror(errno));
 			return rc;
 		}
 		w->dir = realpath(w->run_dir, NULL);
@@ -270,8 +270,10 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 			return -ENOMEM;
 		if (!mkdtemp(tmpl)) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot create a temporary run "
-				 "directory: %s", strerror(errno));
+			snprintf(err, errlen,
+				 "cannot create a temporary run "
+				 "directory: %s",
+				 strerror(errno));
 			free(tmpl);
 			return rc;
 		}
@@ -290,17 +292,18 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 	if (!initial || !backing || !mnt)
 		goto out;
 	{
-		char *names[] = { initial, backing, mnt };
+		char *names[] = {initial, backing, mnt};
 
 		for (int i = 0; i < 3; i++) {
 			struct stat st;
 
 			if (lstat(names[i], &st) == 0) {
 				rc = -EEXIST;
-				snprintf(err, errlen, "run directory '%s' is "
+				snprintf(err, errlen,
+					 "run directory '%s' is "
 					 "not empty (it has '%s'); give a new "
-					 "or empty one", w->dir,
-					 strrchr(names[i], '/') + 1);
+					 "or empty one",
+					 w->dir, strrchr(names[i], '/') + 1);
 				goto out;
 			}
 		}
@@ -314,7 +317,7 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 	}
 	if (w->from) {
 		char *src = join(w->from, ".");
-		char *cp[] = { "cp", "-a", "--", src, initial, NULL };
+		char *cp[] = {"cp", "-a", "--", src, initial, NULL};
 		struct stat st;
 
 		if (stat(w->from, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -331,30 +334,28 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 	}
 	if (w->setup) {
 		char how[96];
-		char *env[3] = { NULL };
+		char *env[3] = {NULL};
 		char *sd = NULL;
 
-		if (w->scenario_dir &&
-		    asprintf(&sd, "CRASHFS_SCENARIO_DIR=%s",
-			     w->scenario_dir) >= 0)
+		if (w->scenario_dir && asprintf(&sd, "CRASHFS_SCENARIO_DIR=%s",
+						w->scenario_dir) >= 0)
 			env[0] = sd;
 		if (w->verbose)
-			fprintf(stderr, "crashfs check: setup: %s\n",
-				w->setup);
+			fprintf(stderr, "crashfs check: setup: %s\n", w->setup);
 		rc = workload_spawn(NULL, w->setup, initial, env, -1,
 				    w->timeout ? w->timeout : DEFAULT_TIMEOUT,
 				    &status);
 		free(sd);
 		if (rc == -ETIMEDOUT || rc == -EINTR) {
 			snprintf(err, errlen, "setup command %s",
-				 rc == -EINTR ? "was interrupted" :
-						"timed out");
+				 rc == -EINTR ? "was interrupted"
+					      : "timed out");
 			goto out;
 		}
 		if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status))) {
 			describe(status, how, sizeof(how));
-			snprintf(err, errlen, "setup command '%s' %s",
-				 w->setup, how);
+			snprintf(err, errlen, "setup command '%s' %s", w->setup,
+				 how);
 			rc = -ECHILD;
 			goto out;
 		}
@@ -366,7 +367,7 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 	}
 	{
 		char *src = join(initial, ".");
-		char *cp[] = { "cp", "-a", "--", src, backing, NULL };
+		char *cp[] = {"cp", "-a", "--", src, backing, NULL};
 
 		rc = src ? helper(cp, NULL, 0, err, errlen) : -ENOMEM;
 		free(src);
@@ -386,9 +387,8 @@ out:
  */
 static char **absolute_argv(char *const *argv, const char *initial)
 {
-	static const char *const interp[] = { "python", "python3", "sh",
-					      "bash", "perl", "ruby", "node",
-					      NULL };
+	static const char *const interp[] = {
+	    "python", "python3", "sh", "bash", "perl", "ruby", "node", NULL};
 	size_t n = 0;
 	char **v;
 
@@ -410,9 +410,9 @@ static char **absolute_argv(char *const *argv, const char *initial)
 			for (int k = 0; interp[k]; k++)
 				cand |= !strncmp(base, interp[k],
 						 strlen(interp[k]));
-		if (cand && a[0] != '/' && a[0] != '-' &&
-		    stat(a, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (in_init = join(initial, a)) && lstat(in_init, &st) < 0)
+		if (cand && a[0] != '/' && a[0] != '-' && stat(a, &st) == 0 &&
+		    S_ISREG(st.st_mode) && (in_init = join(initial, a)) &&
+		    lstat(in_init, &st) < 0)
 			v[i] = realpath(a, NULL);
 		free(in_init);
 		if (!v[i])
@@ -438,8 +438,8 @@ static void free_argv(char **v)
 /* Unmount mnt: crashfs umount, then a lazy unmount if it stays busy. */
 static int unmount(const char *mnt, char *err, size_t errlen)
 {
-	char *um[] = { (char *)workload_self(), "umount", (char *)mnt, NULL };
-	char *lazy[] = { "fusermount3", "-u", "-z", (char *)mnt, NULL };
+	char *um[] = {(char *)workload_self(), "umount", (char *)mnt, NULL};
+	char *lazy[] = {"fusermount3", "-u", "-z", (char *)mnt, NULL};
 	char msg[256];
 	int rc;
 
@@ -456,7 +456,7 @@ static int unmount(const char *mnt, char *err, size_t errlen)
 int workload_run(struct workload *w, char *err, size_t errlen)
 {
 	char *backing = NULL, *mnt = NULL, *trace = NULL, *initial = NULL;
-	char **argv = NULL, *env[4] = { NULL }, *self_dir = NULL;
+	char **argv = NULL, *env[4] = {NULL}, *self_dir = NULL;
 	const char *path = getenv("PATH");
 	bool mounted = false;
 	double t0;
@@ -475,8 +475,13 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 	if (!backing || !mnt || !trace || !initial)
 		goto out;
 	{
-		char *m[] = { (char *)workload_self(), "mount", "--trace",
-			      trace, backing, mnt, NULL };
+		char *m[] = {(char *)workload_self(),
+			     "mount",
+			     "--trace",
+			     trace,
+			     backing,
+			     mnt,
+			     NULL};
 
 		rc = helper(m, NULL, MOUNT_TIMEOUT, err, errlen);
 		if (rc < 0)
@@ -506,9 +511,10 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 			    &w->status);
 	w->seconds = now() - t0;
 	if (rc == -ETIMEDOUT)
-		snprintf(err, errlen, "the workload did not finish in %u s; "
-			 "killed it", w->timeout ? w->timeout :
-						   DEFAULT_TIMEOUT);
+		snprintf(err, errlen,
+			 "the workload did not finish in %u s; "
+			 "killed it",
+			 w->timeout ? w->timeout : DEFAULT_TIMEOUT);
 	else if (rc == -EINTR)
 		snprintf(err, errlen, "interrupted; killed the workload");
 	else if (rc < 0)
@@ -519,9 +525,9 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 
 		describe(w->status, how, sizeof(how));
 		snprintf(err, errlen, "the workload %s%s", how,
-			 WIFEXITED(w->status) &&
-					 WEXITSTATUS(w->status) == 127 ?
-				 " (command not found?)" : "");
+			 WIFEXITED(w->status) && WEXITSTATUS(w->status) == 127
+			     ? " (command not found?)"
+			     : "");
 		rc = -ECHILD;
 	}
 out:

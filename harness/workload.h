@@ -40,23 +40,23 @@
 
 struct workload {
 	/* inputs */
-	const char *run_dir;	/* where to put the run; NULL: a private
+	const char *run_dir;	  /* where to put the run; NULL: a private
 				   temporary directory (see tmp_run) */
-	const char *from;	/* initial state copied from here, or NULL */
-	const char *setup;	/* sh -c command that prepares it, or NULL */
-	char *const *argv;	/* the workload: argv[0] on PATH ... */
-	const char *shell;	/* ... or a sh -c string (argv NULL) */
+	const char *from;	  /* initial state copied from here, or NULL */
+	const char *setup;	  /* sh -c command that prepares it, or NULL */
+	char *const *argv;	  /* the workload: argv[0] on PATH ... */
+	const char *shell;	  /* ... or a sh -c string (argv NULL) */
 	const char *scenario_dir; /* exported as CRASHFS_SCENARIO_DIR */
-	unsigned timeout;	/* seconds for setup and workload, 0: 600 */
-	bool verbose;		/* say what is happening on stderr */
+	unsigned timeout;	  /* seconds for setup and workload, 0: 600 */
+	bool verbose;		  /* say what is happening on stderr */
 
 	/* outputs */
-	char *dir;		/* absolute run directory (malloc'd) */
-	bool tmp_run;		/* dir was made by us: remove it at release
+	char *dir;	/* absolute run directory (malloc'd) */
+	bool tmp_run;	/* dir was made by us: remove it at release
 				   unless keep is set */
-	bool keep;		/* set by the caller to keep a tmp_run */
-	int status;		/* wait status of the workload */
-	double seconds;		/* wall time of the workload */
+	bool keep;	/* set by the caller to keep a tmp_run */
+	int status;	/* wait status of the workload */
+	double seconds; /* wall time of the workload */
 };
 
 /* The crashfs binary running now (/proc/self/exe), for sub-commands. */
@@ -66,8 +66,7 @@ int workload_run(struct workload *w, char *err, size_t errlen);
 
 /* Paths inside the run directory (into buf). */
 const char *workload_trace(const struct workload *w, char *buf, size_t len);
-const char *workload_initial(const struct workload *w, char *buf,
-			     size_t len);
+const char *workload_initial(const struct workload *w, char *buf, size_t len);
 
 /*
  * Remove a temporary run directory (unless w->keep) and free w's
@@ -84,8 +83,7 @@ void workload_release(struct workload *w);
  * arrives.  Returns 0 with *status set, -ETIMEDOUT, -EINTR or -errno.
  */
 int workload_spawn(char *const *argv, const char *shell, const char *dir,
-		   char *const *env, int out_fd, unsigned timeout,
-		   int *status);
+		   char *const *env, int out_fd, unsigned timeout, int *status);
 
 /* Install SIGINT/SIGTERM handlers that workload_spawn() notices. */
 void workload_catch_signals(void);

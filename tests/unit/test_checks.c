@@ -23,7 +23,7 @@ struct rnf {
 
 static uint64_t tb_mark(struct tb *t, const char *text)
 {
-	struct trace_rec r = { .type = TR_MARK, .name = text };
+	struct trace_rec r = {.type = TR_MARK, .name = text};
 
 	tb_rec(t, &r);
 	return r.seq;
@@ -50,7 +50,7 @@ static void build_rnf(struct rnf *x, bool fsync_tmp, bool sync_dir)
 
 static struct strv one(const char *p)
 {
-	struct strv v = { 0 };
+	struct strv v = {0};
 
 	assert_int_equal(strv_push(&v, p), 0);
 	return v;
@@ -74,9 +74,8 @@ static void test_versions_and_visible_states(void **state)
 	/* every visible state of a temp-file-and-rename is atomic */
 	for (uint64_t k = 0; k <= x.mark_seq; k++) {
 		model_goto_visible(x.t.m, k);
-		assert_int_equal(checks_eval(c, x.t.m, k, NULL) &
-					 (1u << SCN_ATOMIC),
-				 0);
+		assert_int_equal(
+		    checks_eval(c, x.t.m, k, NULL) & (1u << SCN_ATOMIC), 0);
 	}
 	/* before the mark, durable does not apply; at it, the final
 	 * version is there */
@@ -88,10 +87,10 @@ static void test_versions_and_visible_states(void **state)
 	model_goto_visible(x.t.m, 0);
 	assert_int_equal(checks_eval(c, x.t.m, x.mark_seq, NULL),
 			 1u << SCN_DURABLE);
-	assert_string_equal(checks_describe(c, SCN_DURABLE, 0,
-					    checks_version(x.t.m,
-							   "config.json")),
-			    "its initial version");
+	assert_string_equal(
+	    checks_describe(c, SCN_DURABLE, 0,
+			    checks_version(x.t.m, "config.json")),
+	    "its initial version");
 	checks_free(&c);
 	assert_null(c);
 	strv_release(&a);
@@ -116,7 +115,7 @@ static void test_empty_file_is_not_a_version(void **state)
 	/* rename persisted, write lost: config.json is empty */
 	memset(choice, MV_FULL, sizeof(choice));
 	choice[x.w_seq - 1] = CAUSE_DROP;
-	st = (struct cause_state){ x.r_seq, choice, 512 };
+	st = (struct cause_state){x.r_seq, choice, 512};
 	cause_apply(x.t.m, &st);
 	assert_int_equal(checks_eval(c, x.t.m, x.r_seq, &why),
 			 1u << SCN_ATOMIC);
@@ -144,7 +143,7 @@ static void test_cause_write_before_rename(void **state)
 {
 	struct rnf x;
 	struct strv a = one("config.json");
-	struct pass_arg pa = { NULL, SCN_ATOMIC };
+	struct pass_arg pa = {NULL, SCN_ATOMIC};
 	uint8_t choice[64];
 	struct cause_state st;
 	struct cause cause;
@@ -155,7 +154,7 @@ static void test_cause_write_before_rename(void **state)
 	pa.c = checks_new(x.t.m, &a, NULL, err, sizeof(err));
 	memset(choice, MV_FULL, sizeof(choice));
 	choice[x.w_seq - 1] = CAUSE_DROP;
-	st = (struct cause_state){ x.r_seq, choice, 512 };
+	st = (struct cause_state){x.r_seq, choice, 512};
 	assert_int_equal(cause_find(x.t.m, &st, pass, &pa, 100, &cause), 0);
 	assert_int_equal(cause.kind, CAUSE_LOST);
 	assert_int_equal(cause.nops, 1);
@@ -178,7 +177,7 @@ static void test_cause_lost_rename_brings_create(void **state)
 {
 	struct rnf x;
 	struct strv d = one("config.json");
-	struct pass_arg pa = { NULL, SCN_DURABLE };
+	struct pass_arg pa = {NULL, SCN_DURABLE};
 	uint8_t choice[64];
 	struct cause_state st;
 	struct cause cause;
@@ -189,9 +188,9 @@ static void test_cause_lost_rename_brings_create(void **state)
 	pa.c = checks_new(x.t.m, NULL, &d, err, sizeof(err));
 	/* strict state at the mark: the create and the rename are lost */
 	memset(choice, MV_FULL, sizeof(choice));
-	choice[1] = CAUSE_DROP;			/* create #2 */
-	choice[x.r_seq - 1] = CAUSE_DROP;	/* rename */
-	st = (struct cause_state){ x.mark_seq, choice, 512 };
+	choice[1] = CAUSE_DROP;		  /* create #2 */
+	choice[x.r_seq - 1] = CAUSE_DROP; /* rename */
+	st = (struct cause_state){x.mark_seq, choice, 512};
 	assert_int_equal(cause_find(x.t.m, &st, pass, &pa, 100, &cause), 0);
 	/* one op: the rename (metadata persists in order, so persisting it
 	 * persists the create before it) */
@@ -207,7 +206,7 @@ static void test_cause_visible(void **state)
 {
 	struct tb t;
 	struct strv a = one("f");
-	struct pass_arg pa = { NULL, SCN_ATOMIC };
+	struct pass_arg pa = {NULL, SCN_ATOMIC};
 	struct cause_state st;
 	struct cause cause;
 	uint64_t f, trunc;
@@ -224,7 +223,7 @@ static void test_cause_visible(void **state)
 	tb_write(&t, f, 0, "new");
 	assert_non_null(tb_load(&t));
 	pa.c = checks_new(t.m, &a, NULL, err, sizeof(err));
-	st = (struct cause_state){ trunc, NULL, 512 };
+	st = (struct cause_state){trunc, NULL, 512};
 	assert_int_equal(cause_find(t.m, &st, pass, &pa, 100, &cause), 0);
 	assert_int_equal(cause.kind, CAUSE_VISIBLE);
 	assert_int_equal(cause.ops[0], trunc);
@@ -268,12 +267,12 @@ static void test_marks_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_versions_and_visible_states),
-		cmocka_unit_test(test_empty_file_is_not_a_version),
-		cmocka_unit_test(test_cause_write_before_rename),
-		cmocka_unit_test(test_cause_lost_rename_brings_create),
-		cmocka_unit_test(test_cause_visible),
-		cmocka_unit_test(test_marks_file),
+	    cmocka_unit_test(test_versions_and_visible_states),
+	    cmocka_unit_test(test_empty_file_is_not_a_version),
+	    cmocka_unit_test(test_cause_write_before_rename),
+	    cmocka_unit_test(test_cause_lost_rename_brings_create),
+	    cmocka_unit_test(test_cause_visible),
+	    cmocka_unit_test(test_marks_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,8 +31,9 @@ static int setup(void **state)
 	sc->run = strdup("python3 save.py");
 	strv_push(&sc->atomic, "config.json");
 	strv_push(&sc->models, "ext4");
-	assert_int_equal(scenario_parse_expect(sc, "fail: atomic(posix)", err,
-					       sizeof(err)), 0);
+	assert_int_equal(
+	    scenario_parse_expect(sc, "fail: atomic(posix)", err, sizeof(err)),
+	    0);
 	memset(&res, 0, sizeof(res));
 	res.s = sc;
 	res.run_dir = strdup("/tmp/run");
@@ -55,9 +56,11 @@ static int setup(void **state)
 	g->cause.kind = CAUSE_LOST;
 	g->cause.nops = 1;
 	g->cause.ops[0] = 3;
-	snprintf(g->text, sizeof(g->text), "write #3 to config.json.tmp was "
+	snprintf(g->text, sizeof(g->text),
+		 "write #3 to config.json.tmp was "
 		 "not durable when rename #7 made it visible");
-	snprintf(g->hint, sizeof(g->hint), "fsync config.json.tmp before "
+	snprintf(g->hint, sizeof(g->hint),
+		 "fsync config.json.tmp before "
 		 "renaming it");
 	snprintf(g->held, sizeof(g->held), "an empty file");
 	snprintf(g->example, sizeof(g->example), "k7.posix.m7n");
@@ -80,7 +83,7 @@ static int teardown(void **state)
 
 static char *render(enum report_format fmt)
 {
-	struct report_opts o = { .self = "crashfs" };
+	struct report_opts o = {.self = "crashfs"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -119,16 +122,17 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(s, "name")),
 			    "rename-no-fsync");
 	assert_int_equal(json_array_size(json_object_get(
-				 json_object_get(s, "failed"), "atomic")), 1);
+			     json_object_get(s, "failed"), "atomic")),
+			 1);
 	st = json_array_get(json_object_get(s, "states"), 0);
 	assert_string_equal(json_string_value(json_object_get(st, "id")),
 			    "k7.posix.m7n");
 	assert_string_equal(json_string_value(json_object_get(st, "kind")),
 			    "posix");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(s, "causes"),
-						   0), "hint")),
-			    "fsync config.json.tmp before renaming it");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(s, "causes"), 0), "hint")),
+	    "fsync config.json.tmp before renaming it");
 	json_decref(root);
 	free(t);
 }
@@ -168,10 +172,10 @@ static void test_format_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_junit),
-		cmocka_unit_test(test_format_names),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_junit),
+	    cmocka_unit_test(test_format_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -40,7 +40,7 @@ static int load(const char *text, struct scenario_list *l)
 
 static void expect_error(const char *text, const char *msg)
 {
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 
 	assert_int_equal(load(text, &l), -22);
 	assert_int_equal(l.len, 0);
@@ -51,7 +51,7 @@ static void expect_error(const char *text, const char *msg)
 
 static void test_single(void **state)
 {
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 	struct scenario *s;
 
 	(void)state;
@@ -62,7 +62,9 @@ static void test_single(void **state)
 			      "atomic = config.json\n"
 			      "durable = config.json\n"
 			      "models = posix ext4\n"
-			      "expect = fail: durable(posix)\n", &l), 0);
+			      "expect = fail: durable(posix)\n",
+			      &l),
+			 0);
 	assert_int_equal(l.len, 1);
 	s = l.items[0];
 	assert_string_equal(s->name, "s");
@@ -81,14 +83,16 @@ static void test_single(void **state)
 
 static void test_sections_inherit_defaults(void **state)
 {
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 
 	(void)state;
 	assert_int_equal(load("models = posix ext4\n"
 			      "atomic = f\n"
 			      "[a]\nrun = ./a\nexpect = pass\n"
 			      "[b]\nrun = ./b\nmodels = strict\n"
-			      "expect = fail: atomic\n", &l), 0);
+			      "expect = fail: atomic\n",
+			      &l),
+			 0);
 	assert_int_equal(l.len, 2);
 	assert_string_equal(l.items[0]->name, "a");
 	assert_int_equal(l.items[0]->models.len, 2);
@@ -104,11 +108,13 @@ static void test_sections_inherit_defaults(void **state)
 
 static void test_continuation_lines(void **state)
 {
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 
 	(void)state;
 	assert_int_equal(load("[x]\nsetup = mkdir d\n  echo hi > d/f\n"
-			      "run = true\ncheck = test -d d\n", &l), 0);
+			      "run = true\ncheck = test -d d\n",
+			      &l),
+			 0);
 	assert_string_equal(l.items[0]->setup, "mkdir d\necho hi > d/f");
 	assert_false(l.items[0]->has_expect);
 	scenario_list_release(&l);
@@ -166,15 +172,17 @@ static void test_expect_kinds(void **state)
 	strv_release(&s->models);
 	strv_push(&s->models, "posix");
 	strv_push(&s->models, "ext4");
-	assert_int_equal(scenario_parse_expect(s, "fail: durable(visible, "
-					       "ext4) check", err,
-					       sizeof(err)), 0);
+	assert_int_equal(scenario_parse_expect(s,
+					       "fail: durable(visible, "
+					       "ext4) check",
+					       err, sizeof(err)),
+			 0);
 	assert_int_equal(s->expect_fail[SCN_DURABLE],
 			 SCN_KIND_VISIBLE | SCN_KIND_MODEL(1));
 	assert_int_equal(s->expect_fail[SCN_EXTERNAL], scenario_kinds(s));
-	assert_string_equal(scenario_kinds_str(s, scenario_kinds(s), buf,
-					       sizeof(buf)),
-			    "visible, posix, ext4");
+	assert_string_equal(
+	    scenario_kinds_str(s, scenario_kinds(s), buf, sizeof(buf)),
+	    "visible, posix, ext4");
 	scenario_free(&s);
 	assert_null(s);
 }
@@ -192,11 +200,11 @@ static void test_long_line(void **state)
 
 static void test_missing_file(void **state)
 {
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 
 	(void)state;
-	assert_int_equal(scenario_load("/nonexistent/x.ini", &l, err,
-				       sizeof(err)), -2);
+	assert_int_equal(
+	    scenario_load("/nonexistent/x.ini", &l, err, sizeof(err)), -2);
 	assert_non_null(strstr(err, "cannot open scenario '/nonexistent"));
 }
 
@@ -226,16 +234,16 @@ static int teardown_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single),
-		cmocka_unit_test(test_sections_inherit_defaults),
-		cmocka_unit_test(test_continuation_lines),
-		cmocka_unit_test(test_unknown_key),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_bad_expect),
-		cmocka_unit_test(test_expect_kinds),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_path_ok),
+	    cmocka_unit_test(test_single),
+	    cmocka_unit_test(test_sections_inherit_defaults),
+	    cmocka_unit_test(test_continuation_lines),
+	    cmocka_unit_test(test_unknown_key),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_bad_expect),
+	    cmocka_unit_test(test_expect_kinds),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_path_ok),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
