@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REPLY_TIMEOUT_MS 10000	/* a daemon answers a request by then */
-#define UMOUNT_TIMEOUT_S 30	/* default wait for the trace to be done */
+#define REPLY_TIMEOUT_MS 10000 /* a daemon answers a request by then */
+#define UMOUNT_TIMEOUT_S 30    /* default wait for the trace to be done */
 
 static bool want_help(int argc, char **argv)
 {
@@ -38,7 +38,8 @@ static int connect_or_say(const char *mnt)
 
 	if (fd == -ECONNREFUSED)
 		util_err("no crashfs daemon answers for '%s' (not a crashfs "
-			 "mount, or its daemon is gone)", mnt);
+			 "mount, or its daemon is gone)",
+			 mnt);
 	else if (fd < 0)
 		util_err("cannot reach the crashfs daemon of '%s': %s", mnt,
 			 strerror(-fd));
@@ -61,10 +62,10 @@ static int transact(int fd, const char *mnt, const char *request)
 	for (;;) {
 		n = ctl_read_line(fd, line, sizeof(line), REPLY_TIMEOUT_MS);
 		if (n < 0) {
-			util_err(n == -ETIMEDOUT ?
-					 "the daemon of '%s' did not answer" :
-					 "the daemon of '%s' closed the "
-					 "connection",
+			util_err(n == -ETIMEDOUT
+				     ? "the daemon of '%s' did not answer"
+				     : "the daemon of '%s' closed the "
+				       "connection",
 				 mnt);
 			return 1;
 		}
@@ -82,14 +83,15 @@ static int transact(int fd, const char *mnt, const char *request)
 
 static void umount_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: crashfs umount [--timeout SECONDS] MNT\n"
-		"\n"
-		"Unmount a crashfs mount and wait (default %d s) for its daemon "
-		"to finish\nthe trace. Exit 1 if the daemon reports an "
-		"error or does not finish.\nA mount whose daemon is gone is "
-		"unmounted anyway, with a warning.\n",
-		UMOUNT_TIMEOUT_S);
+	fprintf(
+	    f,
+	    "usage: crashfs umount [--timeout SECONDS] MNT\n"
+	    "\n"
+	    "Unmount a crashfs mount and wait (default %d s) for its daemon "
+	    "to finish\nthe trace. Exit 1 if the daemon reports an "
+	    "error or does not finish.\nA mount whose daemon is gone is "
+	    "unmounted anyway, with a warning.\n",
+	    UMOUNT_TIMEOUT_S);
 }
 
 static int do_unmount(const char *mnt, const char *canon)
@@ -103,7 +105,8 @@ static int do_unmount(const char *mnt, const char *canon)
 		if (errno == EBUSY)
 			util_err("cannot unmount '%s': it is busy (a process "
 				 "has files open or its working directory "
-				 "in it)", mnt);
+				 "in it)",
+				 mnt);
 		else
 			util_err("cannot unmount '%s': %s", mnt,
 				 strerror(errno));
@@ -121,8 +124,9 @@ static int do_unmount(const char *mnt, const char *canon)
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		util_err("cannot unmount '%s': fusermount3 -u failed%s", mnt,
-			 WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-				 " (is it installed?)" : "");
+			 WIFEXITED(status) && WEXITSTATUS(status) == 127
+			     ? " (is it installed?)"
+			     : "");
 		return 1;
 	}
 	return 0;
@@ -160,10 +164,14 @@ int cmd_umount(int argc, char **argv)
 		util_err("cannot find '%s': %s", mnt, strerror(errno));
 		return 2;
 	}
+	if (access(canon, F_OK) < 0 && errno == ENOENT) {
+		util_err("'%s' does not exist", mnt);
+		goto out_free;
+	}
 	n = mountinfo_type(canon, type, sizeof(type));
 	if (n <= 0) {
-		util_err(n == 0 ? "'%s' is not mounted" :
-				  "cannot read the mount table: %s",
+		util_err(n == 0 ? "'%s' is not mounted"
+				: "cannot read the mount table: %s",
 			 n == 0 ? mnt : strerror(-n));
 		goto out_free;
 	}
@@ -172,28 +180,30 @@ int cmd_umount(int argc, char **argv)
 		goto out_free;
 	}
 	fd = ctl_connect(canon);
-	if (fd >= 0 && (ctl_send(fd, "wait") < 0 ||
-			ctl_read_line(fd, line, sizeof(line),
-				      REPLY_TIMEOUT_MS) < 0 ||
-			strcmp(line, "ok"))) {
+	if (fd >= 0 &&
+	    (ctl_send(fd, "wait") < 0 ||
+	     ctl_read_line(fd, line, sizeof(line), REPLY_TIMEOUT_MS) < 0 ||
+	     strcmp(line, "ok"))) {
 		close(fd);
 		fd = -1;
 	}
 	if (fd < 0)
 		util_warn("no crashfs daemon answers for '%s' (killed?); "
-			  "unmounting anyway: its trace may be cut short", mnt);
+			  "unmounting anyway: its trace may be cut short",
+			  mnt);
 	ret = do_unmount(mnt, canon);
 	if (ret || fd < 0)
 		goto out_close;
 	n = ctl_read_line(fd, line, sizeof(line), (int)timeout * 1000);
 	if (n == -ETIMEDOUT) {
 		util_err("unmounted '%s', but its daemon did not finish the "
-			 "trace within %llu s", mnt,
-			 (unsigned long long)timeout);
+			 "trace within %llu s",
+			 mnt, (unsigned long long)timeout);
 		ret = 1;
 	} else if (n < 0) {
 		util_err("unmounted '%s', but its daemon exited without "
-			 "finishing the trace", mnt);
+			 "finishing the trace",
+			 mnt);
 		ret = 1;
 	} else if (!strncmp(line, "error ", 6)) {
 		util_err("%s", line + 6);
@@ -271,7 +281,8 @@ int cmd_ctl(int argc, char **argv)
 	int fd, ret;
 
 	util_set_progname("crashfs ctl");
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		ctl_usage(stdout);
 		return 0;
 	}

@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +26,17 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define CTL_RCV_TIMEOUT_S 5	/* a client must send its request by then */
+#define CTL_RCV_TIMEOUT_S 5 /* a client must send its request by then */
 #define CTL_MAX_WAITERS 64
 
 struct ctl_server {
 	struct cfs *fs;
-	int fd;			/* listening socket */
+	int fd; /* listening socket */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	bool stopping;		/* protected by lock */
+	bool stopping;		      /* protected by lock */
 	int waiters[CTL_MAX_WAITERS]; /* `wait` connections; lock */
-	int nwaiters;		/* protected by lock */
+	int nwaiters;		      /* protected by lock */
 };
 
 char *ctl_canon(const char *mnt)
@@ -160,7 +161,7 @@ static long long now_ms(void)
 int ctl_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	size_t n = 0;
 	ssize_t r;
 	char c;
@@ -201,7 +202,7 @@ int ctl_read_line(int fd, char *buf, size_t len, int timeout_ms)
 /* ---- server ------------------------------------------------------------- */
 
 static int reply(int fd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int reply(int fd, const char *fmt, ...)
 {
@@ -230,7 +231,7 @@ struct ctl_verb {
 static int verb_mark(struct ctl_server *srv, int fd, const char *arg)
 {
 	struct cfs *fs = srv->fs;
-	struct trace_rec rec = { .type = TR_MARK, .name = arg };
+	struct trace_rec rec = {.type = TR_MARK, .name = arg};
 	int err;
 
 	if (!*arg)
@@ -276,12 +277,31 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 		  records, bytes, fsyncs, marks, refused))
 		return -EPIPE;
 	if (reply(fd, "state: %s%s%s",
-		  broken ? "broken (" : open ? "recording" : "closing",
+		  broken ? "broken ("
+		  : open ? "recording"
+			 : "closing",
 		  broken ? strerror(-broken) : "", broken ? ")" : ""))
 		return -EPIPE;
 	if (reply(fd, "last error: %s", *last ? last : "none"))
 		return -EPIPE;
 	return reply(fd, "ok");
+}
+
+/* Forget the waiters that hung up (an umount that gave up); lock held. */
+static void prune_waiters(struct ctl_server *srv)
+{
+	struct pollfd p;
+	int i = 0;
+
+	while (i < srv->nwaiters) {
+		p = (struct pollfd){.fd = srv->waiters[i], .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLIN))) {
+			close(srv->waiters[i]);
+			srv->waiters[i] = srv->waiters[--srv->nwaiters];
+		} else {
+			i++;
+		}
+	}
 }
 
 static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
@@ -290,6 +310,7 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&srv->lock);
+	prune_waiters(srv);
 	if (srv->nwaiters == CTL_MAX_WAITERS)
 		err = -EBUSY;
 	else
@@ -298,13 +319,13 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 	if (err)
 		return reply(fd, "error too many waiters");
 	reply(fd, "ok");
-	return 1;	/* a waiter now: ctl_stop() answers and closes it */
+	return 1; /* a waiter now: ctl_stop() answers and closes it */
 }
 
 static const struct ctl_verb verbs[] = {
-	{ "mark", verb_mark },
-	{ "status", verb_status },
-	{ "wait", verb_wait },
+    {"mark", verb_mark},
+    {"status", verb_status},
+    {"wait", verb_wait},
 };
 
 /* Run one request line.  Returns as a verb does. */
@@ -319,8 +340,10 @@ static int request(struct ctl_server *srv, int fd, char *line)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (!strcmp(verbs[i].name, line))
 			return verbs[i].fn(srv, fd, arg);
-	return reply(fd, "error unknown command '%s' (commands: mark, status, "
-			 "wait)", line);
+	return reply(fd,
+		     "error unknown command '%s' (commands: mark, status, "
+		     "wait)",
+		     line);
 }
 
 static bool peer_ok(int fd)
@@ -386,6 +409,7 @@ static void *ctl_thread(void *arg)
 int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 {
 	struct ctl_server *srv = calloc(1, sizeof(*srv));
+	sigset_t block, old;
 	int err;
 
 	if (!srv)
@@ -393,7 +417,16 @@ int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 	srv->fs = fs;
 	srv->fd = fd;
 	pthread_mutex_init(&srv->lock, NULL);
+	/* Termination signals must reach the thread that runs the FUSE loop,
+	 * which they wake; block them here as libfuse does in its workers. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = pthread_create(&srv->thread, NULL, ctl_thread, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		free(srv);
 		return -err;

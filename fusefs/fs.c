@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +66,10 @@ static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ crashfs[%d]: %s\n",
-		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
+	fprintf(
+	    stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ crashfs[%d]: %s\n",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
 	if (keep)
 		snprintf(keep, keeplen, "%s", msg);
 }
@@ -102,6 +105,45 @@ void cfs_last_error(struct cfs *fs, char *buf, size_t len)
 	pthread_mutex_unlock(&fs->errlock);
 }
 
+#define TGID_SLOTS 4096 /* tid -> tgid cache, direct-mapped */
+
+/* (tid << 32 | tgid) per slot; 0 when empty. */
+static _Atomic uint64_t tgid_cache[TGID_SLOTS];
+
+uint32_t cfs_tgid(pid_t tid)
+{
+	_Atomic uint64_t *slot = &tgid_cache[(uint32_t)tid % TGID_SLOTS];
+	char path[32], buf[512], *p;
+	unsigned long tgid;
+	uint64_t v;
+	ssize_t n;
+	int fd;
+
+	if (tid <= 0)
+		return 0;
+	v = atomic_load_explicit(slot, memory_order_relaxed);
+	if (v >> 32 == (uint32_t)tid)
+		return (uint32_t)v;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return (uint32_t)tid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (uint32_t)tid;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return (uint32_t)tid;
+	tgid = strtoul(p + 6, NULL, 10);
+	if (!tgid || tgid > UINT32_MAX)
+		return (uint32_t)tid;
+	atomic_store_explicit(slot, (uint64_t)(uint32_t)tid << 32 | tgid,
+			      memory_order_relaxed);
+	return (uint32_t)tgid;
+}
+
 int order_begin(struct cfs *fs, const struct trace_rec *rec)
 {
 	int err;
@@ -131,21 +173,17 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 	err = trace_append(fs->tw, rec);
 	if (err) {
 		fs->broken = err;
-		cfs_error(fs,
-			  "trace '%s' is broken: cannot append a %s record: %s; "
-			  "further changes fail with EIO",
-			  fs->trace_path, trace_type_name(rec->type),
-			  strerror(-err));
+		cfs_error(
+		    fs,
+		    "trace '%s' is broken: cannot append a %s record: %s; "
+		    "further changes fail with EIO",
+		    fs->trace_path, trace_type_name(rec->type), strerror(-err));
 		return -EIO;
 	}
 	switch (rec->type) {
 	case TR_FSYNC:
-	case TR_FSYNCDIR:
-		fs->fsyncs++;
-		break;
-	case TR_MARK:
-		fs->marks++;
-		break;
+	case TR_FSYNCDIR: fs->fsyncs++; break;
+	case TR_MARK: fs->marks++; break;
 	}
 	return 0;
 }

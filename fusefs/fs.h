@@ -46,52 +46,50 @@
 
 /* A backing inode the daemon knows. */
 struct cfs_inode {
-	int fd;			/* O_PATH fd while the kernel knows it, else
-				   -1; protected by fs->tab */
-	uint64_t id;		/* stable trace id; immutable */
-	ino_t ino;		/* backing st_ino; immutable */
-	dev_t dev;		/* backing st_dev; immutable */
-	uint64_t nlookup;	/* kernel references; protected by fs->tab */
-	uint32_t nopen;		/* open handles; protected by fs->tab */
+	int fd;		  /* O_PATH fd, -1 if not kernel-known; tab */
+	uint64_t id;	  /* stable trace id; immutable */
+	ino_t ino;	  /* backing st_ino; immutable */
+	dev_t dev;	  /* backing st_dev; immutable */
+	uint64_t nlookup; /* kernel references; protected by fs->tab */
+	uint32_t nopen;	  /* open handles; protected by fs->tab */
 };
 
 /* An open file or directory. */
 struct cfs_handle {
-	int fd;			/* backing fd */
-	uint64_t num;		/* trace handle number (TR_OPEN fh) */
-	struct cfs_inode *in;	/* the file it was opened on */
-	uint16_t tflags;	/* TRF_SYNC / TRF_APPEND / TRF_DIRECT for writes */
-	bool append;		/* opened O_APPEND */
-	DIR *dir;		/* directories: the stream, NULL for files */
-	off_t doff;		/* directories: offset of dent */
-	struct dirent *dent;	/* directories: entry read but not sent */
+	int fd;		      /* backing fd */
+	uint64_t num;	      /* trace handle number (TR_OPEN fh) */
+	struct cfs_inode *in; /* the file it was opened on */
+	uint16_t tflags;     /* TRF_SYNC / TRF_APPEND / TRF_DIRECT for writes */
+	bool append;	     /* opened O_APPEND */
+	DIR *dir;	     /* directories: the stream, NULL for files */
+	off_t doff;	     /* directories: offset of dent */
+	struct dirent *dent; /* directories: entry read but not sent */
 };
 
 /* The daemon. */
 struct cfs {
-	char *backing;		/* realpath of the backing directory */
-	char *mount;		/* realpath of the mount point */
-	char *trace_path;	/* the trace file */
-	bool real_sync;		/* pass fsync to the backing store */
-	double timeout;		/* entry/attr cache timeout, seconds */
+	char *backing;	  /* realpath of the backing directory */
+	char *mount;	  /* realpath of the mount point */
+	char *trace_path; /* the trace file */
+	bool real_sync;	  /* pass fsync to the backing store */
+	double timeout;	  /* entry/attr cache timeout, seconds */
 	struct fuse_session *se;
 
-	pthread_mutex_t order;	/* the ordering point */
+	pthread_mutex_t order;	 /* the ordering point */
 	struct trace_writer *tw; /* protected by order; NULL once closed */
-	uint64_t next_id;	/* protected by order */
-	uint64_t next_fh;	/* protected by order */
-	int broken;		/* -errno of a failed append, 0 if none;
-				   protected by order */
-	uint64_t fsyncs;	/* fsync/fdatasync/fsyncdir; protected by order */
-	uint64_t marks;		/* protected by order */
-	uint64_t refused;	/* ops refused for want of trace room; order */
+	uint64_t next_id;	 /* protected by order */
+	uint64_t next_fh;	 /* protected by order */
+	int broken;		 /* -errno of a failed append or 0; order */
+	uint64_t fsyncs;  /* fsync/fdatasync/fsyncdir; protected by order */
+	uint64_t marks;	  /* protected by order */
+	uint64_t refused; /* ops refused for want of trace room; order */
 
-	pthread_mutex_t tab;	/* the inode table */
-	struct map inodes;	/* (st_ino, st_dev) -> cfs_inode; tab */
-	struct cfs_inode root;	/* never forgotten */
+	pthread_mutex_t tab;   /* the inode table */
+	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
+	struct cfs_inode root; /* never forgotten */
 
 	pthread_mutex_t errlock;
-	char last_error[512];	/* protected by errlock; "" if none */
+	char last_error[512]; /* protected by errlock; "" if none */
 };
 
 /* ---- fs.c: lifetime, log ---------------------------------------------- */
@@ -107,10 +105,19 @@ void cfs_release(struct cfs *fs);
  * the last error reported by `status`. */
 void cfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cfs_error(struct cfs *fs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Copy the last error into buf ("" if none). */
 void cfs_last_error(struct cfs *fs, char *buf, size_t len);
+
+/*
+ * The process (thread group) of the thread tid, which is what FUSE reports
+ * as the caller: records name processes, so `crashfs trace --pid P` shows
+ * all that process P did.  From /proc, cached per tid (a tid reused by
+ * another process before its slot is overwritten would be misnamed).
+ * 0 stays 0; tid itself if /proc cannot say.
+ */
+uint32_t cfs_tgid(pid_t tid);
 
 /* ---- fs.c: ordering point --------------------------------------------- */
 
@@ -154,8 +161,7 @@ struct cfs_inode *inode_lookup(struct cfs *fs, struct cfs_inode *parent,
 			       int *err);
 
 /* inode_lookup() with the ordering lock already held. */
-struct cfs_inode *inode_lookup_locked(struct cfs *fs,
-				      struct cfs_inode *parent,
+struct cfs_inode *inode_lookup_locked(struct cfs *fs, struct cfs_inode *parent,
 				      const char *name, struct stat *st,
 				      uint32_t pid, int *err);
 
@@ -173,8 +179,7 @@ uint64_t inode_id_locked(struct cfs *fs, struct cfs_inode *parent,
  * Returns NULL with *err = -errno (the caller then records the failure).
  */
 struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
-				   const char *name, struct stat *st,
-				   int *err);
+				   const char *name, struct stat *st, int *err);
 
 /* Kernel reference on an inode already known (link, open of a new name). */
 void inode_ref(struct cfs *fs, struct cfs_inode *in);

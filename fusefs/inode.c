@@ -74,13 +74,13 @@ static void bind(struct cfs *fs, struct cfs_inode *parent, const char *name,
 		 const struct stat *st, uint64_t id, uint32_t pid)
 {
 	struct trace_rec rec = {
-		.type = TR_BIND,
-		.pid = pid,
-		.id = id,
-		.parent = parent->id,
-		.name = name,
-		.mode = st->st_mode,
-		.len = (uint64_t)st->st_size,
+	    .type = TR_BIND,
+	    .pid = pid,
+	    .id = id,
+	    .parent = parent->id,
+	    .name = name,
+	    .mode = st->st_mode,
+	    .len = (uint64_t)st->st_size,
 	};
 
 	order_append(fs, &rec);
@@ -120,8 +120,7 @@ static struct cfs_inode *find_ref(struct cfs *fs, const struct stat *st,
 	return in;
 }
 
-struct cfs_inode *inode_lookup_locked(struct cfs *fs,
-				      struct cfs_inode *parent,
+struct cfs_inode *inode_lookup_locked(struct cfs *fs, struct cfs_inode *parent,
 				      const char *name, struct stat *st,
 				      uint32_t pid, int *err)
 {
@@ -161,7 +160,7 @@ struct cfs_inode *inode_lookup(struct cfs *fs, struct cfs_inode *parent,
 			       const char *name, struct stat *st, uint32_t pid,
 			       int *err)
 {
-	struct trace_rec rec = { .type = TR_BIND, .name = name };
+	struct trace_rec rec = {.type = TR_BIND, .name = name};
 	struct cfs_inode *in;
 	int fd;
 
@@ -216,8 +215,7 @@ uint64_t inode_id_locked(struct cfs *fs, struct cfs_inode *parent,
 }
 
 struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
-				   const char *name, struct stat *st,
-				   int *err)
+				   const char *name, struct stat *st, int *err)
 {
 	struct cfs_inode *in, *old;
 	int fd = open_path(parent, name, st);

@@ -24,40 +24,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CFS_TIMEOUT 1.0	/* kernel entry/attr cache, seconds */
+#define CFS_TIMEOUT 1.0	    /* kernel entry/attr cache, seconds */
+#define CFS_IDLE_THREADS 10 /* FUSE workers kept when idle */
 
 struct mount_opts {
-	const char *trace;	/* --trace */
-	const char *log;	/* --log */
-	const char *backing;	/* BACKING */
-	const char *mnt;	/* MNT */
-	char *fuse_opts;	/* -o, joined with commas; malloc'd */
-	bool foreground;	/* -f */
-	bool real_sync;		/* --real-sync */
+	const char *trace;   /* --trace */
+	const char *log;     /* --log */
+	const char *backing; /* BACKING */
+	const char *mnt;     /* MNT */
+	char *fuse_opts;     /* -o, joined with commas; malloc'd */
+	bool foreground;     /* -f */
+	bool real_sync;	     /* --real-sync */
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: crashfs mount --trace FILE [-f] [--real-sync] "
-		"[--log FILE] [-o OPTS] BACKING MNT\n"
-		"\n"
-		"Mount a recording crashfs at MNT that passes everything through "
-		"to BACKING\nand records every operation in the trace FILE. "
-		"Returns once MNT is usable;\nthe daemon serves in the "
-		"background until 'crashfs umount MNT'.\n"
-		"\n"
-		"  -t, --trace FILE  the trace to write (required; outside "
-		"BACKING and MNT)\n"
-		"  -f, --foreground  stay in the foreground\n"
-		"      --real-sync   pass fsync/fdatasync/fsyncdir to the "
-		"backing store\n"
-		"                    (by default durability is simulated and "
-		"they return at once)\n"
-		"      --log FILE    append the daemon's log to FILE "
-		"(default: discarded)\n"
-		"  -o OPTS           FUSE mount options, e.g. allow_other\n"
-		"  -h, --help        this help\n");
+	fprintf(
+	    f,
+	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
+	    "[--log FILE] [-o OPTS] BACKING MNT\n"
+	    "\n"
+	    "Mount a recording crashfs at MNT that passes everything through "
+	    "to BACKING\nand records every operation in the trace FILE. "
+	    "Returns once MNT is usable;\nthe daemon serves in the "
+	    "background until 'crashfs umount MNT'.\n"
+	    "\n"
+	    "  -t, --trace FILE  the trace to write (required; outside "
+	    "BACKING and MNT)\n"
+	    "  -f, --foreground  stay in the foreground\n"
+	    "      --real-sync   pass fsync/fdatasync/fsyncdir to the "
+	    "backing store\n"
+	    "                    (by default durability is simulated and "
+	    "they return at once)\n"
+	    "      --log FILE    append the daemon's log to FILE "
+	    "(default: discarded)\n"
+	    "  -o OPTS           FUSE mount options, e.g. allow_other\n"
+	    "  -h, --help        this help\n");
 }
 
 static int add_fuse_opt(struct mount_opts *o, const char *opt)
@@ -76,12 +78,12 @@ static int add_fuse_opt(struct mount_opts *o, const char *opt)
 static int parse(int argc, char **argv, struct mount_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "trace", required_argument, NULL, 't' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "real-sync", no_argument, NULL, 'S' },
-		{ "log", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"trace", required_argument, NULL, 't'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"real-sync", no_argument, NULL, 'S'},
+	    {"log", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -97,14 +99,14 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 			if (add_fuse_opt(o, optarg))
 				return 2;
 			break;
-		case 'h':
-			usage(stdout);
-			return -1;
+		case 'h': usage(stdout); return -1;
 		default:
 			if (optopt && strchr("to", optopt))
-				util_err("option '-%c' needs an argument", optopt);
+				util_err("option '-%c' needs an argument",
+					 optopt);
 			else
-				util_err("unknown option '%s'", argv[optind - 1]);
+				util_err("unknown option '%s'",
+					 argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
@@ -118,7 +120,8 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 	o->backing = argv[optind];
 	o->mnt = argv[optind + 1];
 	if (!o->trace) {
-		util_err("--trace FILE is required: where should the trace go?");
+		util_err(
+		    "--trace FILE is required: where should the trace go?");
 		return 2;
 	}
 	return 0;
@@ -141,7 +144,8 @@ static int check_dir(const char *what, const char *path)
 	if (stat(path, &st) < 0) {
 		if (errno == ENOTCONN)
 			util_err("%s '%s' is a mount whose daemon is gone; run "
-				 "'crashfs umount %s' first", what, path, path);
+				 "'crashfs umount %s' first",
+				 what, path, path);
 		else if (errno == ENOENT)
 			util_err("%s '%s' does not exist", what, path);
 		else
@@ -205,27 +209,31 @@ static int check_paths(struct mount_opts *o, struct cfs *fs)
 	}
 	if (!strcmp(fs->backing, fs->mount)) {
 		util_err("backing directory and mount point are the same "
-			 "directory '%s'", fs->mount);
+			 "directory '%s'",
+			 fs->mount);
 		return 2;
 	}
 	if (inside(fs->mount, fs->backing)) {
 		util_err("mount point '%s' is inside the backing directory "
-			 "'%s'", o->mnt, o->backing);
+			 "'%s'",
+			 o->mnt, o->backing);
 		return 2;
 	}
 	if (inside(fs->backing, fs->mount)) {
 		util_err("backing directory '%s' is inside the mount point "
-			 "'%s'", o->backing, o->mnt);
+			 "'%s'",
+			 o->backing, o->mnt);
 		return 2;
 	}
 	if (inside(fs->trace_path, fs->backing) ||
 	    inside(fs->trace_path, fs->mount)) {
-		util_err("trace '%s' is inside the %s '%s': it must be "
-			 "outside the recorded tree", o->trace,
-			 inside(fs->trace_path, fs->backing) ?
-				 "backing directory" : "mount point",
-			 inside(fs->trace_path, fs->backing) ? o->backing :
-							       o->mnt);
+		util_err(
+		    "trace '%s' is inside the %s '%s': it must be "
+		    "outside the recorded tree",
+		    o->trace,
+		    inside(fs->trace_path, fs->backing) ? "backing directory"
+							: "mount point",
+		    inside(fs->trace_path, fs->backing) ? o->backing : o->mnt);
 		return 2;
 	}
 	if (stat(fs->trace_path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -255,9 +263,8 @@ static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
 	    fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, "fsname=crashfs,subtype=crashfs"))
 		goto out;
-	if (o->fuse_opts &&
-	    (fuse_opt_add_arg(&args, "-o") ||
-	     fuse_opt_add_arg(&args, o->fuse_opts)))
+	if (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
+			     fuse_opt_add_arg(&args, o->fuse_opts)))
 		goto out;
 	se = fuse_session_new(&args, &cfs_ops, sizeof(cfs_ops), fs);
 out:
@@ -269,15 +276,19 @@ out:
  * exit status. */
 static int serve(struct cfs *fs, struct ctl_server **srv)
 {
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	/* FUSE_USE_VERSION 35: the 3.2 loop configuration.  Idle workers
+	 * are kept: a thread per request costs more than the request. */
+	struct fuse_loop_config cfg = {
+	    .clone_fd = 0,
+	    .max_idle_threads = CFS_IDLE_THREADS,
+	};
 	unsigned long long records;
 	char final[600];
 	int err, ret;
 
 	cfs_log("serving '%s' on '%s', trace '%s'", fs->backing, fs->mount,
 		fs->trace_path);
-	ret = fuse_session_loop_mt(fs->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	ret = fuse_session_loop_mt(fs->se, &cfg);
 	fuse_session_unmount(fs->se);
 
 	pthread_mutex_lock(&fs->order);
@@ -351,9 +362,9 @@ static void redirect_stdio(int logfd)
 
 int cmd_mount(int argc, char **argv)
 {
-	struct mount_opts o = { 0 };
-	struct trace_header hdr = { 0 };
-	struct cfs fs = { .timeout = CFS_TIMEOUT, .root.fd = -1 };
+	struct mount_opts o = {0};
+	struct trace_header hdr = {0};
+	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1};
 	struct ctl_server *srv = NULL;
 	int ret, err, ctlfd = -1, logfd = -1, ready = -1;
 
@@ -384,9 +395,9 @@ int cmd_mount(int argc, char **argv)
 	}
 	ctlfd = ctl_listen(fs.mount);
 	if (ctlfd < 0) {
-		util_err(ctlfd == -EADDRINUSE ?
-				 "a crashfs daemon already serves '%s'" :
-				 "cannot open the control channel of '%s': %s",
+		util_err(ctlfd == -EADDRINUSE
+			     ? "a crashfs daemon already serves '%s'"
+			     : "cannot open the control channel of '%s': %s",
 			 o.mnt, strerror(-ctlfd));
 		goto out_release;
 	}
@@ -400,15 +411,17 @@ int cmd_mount(int argc, char **argv)
 	/* The root is bound first: every later record may refer to it. */
 	{
 		struct trace_rec rec = {
-			.type = TR_BIND,
-			.id = TRACE_ROOT_ID,
-			.name = "",
-			.mode = S_IFDIR | 0755,
+		    .type = TR_BIND,
+		    .id = TRACE_ROOT_ID,
+		    .name = "",
+		    .mode = S_IFDIR | 0755,
 		};
 		struct stat st;
 
-		if (fstat(fs.root.fd, &st) == 0)
+		if (fstat(fs.root.fd, &st) == 0) {
 			rec.mode = st.st_mode;
+			rec.len = (uint64_t)st.st_size;
+		}
 		err = trace_append(fs.tw, &rec);
 		if (err) {
 			util_err("cannot write trace '%s': %s", o.trace,

@@ -18,8 +18,8 @@ static void unescape(char *s)
 	char *out = s;
 
 	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
 			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
 					(s[3] - '0'));
 			s += 3;
@@ -54,7 +54,8 @@ int mountinfo_type(const char *dir, char *type, size_t len)
 		if (strcmp(mnt, dir))
 			continue;
 		/* Skip the optional fields up to the "-" separator. */
-		while ((field = strtok_r(NULL, " ", &save)) && strcmp(field, "-"))
+		while ((field = strtok_r(NULL, " ", &save)) &&
+		       strcmp(field, "-"))
 			;
 		field = field ? strtok_r(NULL, " ", &save) : NULL;
 		snprintf(type, len, "%s", field ? field : "?");

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define PROC_PATH_MAX 32
+#define COPY_MAX (1u << 30) /* bytes copied by one copy_file_range */
 
 static struct cfs *req_fs(fuse_req_t req)
 {
@@ -35,7 +36,7 @@ static struct cfs *req_fs(fuse_req_t req)
 
 static uint32_t req_pid(fuse_req_t req)
 {
-	return (uint32_t)fuse_req_ctx(req)->pid;
+	return cfs_tgid(fuse_req_ctx(req)->pid);
 }
 
 static struct cfs_handle *handle(struct fuse_file_info *fi)
@@ -53,10 +54,10 @@ static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 			const struct stat *st)
 {
 	struct fuse_entry_param e = {
-		.ino = (uintptr_t)in,
-		.attr = *st,
-		.attr_timeout = fs->timeout,
-		.entry_timeout = fs->timeout,
+	    .ino = (uintptr_t)in,
+	    .attr = *st,
+	    .attr_timeout = fs->timeout,
+	    .entry_timeout = fs->timeout,
 	};
 
 	fuse_reply_entry(req, &e);
@@ -86,6 +87,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_SPLICE_WRITE);
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* The kernel clears set-id bits itself, with a SETATTR we record
+	 * (the daemon runs as root and would keep them). */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+	cfs_log("the kernel ended the session");
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -133,13 +143,13 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
 	struct trace_rec rec = {
-		.type = type,
-		.pid = req_pid(req),
-		.parent = p->id,
-		.name = name,
-		.name2 = target,
-		.mode = mode,
-		.off = rdev,
+	    .type = type,
+	    .pid = req_pid(req),
+	    .parent = p->id,
+	    .name = name,
+	    .name2 = target,
+	    .mode = mode,
+	    .off = rdev,
 	};
 	struct stat st;
 	int res, err;
@@ -203,11 +213,11 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct cfs_inode *np = cfs_inode(fs, newparent);
 	struct trace_rec rec = {
-		.type = TR_LINK,
-		.pid = req_pid(req),
-		.id = in->id,
-		.parent = np->id,
-		.name = newname,
+	    .type = TR_LINK,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .parent = np->id,
+	    .name = newname,
 	};
 	char proc[PROC_PATH_MAX];
 	struct stat st;
@@ -240,10 +250,10 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *p = cfs_inode(fs, parent);
 	struct trace_rec rec = {
-		.type = type,
-		.pid = req_pid(req),
-		.parent = p->id,
-		.name = name,
+	    .type = type,
+	    .pid = req_pid(req),
+	    .parent = p->id,
+	    .name = name,
 	};
 	struct stat st;
 	int err;
@@ -281,13 +291,13 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs_inode *p = cfs_inode(fs, parent);
 	struct cfs_inode *np = cfs_inode(fs, newparent);
 	struct trace_rec rec = {
-		.type = TR_RENAME,
-		.pid = req_pid(req),
-		.parent = p->id,
-		.name = name,
-		.parent2 = np->id,
-		.name2 = newname,
-		.oflags = flags,
+	    .type = TR_RENAME,
+	    .pid = req_pid(req),
+	    .parent = p->id,
+	    .name = name,
+	    .parent2 = np->id,
+	    .name2 = newname,
+	    .oflags = flags,
 	};
 	struct stat st, victim;
 	int err;
@@ -346,13 +356,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct cfs_handle *h = fi ? handle(fi) : NULL;
 	struct trace_rec base = {
-		.type = TR_SETATTR,
-		.pid = req_pid(req),
-		.id = in->id,
+	    .type = TR_SETATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
 	};
 	struct trace_rec rec;
-	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
-				  { .tv_nsec = UTIME_OMIT } };
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
 	struct stat st;
 	int err, res;
@@ -365,15 +375,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec = base;
 		rec.oflags = TRA_MODE;
 		rec.mode = attr->st_mode;
-		res = h ? fchmod(h->fd, attr->st_mode & 07777) :
-			  fchmodat(AT_FDCWD, proc, attr->st_mode & 07777, 0);
+		res = h ? fchmod(h->fd, attr->st_mode & 07777)
+			: fchmodat(AT_FDCWD, proc, attr->st_mode & 07777, 0);
 		err = setattr_step(fs, &rec, res);
 		if (err)
 			goto out_end;
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
-		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+		uid_t uid =
+		    valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid =
+		    valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
 
 		rec = base;
 		rec.oflags = (valid & FUSE_SET_ATTR_UID ? TRA_UID : 0) |
@@ -391,8 +403,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
-		res = h ? ftruncate(h->fd, attr->st_size) :
-			  truncate(proc, attr->st_size);
+		res = h ? ftruncate(h->fd, attr->st_size)
+			: truncate(proc, attr->st_size);
 		err = setattr_step(fs, &rec, res);
 		if (err)
 			goto out_end;
@@ -404,17 +416,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec = base;
 		if (valid & FUSE_SET_ATTR_ATIME) {
 			rec.oflags |= TRA_ATIME;
-			ts[0] = valid & FUSE_SET_ATTR_ATIME_NOW ? now :
-								   attr->st_atim;
+			ts[0] = valid & FUSE_SET_ATTR_ATIME_NOW ? now
+								: attr->st_atim;
 			rec.atime = ts[0];
 		}
 		if (valid & FUSE_SET_ATTR_MTIME) {
 			rec.oflags |= TRA_MTIME;
-			ts[1] = valid & FUSE_SET_ATTR_MTIME_NOW ? now :
-								   attr->st_mtim;
+			ts[1] = valid & FUSE_SET_ATTR_MTIME_NOW ? now
+								: attr->st_mtim;
 			rec.mtime = ts[1];
 		}
-		res = h ? futimens(h->fd, ts) : utimensat(AT_FDCWD, proc, ts, 0);
+		res =
+		    h ? futimens(h->fd, ts) : utimensat(AT_FDCWD, proc, ts, 0);
 		err = setattr_step(fs, &rec, res);
 	}
 out_end:
@@ -477,11 +490,16 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- open files --------------------------------------------------------- */
 
-/* Flags for the backing open: durability is simulated unless --real-sync,
- * and O_DIRECT is dropped (our buffers are not aligned for it). */
+/*
+ * Flags for the backing open: durability is simulated unless --real-sync,
+ * O_DIRECT is dropped (our buffers are not aligned for it), and so is
+ * O_APPEND: op_write() puts appends at the size it reads under the
+ * ordering lock, and mmap writeback through an O_APPEND handle still lands
+ * at its own offset.
+ */
 static int backing_flags(struct cfs *fs, int flags)
 {
-	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL);
+	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL | O_APPEND);
 	if (!fs->real_sync)
 		flags &= ~(O_SYNC | O_DSYNC);
 	return flags | O_CLOEXEC;
@@ -509,10 +527,10 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 		       struct cfs_handle *h, int flags, uint32_t pid)
 {
 	struct trace_rec rec = {
-		.type = TR_OPEN,
-		.pid = pid,
-		.id = in->id,
-		.oflags = (uint32_t)flags,
+	    .type = TR_OPEN,
+	    .pid = pid,
+	    .id = in->id,
+	    .oflags = (uint32_t)flags,
 	};
 	int err;
 
@@ -522,10 +540,10 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	if (err || !(flags & O_TRUNC) || (flags & O_DIRECTORY))
 		return err;
 	rec = (struct trace_rec){
-		.type = TR_TRUNCATE,
-		.pid = pid,
-		.id = in->id,
-		.fh = h->num,
+	    .type = TR_TRUNCATE,
+	    .pid = pid,
+	    .id = in->id,
+	    .fh = h->num,
 	};
 	return order_append(fs, &rec);
 }
@@ -534,7 +552,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
-	struct trace_rec rec = { .type = TR_OPEN };
+	struct trace_rec rec = {.type = TR_OPEN};
 	struct cfs_handle *h = handle_new(fi->flags);
 	char proc[PROC_PATH_MAX];
 	int err;
@@ -577,12 +595,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
 	struct cfs_handle *h = handle_new(fi->flags);
 	struct trace_rec rec = {
-		.type = TR_CREATE,
-		.pid = req_pid(req),
-		.parent = p->id,
-		.name = name,
-		.mode = S_IFREG | (mode & 07777),
-		.oflags = (uint32_t)fi->flags,
+	    .type = TR_CREATE,
+	    .pid = req_pid(req),
+	    .parent = p->id,
+	    .name = name,
+	    .mode = S_IFREG | (mode & 07777),
+	    .oflags = (uint32_t)fi->flags,
 	};
 	struct stat st;
 	int flags = backing_flags(fs, fi->flags);
@@ -636,10 +654,10 @@ out_reply:
 	fi->fh = (uintptr_t)h;
 	{
 		struct fuse_entry_param e = {
-			.ino = (uintptr_t)in,
-			.attr = st,
-			.attr_timeout = fs->timeout,
-			.entry_timeout = fs->timeout,
+		    .ino = (uintptr_t)in,
+		    .attr = st,
+		    .attr_timeout = fs->timeout,
+		    .entry_timeout = fs->timeout,
 		};
 
 		fuse_reply_create(req, &e, fi);
@@ -712,25 +730,31 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct cfs *fs = req_fs(req);
 	struct cfs_handle *h = handle(fi);
 	struct trace_rec rec = {
-		.type = TR_WRITE,
-		.flags = h->tflags,
-		.pid = req_pid(req),
-		.id = h->in->id,
-		.fh = h->num,
-		.data_len = (uint32_t)size,
+	    .type = TR_WRITE,
+	    .flags = h->tflags,
+	    .pid = req_pid(req),
+	    .id = h->in->id,
+	    .fh = h->num,
+	    .data_len = (uint32_t)size,
 	};
+	bool append = h->append && !fi->writepage;
 	struct stat st;
-	ssize_t n;
+	ssize_t n = -1;
 	int err;
 
 	(void)ino;
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	/* O_APPEND: the data lands at the end, whatever the kernel said. */
-	if (h->append && fstat(h->fd, &st) == 0)
-		off = st.st_size;
-	n = pwrite(h->fd, buf, size, off);
+	/* O_APPEND: the data lands at the end, whatever the kernel said
+	 * (but page writeback of a shared mapping goes where it belongs). */
+	if (!append || fstat(h->fd, &st) == 0) {
+		if (append)
+			off = st.st_size;
+		n = pwrite(h->fd, buf, size, off);
+	}
+	if (!append)
+		rec.flags &= ~TRF_APPEND;
 	rec.off = (uint64_t)off;
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	rec.data = n > 0 ? buf : NULL;
@@ -752,11 +776,11 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 {
 	struct cfs *fs = req_fs(req);
 	struct trace_rec rec = {
-		.type = type,
-		.flags = flags,
-		.pid = req_pid(req),
-		.id = h->in->id,
-		.fh = h->num,
+	    .type = type,
+	    .flags = flags,
+	    .pid = req_pid(req),
+	    .id = h->in->id,
+	    .fh = h->num,
 	};
 	int err, res = 0;
 
@@ -773,7 +797,8 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	fuse_reply_err(req, -record_handle(req, handle(fi), TR_FLUSH, 0, false));
+	fuse_reply_err(req,
+		       -record_handle(req, handle(fi), TR_FLUSH, 0, false));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -814,19 +839,19 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-			 off_t off, off_t len, struct fuse_file_info *fi)
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_handle *h = handle(fi);
 	struct trace_rec rec = {
-		.type = TR_FALLOCATE,
-		.pid = req_pid(req),
-		.id = h->in->id,
-		.fh = h->num,
-		.oflags = (uint32_t)mode,
-		.off = (uint64_t)off,
-		.len = (uint64_t)len,
+	    .type = TR_FALLOCATE,
+	    .pid = req_pid(req),
+	    .id = h->in->id,
+	    .fh = h->num,
+	    .oflags = (uint32_t)mode,
+	    .off = (uint64_t)off,
+	    .len = (uint64_t)len,
 	};
 	int err;
 
@@ -842,22 +867,21 @@ out_reply:
 	fuse_reply_err(req, -err);
 }
 
-static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
-			       off_t off_in, struct fuse_file_info *fi_in,
-			       fuse_ino_t ino_out, off_t off_out,
-			       struct fuse_file_info *fi_out, size_t len,
-			       int flags)
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			       off_t off_out, struct fuse_file_info *fi_out,
+			       size_t len, int flags)
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_handle *src = handle(fi_in), *dst = handle(fi_out);
 	struct trace_rec rec = {
-		.type = TR_COPY_RANGE,
-		.pid = req_pid(req),
-		.id2 = src->in->id,
-		.off2 = (uint64_t)off_in,
-		.id = dst->in->id,
-		.off = (uint64_t)off_out,
-		.len = len,
+	    .type = TR_COPY_RANGE,
+	    .pid = req_pid(req),
+	    .id2 = src->in->id,
+	    .off2 = (uint64_t)off_in,
+	    .id = dst->in->id,
+	    .off = (uint64_t)off_out,
+	    .len = len,
 	};
 	ssize_t n;
 	int err;
@@ -867,7 +891,10 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out, len,
+	/* At most COPY_MAX a request, so the result fits the record; the
+	 * caller sees a short copy and goes on. */
+	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+			    len < COPY_MAX ? len : COPY_MAX,
 			    (unsigned int)flags);
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	err = order_commit(fs, &rec);
@@ -901,7 +928,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
-	struct trace_rec rec = { .type = TR_OPEN };
+	struct trace_rec rec = {.type = TR_OPEN};
 	struct cfs_handle *h = handle_new(0);
 	int fd, err;
 
@@ -955,7 +982,7 @@ static long add_entry(fuse_req_t req, struct cfs_handle *h, char *buf,
 {
 	struct cfs *fs = req_fs(req);
 	struct dirent *d = h->dent;
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = {0};
 	struct cfs_inode *in = NULL;
 	size_t n;
 	int err;
@@ -1063,13 +1090,13 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {
-		.type = TR_SETXATTR,
-		.pid = req_pid(req),
-		.id = in->id,
-		.name = name,
-		.data = value,
-		.data_len = (uint32_t)size,
-		.oflags = (uint32_t)flags,
+	    .type = TR_SETXATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .name = name,
+	    .data = value,
+	    .data_len = (uint32_t)size,
+	    .oflags = (uint32_t)flags,
 	};
 	char proc[PROC_PATH_MAX];
 	int err;
@@ -1091,10 +1118,10 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {
-		.type = TR_REMOVEXATTR,
-		.pid = req_pid(req),
-		.id = in->id,
-		.name = name,
+	    .type = TR_REMOVEXATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .name = name,
 	};
 	char proc[PROC_PATH_MAX];
 	int err;
@@ -1128,8 +1155,7 @@ static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			return;
 		}
 	}
-	n = name ? getxattr(proc, name, buf, size) :
-		   listxattr(proc, buf, size);
+	n = name ? getxattr(proc, name, buf, size) : listxattr(proc, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else if (size)
@@ -1151,39 +1177,40 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 const struct fuse_lowlevel_ops cfs_ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.setattr = op_setattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.symlink = op_symlink,
-	.link = op_link,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.rename = op_rename,
-	.open = op_open,
-	.create = op_create,
-	.read = op_read,
-	.write = op_write,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
-	.fsyncdir = op_fsyncdir,
-	.statfs = op_statfs,
-	.fallocate = op_fallocate,
-	.copy_file_range = op_copy_file_range,
-	.lseek = op_lseek,
-	.setxattr = op_setxattr,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.removexattr = op_removexattr,
-	.access = op_access,
+    .init = op_init,
+    .destroy = op_destroy,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .symlink = op_symlink,
+    .link = op_link,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .rename = op_rename,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .fallocate = op_fallocate,
+    .copy_file_range = op_copy_file_range,
+    .lseek = op_lseek,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
+    .access = op_access,
 };
