@@ -54,6 +54,7 @@ struct mstate {
 	uint32_t next, ext_cap;
 	struct mxattr *xa;	/* owned array, names owned */
 	uint32_t nxa;
+	uint64_t extsum;	/* sum of ext_hash() of the extents */
 };
 
 struct mnode {
@@ -64,6 +65,7 @@ struct mnode {
 	struct mstate init;	/* as in the initial image / at creation */
 	bool in_init;		/* exists in the initial image */
 	char *init_path;	/* path in the initial image, owned */
+	uint64_t init_tag;	/* XXH3 of init_path: names it in hashes */
 	int init_fd;		/* opened lazily, -1 */
 	uint32_t nlink;		/* entries pointing here */
 	const struct mnode *hint_dir;	/* last directory it was named in */
@@ -73,19 +75,26 @@ struct mnode {
 	uint64_t gen;		/* bumped on every change */
 	uint64_t hash_gen;	/* gen the cached hash was computed at */
 	uint64_t hash;		/* cached model_hash() */
-	uint64_t undo_epoch;	/* epoch of the last snapshot */
+	uint64_t undo_epoch;	/* epoch of the last scalar snapshot */
+	uint64_t xa_epoch;	/* epoch of the last xattr snapshot */
 	uint64_t scratch[MODEL_SCRATCH];	/* for persist and explore */
 };
 
-enum undo_kind { U_ADD, U_DEL, U_NODE, U_MARK };
+enum undo_kind { U_ADD, U_DEL, U_NODE, U_EXT, U_XATTR };
 
 struct undo {
 	enum undo_kind kind;
 	struct mnode *dir;	/* U_ADD/U_DEL */
 	char *name;		/* U_DEL: owned copy */
 	struct mnode *child;	/* U_DEL */
-	struct mnode *node;	/* U_NODE */
-	struct mstate saved;	/* U_NODE: owned */
+	struct mnode *node;	/* U_NODE, U_EXT, U_XATTR */
+	uint32_t mode, uid, gid;	/* U_NODE: the scalars before */
+	uint64_t size;
+	uint32_t idx, nnew, nold;	/* U_EXT: at idx, nnew extents */
+	struct extent *old;	/* replaced nold (owned) */
+	uint64_t extsum;	/* U_EXT: the sum before */
+	struct mxattr *xa;	/* U_XATTR: the array before (owned) */
+	uint32_t nxa;
 };
 
 /* An entry of the initial image. */
@@ -98,6 +107,7 @@ struct model {
 	struct trace_reader *r;
 	struct trace_header hdr;
 	bool truncated;
+	uint64_t trace_hash;	/* XXH3 of the trace file */
 	int init_dirfd;		/* -1 for an empty image */
 	struct model_op *ops;
 	size_t nops, ops_cap;
@@ -243,17 +253,35 @@ static void log_push(struct model *m, const struct undo *u)
 	m->log[m->nlog++] = *u;
 }
 
-/* Call before changing n's mstate. */
+/* Call before changing n's mode, owner or size. */
 static void node_will_change(struct model *m, struct mnode *n)
 {
-	struct undo u = { .kind = U_NODE, .node = n };
+	struct undo u = { .kind = U_NODE, .node = n, .mode = n->st.mode,
+			  .uid = n->st.uid, .gid = n->st.gid,
+			  .size = n->st.size };
 
 	touch(m, n);
 	if (!m->logging || n->undo_epoch == m->epoch)
 		return;
 	n->undo_epoch = m->epoch;
-	if (state_copy(&u.saved, &n->st))
+	log_push(m, &u);
+}
+
+/* Call before changing n's xattrs. */
+static void xattrs_will_change(struct model *m, struct mnode *n)
+{
+	struct undo u = { .kind = U_XATTR, .node = n };
+	struct mstate tmp = { .xa = n->st.xa, .nxa = n->st.nxa };
+	struct mstate copy;
+
+	touch(m, n);
+	if (!m->logging || n->xa_epoch == m->epoch)
+		return;
+	n->xa_epoch = m->epoch;
+	if (state_copy(&copy, &tmp))
 		oom();
+	u.xa = copy.xa;
+	u.nxa = copy.nxa;
 	log_push(m, &u);
 }
 
@@ -378,57 +406,92 @@ static void ext_reserve(struct mstate *s, uint32_t more)
 	s->ext_cap = cap;
 }
 
-/* Replace whatever covers [a, b) by ins (NULL: a hole). */
-static void ext_put(struct mstate *s, uint64_t a, uint64_t b,
-		    const struct extent *ins)
+static uint64_t ext_hash(const struct extent *e)
 {
-	struct extent left = { 0 }, right = { 0 };
-	uint32_t i = 0, j, nnew = 0, lo, hi;
-	bool has_left = false, has_right = false;
+	uint64_t v[5] = { e->off, e->len, e->src, e->kind,
+			  e->from ? e->from->init_tag : 0 };
 
-	if (a >= b)
-		return;
-	/* First extent ending after a (binary search). */
-	lo = 0;
-	hi = s->next;
+	return XXH3_64bits(v, sizeof(v));
+}
+
+/* Index of the first extent ending after off. */
+static uint32_t ext_first(const struct mstate *s, uint64_t off)
+{
+	uint32_t lo = 0, hi = s->next;
+
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 
-		if (s->ext[mid].off + s->ext[mid].len <= a)
+		if (s->ext[mid].off + s->ext[mid].len <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	i = lo;
+	return lo;
+}
+
+/* Replace ext[i, j) of s by the n extents at rep. */
+static void ext_splice(struct mstate *s, uint32_t i, uint32_t j,
+		       const struct extent *rep, uint32_t n)
+{
+	for (uint32_t k = i; k < j; k++)
+		s->extsum -= ext_hash(&s->ext[k]);
+	if (n > j - i)
+		ext_reserve(s, n - (j - i));
+	if (s->next > j)
+		memmove(&s->ext[i + n], &s->ext[j],
+			(s->next - j) * sizeof(*s->ext));
+	s->next = s->next - (j - i) + n;
+	for (uint32_t k = 0; k < n; k++) {
+		s->ext[i + k] = rep[k];
+		s->extsum += ext_hash(&rep[k]);
+	}
+}
+
+/* Replace whatever covers [a, b) of n by ins (NULL: a hole), logging the
+ * change for model_rollback(). */
+static void ext_put(struct model *m, struct mnode *n, uint64_t a, uint64_t b,
+		    const struct extent *ins)
+{
+	struct mstate *s = &n->st;
+	struct extent rep[3];
+	uint32_t i, j, nr = 0;
+	struct undo u = { .kind = U_EXT, .node = n, .extsum = s->extsum };
+
+	if (a >= b)
+		return;
+	i = ext_first(s, a);
 	for (j = i; j < s->next && s->ext[j].off < b; j++)
 		;
+	if (i == j && !ins)
+		return;
 	if (i < j && s->ext[i].off < a) {
-		left = s->ext[i];
-		left.len = a - left.off;
-		has_left = true;
+		rep[nr] = s->ext[i];
+		rep[nr++].len = a - s->ext[i].off;
 	}
-	if (i < j && s->ext[j - 1].off + s->ext[j - 1].len > b) {
-		struct extent *e = &s->ext[j - 1];
-
-		right = *e;
-		right.off = b;
-		right.src = e->src + (b - e->off);
-		right.len = e->off + e->len - b;
-		has_right = true;
-	}
-	nnew = has_left + has_right + (ins != NULL);
-	if (nnew > j - i)
-		ext_reserve(s, nnew - (j - i));
-	if (s->next > j)
-		memmove(&s->ext[i + nnew], &s->ext[j],
-			(s->next - j) * sizeof(*s->ext));
-	s->next = s->next - (j - i) + nnew;
-	if (has_left)
-		s->ext[i++] = left;
 	if (ins)
-		s->ext[i++] = *ins;
-	if (has_right)
-		s->ext[i++] = right;
+		rep[nr++] = *ins;
+	if (i < j && s->ext[j - 1].off + s->ext[j - 1].len > b) {
+		const struct extent *e = &s->ext[j - 1];
+
+		rep[nr] = *e;
+		rep[nr].off = b;
+		rep[nr].src = e->src + (b - e->off);
+		rep[nr++].len = e->off + e->len - b;
+	}
+	if (m->logging) {
+		u.idx = i;
+		u.nnew = nr;
+		u.nold = j - i;
+		if (j > i) {
+			u.old = malloc((j - i) * sizeof(*u.old));
+			if (!u.old)
+				oom();
+			memcpy(u.old, &s->ext[i], (j - i) * sizeof(*u.old));
+		}
+		log_push(m, &u);
+	}
+	ext_splice(s, i, j, rep, nr);
 }
 
 /* ---- applying ops ------------------------------------------------- */
@@ -509,7 +572,7 @@ static void apply_write(struct model *m, const struct model_op *op,
 		e.off = a;
 		e.len = b - a;
 		e.src = op->data_off + (a - op->off);
-		ext_put(s, a, b, &e);
+		ext_put(m, op->node, a, b, &e);
 	}
 	if (b > s->size)
 		s->size = b;
@@ -519,7 +582,7 @@ static void apply_truncate(struct model *m, struct mnode *n, uint64_t len)
 {
 	node_will_change(m, n);
 	if (len < n->st.size)
-		ext_put(&n->st, len, UINT64_MAX, NULL);
+		ext_put(m, n, len, UINT64_MAX, NULL);
 	n->st.size = len;
 }
 
@@ -529,7 +592,7 @@ static void xattr_set(struct model *m, struct mnode *n, const char *name,
 	struct mstate *s = &n->st;
 	uint32_t i;
 
-	node_will_change(m, n);
+	xattrs_will_change(m, n);
 	for (i = 0; i < s->nxa && strcmp(s->xa[i].name, name); i++)
 		;
 	if (remove) {
@@ -576,7 +639,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 		node_will_change(m, n);
 		end = op->off + op->len;
 		if (op->oflags & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
-			ext_put(&n->st, op->off,
+			ext_put(m, n, op->off,
 				end < n->st.size ? end : n->st.size, NULL);
 		if (!(op->oflags & FALLOC_FL_KEEP_SIZE) && end > n->st.size)
 			n->st.size = end;
@@ -584,9 +647,9 @@ void model_apply_node(struct model *m, const struct model_op *op,
 	case TR_COPY_RANGE:
 		node_will_change(m, n);
 		end = op->off + (uint64_t)op->result;
-		ext_put(&n->st, op->off, end, NULL);
+		ext_put(m, n, op->off, end, NULL);
 		for (uint32_t i = 0; i < op->ncopy; i++)
-			ext_put(&n->st, op->copy[i].off,
+			ext_put(m, n, op->copy[i].off,
 				op->copy[i].off + op->copy[i].len,
 				&op->copy[i]);
 		if (end > n->st.size)
@@ -641,11 +704,24 @@ void model_rollback(struct model *m, size_t mark)
 			free(u->name);
 			break;
 		case U_NODE:
-			state_release(&u->node->st);
-			u->node->st = u->saved;
+			u->node->st.mode = u->mode;
+			u->node->st.uid = u->uid;
+			u->node->st.gid = u->gid;
+			u->node->st.size = u->size;
 			touch(m, u->node);
 			break;
-		case U_MARK:
+		case U_EXT:
+			ext_splice(&u->node->st, u->idx, u->idx + u->nnew,
+				   u->old, u->nold);
+			u->node->st.extsum = u->extsum;
+			free(u->old);
+			touch(m, u->node);
+			break;
+		case U_XATTR:
+			xattrs_free(u->node->st.xa, u->node->st.nxa);
+			u->node->st.xa = u->xa;
+			u->node->st.nxa = u->nxa;
+			touch(m, u->node);
 			break;
 		}
 		m->logging = was;
@@ -658,8 +734,10 @@ static void log_forget(struct model *m)
 	for (size_t i = 0; i < m->nlog; i++) {
 		if (m->log[i].kind == U_DEL || m->log[i].kind == U_ADD)
 			free(m->log[i].name);
-		else if (m->log[i].kind == U_NODE)
-			state_release(&m->log[i].saved);
+		else if (m->log[i].kind == U_EXT)
+			free(m->log[i].old);
+		else if (m->log[i].kind == U_XATTR)
+			xattrs_free(m->log[i].xa, m->log[i].nxa);
 	}
 	m->nlog = 0;
 	m->epoch++;
@@ -786,7 +864,7 @@ int model_extent_read(struct model *m, const struct mnode *n,
 		memcpy(buf, p, len);
 		return 0;
 	}
-	fd = init_fd(m, (struct mnode *)n);
+	fd = init_fd(m, (struct mnode *)(e->from ? e->from : n));
 	if (fd < 0)
 		return fd;
 	got = pread(fd, buf, len, (off_t)(e->src + skip));
@@ -812,7 +890,7 @@ ssize_t model_read(struct model *m, const struct mnode *n, uint64_t off,
 		len = s->size - off;
 	end = off + len;
 	memset(buf, 0, len);
-	for (uint32_t i = 0; i < s->next; i++) {
+	for (uint32_t i = ext_first(s, off); i < s->next; i++) {
 		const struct extent *e = &s->ext[i];
 		uint64_t a = e->off > off ? e->off : off;
 		uint64_t b = e->off + e->len < end ? e->off + e->len : end;
@@ -900,43 +978,27 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return XXH3_64bits(v, sizeof(v));
 }
 
-static uint64_t hash_file(struct model *m, struct mnode *n)
+/*
+ * A file's hash, without reading its data: the extents name where every
+ * byte comes from (the trace or the initial image never change), so equal
+ * extent sets mean equal bytes.  Equal bytes from different writes hash
+ * differently: such states are checked twice, never merged wrongly.
+ */
+static uint64_t hash_file(const struct mnode *n)
 {
-	XXH3_state_t *hs = XXH3_createState();
-	uint64_t h, sum = 0;
-	char buf[8192];
+	uint64_t v[8] = { n->st.mode, ((uint64_t)n->st.uid << 32) | n->st.gid,
+			  n->nlink, n->rdev, 0, 0, 0, 0 };
 
-	if (!hs)
-		oom();
-	XXH3_64bits_reset(hs);
-	XXH3_64bits_update(hs, &n->st.mode, sizeof(n->st.mode));
-	XXH3_64bits_update(hs, &n->st.uid, sizeof(n->st.uid));
-	XXH3_64bits_update(hs, &n->st.gid, sizeof(n->st.gid));
-	XXH3_64bits_update(hs, &n->nlink, sizeof(n->nlink));
-	XXH3_64bits_update(hs, &n->rdev, sizeof(n->rdev));
 	if (S_ISLNK(n->st.mode) && n->target)
-		XXH3_64bits_update(hs, n->target, strlen(n->target));
+		v[4] = XXH3_64bits(n->target, strlen(n->target));
 	if (S_ISREG(n->st.mode)) {
-		XXH3_64bits_update(hs, &n->st.size, sizeof(n->st.size));
-		for (uint64_t off = 0; off < n->st.size;) {
-			ssize_t got = model_read(m, n, off, buf, sizeof(buf));
-
-			if (got <= 0) {
-				/* unreadable image: hash the failure */
-				XXH3_64bits_update(hs, &off, sizeof(off));
-				break;
-			}
-			XXH3_64bits_update(hs, buf, (size_t)got);
-			off += (uint64_t)got;
-		}
+		v[5] = n->st.size;
+		v[6] = n->st.extsum;
 	}
 	for (uint32_t i = 0; i < n->st.nxa; i++)
-		sum += mix(name_hash(n->st.xa[i].name),
-			   XXH3_64bits(n->st.xa[i].val, n->st.xa[i].len));
-	XXH3_64bits_update(hs, &sum, sizeof(sum));
-	h = XXH3_64bits_digest(hs);
-	XXH3_freeState(hs);
-	return h;
+		v[7] += mix(name_hash(n->st.xa[i].name),
+			    XXH3_64bits(n->st.xa[i].val, n->st.xa[i].len));
+	return XXH3_64bits(v, sizeof(v));
 }
 
 uint64_t model_hash(struct model *m, struct mnode *n)
@@ -945,7 +1007,7 @@ uint64_t model_hash(struct model *m, struct mnode *n)
 
 	if (!is_dir(n)) {
 		if (n->hash_gen != n->gen || !n->gen) {
-			n->hash = hash_file(m, n);
+			n->hash = hash_file(n);
 			n->hash_gen = n->gen;
 		}
 		return n->hash;
@@ -1193,6 +1255,7 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 			n->init_path = strdup(sub);
 			if (!n->init_path)
 				oom();
+			n->init_tag = XXH3_64bits(sub, strlen(sub));
 			if (S_ISREG(st.st_mode) && st.st_size) {
 				n->init.size = (uint64_t)st.st_size;
 				n->init.ext = malloc(sizeof(*n->init.ext));
@@ -1200,8 +1263,9 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 					oom();
 				n->init.ext[0] = (struct extent){
 					.off = 0, .len = n->init.size,
-					.src = 0, .kind = EXT_INIT };
+					.src = 0, .kind = EXT_INIT, .from = n };
 				n->init.next = n->init.ext_cap = 1;
+				n->init.extsum = ext_hash(&n->init.ext[0]);
 			}
 			if (S_ISLNK(st.st_mode)) {
 				char t[4096];
@@ -1343,7 +1407,7 @@ static int check_victim(struct model *m, const struct model_op *op,
 {
 	if (!id)
 		return 0;
-	if (child->id == id)
+	if (child->id == id || model_node(m, id) == child)
 		return 0;
 	if ((child->id & SYNTH_ID) && !model_node(m, id)) {
 		child->id = id;
@@ -1382,11 +1446,17 @@ static int load_bind(struct model *m, struct model_op *op,
 				   "the initial image has another size");
 	}
 	op->node = n;
+	if (rec->parent) {	/* the name the daemon met it by */
+		n->hint_dir = dir;
+		n->hint_name = op->name;
+	}
 	if (known == n)
-		return 0;
-	if (known || !(n->id & SYNTH_ID))
-		return bad(m, op, "binds an id or a file bound before");
-	n->id = op->id;
+		return 0;	/* one more name of a file bound before */
+	if (known)
+		return bad(m, op, "binds an id bound to another file");
+	if (n->id & SYNTH_ID)
+		n->id = op->id;
+	/* else: a second id for the same file, kept as an alias */
 	return map_put(&m->ids, op->id, 0, n) ? -ENOMEM : 0;
 }
 
@@ -1534,8 +1604,6 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 
 		if (a >= b)
 			continue;
-		if (e->kind == EXT_INIT && src != op->node)
-			return -EXDEV;	/* handled by the caller */
 		p = realloc(op->copy, (op->ncopy + 1) * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
@@ -1543,7 +1611,8 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 		p[op->ncopy++] = (struct extent){ .off = dest + (a - off),
 						  .len = b - a,
 						  .src = e->src + (a - e->off),
-						  .kind = e->kind };
+						  .kind = e->kind,
+						  .from = e->from };
 	}
 	return 0;
 }
@@ -1583,9 +1652,6 @@ static int load_node_op(struct model *m, struct model_op *op)
 					  "regular");
 		err = copy_extents(op, op->node2, op->off2,
 				   (uint64_t)op->result, op->off);
-		if (err == -EXDEV)
-			return bad(m, op, "copy from the initial image of "
-					  "another file is not supported");
 		if (err)
 			return err;
 		break;
@@ -1722,6 +1788,14 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		goto out_free;
 	}
 	m->hdr = *trace_reader_header(m->r);
+	{
+		struct stat st;
+		const void *all;
+
+		if (stat(trace_path, &st) == 0 &&
+		    (all = trace_reader_bytes(m->r, 0, (uint64_t)st.st_size)))
+			m->trace_hash = XXH3_64bits(all, (size_t)st.st_size);
+	}
 	ret = load_image(m, initial_dir);
 	if (ret)
 		goto out_free;
@@ -1821,6 +1895,11 @@ const struct model_op *model_op(const struct model *m, size_t i)
 const struct model_op *model_op_seq(const struct model *m, uint64_t seq)
 {
 	return seq && seq <= m->nops ? &m->ops[seq - 1] : NULL;
+}
+
+uint64_t model_trace_hash(const struct model *m)
+{
+	return m->trace_hash;
 }
 
 bool model_truncated(const struct model *m)

@@ -56,6 +56,8 @@ struct extent {
 	uint64_t len;	/* bytes */
 	uint64_t src;	/* see enum extent_kind */
 	uint32_t kind;	/* enum extent_kind */
+	const struct mnode *from;	/* EXT_INIT: the file whose initial
+					   image holds the bytes */
 };
 
 /* How model_apply_node() applies a write (see core/persist.h). */
@@ -121,6 +123,9 @@ const struct model_op *model_op_seq(const struct model *m, uint64_t seq);
 /* Was the trace cut short (its last record incomplete)? */
 bool model_truncated(const struct model *m);
 const struct trace_header *model_header(const struct model *m);
+
+/* XXH3 of the whole trace file: names the trace in state ids. */
+uint64_t model_trace_hash(const struct model *m);
 
 /* True if a successful op of this type changes what is on disk. */
 bool model_op_mutates(const struct model_op *op);

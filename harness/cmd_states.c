@@ -190,7 +190,7 @@ static void show(struct explorer *x, struct model *m,
 			json_object_set_new(o, "same_as", json_string(same));
 		losses = json_array();
 	} else {
-		printf("%-24s %s%s%s\n", st->id, what, same ? "; same as " : "",
+		printf("%-30s %s%s%s\n", st->id, what, same ? "; same as " : "",
 		       same ? same : "");
 	}
 	for (size_t i = 0; i < n && i < MAX_LOSSES; i++) {

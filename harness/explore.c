@@ -27,8 +27,14 @@
 #define NMODELS_MAX 16
 #define NONE SIZE_MAX
 
-/* Scratch words of a file: the walk stamp that blocks its chains. */
-enum { S_BLOCK_DATA = 5, S_BLOCK_ATTR = 6 };
+/* Scratch words of a file: the walk stamps that block its chains and
+ * mark it as named by a pending entry op. */
+enum { S_BLOCK_DATA = 5, S_BLOCK_ATTR = 6, S_NAMED = 7 };
+
+struct cands {
+	struct explore_state *v;
+	size_t n, cap;
+};
 
 struct explorer {
 	struct model *m;
@@ -52,9 +58,14 @@ struct explorer {
 	/* enumeration */
 	bool started;
 	size_t mi, pi;		/* models[] and points[] positions */
-	struct explore_state *cand;	/* states of (mi, pi) */
-	size_t ncand, ci, cand_cap;
+	struct cands iter;	/* states of (mi, pi) for explore_next() */
+	size_t ci;		/* next of them */
+	struct cands other;	/* for explore_goto() */
+	struct explore_loss *custom;	/* XK_CUSTOM data fates, by seq */
+	size_t ncustom, custom_cap;
 	struct map seen;	/* state hash -> (void *)1 */
+	struct map last_named;	/* mnode -> seq of the last op that gives
+				   it a name */
 	struct explore_counts counts;
 	char err[512];
 };
@@ -80,6 +91,8 @@ static uint64_t mix3(uint64_t a, uint64_t b, uint64_t c)
 
 	return XXH3_64bits(v, sizeof(v));
 }
+
+static int cmp_loss(const void *a, const void *b);
 
 static size_t known_index(struct explorer *x, const struct persist_rules *r)
 {
@@ -131,6 +144,62 @@ static uint64_t *chain_word(const struct model_op *op, uint8_t cls)
 							       S_BLOCK_DATA];
 }
 
+/* Does op give its file (node, or node2 for an exchange) a name? */
+static bool names_node(const struct model_op *op, const struct mnode *n)
+{
+	switch (op->type) {
+	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_LINK: case TR_RENAME:
+		return op->node == n ||
+		       (op->type == TR_RENAME &&
+			(op->oflags & RENAME_EXCHANGE) && op->node2 == n);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Drop the pending ops of files no state at k or later can show: no name
+ * in the base, none given by a pending entry op, none given later in the
+ * trace (a file replaced by a rename whose data was never synced).  They
+ * cannot change any tree a reader sees, and keeping them would make every
+ * state cost more as the trace grows.
+ */
+static void prune(struct explorer *x, uint64_t k)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	size_t out = 0;
+
+	x->stamp++;
+	for (size_t j = 0; j < x->npend; j++) {
+		const struct model_op *op = model_op(x->m, x->pend[j]);
+
+		if (p->cls[x->pend[j]] != PC_NS)
+			continue;
+		if (op->node)
+			model_node_scratch(op->node)[S_NAMED] = x->stamp;
+		if (op->node2)
+			model_node_scratch(op->node2)[S_NAMED] = x->stamp;
+	}
+	for (size_t j = 0; j < x->npend; j++) {
+		size_t i = x->pend[j];
+		struct mnode *n = model_op(x->m, i)->node;
+		struct model_stat st;
+		uintptr_t last;
+
+		if (p->cls[i] != PC_NS && n &&
+		    model_node_scratch(n)[S_NAMED] != x->stamp) {
+			model_stat(n, &st);
+			last = (uintptr_t)map_get(&x->last_named,
+						  (uint64_t)(uintptr_t)n, 0);
+			if (st.nlink == 0 && last <= k && n != model_root(x->m))
+				continue;
+		}
+		x->pend[out++] = i;
+	}
+	x->npend = out;
+}
+
 /* Move the base forward to point k (k >= x->bk). */
 static void base_advance(struct explorer *x, uint64_t k)
 {
@@ -165,6 +234,7 @@ static void base_advance(struct explorer *x, uint64_t k)
 		x->pend[out++] = i;
 	}
 	x->npend = out;
+	prune(x, k);
 	model_commit(x->m);
 }
 
@@ -212,6 +282,18 @@ static int decide(const struct explorer *x, const struct explore_state *st,
 		return st->kind == XK_OMIT ? -1 :
 		       st->kind == XK_HEAD ? MV_HEAD :
 		       st->kind == XK_TAIL ? MV_TAIL : MV_SIZE;
+	case XK_CUSTOM: {
+		struct explore_loss key = { .seq = op->seq };
+		const struct explore_loss *f = !x->ncustom ? NULL :
+					       bsearch(&key, x->custom,
+						       x->ncustom,
+						       sizeof(key), cmp_loss);
+
+		if (!f)
+			return MV_FULL;
+		return f->fate == XF_DROPPED ? -1 : f->fate == XF_HEAD ?
+		       MV_HEAD : f->fate == XF_TAIL ? MV_TAIL : MV_SIZE;
+	}
 	case XK_RANDOM:
 		if (r->data_in_order)
 			return op->seq <= st->prefix ? MV_FULL : -1;
@@ -274,6 +356,7 @@ static const char *const kind_names[XK_MAX] = {
 	[XK_PREFIX_NODATA] = "prefix-nodata", [XK_OMIT] = "omit",
 	[XK_HEAD] = "torn-head", [XK_TAIL] = "torn-tail",
 	[XK_SIZE] = "size-only", [XK_RANDOM] = "random",
+	[XK_CUSTOM] = "custom",
 };
 
 const char *explore_kind_name(enum explore_kind k)
@@ -281,7 +364,7 @@ const char *explore_kind_name(enum explore_kind k)
 	return k < XK_MAX ? kind_names[k] : "?";
 }
 
-static void format_id(struct explore_state *st)
+static void format_id(struct explore_state *st, uint64_t tag)
 {
 	char choice[40];
 	unsigned long long p = st->prefix, t = st->target;
@@ -303,12 +386,14 @@ static void format_id(struct explore_state *st)
 			 (unsigned long long)st->rseed);
 		break;
 	}
-	snprintf(st->id, sizeof(st->id), "k%llu.%s.%s",
-		 (unsigned long long)st->point, st->model->name, choice);
+	snprintf(st->id, sizeof(st->id), "k%llu.%s.%s@%08x",
+		 (unsigned long long)st->point, st->model->name, choice,
+		 (unsigned)(tag >> 32));
 }
 
 struct gen {
 	struct explorer *x;
+	struct cands *c;
 	bool filter;		/* apply kinds and shard */
 	uint64_t k;
 	const struct persist_rules *r;
@@ -322,7 +407,7 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 				    .kind = kind, .prefix = prefix,
 				    .target = target, .rseed = rseed };
 
-	format_id(&st);
+	format_id(&st, model_trace_hash(x->m));
 	if (g->filter) {
 		if (x->o.kinds && !(x->o.kinds & (1u << kind)))
 			return;
@@ -331,16 +416,16 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 			    x->o.shard_k)
 			return;
 	}
-	if (x->ncand == x->cand_cap) {
-		size_t cap = x->cand_cap ? 2 * x->cand_cap : 64;
-		struct explore_state *p = realloc(x->cand, cap * sizeof(*p));
+	if (g->c->n == g->c->cap) {
+		size_t cap = g->c->cap ? 2 * g->c->cap : 64;
+		struct explore_state *p = realloc(g->c->v, cap * sizeof(*p));
 
 		if (!p)
 			return;	/* fewer states, never a wrong one */
-		x->cand = p;
-		x->cand_cap = cap;
+		g->c->v = p;
+		g->c->cap = cap;
 	}
-	x->cand[x->ncand++] = st;
+	g->c->v[g->c->n++] = st;
 }
 
 /* Pick `cap` of n evenly, always the last: calls back with indices. */
@@ -352,18 +437,19 @@ static size_t pick(size_t n, size_t cap, size_t j)
 }
 
 /* The states of the base's model at the base's point. */
-static void generate(struct explorer *x, bool filter)
+static void generate(struct explorer *x, bool filter, struct cands *c)
 {
 	const struct persist *p = &x->ps[x->bmodel];
 	const struct persist_rules *r = p->rules;
-	struct gen g = { .x = x, .filter = filter, .k = x->bk, .r = r };
+	struct gen g = { .x = x, .c = c, .filter = filter, .k = x->bk,
+			 .r = r };
 	size_t *pos = NULL, npos = 0, *wr = NULL, nwr = 0;
 	size_t capp = filter ? (x->o.max_prefixes ? x->o.max_prefixes : 16) :
 			       SIZE_MAX;
 	size_t capw = filter ? (x->o.max_writes ? x->o.max_writes : 16) :
 			       SIZE_MAX;
 
-	x->ncand = x->ci = 0;
+	c->n = 0;
 	pos = malloc((x->npend + 1) * sizeof(*pos));
 	wr = malloc((x->npend + 1) * sizeof(*wr));
 	if (!pos || !wr)
@@ -477,6 +563,20 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 		     op->result >= 0))
 			x->points[x->npoints++] = op->seq;
 	}
+	for (size_t i = 0; i < n; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		if (op->result < 0)
+			continue;
+		if (op->node && names_node(op, op->node) &&
+		    map_put(&x->last_named, (uint64_t)(uintptr_t)op->node, 0,
+			    (void *)(uintptr_t)op->seq))
+			goto out;
+		if (op->node2 && names_node(op, op->node2) &&
+		    map_put(&x->last_named, (uint64_t)(uintptr_t)op->node2, 0,
+			    (void *)(uintptr_t)op->seq))
+			goto out;
+	}
 	if (x->o.one_point) {
 		size_t j;
 
@@ -517,8 +617,11 @@ void explore_free(struct explorer **xp)
 			persist_release(&x->ps[i]);
 	free(x->points);
 	free(x->pend);
-	free(x->cand);
+	free(x->iter.v);
+	free(x->other.v);
+	free(x->custom);
 	map_release(&x->seen);
+	map_release(&x->last_named);
 	free(x);
 }
 
@@ -535,8 +638,8 @@ static void account(struct explorer *x, struct explore_state *st)
 int explore_next(struct explorer *x, struct explore_state *st)
 {
 	for (;;) {
-		if (x->ci < x->ncand) {
-			struct explore_state *c = &x->cand[x->ci++];
+		if (x->ci < x->iter.n) {
+			struct explore_state *c = &x->iter.v[x->ci++];
 			size_t ki = known_index(x, c->model);
 
 			if (x->bmodel != ki || x->bk != c->point) {
@@ -567,7 +670,8 @@ int explore_next(struct explorer *x, struct explore_state *st)
 		if (base_goto(x, known_index(x, x->models[x->mi]),
 			      x->points[x->pi]))
 			return -ENOMEM;
-		generate(x, true);
+		x->ci = 0;
+		generate(x, true, &x->iter);
 	}
 }
 
@@ -596,10 +700,14 @@ static int parse_id(struct explorer *x, const char *id, uint64_t *k,
 			     model);
 	*ki = known_index(x, want->model);
 	c = dot2 + 1;
+	if (*c == 'x') {
+		want->kind = XK_CUSTOM;
+		return 0;
+	}
 	if (*c == 'r') {
 		want->kind = XK_RANDOM;
 		v = strtoull(c + 1, &end, 16);
-		if (end == c + 1 || *end)
+		if (end == c + 1 || *end != '@')
 			goto out_bad;
 		want->rseed = v;
 		return 0;
@@ -611,13 +719,311 @@ out_bad:
 		     "<choice>, e.g. k12.posix.v)", id);
 }
 
-int explore_goto(struct explorer *x, const char *id, struct explore_state *st)
+/* The random state generate() draws for rseed at the base's point. */
+static void random_state(struct explorer *x, struct explore_state *want)
 {
-	struct explore_state want;
-	uint64_t k = 0;
-	size_t ki = NONE, j;
+	const struct persist *p = &x->ps[x->bmodel];
+	uint64_t prefix = x->dseq, k = x->bk;
+	size_t npos = 0, seen = 0, c;
+
+	for (size_t q = 0; q < x->npend; q++) {
+		size_t i = x->pend[q];
+
+		if (p->durable_at[i] > k &&
+		    (is_journal(p->cls[i]) ||
+		     (p->rules->data_in_order && p->cls[i] == PC_DATA)))
+			npos++;
+	}
+	c = p->rules->pending_meta && npos ? want->rseed % (npos + 1) : 0;
+	for (size_t q = 0; c && q < x->npend; q++) {
+		size_t i = x->pend[q];
+
+		if (p->durable_at[i] > k &&
+		    (is_journal(p->cls[i]) ||
+		     (p->rules->data_in_order && p->cls[i] == PC_DATA)) &&
+		    ++seen == c)
+			prefix = model_op(x->m, i)->seq;
+	}
+	want->point = k;
+	want->prefix = prefix;
+	format_id(want, model_trace_hash(x->m));
+}
+
+static int cmp_loss(const void *a, const void *b)
+{
+	const struct explore_loss *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Is op i pending (not durable, not pruned) at the base's point? */
+static bool is_pending(const struct explorer *x, size_t i)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	size_t lo = 0, hi = x->npend;
+
+	if (p->durable_at[i] <= x->bk)
+		return false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (x->pend[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->npend && x->pend[lo] == i;
+}
+
+/*
+ * Check a custom choice at the base (metadata up to prefix, the given
+ * data fates, every other pending write whole) against the model, and
+ * name it.  Sorts fates.
+ */
+static int custom_check(struct explorer *x, uint64_t prefix,
+			struct explore_loss *f, size_t n,
+			struct explore_state *st)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	const struct persist_rules *r = p->rules;
+	size_t used, at;
+	int w;
+
+	if (prefix < x->dseq || prefix > x->bk)
+		return xfail(x, ENOENT, "metadata prefix #%llu is outside "
+			     "[#%llu, #%llu] at this point",
+			     (unsigned long long)prefix,
+			     (unsigned long long)x->dseq,
+			     (unsigned long long)x->bk);
+	/* canonical: the last op that can end a prefix, at or before it */
+	{
+		uint64_t canon = x->dseq;
+
+		for (size_t q = 0; q < x->npend && x->pend[q] < prefix; q++) {
+			size_t i = x->pend[q];
+
+			if (p->durable_at[i] > x->bk &&
+			    (is_journal(p->cls[i]) ||
+			     (r->data_in_order && p->cls[i] == PC_DATA)))
+				canon = i + 1 > canon ? i + 1 : canon;
+		}
+		prefix = canon;
+	}
+	if (prefix > x->dseq && !r->pending_meta)
+		return xfail(x, ENOENT, "model '%s' persists no pending "
+			     "metadata", r->name);
+	if (n)
+		qsort(f, n, sizeof(*f), cmp_loss);
+	for (size_t j = 0; j < n; j++) {
+		const struct model_op *op;
+		size_t i = f[j].seq - 1;
+
+		if (!f[j].seq || f[j].seq > x->bk || !is_pending(x, i) ||
+		    p->cls[i] != PC_DATA || (j && f[j].seq == f[j - 1].seq))
+			return xfail(x, ENOENT, "op #%llu is not a pending "
+				     "write at point %llu",
+				     (unsigned long long)f[j].seq,
+				     (unsigned long long)x->bk);
+		op = model_op(x->m, i);
+		if ((f[j].fate == XF_HEAD || f[j].fate == XF_TAIL) &&
+		    (!r->torn || op->type != TR_WRITE ||
+		     !model_can_tear(op->off, op->data_len, x->sector)))
+			return xfail(x, ENOENT, "write #%llu cannot tear "
+				     "under model '%s'",
+				     (unsigned long long)f[j].seq, r->name);
+		if (f[j].fate == XF_SIZE &&
+		    (!r->size_without_data || !op->extends))
+			return xfail(x, ENOENT, "write #%llu cannot persist "
+				     "as size only under model '%s'",
+				     (unsigned long long)f[j].seq, r->name);
+		if (p->tie[i] && p->tie[i] <= prefix)
+			return xfail(x, ENOENT, "write #%llu persists with "
+				     "rename #%llu under model '%s'",
+				     (unsigned long long)f[j].seq,
+				     (unsigned long long)p->tie[i], r->name);
+	}
+	/* what stays pending must be allowed to persist */
+	for (size_t q = 0, j = 0; q < x->npend; q++) {
+		size_t i = x->pend[q];
+		uint64_t seq = i + 1;
+		bool lost;
+
+		if (p->cls[i] != PC_DATA || p->durable_at[i] <= x->bk)
+			continue;
+		while (j < n && f[j].seq < seq)
+			j++;
+		lost = j < n && f[j].seq == seq && f[j].fate == XF_DROPPED;
+		if (p->tie[i] && p->tie[i] <= prefix)
+			continue;
+		if (!lost && !r->pending_data)
+			return xfail(x, ENOENT, "model '%s' persists no pending "
+				     "write (#%llu)", r->name,
+				     (unsigned long long)seq);
+		if (r->data_in_order && !lost && seq > prefix)
+			return xfail(x, ENOENT, "model '%s' persists writes "
+				     "only with the ops before them (#%llu)",
+				     r->name, (unsigned long long)seq);
+	}
+	memset(st, 0, sizeof(*st));
+	st->point = x->bk;
+	st->model = r;
+	st->kind = XK_CUSTOM;
+	st->prefix = prefix;
+	used = (size_t)snprintf(st->id, sizeof(st->id), "k%llu.%s.x%llu",
+				(unsigned long long)x->bk, r->name,
+				(unsigned long long)prefix);
+	for (size_t j = 0; j < n; j++) {
+		static const char letter[] = { [XF_DROPPED] = 'o',
+			[XF_HEAD] = 'h', [XF_TAIL] = 't', [XF_SIZE] = 'z' };
+
+		at = used;
+		w = snprintf(st->id + at, sizeof(st->id) - at, "-%c%llu",
+			     letter[f[j].fate], (unsigned long long)f[j].seq);
+		used = at + (size_t)(w > 0 ? w : 0);
+		if (used >= sizeof(st->id) - 12)
+			return xfail(x, E2BIG, "too many writes for one "
+				     "state id (%zu)", n);
+	}
+	snprintf(st->id + used, sizeof(st->id) - used, "@%08x",
+		 (unsigned)(model_trace_hash(x->m) >> 32));
+	if (x->custom_cap < n) {
+		struct explore_loss *c = realloc(x->custom, n * sizeof(*c));
+
+		if (!c)
+			return xfail(x, ENOMEM, "out of memory");
+		x->custom = c;
+		x->custom_cap = n;
+	}
+	if (n)
+		memcpy(x->custom, f, n * sizeof(*f));
+	x->ncustom = n;
+	return 0;
+}
+
+/* Parse the choice of a custom id ("x9-o12-h15") into prefix and fates. */
+static int parse_custom(struct explorer *x, const char *c,
+			uint64_t *prefix, struct explore_loss **f, size_t *n)
+{
+	char *end;
+	size_t cap = 0;
+
+	*f = NULL;
+	*n = 0;
+	errno = 0;
+	*prefix = strtoull(c + 1, &end, 10);
+	if (errno || end == c + 1)
+		goto out_bad;
+	while (*end == '-') {
+		const char *kinds = "ohtz", *k = strchr(kinds, end[1]);
+		struct explore_loss l;
+		char *num = end + 2;
+
+		if (!k || !end[1])
+			goto out_bad;
+		l.fate = (enum explore_fate)(k - kinds);
+		l.seq = strtoull(num, &end, 10);
+		if (end == num)
+			goto out_bad;
+		if (*n == cap) {
+			struct explore_loss *p;
+
+			cap = cap ? 2 * cap : 8;
+			p = realloc(*f, cap * sizeof(*p));
+			if (!p) {
+				free(*f);
+				return xfail(x, ENOMEM, "out of memory");
+			}
+			*f = p;
+		}
+		(*f)[(*n)++] = l;
+	}
+	if (*end == '@' || !*end)
+		return 0;
+out_bad:
+	free(*f);
+	*f = NULL;
+	return xfail(x, EINVAL, "'%s' is not a custom state choice", c);
+}
+
+int explore_custom(struct explorer *x, uint64_t point,
+		   const struct persist_rules *model,
+		   const struct explore_loss *losses, size_t n,
+		   struct explore_state *st)
+{
+	struct explore_loss *f = NULL;
+	size_t ki = known_index(x, model), nf = 0, j;
+	uint64_t prefix = point;
 	int err;
 
+	if (ki == NONE)
+		return xfail(x, EINVAL, "unknown persistence model");
+	for (j = 0; j < x->npoints && x->points[j] != point; j++)
+		;
+	if (j == x->npoints)
+		return xfail(x, ENOENT, "op #%llu is not a crash point",
+			     (unsigned long long)point);
+	err = base_goto(x, ki, point);
+	if (err)
+		return err;
+	f = malloc((n + 1) * sizeof(*f));
+	if (!f)
+		return xfail(x, ENOMEM, "out of memory");
+	for (j = 0; j < n; j++) {
+		size_t i = losses[j].seq - 1;
+
+		if (!losses[j].seq || losses[j].seq > point) {
+			free(f);
+			return xfail(x, ENOENT, "op #%llu is after point %llu",
+				     (unsigned long long)losses[j].seq,
+				     (unsigned long long)point);
+		}
+		if (!is_pending(x, i)) {
+			free(f);
+			return xfail(x, ENOENT, "op #%llu is not pending at "
+				     "point %llu (durable, or no change)",
+				     (unsigned long long)losses[j].seq,
+				     (unsigned long long)point);
+		}
+		if (x->ps[ki].cls[i] == PC_DATA)
+			f[nf++] = losses[j];
+		else if (losses[j].seq - 1 < prefix)
+			prefix = losses[j].seq - 1;	/* and all after */
+	}
+	if (prefix < x->dseq) {
+		free(f);
+		return xfail(x, ENOENT, "op #%llu is durable at point %llu",
+			     (unsigned long long)prefix + 1,
+			     (unsigned long long)point);
+	}
+	err = custom_check(x, prefix, f, nf, st);
+	free(f);
+	if (err)
+		return err;
+	build(x, st);
+	account(x, st);
+	return 0;
+}
+
+int explore_goto(struct explorer *x, const char *full,
+		 struct explore_state *st)
+{
+	struct explore_state want;
+	struct explore_loss *f = NULL;
+	uint64_t k = 0, prefix;
+	size_t ki = NONE, j, nf;
+	char id[sizeof(want.id)], tag[16];
+	const char *at = strchr(full, '@');
+	int err;
+
+	snprintf(tag, sizeof(tag), "%08x",
+		 (unsigned)(model_trace_hash(x->m) >> 32));
+	if (at && strcmp(at + 1, tag))
+		return xfail(x, ENOENT, "state '%s' belongs to another trace "
+			     "(this trace's states end in @%s)", full, tag);
+	if (strlen(full) >= sizeof(id) - sizeof(tag))
+		return xfail(x, EINVAL, "'%s' is not a state id", full);
+	snprintf(id, sizeof(id), "%.*s@%s",
+		 (int)(at ? (size_t)(at - full) : strlen(full)), full, tag);
 	err = parse_id(x, id, &k, &ki, &want);
 	if (err)
 		return err;
@@ -630,58 +1036,38 @@ int explore_goto(struct explorer *x, const char *id, struct explore_state *st)
 	err = base_goto(x, ki, k);
 	if (err)
 		return err;
-	x->started = false;	/* explore_next() starts over */
-	generate(x, false);
-	for (j = 0; j < x->ncand; j++)
-		if (!strcmp(x->cand[j].id, id))
-			break;
-	if (j == x->ncand && want.kind == XK_RANDOM && x->ncand > 1) {
-		const struct persist *p = &x->ps[ki];
-		uint64_t prefix = x->dseq;
-		size_t npos = 0;
-
-		/* the same draw generate() makes */
-		for (size_t q = 0; q < x->npend; q++) {
-			size_t i = x->pend[q];
-
-			if (p->durable_at[i] > k &&
-			    (is_journal(p->cls[i]) ||
-			     (p->rules->data_in_order && p->cls[i] == PC_DATA)))
-				npos++;
-		}
-		if (p->rules->pending_meta && npos) {
-			size_t c = want.rseed % (npos + 1), seen = 0;
-
-			for (size_t q = 0; c && q < x->npend; q++) {
-				size_t i = x->pend[q];
-
-				if (p->durable_at[i] > k &&
-				    (is_journal(p->cls[i]) ||
-				     (p->rules->data_in_order &&
-				      p->cls[i] == PC_DATA)) &&
-				    ++seen == c)
-					prefix = model_op(x->m, i)->seq;
-			}
-		}
-		want.point = k;
-		want.prefix = prefix;
-		format_id(&want);
-		x->cand[0] = want;
-		j = 0;
+	if (want.kind == XK_CUSTOM) {
+		err = parse_custom(x, strrchr(id, '.') + 1, &prefix, &f, &nf);
+		if (!err)
+			err = custom_check(x, prefix, f, nf, st);
+		free(f);
+		if (err)
+			return err;
+		if (strcmp(st->id, id))
+			return xfail(x, EINVAL, "'%s' is not in canonical "
+				     "form ('%s')", id, st->id);
+		build(x, st);
+		account(x, st);
+		return 0;
 	}
-	if (j == x->ncand) {
-		size_t have = x->ncand;
-
-		x->ncand = x->ci = 0;
+	generate(x, false, &x->other);
+	for (j = 0; j < x->other.n; j++)
+		if (!strcmp(x->other.v[j].id, id))
+			break;
+	if (j == x->other.n && want.kind == XK_RANDOM && x->other.n > 1) {
+		random_state(x, &want);
+		*st = want;
+	} else if (j == x->other.n) {
 		return xfail(x, ENOENT,
 			     "no state '%s' in this run (at point %llu the "
 			     "model '%s' has %zu states; 'crashfs states "
 			     "--point %llu --model %s' lists them)",
 			     id, (unsigned long long)k, want.model->name,
-			     have, (unsigned long long)k, want.model->name);
+			     x->other.n, (unsigned long long)k,
+			     want.model->name);
+	} else {
+		*st = x->other.v[j];
 	}
-	*st = x->cand[j];
-	x->ncand = x->ci = 0;
 	build(x, st);
 	account(x, st);
 	return 0;
@@ -694,9 +1080,7 @@ int explore_visible(struct explorer *x, uint64_t k)
 			     "trace (%zu ops)", (unsigned long long)k,
 			     model_nops(x->m));
 	model_goto_visible(x->m, k);
-	x->bmodel = NONE;
-	x->started = false;
-	x->ncand = x->ci = 0;
+	x->bmodel = NONE;	/* explore_next() rebuilds its base */
 	return 0;
 }
 
@@ -803,6 +1187,10 @@ void explore_describe(const struct explore_state *st, char *buf,
 	case XK_SIZE:
 		snprintf(buf, len, "everything, write #%llu zero-filled "
 			 "(size without data)", t);
+		break;
+	case XK_CUSTOM:
+		snprintf(buf, len, "chosen: metadata up to #%llu, writes as "
+			 "listed", p);
 		break;
 	default:
 		snprintf(buf, len, "random choice, metadata up to #%llu", p);

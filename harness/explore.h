@@ -20,11 +20,16 @@
  *	t<W>	visible with only the tail sectors of write W (torn)
  *	z<W>	visible with write W's size extension but not its data
  *	r<HEX>	a random choice (p and every write), seeded by HEX
+ *	x<P>-o<W>-h<W>...  a chosen state (explore_custom()): metadata up
+ *		to op P, the listed writes dropped (o), torn (h, t) or size
+ *		only (z), every other pending write whole
  *
  * Which kinds a model allows follows its rules.  A state's id is
- * "k<K>.<model>.<choice>", e.g. "k17.posix.o12": it names everything the
- * state is made of, so it is the same in every run of the same trace and
- * explore_goto() rebuilds it from the id alone.
+ * "k<K>.<model>.<choice>@<trace>", e.g. "k17.posix.o12@3fa2b1c0", where
+ * <trace> is 8 hex digits of the XXH3 of the trace file.  It names
+ * everything the state is made of, so it is the same in every run over
+ * the same trace, and explore_goto() rebuilds the state from the id alone
+ * (the "@<trace>" part may be left out; when given it must match).
  *
  * Identical states (same XXH3 hash of the tree a reader sees) are flagged
  * as duplicates of the first one met: a checker checks each hash once.
@@ -70,6 +75,7 @@ enum explore_kind {
 	XK_TAIL,	/* t<W> */
 	XK_SIZE,	/* z<W> */
 	XK_RANDOM,	/* r<HEX> */
+	XK_CUSTOM,	/* x<P>[-o<W>|-h<W>|-t<W>|-z<W>]...: explore_custom() */
 	XK_MAX
 };
 
@@ -89,7 +95,7 @@ struct explore_opts {
 };
 
 struct explore_state {
-	char id[80];		/* "k17.posix.o12" */
+	char id[256];		/* "k17.posix.o12@3fa2b1c0" */
 	uint64_t point;		/* crash point (seq) */
 	const struct persist_rules *model;
 	enum explore_kind kind;
@@ -133,13 +139,35 @@ void explore_free(struct explorer **x);
 int explore_next(struct explorer *x, struct explore_state *st);
 
 /*
- * Build the state named id (any id explore_next() produces, whatever the
- * options).  Returns 0, -EINVAL for a malformed id, -ENOENT for an id this
+ * Build the state named id (any id explore_next() or explore_custom()
+ * produces, whatever the options; explore_next() carries on where it
+ * was).  Returns 0, -EINVAL for a malformed id, -ENOENT for an id this
  * trace has no such state for (explore_error() says why).
  */
 int explore_goto(struct explorer *x, const char *id, struct explore_state *st);
 
-/* Build the visible state after op k (seq; 0: the initial image). */
+/*
+ * Build a chosen state at crash point `point` under `model`: every pending
+ * op persists except those in losses (any order).  A dropped metadata op
+ * drops every later one too (the journal persists in order); writes get
+ * the listed fate.  For a checker's search for the cause of a failure:
+ * take a failing state's losses, persist some of them back, and check the
+ * result.  Returns 0 (st filled, the tree is that state), -ENOENT when the
+ * model does not allow that state (a durable op listed, a write that
+ * cannot tear, a write tied to a persisted rename ...: explore_error()
+ * says which), -E2BIG when too many writes are listed to name the state.
+ * The id it gets ("k17.posix.x9-o12@...") rebuilds it with
+ * explore_goto().
+ */
+int explore_custom(struct explorer *x, uint64_t point,
+		   const struct persist_rules *model,
+		   const struct explore_loss *losses, size_t n,
+		   struct explore_state *st);
+
+/*
+ * Build the visible state after op k (seq; 0: the initial image).  Does
+ * not disturb explore_next(), which rebuilds its base when called next.
+ */
 int explore_visible(struct explorer *x, uint64_t k);
 
 /*

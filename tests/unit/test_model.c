@@ -91,6 +91,39 @@ static void test_initial_image_and_bind(void **state)
 	tb_close(&t);
 }
 
+static void test_initial_hard_links(void **state)
+{
+	struct tb t;
+	char a[256], b[256];
+	struct mnode *n;
+	struct model_stat st;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "a", "shared");
+	snprintf(a, sizeof(a), "%s/a", t.init);
+	snprintf(b, sizeof(b), "%s/b", t.init);
+	assert_int_equal(link(a, b), 0);
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "a", S_IFREG | 0644, 6);
+	tb_bind(&t, 2, 1, "b", S_IFREG | 0644, 6);	/* one more name */
+	tb_bind(&t, 3, 1, "b", S_IFREG | 0644, 6);	/* another id */
+	tb_write(&t, 3, 0, "SH");
+	tb_unlink(&t, 1, "a", 2);
+	assert_non_null(tb_load(&t));
+	assert_content(t.m, "a", NULL);
+	assert_content(t.m, "b", "SHared");
+	assert_int_equal(model_resolve(t.m, "b", &n), 0);
+	model_stat(n, &st);
+	assert_int_equal(st.nlink, 1);
+	model_reset(t.m);
+	assert_content(t.m, "a", "shared");
+	assert_int_equal(model_resolve(t.m, "a", &n), 0);
+	model_stat(n, &st);
+	assert_int_equal(st.nlink, 2);
+	tb_close(&t);
+}
+
 static void test_links_renames_exchange(void **state)
 {
 	struct tb t;
@@ -427,6 +460,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writes_and_truncates),
 		cmocka_unit_test(test_initial_image_and_bind),
+		cmocka_unit_test(test_initial_hard_links),
 		cmocka_unit_test(test_links_renames_exchange),
 		cmocka_unit_test(test_xattrs_and_modes),
 		cmocka_unit_test(test_failed_records_change_nothing),
