@@ -251,7 +251,7 @@ static size_t add_state(struct run *x, const struct explore_state *st,
 	}
 	v = &r->states[r->nstates];
 	memset(v, 0, sizeof(*v));
-	snprintf(v->id, sizeof(v->id), "%s", st->id);
+	snprintf(v->id, sizeof(v->id), "%.95s", st->id);
 	v->kind = kind;
 	v->point = st->point;
 	v->upto = upto;

@@ -65,7 +65,7 @@ struct check_group {
 	uint32_t kinds;	      /* where it occurs (SCN_KIND_*) */
 	uint64_t count;	      /* distinct failing states */
 	uint64_t kcount[CHECK_NKINDS]; /* ... per kind */
-	char example[80];	       /* one state's id */
+	char example[96];	       /* one state's id */
 	uint64_t example_point;	       /* its crash point */
 	uint64_t example_upto;	       /* and the last op it stands for */
 	char *output;		       /* external checker's output (example) */
@@ -77,7 +77,7 @@ struct check_group {
 
 /* The verdict on one checked state (for JSON). */
 struct check_state {
-	char id[80];	 /* explore id, "k17.posix.o12" */
+	char id[96];	 /* explore id, "k17.posix.o12@3fa2b1c0" */
 	uint8_t kind;	 /* 0 visible, 1 + i model i */
 	uint64_t point;	 /* crash point */
 	uint64_t upto;	 /* last op before the next crash point: a
