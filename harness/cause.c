@@ -248,8 +248,10 @@ int cause_find(struct model *m, const struct cause_state *st,
 		if (k > ncand || (k == 3 && ncand > 16))
 			break;
 		for (;;) {
-			if (tries++ >= max_tries)
+			if (tries++ >= max_tries) {
+				out->unminimised = true;
 				goto summary;
+			}
 			if (try_set(m, st, choice, cand, idx, k, pass, ctx)) {
 				out->kind = CAUSE_LOST;
 				out->nops = k;
@@ -275,6 +277,40 @@ out_free:
 	free(choice);
 	free(cand);
 	return ret;
+}
+
+int cause_summary(struct model *m, const struct cause_state *st,
+		  struct cause *out)
+{
+	uint64_t *cand, ncand = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->point = st->point;
+	out->kind = CAUSE_UNKNOWN;
+	if (!st->choice)
+		return 0;
+	cand = malloc((st->point ? st->point : 1) * sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < st->point; i++)
+		if (st->choice[i] != MV_FULL &&
+		    model_op_mutates(model_op(m, i)) &&
+		    model_op(m, i)->result >= 0)
+			cand[ncand++] = i;
+	if (ncand == 1) {
+		/* one lost op: it is the cause */
+		out->kind = CAUSE_LOST;
+		out->nops = 1;
+		out->ops[0] = cand[0] + 1;
+		out->how[0] = st->choice[cand[0]];
+		relate(m, st, out, 0);
+	} else {
+		out->kind = CAUSE_MANY;
+		out->unminimised = true;
+		summarise(m, st, cand, ncand, out);
+	}
+	free(cand);
+	return 0;
 }
 
 uint64_t cause_final_writer(struct model *m, const char *path, uint64_t from)

@@ -71,6 +71,8 @@ struct cause {
 	uint64_t files[CAUSE_MAX_OPS];	 /* their trace ids (the directory
 					   for lost entry changes) */
 	bool file_is_dir[CAUSE_MAX_OPS]; /* files[i] lost entries */
+	bool unminimised; /* CAUSE_MANY: the search ran out of tries, a
+			   smaller set of ops may fix the state */
 };
 
 /*
@@ -98,6 +100,13 @@ void cause_apply(struct model *m, const struct cause_state *st);
 int cause_find(struct model *m, const struct cause_state *st,
 	       cause_pass_fn pass, void *ctx, unsigned max_tries,
 	       struct cause *out);
+
+/*
+ * Without any search: summarise a crash state's losses as a CAUSE_MANY
+ * (unminimised).  For failures beyond the search budget.  0 or -errno.
+ */
+int cause_summary(struct model *m, const struct cause_state *st,
+		  struct cause *out);
 
 /* For a visible failure of --durable: the op that first gave path its
  * final version after crash point `from` (0 if none). */

@@ -892,11 +892,18 @@ static void explain(struct run *x, struct check_group *g)
 				: "",
 			    c->file_is_dir[i] && !strcmp(fp, ".") ? "" : fp);
 		}
-		snprintf(g->text, sizeof(g->text),
-			 "%zu operations not yet durable were lost together "
-			 "(on %s)%s; persisting any three of them does not "
-			 "fix the state",
-			 c->nlost, files, at);
+		if (c->unminimised)
+			snprintf(g->text, sizeof(g->text),
+				 "operations that were not yet durable were "
+				 "lost (on %s)%s (not minimised: the "
+				 "cause-search budget was spent)",
+				 files, at);
+		else
+			snprintf(g->text, sizeof(g->text),
+				 "%zu operations not yet durable were lost "
+				 "together (on %s)%s; persisting any three of "
+				 "them does not fix the state",
+				 c->nlost, files, at);
 		snprintf(g->hint, sizeof(g->hint), "fsync %s before %s", files,
 			 mk ? "acknowledging (the mark)"
 			    : "the operations that depend on them");
@@ -987,7 +994,8 @@ static bool same_cause(struct model *m, const struct check_group *g,
 	    g->cause.nops != c->nops)
 		return false;
 	if (c->kind == CAUSE_MANY) {
-		if (g->cause.nfiles != c->nfiles)
+		if (g->cause.nfiles != c->nfiles ||
+		    g->cause.unminimised != c->unminimised)
 			return false;
 		for (size_t i = 0; i < c->nfiles; i++)
 			if (g->cause.files[i] != c->files[i])
@@ -1136,7 +1144,10 @@ static int find_causes(struct run *x)
 			} else if (v->kind && !cs.choice) {
 				cause.kind = CAUSE_UNKNOWN;
 			} else if (tries == 0) {
-				cause.kind = CAUSE_UNKNOWN;
+				if (cause_summary(x->m, &cs, &cause) < 0) {
+					free(own);
+					return -ENOMEM;
+				}
 			} else {
 				struct cause_state probe = cs;
 
