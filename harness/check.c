@@ -1260,7 +1260,11 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 		return r->error = rc;
 	}
 	w.run_dir = run_dir;
-	w.from = s->from;
+	/* a scenario's `from` is relative to the scenario file */
+	if (s->from && s->file && s->dir && s->from[0] != '/' &&
+	    asprintf(&from, "%s/%s", s->dir, s->from) < 0)
+		from = NULL;
+	w.from = from ? from : s->from;
 	w.setup = s->setup;
 	w.argv = o->argv;
 	w.shell = s->run;
@@ -1364,6 +1368,7 @@ out:
 	model_free(&x.m);
 	workload_release(&w);
 	free(run_dir);
+	free(from);
 	r->seconds = now() - t0;
 	return r->error;
 }
