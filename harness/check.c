@@ -1225,7 +1225,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	struct run x = {.s = s, .o = o, .r = r};
 	struct run_info ri;
 	char err[1024], trace[4200], initial[4200];
-	char *run_dir = NULL;
+	char *run_dir = NULL, *from = NULL;
 	double t0 = now();
 	int rc;
 
