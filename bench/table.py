@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Print the `make bench` table from the files bench/lib.sh writes.
+
+usage: table.py ROWS RESULTS
+
+ROWS has one tab-separated line per table row, in table order:
+    row-id  label  unit  target
+where target is one of
+    pt>=X       crashfs / passthrough_ll at least X
+    native>X    crashfs / native above X
+    crashfs<X   the crashfs figure itself below X (lower is better)
+    -           no target (information only)
+A line "section<TAB>title" starts a new table.
+
+RESULTS has one tab-separated line per measurement:
+    row-id  target  value      (one repetition; target native, pt, crashfs)
+    row-id  target  !short|why (that target could not be measured: short
+                                goes in the cell, why in a note below)
+
+Each cell is the median of its repetitions.  Exit status: 0 every target
+met, 1 a target missed, 2 a target could not be judged (crashfs missing,
+broken, or a run failed).
+"""
+
+import statistics
+import sys
+
+TARGETS = ("native", "pt", "crashfs")
+HEADERS = ("workload", "native", "passthrough_ll", "crashfs",
+           "crashfs/pt_ll", "crashfs/native", "target", "status")
+
+
+def fmt(value, unit):
+    if value is None:
+        return "-"
+    if value >= 100:
+        text = f"{value:,.0f}"
+    elif value >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}"
+
+
+def judge(target, cells):
+    """Return (target text, status) for one row."""
+    if target == "-":
+        return "-", ""
+    if target.startswith("pt>="):
+        ref, bound, text = "pt", float(target[4:]), f">= {target[4:]}x pt_ll"
+    elif target.startswith("native>"):
+        ref, bound, text = "native", float(target[7:]), "> native"
+    elif target.startswith("crashfs<"):
+        ref, bound = None, float(target[8:])
+        text = f"< {target[8:]}"
+    else:
+        raise SystemExit(f"table.py: unknown target '{target}'")
+    own = cells.get("crashfs")
+    if not isinstance(own, float):
+        return text, "n/a"
+    if ref is None:
+        return text, "PASS" if own < bound else "MISS"
+    base = cells.get(ref)
+    if not isinstance(base, float) or base == 0:
+        return text, "n/a"
+    ratio = own / base
+    ok = ratio >= bound if target.startswith("pt>=") else ratio > bound
+    return text, "PASS" if ok else "MISS"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    rows, sections = [], {}
+    with open(sys.argv[1]) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "section":
+                sections[len(rows)] = parts[1]
+            else:
+                rows.append(parts)
+    runs, errors = {}, {}
+    with open(sys.argv[2]) as f:
+        for line in f:
+            row, target, value = line.rstrip("\n").split("\t", 2)
+            if value.startswith("!"):
+                errors.setdefault((row, target), value[1:])
+            else:
+                runs.setdefault((row, target), []).append(float(value))
+
+    table, worst, notes, notes_seen = [], 0, [], set()
+    for i, (row, label, unit, target) in enumerate(rows):
+        if i in sections:
+            table.append(("section", sections[i]))
+        cells, texts = {}, []
+        for t in TARGETS:
+            if (row, t) in errors:
+                short, _, why = errors[(row, t)].partition("|")
+                cells[t] = "error"
+                texts.append(short)
+                if why and why not in notes_seen:
+                    notes_seen.add(why)
+                    notes.append(f"{label}, {t}: {why}")
+            elif (row, t) in runs:
+                cells[t] = statistics.median(runs[(row, t)])
+                texts.append(fmt(cells[t], unit))
+            else:
+                texts.append("-")
+        ratios = []
+        for ref in ("pt", "native"):
+            own, base = cells.get("crashfs"), cells.get(ref)
+            if isinstance(own, float) and isinstance(base, float) and base:
+                ratios.append(f"{own / base:.2f}x")
+            else:
+                ratios.append("-")
+        ttext, status = judge(target, cells)
+        if status == "MISS":
+            worst = max(worst, 1)
+        elif status == "n/a":
+            worst = 2
+        table.append(("row", [label] + texts + ratios + [ttext, status]))
+
+    widths = [len(h) for h in HEADERS]
+    for kind, cols in table:
+        if kind == "row":
+            widths = [max(w, len(c)) for w, c in zip(widths, cols)]
+
+    def line(cols):
+        out = [cols[0].ljust(widths[0])]
+        out += [c.rjust(w) for c, w in zip(cols[1:-2], widths[1:-2])]
+        out += [cols[-2].ljust(widths[-2]), cols[-1]]
+        return "  ".join(out).rstrip()
+
+    rule = "-" * len(line(HEADERS))
+    for kind, cols in table:
+        if kind == "section":
+            print()
+            print(cols)
+            print(line(HEADERS))
+            print(rule)
+        else:
+            print(line(cols))
+    print()
+    print("Each figure is the median of its runs (all runs: see above).")
+    for note in notes:
+        print(f"  note: {note}")
+    sys.exit(worst)
+
+
+if __name__ == "__main__":
+    main()
