@@ -1,7 +1,7 @@
 # crashfs: one flat, non-recursive Makefile.  See README.md.
 #
 #   make                 build build/crashfs
-#   make test            unit tests (ASan+UBSan) and integration tests
+#   make test            unit tests (ASan+UBSan), integration tests, scenarios
 #   make bench           benchmarks against native and passthrough_ll
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build needs
@@ -43,7 +43,7 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test unit integration bench install clean format format-check deps
+.PHONY: all test unit integration scenarios bench install clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -66,7 +66,7 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: unit integration
+test: unit integration scenarios
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
@@ -74,6 +74,10 @@ unit: $(UNIT_BIN)
 
 integration: all
 	python3 tests/integration/run.py
+
+# Every shipped scenario must come out with its expected verdict.
+scenarios: all
+	sh tests/scenarios/run.sh
 
 bench: all
 	bench/run.sh
