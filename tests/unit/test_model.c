@@ -260,8 +260,18 @@ static void test_failed_records_change_nothing(void **state)
 
 		tb_rec(&t, &r);
 	}
+	{
+		/* a short write lands its first bytes only */
+		struct trace_rec r = {.type = TR_WRITE,
+				      .id = f,
+				      .data = "abcdef",
+				      .data_len = 6,
+				      .result = 2};
+
+		tb_rec(&t, &r);
+	}
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "f", "");
+	assert_content(t.m, "f", "ab");
 	tb_close(&t);
 }
 
