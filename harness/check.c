@@ -841,12 +841,17 @@ static void explain(struct run *x, struct check_group *g)
 			return;
 		}
 		if (g->check == SCN_ATOMIC) {
+			uint64_t v;
+
+			/* what a reader saw then (the example may be a
+			 * crash state that holds something else) */
+			model_goto_visible(m, c->point);
+			v = checks_version(m, path);
 			snprintf(g->text, sizeof(g->text),
 				 "after %s, %s is %s: a concurrent reader or "
 				 "kill -9 sees it, no crash needed",
 				 d, path,
-				 checks_describe(x->c, SCN_ATOMIC, g->path,
-						 g->seen));
+				 checks_describe(x->c, SCN_ATOMIC, g->path, v));
 			if (op && !is_ns(op))
 				snprintf(g->hint, sizeof(g->hint),
 					 "this updates %s in place: write a "
