@@ -279,6 +279,7 @@ found:
 	for (size_t k = 0; k < out->nops; k++)
 		relate(m, st, out, k);
 out_free:
+	out->tries = tries + 1;
 	free(choice);
 	free(cand);
 	return ret;

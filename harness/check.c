@@ -43,6 +43,7 @@
 #define MAX_FAILING 4096       /* failing states whose losses are kept */
 #define MAX_STATES_KEPT 200000 /* per-state verdicts kept for JSON */
 #define BUILTIN_TRIES 256      /* cause search budget per state */
+#define BUILTIN_BUDGET 50000   /* ... all in-process cause searches */
 #define EXTERNAL_TRIES 12      /* checker runs per external failure ... */
 #define EXTERNAL_BUDGET 48     /* ... and for all of them */
 #define OUTPUT_MAX 4096	       /* checker output kept per state */
@@ -1113,7 +1114,7 @@ static bool attribute(struct run *x, enum scn_check check,
 
 static int find_causes(struct run *x)
 {
-	unsigned budget = EXTERNAL_BUDGET;
+	unsigned budget = EXTERNAL_BUDGET, builtin = BUILTIN_BUDGET;
 
 	for (size_t i = 0; i < x->nfail; i++) {
 		struct failing *f = &x->fail[i];
@@ -1144,6 +1145,18 @@ static int find_causes(struct run *x)
 					continue;
 				}
 			}
+			if (c != SCN_EXTERNAL) {
+				/* in-process checks are cheap, but not free:
+				 * a trace with thousands of failing states
+				 * gets a bound too */
+				tries = builtin < BUILTIN_TRIES
+					    ? builtin
+					    : BUILTIN_TRIES;
+				if (!tries && attribute(x, c, &cs, v)) {
+					free(own);
+					continue;
+				}
+			}
 			if (c == SCN_EXTERNAL && f->timed_out) {
 				cause.kind = CAUSE_TIMEOUT;
 			} else if (v->kind && !cs.choice) {
@@ -1162,8 +1175,12 @@ static int find_causes(struct run *x)
 					free(own);
 					return -ENOMEM;
 				}
+				tries = cause.tries < tries ? cause.tries
+							    : tries;
 				if (c == SCN_EXTERNAL)
 					budget -= tries;
+				else
+					builtin -= tries;
 			}
 			free(own);
 			add_to_group(x, c,
