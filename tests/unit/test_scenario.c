@@ -269,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_path_ok),
+	    cmocka_unit_test(test_shipped_scenarios),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
