@@ -28,21 +28,21 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define SYNTH_ID (1ULL << 63)	/* ids of initial files not yet bound */
+#define SYNTH_ID (1ULL << 63) /* ids of initial files not yet bound */
 
 struct mentry {
-	struct mnode *dir;	/* directory holding the entry */
-	struct mnode *child;	/* what the name points at */
-	char *name;		/* owned */
-	uint64_t h;		/* XXH3 of name */
-	struct mentry *prev, *next;	/* the directory's list */
-	struct mentry *hnext;	/* same (dir, h) in the map */
+	struct mnode *dir;	    /* directory holding the entry */
+	struct mnode *child;	    /* what the name points at */
+	char *name;		    /* owned */
+	uint64_t h;		    /* XXH3 of name */
+	struct mentry *prev, *next; /* the directory's list */
+	struct mentry *hnext;	    /* same (dir, h) in the map */
 };
 
 struct mxattr {
-	char *name;		/* owned */
-	const void *val;	/* into the trace, or vown */
-	void *vown;		/* owned copy (initial image) */
+	char *name;	 /* owned */
+	const void *val; /* into the trace, or vown */
+	void *vown;	 /* owned copy (initial image) */
 	uint32_t len;
 };
 
@@ -50,83 +50,83 @@ struct mxattr {
 struct mstate {
 	uint32_t mode, uid, gid;
 	uint64_t size;
-	struct extent *ext;	/* sorted, disjoint, owned */
+	struct extent *ext; /* sorted, disjoint, owned */
 	uint32_t next, ext_cap;
-	struct mxattr *xa;	/* owned array, names owned */
+	struct mxattr *xa; /* owned array, names owned */
 	uint32_t nxa;
-	uint64_t extsum;	/* sum of ext_hash() of the extents */
+	uint64_t extsum; /* sum of ext_hash() of the extents */
 };
 
 struct mnode {
-	uint64_t id;		/* trace id, or SYNTH_ID | n before binding */
-	uint64_t rdev;		/* mknod */
-	char *target;		/* symlink target, owned */
-	struct mstate st;	/* current attributes and content */
-	struct mstate init;	/* as in the initial image / at creation */
-	bool in_init;		/* exists in the initial image */
-	char *init_path;	/* path in the initial image, owned */
-	uint64_t init_tag;	/* XXH3 of init_path: names it in hashes */
-	int init_fd;		/* opened lazily, -1 */
-	uint32_t nlink;		/* entries pointing here */
-	const struct mnode *hint_dir;	/* last directory it was named in */
-	const char *hint_name;	/* and the name (owned by an op or
+	uint64_t id;	    /* trace id, or SYNTH_ID | n before binding */
+	uint64_t rdev;	    /* mknod */
+	char *target;	    /* symlink target, owned */
+	struct mstate st;   /* current attributes and content */
+	struct mstate init; /* as in the initial image / at creation */
+	bool in_init;	    /* exists in the initial image */
+	char *init_path;    /* path in the initial image, owned */
+	uint64_t init_tag;  /* XXH3 of init_path: names it in hashes */
+	int init_fd;	    /* opened lazily, -1 */
+	uint32_t nlink;	    /* entries pointing here */
+	const struct mnode *hint_dir; /* last directory it was named in */
+	const char *hint_name;	      /* and the name (owned by an op or
 				   init_ents) */
-	struct mentry *head, *tail;	/* directory entries */
-	uint64_t gen;		/* bumped on every change */
-	uint64_t hash_gen;	/* gen the cached hash was computed at */
-	uint64_t hash;		/* cached model_hash() */
-	uint64_t undo_epoch;	/* epoch of the last scalar snapshot */
-	uint64_t xa_epoch;	/* epoch of the last xattr snapshot */
-	uint64_t scratch[MODEL_SCRATCH];	/* for persist and explore */
+	struct mentry *head, *tail;   /* directory entries */
+	uint64_t gen;		      /* bumped on every change */
+	uint64_t hash_gen;	      /* gen the cached hash was computed at */
+	uint64_t hash;		      /* cached model_hash() */
+	uint64_t undo_epoch;	      /* epoch of the last scalar snapshot */
+	uint64_t xa_epoch;	      /* epoch of the last xattr snapshot */
+	uint64_t scratch[MODEL_SCRATCH]; /* for persist and explore */
 };
 
 enum undo_kind { U_ADD, U_DEL, U_NODE, U_EXT, U_XATTR };
 
 struct undo {
 	enum undo_kind kind;
-	struct mnode *dir;	/* U_ADD/U_DEL */
-	char *name;		/* U_DEL: owned copy */
-	struct mnode *child;	/* U_DEL */
-	struct mnode *node;	/* U_NODE, U_EXT, U_XATTR */
-	uint32_t mode, uid, gid;	/* U_NODE: the scalars before */
+	struct mnode *dir;	 /* U_ADD/U_DEL */
+	char *name;		 /* U_DEL: owned copy */
+	struct mnode *child;	 /* U_DEL */
+	struct mnode *node;	 /* U_NODE, U_EXT, U_XATTR */
+	uint32_t mode, uid, gid; /* U_NODE: the scalars before */
 	uint64_t size;
-	uint32_t idx, nnew, nold;	/* U_EXT: at idx, nnew extents */
-	struct extent *old;	/* replaced nold (owned) */
-	uint64_t extsum;	/* U_EXT: the sum before */
-	struct mxattr *xa;	/* U_XATTR: the array before (owned) */
+	uint32_t idx, nnew, nold; /* U_EXT: at idx, nnew extents */
+	struct extent *old;	  /* replaced nold (owned) */
+	uint64_t extsum;	  /* U_EXT: the sum before */
+	struct mxattr *xa;	  /* U_XATTR: the array before (owned) */
 	uint32_t nxa;
 };
 
 /* An entry of the initial image. */
 struct init_ent {
 	struct mnode *dir, *node;
-	char *name;		/* owned */
+	char *name; /* owned */
 };
 
 struct model {
 	struct trace_reader *r;
 	struct trace_header hdr;
 	bool truncated;
-	uint64_t trace_hash;	/* XXH3 of the trace file */
-	int init_dirfd;		/* -1 for an empty image */
+	uint64_t trace_hash; /* XXH3 of the trace file */
+	int init_dirfd;	     /* -1 for an empty image */
 	struct model_op *ops;
 	size_t nops, ops_cap;
-	struct map ids;		/* trace id -> mnode */
-	struct map entries;	/* (dir, name hash) -> mentry */
-	struct map initmap;	/* (dir, name hash) -> index + 1 in init_ents */
-	struct init_ent *init_ents;	/* the initial image's entries */
+	struct map ids;	    /* trace id -> mnode */
+	struct map entries; /* (dir, name hash) -> mentry */
+	struct map initmap; /* (dir, name hash) -> index + 1 in init_ents */
+	struct init_ent *init_ents; /* the initial image's entries */
 	size_t ninit, init_cap;
-	struct map inos;	/* (st_ino, st_dev) -> mnode while scanning */
-	struct mnode **nodes;	/* every node, for reset and free */
+	struct map inos;      /* (st_ino, st_dev) -> mnode while scanning */
+	struct mnode **nodes; /* every node, for reset and free */
 	size_t nnodes, nodes_cap;
 	struct mnode *root;
 	uint64_t next_synth;
 	uint64_t gen;
-	bool logging;		/* undo log on */
-	uint64_t epoch;		/* bumped by model_mark() */
+	bool logging;	/* undo log on */
+	uint64_t epoch; /* bumped by model_mark() */
 	struct undo *log;
 	size_t nlog, log_cap;
-	char *err;		/* loader message */
+	char *err; /* loader message */
 	size_t errlen;
 };
 
@@ -256,9 +256,12 @@ static void log_push(struct model *m, const struct undo *u)
 /* Call before changing n's mode, owner or size. */
 static void node_will_change(struct model *m, struct mnode *n)
 {
-	struct undo u = { .kind = U_NODE, .node = n, .mode = n->st.mode,
-			  .uid = n->st.uid, .gid = n->st.gid,
-			  .size = n->st.size };
+	struct undo u = {.kind = U_NODE,
+			 .node = n,
+			 .mode = n->st.mode,
+			 .uid = n->st.uid,
+			 .gid = n->st.gid,
+			 .size = n->st.size};
 
 	touch(m, n);
 	if (!m->logging || n->undo_epoch == m->epoch)
@@ -270,8 +273,8 @@ static void node_will_change(struct model *m, struct mnode *n)
 /* Call before changing n's xattrs. */
 static void xattrs_will_change(struct model *m, struct mnode *n)
 {
-	struct undo u = { .kind = U_XATTR, .node = n };
-	struct mstate tmp = { .xa = n->st.xa, .nxa = n->st.nxa };
+	struct undo u = {.kind = U_XATTR, .node = n};
+	struct mstate tmp = {.xa = n->st.xa, .nxa = n->st.nxa};
 	struct mstate copy;
 
 	touch(m, n);
@@ -287,9 +290,8 @@ static void xattrs_will_change(struct model *m, struct mnode *n)
 
 /* ---- directory entries -------------------------------------------- */
 
-static struct mentry *entry_find(const struct model *m,
-				 const struct mnode *dir, const char *name,
-				 uint64_t h)
+static struct mentry *entry_find(const struct model *m, const struct mnode *dir,
+				 const char *name, uint64_t h)
 {
 	struct mentry *e = map_get(&m->entries, (uint64_t)(uintptr_t)dir, h);
 
@@ -315,7 +317,7 @@ static void entry_add(struct model *m, struct mnode *dir, const char *name,
 {
 	uint64_t h = name_hash(name);
 	struct mentry *e = calloc(1, sizeof(*e));
-	struct undo u = { .kind = U_ADD, .dir = dir };
+	struct undo u = {.kind = U_ADD, .dir = dir};
 
 	if (!e || !(e->name = strdup(name)))
 		oom();
@@ -348,7 +350,7 @@ static struct mnode *entry_del(struct model *m, struct mnode *dir,
 	uint64_t h = name_hash(name);
 	struct mentry *e = entry_find(m, dir, name, h), *head, **pp;
 	struct mnode *child;
-	struct undo u = { .kind = U_DEL, .dir = dir };
+	struct undo u = {.kind = U_DEL, .dir = dir};
 
 	if (!e)
 		return NULL;
@@ -377,7 +379,7 @@ static struct mnode *entry_del(struct model *m, struct mnode *dir,
 	touch(m, child);
 	touch(m, dir);
 	if (m->logging) {
-		u.name = e->name;	/* ownership moves to the log */
+		u.name = e->name; /* ownership moves to the log */
 		u.child = child;
 		log_push(m, &u);
 	} else {
@@ -408,8 +410,8 @@ static void ext_reserve(struct mstate *s, uint32_t more)
 
 static uint64_t ext_hash(const struct extent *e)
 {
-	uint64_t v[5] = { e->off, e->len, e->src, e->kind,
-			  e->from ? e->from->init_tag : 0 };
+	uint64_t v[5] = {e->off, e->len, e->src, e->kind,
+			 e->from ? e->from->init_tag : 0};
 
 	return XXH3_64bits(v, sizeof(v));
 }
@@ -456,7 +458,7 @@ static void ext_put(struct model *m, struct mnode *n, uint64_t a, uint64_t b,
 	struct mstate *s = &n->st;
 	struct extent rep[3];
 	uint32_t i, j, nr = 0;
-	struct undo u = { .kind = U_EXT, .node = n, .extsum = s->extsum };
+	struct undo u = {.kind = U_EXT, .node = n, .extsum = s->extsum};
 
 	if (a >= b)
 		return;
@@ -507,13 +509,9 @@ void model_apply_ns(struct model *m, const struct model_op *op)
 	case TR_MKNOD:
 	case TR_MKDIR:
 	case TR_SYMLINK:
-	case TR_LINK:
-		entry_add(m, op->dir, op->name, op->node);
-		break;
+	case TR_LINK: entry_add(m, op->dir, op->name, op->node); break;
 	case TR_UNLINK:
-	case TR_RMDIR:
-		entry_del(m, op->dir, op->name);
-		break;
+	case TR_RMDIR: entry_del(m, op->dir, op->name); break;
 	case TR_RENAME:
 		if (op->oflags & RENAME_EXCHANGE) {
 			a = entry_del(m, op->dir, op->name);
@@ -529,8 +527,7 @@ void model_apply_ns(struct model *m, const struct model_op *op)
 		if (a)
 			entry_add(m, op->dir2, op->name2, a);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -542,8 +539,8 @@ static uint64_t tear_point(uint64_t off, uint64_t len, uint32_t sector)
 
 	if (!sector || !len)
 		return off;
-	first = off / sector + 1;		/* first boundary inside */
-	last = (off + len - 1) / sector;	/* last boundary inside */
+	first = off / sector + 1;	 /* first boundary inside */
+	last = (off + len - 1) / sector; /* last boundary inside */
 	if (first > last)
 		return off;
 	mid = first + (last - first) / 2;
@@ -560,7 +557,7 @@ static void apply_write(struct model *m, const struct model_op *op,
 {
 	struct mstate *s = &op->node->st;
 	uint64_t a = op->off, b = op->off + op->data_len, t;
-	struct extent e = { .kind = EXT_TRACE };
+	struct extent e = {.kind = EXT_TRACE};
 
 	node_will_change(m, op->node);
 	t = tear_point(a, b - a, sector);
@@ -629,12 +626,8 @@ void model_apply_node(struct model *m, const struct model_op *op,
 	if (op->result < 0 || !n)
 		return;
 	switch (op->type) {
-	case TR_WRITE:
-		apply_write(m, op, v, sector);
-		break;
-	case TR_TRUNCATE:
-		apply_truncate(m, n, op->len);
-		break;
+	case TR_WRITE: apply_write(m, op, v, sector); break;
+	case TR_TRUNCATE: apply_truncate(m, n, op->len); break;
 	case TR_FALLOCATE:
 		node_will_change(m, n);
 		end = op->off + op->len;
@@ -658,8 +651,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 	case TR_SETATTR:
 		node_will_change(m, n);
 		if (op->oflags & TRA_MODE)
-			n->st.mode = (n->st.mode & S_IFMT) |
-				     (op->mode & 07777);
+			n->st.mode = (n->st.mode & S_IFMT) | (op->mode & 07777);
 		if (op->oflags & TRA_UID)
 			n->st.uid = op->uid;
 		if (op->oflags & TRA_GID)
@@ -670,11 +662,8 @@ void model_apply_node(struct model *m, const struct model_op *op,
 			  trace_reader_bytes(m->r, op->data_off, op->data_len),
 			  op->data_len, false);
 		break;
-	case TR_REMOVEXATTR:
-		xattr_set(m, n, op->name, NULL, 0, true);
-		break;
-	default:
-		break;
+	case TR_REMOVEXATTR: xattr_set(m, n, op->name, NULL, 0, true); break;
+	default: break;
 	}
 }
 
@@ -726,7 +715,7 @@ void model_rollback(struct model *m, size_t mark)
 		}
 		m->logging = was;
 	}
-	m->epoch++;	/* snapshots taken before are gone */
+	m->epoch++; /* snapshots taken before are gone */
 }
 
 static void log_forget(struct model *m)
@@ -766,8 +755,9 @@ void model_stat(const struct mnode *n, struct model_stat *st)
 	st->mode = n->st.mode;
 	st->uid = n->st.uid;
 	st->gid = n->st.gid;
-	st->size = S_ISLNK(n->st.mode) && n->target ? strlen(n->target) :
-		   S_ISREG(n->st.mode) ? n->st.size : 0;
+	st->size = S_ISLNK(n->st.mode) && n->target ? strlen(n->target)
+		   : S_ISREG(n->st.mode)	    ? n->st.size
+						    : 0;
 	st->rdev = n->rdev;
 	st->nlink = n->nlink;
 }
@@ -775,8 +765,8 @@ void model_stat(const struct mnode *n, struct model_stat *st)
 struct mnode *model_readdir(const struct mnode *dir, void **cookie,
 			    const char **name)
 {
-	struct mentry *e = *cookie ? ((struct mentry *)*cookie)->next :
-				     dir->head;
+	struct mentry *e =
+	    *cookie ? ((struct mentry *)*cookie)->next : dir->head;
 
 	*cookie = e;
 	if (!e)
@@ -785,8 +775,7 @@ struct mnode *model_readdir(const struct mnode *dir, void **cookie,
 	return e->child;
 }
 
-int model_resolve(const struct model *m, const char *path,
-		  struct mnode **out)
+int model_resolve(const struct model *m, const char *path, struct mnode **out)
 {
 	char buf[4096], *save = NULL, *tok;
 	struct mnode *n = m->root;
@@ -828,8 +817,9 @@ static int open_beneath(int dirfd, const char *p, int flags)
 	tok = strtok_r(buf, "/", &save);
 	while (tok) {
 		next = strtok_r(NULL, "/", &save);
-		nfd = openat(fd, tok, (next ? O_RDONLY | O_DIRECTORY : flags) |
-				      O_NOFOLLOW | O_CLOEXEC);
+		nfd = openat(fd, tok,
+			     (next ? O_RDONLY | O_DIRECTORY : flags) |
+				 O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		if (nfd < 0)
 			return -1;
@@ -870,7 +860,7 @@ int model_extent_read(struct model *m, const struct mnode *n,
 	got = pread(fd, buf, len, (off_t)(e->src + skip));
 	if (got < 0)
 		return -errno;
-	if ((size_t)got < len)	/* the image changed under us */
+	if ((size_t)got < len) /* the image changed under us */
 		memset((char *)buf + got, 0, len - (size_t)got);
 	return 0;
 }
@@ -973,7 +963,7 @@ bool model_is_reg(const struct mnode *n)
 
 static uint64_t mix(uint64_t a, uint64_t b)
 {
-	uint64_t v[2] = { a, b };
+	uint64_t v[2] = {a, b};
 
 	return XXH3_64bits(v, sizeof(v));
 }
@@ -986,8 +976,10 @@ static uint64_t mix(uint64_t a, uint64_t b)
  */
 static uint64_t hash_file(const struct mnode *n)
 {
-	uint64_t v[8] = { n->st.mode, ((uint64_t)n->st.uid << 32) | n->st.gid,
-			  n->nlink, n->rdev, 0, 0, 0, 0 };
+	uint64_t v[8] = {n->st.mode, ((uint64_t)n->st.uid << 32) | n->st.gid,
+			 n->nlink,   n->rdev,
+			 0,	     0,
+			 0,	     0};
 
 	if (S_ISLNK(n->st.mode) && n->target)
 		v[4] = XXH3_64bits(n->target, strlen(n->target));
@@ -1022,8 +1014,8 @@ uint64_t model_hash(struct model *m, struct mnode *n)
 	return mix(h, ((uint64_t)n->st.uid << 32) | n->st.gid);
 }
 
-static bool find_path(const struct mnode *dir, const struct mnode *n,
-		      char *buf, size_t len, size_t at, int depth)
+static bool find_path(const struct mnode *dir, const struct mnode *n, char *buf,
+		      size_t len, size_t at, int depth)
 {
 	for (struct mentry *e = dir->head; e; e = e->next) {
 		size_t l = strlen(e->name);
@@ -1061,8 +1053,8 @@ static void hint_path(const struct model *m, const struct mnode *dir,
 	}
 }
 
-void model_op_path(const struct model *m, const struct model_op *op,
-		   char *buf, size_t len)
+void model_op_path(const struct model *m, const struct model_op *op, char *buf,
+		   size_t len)
 {
 	if (op->at_name)
 		hint_path(m, op->at_dir, op->at_name, buf, len, 0);
@@ -1132,7 +1124,7 @@ void model_goto_visible(struct model *m, uint64_t seq)
 /* ---- loading ------------------------------------------------------ */
 
 static int fail(struct model *m, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct model *m, int err, const char *fmt, ...)
 {
@@ -1184,8 +1176,8 @@ static int scan_xattrs(struct model *m, int dirfd, const char *name,
 	return 0;
 }
 
-static void init_ent_add(struct model *m, struct mnode *dir,
-			 const char *name, struct mnode *n)
+static void init_ent_add(struct model *m, struct mnode *dir, const char *name,
+			 struct mnode *n)
 {
 	struct init_ent *e;
 
@@ -1242,8 +1234,9 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 		}
 		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "/" : "",
 			 de->d_name);
-		n = S_ISDIR(st.st_mode) ? NULL :
-		    map_get(&m->inos, st.st_ino, st.st_dev);
+		n = S_ISDIR(st.st_mode)
+			? NULL
+			: map_get(&m->inos, st.st_ino, st.st_dev);
 		if (!n) {
 			n = node_new(m, SYNTH_ID | ++m->next_synth, st.st_mode);
 			if (!n || map_put(&m->inos, st.st_ino, st.st_dev, n))
@@ -1261,9 +1254,12 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 				n->init.ext = malloc(sizeof(*n->init.ext));
 				if (!n->init.ext)
 					oom();
-				n->init.ext[0] = (struct extent){
-					.off = 0, .len = n->init.size,
-					.src = 0, .kind = EXT_INIT, .from = n };
+				n->init.ext[0] =
+				    (struct extent){.off = 0,
+						    .len = n->init.size,
+						    .src = 0,
+						    .kind = EXT_INIT,
+						    .from = n};
 				n->init.next = n->init.ext_cap = 1;
 				n->init.extsum = ext_hash(&n->init.ext[0]);
 			}
@@ -1280,7 +1276,7 @@ static int scan_dir(struct model *m, int dirfd, struct mnode *dir,
 			if (S_ISDIR(st.st_mode)) {
 				int sfd = openat(dirfd, de->d_name,
 						 O_RDONLY | O_DIRECTORY |
-						 O_NOFOLLOW | O_CLOEXEC);
+						     O_NOFOLLOW | O_CLOEXEC);
 
 				if (sfd < 0) {
 					err = fail(m, errno,
@@ -1340,14 +1336,22 @@ static int op_push(struct model *m, const struct trace_rec *rec)
 bool model_op_mutates(const struct model_op *op)
 {
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR: case TR_RENAME:
-	case TR_WRITE: case TR_TRUNCATE: case TR_FALLOCATE:
-	case TR_COPY_RANGE: case TR_SETATTR: case TR_SETXATTR:
-	case TR_REMOVEXATTR:
-		return op->result >= 0;
-	default:
-		return false;
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_RENAME:
+	case TR_WRITE:
+	case TR_TRUNCATE:
+	case TR_FALLOCATE:
+	case TR_COPY_RANGE:
+	case TR_SETATTR:
+	case TR_SETXATTR:
+	case TR_REMOVEXATTR: return op->result >= 0;
+	default: return false;
 	}
 }
 
@@ -1358,10 +1362,11 @@ static int need_node(struct model *m, const struct model_op *op, uint64_t id,
 	*out = model_node(m, id);
 	if (*out)
 		return 0;
-	return fail(m, EBADMSG,
-		    "record #%llu (%s): file id %llu was never created or bound",
-		    (unsigned long long)op->seq, trace_type_name(op->type),
-		    (unsigned long long)id);
+	return fail(
+	    m, EBADMSG,
+	    "record #%llu (%s): file id %llu was never created or bound",
+	    (unsigned long long)op->seq, trace_type_name(op->type),
+	    (unsigned long long)id);
 }
 
 static int need_dir(struct model *m, const struct model_op *op, uint64_t id,
@@ -1372,11 +1377,11 @@ static int need_dir(struct model *m, const struct model_op *op, uint64_t id,
 	if (err)
 		return err;
 	if (!is_dir(*out))
-		return fail(m, EBADMSG,
-			    "record #%llu (%s): file id %llu is not a directory",
-			    (unsigned long long)op->seq,
-			    trace_type_name(op->type),
-			    (unsigned long long)id);
+		return fail(
+		    m, EBADMSG,
+		    "record #%llu (%s): file id %llu is not a directory",
+		    (unsigned long long)op->seq, trace_type_name(op->type),
+		    (unsigned long long)id);
 	return 0;
 }
 
@@ -1442,16 +1447,15 @@ static int load_bind(struct model *m, struct model_op *op,
 		    (op->mode & S_IFMT))
 			return bad(m, op, "the initial image has another type");
 		if (S_ISREG(n->init.mode) && n->init.size != op->len)
-			return bad(m, op,
-				   "the initial image has another size");
+			return bad(m, op, "the initial image has another size");
 	}
 	op->node = n;
-	if (rec->parent) {	/* the name the daemon met it by */
+	if (rec->parent) { /* the name the daemon met it by */
 		n->hint_dir = dir;
 		n->hint_name = op->name;
 	}
 	if (known == n)
-		return 0;	/* one more name of a file bound before */
+		return 0; /* one more name of a file bound before */
 	if (known)
 		return bad(m, op, "binds an id bound to another file");
 	if (n->id & SYNTH_ID)
@@ -1481,12 +1485,8 @@ static int load_new(struct model *m, struct model_op *op,
 	if (!op->id || model_node(m, op->id))
 		return bad(m, op, "new file id is 0 or in use");
 	switch (op->type) {
-	case TR_CREATE:
-		mode = S_IFREG | (mode & 07777);
-		break;
-	case TR_MKDIR:
-		mode = S_IFDIR | (mode & 07777);
-		break;
+	case TR_CREATE: mode = S_IFREG | (mode & 07777); break;
+	case TR_MKDIR: mode = S_IFDIR | (mode & 07777); break;
 	case TR_SYMLINK:
 		mode = S_IFLNK | 0777;
 		if (!op->name2 || !*op->name2)
@@ -1510,8 +1510,7 @@ static int load_new(struct model *m, struct model_op *op,
 }
 
 /* Is a an ancestor of (or equal to) b in the current tree? */
-static bool is_ancestor(const struct mnode *a, const struct mnode *b,
-			int depth)
+static bool is_ancestor(const struct mnode *a, const struct mnode *b, int depth)
 {
 	if (a == b)
 		return true;
@@ -1536,8 +1535,9 @@ static int load_remove(struct model *m, struct model_op *op,
 	if (!child)
 		return bad(m, op, "no such entry");
 	if ((op->type == TR_RMDIR) != is_dir(child))
-		return bad(m, op, op->type == TR_RMDIR ? "not a directory" :
-							 "is a directory");
+		return bad(m, op,
+			   op->type == TR_RMDIR ? "not a directory"
+						: "is a directory");
 	if (op->type == TR_RMDIR && child->head)
 		return bad(m, op, "directory not empty");
 	if ((err = check_victim(m, op, child, op->id)))
@@ -1573,8 +1573,9 @@ static int load_rename(struct model *m, struct model_op *op,
 		return bad(m, op, "noreplace rename over an entry");
 	if (dst && dst != src && !(op->oflags & RENAME_EXCHANGE)) {
 		if (is_dir(src) != is_dir(dst))
-			return bad(m, op, "rename between a directory and a "
-					  "file");
+			return bad(m, op,
+				   "rename between a directory and a "
+				   "file");
 		if (is_dir(dst) && dst->head)
 			return bad(m, op, "rename over a non-empty directory");
 	}
@@ -1585,7 +1586,7 @@ static int load_rename(struct model *m, struct model_op *op,
 	op->node = src;
 	op->node2 = dst;
 	if (dst == src)
-		op->result = -EEXIST;	/* same file: a no-op for us */
+		op->result = -EEXIST; /* same file: a no-op for us */
 	return 0;
 }
 
@@ -1598,8 +1599,8 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 	for (uint32_t i = 0; i < s->next; i++) {
 		const struct extent *e = &s->ext[i];
 		uint64_t a = e->off > off ? e->off : off;
-		uint64_t b = e->off + e->len < off + len ? e->off + e->len :
-							   off + len;
+		uint64_t b =
+		    e->off + e->len < off + len ? e->off + e->len : off + len;
 		struct extent *p;
 
 		if (a >= b)
@@ -1608,11 +1609,11 @@ static int copy_extents(struct model_op *op, const struct mnode *src,
 		if (!p)
 			return -ENOMEM;
 		op->copy = p;
-		p[op->ncopy++] = (struct extent){ .off = dest + (a - off),
-						  .len = b - a,
-						  .src = e->src + (a - e->off),
-						  .kind = e->kind,
-						  .from = e->from };
+		p[op->ncopy++] = (struct extent){.off = dest + (a - off),
+						 .len = b - a,
+						 .src = e->src + (a - e->off),
+						 .kind = e->kind,
+						 .from = e->from};
 	}
 	return 0;
 }
@@ -1626,7 +1627,8 @@ static int load_node_op(struct model *m, struct model_op *op)
 	switch (op->type) {
 	case TR_WRITE:
 		if (!is_reg(op->node))
-			return bad(m, op, "write to a file that is not regular");
+			return bad(m, op,
+				   "write to a file that is not regular");
 		if (op->off + op->data_len < op->off)
 			return bad(m, op, "offset overflow");
 		if (!trace_reader_bytes(m->r, op->data_off, op->data_len))
@@ -1635,8 +1637,9 @@ static int load_node_op(struct model *m, struct model_op *op)
 	case TR_TRUNCATE:
 	case TR_FALLOCATE:
 		if (!is_reg(op->node))
-			return bad(m, op, "size change of a file that is not "
-					  "regular");
+			return bad(m, op,
+				   "size change of a file that is not "
+				   "regular");
 		if (op->type == TR_FALLOCATE &&
 		    (op->oflags & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 				    FALLOC_FL_ZERO_RANGE)))
@@ -1648,8 +1651,9 @@ static int load_node_op(struct model *m, struct model_op *op)
 		if ((err = need_node(m, op, op->id2, &op->node2)))
 			return err;
 		if (!is_reg(op->node) || !is_reg(op->node2))
-			return bad(m, op, "copy between files that are not "
-					  "regular");
+			return bad(m, op,
+				   "copy between files that are not "
+				   "regular");
 		err = copy_extents(op, op->node2, op->off2,
 				   (uint64_t)op->result, op->off);
 		if (err)
@@ -1663,8 +1667,7 @@ static int load_node_op(struct model *m, struct model_op *op)
 		    !trace_reader_bytes(m->r, op->data_off, op->data_len))
 			return bad(m, op, "payload outside the trace");
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -1677,23 +1680,21 @@ static int load_op(struct model *m, struct model_op *op,
 
 	if (op->type == TR_BIND)
 		return rec->result < 0 ? 0 : load_bind(m, op, rec);
-	if (op->result < 0)
+	if (op->result < 0) {
+		/* a failed sync matters to the persistence rules */
+		if (op->type == TR_FSYNC || op->type == TR_FSYNCDIR)
+			op->node = model_node(m, op->id);
 		return 0;
+	}
 	switch (op->type) {
 	case TR_CREATE:
 	case TR_MKNOD:
 	case TR_MKDIR:
 	case TR_SYMLINK:
-	case TR_LINK:
-		err = load_new(m, op, rec);
-		break;
+	case TR_LINK: err = load_new(m, op, rec); break;
 	case TR_UNLINK:
-	case TR_RMDIR:
-		err = load_remove(m, op, rec);
-		break;
-	case TR_RENAME:
-		err = load_rename(m, op, rec);
-		break;
+	case TR_RMDIR: err = load_remove(m, op, rec); break;
+	case TR_RENAME: err = load_rename(m, op, rec); break;
 	case TR_WRITE:
 	case TR_TRUNCATE:
 	case TR_FALLOCATE:
@@ -1705,16 +1706,14 @@ static int load_op(struct model *m, struct model_op *op,
 	case TR_FSYNC:
 	case TR_FSYNCDIR:
 	case TR_FLUSH:
-	case TR_RELEASE:
-		err = load_node_op(m, op);
-		break;
+	case TR_RELEASE: err = load_node_op(m, op); break;
 	case TR_POWERCUT:
 		return fail(m, ENOTSUP,
 			    "record #%llu: the trace holds a simulated power "
 			    "loss; exploring crash states across it is not "
-			    "supported", (unsigned long long)op->seq);
-	default:
-		break;
+			    "supported",
+			    (unsigned long long)op->seq);
+	default: break;
 	}
 	if (err)
 		return err;
@@ -1727,7 +1726,10 @@ static int load_op(struct model *m, struct model_op *op,
 	model_apply_ns(m, op);
 	model_apply_node(m, op, MV_FULL, 0);
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
 	case TR_LINK:
 		op->node->hint_dir = op->dir;
 		op->node->hint_name = op->name;
@@ -1740,8 +1742,7 @@ static int load_op(struct model *m, struct model_op *op,
 			op->node2->hint_name = op->name;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -1805,9 +1806,10 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		if (rec.type == TR_END)
 			continue;
 		if (rec.seq != m->nops + 1) {
-			ret = fail(m, EBADMSG, "trace '%s': record #%llu out "
-				   "of sequence (expected #%llu)", trace_path,
-				   (unsigned long long)rec.seq,
+			ret = fail(m, EBADMSG,
+				   "trace '%s': record #%llu out "
+				   "of sequence (expected #%llu)",
+				   trace_path, (unsigned long long)rec.seq,
 				   (unsigned long long)m->nops + 1);
 			goto out_free;
 		}

@@ -46,26 +46,26 @@ struct mnode;
 
 /* Where a piece of a file's content comes from. */
 enum extent_kind {
-	EXT_TRACE = 1,	/* src = offset of the bytes in the mapped trace */
-	EXT_INIT,	/* src = offset in the inode's initial-image file */
+	EXT_TRACE = 1, /* src = offset of the bytes in the mapped trace */
+	EXT_INIT,      /* src = offset in the inode's initial-image file */
 };
 
 /* A run of bytes of a file; bytes not covered by any extent read zero. */
 struct extent {
-	uint64_t off;	/* file offset */
-	uint64_t len;	/* bytes */
-	uint64_t src;	/* see enum extent_kind */
-	uint32_t kind;	/* enum extent_kind */
-	const struct mnode *from;	/* EXT_INIT: the file whose initial
+	uint64_t off;		  /* file offset */
+	uint64_t len;		  /* bytes */
+	uint64_t src;		  /* see enum extent_kind */
+	uint32_t kind;		  /* enum extent_kind */
+	const struct mnode *from; /* EXT_INIT: the file whose initial
 					   image holds the bytes */
 };
 
 /* How model_apply_node() applies a write (see core/persist.h). */
 enum model_variant {
-	MV_FULL = 0,	/* the whole write */
-	MV_HEAD,	/* only the sectors before the middle sector boundary */
-	MV_TAIL,	/* only the sectors from the middle boundary on */
-	MV_SIZE,	/* only the size extension, zero-filled */
+	MV_FULL = 0, /* the whole write */
+	MV_HEAD,     /* only the sectors before the middle sector boundary */
+	MV_TAIL,     /* only the sectors from the middle boundary on */
+	MV_SIZE,     /* only the size extension, zero-filled */
 };
 
 /*
@@ -74,35 +74,35 @@ enum model_variant {
  * resolved files (NULL when the field is unused or the record failed).
  */
 struct model_op {
-	uint64_t seq;		/* record sequence number (index + 1) */
-	uint16_t type;		/* enum trace_type */
-	uint16_t flags;		/* TRF_* */
-	int32_t result;		/* >= 0 success, -errno failure */
-	uint64_t id, id2;	/* as in struct trace_rec */
+	uint64_t seq;	  /* record sequence number (index + 1) */
+	uint16_t type;	  /* enum trace_type */
+	uint16_t flags;	  /* TRF_* */
+	int32_t result;	  /* >= 0 success, -errno failure */
+	uint64_t id, id2; /* as in struct trace_rec */
 	uint64_t off, off2, len;
 	uint32_t mode, oflags, uid, gid;
-	char *name, *name2;	/* owned copies, NULL if unused */
-	uint64_t data_off;	/* payload offset in the trace */
-	uint32_t data_len;	/* payload bytes */
-	bool extends;		/* a write that grew the file when made */
-	uint32_t ncopy;		/* extents in copy (TR_COPY_RANGE) */
-	struct extent *copy;	/* copied content, dest offsets, owned */
-	struct mnode *node;	/* file id names */
-	struct mnode *node2;	/* file id2 names */
-	struct mnode *dir;	/* directory parent names */
-	struct mnode *dir2;	/* directory parent2 names */
-	const struct mnode *at_dir;	/* where node was when the op was */
-	const char *at_name;	/* made (its last name), for messages */
+	char *name, *name2;	    /* owned copies, NULL if unused */
+	uint64_t data_off;	    /* payload offset in the trace */
+	uint32_t data_len;	    /* payload bytes */
+	bool extends;		    /* a write that grew the file when made */
+	uint32_t ncopy;		    /* extents in copy (TR_COPY_RANGE) */
+	struct extent *copy;	    /* copied content, dest offsets, owned */
+	struct mnode *node;	    /* file id names */
+	struct mnode *node2;	    /* file id2 names */
+	struct mnode *dir;	    /* directory parent names */
+	struct mnode *dir2;	    /* directory parent2 names */
+	const struct mnode *at_dir; /* where node was when the op was */
+	const char *at_name;	    /* made (its last name), for messages */
 };
 
 /* Attributes of a file in the current tree. */
 struct model_stat {
-	uint64_t id;		/* trace id (0 if never named by the trace) */
-	uint32_t mode;		/* type and permission bits */
+	uint64_t id;   /* trace id (0 if never named by the trace) */
+	uint32_t mode; /* type and permission bits */
 	uint32_t uid, gid;
-	uint64_t size;		/* bytes (symlink: target length) */
-	uint64_t rdev;		/* devices */
-	uint32_t nlink;		/* entries pointing at it in the tree */
+	uint64_t size;	/* bytes (symlink: target length) */
+	uint64_t rdev;	/* devices */
+	uint32_t nlink; /* entries pointing at it in the tree */
 };
 
 /*
@@ -169,8 +169,7 @@ struct mnode *model_lookup(const struct model *m, const struct mnode *dir,
  * any symlink (a symlink is returned as itself, one in the middle of the
  * path gives -ENOTDIR).  Returns 0 or -ENOENT/-ENOTDIR/-EINVAL.
  */
-int model_resolve(const struct model *m, const char *path,
-		  struct mnode **out);
+int model_resolve(const struct model *m, const char *path, struct mnode **out);
 
 void model_stat(const struct mnode *n, struct model_stat *st);
 
@@ -229,8 +228,8 @@ void model_path(const struct model *m, const struct mnode *n, char *buf,
  * directory's path taken from the current tree.  For messages: "write #5
  * to config.json.tmp".
  */
-void model_op_path(const struct model *m, const struct model_op *op,
-		   char *buf, size_t len);
+void model_op_path(const struct model *m, const struct model_op *op, char *buf,
+		   size_t len);
 
 /*
  * Per-file scratch words (MODEL_SCRATCH of them) for the modules that

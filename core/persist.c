@@ -25,6 +25,9 @@
  *    (a rename counts in both its directories, and persists whole), and,
  *    because the journal commits in order, every journalled op before
  *    the last of them.  fsync of a new file does not persist its name.
+ *  - A failed fsync (EIO) makes nothing durable, and the writes before
+ *    it never become durable through a later fsync of the file: Linux
+ *    marks the pages clean after a writeback error.
  *  - A file whose durable names are all gone is gone: the state is
  *    rebuilt by replaying its persisted ops, so an unreachable file
  *    simply does not appear.
@@ -50,55 +53,55 @@
 #include "core/persist.h"
 
 #include <errno.h>
-#include <stdio.h>	/* RENAME_EXCHANGE */
+#include <stdio.h> /* RENAME_EXCHANGE */
 #include <stdlib.h>
 #include <string.h>
 
 /* Scratch words of a file while computing. */
 enum {
-	S_LAST_NS,	/* index + 1 of the last entry op in this directory */
-	S_LAST_DATA,	/* index + 1 of the last write/size op of the file */
-	S_SYNC_DATA,	/* index + 1 of the last one made durable */
-	S_LAST_ATTR,	/* same for attribute ops */
+	S_LAST_NS,   /* index + 1 of the last entry op in this directory */
+	S_LAST_DATA, /* index + 1 of the last write/size op of the file */
+	S_SYNC_DATA, /* index + 1 of the last one made durable */
+	S_LAST_ATTR, /* same for attribute ops */
 	S_SYNC_ATTR,
 };
 
 static const struct persist_rules posix = {
-	.name = "posix",
-	.summary = "weakest Linux guarantee: fsync the file for its data, "
-		   "the directory for its entries",
-	.pending_meta = true,
-	.pending_data = true,
-	.torn = true,
-	.size_without_data = true,
+    .name = "posix",
+    .summary = "weakest Linux guarantee: fsync the file for its data, "
+	       "the directory for its entries",
+    .pending_meta = true,
+    .pending_data = true,
+    .torn = true,
+    .size_without_data = true,
 };
 
 static const struct persist_rules ext4 = {
-	.name = "ext4",
-	.summary = "ext4 data=ordered,auto_da_alloc: any fsync commits the "
-		   "journal, replacing renames carry their data",
-	.fsync_commits_journal = true,
-	.replace_flushes_data = true,
-	.pending_meta = true,
-	.pending_data = true,
-	.torn = true,
+    .name = "ext4",
+    .summary = "ext4 data=ordered,auto_da_alloc: any fsync commits the "
+	       "journal, replacing renames carry their data",
+    .fsync_commits_journal = true,
+    .replace_flushes_data = true,
+    .pending_meta = true,
+    .pending_data = true,
+    .torn = true,
 };
 
 static const struct persist_rules strict = {
-	.name = "strict",
-	.summary = "only durable ops survive (LazyFS clear-cache)",
+    .name = "strict",
+    .summary = "only durable ops survive (LazyFS clear-cache)",
 };
 
 static const struct persist_rules prefix = {
-	.name = "prefix",
-	.summary = "ops persist in program order, nothing torn",
-	.pending_meta = true,
-	.pending_data = true,
-	.data_in_order = true,
+    .name = "prefix",
+    .summary = "ops persist in program order, nothing torn",
+    .pending_meta = true,
+    .pending_data = true,
+    .data_in_order = true,
 };
 
 const struct persist_rules *const persist_models[] = {
-	&posix, &ext4, &strict, &prefix, NULL,
+    &posix, &ext4, &strict, &prefix, NULL,
 };
 
 const struct persist_rules *persist_find(const char *name)
@@ -115,17 +118,13 @@ enum persist_class persist_class_of(const struct model_op *op)
 		return PC_NONE;
 	switch (op->type) {
 	case TR_WRITE:
-	case TR_COPY_RANGE:
-		return PC_DATA;
+	case TR_COPY_RANGE: return PC_DATA;
 	case TR_TRUNCATE:
-	case TR_FALLOCATE:
-		return PC_SIZE;
+	case TR_FALLOCATE: return PC_SIZE;
 	case TR_SETATTR:
 	case TR_SETXATTR:
-	case TR_REMOVEXATTR:
-		return PC_ATTR;
-	default:
-		return PC_NS;
+	case TR_REMOVEXATTR: return PC_ATTR;
+	default: return PC_NS;
 	}
 }
 
@@ -141,8 +140,8 @@ void persist_release(struct persist *p)
 struct ctx {
 	struct model *m;
 	struct persist *p;
-	uint64_t *prev;		/* index + 1 of the previous op of the chain */
-	size_t jdone;		/* journal entries already durable */
+	uint64_t *prev; /* index + 1 of the previous op of the chain */
+	size_t jdone;	/* journal entries already durable */
 };
 
 static void make_durable(struct ctx *c, size_t i, uint64_t seq)
@@ -180,11 +179,22 @@ static void do_sync(struct ctx *c, size_t i, const struct model_op *op)
 	} else {
 		chain_durable(c, sc, S_LAST_DATA, S_SYNC_DATA, op->seq);
 		if (!(op->flags & TRF_DATASYNC))
-			chain_durable(c, sc, S_LAST_ATTR, S_SYNC_ATTR,
-				      op->seq);
+			chain_durable(c, sc, S_LAST_ATTR, S_SYNC_ATTR, op->seq);
 	}
 	if (c->p->rules->fsync_commits_journal)
 		journal_upto(c, i, op->seq);
+}
+
+/*
+ * A failed fsync: Linux marks the file's dirty pages clean after a
+ * writeback error, so a later fsync that succeeds does not write them.
+ * The writes before it never become durable through the file's syncs.
+ */
+static void sync_failed(struct mnode *n)
+{
+	uint64_t *sc = model_node_scratch(n);
+
+	sc[S_SYNC_DATA] = sc[S_LAST_DATA];
 }
 
 /* auto_da_alloc: the moved file's pending writes ride on the rename. */
@@ -214,7 +224,7 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 		    struct persist *p)
 {
 	size_t n = model_nops(m);
-	struct ctx c = { .m = m, .p = p };
+	struct ctx c = {.m = m, .p = p};
 
 	memset(p, 0, sizeof(*p));
 	p->rules = r;
@@ -261,8 +271,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 			break;
 		case PC_NONE:
 			if ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR) &&
-			    op->result >= 0 && op->node)
+			    op->node && op->result >= 0)
 				do_sync(&c, i, op);
+			else if (op->type == TR_FSYNC && op->node &&
+				 !model_is_dir(op->node))
+				sync_failed(op->node);
 			break;
 		}
 	}

@@ -32,31 +32,31 @@
 
 /* What an op is to the persistence rules. */
 enum persist_class {
-	PC_NONE = 0,	/* no on-disk effect (open, close, mark, sync ...) */
-	PC_NS,		/* directory entry change: journalled, in order */
-	PC_SIZE,	/* size change (truncate, fallocate): journalled,
+	PC_NONE = 0, /* no on-disk effect (open, close, mark, sync ...) */
+	PC_NS,	     /* directory entry change: journalled, in order */
+	PC_SIZE,     /* size change (truncate, fallocate): journalled,
 			   durable with the file's data */
-	PC_ATTR,	/* mode, owner, xattr: journalled, durable on fsync
+	PC_ATTR,     /* mode, owner, xattr: journalled, durable on fsync
 			   (not fdatasync) of the file */
-	PC_DATA,	/* write, copy: any order, may tear */
+	PC_DATA,     /* write, copy: any order, may tear */
 };
 
 struct persist_rules {
-	const char *name;	/* "posix", "ext4" ... */
-	const char *summary;	/* one line for --help */
-	bool fsync_commits_journal;	/* an fsync of any file makes every
+	const char *name;	    /* "posix", "ext4" ... */
+	const char *summary;	    /* one line for --help */
+	bool fsync_commits_journal; /* an fsync of any file makes every
 					   earlier metadata op durable */
-	bool replace_flushes_data;	/* a rename over an existing file
+	bool replace_flushes_data;  /* a rename over an existing file
 					   persists the moved file's earlier
 					   writes with it (auto_da_alloc) */
-	bool pending_meta;	/* non-durable metadata may persist (as a
+	bool pending_meta;	    /* non-durable metadata may persist (as a
 				   program-order prefix) */
-	bool pending_data;	/* non-durable writes may persist */
-	bool data_in_order;	/* ... only together with the prefix that
+	bool pending_data;	    /* non-durable writes may persist */
+	bool data_in_order;	    /* ... only together with the prefix that
 				   ends after them (no reordering) */
-	bool torn;		/* a pending write may persist in part, at
+	bool torn;		    /* a pending write may persist in part, at
 				   sector granularity */
-	bool size_without_data;	/* an extension may persist zero-filled */
+	bool size_without_data;	    /* an extension may persist zero-filled */
 };
 
 /* The models, NULL-terminated; the first is the default. */
@@ -72,12 +72,12 @@ enum persist_class persist_class_of(const struct model_op *op);
 struct persist {
 	const struct persist_rules *rules;
 	size_t nops;
-	uint8_t *cls;		/* enum persist_class */
-	uint64_t *durable_at;	/* seq of the op that made it durable, or
+	uint8_t *cls;	      /* enum persist_class */
+	uint64_t *durable_at; /* seq of the op that made it durable, or
 				   PERSIST_NEVER */
-	uint64_t *tie;		/* PC_DATA: seq of the metadata op that
+	uint64_t *tie;	      /* PC_DATA: seq of the metadata op that
 				   carries it (0: none) */
-	uint64_t *journal;	/* indices of the journalled ops (PC_NS,
+	uint64_t *journal;    /* indices of the journalled ops (PC_NS,
 				   PC_SIZE, PC_ATTR) in order */
 	size_t njournal;
 };

@@ -39,20 +39,19 @@ static void usage(FILE *f)
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "point", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "verify", required_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	    {"state", required_argument, NULL, 's'},
+	    {"point", required_argument, NULL, 'k'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"verify", required_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	const char *state = NULL, *out = NULL, *verify = NULL;
 	struct materializer *mt = NULL;
 	struct explorer *x = NULL;
 	struct model *m = NULL;
 	struct explore_state st;
 	struct run_info ri;
-	struct explore_opts xo = { 0 };
+	struct explore_opts xo = {0};
 	bool point = false;
 	uint64_t k = 0;
 	char err[1024], report[4096];
@@ -72,15 +71,12 @@ int cmd_replay(int argc, char **argv)
 			}
 			point = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc - 1 || (!!state + !!verify + (point && !verify)) != 1 ||
+	if (optind != argc - 1 ||
+	    (!!state + !!verify + (point && !verify)) != 1 ||
 	    (!verify && !out) || (verify && (out || state))) {
 		usage(stderr);
 		return 2;

@@ -20,34 +20,32 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: crashfs states RUN [options]\n"
-		"\n"
-		"List the crash states of a recorded run (RUN: a directory "
-		"with trace and\ninitial/, or a bare trace) and what each "
-		"state dropped or tore.\n"
-		"\n"
-		"  --model M         persistence model (repeatable; default "
-		"posix):\n");
+	fprintf(f, "usage: crashfs states RUN [options]\n"
+		   "\n"
+		   "List the crash states of a recorded run (RUN: a directory "
+		   "with trace and\ninitial/, or a bare trace) and what each "
+		   "state dropped or tore.\n"
+		   "\n"
+		   "  --model M         persistence model (repeatable; default "
+		   "posix):\n");
 	for (size_t i = 0; persist_models[i]; i++)
 		fprintf(f, "                      %-7s %s\n",
 			persist_models[i]->name, persist_models[i]->summary);
-	fprintf(f,
-		"  --point K         only the states of crash point K (the "
-		"state after op #K)\n"
-		"  --points          list the crash points instead\n"
-		"  --all             also list states identical to one "
-		"listed before\n"
-		"  --max-prefixes N  metadata prefixes per point (16)\n"
-		"  --max-writes N    pending writes varied per point (16)\n"
-		"  --random N        seeded random states per point (0)\n"
-		"  --seed S          seed of the random states (0)\n"
-		"  --sector BYTES    torn-write granularity (the trace's, "
-		"or 512)\n"
-		"  --json            JSON on stdout\n"
-		"\n"
-		"Rebuild a state with 'crashfs replay RUN --state ID -o "
-		"DIR'.\n");
+	fprintf(f, "  --point K         only the states of crash point K (the "
+		   "state after op #K)\n"
+		   "  --points          list the crash points instead\n"
+		   "  --all             also list states identical to one "
+		   "listed before\n"
+		   "  --max-prefixes N  metadata prefixes per point (16)\n"
+		   "  --max-writes N    pending writes varied per point (16)\n"
+		   "  --random N        seeded random states per point (0)\n"
+		   "  --seed S          seed of the random states (0)\n"
+		   "  --sector BYTES    torn-write granularity (the trace's, "
+		   "or 512)\n"
+		   "  --json            JSON on stdout\n"
+		   "\n"
+		   "Rebuild a state with 'crashfs replay RUN --state ID -o "
+		   "DIR'.\n");
 }
 
 struct opts {
@@ -60,19 +58,18 @@ struct opts {
 static int parse(int argc, char **argv, struct opts *o, const char **run)
 {
 	static const struct option longs[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "point", required_argument, NULL, 'k' },
-		{ "points", no_argument, NULL, 'P' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "max-prefixes", required_argument, NULL, 'p' },
-		{ "max-writes", required_argument, NULL, 'w' },
-		{ "random", required_argument, NULL, 'r' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "sector", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	    {"model", required_argument, NULL, 'm'},
+	    {"point", required_argument, NULL, 'k'},
+	    {"points", no_argument, NULL, 'P'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"max-prefixes", required_argument, NULL, 'p'},
+	    {"max-writes", required_argument, NULL, 'w'},
+	    {"random", required_argument, NULL, 'r'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"sector", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	uint64_t v;
 	int c;
 
@@ -83,7 +80,8 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 			if (o->nmodels == 15 ||
 			    !(o->models[o->nmodels] = persist_find(optarg))) {
 				util_err("unknown model '%s' (models: posix, "
-					 "ext4, strict, prefix)", optarg);
+					 "ext4, strict, prefix)",
+					 optarg);
 				return 2;
 			}
 			o->nmodels++;
@@ -97,7 +95,9 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 		case 'P': o->points = true; break;
 		case 'a': o->all = true; break;
 		case 'j': o->json = true; break;
-		case 'p': case 'w': case 'r':
+		case 'p':
+		case 'w':
+		case 'r':
 			if (util_parse_u64(optarg, 1, 1000000, &v))
 				goto out_num;
 			if (c == 'p')
@@ -117,12 +117,8 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 				goto out_num;
 			o->xo.sector = (uint32_t)v;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc - 1) {
@@ -134,9 +130,12 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 	return -1;
 out_num:
 	util_err("invalid number '%s' for --%s", optarg,
-		 c == 'k' ? "point" : c == 'p' ? "max-prefixes" :
-		 c == 'w' ? "max-writes" : c == 'r' ? "random" :
-		 c == 's' ? "seed" : "sector");
+		 c == 'k'   ? "point"
+		 : c == 'p' ? "max-prefixes"
+		 : c == 'w' ? "max-writes"
+		 : c == 'r' ? "random"
+		 : c == 's' ? "seed"
+			    : "sector");
 	return 2;
 }
 
@@ -154,11 +153,12 @@ static void list_points(struct explorer *x, struct model *m, bool json)
 		else
 			snprintf(d, sizeof(d), "nothing (the initial image)");
 		if (json)
-			json_array_append_new(arr, json_pack("{s:I,s:s}",
-				"point", (json_int_t)p[i], "after", d));
+			json_array_append_new(
+			    arr, json_pack("{s:I,s:s}", "point",
+					   (json_int_t)p[i], "after", d));
 		else
-			printf("k%-8llu after %s\n",
-			       (unsigned long long)p[i], d);
+			printf("k%-8llu after %s\n", (unsigned long long)p[i],
+			       d);
 	}
 	if (json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));
@@ -169,8 +169,8 @@ static void list_points(struct explorer *x, struct model *m, bool json)
 
 /* One state: a text line (plus its losses) or a JSON object. */
 static void show(struct explorer *x, struct model *m,
-		 const struct explore_state *st, const char *same,
-		 json_t *arr, struct explore_loss *l)
+		 const struct explore_state *st, const char *same, json_t *arr,
+		 struct explore_loss *l)
 {
 	size_t n = explore_losses(x, st, l, MAX_LOSSES);
 	char what[256], d[2048];
@@ -183,8 +183,7 @@ static void show(struct explorer *x, struct model *m,
 			      st->model->name, "kind",
 			      explore_kind_name(st->kind), "description", what,
 			      "hash", "", "duplicate", st->duplicate);
-		snprintf(d, sizeof(d), "%016llx",
-			 (unsigned long long)st->hash);
+		snprintf(d, sizeof(d), "%016llx", (unsigned long long)st->hash);
 		json_object_set_new(o, "hash", json_string(d));
 		if (same)
 			json_object_set_new(o, "same_as", json_string(same));
@@ -196,9 +195,11 @@ static void show(struct explorer *x, struct model *m,
 	for (size_t i = 0; i < n && i < MAX_LOSSES; i++) {
 		explore_describe_op(m, l[i].seq, d, sizeof(d));
 		if (losses)
-			json_array_append_new(losses, json_pack("{s:I,s:s,s:s}",
-				"seq", (json_int_t)l[i].seq, "op", d, "fate",
-				explore_fate_name(l[i].fate)));
+			json_array_append_new(
+			    losses,
+			    json_pack("{s:I,s:s,s:s}", "seq",
+				      (json_int_t)l[i].seq, "op", d, "fate",
+				      explore_fate_name(l[i].fate)));
 		else
 			printf("    %s: %s\n", explore_fate_name(l[i].fate), d);
 	}
@@ -210,14 +211,14 @@ static void show(struct explorer *x, struct model *m,
 
 int cmd_states(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	struct run_info ri;
 	struct model *m = NULL;
 	struct explorer *x = NULL;
 	struct explore_state st;
 	struct explore_counts c;
 	struct explore_loss *l = NULL;
-	struct map first = { 0 };
+	struct map first = {0};
 	const char *run = NULL;
 	json_t *arr = NULL;
 	char err[1024];
@@ -284,20 +285,20 @@ int cmd_states(int argc, char **argv)
 		json_decref(top);
 	} else {
 		printf("%llu crash points, %llu states generated, %llu "
-		       "distinct\n", (unsigned long long)c.points,
+		       "distinct\n",
+		       (unsigned long long)c.points,
 		       (unsigned long long)c.generated,
 		       (unsigned long long)c.distinct);
 	}
 	ret = 0;
-out:
-	{
-		size_t pos = 0;
-		void *v;
+out : {
+	size_t pos = 0;
+	void *v;
 
-		while ((v = map_next(&first, &pos, NULL, NULL)))
-			free(v);
-		map_release(&first);
-	}
+	while ((v = map_next(&first, &pos, NULL, NULL)))
+		free(v);
+	map_release(&first);
+}
 	json_decref(arr);
 	free(l);
 	explore_free(&x);

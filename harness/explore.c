@@ -39,32 +39,32 @@ struct cands {
 struct explorer {
 	struct model *m;
 	struct explore_opts o;
-	const struct persist_rules *models[NMODELS_MAX];	/* to explore */
+	const struct persist_rules *models[NMODELS_MAX]; /* to explore */
 	size_t nmodels;
-	const struct persist_rules *known[NMODELS_MAX];	/* persist_models */
-	struct persist ps[NMODELS_MAX];	/* per known model, lazily */
+	const struct persist_rules *known[NMODELS_MAX]; /* persist_models */
+	struct persist ps[NMODELS_MAX]; /* per known model, lazily */
 	bool have_ps[NMODELS_MAX];
 	uint32_t sector;
-	uint64_t *points;	/* crash points, ascending */
+	uint64_t *points; /* crash points, ascending */
 	size_t npoints;
 	/* the base tree */
-	size_t bmodel;		/* known[] index, NONE: invalid */
-	uint64_t bk;		/* point the base is at */
-	size_t *pend;		/* pending op indices, in order */
+	size_t bmodel; /* known[] index, NONE: invalid */
+	uint64_t bk;   /* point the base is at */
+	size_t *pend;  /* pending op indices, in order */
 	size_t npend;
-	size_t jd;		/* journal ops durable as a prefix */
-	uint64_t dseq;		/* seq of the last of them (0: none) */
-	uint64_t stamp;		/* chain-blocking walk stamp */
+	size_t jd;	/* journal ops durable as a prefix */
+	uint64_t dseq;	/* seq of the last of them (0: none) */
+	uint64_t stamp; /* chain-blocking walk stamp */
 	/* enumeration */
 	bool started;
-	size_t mi, pi;		/* models[] and points[] positions */
-	struct cands iter;	/* states of (mi, pi) for explore_next() */
-	size_t ci;		/* next of them */
-	struct cands other;	/* for explore_goto() */
-	struct explore_loss *custom;	/* XK_CUSTOM data fates, by seq */
+	size_t mi, pi;		     /* models[] and points[] positions */
+	struct cands iter;	     /* states of (mi, pi) for explore_next() */
+	size_t ci;		     /* next of them */
+	struct cands other;	     /* for explore_goto() */
+	struct explore_loss *custom; /* XK_CUSTOM data fates, by seq */
 	size_t ncustom, custom_cap;
-	struct map seen;	/* state hash -> (void *)1 */
-	struct map last_named;	/* mnode -> seq of the last op that gives
+	struct map seen;       /* state hash -> (void *)1 */
+	struct map last_named; /* mnode -> seq of the last op that gives
 				   it a name */
 	struct explore_counts counts;
 	char err[512];
@@ -73,7 +73,7 @@ struct explorer {
 /* ---- helpers -------------------------------------------------------- */
 
 static int xfail(struct explorer *x, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int xfail(struct explorer *x, int err, const char *fmt, ...)
 {
@@ -87,7 +87,7 @@ static int xfail(struct explorer *x, int err, const char *fmt, ...)
 
 static uint64_t mix3(uint64_t a, uint64_t b, uint64_t c)
 {
-	uint64_t v[3] = { a, b, c };
+	uint64_t v[3] = {a, b, c};
 
 	return XXH3_64bits(v, sizeof(v));
 }
@@ -140,21 +140,24 @@ static uint64_t *chain_word(const struct model_op *op, uint8_t cls)
 {
 	if (cls == PC_NS || !op->node)
 		return NULL;
-	return &model_node_scratch(op->node)[cls == PC_ATTR ? S_BLOCK_ATTR :
-							       S_BLOCK_DATA];
+	return &model_node_scratch(
+	    op->node)[cls == PC_ATTR ? S_BLOCK_ATTR : S_BLOCK_DATA];
 }
 
 /* Does op give its file (node, or node2 for an exchange) a name? */
 static bool names_node(const struct model_op *op, const struct mnode *n)
 {
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_RENAME:
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_RENAME:
 		return op->node == n ||
 		       (op->type == TR_RENAME &&
 			(op->oflags & RENAME_EXCHANGE) && op->node2 == n);
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -266,33 +269,33 @@ static int decide(const struct explorer *x, const struct explore_state *st,
 		return MV_FULL;
 	switch (st->kind) {
 	case XK_STRICT:
-	case XK_PREFIX_NODATA:
-		return -1;
+	case XK_PREFIX_NODATA: return -1;
 	case XK_STRICT_DATA:
-	case XK_VISIBLE:
-		return MV_FULL;
-	case XK_PREFIX:
-		return op->seq <= st->prefix ? MV_FULL : -1;
+	case XK_VISIBLE: return MV_FULL;
+	case XK_PREFIX: return op->seq <= st->prefix ? MV_FULL : -1;
 	case XK_OMIT:
 	case XK_HEAD:
 	case XK_TAIL:
 	case XK_SIZE:
 		if (op->seq != st->target)
 			return MV_FULL;
-		return st->kind == XK_OMIT ? -1 :
-		       st->kind == XK_HEAD ? MV_HEAD :
-		       st->kind == XK_TAIL ? MV_TAIL : MV_SIZE;
+		return st->kind == XK_OMIT   ? -1
+		       : st->kind == XK_HEAD ? MV_HEAD
+		       : st->kind == XK_TAIL ? MV_TAIL
+					     : MV_SIZE;
 	case XK_CUSTOM: {
-		struct explore_loss key = { .seq = op->seq };
-		const struct explore_loss *f = !x->ncustom ? NULL :
-					       bsearch(&key, x->custom,
-						       x->ncustom,
-						       sizeof(key), cmp_loss);
+		struct explore_loss key = {.seq = op->seq};
+		const struct explore_loss *f =
+		    !x->ncustom ? NULL
+				: bsearch(&key, x->custom, x->ncustom,
+					  sizeof(key), cmp_loss);
 
 		if (!f)
 			return MV_FULL;
-		return f->fate == XF_DROPPED ? -1 : f->fate == XF_HEAD ?
-		       MV_HEAD : f->fate == XF_TAIL ? MV_TAIL : MV_SIZE;
+		return f->fate == XF_DROPPED ? -1
+		       : f->fate == XF_HEAD  ? MV_HEAD
+		       : f->fate == XF_TAIL  ? MV_TAIL
+					     : MV_SIZE;
 	}
 	case XK_RANDOM:
 		if (r->data_in_order)
@@ -308,8 +311,7 @@ static int decide(const struct explorer *x, const struct explore_state *st,
 		if (r->size_without_data && op->extends)
 			return MV_SIZE;
 		return -1;
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 
@@ -337,9 +339,8 @@ static void build(struct explorer *x, struct explore_state *st)
 		if (p->cls[i] == PC_DATA) {
 			v = decide(x, st, i);
 			if (v >= 0)
-				model_apply_node(x->m, op,
-						 (enum model_variant)v,
-						 x->sector);
+				model_apply_node(
+				    x->m, op, (enum model_variant)v, x->sector);
 		} else if (meta_persists(x, st, i)) {
 			model_apply_ns(x->m, op);
 			model_apply_node(x->m, op, MV_FULL, x->sector);
@@ -351,12 +352,17 @@ static void build(struct explorer *x, struct explore_state *st)
 /* ---- candidates ----------------------------------------------------- */
 
 static const char *const kind_names[XK_MAX] = {
-	[XK_STRICT] = "strict",	[XK_STRICT_DATA] = "strict+data",
-	[XK_VISIBLE] = "visible", [XK_PREFIX] = "prefix",
-	[XK_PREFIX_NODATA] = "prefix-nodata", [XK_OMIT] = "omit",
-	[XK_HEAD] = "torn-head", [XK_TAIL] = "torn-tail",
-	[XK_SIZE] = "size-only", [XK_RANDOM] = "random",
-	[XK_CUSTOM] = "custom",
+    [XK_STRICT] = "strict",
+    [XK_STRICT_DATA] = "strict+data",
+    [XK_VISIBLE] = "visible",
+    [XK_PREFIX] = "prefix",
+    [XK_PREFIX_NODATA] = "prefix-nodata",
+    [XK_OMIT] = "omit",
+    [XK_HEAD] = "torn-head",
+    [XK_TAIL] = "torn-tail",
+    [XK_SIZE] = "size-only",
+    [XK_RANDOM] = "random",
+    [XK_CUSTOM] = "custom",
 };
 
 const char *explore_kind_name(enum explore_kind k)
@@ -394,7 +400,7 @@ static void format_id(struct explore_state *st, uint64_t tag)
 struct gen {
 	struct explorer *x;
 	struct cands *c;
-	bool filter;		/* apply kinds and shard */
+	bool filter; /* apply kinds and shard */
 	uint64_t k;
 	const struct persist_rules *r;
 };
@@ -403,9 +409,12 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		uint64_t target, uint64_t rseed)
 {
 	struct explorer *x = g->x;
-	struct explore_state st = { .point = g->k, .model = g->r,
-				    .kind = kind, .prefix = prefix,
-				    .target = target, .rseed = rseed };
+	struct explore_state st = {.point = g->k,
+				   .model = g->r,
+				   .kind = kind,
+				   .prefix = prefix,
+				   .target = target,
+				   .rseed = rseed};
 
 	format_id(&st, model_trace_hash(x->m));
 	if (g->filter) {
@@ -413,7 +422,7 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 			return;
 		if (x->o.shard_n > 1 &&
 		    XXH3_64bits(st.id, strlen(st.id)) % x->o.shard_n !=
-			    x->o.shard_k)
+			x->o.shard_k)
 			return;
 	}
 	if (g->c->n == g->c->cap) {
@@ -421,7 +430,7 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		struct explore_state *p = realloc(g->c->v, cap * sizeof(*p));
 
 		if (!p)
-			return;	/* fewer states, never a wrong one */
+			return; /* fewer states, never a wrong one */
 		g->c->v = p;
 		g->c->cap = cap;
 	}
@@ -441,13 +450,12 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 {
 	const struct persist *p = &x->ps[x->bmodel];
 	const struct persist_rules *r = p->rules;
-	struct gen g = { .x = x, .c = c, .filter = filter, .k = x->bk,
-			 .r = r };
+	struct gen g = {.x = x, .c = c, .filter = filter, .k = x->bk, .r = r};
 	size_t *pos = NULL, npos = 0, *wr = NULL, nwr = 0;
-	size_t capp = filter ? (x->o.max_prefixes ? x->o.max_prefixes : 16) :
-			       SIZE_MAX;
-	size_t capw = filter ? (x->o.max_writes ? x->o.max_writes : 16) :
-			       SIZE_MAX;
+	size_t capp =
+	    filter ? (x->o.max_prefixes ? x->o.max_prefixes : 16) : SIZE_MAX;
+	size_t capw =
+	    filter ? (x->o.max_writes ? x->o.max_writes : 16) : SIZE_MAX;
 
 	c->n = 0;
 	pos = malloc((x->npend + 1) * sizeof(*pos));
@@ -462,8 +470,7 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 		if (is_journal(p->cls[i]) ||
 		    (r->data_in_order && p->cls[i] == PC_DATA))
 			pos[npos++] = i;
-		if (p->cls[i] == PC_DATA &&
-		    !(p->tie[i] && p->tie[i] <= x->bk))
+		if (p->cls[i] == PC_DATA && !(p->tie[i] && p->tie[i] <= x->bk))
 			wr[nwr++] = i;
 	}
 	add(&g, XK_STRICT, x->dseq, 0, 0);
@@ -477,7 +484,8 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 		size_t n = npos < capp ? npos : capp;
 
 		for (size_t j = 0; j < n; j++) {
-			uint64_t s = model_op(x->m, pos[pick(npos, capp, j)])->seq;
+			uint64_t s =
+			    model_op(x->m, pos[pick(npos, capp, j)])->seq;
 
 			add(&g, XK_PREFIX, s, 0, 0);
 			if (!r->data_in_order && r->pending_data && nwr)
@@ -489,7 +497,7 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 
 		for (size_t j = 0; j < n; j++) {
 			const struct model_op *op =
-				model_op(x->m, wr[nwr - n + j]);
+			    model_op(x->m, wr[nwr - n + j]);
 
 			add(&g, XK_OMIT, x->bk, op->seq, 0);
 			if (op->type != TR_WRITE)
@@ -504,8 +512,8 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 		}
 	}
 	for (unsigned j = 0; filter && (npos || nwr) && j < x->o.random; j++) {
-		uint64_t seed = mix3(x->o.seed, x->bk,
-				     mix3(x->bmodel, j, 0x72616e64));
+		uint64_t seed =
+		    mix3(x->o.seed, x->bk, mix3(x->bmodel, j, 0x72616e64));
 		uint64_t prefix = x->dseq;
 
 		if (r->pending_meta && npos) {
@@ -547,9 +555,10 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 	}
 	if (!x->nmodels)
 		x->models[x->nmodels++] = persist_models[0];
-	x->sector = x->o.sector ? x->o.sector :
-		    model_header(m)->sector_size ?
-					     model_header(m)->sector_size : 512;
+	x->sector = x->o.sector ? x->o.sector
+		    : model_header(m)->sector_size
+			? model_header(m)->sector_size
+			: 512;
 	x->points = malloc((n + 1) * sizeof(*x->points));
 	x->pend = malloc((n + 1) * sizeof(*x->pend));
 	if (!x->points || !x->pend)
@@ -599,7 +608,8 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 	return x;
 out:
 	if (x && err && errlen)
-		snprintf(err, errlen, "%s", x->err[0] ? x->err : strerror(-ret));
+		snprintf(err, errlen, "%s",
+			 x->err[0] ? x->err : strerror(-ret));
 	explore_free(&x);
 	errno = -ret;
 	return NULL;
@@ -675,8 +685,8 @@ int explore_next(struct explorer *x, struct explore_state *st)
 	}
 }
 
-static int parse_id(struct explorer *x, const char *id, uint64_t *k,
-		    size_t *ki, struct explore_state *want)
+static int parse_id(struct explorer *x, const char *id, uint64_t *k, size_t *ki,
+		    struct explore_state *want)
 {
 	char model[32], *end;
 	const char *dot1, *dot2, *c;
@@ -716,7 +726,8 @@ static int parse_id(struct explorer *x, const char *id, uint64_t *k,
 out_bad:
 	return xfail(x, EINVAL,
 		     "'%s' is not a state id (expected k<point>.<model>."
-		     "<choice>, e.g. k12.posix.v)", id);
+		     "<choice>, e.g. k12.posix.v)",
+		     id);
 }
 
 /* The random state generate() draws for rseed at the base's point. */
@@ -790,7 +801,8 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 	int w;
 
 	if (prefix < x->dseq || prefix > x->bk)
-		return xfail(x, ENOENT, "metadata prefix #%llu is outside "
+		return xfail(x, ENOENT,
+			     "metadata prefix #%llu is outside "
 			     "[#%llu, #%llu] at this point",
 			     (unsigned long long)prefix,
 			     (unsigned long long)x->dseq,
@@ -810,8 +822,10 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 		prefix = canon;
 	}
 	if (prefix > x->dseq && !r->pending_meta)
-		return xfail(x, ENOENT, "model '%s' persists no pending "
-			     "metadata", r->name);
+		return xfail(x, ENOENT,
+			     "model '%s' persists no pending "
+			     "metadata",
+			     r->name);
 	if (n)
 		qsort(f, n, sizeof(*f), cmp_loss);
 	for (size_t j = 0; j < n; j++) {
@@ -820,7 +834,8 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 
 		if (!f[j].seq || f[j].seq > x->bk || !is_pending(x, i) ||
 		    p->cls[i] != PC_DATA || (j && f[j].seq == f[j - 1].seq))
-			return xfail(x, ENOENT, "op #%llu is not a pending "
+			return xfail(x, ENOENT,
+				     "op #%llu is not a pending "
 				     "write at point %llu",
 				     (unsigned long long)f[j].seq,
 				     (unsigned long long)x->bk);
@@ -828,16 +843,19 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 		if ((f[j].fate == XF_HEAD || f[j].fate == XF_TAIL) &&
 		    (!r->torn || op->type != TR_WRITE ||
 		     !model_can_tear(op->off, op->data_len, x->sector)))
-			return xfail(x, ENOENT, "write #%llu cannot tear "
+			return xfail(x, ENOENT,
+				     "write #%llu cannot tear "
 				     "under model '%s'",
 				     (unsigned long long)f[j].seq, r->name);
 		if (f[j].fate == XF_SIZE &&
 		    (!r->size_without_data || !op->extends))
-			return xfail(x, ENOENT, "write #%llu cannot persist "
+			return xfail(x, ENOENT,
+				     "write #%llu cannot persist "
 				     "as size only under model '%s'",
 				     (unsigned long long)f[j].seq, r->name);
 		if (p->tie[i] && p->tie[i] <= prefix)
-			return xfail(x, ENOENT, "write #%llu persists with "
+			return xfail(x, ENOENT,
+				     "write #%llu persists with "
 				     "rename #%llu under model '%s'",
 				     (unsigned long long)f[j].seq,
 				     (unsigned long long)p->tie[i], r->name);
@@ -856,11 +874,13 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 		if (p->tie[i] && p->tie[i] <= prefix)
 			continue;
 		if (!lost && !r->pending_data)
-			return xfail(x, ENOENT, "model '%s' persists no pending "
-				     "write (#%llu)", r->name,
-				     (unsigned long long)seq);
+			return xfail(x, ENOENT,
+				     "model '%s' persists no pending "
+				     "write (#%llu)",
+				     r->name, (unsigned long long)seq);
 		if (r->data_in_order && !lost && seq > prefix)
-			return xfail(x, ENOENT, "model '%s' persists writes "
+			return xfail(x, ENOENT,
+				     "model '%s' persists writes "
 				     "only with the ops before them (#%llu)",
 				     r->name, (unsigned long long)seq);
 	}
@@ -873,16 +893,20 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 				(unsigned long long)x->bk, r->name,
 				(unsigned long long)prefix);
 	for (size_t j = 0; j < n; j++) {
-		static const char letter[] = { [XF_DROPPED] = 'o',
-			[XF_HEAD] = 'h', [XF_TAIL] = 't', [XF_SIZE] = 'z' };
+		static const char letter[] = {[XF_DROPPED] = 'o',
+					      [XF_HEAD] = 'h',
+					      [XF_TAIL] = 't',
+					      [XF_SIZE] = 'z'};
 
 		at = used;
 		w = snprintf(st->id + at, sizeof(st->id) - at, "-%c%llu",
 			     letter[f[j].fate], (unsigned long long)f[j].seq);
 		used = at + (size_t)(w > 0 ? w : 0);
 		if (used >= sizeof(st->id) - 12)
-			return xfail(x, E2BIG, "too many writes for one "
-				     "state id (%zu)", n);
+			return xfail(x, E2BIG,
+				     "too many writes for one "
+				     "state id (%zu)",
+				     n);
 	}
 	snprintf(st->id + used, sizeof(st->id) - used, "@%08x",
 		 (unsigned)(model_trace_hash(x->m) >> 32));
@@ -901,8 +925,8 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 }
 
 /* Parse the choice of a custom id ("x9-o12-h15") into prefix and fates. */
-static int parse_custom(struct explorer *x, const char *c,
-			uint64_t *prefix, struct explore_loss **f, size_t *n)
+static int parse_custom(struct explorer *x, const char *c, uint64_t *prefix,
+			struct explore_loss **f, size_t *n)
 {
 	char *end;
 	size_t cap = 0;
@@ -979,7 +1003,8 @@ int explore_custom(struct explorer *x, uint64_t point,
 		}
 		if (!is_pending(x, i)) {
 			free(f);
-			return xfail(x, ENOENT, "op #%llu is not pending at "
+			return xfail(x, ENOENT,
+				     "op #%llu is not pending at "
 				     "point %llu (durable, or no change)",
 				     (unsigned long long)losses[j].seq,
 				     (unsigned long long)point);
@@ -987,7 +1012,7 @@ int explore_custom(struct explorer *x, uint64_t point,
 		if (x->ps[ki].cls[i] == PC_DATA)
 			f[nf++] = losses[j];
 		else if (losses[j].seq - 1 < prefix)
-			prefix = losses[j].seq - 1;	/* and all after */
+			prefix = losses[j].seq - 1; /* and all after */
 	}
 	if (prefix < x->dseq) {
 		free(f);
@@ -1004,8 +1029,7 @@ int explore_custom(struct explorer *x, uint64_t point,
 	return 0;
 }
 
-int explore_goto(struct explorer *x, const char *full,
-		 struct explore_state *st)
+int explore_goto(struct explorer *x, const char *full, struct explore_state *st)
 {
 	struct explore_state want;
 	struct explore_loss *f = NULL;
@@ -1018,8 +1042,10 @@ int explore_goto(struct explorer *x, const char *full,
 	snprintf(tag, sizeof(tag), "%08x",
 		 (unsigned)(model_trace_hash(x->m) >> 32));
 	if (at && strcmp(at + 1, tag))
-		return xfail(x, ENOENT, "state '%s' belongs to another trace "
-			     "(this trace's states end in @%s)", full, tag);
+		return xfail(x, ENOENT,
+			     "state '%s' belongs to another trace "
+			     "(this trace's states end in @%s)",
+			     full, tag);
 	if (strlen(full) >= sizeof(id) - sizeof(tag))
 		return xfail(x, EINVAL, "'%s' is not a state id", full);
 	snprintf(id, sizeof(id), "%.*s@%s",
@@ -1032,7 +1058,8 @@ int explore_goto(struct explorer *x, const char *full,
 	if (j == x->npoints)
 		return xfail(x, ENOENT,
 			     "state '%s': op #%llu is not a crash point of "
-			     "this trace", id, (unsigned long long)k);
+			     "this trace",
+			     id, (unsigned long long)k);
 	err = base_goto(x, ki, k);
 	if (err)
 		return err;
@@ -1044,8 +1071,10 @@ int explore_goto(struct explorer *x, const char *full,
 		if (err)
 			return err;
 		if (strcmp(st->id, id))
-			return xfail(x, EINVAL, "'%s' is not in canonical "
-				     "form ('%s')", id, st->id);
+			return xfail(x, EINVAL,
+				     "'%s' is not in canonical "
+				     "form ('%s')",
+				     id, st->id);
 		build(x, st);
 		account(x, st);
 		return 0;
@@ -1076,11 +1105,12 @@ int explore_goto(struct explorer *x, const char *full,
 int explore_visible(struct explorer *x, uint64_t k)
 {
 	if (k > model_nops(x->m))
-		return xfail(x, ENOENT, "op #%llu is past the end of the "
-			     "trace (%zu ops)", (unsigned long long)k,
-			     model_nops(x->m));
+		return xfail(x, ENOENT,
+			     "op #%llu is past the end of the "
+			     "trace (%zu ops)",
+			     (unsigned long long)k, model_nops(x->m));
 	model_goto_visible(x->m, k);
-	x->bmodel = NONE;	/* explore_next() rebuilds its base */
+	x->bmodel = NONE; /* explore_next() rebuilds its base */
 	return 0;
 }
 
@@ -1095,7 +1125,7 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 	p = &x->ps[x->bmodel];
 	for (size_t j = 0; j < x->npend; j++) {
 		size_t i = x->pend[j];
-		struct explore_loss l = { .seq = model_op(x->m, i)->seq };
+		struct explore_loss l = {.seq = model_op(x->m, i)->seq};
 		int v;
 
 		if (p->durable_at[i] <= st->point)
@@ -1104,8 +1134,10 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 			v = decide(x, st, i);
 			if (v == MV_FULL)
 				continue;
-			l.fate = v < 0 ? XF_DROPPED : v == MV_HEAD ? XF_HEAD :
-				 v == MV_TAIL ? XF_TAIL : XF_SIZE;
+			l.fate = v < 0		? XF_DROPPED
+				 : v == MV_HEAD ? XF_HEAD
+				 : v == MV_TAIL ? XF_TAIL
+						: XF_SIZE;
 		} else if (meta_persists(x, st, i)) {
 			continue;
 		} else {
@@ -1152,15 +1184,12 @@ const char *explore_error(const struct explorer *x)
 	return x->err;
 }
 
-void explore_describe(const struct explore_state *st, char *buf,
-		      size_t len)
+void explore_describe(const struct explore_state *st, char *buf, size_t len)
 {
 	unsigned long long p = st->prefix, t = st->target;
 
 	switch (st->kind) {
-	case XK_STRICT:
-		snprintf(buf, len, "only what was durable");
-		break;
+	case XK_STRICT: snprintf(buf, len, "only what was durable"); break;
 	case XK_STRICT_DATA:
 		snprintf(buf, len, "durable metadata, every pending write");
 		break;
@@ -1185,12 +1214,16 @@ void explore_describe(const struct explore_state *st, char *buf,
 			 t);
 		break;
 	case XK_SIZE:
-		snprintf(buf, len, "everything, write #%llu zero-filled "
-			 "(size without data)", t);
+		snprintf(buf, len,
+			 "everything, write #%llu zero-filled "
+			 "(size without data)",
+			 t);
 		break;
 	case XK_CUSTOM:
-		snprintf(buf, len, "chosen: metadata up to #%llu, writes as "
-			 "listed", p);
+		snprintf(buf, len,
+			 "chosen: metadata up to #%llu, writes as "
+			 "listed",
+			 p);
 		break;
 	default:
 		snprintf(buf, len, "random choice, metadata up to #%llu", p);
@@ -1223,8 +1256,7 @@ static void entry_name(struct model *m, const struct mnode *dir,
 	snprintf(buf, len, "%s/%s", d, name ? name : "?");
 }
 
-void explore_describe_op(struct model *m, uint64_t seq, char *buf,
-			 size_t len)
+void explore_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 {
 	const struct model_op *op = model_op_seq(m, seq);
 	const char *t;
@@ -1236,8 +1268,13 @@ void explore_describe_op(struct model *m, uint64_t seq, char *buf,
 	}
 	t = trace_type_name(op->type);
 	switch (op->type) {
-	case TR_CREATE: case TR_MKNOD: case TR_MKDIR: case TR_SYMLINK:
-	case TR_LINK: case TR_UNLINK: case TR_RMDIR:
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
 		entry_name(m, op->dir, op->name, a, sizeof(a));
 		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
 			 a);

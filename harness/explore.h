@@ -32,7 +32,15 @@
  * (the "@<trace>" part may be left out; when given it must match).
  *
  * Identical states (same XXH3 hash of the tree a reader sees) are flagged
- * as duplicates of the first one met: a checker checks each hash once.
+ * as duplicates of the first one met, at any point and under any model of
+ * this explorer: a checker whose verdict depends only on the tree checks
+ * each hash once.  A check that also depends on the point (marks made
+ * before it, --durable) must key its cache on (hash, what it depends on).
+ *
+ * Parallel checking: an explorer and its model are single-threaded.  Give
+ * each thread its own model_load() and explorer with shard_k/shard_n, or
+ * materialise states from one thread and run external checkers in
+ * parallel.
  *
  * Calling sequence:
  *	x = explore_new(m, &opts, err, sizeof(err));
@@ -65,64 +73,64 @@
 #include "core/persist.h"
 
 enum explore_kind {
-	XK_STRICT,	/* s */
-	XK_STRICT_DATA,	/* sd */
-	XK_VISIBLE,	/* v */
-	XK_PREFIX,	/* m<P> */
-	XK_PREFIX_NODATA,	/* m<P>n */
-	XK_OMIT,	/* o<W> */
-	XK_HEAD,	/* h<W> */
-	XK_TAIL,	/* t<W> */
-	XK_SIZE,	/* z<W> */
-	XK_RANDOM,	/* r<HEX> */
-	XK_CUSTOM,	/* x<P>[-o<W>|-h<W>|-t<W>|-z<W>]...: explore_custom() */
+	XK_STRICT,	  /* s */
+	XK_STRICT_DATA,	  /* sd */
+	XK_VISIBLE,	  /* v */
+	XK_PREFIX,	  /* m<P> */
+	XK_PREFIX_NODATA, /* m<P>n */
+	XK_OMIT,	  /* o<W> */
+	XK_HEAD,	  /* h<W> */
+	XK_TAIL,	  /* t<W> */
+	XK_SIZE,	  /* z<W> */
+	XK_RANDOM,	  /* r<HEX> */
+	XK_CUSTOM, /* x<P>[-o<W>|-h<W>|-t<W>|-z<W>]...: explore_custom() */
 	XK_MAX
 };
 
 struct explore_opts {
-	const struct persist_rules *const *models;	/* NULL-terminated;
+	const struct persist_rules *const *models; /* NULL-terminated;
 							   NULL: posix */
-	bool one_point;		/* only crash point `point` */
+	bool one_point; /* only crash point `point` */
 	uint64_t point;
-	uint32_t sector;	/* torn-write granularity; 0: the trace's,
+	uint32_t sector;	   /* torn-write granularity; 0: the trace's,
 				   else 512 */
-	unsigned max_prefixes;	/* metadata prefixes per point (0: 16) */
-	unsigned max_writes;	/* pending writes varied per point (0: 16) */
-	unsigned random;	/* random states per point (default 0) */
-	uint64_t seed;		/* for the random states */
-	unsigned kinds;		/* bitmask of 1 << XK_*; 0: all */
-	unsigned shard_k, shard_n;	/* keep ids with hash % n == k */
+	unsigned max_prefixes;	   /* metadata prefixes per point (0: 16) */
+	unsigned max_writes;	   /* pending writes varied per point (0: 16) */
+	unsigned random;	   /* random states per point (default 0) */
+	uint64_t seed;		   /* for the random states */
+	unsigned kinds;		   /* bitmask of 1 << XK_*; 0: all */
+	unsigned shard_k, shard_n; /* keep ids with hash % n == k */
 };
 
 struct explore_state {
-	char id[256];		/* "k17.posix.o12@3fa2b1c0" */
-	uint64_t point;		/* crash point (seq) */
+	char id[256];	/* "k17.posix.o12@3fa2b1c0" */
+	uint64_t point; /* crash point (seq) */
 	const struct persist_rules *model;
 	enum explore_kind kind;
-	uint64_t prefix;	/* metadata persisted up to this seq */
-	uint64_t target;	/* the write varied (o/h/t/z), seq */
-	uint64_t rseed;		/* XK_RANDOM */
-	uint64_t hash;		/* XXH3 of the tree */
-	bool duplicate;		/* hash seen before in this explorer */
+	uint64_t prefix; /* metadata persisted up to this seq */
+	uint64_t target; /* the write varied (o/h/t/z), seq */
+	uint64_t rseed;	 /* XK_RANDOM */
+	uint64_t hash;	 /* XXH3 of the tree */
+	bool duplicate;	 /* hash seen before in this explorer */
 };
 
 /* What a state did with one op that was not durable at its point. */
 enum explore_fate {
-	XF_DROPPED,	/* not persisted */
-	XF_HEAD,	/* write persisted in part: head sectors only */
-	XF_TAIL,	/* write persisted in part: tail sectors only */
-	XF_SIZE,	/* write's size extension persisted, not its data */
+	XF_DROPPED, /* not persisted */
+	XF_HEAD,    /* write persisted in part: head sectors only */
+	XF_TAIL,    /* write persisted in part: tail sectors only */
+	XF_SIZE,    /* write's size extension persisted, not its data */
 };
 
 struct explore_loss {
-	uint64_t seq;		/* the op */
+	uint64_t seq; /* the op */
 	enum explore_fate fate;
 };
 
 struct explore_counts {
-	uint64_t points;	/* crash points visited */
-	uint64_t generated;	/* states built */
-	uint64_t distinct;	/* distinct hashes among them */
+	uint64_t points;    /* crash points visited */
+	uint64_t generated; /* states built */
+	uint64_t distinct;  /* distinct hashes among them */
 };
 
 struct explorer;
@@ -193,16 +201,14 @@ const char *explore_error(const struct explorer *x);
 const char *explore_kind_name(enum explore_kind k);
 
 /* Describe a state's choice in words ("visible without write #12"). */
-void explore_describe(const struct explore_state *st, char *buf,
-		      size_t len);
+void explore_describe(const struct explore_state *st, char *buf, size_t len);
 
 /*
  * Name op seq for people: "write #5 to config.json.tmp", "rename #7
  * config.json.tmp -> config.json".  Paths are looked up in the current
  * tree ("#<id>" for a file not in it).
  */
-void explore_describe_op(struct model *m, uint64_t seq, char *buf,
-			 size_t len);
+void explore_describe_op(struct model *m, uint64_t seq, char *buf, size_t len);
 
 /* "dropped", "torn (head only)", ... */
 const char *explore_fate_name(enum explore_fate f);

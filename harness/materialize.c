@@ -27,20 +27,20 @@
 #include <xxhash.h>
 
 struct drec {
-	char *name;		/* owned */
-	uint32_t mode;		/* type and permission bits written */
-	const struct mnode *node;	/* the model file it holds */
-	uint64_t hash;		/* model_hash() when written (not dirs) */
-	uint64_t epoch;		/* sync pass that last met it */
+	char *name;		  /* owned */
+	uint32_t mode;		  /* type and permission bits written */
+	const struct mnode *node; /* the model file it holds */
+	uint64_t hash;		  /* model_hash() when written (not dirs) */
+	uint64_t epoch;		  /* sync pass that last met it */
 	struct drec *parent;
-	struct drec *head, *next;	/* children list, siblings */
+	struct drec *head, *next; /* children list, siblings */
 };
 
 struct materializer {
-	int rootfd;		/* the output directory */
-	struct drec root;	/* records of its entries */
-	struct map byname;	/* (parent drec, name hash) -> drec */
-	struct map links;	/* this pass: mnode -> fd + 1 of a written
+	int rootfd;	   /* the output directory */
+	struct drec root;  /* records of its entries */
+	struct map byname; /* (parent drec, name hash) -> drec */
+	struct map links;  /* this pass: mnode -> fd + 1 of a written
 				   file with more than one link */
 	uint64_t epoch;
 	unsigned long ops;
@@ -50,7 +50,7 @@ struct materializer {
 };
 
 static int mfail(struct materializer *mt, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int mfail(struct materializer *mt, int err, const char *fmt, ...)
 {
@@ -74,12 +74,12 @@ static uint64_t hname(const char *s)
 static struct drec *rec_find(struct materializer *mt, struct drec *dir,
 			     const char *name)
 {
-	struct drec *r = map_get(&mt->byname, (uint64_t)(uintptr_t)dir,
-				 hname(name));
+	struct drec *r =
+	    map_get(&mt->byname, (uint64_t)(uintptr_t)dir, hname(name));
 
 	if (r && !strcmp(r->name, name))
 		return r;
-	for (r = dir->head; r; r = r->next)	/* hash collision */
+	for (r = dir->head; r; r = r->next) /* hash collision */
 		if (!strcmp(r->name, name))
 			return r;
 	return NULL;
@@ -151,7 +151,7 @@ static int empty_dir(int fd)
 		close(dfd);
 		return -errno;
 	}
-	rewinddir(d);	/* the duplicate shares the offset */
+	rewinddir(d); /* the duplicate shares the offset */
 	while ((de = readdir(d))) {
 		int sub;
 
@@ -189,8 +189,8 @@ static int remove_entry(struct materializer *mt, int dirfd, const char *name)
 	if (errno != EISDIR && errno != EPERM)
 		return mfail(mt, errno, "cannot remove '%s': %s", name,
 			     strerror(errno));
-	sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				  O_CLOEXEC);
+	sub = openat(dirfd, name,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sub < 0)
 		return mfail(mt, errno, "cannot open '%s': %s", name,
 			     strerror(errno));
@@ -207,8 +207,7 @@ static int remove_entry(struct materializer *mt, int dirfd, const char *name)
 
 /* ---- writing -------------------------------------------------------- */
 
-static void set_xattrs(struct materializer *mt, int fd,
-		       const struct mnode *n)
+static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n)
 {
 	const char *name;
 	const void *val;
@@ -220,8 +219,8 @@ static void set_xattrs(struct materializer *mt, int fd,
 			continue;
 		if (!mt->xattr_warned)
 			util_warn("cannot set xattr '%s': %s (xattrs are "
-				  "left out of this state)", name,
-				  strerror(errno));
+				  "left out of this state)",
+				  name, strerror(errno));
 		mt->xattr_warned = true;
 	}
 }
@@ -238,15 +237,16 @@ static int write_content(struct materializer *mt, struct model *m, int fd,
 	e = model_extents(n, &ne);
 	for (size_t i = 0; i < ne; i++) {
 		for (uint64_t done = 0; done < e[i].len;) {
-			size_t chunk = e[i].len - done > sizeof(buf) ?
-					       sizeof(buf) :
-					       (size_t)(e[i].len - done);
+			size_t chunk = e[i].len - done > sizeof(buf)
+					   ? sizeof(buf)
+					   : (size_t)(e[i].len - done);
 			ssize_t w;
-			int err = model_extent_read(m, n, &e[i], done, buf,
-						    chunk);
+			int err =
+			    model_extent_read(m, n, &e[i], done, buf, chunk);
 
 			if (err)
-				return mfail(mt, -err, "cannot read the "
+				return mfail(mt, -err,
+					     "cannot read the "
 					     "content of a file: %s",
 					     strerror(-err));
 			if (e[i].off + done >= st.size)
@@ -261,8 +261,7 @@ static int write_content(struct materializer *mt, struct model *m, int fd,
 		}
 	}
 	if (ftruncate(fd, (off_t)st.size))
-		return mfail(mt, errno, "cannot set size: %s",
-			     strerror(errno));
+		return mfail(mt, errno, "cannot set size: %s", strerror(errno));
 	return 0;
 }
 
@@ -270,8 +269,8 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 		     const char *name, const struct mnode *n)
 {
 	struct model_stat st;
-	uintptr_t prev = (uintptr_t)map_get(&mt->links,
-					    (uint64_t)(uintptr_t)n, 0);
+	uintptr_t prev =
+	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
 	char proc[64];
 	int fd, err;
 
@@ -285,8 +284,8 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 				     strerror(errno));
 		return 0;
 	}
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				 O_CLOEXEC, 0600);
+	fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
@@ -303,7 +302,7 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 	if (!err && st.nlink > 1 &&
 	    !map_put(&mt->links, (uint64_t)(uintptr_t)n, 0,
 		     (void *)(uintptr_t)(fd + 1)))
-		return 0;	/* kept open for the other names */
+		return 0; /* kept open for the other names */
 	close(fd);
 	return err;
 }
@@ -318,8 +317,9 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 	mt->ops++;
 	if (S_ISLNK(st.mode)) {
 		if (symlinkat(model_symlink(n), dirfd, name))
-			return mfail(mt, errno, "cannot create symlink '%s': %s",
-				     name, strerror(errno));
+			return mfail(mt, errno,
+				     "cannot create symlink '%s': %s", name,
+				     strerror(errno));
 		return 0;
 	}
 	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev))
@@ -329,10 +329,12 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 			     strerror(errno));
 	if (!mt->dev_warned)
 		util_warn("cannot create device '%s' (not root): an empty "
-			  "file stands in", name);
+			  "file stands in",
+			  name);
 	mt->dev_warned = true;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				 O_CLOEXEC, st.mode & 07777);
+	fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    st.mode & 07777);
 	if (fd < 0)
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
@@ -346,8 +348,8 @@ static int sync_dir(struct materializer *mt, struct model *m,
 
 /* Open (creating if needed) subdirectory name and sync it. */
 static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
-		       const char *name, const struct mnode *c,
-		       struct drec *r, bool create, int depth)
+		       const char *name, const struct mnode *c, struct drec *r,
+		       bool create, int depth)
 {
 	struct model_stat st;
 	int fd, err;
@@ -356,14 +358,16 @@ static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
 	if (create) {
 		mt->ops++;
 		if (mkdirat(dirfd, name, 0700))
-			return mfail(mt, errno, "cannot create directory "
-				     "'%s': %s", name, strerror(errno));
+			return mfail(mt, errno,
+				     "cannot create directory "
+				     "'%s': %s",
+				     name, strerror(errno));
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				 O_CLOEXEC);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return mfail(mt, errno, "cannot open directory '%s': %s",
-			     name, strerror(errno));
+		return mfail(mt, errno, "cannot open directory '%s': %s", name,
+			     strerror(errno));
 	if (!create && (r->mode & 0700) != 0700)
 		fchmod(fd, 0700);
 	err = sync_dir(mt, m, c, r, fd, depth + 1);
@@ -399,7 +403,7 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		uint64_t h = 0;
 		bool same;
 
-		if (!util_name_ok(name))	/* the loader forbids these */
+		if (!util_name_ok(name)) /* the loader forbids these */
 			return mfail(mt, EINVAL, "refusing entry name '%s'",
 				     name);
 		model_stat(c, &st);
@@ -428,13 +432,13 @@ static int sync_dir(struct materializer *mt, struct model *m,
 				err = make_special(mt, dirfd, name, c);
 			r->mode = st.mode;
 		} else if (S_ISDIR(st.mode)) {
-			err = sync_subdir(mt, m, dirfd, name, c, r, false,
-					  depth);
+			err =
+			    sync_subdir(mt, m, dirfd, name, c, r, false, depth);
 		} else if (S_ISREG(st.mode) && st.nlink > 1 &&
 			   !map_get(&mt->links, (uint64_t)(uintptr_t)c, 0)) {
 			/* kept as is: the other names link to this one */
-			int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
-						     O_CLOEXEC);
+			int fd = openat(dirfd, name,
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (fd >= 0 &&
 			    map_put(&mt->links, (uint64_t)(uintptr_t)c, 0,
@@ -475,7 +479,7 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 	mt->epoch++;
 	ret = sync_dir(mt, m, model_root(m), &mt->root, mt->rootfd, 0);
 	close_links(mt);
-	if (ret)	/* the disk no longer matches the records */
+	if (ret) /* the disk no longer matches the records */
 		materialize_forget(mt);
 	mt->err = NULL;
 	mt->errlen = 0;
@@ -494,8 +498,7 @@ unsigned long materialize_ops(const struct materializer *mt)
 	return mt->ops;
 }
 
-struct materializer *materialize_new(const char *dir, char *err,
-				     size_t errlen)
+struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 {
 	struct materializer *mt = calloc(1, sizeof(*mt));
 	struct dirent *de;
@@ -510,8 +513,7 @@ struct materializer *materialize_new(const char *dir, char *err,
 			 strerror(e));
 		goto out_free;
 	}
-	mt->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			       O_CLOEXEC);
+	mt->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (mt->rootfd < 0) {
 		e = errno;
 		snprintf(err, errlen, "cannot open '%s': %s", dir,
@@ -524,8 +526,7 @@ struct materializer *materialize_new(const char *dir, char *err,
 		e = errno;
 		if (fd >= 0)
 			close(fd);
-		snprintf(err, errlen, "cannot read '%s': %s", dir,
-			 strerror(e));
+		snprintf(err, errlen, "cannot read '%s': %s", dir, strerror(e));
 		goto out_close;
 	}
 	rewinddir(d);
@@ -535,8 +536,10 @@ struct materializer *materialize_new(const char *dir, char *err,
 	closedir(d);
 	if (de) {
 		e = ENOTEMPTY;
-		snprintf(err, errlen, "output directory '%s' is not empty "
-			 "(give a new or empty directory)", dir);
+		snprintf(err, errlen,
+			 "output directory '%s' is not empty "
+			 "(give a new or empty directory)",
+			 dir);
 		goto out_close;
 	}
 	return mt;
@@ -569,12 +572,12 @@ struct verify {
 	char *report;
 	size_t len, used;
 	int diffs;
-	struct map ino;		/* (st_ino, st_dev) -> mnode */
-	struct map node;	/* mnode -> st_ino + 1 */
+	struct map ino;	 /* (st_ino, st_dev) -> mnode */
+	struct map node; /* mnode -> st_ino + 1 */
 };
 
 static void diff(struct verify *v, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void diff(struct verify *v, const char *path, const char *fmt, ...)
 {
@@ -584,8 +587,8 @@ static void diff(struct verify *v, const char *path, const char *fmt, ...)
 	v->diffs++;
 	if (v->diffs > 20 || v->used + 1 >= v->len)
 		return;
-	n = snprintf(v->report + v->used, v->len - v->used, "%s: ",
-		     *path ? path : ".");
+	n = snprintf(v->report + v->used, v->len - v->used,
+		     "%s: ", *path ? path : ".");
 	if (n > 0 && (size_t)n < v->len - v->used)
 		v->used += (size_t)n;
 	va_start(ap, fmt);
@@ -606,8 +609,8 @@ static void verify_file(struct verify *v, const char *path, int fd,
 	uint64_t off = 0;
 
 	for (; off < size; off += sizeof(a)) {
-		size_t chunk = size - off > sizeof(a) ? sizeof(a) :
-							(size_t)(size - off);
+		size_t chunk =
+		    size - off > sizeof(a) ? sizeof(a) : (size_t)(size - off);
 		ssize_t got = pread(fd, a, chunk, (off_t)off);
 		ssize_t want = model_read(v->m, n, off, b, chunk);
 
@@ -707,8 +710,8 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 			diff(v, path, "mode %04o on disk, %04o in the replay",
 			     st.st_mode & 07777, ms.mode & 07777);
 		if (!S_ISDIR(st.st_mode)) {
-			struct mnode *prev = map_get(&v->ino, st.st_ino,
-						     st.st_dev);
+			struct mnode *prev =
+			    map_get(&v->ino, st.st_ino, st.st_dev);
 
 			seen = (uintptr_t)map_get(&v->node,
 						  (uint64_t)(uintptr_t)c, 0);
@@ -721,8 +724,8 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 		}
 		if (S_ISLNK(st.st_mode)) {
 			char t[4096];
-			ssize_t tl = readlinkat(dirfd, de->d_name, t,
-						sizeof(t) - 1);
+			ssize_t tl =
+			    readlinkat(dirfd, de->d_name, t, sizeof(t) - 1);
 
 			t[tl > 0 ? tl : 0] = '\0';
 			if (strcmp(t, model_symlink(c)))
@@ -738,19 +741,20 @@ static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
 			verify_xattrs(v, path, fd, c);
 			if (S_ISREG(st.st_mode)) {
 				if ((uint64_t)st.st_size != ms.size)
-					diff(v, path, "size %llu on disk, "
+					diff(v, path,
+					     "size %llu on disk, "
 					     "%llu in the replay",
 					     (unsigned long long)st.st_size,
 					     (unsigned long long)ms.size);
 				else
 					verify_file(v, path, fd, c, ms.size);
 			} else if (depth < 4096) {
-				verify_dir(v, fd, c, path,
-					   plen + l + !!plen, depth + 1);
+				verify_dir(v, fd, c, path, plen + l + !!plen,
+					   depth + 1);
 			}
 			close(fd);
 		}
-next:
+	next:
 		path[plen] = '\0';
 	}
 	closedir(d);
@@ -774,7 +778,7 @@ next:
 int materialize_verify(struct model *m, const char *dir, char *report,
 		       size_t len)
 {
-	struct verify v = { .m = m, .report = report, .len = len };
+	struct verify v = {.m = m, .report = report, .len = len};
 	char path[4096] = "";
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 

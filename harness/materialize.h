@@ -42,8 +42,7 @@ struct materializer;
 
 /* Use dir as the output directory: created if missing (its parent must
  * exist); an existing dir must be empty. */
-struct materializer *materialize_new(const char *dir, char *err,
-				     size_t errlen);
+struct materializer *materialize_new(const char *dir, char *err, size_t errlen);
 
 /* Make the output directory hold the current tree of m. */
 int materialize_sync(struct materializer *mt, struct model *m, char *err,

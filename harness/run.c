@@ -34,8 +34,7 @@ static void read_meta(struct run_info *ri)
 	json_decref(j);
 }
 
-int run_open(const char *path, struct run_info *ri, char *err,
-	     size_t errlen)
+int run_open(const char *path, struct run_info *ri, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -57,8 +56,10 @@ int run_open(const char *path, struct run_info *ri, char *err,
 	}
 	snprintf(ri->dir, sizeof(ri->dir), "%s", path);
 	if (stat(ri->trace, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "'%s' is not a run: no trace file "
-			 "'%s' (see docs/run-format.md)", path, ri->trace);
+		snprintf(err, errlen,
+			 "'%s' is not a run: no trace file "
+			 "'%s' (see docs/run-format.md)",
+			 path, ri->trace);
 		return -ENOENT;
 	}
 	if (stat(ri->initial, &st))
@@ -77,8 +78,7 @@ struct model *run_load(const struct run_info *ri, char *err, size_t errlen)
 			  errlen);
 }
 
-int run_create(const char *dir, struct run_info *ri, char *err,
-	       size_t errlen)
+int run_create(const char *dir, struct run_info *ri, char *err, size_t errlen)
 {
 	memset(ri, 0, sizeof(*ri));
 	if (strlen(dir) >= sizeof(ri->dir) - 16) {

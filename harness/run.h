@@ -26,13 +26,12 @@
 struct run_info {
 	char dir[PATH_MAX];	/* the RUN directory ("" for a bare trace) */
 	char trace[PATH_MAX];	/* its trace */
-	char initial[PATH_MAX];	/* its initial image, "" if none */
+	char initial[PATH_MAX]; /* its initial image, "" if none */
 	uint32_t sector;	/* from meta.json, 0 if not given */
 };
 
 /* Find the parts of the run at path. */
-int run_open(const char *path, struct run_info *ri, char *err,
-	     size_t errlen);
+int run_open(const char *path, struct run_info *ri, char *err, size_t errlen);
 
 /* Load the run's model (see model_load()).  NULL with errno and err. */
 struct model *run_load(const struct run_info *ri, char *err, size_t errlen);
@@ -41,8 +40,7 @@ struct model *run_load(const struct run_info *ri, char *err, size_t errlen);
  * Create an empty RUN directory at dir (which must not exist), with an
  * empty initial/ and paths filled in ri, for the harness to record into.
  */
-int run_create(const char *dir, struct run_info *ri, char *err,
-	       size_t errlen);
+int run_create(const char *dir, struct run_info *ri, char *err, size_t errlen);
 
 /* Write RUN/meta.json: the sector size and the command line that made the
  * run (argv may be NULL).  Returns 0 or -errno. */

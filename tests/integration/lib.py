@@ -140,7 +140,9 @@ class Context:
             if not os.path.isdir(d):
                 os.mkdir(d)
         if self.passthrough_ll:
-            return self._mount_passthrough(backing, mnt, trace)
+            opts = [o for i, o in enumerate(options)
+                    if i > 0 and options[i - 1] == "-o"]
+            return self._mount_passthrough(backing, mnt, trace, opts)
         if not os.access(CRASHFS, os.X_OK):
             raise AssertionError("%s is missing: run make" % CRASHFS)
         cmd = [CRASHFS, "mount", "--trace", trace, "--log",
@@ -156,9 +158,10 @@ class Context:
         m.daemon_pid = daemon_pid(mnt)
         return m
 
-    def _mount_passthrough(self, backing, mnt, trace):
+    def _mount_passthrough(self, backing, mnt, trace, opts=()):
         proc = subprocess.Popen([self.passthrough_ll, "-f", "-o",
-                                 "source=%s,xattr" % backing, mnt],
+                                 ",".join(["source=%s,xattr" % backing]
+                                          + list(opts)), mnt],
                                 stdout=sys.stdout, stderr=sys.stderr)
         self.procs.append(proc)
         deadline = time.monotonic() + 20

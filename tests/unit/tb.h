@@ -26,12 +26,12 @@
 #include "harness/explore.h"
 
 struct tb {
-	char dir[64];		/* temporary directory */
-	char trace[128];	/* dir/trace */
-	char init[128];		/* dir/initial */
+	char dir[64];	 /* temporary directory */
+	char trace[128]; /* dir/trace */
+	char init[128];	 /* dir/initial */
 	struct trace_writer *w;
-	uint64_t next_id;	/* next id for created files */
-	struct model *m;	/* after tb_load() */
+	uint64_t next_id; /* next id for created files */
+	struct model *m;  /* after tb_load() */
 	char err[512];
 };
 
@@ -68,34 +68,41 @@ static inline void tb_rec(struct tb *t, struct trace_rec *r)
 
 static inline void tb_bind_root(struct tb *t)
 {
-	struct trace_rec r = { .type = TR_BIND, .id = 1, .name = "",
-			       .mode = S_IFDIR | 0755 };
+	struct trace_rec r = {
+	    .type = TR_BIND, .id = 1, .name = "", .mode = S_IFDIR | 0755};
 
 	tb_rec(t, &r);
 }
 
 static inline void tb_bind(struct tb *t, uint64_t id, uint64_t parent,
-		    const char *name, uint32_t mode, uint64_t size)
+			   const char *name, uint32_t mode, uint64_t size)
 {
-	struct trace_rec r = { .type = TR_BIND, .id = id, .parent = parent,
-			       .name = name, .mode = mode, .len = size };
+	struct trace_rec r = {.type = TR_BIND,
+			      .id = id,
+			      .parent = parent,
+			      .name = name,
+			      .mode = mode,
+			      .len = size};
 
 	tb_rec(t, &r);
 }
 
 static inline uint64_t tb_new(struct tb *t, int type, uint64_t parent,
-		       const char *name, const char *target)
+			      const char *name, const char *target)
 {
-	struct trace_rec r = { .type = (uint16_t)type, .parent = parent,
-			       .name = name, .id = t->next_id++,
-			       .mode = type == TR_MKDIR ? 0755 : 0644,
-			       .name2 = target };
+	struct trace_rec r = {.type = (uint16_t)type,
+			      .parent = parent,
+			      .name = name,
+			      .id = t->next_id++,
+			      .mode = type == TR_MKDIR ? 0755 : 0644,
+			      .name2 = target};
 
 	tb_rec(t, &r);
 	return r.id;
 }
 
-static inline uint64_t tb_create(struct tb *t, uint64_t parent, const char *name)
+static inline uint64_t tb_create(struct tb *t, uint64_t parent,
+				 const char *name)
 {
 	return tb_new(t, TR_CREATE, parent, name, NULL);
 }
@@ -106,25 +113,32 @@ static inline uint64_t tb_mkdir(struct tb *t, uint64_t parent, const char *name)
 }
 
 static inline uint64_t tb_write_flags(struct tb *t, uint64_t id, uint64_t off,
-			       const void *data, uint32_t len, uint16_t fl)
+				      const void *data, uint32_t len,
+				      uint16_t fl)
 {
-	struct trace_rec r = { .type = TR_WRITE, .id = id, .off = off,
-			       .data = data, .data_len = len, .len = len,
-			       .result = (int32_t)len, .flags = fl };
+	struct trace_rec r = {.type = TR_WRITE,
+			      .id = id,
+			      .off = off,
+			      .data = data,
+			      .data_len = len,
+			      .len = len,
+			      .result = (int32_t)len,
+			      .flags = fl};
 
 	tb_rec(t, &r);
 	return r.seq;
 }
 
 static inline uint64_t tb_write(struct tb *t, uint64_t id, uint64_t off,
-			 const char *s)
+				const char *s)
 {
 	return tb_write_flags(t, id, off, s, (uint32_t)strlen(s), 0);
 }
 
-static inline uint64_t tb_simple(struct tb *t, int type, uint64_t id, uint16_t fl)
+static inline uint64_t tb_simple(struct tb *t, int type, uint64_t id,
+				 uint16_t fl)
 {
-	struct trace_rec r = { .type = (uint16_t)type, .id = id, .flags = fl };
+	struct trace_rec r = {.type = (uint16_t)type, .id = id, .flags = fl};
 
 	tb_rec(t, &r);
 	return r.seq;
@@ -147,7 +161,7 @@ static inline uint64_t tb_fsyncdir(struct tb *t, uint64_t id)
 
 static inline uint64_t tb_truncate(struct tb *t, uint64_t id, uint64_t len)
 {
-	struct trace_rec r = { .type = TR_TRUNCATE, .id = id, .len = len };
+	struct trace_rec r = {.type = TR_TRUNCATE, .id = id, .len = len};
 
 	tb_rec(t, &r);
 	return r.seq;
@@ -155,30 +169,34 @@ static inline uint64_t tb_truncate(struct tb *t, uint64_t id, uint64_t len)
 
 static inline uint64_t tb_chmod(struct tb *t, uint64_t id, uint32_t mode)
 {
-	struct trace_rec r = { .type = TR_SETATTR, .id = id, .mode = mode,
-			       .oflags = TRA_MODE };
+	struct trace_rec r = {
+	    .type = TR_SETATTR, .id = id, .mode = mode, .oflags = TRA_MODE};
 
 	tb_rec(t, &r);
 	return r.seq;
 }
 
 static inline uint64_t tb_rename(struct tb *t, uint64_t p, const char *n,
-			  uint64_t p2, const char *n2, uint64_t id,
-			  uint64_t id2)
+				 uint64_t p2, const char *n2, uint64_t id,
+				 uint64_t id2)
 {
-	struct trace_rec r = { .type = TR_RENAME, .parent = p, .name = n,
-			       .parent2 = p2, .name2 = n2, .id = id,
-			       .id2 = id2 };
+	struct trace_rec r = {.type = TR_RENAME,
+			      .parent = p,
+			      .name = n,
+			      .parent2 = p2,
+			      .name2 = n2,
+			      .id = id,
+			      .id2 = id2};
 
 	tb_rec(t, &r);
 	return r.seq;
 }
 
 static inline uint64_t tb_unlink(struct tb *t, uint64_t p, const char *n,
-			  uint64_t id)
+				 uint64_t id)
 {
-	struct trace_rec r = { .type = TR_UNLINK, .parent = p, .name = n,
-			       .id = id };
+	struct trace_rec r = {
+	    .type = TR_UNLINK, .parent = p, .name = n, .id = id};
 
 	tb_rec(t, &r);
 	return r.seq;
@@ -199,7 +217,7 @@ static inline struct model *tb_load(struct tb *t)
 }
 
 static inline int tb_rm(const char *p, const struct stat *st, int flag,
-		 struct FTW *ftw)
+			struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -243,15 +261,16 @@ typedef bool (*tb_pred)(struct model *m, const void *arg);
  * k == UINT64_MAX): how many states satisfy pred, and how many there are.
  */
 static inline struct tb_count tb_count_pred(struct model *m, const char *model,
-				     uint64_t k, tb_pred pred,
-				     const void *arg)
+					    uint64_t k, tb_pred pred,
+					    const void *arg)
 {
-	const struct persist_rules *models[] = { persist_find(model), NULL };
-	struct explore_opts o = { .models = models,
-				  .one_point = k != UINT64_MAX, .point = k,
-				  .random = 8 };
+	const struct persist_rules *models[] = {persist_find(model), NULL};
+	struct explore_opts o = {.models = models,
+				 .one_point = k != UINT64_MAX,
+				 .point = k,
+				 .random = 8};
 	struct explore_state st;
-	struct tb_count c = { 0, 0 };
+	struct tb_count c = {0, 0};
 	struct explorer *x;
 	char err[256];
 	int ret;
@@ -273,7 +292,7 @@ static inline struct tb_count tb_count_pred(struct model *m, const char *model,
 
 struct tb_want {
 	const char *path;
-	const char *content;	/* NULL: absent */
+	const char *content; /* NULL: absent */
 };
 
 static inline bool tb_has(struct model *m, const void *arg)
@@ -288,11 +307,12 @@ static inline bool tb_has(struct model *m, const void *arg)
 }
 
 /* States at k where path holds content (NULL: is absent). */
-static inline struct tb_count tb_count_states(struct model *m, const char *model,
-				       uint64_t k, const char *path,
-				       const char *content)
+static inline struct tb_count tb_count_states(struct model *m,
+					      const char *model, uint64_t k,
+					      const char *path,
+					      const char *content)
 {
-	struct tb_want w = { path, content };
+	struct tb_want w = {path, content};
 
 	return tb_count_pred(m, model, k, tb_has, &w);
 }

@@ -15,12 +15,12 @@
 #include "core/map.h"
 #include "tests/unit/tb.h"
 
-#define SECTOR 16	/* small sectors so short writes tear */
+#define SECTOR 16 /* small sectors so short writes tear */
 
 /* ---- random traces -------------------------------------------------- */
 
 struct rent {
-	uint64_t dir, id;	/* the entry dir/name -> id */
+	uint64_t dir, id; /* the entry dir/name -> id */
 	char name[16];
 	bool isdir;
 };
@@ -67,7 +67,7 @@ static int find_ent(struct rgen *g, uint64_t dir, const char *name)
 
 static void random_trace(struct tb *t, unsigned int seed, int nops)
 {
-	struct rgen g = { .t = t, .seed = seed };
+	struct rgen g = {.t = t, .seed = seed};
 
 	for (size_t i = 0; i < sizeof(g.payload); i++)
 		g.payload[i] = (char)('a' + i % 26);
@@ -82,8 +82,8 @@ static void random_trace(struct tb *t, unsigned int seed, int nops)
 		snprintf(name, sizeof(name), "n%u", rnd(&g, 12));
 		if (what < 15 && g.n < 250 && find_ent(&g, dir, name) < 0) {
 			bool isdir = g.ndirs < 16 && rnd(&g, 5) == 0;
-			uint64_t id = isdir ? tb_mkdir(t, dir, name) :
-					      tb_create(t, dir, name);
+			uint64_t id = isdir ? tb_mkdir(t, dir, name)
+					    : tb_create(t, dir, name);
 			struct rent *r = &g.ents[g.n++];
 
 			r->dir = dir;
@@ -118,9 +118,10 @@ static void random_trace(struct tb *t, unsigned int seed, int nops)
 			del_ent(&g, (size_t)f);
 		} else if (what < 68 && f >= 0 && g.n < 250 &&
 			   find_ent(&g, dir, name) < 0) {
-			struct trace_rec r = { .type = TR_LINK,
-					       .id = g.ents[f].id,
-					       .parent = dir, .name = name };
+			struct trace_rec r = {.type = TR_LINK,
+					      .id = g.ents[f].id,
+					      .parent = dir,
+					      .name = name};
 			struct rent *n = &g.ents[g.n++];
 
 			tb_rec(t, &r);
@@ -137,11 +138,11 @@ static void random_trace(struct tb *t, unsigned int seed, int nops)
 		} else if (what < 93 && f >= 0) {
 			tb_chmod(t, g.ents[f].id, 0600 | rnd(&g, 2) * 044);
 		} else if (f >= 0) {
-			struct trace_rec r = { .type = TR_SETXATTR,
-					       .id = g.ents[f].id,
-					       .name = "user.x",
-					       .data = g.payload + rnd(&g, 26),
-					       .data_len = 3 };
+			struct trace_rec r = {.type = TR_SETXATTR,
+					      .id = g.ents[f].id,
+					      .name = "user.x",
+					      .data = g.payload + rnd(&g, 26),
+					      .data_len = 3};
 
 			tb_rec(t, &r);
 		}
@@ -167,25 +168,26 @@ static uint64_t reference(struct model *ref, const struct explore_loss *l,
 				j++;
 				continue;
 			}
-			v = l[j].fate == XF_HEAD ? MV_HEAD :
-			    l[j].fate == XF_TAIL ? MV_TAIL : MV_SIZE;
+			v = l[j].fate == XF_HEAD   ? MV_HEAD
+			    : l[j].fate == XF_TAIL ? MV_TAIL
+						   : MV_SIZE;
 			j++;
 		}
 		model_apply_ns(ref, op);
 		model_apply_node(ref, op, v, SECTOR);
 	}
-	assert_int_equal(j, nl);	/* losses are in seq order */
+	assert_int_equal(j, nl); /* losses are in seq order */
 	return model_hash(ref, model_root(ref));
 }
 
 static void check_trace(struct tb *t, const char *model)
 {
-	const struct persist_rules *models[] = { persist_find(model), NULL };
-	struct explore_opts o = { .models = models, .sector = SECTOR,
-				  .random = 4, .seed = 7 };
+	const struct persist_rules *models[] = {persist_find(model), NULL};
+	struct explore_opts o = {
+	    .models = models, .sector = SECTOR, .random = 4, .seed = 7};
 	struct explore_loss l[4096];
 	struct explore_state st;
-	struct persist p = { 0 };
+	struct persist p = {0};
 	struct model *ref;
 	struct explorer *x;
 	uint64_t last_v = 0, final;
@@ -194,7 +196,7 @@ static void check_trace(struct tb *t, const char *model)
 
 	ref = model_load(t->trace, t->init, err, sizeof(err));
 	assert_non_null(ref);
-	final = model_hash(ref, model_root(ref));	/* load ends visible */
+	final = model_hash(ref, model_root(ref)); /* load ends visible */
 	assert_int_equal(persist_compute(ref, models[0], &p), 0);
 	x = explore_new(t->m, &o, err, sizeof(err));
 	assert_non_null(x);
@@ -227,8 +229,8 @@ static void check_trace(struct tb *t, const char *model)
 		if (nl < 30) {
 			struct explore_state cs, gs;
 
-			ret = explore_custom(x, st.point, models[0], l, nl,
-					     &cs);
+			ret =
+			    explore_custom(x, st.point, models[0], l, nl, &cs);
 			if (ret)
 				fprintf(stderr, "%s: %s\n", st.id,
 					explore_error(x));
@@ -250,7 +252,7 @@ static void check_trace(struct tb *t, const char *model)
 
 static void test_random_traces(void **state)
 {
-	const char *models[] = { "posix", "ext4", "strict", "prefix" };
+	const char *models[] = {"posix", "ext4", "strict", "prefix"};
 
 	(void)state;
 	for (unsigned seed = 1; seed <= 12; seed++) {
@@ -275,7 +277,7 @@ struct listing {
 
 static struct listing list_states(struct tb *t, const struct explore_opts *o)
 {
-	struct listing li = { 0 };
+	struct listing li = {0};
 	struct explore_state st;
 	struct explorer *x;
 	struct model *m;
@@ -298,11 +300,10 @@ static struct listing list_states(struct tb *t, const struct explore_opts *o)
 
 static void test_ids_stable_and_rebuildable(void **state)
 {
-	const struct persist_rules *models[] = {
-		persist_find("posix"), persist_find("ext4"),
-		persist_find("prefix"), NULL
-	};
-	struct explore_opts o = { .models = models, .random = 3, .seed = 99 };
+	const struct persist_rules *models[] = {persist_find("posix"),
+						persist_find("ext4"),
+						persist_find("prefix"), NULL};
+	struct explore_opts o = {.models = models, .random = 3, .seed = 99};
 	struct listing a, b;
 	struct explore_state st;
 	struct explorer *x;
@@ -340,10 +341,18 @@ static void test_ids_stable_and_rebuildable(void **state)
 static void test_bad_ids(void **state)
 {
 	static const char *const bad[] = {
-		"", "k", "x1.posix.v", "k1.posix", "kx.posix.v",
-		"k3.nosuch.v", "k999.posix.v", "k3.posix.o999",
-		"k3.posix.zz", "k3.strict.v", "k3.posix.m1",
-		"k3.posix.v@00000000",	/* another trace's state */
+	    "",
+	    "k",
+	    "x1.posix.v",
+	    "k1.posix",
+	    "kx.posix.v",
+	    "k3.nosuch.v",
+	    "k999.posix.v",
+	    "k3.posix.o999",
+	    "k3.posix.zz",
+	    "k3.strict.v",
+	    "k3.posix.m1",
+	    "k3.posix.v@00000000", /* another trace's state */
 	};
 	struct explore_state st;
 	struct explorer *x;
@@ -371,7 +380,7 @@ static void test_bad_ids(void **state)
 	assert_int_equal(explore_goto(x, "k2.strict.s", &st), 0);
 	/* a point that is not a crash point is refused up front */
 	{
-		struct explore_opts o = { .one_point = true, .point = 1 };
+		struct explore_opts o = {.one_point = true, .point = 1};
 
 		assert_null(explore_new(t.m, &o, err, sizeof(err)));
 		assert_non_null(strstr(err, "not a crash point"));
@@ -386,10 +395,10 @@ static void test_custom_states(void **state)
 	const struct persist_rules *ext4 = persist_find("ext4");
 	struct explore_state st;
 	struct explorer *x;
-	struct explore_loss drop_w = { .seq = 4, .fate = XF_DROPPED };
-	struct explore_loss drop_cr = { .seq = 3, .fate = XF_DROPPED };
-	struct explore_loss tear_w = { .seq = 4, .fate = XF_HEAD };
-	struct explore_loss drop_b = { .seq = 2, .fate = XF_DROPPED };
+	struct explore_loss drop_w = {.seq = 4, .fate = XF_DROPPED};
+	struct explore_loss drop_cr = {.seq = 3, .fate = XF_DROPPED};
+	struct explore_loss tear_w = {.seq = 4, .fate = XF_HEAD};
+	struct explore_loss drop_b = {.seq = 2, .fate = XF_DROPPED};
 	struct tb t;
 	uint64_t f, k;
 	char err[512], *c;
@@ -397,11 +406,11 @@ static void test_custom_states(void **state)
 	(void)state;
 	tb_open(&t);
 	tb_init_file(&t, "cfg", "old");
-	tb_bind_root(&t);				/* 1 */
-	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 3);	/* 2 */
-	f = tb_create(&t, 1, "tmp");			/* 3 */
-	tb_write(&t, f, 0, "new");			/* 4 */
-	tb_rename(&t, 1, "tmp", 1, "cfg", f, 2);	/* 5 */
+	tb_bind_root(&t);			     /* 1 */
+	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 3); /* 2 */
+	f = tb_create(&t, 1, "tmp");		     /* 3 */
+	tb_write(&t, f, 0, "new");		     /* 4 */
+	tb_rename(&t, 1, "tmp", 1, "cfg", f, 2);     /* 5 */
 	k = tb_seq(&t);
 	assert_non_null(tb_load(&t));
 	x = explore_new(t.m, NULL, err, sizeof(err));
@@ -424,13 +433,10 @@ static void test_custom_states(void **state)
 	free(c);
 	/* not allowed: a 3-byte write cannot tear, ext4 carries the write
 	 * with the rename, a bind is not pending */
-	assert_int_equal(explore_custom(x, k, posix, &tear_w, 1, &st),
-			 -ENOENT);
-	assert_int_equal(explore_custom(x, k, ext4, &drop_w, 1, &st),
-			 -ENOENT);
+	assert_int_equal(explore_custom(x, k, posix, &tear_w, 1, &st), -ENOENT);
+	assert_int_equal(explore_custom(x, k, ext4, &drop_w, 1, &st), -ENOENT);
 	assert_non_null(strstr(explore_error(x), "persists with rename"));
-	assert_int_equal(explore_custom(x, k, posix, &drop_b, 1, &st),
-			 -ENOENT);
+	assert_int_equal(explore_custom(x, k, posix, &drop_b, 1, &st), -ENOENT);
 	/* non-canonical ids are refused, canonical ones rebuild */
 	assert_int_equal(explore_goto(x, "k5.posix.x4-o4", &st), -EINVAL);
 	assert_int_equal(explore_goto(x, "k5.posix.x5-o4", &st), 0);
@@ -443,10 +449,10 @@ static void test_custom_states(void **state)
 
 static void test_dedup_and_counts(void **state)
 {
-	struct explore_opts o = { .random = 4 };
+	struct explore_opts o = {.random = 4};
 	struct explore_state st;
 	struct explore_counts c;
-	struct map seen = { 0 };
+	struct map seen = {0};
 	struct explorer *x;
 	struct tb t;
 	size_t dups = 0, n = 0;
@@ -470,7 +476,7 @@ static void test_dedup_and_counts(void **state)
 	assert_int_equal(c.generated, n);
 	assert_int_equal(c.distinct, n - dups);
 	assert_int_equal(c.distinct, seen.len);
-	assert_true(c.distinct < c.generated);	/* strict states repeat */
+	assert_true(c.distinct < c.generated); /* strict states repeat */
 	{
 		size_t np;
 
@@ -484,7 +490,7 @@ static void test_dedup_and_counts(void **state)
 
 static void test_bounds(void **state)
 {
-	struct explore_opts o = { .max_prefixes = 2, .max_writes = 1 };
+	struct explore_opts o = {.max_prefixes = 2, .max_writes = 1};
 	struct explore_state st;
 	struct explorer *x;
 	struct tb t;
@@ -524,10 +530,10 @@ static void test_bounds(void **state)
 
 static void test_shards_partition(void **state)
 {
-	struct explore_opts all = { .random = 2 };
-	struct explore_opts s0 = { .random = 2, .shard_k = 0, .shard_n = 3 };
-	struct explore_opts s1 = { .random = 2, .shard_k = 1, .shard_n = 3 };
-	struct explore_opts s2 = { .random = 2, .shard_k = 2, .shard_n = 3 };
+	struct explore_opts all = {.random = 2};
+	struct explore_opts s0 = {.random = 2, .shard_k = 0, .shard_n = 3};
+	struct explore_opts s1 = {.random = 2, .shard_k = 1, .shard_n = 3};
+	struct explore_opts s2 = {.random = 2, .shard_k = 2, .shard_n = 3};
 	struct listing a, b, c, d;
 	struct tb t;
 
@@ -541,21 +547,27 @@ static void test_shards_partition(void **state)
 	d = list_states(&t, &s2);
 	assert_int_equal(a.n, b.n + c.n + d.n);
 	assert_true(b.n > 0 && c.n > 0 && d.n > 0);
-	free(a.ids); free(a.hash); free(b.ids); free(b.hash);
-	free(c.ids); free(c.hash); free(d.ids); free(d.hash);
+	free(a.ids);
+	free(a.hash);
+	free(b.ids);
+	free(b.hash);
+	free(c.ids);
+	free(c.hash);
+	free(d.ids);
+	free(d.hash);
 	tb_close(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_traces),
-		cmocka_unit_test(test_ids_stable_and_rebuildable),
-		cmocka_unit_test(test_bad_ids),
-		cmocka_unit_test(test_custom_states),
-		cmocka_unit_test(test_dedup_and_counts),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_shards_partition),
+	    cmocka_unit_test(test_random_traces),
+	    cmocka_unit_test(test_ids_stable_and_rebuildable),
+	    cmocka_unit_test(test_bad_ids),
+	    cmocka_unit_test(test_custom_states),
+	    cmocka_unit_test(test_dedup_and_counts),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_shards_partition),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,9 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cli/cmd.h"
 #include "harness/materialize.h"
 #include "harness/run.h"
 #include "tests/unit/tb.h"
+
+#include <jansson.h>
 
 static void outdir(struct tb *t, char *buf, size_t len, const char *name)
 {
@@ -23,7 +26,7 @@ static void outdir(struct tb *t, char *buf, size_t len, const char *name)
 
 static void test_states_on_disk(void **state)
 {
-	struct explore_opts o = { .random = 2, .sector = 16 };
+	struct explore_opts o = {.random = 2, .sector = 16};
 	struct explore_state st;
 	struct materializer *mt;
 	struct explorer *x;
@@ -42,15 +45,17 @@ static void test_states_on_disk(void **state)
 	tb_write(&t, a, 0, "hello, crash states");
 	tb_write(&t, 2, 8, "CONTENT");
 	{
-		struct trace_rec r = { .type = TR_LINK, .id = a, .parent = 1,
-				       .name = "hard" };
+		struct trace_rec r = {
+		    .type = TR_LINK, .id = a, .parent = 1, .name = "hard"};
 
 		tb_rec(&t, &r);
 	}
 	{
-		struct trace_rec r = { .type = TR_SYMLINK, .parent = d,
-				       .name = "up", .id = 300,
-				       .name2 = "../../../outside" };
+		struct trace_rec r = {.type = TR_SYMLINK,
+				      .parent = d,
+				      .name = "up",
+				      .id = 300,
+				      .name2 = "../../../outside"};
 
 		tb_rec(&t, &r);
 	}
@@ -229,14 +234,117 @@ static void test_run_layout(void **state)
 	tb_close(&t);
 }
 
+/* Run a command with stdout in file out; returns its exit status. */
+static int run_cmd(int (*fn)(int, char **), const char *out, char **argv)
+{
+	int argc = 0, saved, fd, ret;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	ret = fn(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return ret;
+}
+
+static void test_commands(void **state)
+{
+	struct tb t;
+	char out[256], dir[256], dir2[256], id[300], p[300];
+	uint64_t f;
+	FILE *fp;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "cfg", "old");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 3);
+	f = tb_create(&t, 1, "tmp");
+	tb_write(&t, f, 0, "new");
+	tb_rename(&t, 1, "tmp", 1, "cfg", f, 2);
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	outdir(&t, dir, sizeof(dir), "state");
+	outdir(&t, dir2, sizeof(dir2), "state2");
+	{
+		char *argv[] = {"states", t.dir,   "--point", "5",
+				"--json", "--all", NULL};
+		json_t *j;
+		json_error_t je;
+		size_t i;
+		json_t *s;
+
+		assert_int_equal(run_cmd(cmd_states, out, argv), 0);
+		j = json_load_file(out, 0, &je);
+		assert_non_null(j);
+		assert_int_equal(
+		    json_integer_value(json_object_get(j, "points")), 1);
+		/* the state with the empty target names the lost write */
+		json_array_foreach(json_object_get(j, "states"), i, s)
+		{
+			const char *sid =
+			    json_string_value(json_object_get(s, "id"));
+
+			if (strstr(sid, ".o4@"))
+				snprintf(id, sizeof(id), "%s", sid);
+		}
+		assert_non_null(strstr(id, "k5.posix.o4@"));
+		json_decref(j);
+	}
+	{
+		char *argv[] = {"replay", t.dir, "--state", id,
+				"-o",	  dir,	 NULL};
+		char buf[16] = "";
+
+		assert_int_equal(run_cmd(cmd_replay, out, argv), 0);
+		snprintf(p, sizeof(p), "%s/cfg", dir);
+		fp = fopen(p, "r");
+		assert_non_null(fp);
+		assert_int_equal(fread(buf, 1, sizeof(buf), fp), 0);
+		fclose(fp);
+		/* the output directory is not empty any more */
+		assert_int_equal(run_cmd(cmd_replay, out, argv), 2);
+	}
+	{
+		char *bad[] = {"replay", t.dir, "--state", "k5.posix.q",
+			       "-o",	 dir2,	NULL};
+		char *nomodel[] = {"states", t.dir, "--model", "zfs", NULL};
+		char *nopoint[] = {"states", t.dir, "--point", "2", NULL};
+
+		assert_int_equal(run_cmd(cmd_replay, out, bad), 2);
+		assert_int_equal(run_cmd(cmd_states, out, nomodel), 2);
+		assert_int_equal(run_cmd(cmd_states, out, nopoint), 2);
+	}
+	{
+		char *vis[] = {"replay", t.dir, "--point", "5",
+			       "-o",	 dir2,	NULL};
+		char *ok[] = {"replay", t.dir, "--verify", dir2, NULL};
+		char *early[] = {"replay",  t.dir, "--verify", dir2,
+				 "--point", "3",   NULL};
+
+		assert_int_equal(run_cmd(cmd_replay, out, vis), 0);
+		assert_int_equal(run_cmd(cmd_replay, out, ok), 0);
+		assert_int_equal(run_cmd(cmd_replay, out, early), 1);
+	}
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_states_on_disk),
-		cmocka_unit_test(test_incremental_cost),
-		cmocka_unit_test(test_output_must_be_empty),
-		cmocka_unit_test(test_verify_reports_differences),
-		cmocka_unit_test(test_run_layout),
+	    cmocka_unit_test(test_states_on_disk),
+	    cmocka_unit_test(test_incremental_cost),
+	    cmocka_unit_test(test_output_must_be_empty),
+	    cmocka_unit_test(test_verify_reports_differences),
+	    cmocka_unit_test(test_run_layout),
+	    cmocka_unit_test(test_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

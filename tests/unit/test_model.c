@@ -13,8 +13,7 @@
 
 #include "tests/unit/tb.h"
 
-static void assert_content(struct model *m, const char *path,
-			   const char *want)
+static void assert_content(struct model *m, const char *path, const char *want)
 {
 	char *got = tb_content(m, path);
 
@@ -42,7 +41,7 @@ static void test_writes_and_truncates(void **state)
 	tb_write(&t, f, 6, "WORLD");
 	tb_write(&t, f, 2, "LL");
 	tb_truncate(&t, f, 8);
-	tb_write(&t, f, 10, "x");	/* a hole at 8..9 */
+	tb_write(&t, f, 10, "x"); /* a hole at 8..9 */
 	assert_non_null(tb_load(&t));
 	assert_int_equal(model_resolve(t.m, "f", &n), 0);
 	assert_int_equal(model_read(t.m, n, 0, buf, sizeof(buf)), 11);
@@ -106,8 +105,8 @@ static void test_initial_hard_links(void **state)
 	assert_int_equal(link(a, b), 0);
 	tb_bind_root(&t);
 	tb_bind(&t, 2, 1, "a", S_IFREG | 0644, 6);
-	tb_bind(&t, 2, 1, "b", S_IFREG | 0644, 6);	/* one more name */
-	tb_bind(&t, 3, 1, "b", S_IFREG | 0644, 6);	/* another id */
+	tb_bind(&t, 2, 1, "b", S_IFREG | 0644, 6); /* one more name */
+	tb_bind(&t, 3, 1, "b", S_IFREG | 0644, 6); /* another id */
 	tb_write(&t, 3, 0, "SH");
 	tb_unlink(&t, 1, "a", 2);
 	assert_non_null(tb_load(&t));
@@ -140,24 +139,30 @@ static void test_links_renames_exchange(void **state)
 	tb_write(&t, b, 0, "B");
 	d = tb_mkdir(&t, 1, "d");
 	{
-		struct trace_rec r = { .type = TR_LINK, .id = a, .parent = d,
-				       .name = "a2" };
+		struct trace_rec r = {
+		    .type = TR_LINK, .id = a, .parent = d, .name = "a2"};
 
 		tb_rec(&t, &r);
 	}
 	{
-		struct trace_rec r = { .type = TR_RENAME, .parent = 1,
-				       .name = "a", .parent2 = 1, .name2 = "b",
-				       .id = a, .id2 = b,
-				       .oflags = RENAME_EXCHANGE };
+		struct trace_rec r = {.type = TR_RENAME,
+				      .parent = 1,
+				      .name = "a",
+				      .parent2 = 1,
+				      .name2 = "b",
+				      .id = a,
+				      .id2 = b,
+				      .oflags = RENAME_EXCHANGE};
 
 		tb_rec(&t, &r);
 	}
 	tb_rename(&t, d, "a2", 1, "c", a, 0);
 	{
-		struct trace_rec r = { .type = TR_SYMLINK, .parent = 1,
-				       .name = "s", .id = 200,
-				       .name2 = "../../etc/passwd" };
+		struct trace_rec r = {.type = TR_SYMLINK,
+				      .parent = 1,
+				      .name = "s",
+				      .id = 200,
+				      .name2 = "../../etc/passwd"};
 
 		tb_rec(&t, &r);
 	}
@@ -192,9 +197,11 @@ static void test_xattrs_and_modes(void **state)
 	tb_bind_root(&t);
 	f = tb_create(&t, 1, "f");
 	{
-		struct trace_rec r = { .type = TR_SETXATTR, .id = f,
-				       .name = "user.k", .data = "v1",
-				       .data_len = 2 };
+		struct trace_rec r = {.type = TR_SETXATTR,
+				      .id = f,
+				      .name = "user.k",
+				      .data = "v1",
+				      .data_len = 2};
 
 		tb_rec(&t, &r);
 		r.name = "user.gone";
@@ -204,8 +211,8 @@ static void test_xattrs_and_modes(void **state)
 		tb_rec(&t, &r);
 	}
 	{
-		struct trace_rec r = { .type = TR_REMOVEXATTR, .id = f,
-				       .name = "user.gone" };
+		struct trace_rec r = {
+		    .type = TR_REMOVEXATTR, .id = f, .name = "user.gone"};
 
 		tb_rec(&t, &r);
 	}
@@ -232,16 +239,20 @@ static void test_failed_records_change_nothing(void **state)
 	tb_bind_root(&t);
 	f = tb_create(&t, 1, "f");
 	{
-		struct trace_rec r = { .type = TR_WRITE, .id = f,
-				       .data = "no", .data_len = 2,
-				       .result = -ENOSPC };
+		struct trace_rec r = {.type = TR_WRITE,
+				      .id = f,
+				      .data = "no",
+				      .data_len = 2,
+				      .result = -ENOSPC};
 
 		tb_rec(&t, &r);
 	}
 	{
 		/* a failed unlink of a name that does not exist is fine */
-		struct trace_rec r = { .type = TR_UNLINK, .parent = 1,
-				       .name = "nope", .result = -ENOENT };
+		struct trace_rec r = {.type = TR_UNLINK,
+				      .parent = 1,
+				      .name = "nope",
+				      .result = -ENOENT};
 
 		tb_rec(&t, &r);
 	}
@@ -458,22 +469,22 @@ static void test_not_a_trace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_writes_and_truncates),
-		cmocka_unit_test(test_initial_image_and_bind),
-		cmocka_unit_test(test_initial_hard_links),
-		cmocka_unit_test(test_links_renames_exchange),
-		cmocka_unit_test(test_xattrs_and_modes),
-		cmocka_unit_test(test_failed_records_change_nothing),
-		cmocka_unit_test(test_undo_log),
-		cmocka_unit_test(test_hostile_dotdot),
-		cmocka_unit_test(test_hostile_slash),
-		cmocka_unit_test(test_hostile_bind_outside),
-		cmocka_unit_test(test_unknown_id),
-		cmocka_unit_test(test_unknown_parent),
-		cmocka_unit_test(test_inconsistent_trace),
-		cmocka_unit_test(test_record_cut_in_half),
-		cmocka_unit_test(test_corrupt_record),
-		cmocka_unit_test(test_not_a_trace),
+	    cmocka_unit_test(test_writes_and_truncates),
+	    cmocka_unit_test(test_initial_image_and_bind),
+	    cmocka_unit_test(test_initial_hard_links),
+	    cmocka_unit_test(test_links_renames_exchange),
+	    cmocka_unit_test(test_xattrs_and_modes),
+	    cmocka_unit_test(test_failed_records_change_nothing),
+	    cmocka_unit_test(test_undo_log),
+	    cmocka_unit_test(test_hostile_dotdot),
+	    cmocka_unit_test(test_hostile_slash),
+	    cmocka_unit_test(test_hostile_bind_outside),
+	    cmocka_unit_test(test_unknown_id),
+	    cmocka_unit_test(test_unknown_parent),
+	    cmocka_unit_test(test_inconsistent_trace),
+	    cmocka_unit_test(test_record_cut_in_half),
+	    cmocka_unit_test(test_corrupt_record),
+	    cmocka_unit_test(test_not_a_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,7 +71,7 @@ static void test_write_with_fsync_durable(void **state)
 {
 	struct tb t;
 	uint64_t k;
-	const char *models[] = { "posix", "ext4", "strict", "prefix" };
+	const char *models[] = {"posix", "ext4", "strict", "prefix"};
 
 	(void)state;
 	tb_open(&t);
@@ -79,8 +79,8 @@ static void test_write_with_fsync_durable(void **state)
 	k = tb_fsync(&t, 100);
 	assert_non_null(tb_load(&t));
 	for (size_t i = 0; i < 4; i++) {
-		struct tb_count c = tb_count_states(t.m, models[i], k, "f",
-						    b1k);
+		struct tb_count c =
+		    tb_count_states(t.m, models[i], k, "f", b1k);
 
 		assert_int_equal(c.match, c.total);
 	}
@@ -122,7 +122,7 @@ static void test_rename_without_dirsync(void **state)
 
 static void test_rename_with_dirsync(void **state)
 {
-	const char *models[] = { "posix", "ext4", "strict", "prefix" };
+	const char *models[] = {"posix", "ext4", "strict", "prefix"};
 	struct tb t;
 	uint64_t k;
 
@@ -132,8 +132,8 @@ static void test_rename_with_dirsync(void **state)
 	k = tb_fsyncdir(&t, 1);
 	assert_non_null(tb_load(&t));
 	for (size_t i = 0; i < 4; i++) {
-		struct tb_count c = tb_count_states(t.m, models[i], k, "cfg",
-						    "new");
+		struct tb_count c =
+		    tb_count_states(t.m, models[i], k, "cfg", "new");
 
 		assert_int_equal(c.match, c.total);
 		c = tb_count_states(t.m, models[i], k, "tmp", NULL);
@@ -159,7 +159,7 @@ static void test_rename_persists_by_source_dir(void **state)
 	tb_fsyncdir(&t, d);
 	tb_fsyncdir(&t, 1);
 	tb_rename(&t, d, "x", e, "y", f, 0);
-	k = tb_fsyncdir(&t, d);	/* the source directory only */
+	k = tb_fsyncdir(&t, d); /* the source directory only */
 	assert_non_null(tb_load(&t));
 	c = tb_count_states(t.m, "posix", k, "e/y", "1");
 	assert_int_equal(c.match, c.total);
@@ -333,10 +333,10 @@ static void test_replace_with_data_fsync(void **state)
 	assert_int_equal(c.match, c.total);
 	/* atomic at every point: old or new, never anything else */
 	for (uint64_t p = 3; p <= k; p++) {
-		struct tb_count o = tb_count_states(t.m, "posix", p, "cfg",
-						    "old");
-		struct tb_count n = tb_count_states(t.m, "posix", p, "cfg",
-						    "new");
+		struct tb_count o =
+		    tb_count_states(t.m, "posix", p, "cfg", "old");
+		struct tb_count n =
+		    tb_count_states(t.m, "posix", p, "cfg", "new");
 
 		assert_int_equal(o.match + n.match, o.total);
 	}
@@ -453,7 +453,7 @@ static bool second_without_first(struct model *m, const void *arg)
 
 static void test_metadata_order_every_model(void **state)
 {
-	const char *models[] = { "posix", "ext4", "strict", "prefix" };
+	const char *models[] = {"posix", "ext4", "strict", "prefix"};
 	struct tb t;
 
 	(void)state;
@@ -487,11 +487,39 @@ static void test_close_is_not_durable(void **state)
 	tb_write(&t, f, 0, "data");
 	tb_simple(&t, TR_FLUSH, f, 0);
 	tb_simple(&t, TR_RELEASE, f, 0);
-	k = tb_seq(&t) - 1;	/* FLUSH is not a crash point: the write is */
+	k = tb_seq(&t) - 1; /* FLUSH is not a crash point: the write is */
 	(void)k;
 	assert_non_null(tb_load(&t));
 	c = tb_count_states(t.m, "strict", ALL, "f", "data");
 	assert_int_equal(c.match, 0);
+	tb_close(&t);
+}
+
+static void test_failed_fsync(void **state)
+{
+	struct tb t;
+	uint64_t f, k;
+	struct tb_count c;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_fsync(&t, f);
+	tb_fsyncdir(&t, 1);
+	tb_write(&t, f, 0, "lost");
+	{
+		struct trace_rec r = { .type = TR_FSYNC, .id = f,
+				       .result = -EIO };
+
+		tb_rec(&t, &r);
+	}
+	k = tb_fsync(&t, f); /* succeeds, writes nothing */
+	assert_non_null(tb_load(&t));
+	c = tb_count_states(t.m, "strict", k, "f", "");
+	assert_int_equal(c.match, c.total);
+	c = tb_count_states(t.m, "posix", k, "f", "lost");
+	assert_true(c.match > 0 && c.match < c.total);
 	tb_close(&t);
 }
 
@@ -509,24 +537,25 @@ static void test_model_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_model_table),
-		cmocka_unit_test(test_write_without_fsync),
-		cmocka_unit_test(test_write_with_fsync_durable),
-		cmocka_unit_test(test_rename_without_dirsync),
-		cmocka_unit_test(test_rename_with_dirsync),
-		cmocka_unit_test(test_rename_persists_by_source_dir),
-		cmocka_unit_test(test_new_file_fsync_without_dirsync),
-		cmocka_unit_test(test_ext4_fsync_commits_earlier_metadata),
-		cmocka_unit_test(test_fdatasync_vs_fsync),
-		cmocka_unit_test(test_osync_write),
-		cmocka_unit_test(test_replace_without_data_fsync),
-		cmocka_unit_test(test_replace_with_data_fsync),
-		cmocka_unit_test(test_fsyncdir_datasync_persists_entries),
-		cmocka_unit_test(test_unlink_durability),
-		cmocka_unit_test(test_size_without_data),
-		cmocka_unit_test(test_metadata_in_program_order),
-		cmocka_unit_test(test_metadata_order_every_model),
-		cmocka_unit_test(test_close_is_not_durable),
+	    cmocka_unit_test(test_model_table),
+	    cmocka_unit_test(test_write_without_fsync),
+	    cmocka_unit_test(test_write_with_fsync_durable),
+	    cmocka_unit_test(test_rename_without_dirsync),
+	    cmocka_unit_test(test_rename_with_dirsync),
+	    cmocka_unit_test(test_rename_persists_by_source_dir),
+	    cmocka_unit_test(test_new_file_fsync_without_dirsync),
+	    cmocka_unit_test(test_ext4_fsync_commits_earlier_metadata),
+	    cmocka_unit_test(test_fdatasync_vs_fsync),
+	    cmocka_unit_test(test_osync_write),
+	    cmocka_unit_test(test_replace_without_data_fsync),
+	    cmocka_unit_test(test_replace_with_data_fsync),
+	    cmocka_unit_test(test_fsyncdir_datasync_persists_entries),
+	    cmocka_unit_test(test_unlink_durability),
+	    cmocka_unit_test(test_size_without_data),
+	    cmocka_unit_test(test_metadata_in_program_order),
+	    cmocka_unit_test(test_metadata_order_every_model),
+	    cmocka_unit_test(test_close_is_not_durable),
+	    cmocka_unit_test(test_failed_fsync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,11 +8,11 @@ Each case is a function ops(r) run once on the plain directory and once on
 the mount; r records what every call returned (see lib.Recorder).
 """
 
+import errno
+import json
 import os
 import random
 import stat
-
-import json
 import subprocess
 import sys
 
@@ -134,6 +134,7 @@ def test_fallocate_collapse_insert_refused(ctx):
     zero-range to a daemon and answers EOPNOTSUPP to collapse-range and
     insert-range itself (ext4 supports them): a kernel limit.  What a user
     must see is that refusal, the file unchanged, and nothing recorded."""
+    ctx.needs_trace()
     fsop = ctx.tool("fsop")
     m = ctx.mount()
     p = os.path.join(m.mnt, "f")
@@ -527,7 +528,8 @@ def test_large_offsets(ctx):
 def test_odd_names(ctx):
     names = ["with space", "new\nline", "tab\there", "ünïcödé", "é" * 127,
              "x" * 255, "-dash", ".hidden", "quote\"s", "back\\slash",
-             "%s%n", "*?[", os.fsdecode(b"bad-utf8-\xff\xfe")]
+             "%s%n", "*?[", os.fsdecode(b"bad-utf8-\xff\xfe"),
+             "\x1b[31mred\x1b[0m", "cr\rhere"]
 
     def ops(r):
         for n in names:
@@ -547,7 +549,18 @@ def test_odd_names(ctx):
         with open(os.path.join(d, "deep"), "wb") as f:
             f.write(b"deep")
         r.val("deep read", open(os.path.join(d, "deep"), "rb").read())
-    differential(ctx, ops)
+    m = differential(ctx, ops)
+    # the strace-like listing stays one line per record, with no raw
+    # control characters reaching the terminal
+    from lib import CRASHFS, Trace
+    n = len(Trace(m.trace).records)
+    out = subprocess.run([CRASHFS, "trace", m.trace], stdout=subprocess.PIPE,
+                         timeout=60).stdout
+    lines = out.split(b"\n")[:-1]
+    assert len(lines) == n, ("crashfs trace prints %d lines for %d records"
+                             % (len(lines), n))
+    bad = [l for l in lines if any(c < 0x20 or c == 0x7f for c in l)]
+    assert not bad, "raw control characters in crashfs trace: %r" % bad[:3]
 
 
 def test_preexisting_tree(ctx):
@@ -858,3 +871,20 @@ def test_sqlite(ctx):
                   .fetchone())
             db.close()
     differential(ctx, ops)
+
+
+def test_o_tmpfile_refused(ctx):
+    """O_TMPFILE: libfuse 3.14 (Debian 12) has no tmpfile operation, so the
+    kernel answers EOPNOTSUPP, as many file systems do (programs fall
+    back to a named temporary file).  Nothing may be left behind."""
+    ctx.needs_trace()
+    m = ctx.mount()
+    try:
+        fd = os.open(m.mnt, os.O_TMPFILE | os.O_RDWR, 0o600)
+        os.close(fd)
+        raise AssertionError("O_TMPFILE works on the mount now: make it a "
+                             "differential case (linkat, trace records)")
+    except OSError as e:
+        assert e.errno == errno.EOPNOTSUPP, "O_TMPFILE: %s" % e
+    assert os.listdir(m.mnt) == [] and os.listdir(m.backing) == []
+    m.umount()
