@@ -645,7 +645,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 			ext_put(m, n, op->copy[i].off,
 				op->copy[i].off + op->copy[i].len,
 				&op->copy[i]);
-		if (end > n->st.size)
+		if (op->result > 0 && end > n->st.size)
 			n->st.size = end;
 		break;
 	case TR_SETATTR:

@@ -478,8 +478,8 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 		goto out_free;
 	if (r->pending_data && !r->data_in_order && nwr)
 		add(&g, XK_STRICT_DATA, x->dseq, 0, 0);
-	if (npos || nwr)
-		add(&g, XK_VISIBLE, x->bk, 0, 0);
+	/* always, so that asking for visible states gets every point */
+	add(&g, XK_VISIBLE, x->bk, 0, 0);
 	if (r->pending_meta) {
 		size_t n = npos < capp ? npos : capp;
 
