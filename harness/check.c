@@ -1221,7 +1221,9 @@ static int find_causes(struct run *x)
 			    &cause, v, f->why.seen[c], f->output, f->choice);
 		}
 	}
-	qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups), cmp_groups);
+	if (x->r->ngroups > 1)
+		qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups),
+		      cmp_groups);
 	return 0;
 }
 
