@@ -35,7 +35,8 @@ rec_fio() {
 		--end_fsync=1 --thread --output-format=json --output="$out" "$@"
 }
 
-# Figure of one fio report: MiB/s or IOPS over the job's runtime.
+# Figure of one fio report, MiB/s or IOPS over the job's runtime, and the
+# number of writes it made.
 rec_fio_value() {
 	python3 - "$1" "$2" <<'EOF'
 import json, sys
@@ -44,13 +45,14 @@ w, secs = job["write"], job["job_runtime"] / 1000.0
 if job["error"] or secs <= 0:
     sys.exit(f"fio error {job['error']}")
 if sys.argv[2] == "mibps":
-    print(f"{w['io_bytes'] / secs / 2**20:.3f}")
+    print(f"{w['io_bytes'] / secs / 2**20:.3f} {w['total_ios']}")
 else:
-    print(f"{w['total_ios'] / secs:.3f}")
+    print(f"{w['total_ios'] / secs:.3f} {w['total_ios']}")
 EOF
 }
 
-# Run workload $1 once in directory $2; write its figure to the file $4.
+# Run workload $1 once in directory $2; write its figure and its number
+# of operations to the file $4.
 # The tool's report goes in $3.  Both are outside every mount.  Runs in
 # the main shell (not in $(...)), so a signal reaches our trap at once.
 rec_once() {
@@ -72,24 +74,38 @@ rec_once() {
 		[[ $w == create ]] && n=$REC_CREATES
 		bench_run timeout -k 10 "$REC_TIMEOUT" \
 			"$BENCH_BIN/metaops" "$w" "$dir" "$n" >"$out" &&
-			python3 -c 'import json,sys; print(json.load(sys.stdin)["ops_per_s"])' \
+			python3 -c 'import json,sys; j = json.load(sys.stdin); print(j["ops_per_s"], j["ops"])' \
 				<"$out" >"$val"
 		;;
 	esac
 }
 
-# Run workload $1 on target $2 in directory $3 and record the figure.
-# Returns non-zero when the run failed (already recorded).
+# CPU time (user + system, all threads, in clock ticks) pid $1 has used.
+rec_cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# Run workload $1 on target $2 in directory $3 and record the figure and,
+# when $4 is the pid of the FUSE daemon serving $3, the daemon's CPU time
+# per operation.  Returns non-zero when the run failed (already recorded).
 rec_measure() {
-	local w=$1 t=$2 dir=$3 out=$BENCH_WORK/out.json val rc=0
+	local w=$1 t=$2 dir=$3 pid=${4:-} out=$BENCH_WORK/out.json rc=0
+	local val ops c0="" c1=""
 	mkdir -p "$dir"
 	bench_log "$w on $t"
 	: >"$BENCH_WORK/val"
+	[[ -n $pid ]] && c0=$(rec_cpu_ticks "$pid")
 	rec_once "$w" "$dir" "$out" "$BENCH_WORK/val" 2>"$BENCH_WORK/err.txt" ||
 		rc=$?
-	val=$(cat "$BENCH_WORK/val")
+	[[ -n $pid ]] && c1=$(rec_cpu_ticks "$pid")
+	read -r val ops <"$BENCH_WORK/val" || true
 	if ((rc == 0)) && [[ -n $val ]]; then
 		bench_result "rec.$w" "$t" "$val"
+		if [[ -n $c0 && -n $c1 && ${ops:-0} -gt 0 ]]; then
+			bench_result "rec.cpu.$w" "$t" "$(awk -v d=$((c1 - c0)) \
+				-v hz="$(getconf CLK_TCK)" -v n="$ops" \
+				'BEGIN { print d / hz * 1e6 / n }')"
+		fi
 	else
 		bench_fail "rec.$w" "$t" FAILED \
 			"run failed (status $rc): $(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
@@ -132,13 +148,14 @@ rec_workload() {
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 		for t in "${REC_TARGETS[@]}"; do
 			case $t in
-			native) dir=$base/native/run$rep ;;
+			native) dir=$base/native/run$rep pid="" ;;
 			pt) ((pt_ok)) || continue
-				dir=$base/pt/run$rep ;;
+				dir=$base/pt/run$rep pid=${PT_PID[$base/pt]} ;;
 			crashfs) ((cfs_ok)) || continue
-				dir=$base/cfs/run$rep ;;
+				dir=$base/cfs/run$rep
+				pid=${CFS_PID[$base/cfs]:-} ;;
 			esac
-			rec_measure "$w" "$t" "$dir" && continue
+			rec_measure "$w" "$t" "$dir" "$pid" && continue
 			# A failed FUSE run: keep measuring only if the mount
 			# is still alive.
 			[[ $t == pt ]] && ! mountpoint -q "$base/pt" && pt_ok=0
@@ -201,6 +218,10 @@ suite_recording() {
 		"IOPS" "pt>=0.8"
 	bench_row rec.create "create+unlink x$REC_CREATES" "ops/s" "pt>=0.8"
 	bench_row rec.replace "atomic replace x$REC_REPLACES" "ops/s" "native>1"
+	bench_row rec.cpu.seq "daemon CPU per write, seq" "us" -
+	bench_row rec.cpu.rand "daemon CPU per write, rand" "us" -
+	bench_row rec.cpu.create "daemon CPU per create+unlink" "us" -
+	bench_row rec.cpu.replace "daemon CPU per atomic replace" "us" -
 	bench_row rec.rss "daemon peak RSS, seq write" "MiB" "crashfs<64"
 	bench_row rec.ovh.seq "trace overhead, seq write" "B/rec" "crashfs<64"
 	bench_row rec.ovh.rand "trace overhead, rand write" "B/rec" "crashfs<64"

@@ -217,15 +217,20 @@ int cause_find(struct model *m, const struct cause_state *st,
 	out->kind = CAUSE_UNKNOWN;
 	cause_apply(m, &vis);
 	if (!pass(ctx, m, st->point)) {
-		/* persistence is not the cause: find the op that exposed it */
-		for (p = st->point; p > 0 && tries < max_tries; p--, tries++) {
-			model_goto_visible(m, p - 1);
-			if (pass(ctx, m, p - 1))
-				break;
-		}
+		/*
+		 * Persistence is not the cause: the last op that changed the
+		 * tree exposed it, unless the initial state fails too.
+		 */
 		out->kind = CAUSE_VISIBLE;
 		out->nops = 1;
-		out->ops[0] = p; /* 0: the initial state fails too */
+		model_goto_visible(m, 0);
+		if (!pass(ctx, m, 0))
+			return 0; /* ops[0] = 0 */
+		for (p = st->point; p > 0; p--)
+			if (model_op_mutates(model_op(m, p - 1)) &&
+			    model_op(m, p - 1)->result >= 0)
+				break;
+		out->ops[0] = p;
 		return 0;
 	}
 	if (!st->choice)
@@ -274,6 +279,7 @@ found:
 	for (size_t k = 0; k < out->nops; k++)
 		relate(m, st, out, k);
 out_free:
+	out->tries = tries + 1;
 	free(choice);
 	free(cand);
 	return ret;

@@ -71,6 +71,7 @@ struct cause {
 	uint64_t files[CAUSE_MAX_OPS];	 /* their trace ids (the directory
 					   for lost entry changes) */
 	bool file_is_dir[CAUSE_MAX_OPS]; /* files[i] lost entries */
+	unsigned tries;			 /* states the search rebuilt */
 	bool unminimised; /* CAUSE_MANY: the search ran out of tries, a
 			   smaller set of ops may fix the state */
 };

@@ -43,6 +43,7 @@
 #define MAX_FAILING 4096       /* failing states whose losses are kept */
 #define MAX_STATES_KEPT 200000 /* per-state verdicts kept for JSON */
 #define BUILTIN_TRIES 256      /* cause search budget per state */
+#define BUILTIN_BUDGET 50000   /* ... all in-process cause searches */
 #define EXTERNAL_TRIES 12      /* checker runs per external failure ... */
 #define EXTERNAL_BUDGET 48     /* ... and for all of them */
 #define OUTPUT_MAX 4096	       /* checker output kept per state */
@@ -841,12 +842,17 @@ static void explain(struct run *x, struct check_group *g)
 			return;
 		}
 		if (g->check == SCN_ATOMIC) {
+			uint64_t v;
+
+			/* what a reader saw then (the example may be a
+			 * crash state that holds something else) */
+			model_goto_visible(m, c->point);
+			v = checks_version(m, path);
 			snprintf(g->text, sizeof(g->text),
 				 "after %s, %s is %s: a concurrent reader or "
 				 "kill -9 sees it, no crash needed",
 				 d, path,
-				 checks_describe(x->c, SCN_ATOMIC, g->path,
-						 g->seen));
+				 checks_describe(x->c, SCN_ATOMIC, g->path, v));
 			if (op && !is_ns(op))
 				snprintf(g->hint, sizeof(g->hint),
 					 "this updates %s in place: write a "
@@ -1015,9 +1021,37 @@ static bool same_cause(struct model *m, const struct check_group *g,
 	return true;
 }
 
+/* Up to 24 bytes of path in the state (point, choice), escaped. */
+static void preview(struct run *x, const char *path, uint64_t point,
+		    const uint8_t *choice, char *buf, size_t len)
+{
+	struct cause_state cs = {point, choice, x->sector};
+	struct mnode *n;
+	char *data = NULL;
+	size_t dlen = 0, o = 0;
+
+	buf[0] = '\0';
+	cause_apply(x->m, &cs);
+	if (model_resolve(x->m, path, &n) < 0 || !n ||
+	    model_read_all(x->m, n, &data, &dlen) < 0)
+		return;
+	o += snprintf(buf + o, len - o, " (%zu bytes: \"", dlen);
+	for (size_t i = 0; i < dlen && i < 24 && o + 6 < len; i++) {
+		unsigned char ch = data[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			buf[o++] = ch;
+		else
+			o += snprintf(buf + o, len - o, "\\x%02x", ch);
+	}
+	snprintf(buf + o, len - o, "%s\")", dlen > 24 ? "..." : "");
+	free(data);
+}
+
 static int add_to_group(struct run *x, enum scn_check check, int path,
 			const struct cause *c, const struct check_state *v,
-			uint64_t seen, const char *output)
+			uint64_t seen, const char *output,
+			const uint8_t *choice)
 {
 	struct check_result *r = x->r;
 	struct check_group *g;
@@ -1072,9 +1106,15 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	g->example_point = v->point;
 	g->example_upto = v->upto;
 	g->output = output ? strdup(output) : NULL;
-	if (check != SCN_EXTERNAL)
-		snprintf(g->held, sizeof(g->held), "%s",
-			 checks_describe(x->c, check, path, seen));
+	if (check != SCN_EXTERNAL) {
+		const char *d = checks_describe(x->c, check, path, seen);
+		char pv[120] = "";
+
+		if (strstr(d, "none of its versions"))
+			preview(x, checks_path(x->c, check, path), v->point,
+				v->kind ? choice : NULL, pv, sizeof(pv));
+		snprintf(g->held, sizeof(g->held), "%s%s", d, pv);
+	}
 	explain(x, g);
 	return 0;
 }
@@ -1108,7 +1148,7 @@ static bool attribute(struct run *x, enum scn_check check,
 
 static int find_causes(struct run *x)
 {
-	unsigned budget = EXTERNAL_BUDGET;
+	unsigned budget = EXTERNAL_BUDGET, builtin = BUILTIN_BUDGET;
 
 	for (size_t i = 0; i < x->nfail; i++) {
 		struct failing *f = &x->fail[i];
@@ -1139,6 +1179,17 @@ static int find_causes(struct run *x)
 					continue;
 				}
 			}
+			if (c != SCN_EXTERNAL) {
+				/* in-process checks are cheap, but not free:
+				 * a trace with thousands of failing states
+				 * gets a bound too */
+				tries = builtin < BUILTIN_TRIES ? builtin
+								: BUILTIN_TRIES;
+				if (!tries && attribute(x, c, &cs, v)) {
+					free(own);
+					continue;
+				}
+			}
 			if (c == SCN_EXTERNAL && f->timed_out) {
 				cause.kind = CAUSE_TIMEOUT;
 			} else if (v->kind && !cs.choice) {
@@ -1157,16 +1208,22 @@ static int find_causes(struct run *x)
 					free(own);
 					return -ENOMEM;
 				}
+				tries =
+				    cause.tries < tries ? cause.tries : tries;
 				if (c == SCN_EXTERNAL)
 					budget -= tries;
+				else
+					builtin -= tries;
 			}
 			free(own);
-			add_to_group(x, c,
-				     c == SCN_EXTERNAL ? -1 : f->why.path[c],
-				     &cause, v, f->why.seen[c], f->output);
+			add_to_group(
+			    x, c, c == SCN_EXTERNAL ? -1 : f->why.path[c],
+			    &cause, v, f->why.seen[c], f->output, f->choice);
 		}
 	}
-	qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups), cmp_groups);
+	if (x->r->ngroups > 1)
+		qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups),
+		      cmp_groups);
 	return 0;
 }
 

@@ -353,6 +353,7 @@ static json_t *result_json(const struct check_result *r,
 		json_object_set_new(st, "kind",
 				    json_string(kind_name(s, v->kind)));
 		json_object_set_new(st, "point", json_integer(v->point));
+		json_object_set_new(st, "upto", json_integer(v->upto));
 		for (int c = 0; c < SCN_NCHECKS; c++)
 			if (v->failed & (1u << c))
 				json_array_append_new(

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 #include <unistd.h>
 
 #include "harness/scenario.h"
@@ -218,6 +219,30 @@ static void test_path_ok(void **state)
 	assert_false(scenario_path_ok("/abs"));
 }
 
+/* Every shipped scenario parses and says what it expects (run from the
+ * top of the tree, as make does). */
+static void test_shipped_scenarios(void **state)
+{
+	glob_t g;
+
+	(void)state;
+	if (glob("scenarios/*.ini", 0, NULL, &g) != 0)
+		skip();
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct scenario_list l = {0};
+
+		if (scenario_load(g.gl_pathv[i], &l, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		for (size_t k = 0; k < l.len; k++)
+			if (!l.items[k]->has_expect)
+				fail_msg("%s: scenario '%s' has no expect",
+					 g.gl_pathv[i], l.items[k]->name);
+		scenario_list_release(&l);
+	}
+	assert_true(g.gl_pathc >= 11);
+	globfree(&g);
+}
+
 static int setup_dir(void **state)
 {
 	(void)state;
@@ -244,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_path_ok),
+	    cmocka_unit_test(test_shipped_scenarios),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
