@@ -75,8 +75,10 @@ unit: $(UNIT_BIN)
 integration: all
 	python3 tests/integration/run.py
 
-# Every shipped scenario must come out with its expected verdict.
+# Bad input to crashfs check, then every shipped scenario, which must come
+# out with its expected verdict.
 scenarios: all
+	sh tests/scenarios/bad-input.sh
 	sh tests/scenarios/run.sh
 
 bench: all

@@ -26,16 +26,21 @@ printf '%s\n' "$@" | xargs -P "$jobs" -I{} sh -c '
 ' sh {} "$crashfs" "$logs"
 
 fail=0
+passed=0
+failed=0
 for f in "$@"; do
 	name=$(basename "$f" .ini)
 	rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 2)
 	if [ "$rc" = 0 ]; then
 		echo "ok    $name"
+		passed=$((passed + 1))
 	else
 		echo "FAIL  $name (crashfs check exited $rc)"
 		sed 's/^/      /' "$logs/$name.log"
 		fail=1
+		failed=$((failed + 1))
 	fi
 done
 echo "$# scenario files in $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
 exit $fail
