@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """atomic-write (seed 004): temp file, flush, fsync, rename, fsync the dir.
 
-atomic_write() below is seed 004 exactly; it is both atomic and durable.
+The pattern seed 004 teaches, written for crashfs: the new content goes to
+a temp file in the same directory, which is flushed out of Python's buffer
+and fsynced, then renamed over the target, and the directory is fsynced so
+the rename itself is durable.  It is both atomic and durable.
 
 Usage: atomic_write.py [PATH]   (default config.json)
 Part of the crashfs bug zoo: see docs/scenarios.md.  Runs anywhere; the
@@ -11,39 +14,28 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
-from typing import Union
 
 
-def atomic_write(path: Union[str, Path], data: Union[str, bytes], *, encoding: str = "utf-8") -> None:
-    path = Path(path)
-    directory = path.parent
-
-    if isinstance(data, str):
-        mode = "w"
-        kwargs = {"encoding": encoding}
-    else:
-        mode = "wb"
-        kwargs = {}
-
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    tmp_path = Path(tmp_name)
-
+def save(target, text):
+    """Replace TARGET with TEXT so a crash leaves the old or the new file."""
+    folder = os.path.dirname(os.path.abspath(target))
+    handle, temp = tempfile.mkstemp(
+        dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp"
+    )
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-
-        os.replace(tmp_path, path)
-
-        dir_fd = os.open(directory, os.O_RDONLY)
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+            out.flush()                 # Python's buffer -> the kernel
+            os.fsync(out.fileno())      # the kernel -> the disk
+        os.replace(temp, target)        # atomic switch to the new file
+        dirfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            os.fsync(dir_fd)
+            os.fsync(dirfd)             # make the rename itself durable
         finally:
-            os.close(dir_fd)
+            os.close(dirfd)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        if os.path.exists(temp):
+            os.unlink(temp)
         raise
 
 
@@ -54,5 +46,5 @@ def mark(text):
 
 
 path = sys.argv[1] if len(sys.argv) > 1 else "config.json"
-atomic_write(path, "new")
+save(path, "new")
 mark("saved")

@@ -16,40 +16,33 @@ import textwrap
 from lib import Trace, run
 
 ATOMIC_WRITE = textwrap.dedent('''
-    # seeds/004: the atomic write pattern, as written there
+    # The pattern of seeds/004 (temp file, flush, fsync, replace, fsync the
+    # directory), in our own words; prints the temp file's name.
     import os, sys, tempfile
-    from pathlib import Path
 
-    def atomic_write(path, data, *, encoding="utf-8"):
-        path = Path(path)
-        directory = path.parent
-        if isinstance(data, str):
-            mode = "w"
-            kwargs = {"encoding": encoding}
-        else:
-            mode = "wb"
-            kwargs = {}
-        fd, tmp_name = tempfile.mkstemp(dir=directory,
-                                        prefix=f".{path.name}.",
-                                        suffix=".tmp")
-        tmp_path = Path(tmp_name)
+    def save(target, text):
+        folder = os.path.dirname(os.path.abspath(target))
+        handle, temp = tempfile.mkstemp(
+            dir=folder, prefix="." + os.path.basename(target) + ".",
+            suffix=".tmp")
         try:
-            with os.fdopen(fd, mode, **kwargs) as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp_path, path)
-            dir_fd = os.open(directory, os.O_RDONLY)
+            with os.fdopen(handle, "w") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+            dirfd = os.open(folder, os.O_RDONLY)
             try:
-                os.fsync(dir_fd)
+                os.fsync(dirfd)
             finally:
-                os.close(dir_fd)
+                os.close(dirfd)
         except BaseException:
-            tmp_path.unlink(missing_ok=True)
+            if os.path.exists(temp):
+                os.unlink(temp)
             raise
-        print(tmp_path.name)
+        print(os.path.basename(temp))
 
-    atomic_write(sys.argv[1], sys.argv[2])
+    save(sys.argv[1], sys.argv[2])
 ''')
 
 
