@@ -91,9 +91,12 @@ install: build/crashfs
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
-		apt-get install -y --no-install-recommends $(DEB_PACKAGES); \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends $(DEB_PACKAGES); \
 	else \
-		echo "run as root, or: sudo apt-get install -y $(DEB_PACKAGES)"; \
+		echo "run as root, or: sudo apt-get update &&" \
+			"sudo apt-get install -y $(DEB_PACKAGES)"; \
 	fi
 
 FORMAT_SRC = $(wildcard core/*.[ch] harness/*.[ch] fusefs/*.[ch] cli/*.[ch] \
