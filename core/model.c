@@ -1337,6 +1337,21 @@ static int op_push(struct model *m, const struct trace_rec *rec)
 	return 0;
 }
 
+bool model_op_is_entry(const struct model_op *op)
+{
+	switch (op->type) {
+	case TR_CREATE:
+	case TR_MKNOD:
+	case TR_MKDIR:
+	case TR_SYMLINK:
+	case TR_LINK:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_RENAME: return true;
+	default: return false;
+	}
+}
+
 bool model_op_mutates(const struct model_op *op)
 {
 	switch (op->type) {

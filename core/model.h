@@ -130,6 +130,10 @@ uint64_t model_trace_hash(const struct model *m);
 /* True if a successful op of this type changes what is on disk. */
 bool model_op_mutates(const struct model_op *op);
 
+/* True if op changes a directory entry: create, mknod, mkdir, symlink,
+ * link, unlink, rmdir or rename (failed or not). */
+bool model_op_is_entry(const struct model_op *op);
+
 /* ---- the tree ------------------------------------------------------- */
 
 /* Back to the initial image (empties the undo log). */

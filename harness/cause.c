@@ -11,6 +11,7 @@
 
 #include "core/persist.h"
 #include "core/trace.h"
+#include "harness/explore.h"
 
 void cause_apply(struct model *m, const struct cause_state *st)
 {
@@ -26,7 +27,6 @@ void cause_apply(struct model *m, const struct cause_state *st)
 	}
 }
 
-static bool is_entry_op(const struct model_op *op);
 
 /* Is op related to file n (works on it, moves it, links it)? */
 static bool touches(const struct model_op *op, const struct mnode *n)
@@ -49,8 +49,8 @@ static void relate(struct model *m, const struct cause_state *st,
 		if (st->choice[i] == CAUSE_DROP || !model_op_mutates(op) ||
 		    op->result < 0)
 			continue;
-		if (is_entry_op(lost)
-			? is_entry_op(op) &&
+		if (model_op_is_entry(lost)
+			? model_op_is_entry(op) &&
 			      ((lost->dir && op->dir == lost->dir && op->name &&
 				lost->name && !strcmp(op->name, lost->name)) ||
 			       (lost->node && op->node == lost->node))
@@ -61,28 +61,13 @@ static void relate(struct model *m, const struct cause_state *st,
 	}
 }
 
-static bool is_entry_op(const struct model_op *op)
-{
-	switch (op->type) {
-	case TR_CREATE:
-	case TR_MKNOD:
-	case TR_MKDIR:
-	case TR_SYMLINK:
-	case TR_LINK:
-	case TR_UNLINK:
-	case TR_RMDIR:
-	case TR_RENAME: return true;
-	default: return false;
-	}
-}
-
 /* The file whose fsync would have saved op: the directory for entries. */
 static uint64_t owner_of(const struct model_op *op, bool *is_dir)
 {
 	struct mnode *d = op->type == TR_RENAME ? op->dir2 : op->dir;
 	struct model_stat st;
 
-	*is_dir = is_entry_op(op);
+	*is_dir = model_op_is_entry(op);
 	if (*is_dir && d) {
 		model_stat(d, &st);
 		return st.id;
@@ -389,58 +374,8 @@ void cause_op_path(struct model *m, uint64_t seq, char *buf, size_t len)
 
 void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 {
-	const struct model_op *op = model_op_seq(m, seq);
-	char a[1024], b[1024];
-	const char *t;
-
-	if (!op) {
-		snprintf(buf, len, "op #%llu", (unsigned long long)seq);
-		return;
-	}
-	t = trace_type_name(op->type);
-	model_goto_visible(m, seq - 1);
-	switch (op->type) {
-	case TR_RENAME:
-		entry_path(m, op->dir, op->name, a, sizeof(a));
-		entry_path(m, op->dir2, op->name2, b, sizeof(b));
-		snprintf(buf, len, "rename #%llu %s -> %s",
-			 (unsigned long long)seq, a, b);
-		return;
-	case TR_CREATE:
-	case TR_MKNOD:
-	case TR_MKDIR:
-	case TR_SYMLINK:
-	case TR_LINK:
-	case TR_UNLINK:
-	case TR_RMDIR:
-		entry_path(m, op->dir, op->name, a, sizeof(a));
-		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
-			 a);
-		return;
-	case TR_MARK:
-		snprintf(buf, len, "mark #%llu '%s'", (unsigned long long)seq,
-			 op->name ? op->name : "");
-		return;
-	default: break;
-	}
-	if (op->node)
-		model_path(m, op->node, a, sizeof(a));
-	else
-		snprintf(a, sizeof(a), "?");
-	switch (op->type) {
-	case TR_WRITE:
-		snprintf(buf, len, "write #%llu to %s (%u bytes at %llu)",
-			 (unsigned long long)seq, a, op->data_len,
-			 (unsigned long long)op->off);
-		break;
-	case TR_TRUNCATE:
-		snprintf(buf, len, "truncate #%llu of %s to %llu bytes",
-			 (unsigned long long)seq, a,
-			 (unsigned long long)op->len);
-		break;
-	default:
-		snprintf(buf, len, "%s #%llu of %s", t, (unsigned long long)seq,
-			 a);
-		break;
-	}
+	/* The tree as it was when the op was made names its files. */
+	if (model_op_seq(m, seq))
+		model_goto_visible(m, seq - 1);
+	explore_describe_op(m, seq, buf, len);
 }

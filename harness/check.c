@@ -688,21 +688,6 @@ static const struct check_mark *mark_before(struct run *x, uint64_t point)
 	return last;
 }
 
-static bool is_ns(const struct model_op *op)
-{
-	switch (op->type) {
-	case TR_CREATE:
-	case TR_MKNOD:
-	case TR_MKDIR:
-	case TR_SYMLINK:
-	case TR_LINK:
-	case TR_UNLINK:
-	case TR_RMDIR:
-	case TR_RENAME: return true;
-	default: return false;
-	}
-}
-
 /* Directory of an entry op, in words: "the directory" or "directory d". */
 static void dir_words(struct model *m, const struct model_op *op, char *buf,
 		      size_t len)
@@ -755,7 +740,7 @@ static void one_hint(struct run *x, const struct check_group *g, size_t i,
 			renamed_later = true;
 	}
 	cause_op_path(m, c->ops[i], p, sizeof(p));
-	if (is_ns(op)) {
+	if (model_op_is_entry(op)) {
 		char dw[360];
 
 		dir_words(m, op, dw, sizeof(dw));
@@ -853,7 +838,7 @@ static void explain(struct run *x, struct check_group *g)
 				 "kill -9 sees it, no crash needed",
 				 d, path,
 				 checks_describe(x->c, SCN_ATOMIC, g->path, v));
-			if (op && !is_ns(op))
+			if (op && !model_op_is_entry(op))
 				snprintf(g->hint, sizeof(g->hint),
 					 "this updates %s in place: write a "
 					 "temp file, fsync it and rename it "
@@ -945,7 +930,7 @@ static void explain(struct run *x, struct check_group *g)
 		if (i)
 			n += snprintf(g->text + n, sizeof(g->text) - n,
 				      "; and ");
-		if (bop && bop->type == TR_RENAME && !is_ns(op))
+		if (bop && bop->type == TR_RENAME && !model_op_is_entry(op))
 			n += snprintf(g->text + n, sizeof(g->text) - n,
 				      "%s %s when %s made it visible", d,
 				      c->how[i] == CAUSE_DROP

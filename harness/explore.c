@@ -1299,11 +1299,17 @@ void explore_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 	char a[1200], b[1200];
 
 	if (!op) {
-		snprintf(buf, len, "#%llu", (unsigned long long)seq);
+		snprintf(buf, len, "op #%llu", (unsigned long long)seq);
 		return;
 	}
 	t = trace_type_name(op->type);
 	switch (op->type) {
+	case TR_RENAME:
+		entry_name(m, op->dir, op->name, a, sizeof(a));
+		entry_name(m, op->dir2, op->name2, b, sizeof(b));
+		snprintf(buf, len, "rename #%llu %s -> %s",
+			 (unsigned long long)seq, a, b);
+		return;
 	case TR_CREATE:
 	case TR_MKNOD:
 	case TR_MKDIR:
@@ -1314,28 +1320,32 @@ void explore_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 		entry_name(m, op->dir, op->name, a, sizeof(a));
 		snprintf(buf, len, "%s #%llu %s", t, (unsigned long long)seq,
 			 a);
+		return;
+	case TR_MARK:
+		snprintf(buf, len, "mark #%llu '%s'", (unsigned long long)seq,
+			 op->name ? op->name : "");
+		return;
+	default:
 		break;
-	case TR_RENAME:
-		entry_name(m, op->dir, op->name, a, sizeof(a));
-		entry_name(m, op->dir2, op->name2, b, sizeof(b));
-		snprintf(buf, len, "rename #%llu %s -> %s",
-			 (unsigned long long)seq, a, b);
-		break;
-	case TR_WRITE:
+	}
+	if (op->node)
 		model_op_path(m, op, a, sizeof(a));
+	else
+		snprintf(a, sizeof(a), "?");
+	switch (op->type) {
+	case TR_WRITE:
 		snprintf(buf, len, "write #%llu to %s (%u bytes at %llu)",
 			 (unsigned long long)seq, a, op->data_len,
 			 (unsigned long long)op->off);
 		break;
+	case TR_TRUNCATE:
+		snprintf(buf, len, "truncate #%llu of %s to %llu bytes",
+			 (unsigned long long)seq, a,
+			 (unsigned long long)op->len);
+		break;
 	default:
-		if (op->node) {
-			model_op_path(m, op, a, sizeof(a));
-			snprintf(buf, len, "%s #%llu %s", t,
-				 (unsigned long long)seq, a);
-		} else {
-			snprintf(buf, len, "%s #%llu", t,
-				 (unsigned long long)seq);
-		}
+		snprintf(buf, len, "%s #%llu of %s", t, (unsigned long long)seq,
+			 a);
 		break;
 	}
 }
