@@ -9,20 +9,20 @@
 #include <string.h>
 
 struct command {
-	const char *name;		/* as typed by the user */
-	int (*fn)(int, char **);	/* NULL if not linked in */
-	const char *summary;		/* one line for --help */
+	const char *name;	 /* as typed by the user */
+	int (*fn)(int, char **); /* NULL if not linked in */
+	const char *summary;	 /* one line for --help */
 };
 
 static const struct command commands[] = {
-	{ "check", cmd_check, "run a program and check every crash state" },
-	{ "mount", cmd_mount, "mount a recording crashfs over a directory" },
-	{ "umount", cmd_umount, "unmount and wait for the trace to be done" },
-	{ "ctl", cmd_ctl, "talk to a live mount (mark, status, ...)" },
-	{ "mark", cmd_mark, "put a named mark in the trace of this run" },
-	{ "trace", cmd_trace, "print a trace like strace" },
-	{ "states", cmd_states, "list the crash states of a recorded run" },
-	{ "replay", cmd_replay, "rebuild one crash state as a directory" },
+    {"check", cmd_check, "run a program and check every crash state"},
+    {"mount", cmd_mount, "mount a recording crashfs over a directory"},
+    {"umount", cmd_umount, "unmount and wait for the trace to be done"},
+    {"ctl", cmd_ctl, "talk to a live mount (mark, status, ...)"},
+    {"mark", cmd_mark, "put a named mark in the trace of this run"},
+    {"trace", cmd_trace, "print a trace like strace"},
+    {"states", cmd_states, "list the crash states of a recorded run"},
+    {"replay", cmd_replay, "rebuild one crash state as a directory"},
 };
 
 static void usage(FILE *f)
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
 	    !strcmp(name, "help")) {
 		if (!strcmp(name, "help") && argc > 2) {
-			char *args[] = { argv[2], "--help", NULL };
+			char *args[] = {argv[2], "--help", NULL};
 
 			for (size_t i = 0;
 			     i < sizeof(commands) / sizeof(*commands); i++)

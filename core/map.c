@@ -74,7 +74,7 @@ int map_put(struct map *m, uint64_t k1, uint64_t k2, void *val)
 	for (i = slot_of(m, k1, k2); m->slots[i].val;
 	     i = (i + 1) & (m->cap - 1))
 		;
-	m->slots[i] = (struct map_slot){ k1, k2, val };
+	m->slots[i] = (struct map_slot){k1, k2, val};
 	m->len++;
 	return 0;
 }
@@ -123,5 +123,5 @@ void *map_next(const struct map *m, size_t *pos, uint64_t *k1, uint64_t *k2)
 void map_release(struct map *m)
 {
 	free(m->slots);
-	*m = (struct map){ 0 };
+	*m = (struct map){0};
 }

@@ -21,13 +21,13 @@
 #include <stdint.h>
 
 struct map_slot {
-	uint64_t k1;	/* first key */
-	uint64_t k2;	/* second key */
-	void *val;	/* NULL marks an empty slot */
+	uint64_t k1; /* first key */
+	uint64_t k2; /* second key */
+	void *val;   /* NULL marks an empty slot */
 };
 
 struct map {
-	struct map_slot *slots;	/* cap slots, NULL when empty */
+	struct map_slot *slots; /* cap slots, NULL when empty */
 	size_t cap;		/* a power of two, or 0 */
 	size_t len;		/* slots in use */
 };

@@ -43,11 +43,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TRACE_MAGIC "CRASHFS\x1a"	/* 8 bytes at offset 0 */
-#define TRACE_VERSION 1			/* bumped on any incompatible change */
-#define TRACE_BOM 0x0102		/* stored little-endian: 02 01 */
-#define TRACE_ROOT_ID 1			/* id of the mount's root directory */
-#define TRACE_NAME_MAX 4096		/* longest name, target or mark text */
+#define TRACE_MAGIC "CRASHFS\x1a" /* 8 bytes at offset 0 */
+#define TRACE_VERSION 1		  /* bumped on any incompatible change */
+#define TRACE_BOM 0x0102	  /* stored little-endian: 02 01 */
+#define TRACE_ROOT_ID 1		  /* id of the mount's root directory */
+#define TRACE_NAME_MAX 4096	  /* longest name, target or mark text */
 
 /*
  * Record types.  The fields of struct trace_rec each type uses are listed
@@ -78,7 +78,7 @@ enum trace_type {
 	TR_SETATTR,	/* id, oflags = TRA_* mask, mode, uid, gid, atime,
 			   mtime (size changes are TR_TRUNCATE) */
 	TR_SETXATTR,	/* id, name, data/data_len = value, oflags = flags */
-	TR_REMOVEXATTR,	/* id, name */
+	TR_REMOVEXATTR, /* id, name */
 	TR_FLUSH,	/* id, fh: close(2) of one descriptor; pid = closer */
 	TR_RELEASE,	/* id, fh: last reference to the open file is gone */
 	TR_FSYNC,	/* id, fh; TRF_DATASYNC for fdatasync */
@@ -93,11 +93,11 @@ enum trace_type {
 };
 
 /* Record flags (struct trace_rec.flags). */
-#define TRF_DATASYNC 0x0001	/* fdatasync rather than fsync */
-#define TRF_SYNC 0x0002		/* write through an O_SYNC/O_DSYNC handle */
-#define TRF_APPEND 0x0004	/* write through an O_APPEND handle */
-#define TRF_DIRECT 0x0008	/* write through an O_DIRECT handle */
-#define TRF_INJECTED 0x0010	/* result was injected by a fault rule */
+#define TRF_DATASYNC 0x0001 /* fdatasync rather than fsync */
+#define TRF_SYNC 0x0002	    /* write through an O_SYNC/O_DSYNC handle */
+#define TRF_APPEND 0x0004   /* write through an O_APPEND handle */
+#define TRF_DIRECT 0x0008   /* write through an O_DIRECT handle */
+#define TRF_INJECTED 0x0010 /* result was injected by a fault rule */
 
 /* TR_SETATTR masks (struct trace_rec.oflags). */
 #define TRA_MODE 0x01
@@ -113,39 +113,39 @@ enum trace_type {
  * until trace_reader_free() for data (it points into the mapped file).
  */
 struct trace_rec {
-	uint64_t seq;		/* 1, 2, 3 ... in append order */
-	uint64_t time_ns;	/* nanoseconds since the trace was created */
-	uint16_t type;		/* enum trace_type */
-	uint16_t flags;		/* TRF_* */
-	uint32_t pid;		/* calling process, 0 if none (marks by ctl) */
-	int32_t result;		/* >= 0 on success, -errno on failure */
-	uint64_t id;		/* file operated on (see enum trace_type) */
-	uint64_t id2;		/* second file: rename victim, copy source */
-	uint64_t parent;	/* directory of name */
-	uint64_t parent2;	/* directory of name2 (rename) */
-	uint64_t fh;		/* open handle number, assigned by the daemon */
-	uint64_t off;		/* offset (write, fallocate, copy dest), rdev */
-	uint64_t off2;		/* source offset (copy) */
-	uint64_t len;		/* length or size */
-	uint32_t mode;		/* file type and permission bits */
-	uint32_t oflags;	/* open/rename/fallocate/xattr flags, TRA_* */
-	uint32_t uid;		/* setattr */
-	uint32_t gid;		/* setattr */
-	struct timespec atime;	/* setattr */
-	struct timespec mtime;	/* setattr */
-	const char *name;	/* entry name, xattr name or mark text */
-	const char *name2;	/* rename target name or symlink target */
-	const void *data;	/* write payload or xattr value */
-	uint32_t data_len;	/* bytes at data */
-	uint64_t data_off;	/* reader only: file offset of data */
+	uint64_t seq;	       /* 1, 2, 3 ... in append order */
+	uint64_t time_ns;      /* nanoseconds since the trace was created */
+	uint16_t type;	       /* enum trace_type */
+	uint16_t flags;	       /* TRF_* */
+	uint32_t pid;	       /* calling process, 0 if none (marks by ctl) */
+	int32_t result;	       /* >= 0 on success, -errno on failure */
+	uint64_t id;	       /* file operated on (see enum trace_type) */
+	uint64_t id2;	       /* second file: rename victim, copy source */
+	uint64_t parent;       /* directory of name */
+	uint64_t parent2;      /* directory of name2 (rename) */
+	uint64_t fh;	       /* open handle number, assigned by the daemon */
+	uint64_t off;	       /* offset (write, fallocate, copy dest), rdev */
+	uint64_t off2;	       /* source offset (copy) */
+	uint64_t len;	       /* length or size */
+	uint32_t mode;	       /* file type and permission bits */
+	uint32_t oflags;       /* open/rename/fallocate/xattr flags, TRA_* */
+	uint32_t uid;	       /* setattr */
+	uint32_t gid;	       /* setattr */
+	struct timespec atime; /* setattr */
+	struct timespec mtime; /* setattr */
+	const char *name;      /* entry name, xattr name or mark text */
+	const char *name2;     /* rename target name or symlink target */
+	const void *data;      /* write payload or xattr value */
+	uint32_t data_len;     /* bytes at data */
+	uint64_t data_off;     /* reader only: file offset of data */
 };
 
 /* Information stored in the trace header. */
 struct trace_header {
-	uint16_t version;	/* TRACE_VERSION of the writer */
-	uint64_t created_ns;	/* CLOCK_REALTIME at creation, ns */
-	uint32_t sector_size;	/* torn-write granularity hint, bytes */
-	char backing[4096];	/* backing directory at mount, "" if none */
+	uint16_t version;     /* TRACE_VERSION of the writer */
+	uint64_t created_ns;  /* CLOCK_REALTIME at creation, ns */
+	uint32_t sector_size; /* torn-write granularity hint, bytes */
+	char backing[4096];   /* backing directory at mount, "" if none */
 };
 
 /* Name of a record type ("write", "fsyncdir", ...), "?" if unknown. */

@@ -27,7 +27,6 @@ void cause_apply(struct model *m, const struct cause_state *st)
 	}
 }
 
-
 /* Is op related to file n (works on it, moves it, links it)? */
 static bool touches(const struct model_op *op, const struct mnode *n)
 {

@@ -1325,8 +1325,7 @@ void explore_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
 		snprintf(buf, len, "mark #%llu '%s'", (unsigned long long)seq,
 			 op->name ? op->name : "");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (op->node)
 		model_op_path(m, op, a, sizeof(a));

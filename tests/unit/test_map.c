@@ -17,7 +17,7 @@
 static void test_random_against_array(void **state)
 {
 	static void *ref[N];
-	struct map m = { 0 };
+	struct map m = {0};
 	unsigned int seed = 12345;
 	size_t live = 0, pos = 0, seen = 0;
 	uint64_t k1, k2;
@@ -55,7 +55,7 @@ static void test_random_against_array(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_against_array),
+	    cmocka_unit_test(test_random_against_array),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
