@@ -14,12 +14,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Room reserved beyond the record itself: a TR_BIND with a long name and
  * a small follow-up record (O_TRUNC's TR_TRUNCATE). */
 #define ORDER_SLACK (2 * TRACE_NAME_MAX + 256)
+
+/* Can inodes of the backing filesystem be reopened from file handles?
+ * Sets fs->handles and the fd budget. */
+static void probe_handles(struct cfs *fs)
+{
+	struct file_handle *fh = inode_handle(fs->root.fd);
+	struct rlimit rl;
+	int fd = -1;
+
+	if (fh)
+		fd = open_by_handle_at(fs->mount_fd, fh, O_PATH | O_CLOEXEC);
+	fs->handles = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	free(fh);
+	fs->fd_budget = INT_MAX;
+	if (fs->handles && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < INT_MAX)
+		fs->fd_budget = (int)(rl.rlim_cur / 2);
+}
 
 int cfs_init(struct cfs *fs, const char *backing)
 {
@@ -39,6 +61,10 @@ int cfs_init(struct cfs *fs, const char *backing)
 		return -errno;
 	fs->root.ino = st.st_ino;
 	fs->root.dev = st.st_dev;
+	fs->mount_fd = open(backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->mount_fd < 0)
+		return -errno;
+	probe_handles(fs);
 	return map_put(&fs->inodes, st.st_ino, st.st_dev, &fs->root);
 }
 
@@ -50,11 +76,16 @@ void cfs_release(struct cfs *fs)
 	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
 		if (in->fd >= 0)
 			close(in->fd);
-		if (in != &fs->root)
+		if (in != &fs->root) {
+			free(in->fh);
 			free(in);
+		}
 	}
 	map_release(&fs->inodes);
 	fs->root.fd = -1;
+	if (fs->mount_fd > 0)
+		close(fs->mount_fd);
+	fs->mount_fd = -1;
 }
 
 static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)

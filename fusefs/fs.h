@@ -26,6 +26,15 @@
  * entry is dropped only once the inode is gone (no link left, nothing
  * holds it), so a reused inode number gets a new id.
  *
+ * Backing access.  A kernel-known inode holds an O_PATH fd on its backing
+ * inode (so the inode cannot be freed and its number reused under it), up
+ * to a budget of half the fd limit.  Beyond it, when running as root on a
+ * filesystem that supports them, an inode keeps a file handle instead
+ * (name_to_handle_at) and is reopened on demand (open_by_handle_at): a
+ * handle names one inode generation, never a reused number, and the
+ * daemon copes with more files than it may hold descriptors.  Handlers get
+ * an fd with inode_fd() and give it back with inode_fd_put().
+ *
  * Locks: fs->order (the ordering point) is taken before fs->tab (the inode
  * table).  Neither is held while replying to the kernel.
  */
@@ -46,12 +55,13 @@
 
 /* A backing inode the daemon knows. */
 struct cfs_inode {
-	int fd;		  /* O_PATH fd, -1 if not kernel-known; tab */
-	uint64_t id;	  /* stable trace id; immutable */
-	ino_t ino;	  /* backing st_ino; immutable */
-	dev_t dev;	  /* backing st_dev; immutable */
-	uint64_t nlookup; /* kernel references; protected by fs->tab */
-	uint32_t nopen;	  /* open handles; protected by fs->tab */
+	int fd;			/* O_PATH fd, -1 if not kernel-known; tab */
+	uint64_t id;		/* stable trace id; immutable */
+	ino_t ino;		/* backing st_ino; immutable */
+	dev_t dev;		/* backing st_dev; immutable */
+	uint64_t nlookup;	/* kernel references; protected by fs->tab */
+	uint32_t nopen;		/* open handles; protected by fs->tab */
+	struct file_handle *fh; /* reopen handle, NULL in fd mode; set once */
 };
 
 /* An open file or directory. */
@@ -84,6 +94,10 @@ struct cfs {
 	uint64_t marks;	  /* protected by order */
 	uint64_t refused; /* ops refused for want of trace room; order */
 
+	int mount_fd;	       /* backing root, O_RDONLY: open_by_handle_at */
+	bool handles;	       /* file handles work on the backing fs */
+	int fd_budget;	       /* O_PATH fds held at most (handles beyond) */
+	int fds_held;	       /* O_PATH fds held now; protected by tab */
 	pthread_mutex_t tab;   /* the inode table */
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
@@ -180,6 +194,17 @@ uint64_t inode_id_locked(struct cfs *fs, struct cfs_inode *parent,
  */
 struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 				   const char *name, struct stat *st, int *err);
+
+/*
+ * An O_PATH fd on in's backing inode: its held fd, or one reopened from its
+ * file handle.  Returns the fd or -errno (-ESTALE: the inode is gone).
+ * Give it back with inode_fd_put().
+ */
+int inode_fd(struct cfs *fs, struct cfs_inode *in);
+
+/* The file handle of the inode at fd (malloc'd), NULL if it has none. */
+struct file_handle *inode_handle(int fd);
+void inode_fd_put(struct cfs_inode *in, int fd);
 
 /* Kernel reference on an inode already known (link, open of a new name). */
 void inode_ref(struct cfs *fs, struct cfs_inode *in);

@@ -4,11 +4,12 @@
  * which carries the stable trace id of the file.  See fs.h for the rules
  * (when an id is bound, how long it lives).
  *
- * A kernel-known inode holds an O_PATH fd on its backing inode, so that
- * inode cannot be freed and its number reused while the kernel may still
- * name it.  When the kernel forgets an inode that still has a link, the fd
- * is closed but the entry (and so the id) stays; when the inode is gone
- * (no link left, nothing holds it) the entry is dropped.
+ * A kernel-known inode holds an O_PATH fd on its backing inode (or, past
+ * the fd budget, a file handle: see fs.h), so that inode cannot be freed
+ * and its number reused while the kernel may still name it.  When the
+ * kernel forgets an inode that still has a link, the fd is closed but the
+ * entry (and so the id) stays; when the inode is gone (no link left,
+ * nothing holds it) the entry is dropped.
  */
 #include "fusefs/fs.h"
 
@@ -18,13 +19,74 @@
 #include <string.h>
 #include <unistd.h>
 
+struct file_handle *inode_handle(int fd)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int mount_id;
+
+	if (!fh)
+		return NULL;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", fh, &mount_id, AT_EMPTY_PATH) < 0) {
+		free(fh);
+		return NULL;
+	}
+	return fh;
+}
+
+int inode_fd(struct cfs *fs, struct cfs_inode *in)
+{
+	int fd;
+
+	if (in->fd >= 0 || !in->fh)
+		return in->fd >= 0 ? in->fd : -EBADF;
+	fd = open_by_handle_at(fs->mount_fd, in->fh, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void inode_fd_put(struct cfs_inode *in, int fd)
+{
+	if (fd >= 0 && fd != in->fd)
+		close(fd);
+}
+
+/* Close in's held fd (fs->tab held). */
+static void release_fd(struct cfs *fs, struct cfs_inode *in)
+{
+	if (in->fd < 0)
+		return;
+	close(in->fd);
+	in->fd = -1;
+	fs->fds_held--;
+}
+
+/*
+ * Let in keep *fd (fs->tab held, in has no fd): within the fd budget it
+ * holds it (*fd becomes -1); beyond, it keeps a file handle instead and
+ * the caller closes *fd.
+ */
+static void keep_fd(struct cfs *fs, struct cfs_inode *in, int *fd)
+{
+	if (*fd < 0 || in->fd >= 0 || in->fh)
+		return;
+	if (fs->handles && in->dev == fs->root.dev &&
+	    fs->fds_held >= fs->fd_budget) {
+		in->fh = inode_handle(*fd);
+		if (in->fh)
+			return;
+	}
+	in->fd = *fd;
+	*fd = -1;
+	fs->fds_held++;
+}
+
 /* Drop in from the table and free it (fs->tab held, no references). */
 static void drop(struct cfs *fs, struct cfs_inode *in)
 {
 	if (map_get(&fs->inodes, in->ino, in->dev) == in)
 		map_del(&fs->inodes, in->ino, in->dev);
-	if (in->fd >= 0)
-		close(in->fd);
+	release_fd(fs, in);
+	free(in->fh);
 	free(in);
 }
 
@@ -36,36 +98,39 @@ static void drop(struct cfs *fs, struct cfs_inode *in)
 static void settle(struct cfs *fs, struct cfs_inode *in, int fd)
 {
 	struct stat st;
+	int own = -1;
+	bool gone;
 
 	if (in == &fs->root)
 		return;
 	if (fd < 0)
-		fd = in->fd;
-	if (fd >= 0 && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
-	    st.st_nlink == 0) {
+		fd = own = inode_fd(fs, in);
+	gone = fd == -ESTALE ||
+	       (fd >= 0 && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+		st.st_nlink == 0);
+	inode_fd_put(in, own);
+	if (gone)
 		drop(fs, in);
-		return;
-	}
-	if (in->fd >= 0) {
-		close(in->fd);
-		in->fd = -1;
-	}
+	else
+		release_fd(fs, in);
 }
 
-/* A new table entry (fs->tab held); the caller sets id.  NULL on ENOMEM. */
-static struct cfs_inode *add(struct cfs *fs, const struct stat *st, int fd)
+/* A new table entry (fs->tab held), keeping *fd as keep_fd() does; the
+ * caller sets id.  NULL on ENOMEM. */
+static struct cfs_inode *add(struct cfs *fs, const struct stat *st, int *fd)
 {
 	struct cfs_inode *in = calloc(1, sizeof(*in));
 
 	if (!in)
 		return NULL;
-	in->fd = fd;
+	in->fd = -1;
 	in->ino = st->st_ino;
 	in->dev = st->st_dev;
 	if (map_put(&fs->inodes, st->st_ino, st->st_dev, in)) {
 		free(in);
 		return NULL;
 	}
+	keep_fd(fs, in, fd);
 	return in;
 }
 
@@ -87,13 +152,19 @@ static void bind(struct cfs *fs, struct cfs_inode *parent, const char *name,
 }
 
 /* Open parent/name O_PATH and stat it.  Returns the fd or -errno. */
-static int open_path(struct cfs_inode *parent, const char *name,
+static int open_path(struct cfs *fs, struct cfs_inode *parent, const char *name,
 		     struct stat *st)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int pfd = inode_fd(fs, parent), fd;
 
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		fd = -errno;
+	inode_fd_put(parent, pfd);
+	if (fd < 0)
+		return fd;
 	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = -errno;
 
@@ -112,10 +183,7 @@ static struct cfs_inode *find_ref(struct cfs *fs, const struct stat *st,
 
 	if (!in)
 		return NULL;
-	if (in->fd < 0) {
-		in->fd = *fd;
-		*fd = -1;
-	}
+	keep_fd(fs, in, fd);
 	in->nlookup++;
 	return in;
 }
@@ -128,7 +196,7 @@ struct cfs_inode *inode_lookup_locked(struct cfs *fs, struct cfs_inode *parent,
 	bool new = false;
 	int fd;
 
-	fd = open_path(parent, name, st);
+	fd = open_path(fs, parent, name, st);
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
@@ -136,9 +204,8 @@ struct cfs_inode *inode_lookup_locked(struct cfs *fs, struct cfs_inode *parent,
 	pthread_mutex_lock(&fs->tab);
 	in = find_ref(fs, st, &fd);
 	if (!in) {
-		in = add(fs, st, fd);
+		in = add(fs, st, &fd);
 		if (in) {
-			fd = -1;
 			in->id = fs->next_id++;
 			in->nlookup = 1;
 			new = true;
@@ -164,7 +231,7 @@ struct cfs_inode *inode_lookup(struct cfs *fs, struct cfs_inode *parent,
 	struct cfs_inode *in;
 	int fd;
 
-	fd = open_path(parent, name, st);
+	fd = open_path(fs, parent, name, st);
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
@@ -193,14 +260,19 @@ uint64_t inode_id_locked(struct cfs *fs, struct cfs_inode *parent,
 	uint64_t id = 0;
 	bool new = false;
 
-	if (fstatat(parent->fd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+	int pfd = inode_fd(fs, parent), fd = -1, res = -1;
+
+	if (pfd >= 0)
+		res = fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW);
+	inode_fd_put(parent, pfd);
+	if (res < 0) {
 		memset(st, 0, sizeof(*st));
 		return 0;
 	}
 	pthread_mutex_lock(&fs->tab);
 	in = map_get(&fs->inodes, st->st_ino, st->st_dev);
 	if (!in) {
-		in = add(fs, st, -1);
+		in = add(fs, st, &fd);
 		if (in) {
 			in->id = fs->next_id++;
 			new = true;
@@ -218,7 +290,7 @@ struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 				   const char *name, struct stat *st, int *err)
 {
 	struct cfs_inode *in, *old;
-	int fd = open_path(parent, name, st);
+	int fd = open_path(fs, parent, name, st);
 
 	if (fd < 0) {
 		*err = fd;
@@ -232,16 +304,16 @@ struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 		if (!old->nlookup && !old->nopen)
 			drop(fs, old);
 	}
-	in = add(fs, st, fd);
+	in = add(fs, st, &fd);
 	if (in) {
 		in->id = fs->next_id++;
 		in->nlookup = 1;
 	}
 	pthread_mutex_unlock(&fs->tab);
-	if (!in) {
+	if (fd >= 0)
 		close(fd);
+	if (!in)
 		*err = -ENOMEM;
-	}
 	return in;
 }
 

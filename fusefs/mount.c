@@ -261,7 +261,8 @@ static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
 
 	if (fuse_opt_add_arg(&args, "crashfs") ||
 	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, "fsname=crashfs,subtype=crashfs"))
+	    fuse_opt_add_arg(
+		&args, "fsname=crashfs,subtype=crashfs,default_permissions"))
 		goto out;
 	if (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
 			     fuse_opt_add_arg(&args, o->fuse_opts)))
@@ -313,7 +314,8 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
 
 /*
  * Become a daemon: the parent waits for the child to say the mount is
- * served and returns that status; the child returns -1 and goes on.
+ * served (one byte, 0) and returns 0, or 2 if the child exits first (it
+ * has said why on stderr); the child returns -1 and goes on.
  */
 static int daemonize(int *ready_fd)
 {
@@ -360,13 +362,132 @@ static void redirect_stdio(int logfd)
 		close(null);
 }
 
+/* Bind the root first: every later record may refer to it. */
+static int bind_root(struct cfs *fs)
+{
+	struct trace_rec rec = {
+	    .type = TR_BIND,
+	    .id = TRACE_ROOT_ID,
+	    .name = "",
+	    .mode = S_IFDIR | 0755,
+	};
+	struct stat st;
+
+	if (fstat(fs->root.fd, &st) == 0) {
+		rec.mode = st.st_mode;
+		rec.len = (uint64_t)st.st_size;
+	}
+	return trace_append(fs->tw, &rec);
+}
+
+/*
+ * Create the trace, mount, serve until unmounted, close the trace.  Runs
+ * in the daemon (or in the foreground with -f); ready, if not -1, is told
+ * once the mount is served.  Messages go to stderr until then.  Returns
+ * the exit status.
+ */
+static int run(struct mount_opts *o, struct cfs *fs, int ready)
+{
+	struct trace_header hdr = {0};
+	struct ctl_server *srv = NULL;
+	int ret = 2, err, ctlfd = -1, logfd = -1;
+	char ok = 0;
+
+	if (o->log) {
+		logfd = open(o->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0644);
+		if (logfd < 0) {
+			util_err("cannot open log '%s': %s", o->log,
+				 strerror(errno));
+			return 2;
+		}
+	}
+	raise_fd_limit();
+	err = cfs_init(fs, fs->backing);
+	if (err) {
+		util_err("cannot open backing directory '%s': %s", o->backing,
+			 strerror(-err));
+		goto out_release;
+	}
+	ctlfd = ctl_listen(fs->mount);
+	if (ctlfd < 0) {
+		if (ctlfd == -EADDRINUSE)
+			util_err("a crashfs daemon already serves '%s'",
+				 o->mnt);
+		else
+			util_err("cannot open the control channel of '%s': %s",
+				 o->mnt, strerror(-ctlfd));
+		goto out_release;
+	}
+	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs->backing);
+	fs->tw = trace_writer_create(fs->trace_path, &hdr);
+	if (!fs->tw) {
+		util_err("cannot write trace '%s': %s", o->trace,
+			 strerror(errno));
+		goto out_release;
+	}
+	err = bind_root(fs);
+	if (err) {
+		util_err("cannot write trace '%s': %s", o->trace,
+			 strerror(-err));
+		goto out_trace;
+	}
+	fs->se = new_session(o, fs);
+	if (!fs->se) {
+		util_err("cannot start the FUSE session (bad -o option?)");
+		goto out_trace;
+	}
+	if (fuse_session_mount(fs->se, fs->mount) != 0) {
+		util_err("cannot mount on '%s' (is /dev/fuse available?)",
+			 o->mnt);
+		goto out_session;
+	}
+	umask(0);
+	if (chdir("/") < 0)
+		cfs_log("cannot chdir to /: %s", strerror(errno));
+	if (fuse_set_signal_handlers(fs->se) != 0) {
+		util_err("cannot set signal handlers");
+		goto out_unmount;
+	}
+	err = ctl_start(&srv, fs, ctlfd);
+	if (err) {
+		util_err("cannot start the control channel: %s",
+			 strerror(-err));
+		goto out_signals;
+	}
+	ctlfd = -1;
+	if (ready >= 0 || logfd >= 0)
+		redirect_stdio(logfd);
+	if (ready >= 0 && write(ready, &ok, 1) != 1)
+		cfs_log("cannot tell the parent we are ready");
+	ret = serve(fs, &srv);
+	ctl_stop(&srv, "error the daemon stopped");
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_unmount:
+	fuse_session_unmount(fs->se);
+out_session:
+	fuse_session_destroy(fs->se);
+out_trace:
+	if (fs->tw) {
+		/* Nothing was served: leave no half-made trace behind. */
+		trace_writer_close(&fs->tw);
+		unlink(fs->trace_path);
+	}
+out_release:
+	cfs_release(fs);
+	if (ctlfd >= 0)
+		close(ctlfd);
+	if (logfd >= 0)
+		close(logfd);
+	return ret;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	struct mount_opts o = {0};
-	struct trace_header hdr = {0};
-	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1};
-	struct ctl_server *srv = NULL;
-	int ret, err, ctlfd = -1, logfd = -1, ready = -1;
+	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
+	int ret, ready = -1;
 
 	util_set_progname("crashfs mount");
 	ret = parse(argc, argv, &o);
@@ -376,139 +497,19 @@ int cmd_mount(int argc, char **argv)
 	ret = check_paths(&o, &fs);
 	if (ret)
 		goto out_free;
-	ret = 2;
-	if (o.log) {
-		logfd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			     0644);
-		if (logfd < 0) {
-			util_err("cannot open log '%s': %s", o.log,
-				 strerror(errno));
-			goto out_free;
-		}
-	}
-	raise_fd_limit();
-	err = cfs_init(&fs, fs.backing);
-	if (err) {
-		util_err("cannot open backing directory '%s': %s", o.backing,
-			 strerror(-err));
-		goto out_release;
-	}
-	ctlfd = ctl_listen(fs.mount);
-	if (ctlfd < 0) {
-		util_err(ctlfd == -EADDRINUSE
-			     ? "a crashfs daemon already serves '%s'"
-			     : "cannot open the control channel of '%s': %s",
-			 o.mnt, strerror(-ctlfd));
-		goto out_release;
-	}
-	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs.backing);
-	fs.tw = trace_writer_create(fs.trace_path, &hdr);
-	if (!fs.tw) {
-		util_err("cannot write trace '%s': %s", o.trace,
-			 strerror(errno));
-		goto out_release;
-	}
-	/* The root is bound first: every later record may refer to it. */
-	{
-		struct trace_rec rec = {
-		    .type = TR_BIND,
-		    .id = TRACE_ROOT_ID,
-		    .name = "",
-		    .mode = S_IFDIR | 0755,
-		};
-		struct stat st;
-
-		if (fstat(fs.root.fd, &st) == 0) {
-			rec.mode = st.st_mode;
-			rec.len = (uint64_t)st.st_size;
-		}
-		err = trace_append(fs.tw, &rec);
-		if (err) {
-			util_err("cannot write trace '%s': %s", o.trace,
-				 strerror(-err));
-			goto out_trace;
-		}
-	}
-	fs.se = new_session(&o, &fs);
-	if (!fs.se) {
-		util_err("cannot start the FUSE session (bad -o option?)");
-		goto out_trace;
-	}
-	if (fuse_session_mount(fs.se, fs.mount) != 0) {
-		util_err("cannot mount on '%s' (is /dev/fuse available?)",
-			 o.mnt);
-		goto out_session;
-	}
 	if (!o.foreground) {
+		/* The parent returns the daemon's start status. */
 		ret = daemonize(&ready);
-		if (ret >= 0) {
-			/* The parent: the child owns everything now. */
-			if (ret)
-				util_err("the daemon failed to start; see %s",
-					 o.log ? o.log : "its log (--log)");
-			goto out_parent;
-		}
-		ret = 2;
+		if (ret >= 0)
+			goto out_free;
 	}
-	umask(0);
-	if (chdir("/") < 0)
-		cfs_log("cannot chdir to /: %s", strerror(errno));
-	if (fuse_set_signal_handlers(fs.se) != 0) {
-		util_err("cannot set signal handlers");
-		goto out_unmount;
-	}
-	err = ctl_start(&srv, &fs, ctlfd);
-	if (err) {
-		util_err("cannot start the control channel: %s",
-			 strerror(-err));
-		goto out_signals;
-	}
-	ctlfd = -1;
-	if (!o.foreground || logfd >= 0)
-		redirect_stdio(logfd);
-	if (ready >= 0) {
-		char ok = 0;
-
-		if (write(ready, &ok, 1) != 1)
-			cfs_log("cannot tell the parent we are ready");
+	ret = run(&o, &fs, ready);
+	if (ready >= 0)
 		close(ready);
-		ready = -1;
-	}
-	ret = serve(&fs, &srv);
-	ctl_stop(&srv, "error the daemon stopped");
-out_signals:
-	fuse_remove_signal_handlers(fs.se);
-out_unmount:
-	fuse_session_unmount(fs.se);
-out_session:
-	fuse_session_destroy(fs.se);
-out_trace:
-	if (fs.tw) {
-		/* Nothing was served: leave no half-made trace behind. */
-		trace_writer_close(&fs.tw);
-		unlink(fs.trace_path);
-	}
-out_release:
-	cfs_release(&fs);
-	if (ctlfd >= 0)
-		close(ctlfd);
-	if (logfd >= 0)
-		close(logfd);
 out_free:
 	free(fs.backing);
 	free(fs.mount);
 	free(fs.trace_path);
 	free(o.fuse_opts);
 	return ret < 0 ? 0 : ret;
-
-out_parent:
-	/* Do not unmount or destroy: the mount is the child's. */
-	close(ctlfd);
-	if (logfd >= 0)
-		close(logfd);
-	free(fs.backing);
-	free(fs.mount);
-	free(fs.trace_path);
-	free(o.fuse_opts);
-	return ret;
 }

@@ -50,6 +50,19 @@ static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
 	return buf;
 }
 
+/* fstatat of in's backing inode; 0 or -errno. */
+static int inode_stat(struct cfs *fs, struct cfs_inode *in, struct stat *st)
+{
+	int fd = inode_fd(fs, in), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
+	inode_fd_put(in, fd);
+	return err;
+}
+
 static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 			const struct stat *st)
 {
@@ -65,14 +78,20 @@ static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 
 /*
  * A file made by a caller other than the daemon's user belongs to the
- * caller, as on a real filesystem (only possible when running as root).
+ * caller, as on a real filesystem (only possible when running as root);
+ * in a set-group-ID directory it keeps the directory's group.
  */
 static void give_to_caller(fuse_req_t req, int dirfd, const char *name)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t gid = ctx->gid;
+	struct stat dir;
 
-	if (geteuid() == 0 && (ctx->uid != 0 || ctx->gid != 0))
-		fchownat(dirfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+	if (geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0))
+		return;
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID))
+		gid = (gid_t)-1;
+	fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -152,31 +171,39 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .off = rdev,
 	};
 	struct stat st;
-	int res, err;
+	int pfd, res, err;
 
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	if (type == TR_MKDIR)
-		res = mkdirat(p->fd, name, mode & 07777);
+	pfd = inode_fd(fs, p);
+	if (pfd < 0)
+		res = -1, errno = -pfd;
+	else if (type == TR_MKDIR)
+		res = mkdirat(pfd, name, mode & 07777);
 	else if (type == TR_MKNOD)
-		res = mknodat(p->fd, name, mode, rdev);
+		res = mknodat(pfd, name, mode, rdev);
 	else
-		res = symlinkat(target, p->fd, name);
+		res = symlinkat(target, pfd, name);
 	rec.result = res < 0 ? -errno : 0;
 	if (res == 0) {
-		give_to_caller(req, p->fd, name);
+		give_to_caller(req, pfd, name);
 		in = inode_new_locked(fs, p, name, &st, &err);
 		if (in) {
 			rec.id = in->id;
 			rec.mode = st.st_mode;
+		} else {
+			/* Untrackable (out of fds): undo it, so the program,
+			 * the trace and the backing directory agree. */
+			unlinkat(pfd, name,
+				 type == TR_MKDIR ? AT_REMOVEDIR : 0);
+			rec.result = err;
 		}
 	}
+	inode_fd_put(p, pfd);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
-	if (!err && !in)
-		err = -ENOMEM;
 out_reply:
 	if (err) {
 		if (in)
@@ -221,16 +248,22 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	};
 	char proc[PROC_PATH_MAX];
 	struct stat st;
-	int err;
+	int fd, npfd, err;
 
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	if (linkat(AT_FDCWD, proc_path(proc, in->fd), np->fd, newname,
-		   AT_SYMLINK_FOLLOW) < 0)
+	fd = inode_fd(fs, in);
+	npfd = inode_fd(fs, np);
+	if (fd < 0 || npfd < 0)
+		rec.result = fd < 0 ? fd : npfd;
+	else if (linkat(AT_FDCWD, proc_path(proc, fd), npfd, newname,
+			AT_SYMLINK_FOLLOW) < 0)
 		rec.result = -errno;
-	else if (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	else if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		memset(&st, 0, sizeof(st));
+	inode_fd_put(in, fd);
+	inode_fd_put(np, npfd);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -256,16 +289,20 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .name = name,
 	};
 	struct stat st;
-	int err;
+	int pfd, err;
 
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
-	if (unlinkat(p->fd, name, type == TR_RMDIR ? AT_REMOVEDIR : 0) < 0)
+	pfd = inode_fd(fs, p);
+	if (pfd < 0)
+		rec.result = pfd;
+	else if (unlinkat(pfd, name, type == TR_RMDIR ? AT_REMOVEDIR : 0) < 0)
 		rec.result = -errno;
 	else
 		inode_unlinked_locked(fs, &st);
+	inode_fd_put(p, pfd);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -300,17 +337,23 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .oflags = flags,
 	};
 	struct stat st, victim;
-	int err;
+	int pfd, npfd, err;
 
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
 	rec.id2 = inode_id_locked(fs, np, newname, &victim, rec.pid);
-	if (renameat2(p->fd, name, np->fd, newname, flags) < 0)
+	pfd = inode_fd(fs, p);
+	npfd = inode_fd(fs, np);
+	if (pfd < 0 || npfd < 0)
+		rec.result = pfd < 0 ? pfd : npfd;
+	else if (renameat2(pfd, name, npfd, newname, flags) < 0)
 		rec.result = -errno;
 	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
 		inode_unlinked_locked(fs, &victim);
+	inode_fd_put(p, pfd);
+	inode_fd_put(np, npfd);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -326,15 +369,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct stat st;
-	int res;
+	int err;
 
 	if (fi)
-		res = fstat(handle(fi)->fd, &st);
+		err = fstat(handle(fi)->fd, &st) < 0 ? -errno : 0;
 	else
-		res = fstatat(in->fd, "", &st,
-			      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	if (res < 0) {
-		fuse_reply_err(req, errno);
+		err = inode_stat(fs, in, &st);
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
 	fuse_reply_attr(req, &st, fs->timeout);
@@ -365,12 +407,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
 	struct stat st;
-	int err, res;
+	int fd, err, res;
 
-	proc_path(proc, in->fd);
+	fd = inode_fd(fs, in);
+	if (fd < 0) {
+		err = fd;
+		goto out_reply;
+	}
+	proc_path(proc, fd);
 	err = order_begin(fs, &base);
 	if (err)
-		goto out_reply;
+		goto out_put;
 	if (valid & FUSE_SET_ATTR_MODE) {
 		rec = base;
 		rec.oflags = TRA_MODE;
@@ -392,7 +439,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     (valid & FUSE_SET_ATTR_GID ? TRA_GID : 0);
 		rec.uid = uid;
 		rec.gid = gid;
-		res = fchownat(in->fd, "", uid, gid,
+		res = fchownat(fd, "", uid, gid,
 			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 		err = setattr_step(fs, &rec, res);
 		if (err)
@@ -432,13 +479,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 out_end:
 	order_end(fs);
+	if (!err && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		err = -errno;
+out_put:
+	inode_fd_put(in, fd);
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
-		return;
-	}
-	if (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		fuse_reply_err(req, errno);
 		return;
 	}
 	fuse_reply_attr(req, &st, fs->timeout);
@@ -447,12 +494,19 @@ out_reply:
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
 	char buf[PATH_MAX + 1];
-	ssize_t n;
+	int fd = inode_fd(fs, in);
+	ssize_t n = fd;
 
-	n = readlinkat(cfs_inode(fs, ino)->fd, "", buf, sizeof(buf));
+	if (fd >= 0) {
+		n = readlinkat(fd, "", buf, sizeof(buf));
+		if (n < 0)
+			n = -errno;
+		inode_fd_put(in, fd);
+	}
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	if (n == sizeof(buf)) {
@@ -466,23 +520,32 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
 	char proc[PROC_PATH_MAX];
+	int fd = inode_fd(fs, in), err = fd < 0 ? fd : 0;
 
-	if (faccessat(AT_FDCWD, proc_path(proc, cfs_inode(fs, ino)->fd), mask,
-		      0) < 0) {
-		fuse_reply_err(req, errno);
-		return;
+	if (fd >= 0) {
+		if (faccessat(AT_FDCWD, proc_path(proc, fd), mask, 0) < 0)
+			err = -errno;
+		inode_fd_put(in, fd);
 	}
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, -err);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct statvfs sv;
+	int fd = inode_fd(fs, in), err = fd < 0 ? fd : 0;
 
-	if (fstatvfs(cfs_inode(fs, ino)->fd, &sv) < 0) {
-		fuse_reply_err(req, errno);
+	if (fd >= 0) {
+		if (fstatvfs(fd, &sv) < 0)
+			err = -errno;
+		inode_fd_put(in, fd);
+	}
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
 	fuse_reply_statfs(req, &sv);
@@ -555,20 +618,29 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct trace_rec rec = {.type = TR_OPEN};
 	struct cfs_handle *h = handle_new(fi->flags);
 	char proc[PROC_PATH_MAX];
-	int err;
+	int fd, err;
 
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	proc_path(proc, in->fd);
-	err = order_begin(fs, &rec);
-	if (err)
+	fd = inode_fd(fs, in);
+	if (fd < 0) {
+		err = fd;
 		goto out_free;
+	}
+	proc_path(proc, fd);
+	err = order_begin(fs, &rec);
+	if (err) {
+		inode_fd_put(in, fd);
+		goto out_free;
+	}
 	h->fd = open(proc, backing_flags(fs, fi->flags));
+	if (h->fd < 0)
+		err = -errno;
+	inode_fd_put(in, fd);
 	if (h->fd < 0) {
 		/* A failed open changes nothing: not recorded. */
-		err = -errno;
 		order_end(fs);
 		goto out_free;
 	}
@@ -604,7 +676,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	};
 	struct stat st;
 	int flags = backing_flags(fs, fi->flags);
-	int err;
+	int pfd, err;
 
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
@@ -613,18 +685,24 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_free;
-	h->fd = openat(p->fd, name, flags | O_CREAT | O_EXCL, mode & 07777);
+	pfd = inode_fd(fs, p);
+	if (pfd < 0) {
+		rec.result = pfd;
+		goto out_commit;
+	}
+	h->fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
 	if (h->fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		/* It exists after all: an open of an existing file. */
-		h->fd = openat(p->fd, name, flags | O_NOFOLLOW);
-		if (h->fd < 0) {
-			err = -errno;
-			order_end(fs);
-			goto out_free;
+		h->fd = openat(pfd, name, flags | O_NOFOLLOW);
+		err = h->fd < 0 ? -errno : 0;
+		inode_fd_put(p, pfd);
+		if (!err) {
+			in = inode_lookup_locked(fs, p, name, &st, rec.pid,
+						 &err);
+			if (in)
+				err =
+				    record_open(fs, in, h, fi->flags, rec.pid);
 		}
-		in = inode_lookup_locked(fs, p, name, &st, rec.pid, &err);
-		if (in)
-			err = record_open(fs, in, h, fi->flags, rec.pid);
 		order_end(fs);
 		if (err)
 			goto out_free;
@@ -633,20 +711,27 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (h->fd < 0) {
 		rec.result = -errno;
 	} else {
-		give_to_caller(req, p->fd, name);
+		give_to_caller(req, pfd, name);
 		in = inode_new_locked(fs, p, name, &st, &err);
 		if (in) {
 			rec.id = in->id;
 			rec.mode = st.st_mode;
 			h->num = rec.fh = fs->next_fh++;
 			h->in = in;
+		} else {
+			/* Untrackable (out of fds): undo it, so the program,
+			 * the trace and the backing directory agree. */
+			close(h->fd);
+			h->fd = -1;
+			unlinkat(pfd, name, 0);
+			rec.result = err;
 		}
 	}
+	inode_fd_put(p, pfd);
+out_commit:
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
-	if (!err && !in)
-		err = -ENOMEM;
 	if (err)
 		goto out_free;
 out_reply:
@@ -673,7 +758,8 @@ out_free:
 	fuse_reply_err(req, -err);
 }
 
-/* Per-thread read buffer, so reads allocate once per thread. */
+/* Per-thread reply buffer (read, readdir), so they allocate once per
+ * thread.  A handler uses it until it has replied. */
 static pthread_key_t rbuf_key;
 static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
 
@@ -687,7 +773,7 @@ static void rbuf_key_init(void)
 	pthread_key_create(&rbuf_key, free);
 }
 
-static char *read_buffer(size_t size)
+static char *thread_buffer(size_t size)
 {
 	struct rbuf *b;
 
@@ -707,7 +793,7 @@ static char *read_buffer(size_t size)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	char *buf = read_buffer(size);
+	char *buf = thread_buffer(size);
 	ssize_t n;
 
 	(void)ino;
@@ -936,9 +1022,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = inode_fd(fs, in);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
+		goto out_free;
+	}
+	err = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	inode_fd_put(in, fd);
+	fd = err < 0 ? -errno : err;
+	if (fd < 0) {
+		err = fd;
 		goto out_free;
 	}
 	h->fd = fd;
@@ -1010,7 +1103,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct cfs_handle *h = handle(fi);
-	char *buf = calloc(1, size);
+	char *buf = thread_buffer(size);
 	size_t rem = size;
 	long n;
 	int err = 0;
@@ -1054,7 +1147,6 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_buf(req, buf, size - rem);
-	free(buf);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1099,16 +1191,20 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	    .oflags = (uint32_t)flags,
 	};
 	char proc[PROC_PATH_MAX];
-	int err;
+	int fd = inode_fd(fs, in), err = fd < 0 ? fd : 0;
 
-	proc_path(proc, in->fd);
-	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
+	proc_path(proc, fd);
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_put;
 	rec.result = setxattr(proc, name, value, size, flags) < 0 ? -errno : 0;
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
+out_put:
+	inode_fd_put(in, fd);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -1124,16 +1220,20 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	    .name = name,
 	};
 	char proc[PROC_PATH_MAX];
-	int err;
+	int fd = inode_fd(fs, in), err = fd < 0 ? fd : 0;
 
-	proc_path(proc, in->fd);
-	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
+	proc_path(proc, fd);
+	err = order_begin(fs, &rec);
+	if (err)
+		goto out_put;
 	rec.result = removexattr(proc, name) < 0 ? -errno : 0;
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
+out_put:
+	inode_fd_put(in, fd);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -1143,11 +1243,12 @@ static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		      size_t size)
 {
 	struct cfs *fs = req_fs(req);
+	struct cfs_inode *in = cfs_inode(fs, ino);
 	char proc[PROC_PATH_MAX];
 	char *buf = NULL;
+	int fd;
 	ssize_t n;
 
-	proc_path(proc, cfs_inode(fs, ino)->fd);
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -1155,9 +1256,18 @@ static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			return;
 		}
 	}
-	n = name ? getxattr(proc, name, buf, size) : listxattr(proc, buf, size);
+	fd = inode_fd(fs, in);
+	n = fd;
+	if (fd >= 0) {
+		proc_path(proc, fd);
+		n = name ? getxattr(proc, name, buf, size)
+			 : listxattr(proc, buf, size);
+		if (n < 0)
+			n = -errno;
+		inode_fd_put(in, fd);
+	}
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	else if (size)
 		fuse_reply_buf(req, buf, (size_t)n);
 	else

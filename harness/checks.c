@@ -1,0 +1,255 @@
+/** @file
+ *
+ * --atomic and --durable on the model (see checks.h).  The legal versions
+ * of each path are computed once, as 64-bit hashes, by replaying the
+ * trace to the initial state, each mark and the end; a state is then
+ * checked by hashing the path in the state's tree and looking the hash up.
+ */
+#include "harness/checks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "core/trace.h"
+
+#define V_ABSENT 0 /* version hash of an absent path */
+
+/* One checked path and its legal versions. */
+struct cpath {
+	const char *path;  /* as given (owned by the caller's strv) */
+	uint64_t initial;  /* version in the initial image */
+	uint64_t final;	   /* version at the end of the workload */
+	uint64_t *at_mark; /* version right after each mark */
+};
+
+struct checks {
+	struct check_mark *marks; /* nmarks marks, in trace order */
+	size_t nmarks;
+	uint64_t last_seq;		  /* seq of the trace's last op */
+	struct cpath *paths[SCN_NCHECKS]; /* atomic, durable */
+	size_t npaths[SCN_NCHECKS];
+	char desc[160]; /* buffer for checks_describe */
+};
+
+uint64_t checks_version(struct model *m, const char *path)
+{
+	struct mnode *n;
+	struct model_stat st;
+	uint64_t h;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (model_resolve(m, path, &n) < 0 || !n)
+		return V_ABSENT;
+	model_stat(n, &st);
+	if (S_ISREG(st.mode)) {
+		if (model_read_all(m, n, &buf, &len) < 0)
+			return 1; /* unreadable: never a legal version */
+		h = XXH3_64bits_withSeed(buf, len, 'f');
+		free(buf);
+	} else if (S_ISLNK(st.mode)) {
+		const char *t = model_symlink(n);
+
+		h = XXH3_64bits_withSeed(t, t ? strlen(t) : 0, 'l');
+	} else {
+		h = model_hash(m, n) ^ (st.mode & S_IFMT);
+	}
+	return h == V_ABSENT ? 2 : h;
+}
+
+struct checks *checks_new(struct model *m, const struct strv *atomic,
+			  const struct strv *durable, char *err, size_t errlen)
+{
+	struct checks *c = calloc(1, sizeof(*c));
+	const struct strv *lists[SCN_NCHECKS] = {atomic, durable, NULL};
+	size_t nops = model_nops(m);
+
+	if (!c)
+		goto out_oom;
+	for (size_t i = 0; i < nops; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		if (op->type == TR_MARK) {
+			struct check_mark *mk =
+			    realloc(c->marks, (c->nmarks + 1) * sizeof(*mk));
+
+			if (!mk)
+				goto out_oom;
+			c->marks = mk;
+			mk[c->nmarks].seq = op->seq;
+			mk[c->nmarks++].text = op->name ? op->name : "";
+		}
+		c->last_seq = op->seq;
+	}
+	for (int k = 0; k < SCN_NCHECKS; k++) {
+		if (!lists[k] || !lists[k]->len)
+			continue;
+		c->paths[k] = calloc(lists[k]->len, sizeof(struct cpath));
+		if (!c->paths[k])
+			goto out_oom;
+		c->npaths[k] = lists[k]->len;
+		for (size_t i = 0; i < lists[k]->len; i++) {
+			struct cpath *p = &c->paths[k][i];
+
+			p->path = lists[k]->v[i];
+			p->at_mark = calloc(c->nmarks + 1, sizeof(uint64_t));
+			if (!p->at_mark)
+				goto out_oom;
+		}
+	}
+	/* replay once, taking each path's version at each moment */
+	model_reset(m);
+	for (int k = 0; k < SCN_NCHECKS; k++)
+		for (size_t i = 0; i < c->npaths[k]; i++)
+			c->paths[k][i].initial =
+			    checks_version(m, c->paths[k][i].path);
+	for (size_t i = 0, mk = 0; i < nops; i++) {
+		const struct model_op *op = model_op(m, i);
+
+		model_apply_ns(m, op);
+		model_apply_node(m, op, MV_FULL, 0);
+		if (op->type != TR_MARK)
+			continue;
+		for (int k = 0; k < SCN_NCHECKS; k++)
+			for (size_t j = 0; j < c->npaths[k]; j++)
+				c->paths[k][j].at_mark[mk] =
+				    checks_version(m, c->paths[k][j].path);
+		mk++;
+	}
+	for (int k = 0; k < SCN_NCHECKS; k++)
+		for (size_t i = 0; i < c->npaths[k]; i++)
+			c->paths[k][i].final =
+			    checks_version(m, c->paths[k][i].path);
+	return c;
+out_oom:
+	snprintf(err, errlen, "out of memory");
+	checks_free(&c);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void checks_free(struct checks **cp)
+{
+	struct checks *c = *cp;
+
+	if (!c)
+		return;
+	for (int k = 0; k < SCN_NCHECKS; k++) {
+		for (size_t i = 0; i < c->npaths[k]; i++)
+			free(c->paths[k][i].at_mark);
+		free(c->paths[k]);
+	}
+	free(c->marks);
+	free(c);
+	*cp = NULL;
+}
+
+static bool legal(const struct checks *c, const struct cpath *p, uint64_t v)
+{
+	if (v == p->initial || v == p->final)
+		return true;
+	for (size_t i = 0; i < c->nmarks; i++)
+		if (v == p->at_mark[i])
+			return true;
+	return false;
+}
+
+uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
+		     struct check_why *why)
+{
+	uint32_t failed = 0;
+
+	if (why)
+		memset(why, 0, sizeof(*why));
+	for (size_t i = 0; i < c->npaths[SCN_ATOMIC]; i++) {
+		const struct cpath *p = &c->paths[SCN_ATOMIC][i];
+		uint64_t v = checks_version(m, p->path);
+
+		if (legal(c, p, v))
+			continue;
+		failed |= 1u << SCN_ATOMIC;
+		if (why) {
+			why->path[SCN_ATOMIC] = i;
+			why->seen[SCN_ATOMIC] = v;
+		}
+		break;
+	}
+	if (point >= checks_durable_from(c)) {
+		for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
+			const struct cpath *p = &c->paths[SCN_DURABLE][i];
+			uint64_t v = checks_version(m, p->path);
+
+			if (v == p->final)
+				continue;
+			failed |= 1u << SCN_DURABLE;
+			if (why) {
+				why->path[SCN_DURABLE] = i;
+				why->seen[SCN_DURABLE] = v;
+			}
+			break;
+		}
+	}
+	if (why)
+		why->failed = failed;
+	return failed;
+}
+
+size_t checks_nmarks(const struct checks *c)
+{
+	return c->nmarks;
+}
+
+const struct check_mark *checks_mark(const struct checks *c, size_t i)
+{
+	return i < c->nmarks ? &c->marks[i] : NULL;
+}
+
+uint64_t checks_durable_from(const struct checks *c)
+{
+	return c->nmarks ? c->marks[c->nmarks - 1].seq : c->last_seq;
+}
+
+int checks_write_marks(const struct checks *c, uint64_t point, FILE *f)
+{
+	for (size_t i = 0; i < c->nmarks && c->marks[i].seq <= point; i++)
+		if (fprintf(f, "%s\n", c->marks[i].text) < 0)
+			return -EIO;
+	return 0;
+}
+
+const char *checks_path(const struct checks *c, enum scn_check check, int idx)
+{
+	if (check >= SCN_EXTERNAL || idx < 0 || (size_t)idx >= c->npaths[check])
+		return "?";
+	return c->paths[check][idx].path;
+}
+
+const char *checks_describe(const struct checks *c, enum scn_check check,
+			    int idx, uint64_t v)
+{
+	const struct cpath *p;
+
+	if (check >= SCN_EXTERNAL || idx < 0 || (size_t)idx >= c->npaths[check])
+		return "?";
+	p = &c->paths[check][idx];
+	if (v == p->final)
+		return "its final version";
+	if (v == p->initial)
+		return v == V_ABSENT ? "absent (as initially)"
+				     : "its initial version";
+	for (size_t i = 0; i < c->nmarks; i++)
+		if (v == p->at_mark[i]) {
+			snprintf(((struct checks *)c)->desc, sizeof(c->desc),
+				 "its version at mark '%.100s'",
+				 c->marks[i].text);
+			return c->desc;
+		}
+	if (v == V_ABSENT)
+		return "absent";
+	if (v == XXH3_64bits_withSeed("", 0, 'f'))
+		return "an empty file";
+	return "content that is none of its versions";
+}

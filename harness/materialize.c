@@ -1,0 +1,794 @@
+/** @file
+ *
+ * Building a model's tree as a real directory, incrementally, and
+ * comparing one with a model.  See materialize.h.
+ *
+ * The materializer mirrors the output directory in a tree of records
+ * (struct drec), one per entry it created.  A sync walks the model's tree
+ * and the records together, one directory descriptor at a time: an entry
+ * whose record has the same type, file and content hash is left alone;
+ * any other is removed and made again; records the walk did not meet are
+ * removed from disk at the end of their directory.
+ */
+#include "harness/materialize.h"
+#include "core/map.h"
+#include "core/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+struct drec {
+	char *name;		  /* owned */
+	uint32_t mode;		  /* type and permission bits written */
+	const struct mnode *node; /* the model file it holds */
+	uint64_t hash;		  /* model_hash() when written (not dirs) */
+	uint64_t epoch;		  /* sync pass that last met it */
+	struct drec *parent;
+	struct drec *head, *next; /* children list, siblings */
+};
+
+struct materializer {
+	int rootfd;	   /* the output directory */
+	struct drec root;  /* records of its entries */
+	struct map byname; /* (parent drec, name hash) -> drec */
+	struct map links;  /* this pass: mnode -> fd + 1 of a written
+				   file with more than one link */
+	uint64_t epoch;
+	unsigned long ops;
+	bool xattr_warned, dev_warned;
+	char *err;
+	size_t errlen;
+};
+
+static int mfail(struct materializer *mt, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int mfail(struct materializer *mt, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (mt->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(mt->err, mt->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -err;
+}
+
+static uint64_t hname(const char *s)
+{
+	return XXH3_64bits(s, strlen(s));
+}
+
+/* ---- records -------------------------------------------------------- */
+
+static struct drec *rec_find(struct materializer *mt, struct drec *dir,
+			     const char *name)
+{
+	struct drec *r =
+	    map_get(&mt->byname, (uint64_t)(uintptr_t)dir, hname(name));
+
+	if (r && !strcmp(r->name, name))
+		return r;
+	for (r = dir->head; r; r = r->next) /* hash collision */
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
+
+static void rec_free_tree(struct materializer *mt, struct drec *r)
+{
+	struct drec *c, *next;
+
+	for (c = r->head; c; c = next) {
+		next = c->next;
+		rec_free_tree(mt, c);
+	}
+	r->head = NULL;
+	if (r->parent) {
+		if (map_get(&mt->byname, (uint64_t)(uintptr_t)r->parent,
+			    hname(r->name)) == r)
+			map_del(&mt->byname, (uint64_t)(uintptr_t)r->parent,
+				hname(r->name));
+		free(r->name);
+		free(r);
+	}
+}
+
+static void rec_unlink(struct materializer *mt, struct drec *r)
+{
+	struct drec **pp;
+
+	for (pp = &r->parent->head; *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	rec_free_tree(mt, r);
+}
+
+static struct drec *rec_add(struct materializer *mt, struct drec *dir,
+			    const char *name)
+{
+	struct drec *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->name = strdup(name))) {
+		free(r);
+		return NULL;
+	}
+	r->parent = dir;
+	r->next = dir->head;
+	dir->head = r;
+	if (map_put(&mt->byname, (uint64_t)(uintptr_t)dir, hname(name), r)) {
+		dir->head = r->next;
+		free(r->name);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- removing ------------------------------------------------------- */
+
+/* Remove everything inside the directory open at fd. */
+static int empty_dir(int fd)
+{
+	int dfd = dup(fd), err = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	rewinddir(d); /* the duplicate shares the offset */
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!unlinkat(fd, de->d_name, 0))
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			err = -errno;
+			continue;
+		}
+		sub = openat(fd, de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			err = -errno;
+			continue;
+		}
+		fchmod(sub, 0700);
+		err = empty_dir(sub) ?: err;
+		close(sub);
+		if (unlinkat(fd, de->d_name, AT_REMOVEDIR))
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+static int remove_entry(struct materializer *mt, int dirfd, const char *name)
+{
+	int sub, err;
+
+	mt->ops++;
+	if (!unlinkat(dirfd, name, 0) || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return mfail(mt, errno, "cannot remove '%s': %s", name,
+			     strerror(errno));
+	sub = openat(dirfd, name,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return mfail(mt, errno, "cannot open '%s': %s", name,
+			     strerror(errno));
+	fchmod(sub, 0700);
+	err = empty_dir(sub);
+	close(sub);
+	if (!err && unlinkat(dirfd, name, AT_REMOVEDIR))
+		err = -errno;
+	if (err)
+		return mfail(mt, -err, "cannot remove '%s': %s", name,
+			     strerror(-err));
+	return 0;
+}
+
+/* ---- writing -------------------------------------------------------- */
+
+static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n)
+{
+	const char *name;
+	const void *val;
+	uint32_t len;
+	size_t i = 0;
+
+	while (model_xattr(n, &i, &name, &val, &len)) {
+		if (!fsetxattr(fd, name, val, len, 0))
+			continue;
+		if (!mt->xattr_warned)
+			util_warn("cannot set xattr '%s': %s (xattrs are "
+				  "left out of this state)",
+				  name, strerror(errno));
+		mt->xattr_warned = true;
+	}
+}
+
+static int write_content(struct materializer *mt, struct model *m, int fd,
+			 const struct mnode *n)
+{
+	const struct extent *e;
+	struct model_stat st;
+	size_t ne;
+	char buf[65536];
+
+	model_stat(n, &st);
+	e = model_extents(n, &ne);
+	for (size_t i = 0; i < ne; i++) {
+		for (uint64_t done = 0; done < e[i].len;) {
+			size_t chunk = e[i].len - done > sizeof(buf)
+					   ? sizeof(buf)
+					   : (size_t)(e[i].len - done);
+			ssize_t w;
+			int err =
+			    model_extent_read(m, n, &e[i], done, buf, chunk);
+
+			if (err)
+				return mfail(mt, -err,
+					     "cannot read the "
+					     "content of a file: %s",
+					     strerror(-err));
+			if (e[i].off + done >= st.size)
+				break;
+			if (chunk > st.size - e[i].off - done)
+				chunk = (size_t)(st.size - e[i].off - done);
+			w = pwrite(fd, buf, chunk, (off_t)(e[i].off + done));
+			if (w < 0)
+				return mfail(mt, errno, "cannot write: %s",
+					     strerror(errno));
+			done += (uint64_t)w;
+		}
+	}
+	if (ftruncate(fd, (off_t)st.size))
+		return mfail(mt, errno, "cannot set size: %s", strerror(errno));
+	return 0;
+}
+
+static int make_file(struct materializer *mt, struct model *m, int dirfd,
+		     const char *name, const struct mnode *n)
+{
+	struct model_stat st;
+	uintptr_t prev =
+	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
+	char proc[64];
+	int fd, err;
+
+	model_stat(n, &st);
+	mt->ops++;
+	if (prev) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+			 (int)(prev - 1));
+		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
+			return mfail(mt, errno, "cannot link '%s': %s", name,
+				     strerror(errno));
+		return 0;
+	}
+	fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mfail(mt, errno, "cannot create '%s': %s", name,
+			     strerror(errno));
+	err = write_content(mt, m, fd, n);
+	if (!err) {
+		set_xattrs(mt, fd, n);
+		if (geteuid() == 0 && fchown(fd, st.uid, st.gid))
+			err = mfail(mt, errno, "cannot chown '%s': %s", name,
+				    strerror(errno));
+		if (!err && fchmod(fd, st.mode & 07777))
+			err = mfail(mt, errno, "cannot chmod '%s': %s", name,
+				    strerror(errno));
+	}
+	if (!err && st.nlink > 1 &&
+	    !map_put(&mt->links, (uint64_t)(uintptr_t)n, 0,
+		     (void *)(uintptr_t)(fd + 1)))
+		return 0; /* kept open for the other names */
+	close(fd);
+	return err;
+}
+
+static int make_special(struct materializer *mt, int dirfd, const char *name,
+			const struct mnode *n)
+{
+	struct model_stat st;
+	int fd;
+
+	model_stat(n, &st);
+	mt->ops++;
+	if (S_ISLNK(st.mode)) {
+		if (symlinkat(model_symlink(n), dirfd, name))
+			return mfail(mt, errno,
+				     "cannot create symlink '%s': %s", name,
+				     strerror(errno));
+		return 0;
+	}
+	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev))
+		return 0;
+	if (errno != EPERM)
+		return mfail(mt, errno, "cannot mknod '%s': %s", name,
+			     strerror(errno));
+	if (!mt->dev_warned)
+		util_warn("cannot create device '%s' (not root): an empty "
+			  "file stands in",
+			  name);
+	mt->dev_warned = true;
+	fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    st.mode & 07777);
+	if (fd < 0)
+		return mfail(mt, errno, "cannot create '%s': %s", name,
+			     strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int sync_dir(struct materializer *mt, struct model *m,
+		    const struct mnode *dir, struct drec *rd, int dirfd,
+		    int depth);
+
+/* Open (creating if needed) subdirectory name and sync it. */
+static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
+		       const char *name, const struct mnode *c, struct drec *r,
+		       bool create, int depth)
+{
+	struct model_stat st;
+	int fd, err;
+
+	model_stat(c, &st);
+	if (create) {
+		mt->ops++;
+		if (mkdirat(dirfd, name, 0700))
+			return mfail(mt, errno,
+				     "cannot create directory "
+				     "'%s': %s",
+				     name, strerror(errno));
+	}
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mfail(mt, errno, "cannot open directory '%s': %s", name,
+			     strerror(errno));
+	if (!create && (r->mode & 0700) != 0700)
+		fchmod(fd, 0700);
+	err = sync_dir(mt, m, c, r, fd, depth + 1);
+	if (!err && create) {
+		set_xattrs(mt, fd, c);
+		if (geteuid() == 0 && fchown(fd, st.uid, st.gid))
+			err = mfail(mt, errno, "cannot chown '%s': %s", name,
+				    strerror(errno));
+	}
+	if (!err && (create || r->mode != st.mode || (r->mode & 0700) != 0700))
+		if (fchmod(fd, st.mode & 07777))
+			err = mfail(mt, errno, "cannot chmod '%s': %s", name,
+				    strerror(errno));
+	close(fd);
+	r->mode = st.mode;
+	return err;
+}
+
+static int sync_dir(struct materializer *mt, struct model *m,
+		    const struct mnode *dir, struct drec *rd, int dirfd,
+		    int depth)
+{
+	struct drec *r, *next;
+	const char *name;
+	void *cookie = NULL;
+	struct mnode *c;
+	int err = 0;
+
+	if (depth > 4096)
+		return mfail(mt, ELOOP, "tree nested too deep");
+	while (!err && (c = model_readdir(dir, &cookie, &name))) {
+		struct model_stat st;
+		uint64_t h = 0;
+		bool same;
+
+		if (!util_name_ok(name)) /* the loader forbids these */
+			return mfail(mt, EINVAL, "refusing entry name '%s'",
+				     name);
+		model_stat(c, &st);
+		if (!S_ISDIR(st.mode))
+			h = model_hash(m, c);
+		r = rec_find(mt, rd, name);
+		same = r && (r->mode & S_IFMT) == (st.mode & S_IFMT) &&
+		       (S_ISDIR(st.mode) || (r->node == c && r->hash == h));
+		if (r && !same) {
+			err = remove_entry(mt, dirfd, name);
+			rec_unlink(mt, r);
+			r = NULL;
+		}
+		if (err)
+			break;
+		if (!r) {
+			r = rec_add(mt, rd, name);
+			if (!r)
+				return mfail(mt, ENOMEM, "out of memory");
+			if (S_ISDIR(st.mode))
+				err = sync_subdir(mt, m, dirfd, name, c, r,
+						  true, depth);
+			else if (S_ISREG(st.mode))
+				err = make_file(mt, m, dirfd, name, c);
+			else
+				err = make_special(mt, dirfd, name, c);
+			r->mode = st.mode;
+		} else if (S_ISDIR(st.mode)) {
+			err =
+			    sync_subdir(mt, m, dirfd, name, c, r, false, depth);
+		} else if (S_ISREG(st.mode) && st.nlink > 1 &&
+			   !map_get(&mt->links, (uint64_t)(uintptr_t)c, 0)) {
+			/* kept as is: the other names link to this one */
+			int fd = openat(dirfd, name,
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (fd >= 0 &&
+			    map_put(&mt->links, (uint64_t)(uintptr_t)c, 0,
+				    (void *)(uintptr_t)(fd + 1)))
+				close(fd);
+		}
+		r->node = c;
+		r->hash = h;
+		r->epoch = mt->epoch;
+	}
+	for (r = rd->head; !err && r; r = next) {
+		next = r->next;
+		if (r->epoch == mt->epoch)
+			continue;
+		err = remove_entry(mt, dirfd, r->name);
+		rec_unlink(mt, r);
+	}
+	return err;
+}
+
+static void close_links(struct materializer *mt)
+{
+	size_t pos = 0;
+	void *v;
+
+	while ((v = map_next(&mt->links, &pos, NULL, NULL)))
+		close((int)((uintptr_t)v - 1));
+	map_release(&mt->links);
+}
+
+int materialize_sync(struct materializer *mt, struct model *m, char *err,
+		     size_t errlen)
+{
+	int ret;
+
+	mt->err = err;
+	mt->errlen = errlen;
+	mt->epoch++;
+	ret = sync_dir(mt, m, model_root(m), &mt->root, mt->rootfd, 0);
+	close_links(mt);
+	if (ret) /* the disk no longer matches the records */
+		materialize_forget(mt);
+	mt->err = NULL;
+	mt->errlen = 0;
+	return ret;
+}
+
+int materialize_forget(struct materializer *mt)
+{
+	rec_free_tree(mt, &mt->root);
+	map_release(&mt->byname);
+	return empty_dir(mt->rootfd);
+}
+
+unsigned long materialize_ops(const struct materializer *mt)
+{
+	return mt->ops;
+}
+
+struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
+{
+	struct materializer *mt = calloc(1, sizeof(*mt));
+	struct dirent *de;
+	DIR *d;
+	int fd, e;
+
+	if (!mt)
+		return NULL;
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "cannot create '%s': %s", dir,
+			 strerror(e));
+		goto out_free;
+	}
+	mt->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (mt->rootfd < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot open '%s': %s", dir,
+			 errno == ELOOP ? "it is a symlink" : strerror(e));
+		goto out_free;
+	}
+	fd = dup(mt->rootfd);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "cannot read '%s': %s", dir, strerror(e));
+		goto out_close;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			break;
+	closedir(d);
+	if (de) {
+		e = ENOTEMPTY;
+		snprintf(err, errlen,
+			 "output directory '%s' is not empty "
+			 "(give a new or empty directory)",
+			 dir);
+		goto out_close;
+	}
+	return mt;
+out_close:
+	close(mt->rootfd);
+out_free:
+	free(mt);
+	errno = e;
+	return NULL;
+}
+
+void materialize_free(struct materializer **mtp)
+{
+	struct materializer *mt = *mtp;
+
+	if (!mt)
+		return;
+	*mtp = NULL;
+	rec_free_tree(mt, &mt->root);
+	map_release(&mt->byname);
+	close_links(mt);
+	close(mt->rootfd);
+	free(mt);
+}
+
+/* ---- verify --------------------------------------------------------- */
+
+struct verify {
+	struct model *m;
+	char *report;
+	size_t len, used;
+	int diffs;
+	struct map ino;	 /* (st_ino, st_dev) -> mnode */
+	struct map node; /* mnode -> st_ino + 1 */
+};
+
+static void diff(struct verify *v, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void diff(struct verify *v, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	v->diffs++;
+	if (v->diffs > 20 || v->used + 1 >= v->len)
+		return;
+	n = snprintf(v->report + v->used, v->len - v->used,
+		     "%s: ", *path ? path : ".");
+	if (n > 0 && (size_t)n < v->len - v->used)
+		v->used += (size_t)n;
+	va_start(ap, fmt);
+	n = vsnprintf(v->report + v->used, v->len - v->used, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < v->len - v->used)
+		v->used += (size_t)n;
+	if (v->used + 1 < v->len) {
+		v->report[v->used++] = '\n';
+		v->report[v->used] = '\0';
+	}
+}
+
+static void verify_file(struct verify *v, const char *path, int fd,
+			const struct mnode *n, uint64_t size)
+{
+	char a[65536], b[65536];
+	uint64_t off = 0;
+
+	for (; off < size; off += sizeof(a)) {
+		size_t chunk =
+		    size - off > sizeof(a) ? sizeof(a) : (size_t)(size - off);
+		ssize_t got = pread(fd, a, chunk, (off_t)off);
+		ssize_t want = model_read(v->m, n, off, b, chunk);
+
+		if (got != (ssize_t)chunk || want != (ssize_t)chunk) {
+			diff(v, path, "cannot read");
+			return;
+		}
+		if (memcmp(a, b, chunk)) {
+			size_t i = 0;
+
+			while (a[i] == b[i])
+				i++;
+			diff(v, path, "content differs at byte %llu",
+			     (unsigned long long)(off + i));
+			return;
+		}
+	}
+}
+
+static void verify_xattrs(struct verify *v, const char *path, int fd,
+			  const struct mnode *n)
+{
+	char list[4096], val[65536], proc[64];
+	const char *name;
+	const void *mval;
+	uint32_t mlen;
+	size_t i = 0, nm = 0, nd = 0;
+	ssize_t ll;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	while (model_xattr(n, &i, &name, &mval, &mlen)) {
+		ssize_t vl = getxattr(proc, name, val, sizeof(val));
+
+		nm++;
+		if (vl < 0 || (uint32_t)vl != mlen || memcmp(val, mval, mlen))
+			diff(v, path, "xattr '%s' differs", name);
+	}
+	ll = listxattr(proc, list, sizeof(list));
+	for (ssize_t j = 0; ll > 0 && j < ll; j += strlen(list + j) + 1)
+		if (!strncmp(list + j, "user.", 5))
+			nd++;
+	if (nd != nm)
+		diff(v, path, "%zu user xattrs on disk, %zu in the model", nd,
+		     nm);
+}
+
+static void verify_dir(struct verify *v, int dirfd, const struct mnode *dir,
+		       char *path, size_t plen, int depth)
+{
+	int dfd = dup(dirfd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	const char *name;
+	void *cookie = NULL;
+	struct mnode *c;
+	size_t found = 0, inmodel = 0;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		diff(v, path, "cannot read directory");
+		return;
+	}
+	rewinddir(d);
+	while ((c = model_readdir(dir, &cookie, &name)))
+		inmodel++;
+	while ((de = readdir(d))) {
+		struct stat st;
+		struct model_stat ms;
+		size_t l = strlen(de->d_name);
+		uintptr_t seen;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (plen + l + 2 >= 4096)
+			continue;
+		if (plen)
+			path[plen] = '/';
+		memcpy(path + plen + !!plen, de->d_name, l + 1);
+		c = model_lookup(v->m, dir, de->d_name);
+		if (!c) {
+			diff(v, path, "on disk, not in the replay");
+			goto next;
+		}
+		found++;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			diff(v, path, "cannot stat");
+			goto next;
+		}
+		model_stat(c, &ms);
+		if ((st.st_mode & S_IFMT) != (ms.mode & S_IFMT)) {
+			diff(v, path, "type differs");
+			goto next;
+		}
+		if (!S_ISLNK(st.st_mode) &&
+		    (st.st_mode & 07777) != (ms.mode & 07777))
+			diff(v, path, "mode %04o on disk, %04o in the replay",
+			     st.st_mode & 07777, ms.mode & 07777);
+		if (!S_ISDIR(st.st_mode)) {
+			struct mnode *prev =
+			    map_get(&v->ino, st.st_ino, st.st_dev);
+
+			seen = (uintptr_t)map_get(&v->node,
+						  (uint64_t)(uintptr_t)c, 0);
+			if ((prev && prev != c) ||
+			    (seen && seen - 1 != st.st_ino))
+				diff(v, path, "hard links differ");
+			map_put(&v->ino, st.st_ino, st.st_dev, c);
+			map_put(&v->node, (uint64_t)(uintptr_t)c, 0,
+				(void *)(uintptr_t)(st.st_ino + 1));
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char t[4096];
+			ssize_t tl =
+			    readlinkat(dirfd, de->d_name, t, sizeof(t) - 1);
+
+			t[tl > 0 ? tl : 0] = '\0';
+			if (strcmp(t, model_symlink(c)))
+				diff(v, path, "symlink target differs");
+		} else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd, de->d_name,
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (fd < 0) {
+				diff(v, path, "cannot open");
+				goto next;
+			}
+			verify_xattrs(v, path, fd, c);
+			if (S_ISREG(st.st_mode)) {
+				if ((uint64_t)st.st_size != ms.size)
+					diff(v, path,
+					     "size %llu on disk, "
+					     "%llu in the replay",
+					     (unsigned long long)st.st_size,
+					     (unsigned long long)ms.size);
+				else
+					verify_file(v, path, fd, c, ms.size);
+			} else if (depth < 4096) {
+				verify_dir(v, fd, c, path, plen + l + !!plen,
+					   depth + 1);
+			}
+			close(fd);
+		}
+	next:
+		path[plen] = '\0';
+	}
+	closedir(d);
+	if (found != inmodel) {
+		cookie = NULL;
+		while ((c = model_readdir(dir, &cookie, &name)))
+			if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW)) {
+				size_t l = strlen(name);
+
+				if (plen + l + 2 >= 4096)
+					continue;
+				if (plen)
+					path[plen] = '/';
+				memcpy(path + plen + !!plen, name, l + 1);
+				diff(v, path, "in the replay, not on disk");
+				path[plen] = '\0';
+			}
+	}
+}
+
+int materialize_verify(struct model *m, const char *dir, char *report,
+		       size_t len)
+{
+	struct verify v = {.m = m, .report = report, .len = len};
+	char path[4096] = "";
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (len)
+		report[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	verify_dir(&v, fd, model_root(m), path, 0, 0);
+	close(fd);
+	map_release(&v.ino);
+	map_release(&v.node);
+	return v.diffs;
+}

@@ -1,0 +1,70 @@
+/** @file
+ *
+ * Materialisation: make a real directory hold exactly the model's current
+ * tree (a crash state, a visible state), and compare a real directory with
+ * the model (the self-check).
+ *
+ * A materializer remembers what it wrote (per entry: type, file, content
+ * hash), so syncing the next state rewrites only the entries whose file or
+ * content changed and removes the ones that went away: a state that
+ * differs from the previous one by a few ops costs a few file operations.
+ *
+ * Safety: every operation is relative to a directory descriptor opened
+ * with O_NOFOLLOW, names come from a model whose loader accepted only
+ * single entry names, and nothing is ever created, changed or removed
+ * outside the output directory, whatever the trace or a checker did.
+ *
+ * Whoever changes the output directory behind the materializer's back (an
+ * external checker that writes into its state, e.g. SQLite recovering a
+ * journal) must call materialize_forget(): the next sync then rebuilds
+ * everything.
+ *
+ * Not materialised: timestamps; owners unless running as root; device
+ * nodes unless permitted (an empty regular file stands in, with a
+ * warning); xattrs where the filesystem refuses them (one warning).
+ *
+ *	mt = materialize_new("out", err, sizeof(err));
+ *	materialize_sync(mt, m, err, sizeof(err));	as often as needed
+ *	materialize_free(&mt);
+ *
+ * Errors: materialize_new() returns NULL with errno set and a message
+ * (ENOTEMPTY when the directory exists and is not empty); the other
+ * actions return 0 or -errno with a message in err.
+ */
+#ifndef CRASHFS_MATERIALIZE_H
+#define CRASHFS_MATERIALIZE_H
+
+#include <stddef.h>
+
+#include "core/model.h"
+
+struct materializer;
+
+/* Use dir as the output directory: created if missing (its parent must
+ * exist); an existing dir must be empty. */
+struct materializer *materialize_new(const char *dir, char *err, size_t errlen);
+
+/* Make the output directory hold the current tree of m. */
+int materialize_sync(struct materializer *mt, struct model *m, char *err,
+		     size_t errlen);
+
+/* Forget what is on disk: empty the output directory now, rebuild on the
+ * next sync.  Returns 0 or -errno. */
+int materialize_forget(struct materializer *mt);
+
+/* File operations done by the syncs so far (files written, entries
+ * created or removed), for tests and benchmarks. */
+unsigned long materialize_ops(const struct materializer *mt);
+
+void materialize_free(struct materializer **mt);
+
+/*
+ * Compare the current tree of m with directory dir: entries, types,
+ * permission bits, file contents byte for byte, symlink targets, hard
+ * links, user xattrs.  Returns the number of differences (0: identical),
+ * describing the first ones in report (one per line), or -errno.
+ */
+int materialize_verify(struct model *m, const char *dir, char *report,
+		       size_t len);
+
+#endif /* CRASHFS_MATERIALIZE_H */

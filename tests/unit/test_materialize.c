@@ -1,0 +1,351 @@
+/** @file
+ *
+ * Unit tests for harness/materialize: every state of random traces built
+ * on disk incrementally and checked against the model byte for byte
+ * (materialize_verify), the cost of a small change, hard links, symlinks
+ * that are never followed, refusal of a non-empty output directory, and
+ * the self-check reporting a difference.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cli/cmd.h"
+#include "harness/materialize.h"
+#include "harness/run.h"
+#include "tests/unit/tb.h"
+
+#include <jansson.h>
+
+static void outdir(struct tb *t, char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", t->dir, name);
+}
+
+static void test_states_on_disk(void **state)
+{
+	struct explore_opts o = {.random = 2, .sector = 16};
+	struct explore_state st;
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], err[512], report[2048];
+	uint64_t a, b, d;
+	int n = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "old", "initial content");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "old", S_IFREG | 0644, 15);
+	d = tb_mkdir(&t, 1, "dir");
+	a = tb_create(&t, d, "a");
+	tb_write(&t, a, 0, "hello, crash states");
+	tb_write(&t, 2, 8, "CONTENT");
+	{
+		struct trace_rec r = {
+		    .type = TR_LINK, .id = a, .parent = 1, .name = "hard"};
+
+		tb_rec(&t, &r);
+	}
+	{
+		struct trace_rec r = {.type = TR_SYMLINK,
+				      .parent = d,
+				      .name = "up",
+				      .id = 300,
+				      .name2 = "../../../outside"};
+
+		tb_rec(&t, &r);
+	}
+	tb_fsync(&t, a);
+	b = tb_create(&t, 1, "b");
+	tb_write(&t, b, 100, "after a hole");
+	tb_chmod(&t, b, 0400);
+	tb_rename(&t, 1, "b", d, "b", b, 0);
+	tb_fsyncdir(&t, d);
+	tb_unlink(&t, 1, "old", 2);
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t.m, &o, err, sizeof(err));
+	assert_non_null(x);
+	while (explore_next(x, &st) > 0) {
+		int ret = materialize_sync(mt, t.m, err, sizeof(err));
+
+		if (ret)
+			fprintf(stderr, "%s: %s\n", st.id, err);
+		assert_int_equal(ret, 0);
+		ret = materialize_verify(t.m, out, report, sizeof(report));
+		if (ret)
+			fprintf(stderr, "%s:\n%s", st.id, report);
+		assert_int_equal(ret, 0);
+		n++;
+	}
+	assert_true(n > 20);
+	explore_free(&x);
+	materialize_free(&mt);
+	/* the symlink pointing out was created, never followed */
+	assert_int_equal(access("/tmp/outside", F_OK), -1);
+	tb_close(&t);
+}
+
+static void test_incremental_cost(void **state)
+{
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], err[512];
+	unsigned long before;
+	uint64_t last = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	for (int i = 0; i < 200; i++) {
+		char name[16];
+		uint64_t f;
+
+		snprintf(name, sizeof(name), "f%d", i);
+		f = tb_create(&t, 1, name);
+		tb_write(&t, f, 0, name);
+		last = tb_write(&t, f, 0, "x");
+	}
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(explore_visible(x, last - 1), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	before = materialize_ops(mt);
+	assert_true(before >= 200);
+	/* one more write: one file rewritten */
+	assert_int_equal(explore_visible(x, last), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_true(materialize_ops(mt) - before <= 2);
+	/* going back works too */
+	assert_int_equal(explore_visible(x, 0), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
+static void test_output_must_be_empty(void **state)
+{
+	struct tb t;
+	char out[256], p[300], err[512];
+	struct materializer *mt;
+
+	(void)state;
+	tb_open(&t);
+	outdir(&t, out, sizeof(out), "full");
+	assert_int_equal(mkdir(out, 0755), 0);
+	snprintf(p, sizeof(p), "%s/precious", out);
+	close(open(p, O_CREAT | O_WRONLY, 0644));
+	mt = materialize_new(out, err, sizeof(err));
+	assert_null(mt);
+	assert_int_equal(errno, ENOTEMPTY);
+	assert_non_null(strstr(err, "is not empty"));
+	assert_int_equal(access(p, F_OK), 0);
+	/* a symlink as the output directory is refused */
+	outdir(&t, p, sizeof(p), "link");
+	assert_int_equal(symlink(out, p), 0);
+	assert_null(materialize_new(p, err, sizeof(err)));
+	tb_close(&t);
+}
+
+static void test_verify_reports_differences(void **state)
+{
+	struct materializer *mt;
+	struct tb t;
+	char out[256], p[300], err[512], report[2048];
+	uint64_t f;
+	int fd;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_write(&t, f, 0, "abcdef");
+	tb_create(&t, 1, "g");
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_verify(t.m, out, report, sizeof(report)),
+			 0);
+	snprintf(p, sizeof(p), "%s/f", out);
+	fd = open(p, O_WRONLY);
+	assert_int_equal(pwrite(fd, "X", 1, 3), 1);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/g", out);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/extra", out);
+	close(open(p, O_CREAT | O_WRONLY, 0644));
+	assert_int_equal(materialize_verify(t.m, out, report, sizeof(report)),
+			 3);
+	assert_non_null(strstr(report, "f: content differs at byte 3"));
+	assert_non_null(strstr(report, "g: in the replay, not on disk"));
+	assert_non_null(strstr(report, "extra: on disk, not in the replay"));
+	/* forget and rebuild after a checker changed the directory */
+	assert_int_equal(materialize_forget(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_verify(t.m, out, report, sizeof(report)),
+			 0);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
+static void test_run_layout(void **state)
+{
+	struct run_info ri;
+	struct model *m;
+	struct tb t;
+	char err[512], p[300];
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	tb_create(&t, 1, "x");
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	assert_int_equal(run_open(t.dir, &ri, err, sizeof(err)), 0);
+	assert_string_equal(ri.trace, t.trace);
+	assert_string_equal(ri.initial, t.init);
+	m = run_load(&ri, err, sizeof(err));
+	assert_non_null(m);
+	model_free(&m);
+	/* a bare trace is a run with an empty initial image */
+	assert_int_equal(run_open(t.trace, &ri, err, sizeof(err)), 0);
+	assert_string_equal(ri.initial, "");
+	/* a directory without a trace is not a run */
+	assert_int_equal(run_open(t.init, &ri, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "is not a run"));
+	/* run_create + meta */
+	snprintf(p, sizeof(p), "%s/newrun", t.dir);
+	assert_int_equal(run_create(p, &ri, err, sizeof(err)), 0);
+	assert_int_equal(run_write_meta(&ri, 4096, NULL), 0);
+	tb_close(&t);
+}
+
+/* Run a command with stdout in file out; returns its exit status. */
+static int run_cmd(int (*fn)(int, char **), const char *out, char **argv)
+{
+	int argc = 0, saved, fd, ret;
+
+	while (argv[argc])
+		argc++;
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	ret = fn(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return ret;
+}
+
+static void test_commands(void **state)
+{
+	struct tb t;
+	char out[256], dir[256], dir2[256], id[300], p[300];
+	uint64_t f;
+	FILE *fp;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "cfg", "old");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 3);
+	f = tb_create(&t, 1, "tmp");
+	tb_write(&t, f, 0, "new");
+	tb_rename(&t, 1, "tmp", 1, "cfg", f, 2);
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	outdir(&t, dir, sizeof(dir), "state");
+	outdir(&t, dir2, sizeof(dir2), "state2");
+	{
+		char *argv[] = {"states", t.dir,   "--point", "5",
+				"--json", "--all", NULL};
+		json_t *j;
+		json_error_t je;
+		size_t i;
+		json_t *s;
+
+		assert_int_equal(run_cmd(cmd_states, out, argv), 0);
+		j = json_load_file(out, 0, &je);
+		assert_non_null(j);
+		assert_int_equal(
+		    json_integer_value(json_object_get(j, "points")), 1);
+		/* the state with the empty target names the lost write */
+		json_array_foreach(json_object_get(j, "states"), i, s)
+		{
+			const char *sid =
+			    json_string_value(json_object_get(s, "id"));
+
+			if (strstr(sid, ".o4@"))
+				snprintf(id, sizeof(id), "%s", sid);
+		}
+		assert_non_null(strstr(id, "k5.posix.o4@"));
+		json_decref(j);
+	}
+	{
+		char *argv[] = {"replay", t.dir, "--state", id,
+				"-o",	  dir,	 NULL};
+		char buf[16] = "";
+
+		assert_int_equal(run_cmd(cmd_replay, out, argv), 0);
+		snprintf(p, sizeof(p), "%s/cfg", dir);
+		fp = fopen(p, "r");
+		assert_non_null(fp);
+		assert_int_equal(fread(buf, 1, sizeof(buf), fp), 0);
+		fclose(fp);
+		/* the output directory is not empty any more */
+		assert_int_equal(run_cmd(cmd_replay, out, argv), 2);
+	}
+	{
+		char *bad[] = {"replay", t.dir, "--state", "k5.posix.q",
+			       "-o",	 dir2,	NULL};
+		char *nomodel[] = {"states", t.dir, "--model", "zfs", NULL};
+		char *nopoint[] = {"states", t.dir, "--point", "2", NULL};
+
+		assert_int_equal(run_cmd(cmd_replay, out, bad), 2);
+		assert_int_equal(run_cmd(cmd_states, out, nomodel), 2);
+		assert_int_equal(run_cmd(cmd_states, out, nopoint), 2);
+	}
+	{
+		char *vis[] = {"replay", t.dir, "--point", "5",
+			       "-o",	 dir2,	NULL};
+		char *ok[] = {"replay", t.dir, "--verify", dir2, NULL};
+		char *early[] = {"replay",  t.dir, "--verify", dir2,
+				 "--point", "3",   NULL};
+
+		assert_int_equal(run_cmd(cmd_replay, out, vis), 0);
+		assert_int_equal(run_cmd(cmd_replay, out, ok), 0);
+		assert_int_equal(run_cmd(cmd_replay, out, early), 1);
+	}
+	tb_close(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_states_on_disk),
+	    cmocka_unit_test(test_incremental_cost),
+	    cmocka_unit_test(test_output_must_be_empty),
+	    cmocka_unit_test(test_verify_reports_differences),
+	    cmocka_unit_test(test_run_layout),
+	    cmocka_unit_test(test_commands),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
