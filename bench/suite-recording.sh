@@ -111,7 +111,7 @@ rec_measure() {
 			"run failed (status $rc): $(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
 		rc=1
 	fi
-	rm -rf "$dir"
+	rm -rf "$dir" 2>/dev/null || true	# fails on a dead mount
 	sync
 	return "$rc"
 }
@@ -179,6 +179,9 @@ rec_workload() {
 		if [[ -n $kib ]]; then
 			bench_result rec.rss crashfs \
 				"$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+		elif [[ -n $pid ]]; then
+			bench_fail rec.rss crashfs "died" \
+				"the crashfs daemon (pid $pid) exited before the end of the workload"
 		else
 			bench_fail rec.rss crashfs "no pid" \
 				"cannot find the crashfs daemon's pid (no 'pid:' in 'crashfs ctl MNT status', no process found)"
