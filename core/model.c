@@ -1153,8 +1153,8 @@ static int scan_xattrs(struct model *m, int dirfd, const char *name,
 	for (ssize_t i = 0; ll > 0 && i < ll; i += strlen(list + i) + 1) {
 		struct mxattr *p;
 
-		if (strncmp(list + i, "user.", 5))
-			continue;
+		/* Every namespace listxattr shows us (user, and trusted and
+		 * security when root): the trace records them all. */
 		vl = getxattr(path, list + i, val, sizeof(val));
 		if (vl < 0)
 			continue;

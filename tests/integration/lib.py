@@ -12,6 +12,7 @@ import base64
 import errno
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -448,7 +449,32 @@ def differential(ctx, ops, setup=None, name="m"):
         # mount left behind
         import replay
         replay.compare(replay.replay(t, initial), m.backing)
+        engine_verify(ctx, m.trace, m.backing, initial)
     return m
+
+
+def engine_verify(ctx, trace, backing, initial=None):
+    """The crash-state engine's self-check: `crashfs replay --verify`
+    rebuilds the whole trace onto the tree as it was before the mount and
+    must find exactly the backing directory the daemon left (bytes, modes,
+    links, xattrs).  The run directory it reads is laid out as
+    docs/run-format.md says: RUN/trace and RUN/initial/."""
+    n = 1
+    while os.path.exists(ctx.path("engine-run%d" % n)):
+        n += 1
+    run_dir = ctx.dir("engine-run%d" % n)
+    shutil.copyfile(trace, os.path.join(run_dir, "trace"))
+    if initial is not None:
+        # cp -a keeps what the initial tree holds: fifos, links, xattrs
+        r = run(["cp", "-a", initial, os.path.join(run_dir, "initial")])
+        assert r.returncode == 0, "cp -a %s: %s" % (initial, r.stderr)
+    else:
+        os.mkdir(os.path.join(run_dir, "initial"))
+    r = run([CRASHFS, "replay", run_dir, "--verify", backing], timeout=120)
+    assert r.returncode == 0, (
+        "crashfs replay --verify: the engine's replay of the trace differs "
+        "from the backing directory (exit %d):\n%s%s"
+        % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
 
 
 def short(v, n=120):

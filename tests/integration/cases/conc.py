@@ -15,7 +15,7 @@ import textwrap
 import time
 
 import replay
-from lib import Trace, timeout
+from lib import Trace, engine_verify, timeout
 
 # A longer soak: CRASHFS_IT_CONC_WORKERS=8 CRASHFS_IT_CONC_SECONDS=60
 # (with --timeout-scale to match).
@@ -192,6 +192,7 @@ def test_workers(ctx):
     # One ordering point: replaying the records in trace order must give
     # what the concurrent, overlapping writes really left (shared.dat).
     replay.compare(replay.replay(t), m.backing)
+    engine_verify(ctx, m.trace, m.backing)
     seqs = [r.get("seq") for r in t]
     assert all(a < b for a, b in zip(seqs, seqs[1:])), (
         "trace sequence numbers are not increasing")

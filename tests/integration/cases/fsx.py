@@ -9,7 +9,7 @@ import os
 import time
 
 import replay
-from lib import compare_trees, log, run, timeout, Trace
+from lib import compare_trees, engine_verify, log, run, timeout, Trace
 
 
 def fsx_timeout(args):
@@ -40,6 +40,7 @@ def run_fsx(ctx, seed):
         # the trace alone must rebuild what fsx left behind
         t = Trace(m.trace, data=True)
         replay.compare(replay.replay(t), m.backing)
+        engine_verify(ctx, m.trace, m.backing)
 
 
 @timeout(fsx_timeout)
