@@ -5,8 +5,8 @@
  * A model is loaded from a trace and the initial image it was recorded
  * over (the directory the daemon mounted).  Loading scans the initial
  * image (names, modes, sizes, links, symlink targets, xattrs of every
- * namespace listxattr shows: never file data), reads every record into an array of ops (names are copied,
- * write payloads are not: data lives in the mapped trace or the initial
+ * namespace listxattr shows: never file data), reads every record into
+ * an array of ops (names are copied, write payloads are not: data lives in the mapped trace or the initial
  * image and the model keeps extents pointing at it), checks that the
  * trace is consistent (ids created or bound before use, names that are
  * single directory entries, entries that exist where the trace says they

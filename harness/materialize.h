@@ -66,7 +66,8 @@ void materialize_free(struct materializer **mt);
  * Compare the current tree of m with directory dir: entries, types,
  * permission bits, file contents byte for byte, symlink targets, hard
  * links, xattrs (every namespace listxattr shows).  Returns the number
- * of differences (0: identical), describing the first ones in report (one per line), or -errno.
+ * of differences (0: identical), describing the first ones in report
+ * (one per line), or -errno.
  */
 int materialize_verify(struct model *m, const char *dir, char *report,
 		       size_t len);
