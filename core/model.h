@@ -6,8 +6,9 @@
  * over (the directory the daemon mounted).  Loading scans the initial
  * image (names, modes, sizes, links, symlink targets, xattrs of every
  * namespace listxattr shows: never file data), reads every record into
- * an array of ops (names are copied, write payloads are not: data lives in the mapped trace or the initial
- * image and the model keeps extents pointing at it), checks that the
+ * an array of ops (names are copied, write payloads are not: data lives
+ * in the mapped trace or the initial image and the model keeps extents
+ * pointing at it), checks that the
  * trace is consistent (ids created or bound before use, names that are
  * single directory entries, entries that exist where the trace says they
  * do) and replays it once to the end.
