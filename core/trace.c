@@ -14,15 +14,18 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* for a stack XXH3_state_t */
 #include <xxhash.h>
@@ -32,6 +35,7 @@
 #define REC_MAX (64u << 20)	 /* larger records are corrupt */
 #define HDR_FIXED 30		 /* header bytes before the backing path */
 #define RESERVE_CHUNK (8u << 20) /* preallocation step of the writer */
+#define MAP_REC_MAX (32u << 10)	 /* larger records go by pwritev */
 
 /*
  * Body layout of each record type, one letter a field, in order:
@@ -269,14 +273,34 @@ static size_t encode(const struct trace_rec *rec, uint32_t size,
 
 /* ---- writer ---------------------------------------------------------- */
 
+/*
+ * Appends.  trace_reserve() preallocates the file ahead of the records
+ * (fallocate, which also extends the file's size over zeros) and maps
+ * that stretch MAP_SHARED; a record of up to MAP_REC_MAX bytes that fits
+ * is then copied into the mapping, i.e. straight into the page cache,
+ * with no system call: it survives a killed daemon as a write(2) would.
+ * The size field is stored last, so a daemon killed mid-copy leaves a
+ * record whose size is zero followed by nothing intact, which the reader
+ * takes for a cut tail, as it does the zeros after the last record.
+ * Larger records go by pwritev, and so does every record on a filesystem
+ * where a preallocation does not surely reserve the blocks (none, or
+ * copy-on-write: the mapping is used on ext4, xfs and tmpfs only), since
+ * a page fault on a full disk would be a SIGBUS, not an error.  Close
+ * cuts the file back to its last record.
+ */
 struct trace_writer {
-	int fd;		       /* the trace file */
-	uint64_t off;	       /* bytes written */
-	uint64_t reserved;     /* file preallocated up to here */
-	bool no_reserve;       /* the filesystem cannot preallocate */
-	int broken;	       /* -errno: a partial record could not be
+	int fd;		    /* the trace file */
+	uint64_t off;	    /* bytes written */
+	uint64_t reserved;  /* file preallocated up to here */
+	uint64_t fsize;	    /* file size as extended by trace_reserve */
+	unsigned char *map; /* MAP_SHARED over [map_off, reserved), or NULL */
+	uint64_t map_off;   /* page-aligned file offset of map */
+	size_t map_len;	    /* bytes mapped */
+	bool no_reserve;    /* the filesystem cannot preallocate */
+	bool no_map;	    /* appends never go through a mapping */
+	int broken;	    /* -errno: a partial record could not be
 				   removed, appending would bury it */
-	uint64_t count;	       /* records appended */
+	uint64_t count;	    /* records appended */
 	struct timespec start; /* CLOCK_MONOTONIC at creation */
 	unsigned char *buf;    /* encoding buffer, bufsize bytes */
 	size_t bufsize;
@@ -316,6 +340,7 @@ struct trace_writer *trace_writer_create(const char *path,
 	struct trace_writer *w;
 	unsigned char head[HDR_FIXED + sizeof(hdr->backing) + 4], *p;
 	struct timespec now;
+	struct statfs sfs;
 	struct iovec iov;
 	size_t blen = hdr ? strnlen(hdr->backing, sizeof(hdr->backing)) : 0;
 	int err;
@@ -331,9 +356,13 @@ struct trace_writer *trace_writer_create(const char *path,
 	w->buf = malloc(w->bufsize);
 	if (!w->buf)
 		goto out_free;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	w->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0)
 		goto out_free;
+	if (fstatfs(w->fd, &sfs) < 0 ||
+	    (sfs.f_type != EXT4_SUPER_MAGIC && sfs.f_type != XFS_SUPER_MAGIC &&
+	     sfs.f_type != TMPFS_MAGIC))
+		w->no_map = true;
 	clock_gettime(CLOCK_MONOTONIC, &w->start);
 	clock_gettime(CLOCK_REALTIME, &now);
 
@@ -372,6 +401,33 @@ out_free:
 	return NULL;
 }
 
+static void unmap(struct trace_writer *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	w->map = NULL;
+	w->map_len = 0;
+}
+
+/* Map [off rounded down to a page, reserved); without it appends go by
+ * pwritev, which is only slower. */
+static void map_reserved(struct trace_writer *w)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	void *m;
+
+	unmap(w);
+	if (w->no_map)
+		return;
+	w->map_off = w->off / page * page;
+	m = mmap(NULL, (size_t)(w->reserved - w->map_off),
+		 PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, (off_t)w->map_off);
+	if (m == MAP_FAILED)
+		return;
+	w->map = m;
+	w->map_len = (size_t)(w->reserved - w->map_off);
+}
+
 int trace_reserve(struct trace_writer *w, size_t bytes)
 {
 	uint64_t want = w->off + bytes;
@@ -380,23 +436,37 @@ int trace_reserve(struct trace_writer *w, size_t bytes)
 	if (w->no_reserve || want <= w->reserved)
 		return 0;
 	len = want - w->off + RESERVE_CHUNK;
-	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off, (off_t)len) <
-	    0) {
+	if (fallocate(w->fd, 0, (off_t)w->off, (off_t)len) < 0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS) {
 			w->no_reserve = true;
 			return 0;
 		}
 		/* Full disk: try for exactly what this record needs. */
-		if (errno == ENOSPC &&
-		    fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->off,
-			      (off_t)bytes) == 0) {
-			w->reserved = want;
-			return 0;
-		}
-		return -errno;
+		if (errno != ENOSPC ||
+		    fallocate(w->fd, 0, (off_t)w->off, (off_t)bytes) < 0)
+			return -errno;
+		len = bytes;
 	}
 	w->reserved = w->off + len;
+	if (w->reserved > w->fsize)
+		w->fsize = w->reserved;
+	map_reserved(w);
 	return 0;
+}
+
+/* Copy the encoded record into the mapping, its size field last. */
+static void append_mapped(struct trace_writer *w, size_t head, const void *data,
+			  size_t payload, const unsigned char tail[4])
+{
+	unsigned char *dst = w->map + (w->off - w->map_off);
+
+	memcpy(dst + 4, w->buf + 4, head - 4);
+	if (payload)
+		memcpy(dst + head, data, payload);
+	memcpy(dst + head + payload, tail, 4);
+	/* A daemon killed before this store leaves a zero size field. */
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(dst, w->buf, 4);
 }
 
 int trace_append(struct trace_writer *w, struct trace_rec *rec)
@@ -437,6 +507,13 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	head = encode(rec, (uint32_t)size, w->buf);
 	put32(tail,
 	      checksum(w->buf, head, payload ? rec->data : NULL, payload));
+	if (w->map && size <= MAP_REC_MAX &&
+	    w->off + size <= w->map_off + w->map_len) {
+		append_mapped(w, head, rec->data, payload, tail);
+		w->off += size;
+		w->count++;
+		return 0;
+	}
 	iov[0].iov_base = w->buf;
 	iov[0].iov_len = head;
 	iov[1].iov_base = (void *)rec->data;
@@ -454,9 +531,10 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 		 * not written over part of it and followed by its leftover
 		 * bytes.  Truncating also gives back the preallocation.
 		 */
+		unmap(w);
 		if (ftruncate(w->fd, (off_t)w->off) < 0)
 			w->broken = -EIO;
-		w->reserved = w->off;
+		w->reserved = w->fsize = w->off;
 		return err;
 	}
 	w->off += size;
@@ -489,7 +567,9 @@ int trace_writer_close(struct trace_writer **wp)
 	 * beyond EOF is a no-op on ext4, a truncate to the same size frees
 	 * the blocks past it.
 	 */
-	if (w->reserved > w->off && ftruncate(w->fd, (off_t)w->off) < 0 && !err)
+	unmap(w);
+	if ((w->reserved > w->off || w->fsize > w->off) &&
+	    ftruncate(w->fd, (off_t)w->off) < 0 && !err)
 		err = -errno;
 	if (fsync(w->fd) < 0 && !err)
 		err = -errno;
@@ -798,6 +878,11 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 		return 0;
 	}
 	size = get32(p);
+	if (size == 0 && tail_is_truncated(r)) {
+		/* a mapped append cut before its size field was stored */
+		r->truncated = true;
+		return 0;
+	}
 	if (size < REC_HEAD + REC_TAIL || size > REC_MAX)
 		return corrupt(r, "impossible record size");
 	if (size > left) {

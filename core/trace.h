@@ -178,14 +178,18 @@ struct trace_writer *trace_writer_create(const char *path,
  * ENOSPC, by preallocating the trace file ahead.  Returns 0 or -errno
  * (-ENOSPC when the disk under the trace is full).  The daemon calls it
  * before applying an operation, so an operation is refused rather than
- * applied and left unrecorded.
+ * applied and left unrecorded.  The preallocation extends the file over
+ * zeros (a reader of the live trace sees a cut tail after the last
+ * record) and, on ext4, xfs and tmpfs, is mapped for the appends that
+ * follow; the file must not be truncated by anyone else meanwhile.
  */
 int trace_reserve(struct trace_writer *w, size_t bytes);
 
 /*
  * Append rec, assigning rec->seq and rec->time_ns.  The record is handed
- * to the kernel before this returns (no user-space buffering), so it
- * survives a killed daemon.  Returns 0 or -errno: -EINVAL for an unknown
+ * to the kernel before this returns (no user-space buffering: copied into
+ * the mapped page cache, or written with pwritev), so it survives a
+ * killed daemon.  Returns 0 or -errno: -EINVAL for an unknown
  * type or a payload length without data, -ENAMETOOLONG for a name longer
  * than TRACE_NAME_MAX (never cut), -E2BIG for a record over 64 MiB, or
  * the write's error.  A write that fails part-way is cut off again, so

@@ -49,6 +49,7 @@
 #include <dirent.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -62,6 +63,9 @@ struct cfs_inode {
 	uint64_t nlookup;	/* kernel references; protected by fs->tab */
 	uint32_t nopen;		/* open handles; protected by fs->tab */
 	struct file_handle *fh; /* reopen handle, NULL in fd mode; set once */
+	_Atomic uint32_t nocap; /* generation << 1, | 1 while the backing
+				   inode is known to have no
+				   security.capability (ops.c) */
 };
 
 /* An open file or directory. */

@@ -1176,6 +1176,43 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* ---- extended attributes ------------------------------------------------ */
 
+/*
+ * The kernel asks for security.capability before every write(2) (to know
+ * whether the write must drop file capabilities), almost always to hear
+ * ENODATA.  An inode remembers that answer (bit 0 of in->nocap) until an
+ * xattr of it is set or removed through the mount, which bumps the
+ * generation in the upper bits: a getxattr that raced with the change
+ * cannot store its stale answer, because its compare-and-swap fails.
+ * Only a setxattr can add the attribute (writes, truncates and chown
+ * only ever remove it), so a remembered "none" stays true.
+ */
+#define XATTR_CAP "security.capability"
+
+static bool nocap_known(struct cfs_inode *in, const char *name, uint32_t *gen)
+{
+	if (!name || strcmp(name, XATTR_CAP) != 0) {
+		*gen = 1; /* not cached */
+		return false;
+	}
+	*gen = atomic_load(&in->nocap);
+	return *gen & 1;
+}
+
+static void nocap_remember(struct cfs_inode *in, uint32_t gen)
+{
+	if (!(gen & 1))
+		atomic_compare_exchange_strong(&in->nocap, &gen, gen | 1);
+}
+
+/* After a setxattr or removexattr through the mount. */
+static void nocap_forget(struct cfs_inode *in)
+{
+	uint32_t v = atomic_load(&in->nocap);
+
+	while (!atomic_compare_exchange_weak(&in->nocap, &v, (v | 1) + 1))
+		;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -1200,6 +1237,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (err)
 		goto out_put;
 	rec.result = setxattr(proc, name, value, size, flags) < 0 ? -errno : 0;
+	nocap_forget(in);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -1229,6 +1267,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (err)
 		goto out_put;
 	rec.result = removexattr(proc, name) < 0 ? -errno : 0;
+	nocap_forget(in);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -1246,9 +1285,14 @@ static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	char proc[PROC_PATH_MAX];
 	char *buf = NULL;
+	uint32_t gen;
 	int fd;
 	ssize_t n;
 
+	if (nocap_known(in, name, &gen)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -1266,6 +1310,10 @@ static void get_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			n = -errno;
 		inode_fd_put(in, fd);
 	}
+	if (n == -ENODATA)
+		nocap_remember(in, gen);
+	if (n == -ENODATA)
+		nocap_remember(in, gen);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size)

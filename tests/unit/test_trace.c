@@ -604,6 +604,125 @@ static void test_flipped_byte(void **state)
 	free(img.buf);
 }
 
+/* Read a live or cut trace: the records, whether it is cut, no error. */
+static size_t count_records(const char *path, bool *truncated, bool *complete)
+{
+	char err[512];
+	struct trace_reader *r = trace_reader_open(path, err, sizeof(err));
+	struct trace_rec rec;
+	size_t n = 0;
+	int ret;
+
+	if (!r)
+		fail_msg("cannot open: %s", err);
+	while ((ret = trace_next(r, &rec)) > 0) {
+		assert_int_equal(rec.seq, n + 1);
+		if (rec.type == TR_WRITE) {
+			assert_int_equal(rec.len, rec.off);
+			assert_memory_equal(rec.data, big_data, rec.len);
+		}
+		n++;
+	}
+	assert_int_equal(ret, 0);
+	assert_string_equal(trace_reader_error(r), "");
+	*truncated = trace_reader_truncated(r);
+	*complete = trace_reader_complete(r);
+	trace_reader_free(&r);
+	return n;
+}
+
+/*
+ * Appends after trace_reserve() go through a shared mapping (small
+ * records) or pwritev (large ones), across several preallocation chunks.
+ * A writer that was never closed (a killed daemon) leaves its records
+ * followed by zeros, and an append cut before its size field was stored
+ * leaves a record of size zero: both read back as a cut tail after the
+ * last whole record.  Close cuts the file to its last record.
+ */
+static void test_mapped_appends_and_kill(void **state)
+{
+	static const unsigned char junk[40] = {[0 ... 39] = 0xab};
+	const char *path = tpath("mapped.trace");
+	struct trace_writer *w = trace_writer_create(path, NULL);
+	struct trace_rec rec;
+	struct stat st;
+	bool truncated, complete;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(w);
+	for (int i = 0; i < 3000; i++) {
+		uint32_t len = i % 100 == 0 ? BIG_DATA : (uint32_t)i % 8192;
+
+		if (i % 3)
+			rec = (struct trace_rec){.type = TR_WRITE,
+						 .id = 2,
+						 .off = len,
+						 .data = big_data,
+						 .data_len = len};
+		else
+			rec = (struct trace_rec){.type = TR_UNLINK,
+						 .parent = 1,
+						 .name = "some-file-name",
+						 .id = 3};
+		assert_int_equal(trace_reserve(w, trace_rec_size(&rec) + 8192),
+				 0);
+		assert_int_equal(trace_append(w, &rec), 0);
+		n++;
+	}
+	assert_true(trace_writer_bytes(w) > (16u << 20)); /* 3 chunks */
+
+	/* killed: the preallocated tail is zero */
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((uint64_t)st.st_size > trace_writer_bytes(w));
+	assert_int_equal(count_records(path, &truncated, &complete), n);
+	assert_true(truncated);
+	assert_false(complete);
+
+	/* killed mid-append: a body without its size field */
+	{
+		int fd = open(path, O_WRONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, junk, sizeof(junk),
+					(off_t)trace_writer_bytes(w) + 4),
+				 sizeof(junk));
+		close(fd);
+	}
+	assert_int_equal(count_records(path, &truncated, &complete), n);
+	assert_true(truncated);
+	assert_false(complete);
+
+	assert_int_equal(trace_writer_close(&w), 0);
+	assert_int_equal(count_records(path, &truncated, &complete), n + 1);
+	assert_false(truncated);
+	assert_true(complete);
+}
+
+/* A zero size field with an intact record after it is corrupt, not a
+ * cut tail. */
+static void test_zero_size_in_the_middle(void **state)
+{
+	static struct trace_rec exp[64];
+	const char *path = tpath("zsize-src.trace");
+	const char *bad = tpath("zsize.trace");
+	struct trace_reader *r;
+	struct image img;
+	size_t n, got;
+
+	(void)state;
+	n = small_trace(path, exp);
+	load_image(path, exp, n, &img);
+	memset(img.buf + img.rec_off[2], 0, 4);
+	save(bad, img.buf, img.len);
+	assert_int_equal(read_back(bad, exp, n, &got, &r), -EBADMSG);
+	assert_int_equal(got, 2);
+	assert_non_null(
+	    strstr(trace_reader_error(r), "impossible record size"));
+	trace_reader_free(&r);
+	free(img.buf);
+}
+
 static void assert_open_fails(const char *path, int err_no, const char *message)
 {
 	char err[512];
@@ -850,6 +969,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_headers),
 	    cmocka_unit_test(test_failed_append_leaves_no_partial),
 	    cmocka_unit_test(test_reserve_enospc),
+	    cmocka_unit_test(test_mapped_appends_and_kill),
+	    cmocka_unit_test(test_zero_size_in_the_middle),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
