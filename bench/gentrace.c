@@ -31,11 +31,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FILES 4		  /* small files replaced in turn */
-#define FILE_BYTES 4096	  /* size of each replacement */
-#define LOG_BYTES 128	  /* size of each log append */
-#define PID 4242	  /* the pid the records claim */
-#define ROUND_RECORDS 13  /* records per round, see above */
+#define FILES 4		 /* small files replaced in turn */
+#define FILE_BYTES 4096	 /* size of each replacement */
+#define LOG_BYTES 128	 /* size of each log append */
+#define PID 4242	 /* the pid the records claim */
+#define ROUND_RECORDS 13 /* records per round, see above */
 
 struct gen {
 	struct trace_writer *w; /* the trace being written */
@@ -72,27 +72,41 @@ static void gen_replace(struct gen *g, int i, uint64_t *cur, uint64_t k)
 	snprintf(data, sizeof(data), "round %llu file %d\n",
 		 (unsigned long long)k, i);
 
-	gen_put(g, &(struct trace_rec){ .type = TR_CREATE, .parent =
-		TRACE_ROOT_ID, .name = tmp, .id = id, .mode = S_IFREG | 0644,
-		.oflags = O_WRONLY | O_CREAT | O_TRUNC, .fh = fh });
-	gen_put(g, &(struct trace_rec){ .type = TR_WRITE, .id = id, .fh = fh,
-		.off = 0, .data = data, .data_len = sizeof(data),
-		.len = sizeof(data), .result = sizeof(data) });
-	gen_put(g, &(struct trace_rec){ .type = TR_FSYNC, .id = id, .fh = fh });
-	gen_put(g, &(struct trace_rec){ .type = TR_FLUSH, .id = id, .fh = fh });
-	gen_put(g, &(struct trace_rec){ .type = TR_RELEASE, .id = id,
-		.fh = fh });
-	gen_put(g, &(struct trace_rec){ .type = TR_RENAME, .parent =
-		TRACE_ROOT_ID, .name = tmp, .parent2 = TRACE_ROOT_ID,
-		.name2 = name, .id = id, .id2 = *cur });
+	gen_put(g, &(struct trace_rec){.type = TR_CREATE,
+				       .parent = TRACE_ROOT_ID,
+				       .name = tmp,
+				       .id = id,
+				       .mode = S_IFREG | 0644,
+				       .oflags = O_WRONLY | O_CREAT | O_TRUNC,
+				       .fh = fh});
+	gen_put(g, &(struct trace_rec){.type = TR_WRITE,
+				       .id = id,
+				       .fh = fh,
+				       .off = 0,
+				       .data = data,
+				       .data_len = sizeof(data),
+				       .len = sizeof(data),
+				       .result = sizeof(data)});
+	gen_put(g, &(struct trace_rec){.type = TR_FSYNC, .id = id, .fh = fh});
+	gen_put(g, &(struct trace_rec){.type = TR_FLUSH, .id = id, .fh = fh});
+	gen_put(g, &(struct trace_rec){.type = TR_RELEASE, .id = id, .fh = fh});
+	gen_put(g, &(struct trace_rec){.type = TR_RENAME,
+				       .parent = TRACE_ROOT_ID,
+				       .name = tmp,
+				       .parent2 = TRACE_ROOT_ID,
+				       .name2 = name,
+				       .id = id,
+				       .id2 = *cur});
 	*cur = id;
 	dfh = g->next_fh++;
-	gen_put(g, &(struct trace_rec){ .type = TR_OPEN, .id = TRACE_ROOT_ID,
-		.fh = dfh, .oflags = O_RDONLY | O_DIRECTORY });
-	gen_put(g, &(struct trace_rec){ .type = TR_FSYNCDIR, .id =
-		TRACE_ROOT_ID, .fh = dfh });
-	gen_put(g, &(struct trace_rec){ .type = TR_RELEASE, .id =
-		TRACE_ROOT_ID, .fh = dfh });
+	gen_put(g, &(struct trace_rec){.type = TR_OPEN,
+				       .id = TRACE_ROOT_ID,
+				       .fh = dfh,
+				       .oflags = O_RDONLY | O_DIRECTORY});
+	gen_put(g, &(struct trace_rec){
+		       .type = TR_FSYNCDIR, .id = TRACE_ROOT_ID, .fh = dfh});
+	gen_put(g, &(struct trace_rec){
+		       .type = TR_RELEASE, .id = TRACE_ROOT_ID, .fh = dfh});
 }
 
 static int gen_run(struct gen *g, uint64_t n)
@@ -100,41 +114,53 @@ static int gen_run(struct gen *g, uint64_t n)
 	uint64_t cur[FILES] = {0}, log_id, log_fh, log_off = 0, k;
 	char line[LOG_BYTES], mark[32];
 
-	gen_put(g, &(struct trace_rec){ .type = TR_BIND, .id = TRACE_ROOT_ID,
-		.parent = 0, .name = "", .mode = S_IFDIR | 0755, .len = 4096 });
+	gen_put(g, &(struct trace_rec){.type = TR_BIND,
+				       .id = TRACE_ROOT_ID,
+				       .parent = 0,
+				       .name = "",
+				       .mode = S_IFDIR | 0755,
+				       .len = 4096});
 	log_id = g->next_id++;
 	log_fh = g->next_fh++;
-	gen_put(g, &(struct trace_rec){ .type = TR_CREATE, .parent =
-		TRACE_ROOT_ID, .name = "log", .id = log_id,
-		.mode = S_IFREG | 0644,
-		.oflags = O_WRONLY | O_CREAT | O_APPEND, .fh = log_fh });
+	gen_put(g, &(struct trace_rec){.type = TR_CREATE,
+				       .parent = TRACE_ROOT_ID,
+				       .name = "log",
+				       .id = log_id,
+				       .mode = S_IFREG | 0644,
+				       .oflags = O_WRONLY | O_CREAT | O_APPEND,
+				       .fh = log_fh});
 	for (k = 0; trace_writer_count(g->w) + ROUND_RECORDS + 2 <= n; k++) {
 		gen_replace(g, (int)(k % FILES), &cur[k % FILES], k);
 		memset(line, ' ', sizeof(line));
 		snprintf(line, sizeof(line), "update %llu",
 			 (unsigned long long)k);
 		line[sizeof(line) - 1] = '\n';
-		gen_put(g, &(struct trace_rec){ .type = TR_WRITE, .id = log_id,
-			.fh = log_fh, .off = log_off, .data = line,
-			.data_len = sizeof(line), .len = sizeof(line),
-			.result = sizeof(line), .flags = TRF_APPEND });
+		gen_put(g, &(struct trace_rec){.type = TR_WRITE,
+					       .id = log_id,
+					       .fh = log_fh,
+					       .off = log_off,
+					       .data = line,
+					       .data_len = sizeof(line),
+					       .len = sizeof(line),
+					       .result = sizeof(line),
+					       .flags = TRF_APPEND});
 		log_off += sizeof(line);
-		gen_put(g, &(struct trace_rec){ .type = TR_FSYNC, .id = log_id,
-			.fh = log_fh });
+		gen_put(g, &(struct trace_rec){
+			       .type = TR_FSYNC, .id = log_id, .fh = log_fh});
 		snprintf(mark, sizeof(mark), "update-%llu",
 			 (unsigned long long)k);
-		gen_put(g, &(struct trace_rec){ .type = TR_MARK, .name = mark });
+		gen_put(g, &(struct trace_rec){.type = TR_MARK, .name = mark});
 	}
-	gen_put(g, &(struct trace_rec){ .type = TR_FLUSH, .id = log_id,
-		.fh = log_fh });
-	gen_put(g, &(struct trace_rec){ .type = TR_RELEASE, .id = log_id,
-		.fh = log_fh });
+	gen_put(g, &(struct trace_rec){
+		       .type = TR_FLUSH, .id = log_id, .fh = log_fh});
+	gen_put(g, &(struct trace_rec){
+		       .type = TR_RELEASE, .id = log_id, .fh = log_fh});
 	return g->err;
 }
 
 int main(int argc, char **argv)
 {
-	struct gen g = { .next_id = TRACE_ROOT_ID + 1, .next_fh = 1 };
+	struct gen g = {.next_id = TRACE_ROOT_ID + 1, .next_fh = 1};
 	char path[4096];
 	uint64_t n, count;
 	char *end;
@@ -163,8 +189,8 @@ int main(int argc, char **argv)
 	if (trace_writer_close(&g.w) && !rc)
 		rc = -EIO;
 	if (rc) {
-		fprintf(stderr, "gentrace: cannot write trace '%s': %s\n",
-			path, strerror(-rc));
+		fprintf(stderr, "gentrace: cannot write trace '%s': %s\n", path,
+			strerror(-rc));
 		return 1;
 	}
 	printf("%llu\n", (unsigned long long)count + 1);

@@ -42,7 +42,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = forward };
+	struct sigaction sa = {.sa_handler = forward};
 	struct rusage ru;
 	int status, rc;
 	double t0;
@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 	child = pid;
 	while (wait4(pid, &status, 0, &ru) < 0)
 		if (errno != EINTR) {
-			fprintf(stderr, "measure: wait4: %s\n", strerror(errno));
+			fprintf(stderr, "measure: wait4: %s\n",
+				strerror(errno));
 			return 2;
 		}
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
