@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`.  Runs every benchmark suite in one
-# invocation, each on native, libfuse's passthrough_ll and crashfs, and
+# invocation (recording: native, libfuse's passthrough_ll and crashfs;
+# engine: crash states per second; check: crashfs check wall times) and
 # prints one table per suite with the medians, the ratios and whether each
 # target of the issues is met.  docs/bench.md explains every workload.
 #
