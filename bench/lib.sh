@@ -14,6 +14,8 @@
 #                                       its pid, store the pid in VAR
 #   bench_wait PID                      wait for it, untrack, return its status
 #   bench_run CMD...                    bench_bg + bench_wait (interruptible)
+#   bench_measure OUT CMD...            bench_run, with "SECONDS MAXRSS_KIB
+#                                       STATUS" of CMD written to OUT
 #   pt_mount BACKING MNT / pt_umount MNT
 #   crashfs_mount TRACE BACKING MNT / crashfs_umount MNT / crashfs_pid MNT
 #   bench_log MSG                       progress on stderr
@@ -154,11 +156,26 @@ bench_build() {
 	$cc -O2 -g -Wall $(pkg-config --cflags fuse3) -o "$BENCH_BIN/passthrough_ll" \
 		"$PT_SRC" $(pkg-config --libs fuse3) &&
 		$cc $flags -o "$BENCH_BIN/metaops" "$BENCH_ROOT/bench/metaops.c" &&
+		$cc $flags -o "$BENCH_BIN/measure" "$BENCH_ROOT/bench/measure.c" &&
 		$cc $flags -I"$BENCH_ROOT" -D_GNU_SOURCE \
 			$(pkg-config --cflags libxxhash) \
 			-o "$BENCH_BIN/trace_stat" "$BENCH_ROOT/bench/trace_stat.c" \
 			"$BENCH_ROOT/core/trace.c" "$BENCH_ROOT/core/util.c" \
+			$(pkg-config --libs libxxhash) &&
+		$cc $flags -I"$BENCH_ROOT" -D_GNU_SOURCE \
+			$(pkg-config --cflags libxxhash) \
+			-o "$BENCH_BIN/gentrace" "$BENCH_ROOT/bench/gentrace.c" \
+			"$BENCH_ROOT/core/trace.c" "$BENCH_ROOT/core/util.c" \
 			$(pkg-config --libs libxxhash)
+}
+
+# Run CMD (tracked, interruptible) under bench/measure.c, which writes
+# its wall time, peak RSS (itself and every descendant it waited for) and
+# exit status to the file $1.  Returns CMD's status.
+bench_measure() {
+	local out=$1
+	shift
+	bench_run "$BENCH_BIN/measure" "$out" "$@"
 }
 
 # Wait up to $2 seconds for $1 to become a mount point.

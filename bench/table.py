@@ -9,6 +9,7 @@ where target is one of
     pt>=X       crashfs / passthrough_ll at least X
     native>X    crashfs / native above X
     crashfs<X   the crashfs figure itself below X (lower is better)
+    crashfs>X   the crashfs figure itself at least X (higher is better)
     -           no target (information only)
 A line "section<TAB>title" starts a new table.
 
@@ -33,7 +34,7 @@ HEADERS = ("workload", "native", "passthrough_ll", "crashfs",
 def fmt(value, unit):
     if value is None:
         return "-"
-    if value >= 100:
+    if value >= 100 or (unit in ("ops", "states") and value.is_integer()):
         text = f"{value:,.0f}"
     elif value >= 10:
         text = f"{value:.1f}"
@@ -53,13 +54,17 @@ def judge(target, cells):
     elif target.startswith("crashfs<"):
         ref, bound = None, float(target[8:])
         text = f"< {target[8:]}"
+    elif target.startswith("crashfs>"):
+        ref, bound = None, float(target[8:])
+        text = f">= {float(target[8:]):,.0f}"
     else:
         raise SystemExit(f"table.py: unknown target '{target}'")
     own = cells.get("crashfs")
     if not isinstance(own, float):
         return text, "n/a"
     if ref is None:
-        return text, "PASS" if own < bound else "MISS"
+        ok = own >= bound if target.startswith("crashfs>") else own < bound
+        return text, "PASS" if ok else "MISS"
     base = cells.get(ref)
     if not isinstance(base, float) or base == 0:
         return text, "n/a"

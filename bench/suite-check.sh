@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# bench/suite-check.sh: wall time of the whole of `crashfs check` (issue
+# 4, "Performance").  Sourced by bench/run.sh; see docs/bench.md.
+#
+#   crashfs check scenarios/atomic-write.ini       BENCH_REPEAT times
+#   crashfs check bench-sqlite.ini --jobs 1        once
+#   crashfs check bench-sqlite.ini --jobs 2        once
+#
+# bench-sqlite.ini is written into the work directory: the shipped
+# scenarios/sqlite-wal-full.ini (journal_mode=wal, synchronous=full, the
+# integrity checker scenarios/sqlite/check.sh) with CHK_TX committed
+# transactions instead of 3.  Each is timed from the start of the command
+# (setup, mount, workload, unmount, exploration, checks) to its report.
+
+chk_params() {
+	CHK_TX=100
+	[[ $BENCH_QUICK == 1 ]] && CHK_TX=20
+	CHK_TIMEOUT=900
+}
+
+# Write the SQLite scenario with $1 transactions to $2.
+chk_sqlite_ini() {
+	local dir=$BENCH_ROOT/scenarios/sqlite
+	cat >"$2" <<EOF
+# Written by bench/suite-check.sh: scenarios/sqlite-wal-full.ini with $1
+# transactions.
+description = bench: SQLite WAL, synchronous=FULL, $1 transactions
+setup = sh "$dir/setup.sh" test.db wal
+run = sh "$dir/workload.sh" test.db wal full $1
+check = sh "$dir/check.sh" test.db
+models = posix
+expect = pass
+EOF
+}
+
+# One `crashfs check` of the scenario $2 with options after; figures go
+# to rows with prefix $1.  Leaves "seconds" in $BENCH_WORK/chk.secs.
+chk_once() {
+	local row=$1 ini=$2 m=$BENCH_WORK/measure js=$BENCH_WORK/chk.json
+	local secs kib rc=0
+	shift 2
+	rm -f "$js" "$BENCH_WORK/chk.secs"
+	bench_measure "$m" timeout -k 10 "$CHK_TIMEOUT" "$CRASHFS" check \
+		--report json -o "$js" "$@" "$ini" >/dev/null \
+		2>"$BENCH_WORK/err.txt" || rc=$?
+	if ((rc != 0)) || [[ ! -s $js ]]; then
+		bench_fail "$row" crashfs FAILED \
+			"crashfs check $* $(basename "$ini") exited $rc: $(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
+		return 0
+	fi
+	read -r secs kib _ <"$m"
+	bench_result "$row" crashfs "$secs"
+	echo "$secs" >"$BENCH_WORK/chk.secs"
+	python3 - "$js" >"$BENCH_WORK/val" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+c = s["counts"].values()
+print(sum(k["checked"] for k in c), sum(k["generated"] for k in c),
+      s["workload_seconds"], s["ops"])
+EOF
+	read -r checked generated wl ops <"$BENCH_WORK/val"
+	bench_log "  $row: $ops ops, workload $wl s, $checked of $generated states checked"
+	bench_result "$row.checked" crashfs "$checked"
+	bench_result "$row.generated" crashfs "$generated"
+	bench_result "$row.workload" crashfs "$wl"
+	bench_result "$row.ops" crashfs "$ops"
+}
+
+suite_check() {
+	local ini=$BENCH_WORK/bench-sqlite.ini rep j1="" j2=""
+	chk_params
+	chk_sqlite_ini "$CHK_TX" "$ini"
+	bench_section "crashfs check, mount to report (issue 4)"
+	bench_row chk.aw "atomic-write.ini, wall" s "crashfs<1"
+	bench_row chk.aw.ops "atomic-write.ini: ops recorded" ops -
+	bench_row chk.aw.generated "atomic-write.ini: states generated" \
+		states -
+	bench_row chk.aw.checked "atomic-write.ini: states checked" states -
+	for j in 2 1; do
+		bench_row "chk.sq$j" "sqlite wal x$CHK_TX tx, --jobs $j, wall" s \
+			"$([[ $j == 2 ]] && echo "crashfs<60" || echo -)"
+		bench_row "chk.sq$j.workload" "  of which the workload" s -
+		bench_row "chk.sq$j.ops" "  ops recorded" ops -
+		bench_row "chk.sq$j.generated" "  states generated" states -
+		bench_row "chk.sq$j.checked" "  states checked" states -
+	done
+	bench_row chk.scale "sqlite x$CHK_TX: jobs 1 / jobs 2 wall" x -
+
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "check: atomic-write.ini ($rep)"
+		chk_once chk.aw "$BENCH_ROOT/scenarios/atomic-write.ini"
+	done
+	bench_log "check: sqlite x$CHK_TX, --jobs 2"
+	chk_once chk.sq2 "$ini" --jobs 2
+	[[ -s $BENCH_WORK/chk.secs ]] && j2=$(cat "$BENCH_WORK/chk.secs")
+	bench_log "check: sqlite x$CHK_TX, --jobs 1"
+	chk_once chk.sq1 "$ini" --jobs 1
+	[[ -s $BENCH_WORK/chk.secs ]] && j1=$(cat "$BENCH_WORK/chk.secs")
+	if [[ -n $j1 && -n $j2 ]]; then
+		bench_result chk.scale crashfs \
+			"$(awk -v a="$j1" -v b="$j2" 'BEGIN { print a / b }')"
+	fi
+	return 0
+}
