@@ -128,6 +128,9 @@ struct model {
 	size_t nlog, log_cap;
 	char *err; /* loader message */
 	size_t errlen;
+	bool vis_ok;	 /* the tree is the visible state after vis_seq ... */
+	uint64_t vis_seq; /* ... and nothing else has changed it since */
+	size_t vis_next; /* index of the first op after vis_seq */
 };
 
 /* ---- small helpers ------------------------------------------------ */
@@ -502,6 +505,7 @@ void model_apply_ns(struct model *m, const struct model_op *op)
 {
 	struct mnode *a, *b;
 
+	m->vis_ok = false;
 	if (op->result < 0)
 		return;
 	switch (op->type) {
@@ -623,6 +627,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 	struct mnode *n = op->node;
 	uint64_t end;
 
+	m->vis_ok = false;
 	if (op->result < 0 || !n)
 		return;
 	switch (op->type) {
@@ -678,6 +683,7 @@ size_t model_mark(struct model *m)
 
 void model_rollback(struct model *m, size_t mark)
 {
+	m->vis_ok = false;
 	while (m->nlog > mark) {
 		struct undo *u = &m->log[--m->nlog];
 		bool was = m->logging;
@@ -1089,6 +1095,7 @@ void model_reset(struct model *m)
 {
 	bool was = m->logging;
 
+	m->vis_ok = false;
 	log_forget(m);
 	m->logging = false;
 	for (size_t i = 0; i < m->nnodes; i++) {
@@ -1114,11 +1121,23 @@ void model_reset(struct model *m)
 
 void model_goto_visible(struct model *m, uint64_t seq)
 {
-	model_reset(m);
-	for (size_t i = 0; i < m->nops && m->ops[i].seq <= seq; i++) {
+	size_t i = 0;
+
+	/* Going forward from the visible state the tree already holds costs
+	 * the ops in between, not a replay from op 0. */
+	if (m->vis_ok && seq >= m->vis_seq) {
+		log_forget(m);
+		i = m->vis_next;
+	} else {
+		model_reset(m);
+	}
+	for (; i < m->nops && m->ops[i].seq <= seq; i++) {
 		model_apply_ns(m, &m->ops[i]);
 		model_apply_node(m, &m->ops[i], MV_FULL, 0);
 	}
+	m->vis_ok = true;
+	m->vis_seq = seq;
+	m->vis_next = i;
 }
 
 /* ---- loading ------------------------------------------------------ */

@@ -428,10 +428,8 @@ static void progress(struct run *x, const char *what, uint64_t done,
 /* Key of what a check's verdict depends on besides the tree. */
 static uint64_t context_key(struct run *x, uint64_t point)
 {
-	uint64_t nm = 0;
+	uint64_t nm = checks_marks_upto(x->c, point);
 
-	while (nm < checks_nmarks(x->c) && checks_mark(x->c, nm)->seq <= point)
-		nm++;
 	return nm << 1 | (point >= checks_durable_from(x->c));
 }
 
@@ -680,12 +678,9 @@ static uint8_t *choice_from_id(struct run *x, const char *id, uint64_t point)
 /* The last mark at or before point, NULL if none. */
 static const struct check_mark *mark_before(struct run *x, uint64_t point)
 {
-	const struct check_mark *last = NULL;
+	size_t n = checks_marks_upto(x->c, point);
 
-	for (size_t i = 0; i < checks_nmarks(x->c); i++)
-		if (checks_mark(x->c, i)->seq <= point)
-			last = checks_mark(x->c, i);
-	return last;
+	return n ? checks_mark(x->c, n - 1) : NULL;
 }
 
 /* Directory of an entry op, in words: "the directory" or "directory d". */

@@ -23,6 +23,8 @@ struct cpath {
 	uint64_t initial;  /* version in the initial image */
 	uint64_t final;	   /* version at the end of the workload */
 	uint64_t *at_mark; /* version right after each mark */
+	uint64_t *legal;   /* initial, final and at_mark: sorted, unique */
+	size_t nlegal;	   /* versions in legal */
 };
 
 struct checks {
@@ -58,6 +60,35 @@ uint64_t checks_version(struct model *m, const char *path)
 		h = model_hash(m, n) ^ (st.mode & S_IFMT);
 	}
 	return h == V_ABSENT ? 2 : h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The legal versions of p as a sorted set, so that checking a state costs
+ * a binary search rather than a walk over every mark of the trace.
+ */
+static int legal_set(struct cpath *p, size_t nmarks)
+{
+	size_t n = 0;
+
+	p->legal = malloc((nmarks + 2) * sizeof(*p->legal));
+	if (!p->legal)
+		return -ENOMEM;
+	memcpy(p->legal, p->at_mark, nmarks * sizeof(*p->legal));
+	p->legal[nmarks] = p->initial;
+	p->legal[nmarks + 1] = p->final;
+	qsort(p->legal, nmarks + 2, sizeof(*p->legal), cmp_u64);
+	for (size_t i = 0; i < nmarks + 2; i++)
+		if (!n || p->legal[i] != p->legal[n - 1])
+			p->legal[n++] = p->legal[i];
+	p->nlegal = n;
+	return 0;
 }
 
 struct checks *checks_new(struct model *m, const struct strv *atomic,
@@ -120,9 +151,12 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 		mk++;
 	}
 	for (int k = 0; k < SCN_NCHECKS; k++)
-		for (size_t i = 0; i < c->npaths[k]; i++)
+		for (size_t i = 0; i < c->npaths[k]; i++) {
 			c->paths[k][i].final =
 			    checks_version(m, c->paths[k][i].path);
+			if (legal_set(&c->paths[k][i], c->nmarks) < 0)
+				goto out_oom;
+		}
 	return c;
 out_oom:
 	snprintf(err, errlen, "out of memory");
@@ -138,8 +172,10 @@ void checks_free(struct checks **cp)
 	if (!c)
 		return;
 	for (int k = 0; k < SCN_NCHECKS; k++) {
-		for (size_t i = 0; i < c->npaths[k]; i++)
+		for (size_t i = 0; i < c->npaths[k]; i++) {
 			free(c->paths[k][i].at_mark);
+			free(c->paths[k][i].legal);
+		}
 		free(c->paths[k]);
 	}
 	free(c->marks);
@@ -147,14 +183,9 @@ void checks_free(struct checks **cp)
 	*cp = NULL;
 }
 
-static bool legal(const struct checks *c, const struct cpath *p, uint64_t v)
+static bool legal(const struct cpath *p, uint64_t v)
 {
-	if (v == p->initial || v == p->final)
-		return true;
-	for (size_t i = 0; i < c->nmarks; i++)
-		if (v == p->at_mark[i])
-			return true;
-	return false;
+	return bsearch(&v, p->legal, p->nlegal, sizeof(v), cmp_u64) != NULL;
 }
 
 uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
@@ -168,7 +199,7 @@ uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 		const struct cpath *p = &c->paths[SCN_ATOMIC][i];
 		uint64_t v = checks_version(m, p->path);
 
-		if (legal(c, p, v))
+		if (legal(p, v))
 			continue;
 		failed |= 1u << SCN_ATOMIC;
 		if (why) {
@@ -207,6 +238,22 @@ const struct check_mark *checks_mark(const struct checks *c, size_t i)
 	return i < c->nmarks ? &c->marks[i] : NULL;
 }
 
+size_t checks_marks_upto(const struct checks *c, uint64_t point)
+{
+	size_t lo = 0, hi = c->nmarks;
+
+	/* marks are in trace order: find the first one after point */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->marks[mid].seq <= point)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint64_t checks_durable_from(const struct checks *c)
 {
 	return c->nmarks ? c->marks[c->nmarks - 1].seq : c->last_seq;
@@ -214,7 +261,9 @@ uint64_t checks_durable_from(const struct checks *c)
 
 int checks_write_marks(const struct checks *c, uint64_t point, FILE *f)
 {
-	for (size_t i = 0; i < c->nmarks && c->marks[i].seq <= point; i++)
+	size_t n = checks_marks_upto(c, point);
+
+	for (size_t i = 0; i < n; i++)
 		if (fprintf(f, "%s\n", c->marks[i].text) < 0)
 			return -EIO;
 	return 0;

@@ -77,6 +77,9 @@ uint64_t checks_version(struct model *m, const char *path);
 size_t checks_nmarks(const struct checks *c);
 const struct check_mark *checks_mark(const struct checks *c, size_t i);
 
+/* Number of marks made at or before point (a binary search). */
+size_t checks_marks_upto(const struct checks *c, uint64_t point);
+
 /* Crash point from which --durable applies. */
 uint64_t checks_durable_from(const struct checks *c);
 
