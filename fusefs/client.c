@@ -224,7 +224,9 @@ static void ctl_usage(FILE *f)
 	fprintf(f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
 		   "trace\n"
 		   "       crashfs ctl MNT status         show the daemon's "
-		   "state\n");
+		   "state\n"
+		   "       crashfs ctl MNT powercut       drop everything not "
+		   "durable (strict)\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -294,18 +296,20 @@ int cmd_ctl(int argc, char **argv)
 	verb = argv[2];
 	if (!strcmp(verb, "mark"))
 		return send_mark(mnt, argc - 3, argv + 3);
-	if (strcmp(verb, "status")) {
-		util_err("unknown command '%s' (commands: mark, status)", verb);
+	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
+		util_err("unknown command '%s' (commands: mark, powercut, "
+			 "status)",
+			 verb);
 		return 2;
 	}
 	if (argc > 3) {
-		util_err("status takes no argument");
+		util_err("%s takes no argument", verb);
 		return 2;
 	}
 	fd = connect_or_say(mnt);
 	if (fd < 0)
 		return 2;
-	ret = transact(fd, mnt, "status");
+	ret = transact(fd, mnt, verb);
 	close(fd);
 	return ret;
 }

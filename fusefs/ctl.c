@@ -10,6 +10,7 @@
  */
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -253,11 +254,13 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 	struct cfs *fs = srv->fs;
 	unsigned long long records = 0, bytes = 0, fsyncs, marks, refused;
 	char last[512];
+	struct pc_stats pc;
 	int broken;
 	bool open;
 
 	(void)arg;
 	pthread_mutex_lock(&fs->order);
+	pc_stats(fs, &pc);
 	open = fs->tw != NULL;
 	if (open) {
 		records = trace_writer_count(fs->tw);
@@ -276,6 +279,13 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 		  (int)getpid(), fs->backing, fs->mount, fs->trace_path,
 		  records, bytes, fsyncs, marks, refused))
 		return -EPIPE;
+	if (reply(fd,
+		  "unsynced files: %llu\nunsynced bytes: %llu\n"
+		  "pending ops: %llu\nscratch bytes: %llu\npower cuts: %llu",
+		  (unsigned long long)pc.files, (unsigned long long)pc.bytes,
+		  (unsigned long long)pc.ops, (unsigned long long)pc.scratch,
+		  (unsigned long long)pc.cuts))
+		return -EPIPE;
 	if (reply(fd, "state: %s%s%s",
 		  broken ? "broken ("
 		  : open ? "recording"
@@ -284,6 +294,35 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 		return -EPIPE;
 	if (reply(fd, "last error: %s", *last ? last : "none"))
 		return -EPIPE;
+	return reply(fd, "ok");
+}
+
+static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
+	struct pc_inval *inval = NULL;
+	int err;
+
+	if (*arg && strcmp(arg, "strict"))
+		return reply(fd, "error unknown power cut model '%s' (models: "
+				 "strict)",
+			     arg);
+	err = order_begin(fs, &rec);
+	if (err)
+		return reply(fd, "error cannot record the power cut: %s",
+			     fs->tw ? strerror(-err) : "the mount is closing");
+	rec.result = pc_powercut(fs, &inval);
+	err = order_commit(fs, &rec);
+	pc_notify(fs, inval);
+	cfs_log("power cut (strict)%s%s", rec.result ? ": " : "",
+		rec.result ? strerror(-rec.result) : "");
+	if (rec.result)
+		return reply(fd, "error the power cut was incomplete: %s",
+			     strerror(-rec.result));
+	if (err)
+		return reply(fd, "error cannot record the power cut: %s",
+			     strerror(-err));
 	return reply(fd, "ok");
 }
 
@@ -324,6 +363,7 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 
 static const struct ctl_verb verbs[] = {
     {"mark", verb_mark},
+    {"powercut", verb_powercut},
     {"status", verb_status},
     {"wait", verb_wait},
 };
@@ -341,8 +381,8 @@ static int request(struct ctl_server *srv, int fd, char *line)
 		if (!strcmp(verbs[i].name, line))
 			return verbs[i].fn(srv, fd, arg);
 	return reply(fd,
-		     "error unknown command '%s' (commands: mark, status, "
-		     "wait)",
+		     "error unknown command '%s' (commands: mark, powercut, "
+		     "status, wait)",
 		     line);
 }
 

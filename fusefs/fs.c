@@ -5,6 +5,7 @@
  * and appended to the trace (see fs.h).
  */
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,7 @@ void cfs_release(struct cfs *fs)
 	struct cfs_inode *in;
 	size_t pos = 0;
 
+	pc_release(fs);
 	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
 		if (in->fd >= 0)
 			close(in->fd);

@@ -74,6 +74,7 @@ struct cfs_handle {
 	DIR *dir;	     /* directories: the stream, NULL for files */
 	off_t doff;	     /* directories: offset of dent */
 	struct dirent *dent; /* directories: entry read but not sent */
+	uint64_t epoch;	     /* fs->epoch at open: stale after a cut */
 };
 
 /* The daemon. */
@@ -102,9 +103,14 @@ struct cfs {
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
 
+	struct pc_journal *pc; /* undo journal (powercut.h); order */
+	uint64_t epoch;	       /* power cuts so far; atomic */
+
 	pthread_mutex_t errlock;
 	char last_error[512]; /* protected by errlock; "" if none */
 };
+
+struct pc_journal;
 
 /* ---- fs.c: lifetime, log ---------------------------------------------- */
 

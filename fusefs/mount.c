@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 #include "fusefs/mountinfo.h"
 
 #include <errno.h>
@@ -407,6 +408,13 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 	if (err) {
 		util_err("cannot open backing directory '%s': %s", o->backing,
 			 strerror(-err));
+		goto out_release;
+	}
+	err = pc_init(fs);
+	if (err) {
+		util_err("cannot make the power cut scratch directory for '%s': "
+			 "%s",
+			 o->backing, strerror(-err));
 		goto out_release;
 	}
 	ctlfd = ctl_listen(fs->mount);

@@ -13,6 +13,7 @@
  * described in docs/daemon.md.
  */
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,12 @@ static uint32_t req_pid(fuse_req_t req)
 static struct cfs_handle *handle(struct fuse_file_info *fi)
 {
 	return (struct cfs_handle *)(uintptr_t)fi->fh;
+}
+
+/* Was h opened before the last power cut?  Then it fails with EIO. */
+static bool stale(struct cfs *fs, const struct cfs_handle *h)
+{
+	return h->epoch != __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE);
 }
 
 static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
@@ -126,6 +133,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int err;
 
+	if (pc_hidden(fs, cfs_inode(fs, parent)->id, name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	in = inode_lookup(fs, cfs_inode(fs, parent), name, &st, req_pid(req),
 			  &err);
 	if (!in) {
@@ -173,6 +184,10 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	int pfd, res, err;
 
+	if (pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -192,6 +207,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (in) {
 			rec.id = in->id;
 			rec.mode = st.st_mode;
+			pc_added(fs, pfd, name);
 		} else {
 			/* Untrackable (out of fds): undo it, so the program,
 			 * the trace and the backing directory agree. */
@@ -250,6 +266,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct stat st;
 	int fd, npfd, err;
 
+	if (pc_hidden(fs, np->id, newname)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -260,7 +280,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	else if (linkat(AT_FDCWD, proc_path(proc, fd), npfd, newname,
 			AT_SYMLINK_FOLLOW) < 0)
 		rec.result = -errno;
-	else if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	else if (pc_added(fs, npfd, newname),
+		 fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		memset(&st, 0, sizeof(st));
 	inode_fd_put(in, fd);
 	inode_fd_put(np, npfd);
@@ -298,8 +319,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pfd = inode_fd(fs, p);
 	if (pfd < 0)
 		rec.result = pfd;
-	else if (unlinkat(pfd, name, type == TR_RMDIR ? AT_REMOVEDIR : 0) < 0)
-		rec.result = -errno;
+	else if ((rec.result = pc_unlink(fs, pfd, name, type == TR_RMDIR)))
+		;
 	else
 		inode_unlinked_locked(fs, &st);
 	inode_fd_put(p, pfd);
@@ -339,6 +360,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st, victim;
 	int pfd, npfd, err;
 
+	if (pc_hidden(fs, np->id, newname) || pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -348,8 +373,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	npfd = inode_fd(fs, np);
 	if (pfd < 0 || npfd < 0)
 		rec.result = pfd < 0 ? pfd : npfd;
-	else if (renameat2(pfd, name, npfd, newname, flags) < 0)
-		rec.result = -errno;
+	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname,
+					 flags)))
+		;
 	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
 		inode_unlinked_locked(fs, &victim);
 	inode_fd_put(p, pfd);
@@ -409,6 +435,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int fd, err, res;
 
+	if (h && stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	fd = inode_fd(fs, in);
 	if (fd < 0) {
 		err = fd;
@@ -450,6 +480,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
+		err = pc_truncate(fs, h ? h->fd : fd, attr->st_size);
+		if (err)
+			goto out_end;
 		res = h ? ftruncate(h->fd, attr->st_size)
 			: truncate(proc, attr->st_size);
 		err = setattr_step(fs, &rec, res);
@@ -563,17 +596,20 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 static int backing_flags(struct cfs *fs, int flags)
 {
 	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL | O_APPEND);
+	if (fs->pc)
+		flags &= ~O_TRUNC; /* done by open_trunc(), journalled */
 	if (!fs->real_sync)
 		flags &= ~(O_SYNC | O_DSYNC);
 	return flags | O_CLOEXEC;
 }
 
-static struct cfs_handle *handle_new(int flags)
+static struct cfs_handle *handle_new(struct cfs *fs, int flags)
 {
 	struct cfs_handle *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
+	h->epoch = __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE);
 	h->fd = -1;
 	h->append = flags & O_APPEND;
 	h->tflags = (flags & O_APPEND ? TRF_APPEND : 0) |
@@ -611,12 +647,29 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	return order_append(fs, &rec);
 }
 
+/* O_TRUNC of an open file (order held): the journal saves what it drops.
+ * Returns 0 or -errno. */
+static int open_trunc(struct cfs *fs, struct cfs_handle *h, int flags)
+{
+	char proc[PROC_PATH_MAX];
+	struct stat st;
+	int err;
+
+	if (!fs->pc || !(flags & O_TRUNC) || fstat(h->fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	err = pc_truncate(fs, h->fd, 0);
+	if (!err && truncate(proc_path(proc, h->fd), 0) < 0)
+		err = -errno;
+	return err;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
-	struct cfs_handle *h = handle_new(fi->flags);
+	struct cfs_handle *h = handle_new(fs, fi->flags);
 	char proc[PROC_PATH_MAX];
 	int fd, err;
 
@@ -638,6 +691,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->fd = open(proc, backing_flags(fs, fi->flags));
 	if (h->fd < 0)
 		err = -errno;
+	else
+		err = open_trunc(fs, h, fi->flags);
+	if (err && h->fd >= 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
 	inode_fd_put(in, fd);
 	if (h->fd < 0) {
 		/* A failed open changes nothing: not recorded. */
@@ -665,7 +724,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
-	struct cfs_handle *h = handle_new(fi->flags);
+	struct cfs_handle *h = handle_new(fs, fi->flags);
 	struct trace_rec rec = {
 	    .type = TR_CREATE,
 	    .pid = req_pid(req),
@@ -682,6 +741,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_free;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_free;
@@ -694,7 +757,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (h->fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		/* It exists after all: an open of an existing file. */
 		h->fd = openat(pfd, name, flags | O_NOFOLLOW);
-		err = h->fd < 0 ? -errno : 0;
+		err = h->fd < 0 ? -errno : open_trunc(fs, h, fi->flags);
 		inode_fd_put(p, pfd);
 		if (!err) {
 			in = inode_lookup_locked(fs, p, name, &st, rec.pid,
@@ -718,6 +781,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rec.mode = st.st_mode;
 			h->num = rec.fh = fs->next_fh++;
 			h->in = in;
+			pc_added(fs, pfd, name);
 		} else {
 			/* Untrackable (out of fds): undo it, so the program,
 			 * the trace and the backing directory agree. */
@@ -797,8 +861,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!buf || stale(req_fs(req), handle(fi))) {
+		fuse_reply_err(req, buf ? EIO : ENOMEM);
 		return;
 	}
 	n = pread(handle(fi)->fd, buf, size, off);
@@ -829,6 +893,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int err;
 
 	(void)ino;
+	if (stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -837,7 +905,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!append || fstat(h->fd, &st) == 0) {
 		if (append)
 			off = st.st_size;
-		n = pwrite(h->fd, buf, size, off);
+		err = pc_write(fs, h->fd, off, size);
+		if (err)
+			errno = -err;
+		else
+			n = pwrite(h->fd, buf, size, off);
 	}
 	if (!append)
 		rec.flags &= ~TRF_APPEND;
@@ -870,12 +942,20 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	};
 	int err, res = 0;
 
+	if (sync && stale(fs, h))
+		return -EIO;
 	err = order_begin(fs, &rec);
 	if (err)
 		return err;
 	if (sync && fs->real_sync)
 		res = flags & TRF_DATASYNC ? fdatasync(h->fd) : fsync(h->fd);
 	rec.result = res < 0 ? -errno : 0;
+	if (sync && res == 0) {
+		if (type == TR_FSYNCDIR)
+			pc_dir_synced(fs, h->fd);
+		else
+			pc_synced(fs, h->fd);
+	}
 	err = order_commit(fs, &rec);
 	return err ? err : rec.result;
 }
@@ -942,10 +1022,17 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	int err;
 
 	(void)ino;
+	if (stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	rec.result = pc_fallocate(fs, h->fd, mode, off, len);
+	if (!rec.result)
+		rec.result =
+		    fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -974,12 +1061,20 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	(void)ino_in;
 	(void)ino_out;
+	if (stale(fs, src) || stale(fs, dst)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	/* At most COPY_MAX a request, so the result fits the record; the
 	 * caller sees a short copy and goes on. */
-	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+	n = pc_write(fs, dst->fd, off_out, len < COPY_MAX ? len : COPY_MAX);
+	if (n < 0)
+		errno = (int)-n;
+	else
+		n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
 			    len < COPY_MAX ? len : COPY_MAX,
 			    (unsigned int)flags);
 	rec.result = n < 0 ? -errno : (int32_t)n;
@@ -1015,7 +1110,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
-	struct cfs_handle *h = handle_new(0);
+	struct cfs_handle *h = handle_new(fs, 0);
 	int fd, err;
 
 	if (!h) {
@@ -1108,8 +1203,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	long n;
 	int err = 0;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!buf || stale(req_fs(req), h)) {
+		fuse_reply_err(req, buf ? EIO : ENOMEM);
 		return;
 	}
 	if (off != h->doff) {
@@ -1126,7 +1221,10 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 				break;
 			}
 		}
-		n = add_entry(req, h, buf + (size - rem), rem, plus);
+		if (pc_hidden(req_fs(req), h->in->id, h->dent->d_name))
+			n = -ENOENT;
+		else
+			n = add_entry(req, h, buf + (size - rem), rem, plus);
 		if (n == -ENOENT) {
 			/* Gone since it was listed: skip it. */
 			h->doff = h->dent->d_off;

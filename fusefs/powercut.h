@@ -1,0 +1,109 @@
+/** @file
+ *
+ * The live power cut: an undo journal of everything not yet durable under
+ * the `strict` model, so `crashfs ctl MNT powercut` can bring the backing
+ * directory back to its durable state at a cost that follows the unsynced
+ * changes, not the size of the backing directory.  docs/faults.md states
+ * the rules and where the scratch space lives.
+ *
+ * Data.  The first change of a regular file since its last fsync or
+ * fdatasync makes it dirty: its size then is its durable size.  Before a
+ * write, truncate or fallocate changes bytes below the lowest size the file
+ * had since (its "low" mark), the old bytes are appended to the scratch
+ * undo file; bytes past the low mark were either never durable or already
+ * saved by the truncate that lowered it, so a sequential write of new data
+ * saves nothing.  A successful fsync/fdatasync of the file forgets it.
+ *
+ * Entries.  Every successful entry op (create, mkdir, mknod, symlink,
+ * link, unlink, rmdir, rename) is journalled in program order with what
+ * undoes it.  What an op removes is kept alive in the scratch directory: an
+ * unlinked file or a replaced rename target by a hard link, a removed (so
+ * empty) directory by moving it there instead of removing it.  An fsync or
+ * fdatasync of a directory D commits the journal up to the last op in D
+ * (the journal persists in order, docs/crash-model.md rule 6); a commit
+ * deletes what the committed ops kept.
+ *
+ * Power cut: the journal is undone newest first, then each dirty file is
+ * cut to its durable size and its saved bytes written back newest first,
+ * the scratch directory is emptied, and every open handle is made stale.
+ *
+ * Locking: every function here runs with fs->order held (the ordering
+ * point), except pc_notify().  The entry functions that carry out the op
+ * themselves (pc_unlink, pc_rename) return 0 or -errno like the syscall.
+ */
+#ifndef CRASHFS_FUSEFS_POWERCUT_H
+#define CRASHFS_FUSEFS_POWERCUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cfs;
+struct pc_inval;
+
+/* The scratch directory's name in the backing root, when it cannot be
+ * beside the trace (hidden, reserved). */
+#define PC_SCRATCH ".crashfs-scratch"
+
+/* Create the journal and its scratch directory (fs->trace_path and
+ * fs->root set; a stale one left by a killed daemon is emptied first).
+ * Returns 0 or -errno. */
+int pc_init(struct cfs *fs);
+
+/* Remove the scratch directory and free the journal. */
+void pc_release(struct cfs *fs);
+
+/* Is parent_id/name the hidden scratch directory? */
+bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
+
+/* ---- data: call before the change is applied ------------------------- */
+
+/* fd: any fd on the file (O_PATH will do).  0 or -errno (then refuse). */
+int pc_write(struct cfs *fs, int fd, off_t off, size_t len);
+int pc_truncate(struct cfs *fs, int fd, off_t size);
+int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len);
+
+/* After a successful fsync/fdatasync of the file at fd. */
+void pc_synced(struct cfs *fs, int fd);
+
+/* ---- entries ---------------------------------------------------------- */
+
+/* After a successful create/mkdir/mknod/symlink/link of pfd/name. */
+void pc_added(struct cfs *fs, int pfd, const char *name);
+
+/* Carry out unlink (or rmdir) of pfd/name, journalled. */
+int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir);
+
+/* Carry out renameat2(pfd, name, npfd, newname, flags), journalled. */
+int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
+	      const char *newname, unsigned int flags);
+
+/* After a successful fsync/fdatasync of the directory at fd. */
+void pc_dir_synced(struct cfs *fs, int fd);
+
+/* ---- the cut ---------------------------------------------------------- */
+
+/*
+ * Bring the backing directory back to its durable state.  Returns 0 or
+ * -errno (the first failure; the rest is still attempted).  *inval gets
+ * the kernel caches to invalidate: pass it to pc_notify() once fs->order is
+ * released.
+ */
+int pc_powercut(struct cfs *fs, struct pc_inval **inval);
+
+/* Tell the kernel what changed and free the list. */
+void pc_notify(struct cfs *fs, struct pc_inval *inval);
+
+/* What a power cut would drop now. */
+struct pc_stats {
+	uint64_t files;	  /* files with unsynced data or size */
+	uint64_t bytes;	  /* bytes written/truncated since their sync */
+	uint64_t ops;	  /* entry ops not yet durable */
+	uint64_t scratch; /* bytes of saved data in the scratch file */
+	uint64_t cuts;	  /* power cuts so far */
+};
+
+void pc_stats(struct cfs *fs, struct pc_stats *st);
+
+#endif /* CRASHFS_FUSEFS_POWERCUT_H */
