@@ -410,13 +410,6 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_release;
 	}
-	err = pc_init(fs);
-	if (err) {
-		util_err("cannot make the power cut scratch directory for '%s': "
-			 "%s",
-			 o->backing, strerror(-err));
-		goto out_release;
-	}
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {
 		if (ctlfd == -EADDRINUSE)
@@ -438,6 +431,13 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 	if (err) {
 		util_err("cannot write trace '%s': %s", o->trace,
 			 strerror(-err));
+		goto out_trace;
+	}
+	err = pc_init(fs);
+	if (err) {
+		util_err("cannot make the power cut scratch directory beside "
+			 "'%s': %s",
+			 o->trace, strerror(-err));
 		goto out_trace;
 	}
 	fs->se = new_session(o, fs);

@@ -16,6 +16,7 @@
 #include "fusefs/powercut.h"
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -485,6 +486,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			goto out_end;
 		res = h ? ftruncate(h->fd, attr->st_size)
 			: truncate(proc, attr->st_size);
+		if (res == 0)
+			pc_resized(fs, h ? h->fd : fd, attr->st_size, false);
 		err = setattr_step(fs, &rec, res);
 		if (err)
 			goto out_end;
@@ -661,6 +664,8 @@ static int open_trunc(struct cfs *fs, struct cfs_handle *h, int flags)
 	err = pc_truncate(fs, h->fd, 0);
 	if (!err && truncate(proc_path(proc, h->fd), 0) < 0)
 		err = -errno;
+	if (!err)
+		pc_resized(fs, h->fd, 0, false);
 	return err;
 }
 
@@ -1033,6 +1038,10 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	if (!rec.result)
 		rec.result =
 		    fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	/* Allocation that extends the file; the other modes are not
+	 * mirrored by a journal commit (docs/faults.md). */
+	if (!rec.result && !(mode & ~FALLOC_FL_ZERO_RANGE))
+		pc_resized(fs, h->fd, off + len, true);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;

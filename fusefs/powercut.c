@@ -35,6 +35,8 @@ struct pc_file {
 	off_t durable;	     /* size at the last durable point */
 	off_t low;	     /* lowest size since: bytes above were saved */
 	uint64_t bytes;	     /* bytes changed since (status) */
+	off_t dlow;	     /* durable bytes from here on are zeros */
+	uint64_t gen;	     /* names this record in the journal */
 	struct pc_save *sv;  /* saves, oldest first */
 	size_t nsv, capsv;   /* used, allocated */
 };
@@ -43,6 +45,7 @@ enum pc_kind {
 	PK_ADDED,   /* name was made: undo moves it aside */
 	PK_REMOVED, /* name was removed, kept as k<keep>: undo puts it back */
 	PK_RENAMED, /* name -> name2 (flags), victim kept if keep */
+	PK_SIZE,    /* a size op: durable once committed (journal order) */
 };
 
 /* A directory named by the journal. */
@@ -61,6 +64,11 @@ struct pc_op {
 	unsigned int flags; /* rename flags */
 	uint64_t keep;	    /* scratch k<keep> holds the removed entry, 0 */
 	bool keep_dir;	    /* ... and it is a directory */
+	ino_t ino;	    /* PK_SIZE: the file (st_ino, st_dev) ... */
+	dev_t dev;
+	uint64_t gen;	    /* ... its pc_file's gen */
+	off_t size;	    /* ... its new size (or at least that) */
+	bool at_least;	    /* ... an extension only (fallocate) */
 };
 
 struct pc_journal {
@@ -70,6 +78,7 @@ struct pc_journal {
 	int data;	     /* the saved-bytes file */
 	off_t data_end;	     /* its length */
 	uint64_t next_keep;  /* names k<N> */
+	uint64_t next_gen;   /* pc_file gens */
 	uint64_t cuts;	     /* power cuts done */
 	struct map files;    /* (ino, dev) -> pc_file */
 	struct map dirs;     /* (ino, dev) -> pc_dir */
@@ -248,6 +257,9 @@ bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name)
 
 /* ---- data --------------------------------------------------------------- */
 
+static struct pc_op *op_new(struct pc_journal *j, enum pc_kind kind, int pfd,
+			    const char *name);
+
 /* The dirty-file record of the regular file at fd, made if new; NULL for
  * other files (with *err = 0) or on failure. */
 static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
@@ -280,7 +292,8 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 	}
 	f->ino = st.st_ino;
 	f->dev = st.st_dev;
-	f->durable = f->low = st.st_size;
+	f->gen = ++j->next_gen;
+	f->durable = f->low = f->dlow = st.st_size;
 	*err = map_put(&j->files, st.st_ino, st.st_dev, f);
 	if (*err) {
 		file_free(f);
@@ -396,6 +409,30 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	return 0; /* allocation only: no byte changes, the size is cut back */
 }
 
+void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
+{
+	struct pc_journal *j = fs->pc;
+	struct pc_file *f;
+	struct pc_op *op;
+	int err;
+
+	if (!j)
+		return;
+	f = file_get(j, fd, &err);
+	if (!f)
+		return;
+	op = op_new(j, PK_SIZE, -1, NULL);
+	if (!op) {
+		cfs_error(fs, "power cut journal: out of memory");
+		return;
+	}
+	op->ino = f->ino;
+	op->dev = f->dev;
+	op->gen = f->gen;
+	op->size = size;
+	op->at_least = at_least;
+}
+
 void pc_synced(struct cfs *fs, int fd)
 {
 	struct pc_journal *j = fs->pc;
@@ -463,6 +500,10 @@ static struct pc_op *op_new(struct pc_journal *j, enum pc_kind kind, int pfd,
 	}
 	op = &j->ops[j->nops];
 	*op = (struct pc_op){.kind = kind};
+	if (!name) {
+		j->nops++;
+		return op;
+	}
 	op->dir = dir_get(j, pfd);
 	op->name = strdup(name);
 	if (!op->dir || !op->name) {
@@ -633,9 +674,20 @@ out_plain:
 /* Forget what op kept: it is durable now. */
 static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 {
+	struct pc_file *f;
 	struct stat st;
 	char kn[32];
 
+	if (op->kind == PK_SIZE) {
+		/* The durable content, cut or extended with zeros. */
+		f = map_get(&j->files, op->ino, op->dev);
+		if (f && f->gen == op->gen &&
+		    (!op->at_least || op->size > f->durable)) {
+			f->durable = op->size;
+			if (f->dlow > op->size)
+				f->dlow = op->size;
+		}
+	}
 	if (op->keep) {
 		keep_name(kn, op->keep);
 		if (op->keep_dir) {
@@ -717,6 +769,8 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 	char kn[32];
 	int res = 0;
 
+	if (op->kind == PK_SIZE)
+		return 0; /* the file's saves undo it */
 	inval_add(fs, inval, op->dir->ino, op->dir->dev, op->name);
 	inval_add(fs, inval, op->dir->ino, op->dir->dev, "");
 	if (op->dir2) {
@@ -743,6 +797,7 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 			op->keep = 0;
 		}
 		break;
+	case PK_SIZE: break;
 	}
 	return res < 0 ? -errno : 0;
 }
@@ -752,15 +807,21 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 {
 	char buf[65536];
 
-	if (ftruncate(f->fd, f->durable) < 0)
+	if (ftruncate(f->fd, f->dlow) < 0 || ftruncate(f->fd, f->durable) < 0)
 		return -errno;
 	for (size_t i = f->nsv; i > 0; i--) {
 		struct pc_save *s = &f->sv[i - 1];
+		size_t len = s->len;
 
-		for (size_t done = 0; done < s->len;) {
-			size_t n = s->len - done < sizeof(buf)
-				       ? s->len - done
-				       : sizeof(buf);
+		/* Durable bytes past dlow are zeros (a committed truncate
+		 * cut them). */
+		if (s->off >= f->dlow)
+			continue;
+		if (s->off + (off_t)len > f->dlow)
+			len = (size_t)(f->dlow - s->off);
+		for (size_t done = 0; done < len;) {
+			size_t n = len - done < sizeof(buf) ? len - done
+							    : sizeof(buf);
 			ssize_t r = pread(j->data, buf, n,
 					  s->pos + (off_t)done);
 

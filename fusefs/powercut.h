@@ -13,6 +13,10 @@
  * undo file; bytes past the low mark were either never durable or already
  * saved by the truncate that lowered it, so a sequential write of new data
  * saves nothing.  A successful fsync/fdatasync of the file forgets it.
+ * A size op is also journalled (metadata persists in order): when a
+ * directory fsync commits the journal past it, it applies to the durable
+ * content (the durable size changes; durable bytes past the lowest
+ * committed size, "dlow", read as zeros), without the unsynced writes.
  *
  * Entries.  Every successful entry op (create, mkdir, mknod, symlink,
  * link, unlink, rmdir, rename) is journalled in program order with what
@@ -63,6 +67,12 @@ bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
 int pc_write(struct cfs *fs, int fd, off_t off, size_t len);
 int pc_truncate(struct cfs *fs, int fd, off_t size);
 int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len);
+
+/* After a successful size op of the file at fd that sets its size to size
+ * (truncate, O_TRUNC), or extends it to at least size (fallocate): the op
+ * joins the entry journal and is durable once the journal commits past it
+ * (docs/crash-model.md rule 6). */
+void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least);
 
 /* After a successful fsync/fdatasync of the file at fd. */
 void pc_synced(struct cfs *fs, int fd);

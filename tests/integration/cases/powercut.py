@@ -453,7 +453,7 @@ def differential(ctx, seed, nops):
 
 
 def test_differential_fixed_seeds(ctx):
-    for seed in (1, 2, 3):
+    for seed in (1, 2, 3, 4, 5):
         sub = ctx.path("s%d" % seed)
         os.mkdir(sub)
         ctx.tmp, saved = sub, ctx.tmp
@@ -465,4 +465,4 @@ def test_differential_fixed_seeds(ctx):
 
 def test_differential_random_seed(ctx):
     seed = int(time.time() * 1000) ^ os.getpid()
-    differential(ctx, seed, 80)
+    differential(ctx, seed, 150)
