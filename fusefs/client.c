@@ -226,7 +226,11 @@ static void ctl_usage(FILE *f)
 		   "       crashfs ctl MNT status         show the daemon's "
 		   "state\n"
 		   "       crashfs ctl MNT powercut       drop everything not "
-		   "durable (strict)\n");
+		   "durable (strict)\n"
+		   "       crashfs ctl MNT fault RULE...  add a fault rule "
+		   "(docs/faults.md)\n"
+		   "       crashfs ctl MNT faults [clear] list the fault rules, "
+		   "or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -277,6 +281,42 @@ static int send_mark(const char *mnt, int argc, char **argv)
 	return ret;
 }
 
+/* "fault RULE" or "faults [clear]"; returns the exit status. */
+static int send_fault(const char *mnt, const char *verb, int argc,
+		      char **argv)
+{
+	char *req;
+	int fd, ret;
+
+	if (!strcmp(verb, "fault") && argc < 1) {
+		util_err("fault needs a rule, e.g. 'after fsync path=*.wal "
+			 "nth=3 action=powercut'");
+		return 2;
+	}
+	if (!strcmp(verb, "faults") &&
+	    (argc > 1 || (argc == 1 && strcmp(argv[0], "clear")))) {
+		util_err("faults takes 'clear' or nothing");
+		return 2;
+	}
+	req = join(verb, argc, argv);
+	if (!req)
+		return 2;
+	if (strchr(req, '\n')) {
+		util_err("a rule cannot contain a newline");
+		free(req);
+		return 2;
+	}
+	fd = connect_or_say(mnt);
+	if (fd < 0) {
+		free(req);
+		return 2;
+	}
+	ret = transact(fd, mnt, req);
+	close(fd);
+	free(req);
+	return ret;
+}
+
 int cmd_ctl(int argc, char **argv)
 {
 	const char *mnt, *verb;
@@ -296,9 +336,11 @@ int cmd_ctl(int argc, char **argv)
 	verb = argv[2];
 	if (!strcmp(verb, "mark"))
 		return send_mark(mnt, argc - 3, argv + 3);
+	if (!strcmp(verb, "fault") || !strcmp(verb, "faults"))
+		return send_fault(mnt, verb, argc - 3, argv + 3);
 	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
-		util_err("unknown command '%s' (commands: mark, powercut, "
-			 "status)",
+		util_err("unknown command '%s' (commands: fault, faults, mark, "
+			 "powercut, status)",
 			 verb);
 		return 2;
 	}

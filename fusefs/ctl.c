@@ -302,7 +302,7 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	struct cfs *fs = srv->fs;
 	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
 	struct pc_inval *inval = NULL;
-	int err;
+	int err, res;
 
 	if (*arg && strcmp(arg, "strict"))
 		return reply(fd, "error unknown power cut model '%s' (models: "
@@ -312,17 +312,52 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",
 			     fs->tw ? strerror(-err) : "the mount is closing");
-	rec.result = pc_powercut(fs, &inval);
-	err = order_commit(fs, &rec);
+	res = pc_cut_locked(fs, &inval);
+	order_end(fs);
 	pc_notify(fs, inval);
-	cfs_log("power cut (strict)%s%s", rec.result ? ": " : "",
-		rec.result ? strerror(-rec.result) : "");
-	if (rec.result)
-		return reply(fd, "error the power cut was incomplete: %s",
-			     strerror(-rec.result));
-	if (err)
-		return reply(fd, "error cannot record the power cut: %s",
-			     strerror(-err));
+	if (res)
+		return reply(fd, "error the power cut failed: %s",
+			     strerror(-res));
+	return reply(fd, "ok");
+}
+
+/* fault RULE: add a rule */
+static int verb_fault(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	char err[256];
+	int n;
+
+	pthread_mutex_lock(&fs->order);
+	n = fault_parse(&fs->faults, arg, err, sizeof(err));
+	pthread_mutex_unlock(&fs->order);
+	if (n < 0)
+		return reply(fd, "error bad fault rule: %s",
+			     n == -ENOMEM ? strerror(ENOMEM) : err);
+	cfs_log("fault rule %d: %s", n, arg);
+	return reply(fd, "rule %d\nok", n);
+}
+
+/* faults [clear]: list the rules, or remove them all */
+static int verb_faults(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	char buf[CTL_LINE_MAX - 8];
+
+	if (*arg && strcmp(arg, "clear"))
+		return reply(fd, "error faults takes 'clear' or nothing");
+	pthread_mutex_lock(&fs->order);
+	if (*arg) {
+		fault_set_release(&fs->faults);
+		buf[0] = '\0';
+	} else {
+		fault_list(&fs->faults, buf, sizeof(buf));
+	}
+	pthread_mutex_unlock(&fs->order);
+	if (*arg)
+		cfs_log("fault rules cleared");
+	if (*buf && reply(fd, "%s", buf))
+		return -EPIPE;
 	return reply(fd, "ok");
 }
 
@@ -362,6 +397,8 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 }
 
 static const struct ctl_verb verbs[] = {
+    {"fault", verb_fault},
+    {"faults", verb_faults},
     {"mark", verb_mark},
     {"powercut", verb_powercut},
     {"status", verb_status},
@@ -381,8 +418,8 @@ static int request(struct ctl_server *srv, int fd, char *line)
 		if (!strcmp(verbs[i].name, line))
 			return verbs[i].fn(srv, fd, arg);
 	return reply(fd,
-		     "error unknown command '%s' (commands: mark, powercut, "
-		     "status, wait)",
+		     "error unknown command '%s' (commands: fault, faults, "
+		     "mark, powercut, status, wait)",
 		     line);
 }
 

@@ -51,6 +51,7 @@ int cfs_init(struct cfs *fs, const char *backing)
 	pthread_mutex_init(&fs->order, NULL);
 	pthread_mutex_init(&fs->tab, NULL);
 	pthread_mutex_init(&fs->errlock, NULL);
+	fault_set_init(&fs->faults);
 	fs->next_id = TRACE_ROOT_ID + 1;
 	fs->next_fh = 1;
 	fs->root.id = TRACE_ROOT_ID;
@@ -75,6 +76,7 @@ void cfs_release(struct cfs *fs)
 	size_t pos = 0;
 
 	pc_release(fs);
+	fault_set_release(&fs->faults);
 	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
 		if (in->fd >= 0)
 			close(in->fd);

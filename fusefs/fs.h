@@ -45,6 +45,7 @@
 
 #include "core/map.h"
 #include "core/trace.h"
+#include "fusefs/fault.h"
 
 #include <dirent.h>
 #include <fuse_lowlevel.h>
@@ -105,6 +106,7 @@ struct cfs {
 
 	struct pc_journal *pc; /* undo journal (powercut.h); order */
 	uint64_t epoch;	       /* power cuts so far; atomic */
+	struct fault_set faults; /* fault rules; protected by order */
 
 	pthread_mutex_t errlock;
 	char last_error[512]; /* protected by errlock; "" if none */

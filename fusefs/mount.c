@@ -31,6 +31,7 @@
 struct mount_opts {
 	const char *trace;   /* --trace */
 	const char *log;     /* --log */
+	const char *faults;  /* --faults plan.ini */
 	const char *backing; /* BACKING */
 	const char *mnt;     /* MNT */
 	char *fuse_opts;     /* -o, joined with commas; malloc'd */
@@ -43,7 +44,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
-	    "[--log FILE] [-o OPTS] BACKING MNT\n"
+	    "[--log FILE] [--faults PLAN] [-o OPTS] BACKING MNT\n"
 	    "\n"
 	    "Mount a recording crashfs at MNT that passes everything through "
 	    "to BACKING\nand records every operation in the trace FILE. "
@@ -59,6 +60,7 @@ static void usage(FILE *f)
 	    "they return at once)\n"
 	    "      --log FILE    append the daemon's log to FILE "
 	    "(default: discarded)\n"
+	    "      --faults PLAN fault rules to load (INI, docs/faults.md)\n"
 	    "  -o OPTS           FUSE mount options, e.g. allow_other\n"
 	    "  -h, --help        this help\n");
 }
@@ -83,6 +85,7 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"real-sync", no_argument, NULL, 'S'},
 	    {"log", required_argument, NULL, 'L'},
+	    {"faults", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -96,6 +99,7 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 		case 'f': o->foreground = true; break;
 		case 'S': o->real_sync = true; break;
 		case 'L': o->log = optarg; break;
+		case 'F': o->faults = optarg; break;
 		case 'o':
 			if (add_fuse_opt(o, optarg))
 				return 2;
@@ -409,6 +413,15 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 		util_err("cannot open backing directory '%s': %s", o->backing,
 			 strerror(-err));
 		goto out_release;
+	}
+	if (o->faults) {
+		char msg[300];
+
+		err = fault_load(&fs->faults, o->faults, msg, sizeof(msg));
+		if (err < 0) {
+			util_err("fault plan '%s': %s", o->faults, msg);
+			goto out_release;
+		}
 	}
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {

@@ -897,6 +897,62 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval)
 	}
 }
 
+int pc_cut_locked(struct cfs *fs, struct pc_inval **inval)
+{
+	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
+	int err;
+
+	rec.result = pc_powercut(fs, inval);
+	err = order_append(fs, &rec);
+	cfs_log("power cut (strict)%s%s", rec.result ? ": " : "",
+		rec.result ? strerror(-rec.result) : "");
+	return rec.result ? rec.result : err;
+}
+
+struct notify_job {
+	struct cfs *fs;
+	struct pc_inval *inval;
+};
+
+static void *notify_thread(void *arg)
+{
+	struct notify_job *job = arg;
+
+	pc_notify(job->fs, job->inval);
+	free(job);
+	return NULL;
+}
+
+void pc_notify_async(struct cfs *fs, struct pc_inval *inval)
+{
+	struct notify_job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!inval)
+		return;
+	job = malloc(sizeof(*job));
+	if (!job)
+		goto out_sync;
+	*job = (struct notify_job){.fs = fs, .inval = inval};
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, notify_thread, job) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	free(job);
+out_sync:
+	/* Leak rather than risk a deadlock: the caches time out anyway. */
+	while (inval) {
+		struct pc_inval *next = inval->next;
+
+		free(inval);
+		inval = next;
+	}
+}
+
 void pc_stats(struct cfs *fs, struct pc_stats *st)
 {
 	struct pc_journal *j = fs->pc;

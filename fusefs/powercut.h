@@ -105,6 +105,17 @@ int pc_powercut(struct cfs *fs, struct pc_inval **inval);
 /* Tell the kernel what changed and free the list. */
 void pc_notify(struct cfs *fs, struct pc_inval *inval);
 
+/*
+ * A power cut at the ordering point (fs->order held): pc_powercut() and its
+ * TR_POWERCUT record.  Returns 0 or -errno.  *inval as for pc_powercut().
+ */
+int pc_cut_locked(struct cfs *fs, struct pc_inval **inval);
+
+/* pc_notify() from a thread of its own: for a cut made inside a FUSE
+ * request, whose caller may hold the very inode locks an invalidation
+ * takes. */
+void pc_notify_async(struct cfs *fs, struct pc_inval *inval);
+
 /* What a power cut would drop now. */
 struct pc_stats {
 	uint64_t files;	  /* files with unsynced data or size */
