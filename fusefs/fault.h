@@ -69,7 +69,7 @@ struct fault_hit {
 	int err;	       /* FA_ERRNO: the positive errno */
 	unsigned delay_ms;     /* FA_DELAY */
 	unsigned rule;	       /* the rule's number */
-	char desc[200];	       /* the rule as text, for the trace */
+	char desc[256];	       /* the rule as text, for the trace */
 };
 
 struct fault_rule;
