@@ -16,6 +16,7 @@
 #include "fusefs/powercut.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <linux/falloc.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,6 +57,106 @@ static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
 {
 	snprintf(buf, PROC_PATH_MAX, "/proc/self/fd/%d", fd);
 	return buf;
+}
+
+/* ---- fault rules (fault.h): all with fs->order held ----------------- */
+
+/* The path of fd (and name in it) relative to the mount, for globs. */
+static void fault_path(struct cfs *fs, int fd, const char *name, char *buf,
+		       size_t len)
+{
+	char proc[PROC_PATH_MAX], real[PATH_MAX];
+	size_t b = strlen(fs->backing);
+	const char *rel = "";
+	ssize_t n;
+
+	n = fd >= 0 ? readlink(proc_path(proc, fd), real, sizeof(real) - 1)
+		    : -1;
+	if (n > 0) {
+		real[n] = '\0';
+		if (!strncmp(real, fs->backing, b) &&
+		    (real[b] == '/' || real[b] == '\0'))
+			rel = real + b + (real[b] == '/');
+	}
+	if (name)
+		snprintf(buf, len, "%s%s%s", rel, *rel ? "/" : "", name);
+	else
+		snprintf(buf, len, "%s", rel);
+}
+
+/* Carry out a firing rule's action.  Returns the -errno to answer the
+ * caller with (the op then is not applied, if it was not already). */
+static int fault_act(fuse_req_t req, struct cfs *fs,
+		     const struct fault_hit *hit)
+{
+	struct pc_inval *inval = NULL;
+
+	switch (hit->action) {
+	case FA_ERRNO: return -hit->err;
+	case FA_POWERCUT:
+		pc_cut_locked(fs, &inval);
+		pc_notify_async(fs, inval);
+		return 0;
+	case FA_KILL:
+		if (req_pid(req) > 1)
+			kill((pid_t)req_pid(req), SIGKILL);
+		return -EIO;
+	case FA_DELAY: usleep(hit->delay_ms * 1000u); return 0;
+	default: return 0; /* short, torn: the write does them */
+	}
+}
+
+/*
+ * Before applying op on fd[/name] (file id, bytes for writes): count it
+ * against the rules; when one fires, record a TR_FAULT and carry out a
+ * before-action.  Returns the -errno to fail the op with instead of
+ * applying it, or 0 (hit->action then says what is left to do).
+ */
+static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			int fd, const char *name, uint64_t id, uint64_t bytes,
+			struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+	struct trace_rec rec = {.type = TR_FAULT, .id = id};
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	fault_path(fs, fd, name, path, sizeof(path));
+	if (!fault_match(&fs->faults, op, path, bytes, hit)) {
+		hit->action = FA_NONE;
+		return 0;
+	}
+	rec.pid = req_pid(req);
+	rec.oflags = hit->action;
+	rec.name = hit->desc;
+	order_append(fs, &rec);
+	cfs_log("fault fired on '%s' (pid %u): %s", path, rec.pid, hit->desc);
+	if (hit->when == FW_AFTER)
+		return 0;
+	return fault_act(req, fs, hit);
+}
+
+/* Record rec (order held) and carry out an after-action; release the
+ * ordering point.  Returns what the caller is answered with. */
+static int commit_fault(fuse_req_t req, struct cfs *fs, struct trace_rec *rec,
+			struct fault_hit *hit)
+{
+	int err = order_append(fs, rec), act = 0;
+
+	if (hit->action != FA_NONE && hit->when == FW_AFTER)
+		act = fault_act(req, fs, hit);
+	order_end(fs);
+	if (err)
+		return err;
+	return act ? act : (rec->result < 0 ? rec->result : 0);
+}
+
+/* A before-fault failed the op: that is its recorded result. */
+static void injected(struct trace_rec *rec, int err)
+{
+	rec->result = err;
+	rec->flags |= TRF_INJECTED;
 }
 
 /* fstatat of in's backing inode; 0 or -errno. */
@@ -182,6 +283,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .mode = mode,
 	    .off = rdev,
 	};
+	struct fault_hit hit;
 	struct stat st;
 	int pfd, res, err;
 
@@ -193,8 +295,15 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (err)
 		goto out_reply;
 	pfd = inode_fd(fs, p);
+	err = fault_before(req, fs,
+			   type == TR_MKDIR   ? FOP_MKDIR
+			   : type == TR_MKNOD ? FOP_MKNOD
+					      : FOP_SYMLINK,
+			   pfd, name, p->id, 0, &hit);
 	if (pfd < 0)
 		res = -1, errno = -pfd;
+	else if (err)
+		res = -1, errno = -err, rec.flags |= TRF_INJECTED;
 	else if (type == TR_MKDIR)
 		res = mkdirat(pfd, name, mode & 07777);
 	else if (type == TR_MKNOD)
@@ -218,9 +327,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 	}
 	inode_fd_put(p, pfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	if (err) {
 		if (in)
@@ -264,6 +371,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	    .name = newname,
 	};
 	char proc[PROC_PATH_MAX];
+	struct fault_hit hit;
 	struct stat st;
 	int fd, npfd, err;
 
@@ -276,8 +384,11 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		goto out_reply;
 	fd = inode_fd(fs, in);
 	npfd = inode_fd(fs, np);
+	err = fault_before(req, fs, FOP_LINK, npfd, newname, in->id, 0, &hit);
 	if (fd < 0 || npfd < 0)
 		rec.result = fd < 0 ? fd : npfd;
+	else if (err)
+		injected(&rec, err);
 	else if (linkat(AT_FDCWD, proc_path(proc, fd), npfd, newname,
 			AT_SYMLINK_FOLLOW) < 0)
 		rec.result = -errno;
@@ -286,9 +397,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		memset(&st, 0, sizeof(st));
 	inode_fd_put(in, fd);
 	inode_fd_put(np, npfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -310,6 +419,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .parent = p->id,
 	    .name = name,
 	};
+	struct fault_hit hit;
 	struct stat st;
 	int pfd, err;
 
@@ -318,16 +428,18 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out_reply;
 	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
 	pfd = inode_fd(fs, p);
+	err = fault_before(req, fs, type == TR_RMDIR ? FOP_RMDIR : FOP_UNLINK,
+			   pfd, name, rec.id, 0, &hit);
 	if (pfd < 0)
 		rec.result = pfd;
+	else if (err)
+		injected(&rec, err);
 	else if ((rec.result = pc_unlink(fs, pfd, name, type == TR_RMDIR)))
 		;
 	else
 		inode_unlinked_locked(fs, &st);
 	inode_fd_put(p, pfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -358,6 +470,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .name2 = newname,
 	    .oflags = flags,
 	};
+	struct fault_hit hit;
 	struct stat st, victim;
 	int pfd, npfd, err;
 
@@ -372,8 +485,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rec.id2 = inode_id_locked(fs, np, newname, &victim, rec.pid);
 	pfd = inode_fd(fs, p);
 	npfd = inode_fd(fs, np);
+	err = fault_before(req, fs, FOP_RENAME, pfd, name, rec.id, 0, &hit);
 	if (pfd < 0 || npfd < 0)
 		rec.result = pfd < 0 ? pfd : npfd;
+	else if (err)
+		injected(&rec, err);
 	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname,
 					 flags)))
 		;
@@ -381,9 +497,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode_unlinked_locked(fs, &victim);
 	inode_fd_put(p, pfd);
 	inode_fd_put(np, npfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -433,6 +547,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
 				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	int fd, err, res;
 
@@ -481,6 +596,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
+		err = fault_before(req, fs, FOP_TRUNCATE, h ? h->fd : fd, NULL,
+				   in->id, 0, &hit);
+		if (err) {
+			injected(&rec, err);
+			order_append(fs, &rec);
+			goto out_end;
+		}
 		err = pc_truncate(fs, h ? h->fd : fd, attr->st_size);
 		if (err)
 			goto out_end;
@@ -489,6 +611,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (res == 0)
 			pc_resized(fs, h ? h->fd : fd, attr->st_size, false);
 		err = setattr_step(fs, &rec, res);
+		if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
+			err = fault_act(req, fs, &hit);
 		if (err)
 			goto out_end;
 	}
@@ -674,6 +798,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
+	struct fault_hit hit;
 	struct cfs_handle *h = handle_new(fs, fi->flags);
 	char proc[PROC_PATH_MAX];
 	int fd, err;
@@ -693,6 +818,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		inode_fd_put(in, fd);
 		goto out_free;
 	}
+	err = fault_before(req, fs, FOP_OPEN, fd, NULL, in->id, 0, &hit);
+	if (err) {
+		/* An injected failure, like a real one, is not recorded. */
+		order_end(fs);
+		inode_fd_put(in, fd);
+		goto out_free;
+	}
 	h->fd = open(proc, backing_flags(fs, fi->flags));
 	if (h->fd < 0)
 		err = -errno;
@@ -709,6 +841,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_free;
 	}
 	err = record_open(fs, in, h, fi->flags, req_pid(req));
+	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
+		err = fault_act(req, fs, &hit);
 	order_end(fs);
 	if (err)
 		goto out_free;
@@ -738,6 +872,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .mode = S_IFREG | (mode & 07777),
 	    .oflags = (uint32_t)fi->flags,
 	};
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	int flags = backing_flags(fs, fi->flags);
 	int pfd, err;
@@ -756,6 +891,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pfd = inode_fd(fs, p);
 	if (pfd < 0) {
 		rec.result = pfd;
+		goto out_commit;
+	}
+	err = fault_before(req, fs, FOP_CREATE, pfd, name, p->id, 0, &hit);
+	if (err) {
+		injected(&rec, err);
+		inode_fd_put(p, pfd);
 		goto out_commit;
 	}
 	h->fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
@@ -798,9 +939,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	inode_fd_put(p, pfd);
 out_commit:
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 	if (err)
 		goto out_free;
 out_reply:
@@ -878,6 +1017,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, (size_t)n);
 }
 
+/* A short write keeps the first half of the bytes; a torn one the first
+ * half of the 512-byte sectors it touches (at least one byte less). */
+static size_t write_cut(size_t size, off_t off, enum fault_action action)
+{
+	size_t first, keep;
+
+	if (action == FA_SHORT || size < 2)
+		return size / 2;
+	first = 512 - (size_t)(off % 512); /* bytes in the first sector */
+	keep = first + ((size - first + 511) / 512 / 2) * 512;
+	return keep < size ? keep : size - 1;
+}
+
 /* The write hot path: one pwrite, one trace append, no allocation. */
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
@@ -893,8 +1045,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	    .data_len = (uint32_t)size,
 	};
 	bool append = h->append && !fi->writepage;
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	ssize_t n = -1;
+	size_t len = size;
 	int err;
 
 	(void)ino;
@@ -910,11 +1064,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!append || fstat(h->fd, &st) == 0) {
 		if (append)
 			off = st.st_size;
-		err = pc_write(fs, h->fd, off, size);
+		err = fault_before(req, fs, FOP_WRITE, h->fd, NULL, h->in->id,
+				   size, &hit);
+		if (hit.action == FA_SHORT || hit.action == FA_TORN)
+			len = write_cut(size, off, hit.action);
+		if (!err)
+			err = pc_write(fs, h->fd, off, len);
 		if (err)
 			errno = -err;
 		else
-			n = pwrite(h->fd, buf, size, off);
+			n = len ? pwrite(h->fd, buf, len, off) : 0;
+		if (err && hit.action == FA_ERRNO && hit.when == FW_BEFORE)
+			rec.flags |= TRF_INJECTED;
 	}
 	if (!append)
 		rec.flags &= ~TRF_APPEND;
@@ -922,9 +1083,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	rec.data = n > 0 ? buf : NULL;
 	rec.data_len = n > 0 ? (uint32_t)n : 0;
-	err = order_commit(fs, &rec);
-	if (!err && n < 0)
-		err = rec.result;
+	if (hit.action == FA_SHORT || hit.action == FA_TORN)
+		rec.flags |= TRF_INJECTED;
+	err = commit_fault(req, fs, &rec, &hit);
+	/* A torn write says it wrote everything. */
+	if (!err && hit.action == FA_TORN)
+		n = (ssize_t)size;
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -945,6 +1109,7 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	    .id = h->in->id,
 	    .fh = h->num,
 	};
+	struct fault_hit hit = {.action = FA_NONE};
 	int err, res = 0;
 
 	if (sync && stale(fs, h))
@@ -952,7 +1117,15 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	err = order_begin(fs, &rec);
 	if (err)
 		return err;
-	if (sync && fs->real_sync)
+	if (sync)
+		err = fault_before(req, fs,
+				   type == TR_FSYNCDIR	    ? FOP_FSYNCDIR
+				   : flags & TRF_DATASYNC ? FOP_FDATASYNC
+							  : FOP_FSYNC,
+				   h->fd, NULL, h->in->id, 0, &hit);
+	if (err)
+		errno = -err, res = -1, rec.flags |= TRF_INJECTED;
+	else if (sync && fs->real_sync)
 		res = flags & TRF_DATASYNC ? fdatasync(h->fd) : fsync(h->fd);
 	rec.result = res < 0 ? -errno : 0;
 	if (sync && res == 0) {
@@ -961,8 +1134,7 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 		else
 			pc_synced(fs, h->fd);
 	}
-	err = order_commit(fs, &rec);
-	return err ? err : rec.result;
+	return commit_fault(req, fs, &rec, &hit);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
