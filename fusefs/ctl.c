@@ -308,6 +308,10 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 		return reply(fd, "error unknown power cut model '%s' (models: "
 				 "strict)",
 			     arg);
+	if (!fs->pc)
+		return reply(fd, "error this mount keeps no undo journal: mount "
+				 "with 'crashfs mount --powercut' to cut the "
+				 "power");
 	err = order_begin(fs, &rec);
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",

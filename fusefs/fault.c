@@ -249,6 +249,11 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 		snprintf(err, errlen, "action: missing (what should happen?)");
 		goto out_free;
 	}
+	if (r->action == FA_POWERCUT && s->no_powercut) {
+		snprintf(err, errlen, "action: powercut needs a mount made "
+				      "with --powercut");
+		goto out_free;
+	}
 	if ((r->action == FA_SHORT || r->action == FA_TORN) &&
 	    r->ops != 1u << FOP_WRITE) {
 		snprintf(err, errlen, "action: %s applies to write only",

@@ -79,6 +79,7 @@ struct fault_set {
 	struct fault_rule *rules; /* in the order they were added */
 	unsigned next;		  /* number of the next rule */
 	uint32_t mask;		  /* OR of 1 << op over the rules */
+	bool no_powercut;	  /* refuse action=powercut (no journal) */
 };
 
 static inline void fault_set_init(struct fault_set *s)
@@ -86,6 +87,7 @@ static inline void fault_set_init(struct fault_set *s)
 	s->rules = NULL;
 	s->next = 1;
 	s->mask = 0;
+	s->no_powercut = false;
 }
 
 /* Free every rule; the set is empty again. */

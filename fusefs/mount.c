@@ -32,6 +32,7 @@ struct mount_opts {
 	const char *trace;   /* --trace */
 	const char *log;     /* --log */
 	const char *faults;  /* --faults plan.ini */
+	bool powercut;	     /* --powercut: keep the undo journal */
 	const char *backing; /* BACKING */
 	const char *mnt;     /* MNT */
 	char *fuse_opts;     /* -o, joined with commas; malloc'd */
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
-	    "[--log FILE] [--faults PLAN] [-o OPTS] BACKING MNT\n"
+	    "[--log FILE] [--powercut] [--faults PLAN]\n"
+	    "                     [-o OPTS] BACKING MNT\n"
 	    "\n"
 	    "Mount a recording crashfs at MNT that passes everything through "
 	    "to BACKING\nand records every operation in the trace FILE. "
@@ -61,6 +63,9 @@ static void usage(FILE *f)
 	    "      --log FILE    append the daemon's log to FILE "
 	    "(default: discarded)\n"
 	    "      --faults PLAN fault rules to load (INI, docs/faults.md)\n"
+	    "      --powercut    keep an undo journal of what is not durable, "
+	    "so that\n                    'crashfs ctl MNT powercut' (or a "
+	    "rule) can drop it\n"
 	    "  -o OPTS           FUSE mount options, e.g. allow_other\n"
 	    "  -h, --help        this help\n");
 }
@@ -86,6 +91,7 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 	    {"real-sync", no_argument, NULL, 'S'},
 	    {"log", required_argument, NULL, 'L'},
 	    {"faults", required_argument, NULL, 'F'},
+	    {"powercut", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -100,6 +106,7 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 		case 'S': o->real_sync = true; break;
 		case 'L': o->log = optarg; break;
 		case 'F': o->faults = optarg; break;
+		case 'P': o->powercut = true; break;
 		case 'o':
 			if (add_fuse_opt(o, optarg))
 				return 2;
@@ -414,6 +421,7 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_release;
 	}
+	fs->faults.no_powercut = !o->powercut;
 	if (o->faults) {
 		char msg[300];
 
@@ -446,7 +454,7 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_trace;
 	}
-	err = pc_init(fs);
+	err = o->powercut ? pc_init(fs) : 0;
 	if (err) {
 		util_err("cannot make the power cut scratch directory beside "
 			 "'%s': %s",

@@ -182,6 +182,7 @@ static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 	    .entry_timeout = fs->timeout,
 	};
 
+	pc_fix_nlink(fs, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -520,6 +521,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -err);
 		return;
 	}
+	pc_fix_nlink(fs, &st);
 	fuse_reply_attr(req, &st, fs->timeout);
 }
 
@@ -648,6 +650,7 @@ out_reply:
 		fuse_reply_err(req, -err);
 		return;
 	}
+	pc_fix_nlink(fs, &st);
 	fuse_reply_attr(req, &st, fs->timeout);
 }
 
@@ -953,6 +956,7 @@ out_reply:
 		    .entry_timeout = fs->timeout,
 		};
 
+		pc_fix_nlink(fs, &e.attr);
 		fuse_reply_create(req, &e, fi);
 	}
 	return;
@@ -1368,6 +1372,7 @@ static long add_entry(fuse_req_t req, struct cfs_handle *h, char *buf,
 			return err;
 		e.ino = (uintptr_t)in;
 		e.attr_timeout = e.entry_timeout = fs->timeout;
+		pc_fix_nlink(fs, &e.attr);
 	}
 	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);
 	if (n > rem && in)

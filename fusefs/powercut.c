@@ -64,6 +64,8 @@ struct pc_op {
 	unsigned int flags; /* rename flags */
 	uint64_t keep;	    /* scratch k<keep> holds the removed entry, 0 */
 	bool keep_dir;	    /* ... and it is a directory */
+	ino_t kino;	    /* ... its backing inode (nlink fix) */
+	dev_t kdev;
 	ino_t ino;	    /* PK_SIZE: the file (st_ino, st_dev) ... */
 	dev_t dev;
 	uint64_t gen;	    /* ... its pc_file's gen */
@@ -82,6 +84,9 @@ struct pc_journal {
 	uint64_t cuts;	     /* power cuts done */
 	struct map files;    /* (ino, dev) -> pc_file */
 	struct map dirs;     /* (ino, dev) -> pc_dir */
+	pthread_mutex_t klock; /* kept, nkept: read outside fs->order */
+	struct map kept;     /* (ino, dev) -> links held in scratch */
+	uint64_t nkept;	     /* entries in kept; atomic reads */
 	struct pc_op *ops;   /* the entry journal, oldest first */
 	size_t nops, capops; /* used, allocated */
 };
@@ -172,6 +177,7 @@ int pc_init(struct cfs *fs)
 		return -ENOMEM;
 	j->scratch = j->data = -1;
 	j->next_keep = 1;
+	pthread_mutex_init(&j->klock, NULL);
 	j->path = scratch_path(fs, &j->hidden);
 	if (!j->path)
 		goto out_errno;
@@ -240,6 +246,7 @@ void pc_release(struct cfs *fs)
 		op_free(j, &j->ops[i]);
 	free(j->ops);
 	map_release(&j->dirs);
+	map_release(&j->kept);
 	close(j->data);
 	empty_dir(NULL, j->scratch);
 	close(j->scratch);
@@ -514,6 +521,44 @@ static struct pc_op *op_new(struct pc_journal *j, enum pc_kind kind, int pfd,
 	return op;
 }
 
+/* Count n more (or fewer) scratch links on (ino, dev). */
+static void kept_add(struct pc_journal *j, ino_t ino, dev_t dev, long n)
+{
+	uintptr_t old, v;
+
+	pthread_mutex_lock(&j->klock);
+	old = (uintptr_t)map_get(&j->kept, ino, dev);
+	v = old + (uintptr_t)n;
+	if (!v) {
+		if (old && map_del(&j->kept, ino, dev))
+			j->nkept--;
+	} else if (!map_put(&j->kept, ino, dev, (void *)v) && !old) {
+		j->nkept++;
+	}
+	pthread_mutex_unlock(&j->klock);
+}
+
+static void kept_clear(struct pc_journal *j)
+{
+	pthread_mutex_lock(&j->klock);
+	map_release(&j->kept);
+	j->nkept = 0;
+	pthread_mutex_unlock(&j->klock);
+}
+
+void pc_fix_nlink(struct cfs *fs, struct stat *st)
+{
+	struct pc_journal *j = fs->pc;
+	uintptr_t v;
+
+	if (!j || !__atomic_load_n(&j->nkept, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&j->klock);
+	v = (uintptr_t)map_get(&j->kept, st->st_ino, st->st_dev);
+	pthread_mutex_unlock(&j->klock);
+	st->st_nlink = v < st->st_nlink ? st->st_nlink - v : 0;
+}
+
 static void keep_name(char buf[32], uint64_t keep)
 {
 	snprintf(buf, 32, "k%llu", (unsigned long long)keep);
@@ -555,11 +600,15 @@ static bool empty_dir_at(int pfd, const char *name)
 /* Move or link pfd/name into the scratch directory as k<N>; returns N or
  * 0 with *err set. */
 static uint64_t keep_entry(struct pc_journal *j, int pfd, const char *name,
-			   bool dir, int *err)
+			   bool dir, struct stat *st, int *err)
 {
 	char kn[32];
 	int res;
 
+	if (fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		*err = -errno;
+		return 0;
+	}
 	keep_name(kn, j->next_keep);
 	if (dir)
 		res = renameat(pfd, name, j->scratch, kn);
@@ -569,6 +618,9 @@ static uint64_t keep_entry(struct pc_journal *j, int pfd, const char *name,
 		*err = -errno;
 		return 0;
 	}
+	/* A kept directory reads as removed (nlink 0), a kept file has
+	 * one link fewer than the scratch gives it. */
+	kept_add(j, st->st_ino, st->st_dev, dir ? (long)st->st_nlink : 1);
 	*err = 0;
 	return j->next_keep++;
 }
@@ -577,25 +629,29 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_op *op;
+	struct stat st;
 	char kn[32];
 	uint64_t keep;
 	int err;
 
 	if (!j || (dir && !empty_dir_at(pfd, name)))
 		goto out_plain; /* the real call gives the right error */
-	keep = keep_entry(j, pfd, name, dir, &err);
+	keep = keep_entry(j, pfd, name, dir, &st, &err);
 	if (!keep)
 		goto out_plain;
 	if (!dir && unlinkat(pfd, name, 0) < 0) {
 		err = -errno;
 		keep_name(kn, keep);
 		unlinkat(j->scratch, kn, 0);
+		kept_add(j, st.st_ino, st.st_dev, -1);
 		return err;
 	}
 	op = op_new(j, PK_REMOVED, pfd, name);
 	if (op) {
 		op->keep = keep;
 		op->keep_dir = dir;
+		op->kino = st.st_ino;
+		op->kdev = st.st_dev;
 	} else {
 		cfs_error(fs, "power cut journal: out of memory; a later "
 			      "power cut will not restore '%s'",
@@ -612,7 +668,7 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_op *op;
-	struct stat src, victim;
+	struct stat src, victim, kst = {0};
 	uint64_t keep = 0;
 	bool vdir = false;
 	char kn[32];
@@ -633,7 +689,7 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 			goto out_plain;
 		if (!vdir && S_ISDIR(src.st_mode))
 			goto out_plain;
-		keep = keep_entry(j, npfd, newname, vdir, &err);
+		keep = keep_entry(j, npfd, newname, vdir, &kst, &err);
 		if (!keep)
 			return err;
 	}
@@ -645,6 +701,8 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 				renameat(j->scratch, kn, npfd, newname);
 			else
 				unlinkat(j->scratch, kn, 0);
+			kept_add(j, kst.st_ino, kst.st_dev,
+				 vdir ? -(long)kst.st_nlink : -1);
 		}
 		return err;
 	}
@@ -652,6 +710,8 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 	if (op) {
 		op->keep = keep;
 		op->keep_dir = vdir;
+		op->kino = kst.st_ino;
+		op->kdev = kst.st_dev;
 		op->flags = flags;
 		op->dir2 = dir_get(j, npfd);
 		op->name2 = strdup(newname);
@@ -669,6 +729,20 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 
 out_plain:
 	return renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;
+}
+
+/* op's kept entry is gone from the scratch directory. */
+static void kept_release(struct pc_journal *j, struct pc_op *op)
+{
+	if (op->keep_dir) {
+		/* Whatever count keep_entry() gave it. */
+		pthread_mutex_lock(&j->klock);
+		if (map_del(&j->kept, op->kino, op->kdev))
+			j->nkept--;
+		pthread_mutex_unlock(&j->klock);
+		return;
+	}
+	kept_add(j, op->kino, op->kdev, -1);
 }
 
 /* Forget what op kept: it is durable now. */
@@ -703,6 +777,7 @@ static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 		    unlinkat(j->scratch, kn,
 			     op->keep_dir ? AT_REMOVEDIR : 0) == 0)
 			inode_unlinked_locked(fs, &st);
+		kept_release(j, op);
 	}
 	op_free(j, op);
 }
@@ -785,6 +860,7 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 	case PK_REMOVED:
 		keep_name(kn, op->keep);
 		res = renameat(j->scratch, kn, op->dir->fd, op->name);
+		kept_release(j, op);
 		op->keep = 0;
 		break;
 	case PK_RENAMED:
@@ -794,6 +870,7 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 			keep_name(kn, op->keep);
 			res = renameat(j->scratch, kn, op->dir2->fd,
 				       op->name2);
+			kept_release(j, op);
 			op->keep = 0;
 		}
 		break;
@@ -871,6 +948,7 @@ int pc_powercut(struct cfs *fs, struct pc_inval **inval)
 	/* What the undone ops made, and what the data file held. */
 	close(j->data);
 	empty_dir(fs, j->scratch);
+	kept_clear(j);
 	j->data = openat(j->scratch, "data",
 			 O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	j->data_end = 0;

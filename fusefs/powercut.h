@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct cfs;
@@ -60,6 +61,10 @@ void pc_release(struct cfs *fs);
 
 /* Is parent_id/name the hidden scratch directory? */
 bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
+
+/* A kept entry is still a link of its inode: take the scratch's links off
+ * st->st_nlink, so programs see the count they expect.  Any thread. */
+void pc_fix_nlink(struct cfs *fs, struct stat *st);
 
 /* ---- data: call before the change is applied ------------------------- */
 

@@ -32,7 +32,7 @@ def mount_with(ctx, setup=None, name="m"):
     initial = ctx.path(name + ".initial")
     r = run(["cp", "-a", backing, initial])
     assert r.returncode == 0, r.stderr
-    return ctx.mount(name)
+    return ctx.mount(name, options=["--powercut"])
 
 
 def powercut(m):
@@ -291,7 +291,7 @@ def test_scratch_hidden_in_backing(ctx):
         raise Skip("no second filesystem for the trace")
     b, mnt = ctx.dir("hb"), ctx.dir("hm")
     trace = "/dev/shm/crashfs-it-%d.trace" % os.getpid()
-    r = run([CRASHFS, "mount", "--trace", trace, b, mnt])
+    r = run([CRASHFS, "mount", "--powercut", "--trace", trace, b, mnt])
     assert r.returncode == 0, r.stderr
     try:
         assert os.path.isdir(os.path.join(b, ".crashfs-scratch"))
@@ -313,6 +313,32 @@ def test_scratch_hidden_in_backing(ctx):
         os.unlink(trace)
     assert r.returncode == 0, r.stderr
     assert os.listdir(b) == [], os.listdir(b)
+
+
+def test_needs_powercut_option(ctx):
+    m = ctx.mount()
+    r = m.ctl("powercut", check=False)
+    assert r.returncode == 1 and "--powercut" in r.stderr, r.stderr
+    r = m.ctl("fault", "after fsync action=powercut", check=False)
+    assert r.returncode == 1 and "--powercut" in r.stderr, r.stderr
+    assert os.listdir(ctx.tmp).count("m.trace.scratch") == 0
+
+
+def test_unlinked_file_nlink(ctx):
+    """What the scratch directory holds is invisible: link counts are the
+    ones a program expects."""
+    m = mount_with(ctx, pre)
+    p = os.path.join(m.mnt, "old")
+    os.link(p, os.path.join(m.mnt, "second"))
+    fd = os.open(p, os.O_RDONLY)
+    os.unlink(p)
+    assert os.stat(os.path.join(m.mnt, "second")).st_nlink == 1
+    os.unlink(os.path.join(m.mnt, "second"))
+    assert os.fstat(fd).st_nlink == 0
+    os.close(fd)
+    powercut(m)
+    assert os.stat(p).st_nlink == 1, os.stat(p)
+    assert listing(m.mnt) == ["dir", "old"]
 
 
 def test_program_restarted_on_same_mount(ctx):
