@@ -1137,7 +1137,8 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 			pc_dir_synced(fs, h->fd);
 		else
 			pc_synced(fs, h->fd);
-	}
+	}	else if (sync && type == TR_FSYNC)
+		pc_sync_failed(fs, h->fd);
 	return commit_fault(req, fs, &rec, &hit);
 }
 

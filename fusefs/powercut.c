@@ -27,6 +27,11 @@ struct pc_save {
 	off_t pos;
 };
 
+/* A byte range [off, end). */
+struct pc_range {
+	off_t off, end;
+};
+
 /* A file with changes since its last fsync. */
 struct pc_file {
 	int fd;		     /* O_RDWR on the inode, so it outlives names */
@@ -39,6 +44,10 @@ struct pc_file {
 	uint64_t gen;	     /* names this record in the journal */
 	struct pc_save *sv;  /* saves, oldest first */
 	size_t nsv, capsv;   /* used, allocated */
+	bool failed;	     /* an fsync failed: what it covered is lost */
+	bool inexact;	     /* ... and a size op followed (not mirrored) */
+	struct pc_range *post; /* writes since the failed fsync */
+	size_t npost, cappost; /* used, allocated */
 };
 
 enum pc_kind {
@@ -211,6 +220,7 @@ static void file_free(struct pc_file *f)
 {
 	close(f->fd);
 	free(f->sv);
+	free(f->post);
 	free(f);
 }
 
@@ -369,6 +379,20 @@ int pc_write(struct cfs *fs, int fd, off_t off, size_t len)
 	if (!f)
 		return err;
 	f->bytes += len;
+	if (f->failed && len) {
+		if (f->npost == f->cappost) {
+			size_t cap = f->cappost ? 2 * f->cappost : 8;
+			struct pc_range *r =
+			    realloc(f->post, cap * sizeof(*r));
+
+			if (!r)
+				return -ENOMEM;
+			f->post = r;
+			f->cappost = cap;
+		}
+		f->post[f->npost++] =
+		    (struct pc_range){off, off + (off_t)len};
+	}
 	return save(j, f, off, off + (off_t)len);
 }
 
@@ -384,6 +408,7 @@ int pc_truncate(struct cfs *fs, int fd, off_t size)
 	if (!f)
 		return err;
 	f->bytes++;
+	f->inexact |= f->failed;
 	if (size >= f->low)
 		return 0;
 	err = save(j, f, size, f->low);
@@ -404,6 +429,7 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	if (!f)
 		return err;
 	f->bytes += (uint64_t)len;
+	f->inexact |= f->failed;
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 		/* Everything from off moves. */
 		err = save(j, f, off, f->low);
@@ -440,6 +466,160 @@ void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
 	op->at_least = at_least;
 }
 
+/* ---- a failed fsync ---------------------------------------------------- */
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct pc_range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sort and merge f->post. */
+static void post_merge(struct pc_file *f)
+{
+	size_t n = 0;
+
+	qsort(f->post, f->npost, sizeof(*f->post), range_cmp);
+	for (size_t i = 0; i < f->npost; i++) {
+		if (n && f->post[i].off <= f->post[n - 1].end) {
+			if (f->post[i].end > f->post[n - 1].end)
+				f->post[n - 1].end = f->post[i].end;
+		} else {
+			f->post[n++] = f->post[i];
+		}
+	}
+	f->npost = n;
+}
+
+/* A growing array of saves. */
+struct save_vec {
+	struct pc_save *v;
+	size_t n, cap;
+};
+
+static int vec_push(struct save_vec *sv, off_t off, off_t end, off_t pos)
+{
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? 2 * sv->cap : 8;
+		struct pc_save *v = realloc(sv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = (struct pc_save){off, (size_t)(end - off), pos};
+	return 0;
+}
+
+/* Zeros for [off, end) in the data file; their position or -errno. */
+static off_t zeros(struct pc_journal *j, off_t off, off_t end)
+{
+	static const char z[4096];
+	off_t pos = j->data_end;
+
+	while (off < end) {
+		size_t n = (size_t)(end - off) < sizeof(z) ? (size_t)(end - off)
+							   : sizeof(z);
+		if (pwrite(j->data, z, n, j->data_end) != (ssize_t)n)
+			return errno ? -errno : -ENOSPC;
+		j->data_end += (off_t)n;
+		off += (off_t)n;
+	}
+	return pos;
+}
+
+/* Push the parts of [a, b) outside f->post (merged): saved bytes at pos
+ * (for a), or zeros when pos < 0. */
+static int push_outside(struct pc_journal *j, struct pc_file *f,
+			struct save_vec *sv, off_t a, off_t b, off_t pos)
+{
+	off_t start = a;
+	int err;
+
+	for (size_t i = 0; i <= f->npost && a < b; i++) {
+		off_t end = i < f->npost && f->post[i].off < b ? f->post[i].off
+							       : b;
+
+		if (i < f->npost && f->post[i].end <= a)
+			continue;
+		if (end > a) {
+			off_t at = pos >= 0 ? pos + (a - start) : zeros(j, a, end);
+
+			if (at < 0)
+				return (int)at;
+			err = vec_push(sv, a, end, at);
+			if (err)
+				return err;
+		}
+		if (i < f->npost && f->post[i].end > a)
+			a = f->post[i].end;
+	}
+	return 0;
+}
+
+/*
+ * fsync succeeded after a failed one: the writes before the failure stay
+ * lost (Linux marked their pages clean), those after it are durable now.
+ * The new durable content is the old one with the later writes on top:
+ * keep the saves outside the later writes, zeros where the old content
+ * had none.  0 or -errno (then the caller forgets f: everything durable).
+ */
+static int rebase(struct pc_journal *j, struct pc_file *f)
+{
+	struct save_vec sv = {0};
+	off_t tsize = f->durable;
+	struct stat st;
+	int err = 0;
+
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	post_merge(f);
+	if (f->npost && f->post[f->npost - 1].end > tsize)
+		tsize = f->post[f->npost - 1].end;
+	for (size_t i = 0; i < f->nsv && !err; i++) {
+		struct pc_save *s = &f->sv[i];
+		off_t end = s->off + (off_t)s->len;
+
+		if (end > f->dlow)
+			end = f->dlow;
+		if (s->off < end)
+			err = push_outside(j, f, &sv, s->off, end, s->pos);
+	}
+	if (!err && f->dlow < tsize)
+		err = push_outside(j, f, &sv, f->dlow, tsize, -1);
+	if (err) {
+		free(sv.v);
+		return err;
+	}
+	free(f->sv);
+	f->sv = sv.v;
+	f->nsv = sv.n;
+	f->capsv = sv.cap;
+	f->durable = f->dlow = tsize;
+	f->low = st.st_size < tsize ? st.st_size : tsize;
+	f->failed = false;
+	f->npost = 0;
+	return 0;
+}
+
+void pc_sync_failed(struct cfs *fs, int fd)
+{
+	struct pc_journal *j = fs->pc;
+	struct pc_file *f;
+	struct stat st;
+
+	if (!j || fstat(fd, &st) < 0)
+		return;
+	f = map_get(&j->files, st.st_ino, st.st_dev);
+	if (!f)
+		return; /* nothing unsynced: nothing lost */
+	f->failed = true;
+	f->inexact = false;
+	f->npost = 0;
+}
+
 void pc_synced(struct cfs *fs, int fd)
 {
 	struct pc_journal *j = fs->pc;
@@ -448,6 +628,13 @@ void pc_synced(struct cfs *fs, int fd)
 
 	if (!j || fstat(fd, &st) < 0)
 		return;
+	f = map_get(&j->files, st.st_ino, st.st_dev);
+	if (f && f->failed && !f->inexact && !rebase(j, f))
+		return;
+	if (f && f->failed)
+		cfs_error(fs, "power cut journal: a file synced after a failed "
+			      "fsync had its size changed since; all of it is "
+			      "durable now");
 	f = map_del(&j->files, st.st_ino, st.st_dev);
 	if (f)
 		file_free(f);

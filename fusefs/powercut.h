@@ -82,6 +82,14 @@ void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least);
 /* After a successful fsync/fdatasync of the file at fd. */
 void pc_synced(struct cfs *fs, int fd);
 
+/*
+ * After a failed (injected) fsync/fdatasync of the file at fd: like Linux,
+ * the data it covered is never written; a later successful fsync makes only
+ * the writes made after the failure durable.  (A size op after the failure
+ * is not mirrored: that later fsync then makes everything durable, logged.)
+ */
+void pc_sync_failed(struct cfs *fs, int fd);
+
 /* ---- entries ---------------------------------------------------------- */
 
 /* After a successful create/mkdir/mknod/symlink/link of pfd/name. */

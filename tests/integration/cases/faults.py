@@ -210,3 +210,46 @@ def test_plan_file(ctx):
     assert r.returncode == 2, r
     assert "ENOPE" in r.stderr and "[x]" in r.stderr, r.stderr
     assert not os.path.ismount(mm)
+
+
+def test_fsync_eio_like_linux(ctx):
+    """After an injected fsync EIO the data it covered is lost for good:
+    the next fsync succeeds, a later power cut still drops that data but
+    keeps what was written after the failure (PostgreSQL's fsyncgate)."""
+    m = mnt_(ctx, ["--powercut"])
+    p = os.path.join(m.mnt, "table")
+    fd = os.open(p, os.O_CREAT | os.O_RDWR)
+    os.write(fd, b"A" * 3000)
+    os.fsync(fd)
+    d = os.open(m.mnt, os.O_RDONLY)
+    os.fsync(d)
+    os.close(d)
+    fault(m, "on fsync path=table nth=1 action=errno:EIO")
+    os.pwrite(fd, b"B" * 1000, 0)        # covered by the failing fsync
+    os.pwrite(fd, b"b" * 1000, 3000)     # an extension, covered too
+    assert oserror(lambda: os.fsync(fd)) == errno.EIO
+    os.pwrite(fd, b"C" * 500, 1500)      # after the failure
+    os.pwrite(fd, b"c" * 10, 4500)       # after it, past the old end
+    assert oserror(lambda: os.fsync(fd)) == 0  # the retry succeeds
+    # visible: everything, as the page cache still holds it
+    assert os.pread(fd, 5000, 0)[:1000] == b"B" * 1000
+    os.pwrite(fd, b"D" * 100, 0)         # unsynced: lost anyway
+    os.close(fd)
+    powercut(m)
+    got = open(p, "rb").read()
+    want = bytearray(b"A" * 3000 + bytes(1510))
+    want[1500:2000] = b"C" * 500
+    want[4500:4510] = b"c" * 10
+    assert got == bytes(want), [(i, got[i:i + 8]) for i in
+                                range(0, max(len(got), len(want)), 500)]
+    # and the crash-state engine agrees (docs/crash-model.md rule 7)
+    m.umount()
+    os.mkdir(m.backing[:-len(".backing")] + ".initial")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from powercut import strict_state
+    out = strict_state(ctx, m, ctx.path("strict"))
+    assert open(os.path.join(out, "table"), "rb").read() == bytes(want)
+
+
+def powercut(m):
+    m.ctl("powercut")
