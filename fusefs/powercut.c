@@ -45,9 +45,11 @@ struct pc_file {
 	struct pc_save *sv;  /* saves, oldest first */
 	size_t nsv, capsv;   /* used, allocated */
 	bool failed;	     /* an fsync failed: what it covered is lost */
-	bool inexact;	     /* ... and a size op followed (not mirrored) */
-	struct pc_range *post; /* writes since the failed fsync */
+	bool inexact;	     /* ... and a fallocate followed (not mirrored) */
+	struct pc_range *post; /* written since the failed fsync / last sync */
 	size_t npost, cappost; /* used, allocated */
+	off_t post_end;	     /* end of the furthest write in post */
+	bool post_trunc;     /* post holds a truncate (to OFF_MAX) */
 };
 
 enum pc_kind {
@@ -367,6 +369,24 @@ static int save(struct pc_journal *j, struct pc_file *f, off_t off, off_t end)
 	return 0;
 }
 
+#define OFF_MAX INT64_MAX
+
+/* Note [off, end) as written since the failed fsync. */
+static int post_add(struct pc_file *f, off_t off, off_t end)
+{
+	if (f->npost == f->cappost) {
+		size_t cap = f->cappost ? 2 * f->cappost : 8;
+		struct pc_range *r = realloc(f->post, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		f->post = r;
+		f->cappost = cap;
+	}
+	f->post[f->npost++] = (struct pc_range){off, end};
+	return 0;
+}
+
 int pc_write(struct cfs *fs, int fd, off_t off, size_t len)
 {
 	struct pc_journal *j = fs->pc;
@@ -380,18 +400,11 @@ int pc_write(struct cfs *fs, int fd, off_t off, size_t len)
 		return err;
 	f->bytes += len;
 	if (f->failed && len) {
-		if (f->npost == f->cappost) {
-			size_t cap = f->cappost ? 2 * f->cappost : 8;
-			struct pc_range *r =
-			    realloc(f->post, cap * sizeof(*r));
-
-			if (!r)
-				return -ENOMEM;
-			f->post = r;
-			f->cappost = cap;
-		}
-		f->post[f->npost++] =
-		    (struct pc_range){off, off + (off_t)len};
+		err = post_add(f, off, off + (off_t)len);
+		if (err)
+			return err;
+		if (off + (off_t)len > f->post_end)
+			f->post_end = off + (off_t)len;
 	}
 	return save(j, f, off, off + (off_t)len);
 }
@@ -408,7 +421,13 @@ int pc_truncate(struct cfs *fs, int fd, off_t size)
 	if (!f)
 		return err;
 	f->bytes++;
-	f->inexact |= f->failed;
+	if (f->failed) {
+		/* Every byte from size on is the truncate's now. */
+		err = post_add(f, size, OFF_MAX);
+		if (err)
+			return err;
+		f->post_trunc = true;
+	}
 	if (size >= f->low)
 		return 0;
 	err = save(j, f, size, f->low);
@@ -564,7 +583,10 @@ static int push_outside(struct pc_journal *j, struct pc_file *f,
  * lost (Linux marked their pages clean), those after it are durable now.
  * The new durable content is the old one with the later writes on top:
  * keep the saves outside the later writes, zeros where the old content
- * had none.  0 or -errno (then the caller forgets f: everything durable).
+ * had none.  The file stays in this mode (every later sync rebases again,
+ * lost bytes stay lost until overwritten) until nothing is left to undo.
+ * Returns 1 when f has nothing left to undo, 0, or -errno (then the
+ * caller forgets f: everything durable).
  */
 static int rebase(struct pc_journal *j, struct pc_file *f)
 {
@@ -576,8 +598,11 @@ static int rebase(struct pc_journal *j, struct pc_file *f)
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
 	post_merge(f);
-	if (f->npost && f->post[f->npost - 1].end > tsize)
-		tsize = f->post[f->npost - 1].end;
+	/* After a truncate, the size is the ops' since the failure. */
+	if (f->post_trunc)
+		tsize = st.st_size;
+	else if (f->post_end > tsize)
+		tsize = f->post_end;
 	for (size_t i = 0; i < f->nsv && !err; i++) {
 		struct pc_save *s = &f->sv[i];
 		off_t end = s->off + (off_t)s->len;
@@ -599,9 +624,12 @@ static int rebase(struct pc_journal *j, struct pc_file *f)
 	f->capsv = sv.cap;
 	f->durable = f->dlow = tsize;
 	f->low = st.st_size < tsize ? st.st_size : tsize;
-	f->failed = false;
+	/* Size ops journalled so far are in the new durable content. */
+	f->gen = ++j->next_gen;
 	f->npost = 0;
-	return 0;
+	f->post_end = 0;
+	f->post_trunc = false;
+	return !f->nsv && st.st_size == tsize;
 }
 
 void pc_sync_failed(struct cfs *fs, int fd)
@@ -618,6 +646,8 @@ void pc_sync_failed(struct cfs *fs, int fd)
 	f->failed = true;
 	f->inexact = false;
 	f->npost = 0;
+	f->post_end = 0;
+	f->post_trunc = false;
 }
 
 void pc_synced(struct cfs *fs, int fd)
@@ -629,9 +659,9 @@ void pc_synced(struct cfs *fs, int fd)
 	if (!j || fstat(fd, &st) < 0)
 		return;
 	f = map_get(&j->files, st.st_ino, st.st_dev);
-	if (f && f->failed && !f->inexact && !rebase(j, f))
+	if (f && f->failed && !f->inexact && rebase(j, f) == 0)
 		return;
-	if (f && f->failed)
+	if (f && f->failed && f->inexact)
 		cfs_error(fs, "power cut journal: a file synced after a failed "
 			      "fsync had its size changed since; all of it is "
 			      "durable now");
