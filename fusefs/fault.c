@@ -442,13 +442,17 @@ static double rng_next(struct fault_rule *r)
 bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		 uint64_t bytes, struct fault_hit *hit)
 {
+	bool found = false;
+
 	for (struct fault_rule *r = s->rules; r; r = r->next) {
-		bool fire = true;
+		bool fire = !found;
 
 		if (!(r->ops & (1u << op)))
 			continue;
 		if (r->glob && fnmatch(r->glob, path, 0))
 			continue;
+		/* Every matching rule counts the occurrence; only the first
+		 * that fires acts on it. */
 		r->seen++;
 		r->bytes += bytes;
 		if (r->nth && r->seen != r->nth)
@@ -469,9 +473,9 @@ bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		};
 		snprintf(hit->desc, sizeof(hit->desc), "rule %u: %s", r->num,
 			 r->text);
-		return true;
+		found = true;
 	}
-	return false;
+	return found;
 }
 
 void fault_list(const struct fault_set *s, char *buf, size_t len)
