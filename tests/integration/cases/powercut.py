@@ -554,3 +554,26 @@ def test_sqlite_sync_off_loses_rows(ctx):
     r = subprocess.run(["python3", "-c", check, db], capture_output=True,
                        text=True, timeout=60)
     assert r.stdout.strip() != "50", "every unsynced row survived the cut"
+
+
+def test_fsx_with_journal(ctx):
+    """The journal changes nothing a program sees: the randomised tester
+    (tests/tools/fsx.c: writes, truncates, fallocate, renames, links,
+    unlinks, fsyncs ...) through a --powercut mount matches a plain
+    directory at every step."""
+    fsx = ctx.tool("fsx")
+    m = mount_with(ctx)
+    ref = ctx.dir("ref")
+    r = run([fsx, "--seed", os.environ.get("CRASHFS_FSX_SEED", "7"), "--ops", str(min(ctx.fsx_ops, 2000)),
+             m.mnt, ref], timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+    s = status(m)
+    log("after fsx: %s" % s)
+    powercut(m)
+    m.umount()
+    # Against the strict replay too when asked: fsx also changes xattrs
+    # and modes and punches holes, which the journal does not mirror yet
+    # (docs/faults.md), so this is not part of the default run.
+    if os.environ.get("CRASHFS_FSX_STRICT"):
+        want = strict_state(ctx, m, ctx.path("strict"))
+        compare_trees(m.backing, want, "the tree after the live power cut")
