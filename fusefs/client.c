@@ -221,16 +221,17 @@ out_free:
 
 static void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
-		   "trace\n"
-		   "       crashfs ctl MNT status         show the daemon's "
-		   "state\n"
-		   "       crashfs ctl MNT powercut       drop everything not "
-		   "durable (strict)\n"
-		   "       crashfs ctl MNT fault RULE...  add a fault rule "
-		   "(docs/faults.md)\n"
-		   "       crashfs ctl MNT faults [clear] list the fault rules, "
-		   "or remove them\n");
+	fprintf(f,
+		"usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+		"trace\n"
+		"       crashfs ctl MNT status         show the daemon's "
+		"state\n"
+		"       crashfs ctl MNT powercut       drop everything not "
+		"durable (strict)\n"
+		"       crashfs ctl MNT fault RULE...  add a fault rule "
+		"(docs/faults.md)\n"
+		"       crashfs ctl MNT faults [clear] list the fault rules, "
+		"or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -282,8 +283,7 @@ static int send_mark(const char *mnt, int argc, char **argv)
 }
 
 /* "fault RULE" or "faults [clear]"; returns the exit status. */
-static int send_fault(const char *mnt, const char *verb, int argc,
-		      char **argv)
+static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
 {
 	char *req;
 	int fd, ret;

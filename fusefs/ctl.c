@@ -305,13 +305,15 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	int err, res;
 
 	if (*arg && strcmp(arg, "strict"))
-		return reply(fd, "error unknown power cut model '%s' (models: "
-				 "strict)",
+		return reply(fd,
+			     "error unknown power cut model '%s' (models: "
+			     "strict)",
 			     arg);
 	if (!fs->pc)
-		return reply(fd, "error this mount keeps no undo journal: mount "
-				 "with 'crashfs mount --powercut' to cut the "
-				 "power");
+		return reply(fd,
+			     "error this mount keeps no undo journal: mount "
+			     "with 'crashfs mount --powercut' to cut the "
+			     "power");
 	err = order_begin(fs, &rec);
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",
@@ -401,12 +403,8 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 }
 
 static const struct ctl_verb verbs[] = {
-    {"fault", verb_fault},
-    {"faults", verb_faults},
-    {"mark", verb_mark},
-    {"powercut", verb_powercut},
-    {"status", verb_status},
-    {"wait", verb_wait},
+    {"fault", verb_fault},	 {"faults", verb_faults}, {"mark", verb_mark},
+    {"powercut", verb_powercut}, {"status", verb_status}, {"wait", verb_wait},
 };
 
 /* Run one request line.  Returns as a verb does. */

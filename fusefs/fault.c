@@ -14,22 +14,22 @@
 
 struct fault_rule {
 	struct fault_rule *next;
-	unsigned num;		 /* its number, from 1 */
-	uint32_t ops;		 /* 1 << enum fault_op */
+	unsigned num; /* its number, from 1 */
+	uint32_t ops; /* 1 << enum fault_op */
 	enum fault_when when;
-	char *glob;		 /* path glob, NULL for any */
-	uint64_t nth;		 /* fire on this occurrence only, 0: all */
-	uint64_t after_bytes;	 /* fire once bytes seen pass it, 0: off */
-	bool has_after_bytes;	 /* after-bytes= given */
-	double prob;		 /* fire with this probability (1) */
-	uint64_t rng;		 /* xorshift64 state, from seed= */
+	char *glob;	      /* path glob, NULL for any */
+	uint64_t nth;	      /* fire on this occurrence only, 0: all */
+	uint64_t after_bytes; /* fire once bytes seen pass it, 0: off */
+	bool has_after_bytes; /* after-bytes= given */
+	double prob;	      /* fire with this probability (1) */
+	uint64_t rng;	      /* xorshift64 state, from seed= */
 	enum fault_action action;
-	int err;		 /* FA_ERRNO */
-	unsigned delay_ms;	 /* FA_DELAY */
-	uint64_t seen;		 /* matching occurrences */
-	uint64_t bytes;		 /* bytes of matching occurrences */
-	uint64_t fired;		 /* times it fired */
-	char text[200];		 /* as given, for list and the trace */
+	int err;	   /* FA_ERRNO */
+	unsigned delay_ms; /* FA_DELAY */
+	uint64_t seen;	   /* matching occurrences */
+	uint64_t bytes;	   /* bytes of matching occurrences */
+	uint64_t fired;	   /* times it fired */
+	char text[200];	   /* as given, for list and the trace */
 };
 
 static const char *const op_names[FOP_MAX] = {
@@ -42,16 +42,19 @@ static const char *const op_names[FOP_MAX] = {
     [FOP_SYMLINK] = "symlink",	   [FOP_MKNOD] = "mknod",
 };
 
-#define E(x) {#x, x}
+#define E(x)                                                                   \
+	{                                                                      \
+#x, x                                                          \
+	}
 static const struct {
 	const char *name;
 	int num;
 } errnos[] = {
-    E(EIO),	   E(ENOSPC),	     E(EDQUOT),	 E(EROFS),  E(EACCES),
-    E(EPERM),	   E(ENOENT),	     E(EEXIST),	 E(EINTR),  E(EAGAIN),
-    E(EBUSY),	   E(EFBIG),	     E(ENOMEM),	 E(EMFILE), E(ENFILE),
-    E(ENAMETOOLONG), E(ETIMEDOUT),   E(EBADF),	 E(EINVAL), E(ENOTEMPTY),
-    E(EXDEV),	   E(ENOTDIR),	     E(EISDIR),	 E(ESTALE), E(ENOTCONN),
+    E(EIO),	     E(ENOSPC),	   E(EDQUOT), E(EROFS),	 E(EACCES),
+    E(EPERM),	     E(ENOENT),	   E(EEXIST), E(EINTR),	 E(EAGAIN),
+    E(EBUSY),	     E(EFBIG),	   E(ENOMEM), E(EMFILE), E(ENFILE),
+    E(ENAMETOOLONG), E(ETIMEDOUT), E(EBADF),  E(EINVAL), E(ENOTEMPTY),
+    E(EXDEV),	     E(ENOTDIR),   E(EISDIR), E(ESTALE), E(ENOTCONN),
 };
 #undef E
 
@@ -80,9 +83,21 @@ static bool parse_size(const char *v, uint64_t *out)
 	if (errno || end == v)
 		return false;
 	switch (*end) {
-	case 'k': case 'K': n <<= 10; end++; break;
-	case 'm': case 'M': n <<= 20; end++; break;
-	case 'g': case 'G': n <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		n <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		n <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		n <<= 30;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
@@ -250,8 +265,9 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 		goto out_free;
 	}
 	if (r->action == FA_POWERCUT && s->no_powercut) {
-		snprintf(err, errlen, "action: powercut needs a mount made "
-				      "with --powercut");
+		snprintf(err, errlen,
+			 "action: powercut needs a mount made "
+			 "with --powercut");
 		goto out_free;
 	}
 	if ((r->action == FA_SHORT || r->action == FA_TORN) &&
@@ -262,8 +278,9 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 	}
 	if ((r->action == FA_SHORT || r->action == FA_TORN) &&
 	    r->when == FW_AFTER) {
-		snprintf(err, errlen, "when: a %s write happens on the write, "
-				      "not after it",
+		snprintf(err, errlen,
+			 "when: a %s write happens on the write, "
+			 "not after it",
 			 r->action == FA_SHORT ? "short" : "torn");
 		goto out_free;
 	}
@@ -285,8 +302,7 @@ out_free:
 	return -EINVAL;
 }
 
-int fault_parse(struct fault_set *s, const char *text, char *err,
-		size_t errlen)
+int fault_parse(struct fault_set *s, const char *text, char *err, size_t errlen)
 {
 	struct fault_rule *r = rule_new();
 	char buf[512], *save = NULL, *tok;
@@ -313,8 +329,8 @@ int fault_parse(struct fault_set *s, const char *text, char *err,
 		} else if (n == 1) {
 			res = parse_field(r, "op", tok, err, errlen);
 		} else {
-			snprintf(err, errlen,
-				 "'%s': expected field=value", tok);
+			snprintf(err, errlen, "'%s': expected field=value",
+				 tok);
 			res = -EINVAL;
 		}
 		if (res) {
@@ -393,8 +409,7 @@ static int plan_entry(void *user, const char *section, const char *key,
 	return 1;
 }
 
-int fault_load(struct fault_set *s, const char *path, char *err,
-	       size_t errlen)
+int fault_load(struct fault_set *s, const char *path, char *err, size_t errlen)
 {
 	struct plan p = {.s = s, .err = err, .errlen = errlen};
 	int res;
@@ -484,11 +499,10 @@ void fault_list(const struct fault_set *s, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (struct fault_rule *r = s->rules; r && n < len; r = r->next) {
-		int k = snprintf(buf + n, len - n,
-				 "%s%u: %s (seen %llu, fired %llu)",
-				 n ? "\n" : "", r->num, r->text,
-				 (unsigned long long)r->seen,
-				 (unsigned long long)r->fired);
+		int k = snprintf(
+		    buf + n, len - n, "%s%u: %s (seen %llu, fired %llu)",
+		    n ? "\n" : "", r->num, r->text, (unsigned long long)r->seen,
+		    (unsigned long long)r->fired);
 		if (k < 0)
 			break;
 		n += (size_t)k;

@@ -66,10 +66,10 @@ enum fault_action {
 struct fault_hit {
 	enum fault_action action;
 	enum fault_when when;
-	int err;	       /* FA_ERRNO: the positive errno */
-	unsigned delay_ms;     /* FA_DELAY */
-	unsigned rule;	       /* the rule's number */
-	char desc[256];	       /* the rule as text, for the trace */
+	int err;	   /* FA_ERRNO: the positive errno */
+	unsigned delay_ms; /* FA_DELAY */
+	unsigned rule;	   /* the rule's number */
+	char desc[256];	   /* the rule as text, for the trace */
 };
 
 struct fault_rule;
@@ -102,8 +102,7 @@ int fault_parse(struct fault_set *s, const char *text, char *err,
 
 /* Load a plan file (INI, one rule per section).  Returns the number of
  * rules added, or -errno with a message (file, line, field) in err. */
-int fault_load(struct fault_set *s, const char *path, char *err,
-	       size_t errlen);
+int fault_load(struct fault_set *s, const char *path, char *err, size_t errlen);
 
 /* Is there a rule for op at all?  O(1). */
 static inline bool fault_armed(const struct fault_set *s, enum fault_op op)

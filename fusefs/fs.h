@@ -104,8 +104,8 @@ struct cfs {
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
 
-	struct pc_journal *pc; /* undo journal (powercut.h); order */
-	uint64_t epoch;	       /* power cuts so far; atomic */
+	struct pc_journal *pc;	 /* undo journal (powercut.h); order */
+	uint64_t epoch;		 /* power cuts so far; atomic */
 	struct fault_set faults; /* fault rules; protected by order */
 
 	pthread_mutex_t errlock;

@@ -303,6 +303,10 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
 		fs->trace_path);
 	ret = fuse_session_loop_mt(fs->se, &cfg);
 	fuse_session_unmount(fs->se);
+	/* The scratch space goes before umount is told we are done. */
+	pthread_mutex_lock(&fs->order);
+	pc_release(fs);
+	pthread_mutex_unlock(&fs->order);
 
 	pthread_mutex_lock(&fs->order);
 	records = trace_writer_count(fs->tw) + 1;

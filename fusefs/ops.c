@@ -491,8 +491,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = pfd < 0 ? pfd : npfd;
 	else if (err)
 		injected(&rec, err);
-	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname,
-					 flags)))
+	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname, flags)))
 		;
 	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
 		inode_unlinked_locked(fs, &victim);
@@ -1123,7 +1122,7 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 		return err;
 	if (sync)
 		err = fault_before(req, fs,
-				   type == TR_FSYNCDIR	    ? FOP_FSYNCDIR
+				   type == TR_FSYNCDIR	  ? FOP_FSYNCDIR
 				   : flags & TRF_DATASYNC ? FOP_FDATASYNC
 							  : FOP_FSYNC,
 				   h->fd, NULL, h->in->id, 0, &hit);
@@ -1137,7 +1136,7 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 			pc_dir_synced(fs, h->fd);
 		else
 			pc_synced(fs, h->fd);
-	}	else if (sync && type == TR_FSYNC)
+	} else if (sync && type == TR_FSYNC)
 		pc_sync_failed(fs, h->fd);
 	return commit_fault(req, fs, &rec, &hit);
 }
@@ -1213,8 +1212,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		goto out_reply;
 	rec.result = pc_fallocate(fs, h->fd, mode, off, len);
 	if (!rec.result)
-		rec.result =
-		    fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+		rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
 	/* Allocation that extends the file; the other modes are not
 	 * mirrored by a journal commit (docs/faults.md). */
 	if (!rec.result && !(mode & ~FALLOC_FL_ZERO_RANGE))
@@ -1261,8 +1259,8 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		errno = (int)-n;
 	else
 		n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
-			    len < COPY_MAX ? len : COPY_MAX,
-			    (unsigned int)flags);
+				    len < COPY_MAX ? len : COPY_MAX,
+				    (unsigned int)flags);
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	err = order_commit(fs, &rec);
 	if (!err && n < 0)

@@ -34,22 +34,22 @@ struct pc_range {
 
 /* A file with changes since its last fsync. */
 struct pc_file {
-	int fd;		     /* O_RDWR on the inode, so it outlives names */
-	ino_t ino;	     /* backing st_ino */
-	dev_t dev;	     /* backing st_dev */
-	off_t durable;	     /* size at the last durable point */
-	off_t low;	     /* lowest size since: bytes above were saved */
-	uint64_t bytes;	     /* bytes changed since (status) */
-	off_t dlow;	     /* durable bytes from here on are zeros */
-	uint64_t gen;	     /* names this record in the journal */
-	struct pc_save *sv;  /* saves, oldest first */
-	size_t nsv, capsv;   /* used, allocated */
-	bool failed;	     /* an fsync failed: what it covered is lost */
-	bool inexact;	     /* ... and a fallocate followed (not mirrored) */
+	int fd;		       /* O_RDWR on the inode, so it outlives names */
+	ino_t ino;	       /* backing st_ino */
+	dev_t dev;	       /* backing st_dev */
+	off_t durable;	       /* size at the last durable point */
+	off_t low;	       /* lowest size since: bytes above were saved */
+	uint64_t bytes;	       /* bytes changed since (status) */
+	off_t dlow;	       /* durable bytes from here on are zeros */
+	uint64_t gen;	       /* names this record in the journal */
+	struct pc_save *sv;    /* saves, oldest first */
+	size_t nsv, capsv;     /* used, allocated */
+	bool failed;	       /* an fsync failed: what it covered is lost */
+	bool inexact;	       /* ... and a fallocate followed (not mirrored) */
 	struct pc_range *post; /* written since the failed fsync / last sync */
 	size_t npost, cappost; /* used, allocated */
-	off_t post_end;	     /* end of the furthest write in post */
-	bool post_trunc;     /* post holds a truncate (to OFF_MAX) */
+	off_t post_end;	       /* end of the furthest write in post */
+	bool post_trunc;       /* post holds a truncate (to OFF_MAX) */
 };
 
 enum pc_kind {
@@ -77,29 +77,29 @@ struct pc_op {
 	bool keep_dir;	    /* ... and it is a directory */
 	ino_t kino;	    /* ... its backing inode (nlink fix) */
 	dev_t kdev;
-	ino_t ino;	    /* PK_SIZE: the file (st_ino, st_dev) ... */
+	ino_t ino; /* PK_SIZE: the file (st_ino, st_dev) ... */
 	dev_t dev;
-	uint64_t gen;	    /* ... its pc_file's gen */
-	off_t size;	    /* ... its new size (or at least that) */
-	bool at_least;	    /* ... an extension only (fallocate) */
+	uint64_t gen;  /* ... its pc_file's gen */
+	off_t size;    /* ... its new size (or at least that) */
+	bool at_least; /* ... an extension only (fallocate) */
 };
 
 struct pc_journal {
-	char *path;	     /* the scratch directory */
-	bool hidden;	     /* ... is BACKING/PC_SCRATCH, hidden */
-	int scratch;	     /* O_RDONLY on the scratch directory */
-	int data;	     /* the saved-bytes file */
-	off_t data_end;	     /* its length */
-	uint64_t next_keep;  /* names k<N> */
-	uint64_t next_gen;   /* pc_file gens */
-	uint64_t cuts;	     /* power cuts done */
-	struct map files;    /* (ino, dev) -> pc_file */
-	struct map dirs;     /* (ino, dev) -> pc_dir */
+	char *path;	       /* the scratch directory */
+	bool hidden;	       /* ... is BACKING/PC_SCRATCH, hidden */
+	int scratch;	       /* O_RDONLY on the scratch directory */
+	int data;	       /* the saved-bytes file */
+	off_t data_end;	       /* its length */
+	uint64_t next_keep;    /* names k<N> */
+	uint64_t next_gen;     /* pc_file gens */
+	uint64_t cuts;	       /* power cuts done */
+	struct map files;      /* (ino, dev) -> pc_file */
+	struct map dirs;       /* (ino, dev) -> pc_dir */
 	pthread_mutex_t klock; /* kept, nkept: read outside fs->order */
-	struct map kept;     /* (ino, dev) -> links held in scratch */
-	uint64_t nkept;	     /* entries in kept; atomic reads */
-	struct pc_op *ops;   /* the entry journal, oldest first */
-	size_t nops, capops; /* used, allocated */
+	struct map kept;       /* (ino, dev) -> links held in scratch */
+	uint64_t nkept;	       /* entries in kept; atomic reads */
+	struct pc_op *ops;     /* the entry journal, oldest first */
+	size_t nops, capops;   /* used, allocated */
 };
 
 /* Kernel caches to drop after a cut. */
@@ -167,8 +167,8 @@ static char *scratch_path(struct cfs *fs, bool *hidden)
 	slash = strrchr(dir, '/');
 	if (slash)
 		*(slash == dir ? slash + 1 : slash) = '\0';
-	*hidden = !(stat(slash ? dir : ".", &st) == 0 &&
-		    st.st_dev == fs->root.dev);
+	*hidden =
+	    !(stat(slash ? dir : ".", &st) == 0 && st.st_dev == fs->root.dev);
 	if (*hidden) {
 		if (asprintf(&path, "%s/%s", fs->backing, PC_SCRATCH) < 0)
 			path = NULL;
@@ -558,13 +558,14 @@ static int push_outside(struct pc_journal *j, struct pc_file *f,
 	int err;
 
 	for (size_t i = 0; i <= f->npost && a < b; i++) {
-		off_t end = i < f->npost && f->post[i].off < b ? f->post[i].off
-							       : b;
+		off_t end =
+		    i < f->npost && f->post[i].off < b ? f->post[i].off : b;
 
 		if (i < f->npost && f->post[i].end <= a)
 			continue;
 		if (end > a) {
-			off_t at = pos >= 0 ? pos + (a - start) : zeros(j, a, end);
+			off_t at =
+			    pos >= 0 ? pos + (a - start) : zeros(j, a, end);
 
 			if (at < 0)
 				return (int)at;
@@ -786,8 +787,9 @@ void pc_added(struct cfs *fs, int pfd, const char *name)
 	struct pc_journal *j = fs->pc;
 
 	if (j && !op_new(j, PK_ADDED, pfd, name))
-		cfs_error(fs, "power cut journal: out of memory; a later "
-			      "power cut will keep '%s'",
+		cfs_error(fs,
+			  "power cut journal: out of memory; a later "
+			  "power cut will keep '%s'",
 			  name);
 }
 
@@ -799,8 +801,7 @@ static bool empty_dir_at(int pfd, const char *name)
 	DIR *dir;
 	int fd;
 
-	fd = openat(pfd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	dir = fdopendir(fd);
@@ -870,8 +871,9 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 		op->kino = st.st_ino;
 		op->kdev = st.st_dev;
 	} else {
-		cfs_error(fs, "power cut journal: out of memory; a later "
-			      "power cut will not restore '%s'",
+		cfs_error(fs,
+			  "power cut journal: out of memory; a later "
+			  "power cut will not restore '%s'",
 			  name);
 	}
 	return 0;
@@ -901,8 +903,8 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 		vdir = S_ISDIR(victim.st_mode);
 		/* A directory victim must be an empty directory replaced by
 		 * a directory: otherwise the real call gives the error. */
-		if (vdir && (!S_ISDIR(src.st_mode) ||
-			     !empty_dir_at(npfd, newname)))
+		if (vdir &&
+		    (!S_ISDIR(src.st_mode) || !empty_dir_at(npfd, newname)))
 			goto out_plain;
 		if (!vdir && S_ISDIR(src.st_mode))
 			goto out_plain;
@@ -939,8 +941,9 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 		}
 	}
 	if (!op)
-		cfs_error(fs, "power cut journal: out of memory; a later "
-			      "power cut will not undo a rename of '%s'",
+		cfs_error(fs,
+			  "power cut journal: out of memory; a later "
+			  "power cut will not undo a rename of '%s'",
 			  name);
 	return 0;
 
@@ -991,8 +994,8 @@ static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 			}
 		}
 		if (fstatat(j->scratch, kn, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    unlinkat(j->scratch, kn,
-			     op->keep_dir ? AT_REMOVEDIR : 0) == 0)
+		    unlinkat(j->scratch, kn, op->keep_dir ? AT_REMOVEDIR : 0) ==
+			0)
 			inode_unlinked_locked(fs, &st);
 		kept_release(j, op);
 	}
@@ -1085,8 +1088,7 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 				op->flags & RENAME_EXCHANGE);
 		if (res == 0 && op->keep) {
 			keep_name(kn, op->keep);
-			res = renameat(j->scratch, kn, op->dir2->fd,
-				       op->name2);
+			res = renameat(j->scratch, kn, op->dir2->fd, op->name2);
 			kept_release(j, op);
 			op->keep = 0;
 		}
@@ -1114,10 +1116,10 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 		if (s->off + (off_t)len > f->dlow)
 			len = (size_t)(f->dlow - s->off);
 		for (size_t done = 0; done < len;) {
-			size_t n = len - done < sizeof(buf) ? len - done
-							    : sizeof(buf);
-			ssize_t r = pread(j->data, buf, n,
-					  s->pos + (off_t)done);
+			size_t n =
+			    len - done < sizeof(buf) ? len - done : sizeof(buf);
+			ssize_t r =
+			    pread(j->data, buf, n, s->pos + (off_t)done);
 
 			if (r <= 0)
 				return r < 0 ? -errno : -EIO;
@@ -1145,7 +1147,8 @@ int pc_powercut(struct cfs *fs, struct pc_inval **inval)
 		e = op_undo(fs, j, &j->ops[i - 1], inval);
 		if (e && !err) {
 			err = e;
-			cfs_error(fs, "power cut: cannot undo an op on '%s': %s",
+			cfs_error(fs,
+				  "power cut: cannot undo an op on '%s': %s",
 				  j->ops[i - 1].name, strerror(-e));
 		}
 		op_free(j, &j->ops[i - 1]);
@@ -1185,8 +1188,8 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval)
 							 inval->name,
 							 strlen(inval->name));
 		else
-			fuse_lowlevel_notify_inval_inode(fs->se, inval->node,
-							 0, 0);
+			fuse_lowlevel_notify_inval_inode(fs->se, inval->node, 0,
+							 0);
 		free(inval);
 		inval = next;
 	}

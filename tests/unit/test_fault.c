@@ -27,12 +27,14 @@ static void test_parse_fields(void **state)
 
 	(void)state;
 	fault_set_init(&s);
-	assert_int_equal(parse(&s, "after fsync path=*.wal nth=3 "
-				   "action=powercut",
+	assert_int_equal(parse(&s,
+			       "after fsync path=*.wal nth=3 "
+			       "action=powercut",
 			       err),
 			 1);
-	assert_int_equal(parse(&s, "when=on op=write,truncate prob=0.5 "
-				   "seed=9 after-bytes=1M action=errno:ENOSPC",
+	assert_int_equal(parse(&s,
+			       "when=on op=write,truncate prob=0.5 "
+			       "seed=9 after-bytes=1M action=errno:ENOSPC",
 			       err),
 			 2);
 	assert_int_equal(parse(&s, "before write action=delay:10", err), 3);
@@ -240,9 +242,8 @@ static void test_plan_file(void **state)
 	unlink(path);
 
 	fault_set_init(&s);
-	assert_int_equal(fault_load(&s, "/nonexistent/plan.ini", err,
-				    sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+	    fault_load(&s, "/nonexistent/plan.ini", err, sizeof(err)), -ENOENT);
 	fault_set_release(&s);
 }
 
