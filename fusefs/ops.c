@@ -569,6 +569,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec = base;
 		rec.oflags = TRA_MODE;
 		rec.mode = attr->st_mode;
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
 		res = h ? fchmod(h->fd, attr->st_mode & 07777)
 			: fchmodat(AT_FDCWD, proc, attr->st_mode & 07777, 0);
 		err = setattr_step(fs, &rec, res);
@@ -586,6 +587,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     (valid & FUSE_SET_ATTR_GID ? TRA_GID : 0);
 		rec.uid = uid;
 		rec.gid = gid;
+		pc_attr(fs, fd, PC_ATTR_OWNER, NULL);
 		res = fchownat(fd, "", uid, gid,
 			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 		err = setattr_step(fs, &rec, res);
@@ -1136,6 +1138,10 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 			pc_dir_synced(fs, h->fd);
 		else
 			pc_synced(fs, h->fd);
+		/* its attributes: fsync of a file (not fdatasync), any
+		 * sync of a directory */
+		if (type == TR_FSYNCDIR || !(flags & TRF_DATASYNC))
+			pc_attr_synced(fs, h->fd);
 	} else if (sync && type == TR_FSYNC)
 		pc_sync_failed(fs, h->fd);
 	return commit_fault(req, fs, &rec, &hit);
@@ -1482,6 +1488,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_put;
+	pc_attr(fs, fd, PC_ATTR_XATTR, name);
 	rec.result = setxattr(proc, name, value, size, flags) < 0 ? -errno : 0;
 	err = order_commit(fs, &rec);
 	if (!err)
@@ -1511,6 +1518,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_put;
+	pc_attr(fs, fd, PC_ATTR_XATTR, name);
 	rec.result = removexattr(proc, name) < 0 ? -errno : 0;
 	err = order_commit(fs, &rec);
 	if (!err)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Saved old bytes of a file: [off, off + len) were at pos in "data". */
@@ -57,6 +58,7 @@ enum pc_kind {
 	PK_REMOVED, /* name was removed, kept as k<keep>: undo puts it back */
 	PK_RENAMED, /* name -> name2 (flags), victim kept if keep */
 	PK_SIZE,    /* a size op: durable once committed (journal order) */
+	PK_ATTR,    /* chmod, chown or an xattr change: old value kept */
 };
 
 /* A directory named by the journal. */
@@ -79,9 +81,14 @@ struct pc_op {
 	dev_t kdev;
 	ino_t ino; /* PK_SIZE: the file (st_ino, st_dev) ... */
 	dev_t dev;
-	uint64_t gen;  /* ... its pc_file's gen */
-	off_t size;    /* ... its new size (or at least that) */
-	bool at_least; /* ... an extension only (fallocate) */
+	uint64_t gen;	 /* ... its pc_file's gen */
+	off_t size;	 /* ... its new size (or at least that) */
+	bool at_least;	 /* ... an extension only (fallocate) */
+	int afd;	 /* PK_ATTR: O_PATH on the file (also ino, dev), -1 */
+	int what;	 /* ... PC_ATTR_* */
+	struct stat old; /* ... mode and owner before */
+	char *xval;	 /* ... xattr name's value before (name) ... */
+	ssize_t xlen;	 /* ... its length, -1 if it had none */
 };
 
 struct pc_journal {
@@ -241,6 +248,9 @@ static void op_free(struct pc_journal *j, struct pc_op *op)
 	dir_put(j, op->dir2);
 	free(op->name);
 	free(op->name2);
+	free(op->xval);
+	if (op->afd >= 0)
+		close(op->afd);
 }
 
 void pc_release(struct cfs *fs)
@@ -724,7 +734,7 @@ static struct pc_op *op_new(struct pc_journal *j, enum pc_kind kind, int pfd,
 		j->capops = cap;
 	}
 	op = &j->ops[j->nops];
-	*op = (struct pc_op){.kind = kind};
+	*op = (struct pc_op){.kind = kind, .afd = -1};
 	if (!name) {
 		j->nops++;
 		return op;
@@ -1057,6 +1067,95 @@ static void inval_add(struct cfs *fs, struct pc_inval **list, ino_t ino,
 	*list = v;
 }
 
+/* Put back the attribute op changed.  0 or -errno. */
+static int attr_undo(struct cfs *fs, struct pc_op *op, struct pc_inval **inval)
+{
+	char proc[32];
+	int res = 0;
+
+	snprintf(proc, sizeof(proc), PROC_FD, op->afd);
+	inval_add(fs, inval, op->ino, op->dev, "");
+	if (op->what == PC_ATTR_MODE)
+		res = S_ISLNK(op->old.st_mode)
+			  ? 0
+			  : chmod(proc, op->old.st_mode & 07777);
+	else if (op->what == PC_ATTR_OWNER)
+		res = fchownat(op->afd, "", op->old.st_uid, op->old.st_gid,
+			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	else if (op->xlen < 0)
+		res = removexattr(proc, op->name) < 0 && errno != ENODATA ? -1
+									  : 0;
+	else
+		res = setxattr(proc, op->name, op->xval, (size_t)op->xlen, 0);
+	return res < 0 ? -errno : 0;
+}
+
+void pc_attr(struct cfs *fs, int fd, int what, const char *xname)
+{
+	struct pc_journal *j = fs->pc;
+	char proc[32];
+	struct pc_op *op;
+
+	if (!j)
+		return;
+	op = op_new(j, PK_ATTR, -1, NULL);
+	if (!op)
+		goto out_nomem;
+	snprintf(proc, sizeof(proc), PROC_FD, fd);
+	op->afd = open(proc, O_PATH | O_CLOEXEC);
+	if (op->afd < 0 ||
+	    fstatat(op->afd, "", &op->old, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		goto out_drop;
+	op->ino = op->old.st_ino;
+	op->dev = op->old.st_dev;
+	op->what = what;
+	if (what == PC_ATTR_XATTR) {
+		ssize_t n;
+
+		op->name = strdup(xname);
+		if (!op->name)
+			goto out_drop;
+		n = getxattr(proc, xname, NULL, 0);
+		op->xlen = -1;
+		if (n >= 0) {
+			op->xval = malloc((size_t)n + 1);
+			if (!op->xval)
+				goto out_drop;
+			op->xlen = getxattr(proc, xname, op->xval, (size_t)n);
+			if (op->xlen < 0)
+				goto out_drop;
+		}
+	}
+	return;
+
+out_drop:
+	j->nops--;
+	op_free(j, op);
+out_nomem:
+	cfs_error(fs, "power cut journal: cannot keep an attribute; a later "
+		      "power cut will not restore it");
+}
+
+void pc_attr_synced(struct cfs *fs, int fd)
+{
+	struct pc_journal *j = fs->pc;
+	struct stat st;
+	size_t n = 0;
+
+	if (!j || fstat(fd, &st) < 0)
+		return;
+	for (size_t i = 0; i < j->nops; i++) {
+		struct pc_op *op = &j->ops[i];
+
+		if (op->kind == PK_ATTR && op->ino == st.st_ino &&
+		    op->dev == st.st_dev)
+			op_free(j, op);
+		else
+			j->ops[n++] = *op;
+	}
+	j->nops = n;
+}
+
 /* Undo one entry op (newer ones are undone already).  0 or -errno. */
 static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 		   struct pc_inval **inval)
@@ -1066,6 +1165,8 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 
 	if (op->kind == PK_SIZE)
 		return 0; /* the file's saves undo it */
+	if (op->kind == PK_ATTR)
+		return attr_undo(fs, op, inval);
 	inval_add(fs, inval, op->dir->ino, op->dir->dev, op->name);
 	inval_add(fs, inval, op->dir->ino, op->dir->dev, "");
 	if (op->dir2) {
@@ -1093,7 +1194,8 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 			op->keep = 0;
 		}
 		break;
-	case PK_SIZE: break;
+	case PK_SIZE:
+	case PK_ATTR: break;
 	}
 	return res < 0 ? -errno : 0;
 }

@@ -27,6 +27,9 @@
  * (the journal persists in order, docs/crash-model.md rule 6); a commit
  * deletes what the committed ops kept.
  *
+ * Attributes.  Before a chmod, chown or xattr change its old value joins
+ * the journal; an fsync of the file (not fdatasync) drops its entries.
+ *
  * Power cut: the journal is undone newest first, then each dirty file is
  * cut to its durable size and its saved bytes written back newest first,
  * the scratch directory is emptied, and every open handle is made stale.
@@ -104,6 +107,19 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 
 /* After a successful fsync/fdatasync of the directory at fd. */
 void pc_dir_synced(struct cfs *fs, int fd);
+
+/* ---- attributes: call before the change is applied ------------------- */
+
+enum { PC_ATTR_MODE = 1, PC_ATTR_OWNER, PC_ATTR_XATTR };
+
+/*
+ * Before chmod (PC_ATTR_MODE), chown (PC_ATTR_OWNER) or a set/remove of the
+ * xattr xname (PC_ATTR_XATTR) of the file at fd (O_PATH will do): keep the
+ * old value in the journal.  Durable once the journal commits past it, or
+ * at the next fsync (not fdatasync) of the file: pc_attr_synced().
+ */
+void pc_attr(struct cfs *fs, int fd, int what, const char *xname);
+void pc_attr_synced(struct cfs *fs, int fd);
 
 /* ---- the cut ---------------------------------------------------------- */
 

@@ -577,3 +577,33 @@ def test_fsx_with_journal(ctx):
     if os.environ.get("CRASHFS_FSX_STRICT"):
         want = strict_state(ctx, m, ctx.path("strict"))
         compare_trees(m.backing, want, "the tree after the live power cut")
+
+
+def test_attributes(ctx):
+    """chmod, chown and xattrs are undone unless the file was fsynced (not
+    fdatasynced) or the journal committed past them."""
+    m = mount_with(ctx, pre)
+    p = os.path.join(m.mnt, "old")
+    os.chmod(p, 0o600)
+    os.setxattr(p, "user.new", b"v")
+    os.chown(p, 1234, 1234)
+    powercut(m)
+    st = os.stat(p)
+    assert oct(st.st_mode & 0o7777) == oct(0o644), oct(st.st_mode)
+    assert (st.st_uid, st.st_gid) == (0, 0) or st.st_uid == os.getuid()
+    assert os.listxattr(p) == [], os.listxattr(p)
+    os.setxattr(p, "user.kept", b"1")
+    fd = os.open(p, os.O_RDONLY)
+    os.fdatasync(fd)   # not enough for attributes
+    os.close(fd)
+    powercut(m)
+    assert os.listxattr(p) == []
+    os.setxattr(p, "user.kept", b"1")
+    os.chmod(p, 0o640)
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    os.removexattr(p, "user.kept")
+    powercut(m)
+    assert os.getxattr(p, "user.kept") == b"1"
+    assert oct(os.stat(p).st_mode & 0o7777) == oct(0o640)
