@@ -435,10 +435,12 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = pfd;
 	else if (err)
 		injected(&rec, err);
-	else if ((rec.result = pc_unlink(fs, pfd, name, type == TR_RMDIR)))
+	else if ((rec.result = pc_unlink(fs, pfd, name, type == TR_RMDIR)) < 0)
 		;
-	else
+	else if (rec.result == 0)
 		inode_unlinked_locked(fs, &st);
+	else
+		rec.result = 0; /* kept alive by the journal: its id too */
 	inode_fd_put(p, pfd);
 	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
@@ -491,8 +493,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = pfd < 0 ? pfd : npfd;
 	else if (err)
 		injected(&rec, err);
-	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname, flags)))
+	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname, flags)) <
+		 0)
 		;
+	else if (rec.result == 1)
+		rec.result = 0; /* the victim is kept alive, its id too */
 	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
 		inode_unlinked_locked(fs, &victim);
 	inode_fd_put(p, pfd);

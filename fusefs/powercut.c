@@ -886,7 +886,7 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 			  "power cut will not restore '%s'",
 			  name);
 	}
-	return 0;
+	return 1;
 
 out_plain:
 	return unlinkat(pfd, name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
@@ -955,7 +955,7 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 			  "power cut journal: out of memory; a later "
 			  "power cut will not undo a rename of '%s'",
 			  name);
-	return 0;
+	return keep ? 1 : 0;
 
 out_plain:
 	return renameat2(pfd, name, npfd, newname, flags) < 0 ? -errno : 0;

@@ -98,10 +98,14 @@ void pc_sync_failed(struct cfs *fs, int fd);
 /* After a successful create/mkdir/mknod/symlink/link of pfd/name. */
 void pc_added(struct cfs *fs, int pfd, const char *name);
 
-/* Carry out unlink (or rmdir) of pfd/name, journalled. */
+/* Carry out unlink (or rmdir) of pfd/name, journalled.  Returns 1 when
+ * the removed entry is kept in the scratch directory (its inode lives
+ * on), 0 when it is really gone, or -errno. */
 int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir);
 
-/* Carry out renameat2(pfd, name, npfd, newname, flags), journalled. */
+/* Carry out renameat2(pfd, name, npfd, newname, flags), journalled.
+ * Returns 1 when a replaced target is kept in the scratch directory, 0,
+ * or -errno. */
 int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 	      const char *newname, unsigned int flags);
 
