@@ -344,8 +344,13 @@ int cmd_ctl(int argc, char **argv)
 			 verb);
 		return 2;
 	}
-	if (argc > 3) {
-		util_err("%s takes no argument", verb);
+	if (!strcmp(verb, "powercut") && argc == 5 &&
+	    !strcmp(argv[3], "--keep") && !strcmp(argv[4], "metadata")) {
+		verb = "powercut keep-metadata";
+	} else if (argc > 3) {
+		util_err("%s takes no argument%s", verb,
+			 strcmp(verb, "powercut") ? ""
+						  : " but '--keep metadata'");
 		return 2;
 	}
 	fd = connect_or_say(mnt);

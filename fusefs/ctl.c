@@ -302,12 +302,13 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	struct cfs *fs = srv->fs;
 	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
 	struct pc_inval *inval = NULL;
+	bool keep_meta = !strcmp(arg, "keep-metadata");
 	int err, res;
 
-	if (*arg && strcmp(arg, "strict"))
+	if (*arg && strcmp(arg, "strict") && !keep_meta)
 		return reply(fd,
-			     "error unknown power cut model '%s' (models: "
-			     "strict)",
+			     "error unknown power cut mode '%s' (strict, "
+			     "keep-metadata)",
 			     arg);
 	if (!fs->pc)
 		return reply(fd,
@@ -318,7 +319,7 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",
 			     fs->tw ? strerror(-err) : "the mount is closing");
-	res = pc_cut_locked(fs, &inval);
+	res = pc_cut_locked(fs, keep_meta, &inval);
 	order_end(fs);
 	pc_notify(fs, inval);
 	if (res)

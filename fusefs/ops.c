@@ -94,7 +94,7 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	switch (hit->action) {
 	case FA_ERRNO: return -hit->err;
 	case FA_POWERCUT:
-		pc_cut_locked(fs, &inval);
+		pc_cut_locked(fs, false, &inval);
 		pc_notify_async(fs, inval);
 		return 0;
 	case FA_KILL:

@@ -1234,7 +1234,7 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 	return 0;
 }
 
-int pc_powercut(struct cfs *fs, struct pc_inval **inval)
+int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
@@ -1245,13 +1245,23 @@ int pc_powercut(struct cfs *fs, struct pc_inval **inval)
 	if (!j)
 		return -ENOTSUP;
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; keep_meta && i < j->nops; i++) {
+		/* Names and attributes stay; sizes are data: undone. */
+		if (j->ops[i].kind == PK_SIZE)
+			op_free(j, &j->ops[i]);
+		else
+			op_commit(fs, j, &j->ops[i]);
+	}
+	if (keep_meta)
+		j->nops = 0;
 	for (size_t i = j->nops; i > 0; i--) {
 		e = op_undo(fs, j, &j->ops[i - 1], inval);
 		if (e && !err) {
 			err = e;
 			cfs_error(fs,
 				  "power cut: cannot undo an op on '%s': %s",
-				  j->ops[i - 1].name, strerror(-e));
+				  j->ops[i - 1].name ? j->ops[i - 1].name : "?",
+				  strerror(-e));
 		}
 		op_free(j, &j->ops[i - 1]);
 	}
@@ -1297,14 +1307,17 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval)
 	}
 }
 
-int pc_cut_locked(struct cfs *fs, struct pc_inval **inval)
+int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
 {
-	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
+	struct trace_rec rec = {
+	    .type = TR_POWERCUT,
+	    .name = keep_meta ? "keep-metadata" : "strict",
+	};
 	int err;
 
-	rec.result = pc_powercut(fs, inval);
+	rec.result = pc_powercut(fs, keep_meta, inval);
 	err = order_append(fs, &rec);
-	cfs_log("power cut (strict)%s%s", rec.result ? ": " : "",
+	cfs_log("power cut (%s)%s%s", rec.name, rec.result ? ": " : "",
 		rec.result ? strerror(-rec.result) : "");
 	return rec.result ? rec.result : err;
 }

@@ -128,12 +128,13 @@ void pc_attr_synced(struct cfs *fs, int fd);
 /* ---- the cut ---------------------------------------------------------- */
 
 /*
- * Bring the backing directory back to its durable state.  Returns 0 or
- * -errno (the first failure; the rest is still attempted).  *inval gets
- * the kernel caches to invalidate: pass it to pc_notify() once fs->order is
- * released.
+ * Bring the backing directory back to its durable state; with keep_meta,
+ * only the data (the LazyFS-like state: every entry and attribute change
+ * kept, unsynced data and sizes dropped).  Returns 0 or -errno (the first
+ * failure; the rest is still attempted).  *inval gets the kernel caches
+ * to invalidate: pass it to pc_notify() once fs->order is released.
  */
-int pc_powercut(struct cfs *fs, struct pc_inval **inval);
+int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
 
 /* Tell the kernel what changed and free the list. */
 void pc_notify(struct cfs *fs, struct pc_inval *inval);
@@ -142,7 +143,7 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval);
  * A power cut at the ordering point (fs->order held): pc_powercut() and its
  * TR_POWERCUT record.  Returns 0 or -errno.  *inval as for pc_powercut().
  */
-int pc_cut_locked(struct cfs *fs, struct pc_inval **inval);
+int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
 
 /* pc_notify() from a thread of its own: for a cut made inside a FUSE
  * request, whose caller may hold the very inode locks an invalidation

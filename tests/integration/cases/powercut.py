@@ -607,3 +607,24 @@ def test_attributes(ctx):
     powercut(m)
     assert os.getxattr(p, "user.kept") == b"1"
     assert oct(os.stat(p).st_mode & 0o7777) == oct(0o640)
+
+
+def test_keep_metadata(ctx):
+    """powercut --keep metadata: the LazyFS-like state: every name change
+    stays, unsynced data and sizes go."""
+    m = mount_with(ctx, pre)
+    write(os.path.join(m.mnt, "new"), b"unsynced")
+    os.rename(os.path.join(m.mnt, "old"), os.path.join(m.mnt, "renamed"))
+    write(os.path.join(m.mnt, "renamed"), b"XXX", flags=os.O_WRONLY)
+    os.unlink(os.path.join(m.mnt, "dir", "inner"))
+    r = run([CRASHFS, "ctl", m.mnt, "powercut", "--keep", "metadata"])
+    assert r.returncode == 0, r.stderr
+    assert listing(m.mnt) == ["dir", "new", "renamed"], listing(m.mnt)
+    assert listing(os.path.join(m.mnt, "dir")) == []
+    assert read(os.path.join(m.mnt, "new")) == b""
+    assert read(os.path.join(m.mnt, "renamed")) == b"old content\n"
+    r = run([CRASHFS, "ctl", m.mnt, "powercut", "--keep", "names"])
+    assert r.returncode == 2, r
+    m.umount()
+    t = run([CRASHFS, "trace", m.trace]).stdout
+    assert "keep-metadata" in t, t
