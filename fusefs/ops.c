@@ -1079,7 +1079,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (hit.action == FA_SHORT || hit.action == FA_TORN)
 			len = write_cut(size, off, hit.action);
 		if (!err)
-			err = pc_write(fs, h->fd, off, len);
+			err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off,
+				       len);
 		if (err)
 			errno = -err;
 		else
@@ -1265,7 +1266,8 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		goto out_reply;
 	/* At most COPY_MAX a request, so the result fits the record; the
 	 * caller sees a short copy and goes on. */
-	n = pc_write(fs, dst->fd, off_out, len < COPY_MAX ? len : COPY_MAX);
+	n = pc_write(fs, dst->fd, dst->in->ino, dst->in->dev, off_out,
+		     len < COPY_MAX ? len : COPY_MAX);
 	if (n < 0)
 		errno = (int)-n;
 	else

@@ -92,13 +92,15 @@ struct pc_op {
 };
 
 struct pc_journal {
-	char *path;	       /* the scratch directory */
-	bool hidden;	       /* ... is BACKING/PC_SCRATCH, hidden */
-	int scratch;	       /* O_RDONLY on the scratch directory */
-	int data;	       /* the saved-bytes file */
-	off_t data_end;	       /* its length */
-	uint64_t next_keep;    /* names k<N> */
-	uint64_t next_gen;     /* pc_file gens */
+	char *path;	    /* the scratch directory */
+	bool hidden;	    /* ... is BACKING/PC_SCRATCH, hidden */
+	int scratch;	    /* O_RDONLY on the scratch directory */
+	int data;	    /* the saved-bytes file */
+	off_t data_end;	    /* its length */
+	uint64_t next_keep; /* names k<N> */
+	uint64_t next_gen;  /* pc_file gens */
+	ino_t hint_ino;	    /* file_get(): the inode, if known, or 0 */
+	dev_t hint_dev;
 	uint64_t cuts;	       /* power cuts done */
 	struct map files;      /* (ino, dev) -> pc_file */
 	struct map dirs;       /* (ino, dev) -> pc_dir */
@@ -298,6 +300,13 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 	struct stat st;
 
 	*err = 0;
+	if (j->hint_ino) {
+		/* The caller knows the inode: no fstat when it is dirty. */
+		f = map_get(&j->files, j->hint_ino, j->hint_dev);
+		j->hint_ino = 0;
+		if (f)
+			return f;
+	}
 	if (fstat(fd, &st) < 0) {
 		*err = -errno;
 		return NULL;
@@ -397,7 +406,8 @@ static int post_add(struct pc_file *f, off_t off, off_t end)
 	return 0;
 }
 
-int pc_write(struct cfs *fs, int fd, off_t off, size_t len)
+int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
+	     size_t len)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
@@ -405,6 +415,8 @@ int pc_write(struct cfs *fs, int fd, off_t off, size_t len)
 
 	if (!j)
 		return 0;
+	j->hint_ino = ino;
+	j->hint_dev = dev;
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;

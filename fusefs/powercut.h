@@ -72,7 +72,10 @@ void pc_fix_nlink(struct cfs *fs, struct stat *st);
 /* ---- data: call before the change is applied ------------------------- */
 
 /* fd: any fd on the file (O_PATH will do).  0 or -errno (then refuse). */
-int pc_write(struct cfs *fs, int fd, off_t off, size_t len);
+/* pc_write: ino and dev are the file's backing inode if the caller knows
+ * it (no fstat on the hot path), 0 otherwise. */
+int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
+	     size_t len);
 int pc_truncate(struct cfs *fs, int fd, off_t size);
 int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len);
 
