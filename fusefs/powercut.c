@@ -188,6 +188,37 @@ static char *scratch_path(struct cfs *fs, bool *hidden)
 	return path;
 }
 
+/* Make and open j->path with its data file.  0 or -errno. */
+static int scratch_open(struct pc_journal *j)
+{
+	int err;
+
+	if (mkdir(j->path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	j->scratch =
+	    open(j->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->scratch < 0)
+		return -errno;
+	err = empty_dir(NULL, j->scratch);
+	if (err)
+		return err;
+	j->data = openat(j->scratch, "data",
+			 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return j->data < 0 ? -errno : 0;
+}
+
+/* Can entries move between the backing root and the scratch directory
+ * (same filesystem and mount)?  Probed with a hard link. */
+static bool scratch_linkable(struct cfs *fs, struct pc_journal *j)
+{
+	static const char probe[] = ".crashfs-probe";
+
+	if (linkat(j->scratch, "data", fs->mount_fd, probe, 0) < 0)
+		return errno != EXDEV;
+	unlinkat(fs->mount_fd, probe, 0);
+	return true;
+}
+
 int pc_init(struct cfs *fs)
 {
 	struct pc_journal *j = calloc(1, sizeof(*j));
@@ -201,25 +232,33 @@ int pc_init(struct cfs *fs)
 	j->path = scratch_path(fs, &j->hidden);
 	if (!j->path)
 		goto out_errno;
-	if (mkdir(j->path, 0700) < 0 && errno != EEXIST)
-		goto out_errno;
-	j->scratch =
-	    open(j->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (j->scratch < 0)
-		goto out_errno;
-	err = empty_dir(NULL, j->scratch);
+	err = scratch_open(j);
+	if (!err && !j->hidden && !scratch_linkable(fs, j)) {
+		/* Beside the trace is another mount: use the backing root. */
+		close(j->data);
+		unlinkat(j->scratch, "data", 0);
+		close(j->scratch);
+		j->data = j->scratch = -1;
+		rmdir(j->path);
+		free(j->path);
+		j->hidden = true;
+		if (asprintf(&j->path, "%s/%s", fs->backing, PC_SCRATCH) < 0) {
+			j->path = NULL;
+			err = -ENOMEM;
+		} else {
+			err = scratch_open(j);
+		}
+	}
 	if (err)
 		goto out_err;
-	j->data = openat(j->scratch, "data",
-			 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (j->data < 0)
-		goto out_errno;
 	fs->pc = j;
 	return 0;
 
 out_errno:
 	err = -errno;
 out_err:
+	if (j->data >= 0)
+		close(j->data);
 	if (j->scratch >= 0)
 		close(j->scratch);
 	free(j->path);
@@ -877,8 +916,13 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 	if (!j || (dir && !empty_dir_at(pfd, name)))
 		goto out_plain; /* the real call gives the right error */
 	keep = keep_entry(j, pfd, name, dir, &st, &err);
-	if (!keep)
+	if (!keep) {
+		cfs_error(fs,
+			  "power cut journal: cannot keep '%s' (%s); a later "
+			  "power cut will not restore it",
+			  name, strerror(-err));
 		goto out_plain;
+	}
 	if (!dir && unlinkat(pfd, name, 0) < 0) {
 		err = -errno;
 		keep_name(kn, keep);
