@@ -645,7 +645,7 @@ void model_apply_node(struct model *m, const struct model_op *op,
 			ext_put(m, n, op->copy[i].off,
 				op->copy[i].off + op->copy[i].len,
 				&op->copy[i]);
-		if (end > n->st.size)
+		if (op->result > 0 && end > n->st.size)
 			n->st.size = end;
 		break;
 	case TR_SETATTR:
@@ -1324,6 +1324,10 @@ static int op_push(struct model *m, const struct trace_rec *rec)
 	op->gid = rec->gid;
 	op->data_off = rec->data_off;
 	op->data_len = rec->data_len;
+	/* a short write (e.g. an injected one) landed only its first bytes */
+	if (rec->type == TR_WRITE && rec->result >= 0 &&
+	    (uint32_t)rec->result < rec->data_len)
+		op->data_len = (uint32_t)rec->result;
 	if ((rec->name && !(op->name = strdup(rec->name))) ||
 	    (rec->name2 && !(op->name2 = strdup(rec->name2)))) {
 		free(op->name);

@@ -31,6 +31,12 @@ static void usage(FILE *f)
 	for (size_t i = 0; persist_models[i]; i++)
 		fprintf(f, "                      %-7s %s\n",
 			persist_models[i]->name, persist_models[i]->summary);
+	fprintf(
+	    f, "  --kind KIND       only states of this kind (repeatable): "
+	       "strict,\n"
+	       "                    strict+data, visible, prefix, "
+	       "prefix-nodata, omit,\n"
+	       "                    torn-head, torn-tail, size-only, random\n");
 	fprintf(f, "  --point K         only the states of crash point K (the "
 		   "state after op #K)\n"
 		   "  --points          list the crash points instead\n"
@@ -60,6 +66,7 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 	static const struct option longs[] = {
 	    {"model", required_argument, NULL, 'm'},
 	    {"point", required_argument, NULL, 'k'},
+	    {"kind", required_argument, NULL, 'K'},
 	    {"points", no_argument, NULL, 'P'},
 	    {"all", no_argument, NULL, 'a'},
 	    {"max-prefixes", required_argument, NULL, 'p'},
@@ -92,6 +99,24 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 			o->xo.one_point = true;
 			o->xo.point = v;
 			break;
+		case 'K': {
+			unsigned k;
+
+			for (k = 0; k < XK_MAX; k++)
+				if (!strcmp(optarg, explore_kind_name(k)))
+					break;
+			if (k == XK_MAX || k == XK_CUSTOM) {
+				util_err(
+				    "unknown state kind '%s' (kinds: "
+				    "strict, strict+data, visible, prefix, "
+				    "prefix-nodata, omit, torn-head, "
+				    "torn-tail, size-only, random)",
+				    optarg);
+				return 2;
+			}
+			o->xo.kinds |= 1u << k;
+			break;
+		}
 		case 'P': o->points = true; break;
 		case 'a': o->all = true; break;
 		case 'j': o->json = true; break;

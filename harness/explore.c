@@ -48,9 +48,13 @@ struct explorer {
 	uint64_t *points; /* crash points, ascending */
 	size_t npoints;
 	/* the base tree */
-	size_t bmodel; /* known[] index, NONE: invalid */
-	uint64_t bk;   /* point the base is at */
-	size_t *pend;  /* pending op indices, in order */
+	size_t bmodel;	 /* known[] index, NONE: invalid */
+	uint64_t bk;	 /* point the base is at */
+	size_t *pend;	 /* pending op indices, in order */
+	int *applied;	 /* decision applied for pend[j] (see build()) */
+	int *dec;	 /* decisions of the state being built */
+	size_t *marks;	 /* undo-log mark before pend[j] */
+	size_t napplied; /* pend[0, napplied) are applied */
 	size_t npend;
 	size_t jd;	/* journal ops durable as a prefix */
 	uint64_t dseq;	/* seq of the last of them (0: none) */
@@ -122,6 +126,7 @@ static bool is_journal(uint8_t cls)
 static void base_reset(struct explorer *x, size_t ki)
 {
 	model_reset(x->m);
+	x->napplied = 0;
 	x->bmodel = ki;
 	x->bk = 0;
 	x->npend = 0;
@@ -134,6 +139,7 @@ static void to_base(struct explorer *x)
 {
 	model_rollback(x->m, 0);
 	model_commit(x->m);
+	x->napplied = 0;
 }
 
 static uint64_t *chain_word(const struct model_op *op, uint8_t cls)
@@ -325,27 +331,46 @@ static bool meta_persists(const struct explorer *x,
 }
 
 /* Build st on the base (which must be at st's model and point). */
+/* What st does with pending op i: -1 nothing, else the variant applied. */
+static int decision(const struct explorer *x, const struct explore_state *st,
+		    size_t i)
+{
+	if (x->ps[x->bmodel].cls[i] == PC_DATA)
+		return decide(x, st, i);
+	return meta_persists(x, st, i) ? MV_FULL : -1;
+}
+
+/*
+ * Build st on the base (which must be at st's model and point).  The tree
+ * holds the previous state; the pending ops up to the first one whose
+ * decision differs stay applied, the rest is undone and redone.  States
+ * generated in order share long prefixes, so most cost little.
+ */
 static void build(struct explorer *x, struct explore_state *st)
 {
-	const struct persist *p = &x->ps[x->bmodel];
+	size_t j, n = x->npend;
 
-	to_base(x);
-	model_mark(x->m);
-	for (size_t j = 0; j < x->npend; j++) {
-		size_t i = x->pend[j];
-		const struct model_op *op = model_op(x->m, i);
-		int v;
-
-		if (p->cls[i] == PC_DATA) {
-			v = decide(x, st, i);
-			if (v >= 0)
-				model_apply_node(
-				    x->m, op, (enum model_variant)v, x->sector);
-		} else if (meta_persists(x, st, i)) {
-			model_apply_ns(x->m, op);
-			model_apply_node(x->m, op, MV_FULL, x->sector);
-		}
+	for (j = 0; j < n; j++)
+		x->dec[j] = decision(x, st, x->pend[j]);
+	for (j = 0; j < x->napplied && x->dec[j] == x->applied[j]; j++)
+		;
+	if (j < x->napplied) {
+		model_rollback(x->m, x->marks[j]);
+		x->napplied = j;
 	}
+	for (; j < n; j++) {
+		const struct model_op *op = model_op(x->m, x->pend[j]);
+
+		/* a new epoch per op: the undo log can stop at any op */
+		x->marks[j] = model_mark(x->m);
+		x->applied[j] = x->dec[j];
+		if (x->dec[j] < 0)
+			continue;
+		model_apply_ns(x->m, op);
+		model_apply_node(x->m, op, (enum model_variant)x->dec[j],
+				 x->sector);
+	}
+	x->napplied = n;
 	st->hash = model_hash(x->m, model_root(x->m));
 }
 
@@ -473,29 +498,33 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 		if (p->cls[i] == PC_DATA && !(p->tie[i] && p->tie[i] <= x->bk))
 			wr[nwr++] = i;
 	}
+	/*
+	 * The order makes neighbours share long prefixes of decisions, which
+	 * build() keeps applied: metadata prefixes without data, then with
+	 * it, ascending, up to the visible state; then single writes varied
+	 * from the most recent back.
+	 */
 	add(&g, XK_STRICT, x->dseq, 0, 0);
 	if (!r->pending_meta && !r->pending_data)
 		goto out_free;
+	if (r->pending_meta && !r->data_in_order && r->pending_data && nwr)
+		for (size_t j = 0; j < (npos < capp ? npos : capp); j++)
+			add(&g, XK_PREFIX_NODATA,
+			    model_op(x->m, pos[pick(npos, capp, j)])->seq, 0,
+			    0);
 	if (r->pending_data && !r->data_in_order && nwr)
 		add(&g, XK_STRICT_DATA, x->dseq, 0, 0);
-	if (npos || nwr)
-		add(&g, XK_VISIBLE, x->bk, 0, 0);
-	if (r->pending_meta) {
-		size_t n = npos < capp ? npos : capp;
-
-		for (size_t j = 0; j < n; j++) {
-			uint64_t s =
-			    model_op(x->m, pos[pick(npos, capp, j)])->seq;
-
-			add(&g, XK_PREFIX, s, 0, 0);
-			if (!r->data_in_order && r->pending_data && nwr)
-				add(&g, XK_PREFIX_NODATA, s, 0, 0);
-		}
-	}
+	if (r->pending_meta)
+		for (size_t j = 0; j < (npos < capp ? npos : capp); j++)
+			add(&g, XK_PREFIX,
+			    model_op(x->m, pos[pick(npos, capp, j)])->seq, 0,
+			    0);
+	/* always, so that asking for visible states gets every point */
+	add(&g, XK_VISIBLE, x->bk, 0, 0);
 	if (r->pending_data && !r->data_in_order) {
 		size_t n = nwr < capw ? nwr : capw;
 
-		for (size_t j = 0; j < n; j++) {
+		for (size_t j = n; j-- > 0;) {
 			const struct model_op *op =
 			    model_op(x->m, wr[nwr - n + j]);
 
@@ -561,7 +590,10 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 			: 512;
 	x->points = malloc((n + 1) * sizeof(*x->points));
 	x->pend = malloc((n + 1) * sizeof(*x->pend));
-	if (!x->points || !x->pend)
+	x->applied = malloc((n + 1) * sizeof(*x->applied));
+	x->dec = malloc((n + 1) * sizeof(*x->dec));
+	x->marks = malloc((n + 1) * sizeof(*x->marks));
+	if (!x->points || !x->pend || !x->applied || !x->dec || !x->marks)
 		goto out;
 	x->points[x->npoints++] = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -627,6 +659,9 @@ void explore_free(struct explorer **xp)
 			persist_release(&x->ps[i]);
 	free(x->points);
 	free(x->pend);
+	free(x->applied);
+	free(x->dec);
+	free(x->marks);
 	free(x->iter.v);
 	free(x->other.v);
 	free(x->custom);
@@ -1111,6 +1146,7 @@ int explore_visible(struct explorer *x, uint64_t k)
 			     (unsigned long long)k, model_nops(x->m));
 	model_goto_visible(x->m, k);
 	x->bmodel = NONE; /* explore_next() rebuilds its base */
+	x->napplied = 0;
 	return 0;
 }
 

@@ -54,8 +54,9 @@
  *
  * Costs: the explorer keeps a base tree (the ops durable at k, applied
  * once) and builds each state by applying the pending ops it persists on
- * top, then undoing them: a state costs the number of ops pending at its
- * point, not the length of the trace.
+ * top; between two states only the ops after the first one they treat
+ * differently are undone and redone.  A state costs what is pending at its
+ * point, not the length of the trace (see docs/crash-model.md).
  *
  * The explorer owns the model's tree while it lives (it changes it); the
  * model must outlive it.  Errors: explore_new() returns NULL with errno

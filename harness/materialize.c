@@ -32,9 +32,15 @@ struct drec {
 	const struct mnode *node; /* the model file it holds */
 	uint64_t hash;		  /* model_hash() when written (not dirs) */
 	uint64_t epoch;		  /* sync pass that last met it */
+	uint64_t meta;		  /* meta_hash() when written (files) */
+	struct extent *ext;	  /* the extents written (files), owned */
+	size_t n_ext;		  /* how many */
+	uint64_t size;		  /* the size written (files) */
 	struct drec *parent;
 	struct drec *head, *next; /* children list, siblings */
 };
+
+#define WRITE_BUF (256 * 1024)
 
 struct materializer {
 	int rootfd;	   /* the output directory */
@@ -44,6 +50,7 @@ struct materializer {
 				   file with more than one link */
 	uint64_t epoch;
 	unsigned long ops;
+	char *buf; /* WRITE_BUF bytes for copying content */
 	bool xattr_warned, dev_warned;
 	char *err;
 	size_t errlen;
@@ -94,6 +101,9 @@ static void rec_free_tree(struct materializer *mt, struct drec *r)
 		rec_free_tree(mt, c);
 	}
 	r->head = NULL;
+	free(r->ext);
+	r->ext = NULL;
+	r->n_ext = 0;
 	if (r->parent) {
 		if (map_get(&mt->byname, (uint64_t)(uintptr_t)r->parent,
 			    hname(r->name)) == r)
@@ -225,48 +235,161 @@ static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n)
 	}
 }
 
-static int write_content(struct materializer *mt, struct model *m, int fd,
-			 const struct mnode *n)
+/* Mode, owner and xattrs of n: what an in-place rewrite keeps. */
+static uint64_t meta_hash(const struct mnode *n)
+{
+	struct model_stat st;
+	const char *name;
+	const void *val;
+	uint32_t len;
+	size_t i = 0;
+	uint64_t v[3];
+
+	model_stat(n, &st);
+	v[0] = st.mode;
+	v[1] = ((uint64_t)st.uid << 32) | st.gid;
+	v[2] = 0;
+	while (model_xattr(n, &i, &name, &val, &len))
+		v[2] += XXH3_64bits(name, strlen(name)) ^ XXH3_64bits(val, len);
+	return XXH3_64bits(v, sizeof(v));
+}
+
+static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Write n's content from extent i on, at file offsets from x on (what
+ * lies before x is on disk already), then set the size.  Contiguous
+ * extents are copied together, holes are left as holes.
+ */
+static int write_from(struct materializer *mt, struct model *m, int fd,
+		      const struct mnode *n, size_t i, uint64_t x)
 {
 	const struct extent *e;
 	struct model_stat st;
 	size_t ne;
-	char buf[65536];
 
 	model_stat(n, &st);
 	e = model_extents(n, &ne);
-	for (size_t i = 0; i < ne; i++) {
-		for (uint64_t done = 0; done < e[i].len;) {
-			size_t chunk = e[i].len - done > sizeof(buf)
-					   ? sizeof(buf)
-					   : (size_t)(e[i].len - done);
-			ssize_t w;
-			int err =
-			    model_extent_read(m, n, &e[i], done, buf, chunk);
+	while (i < ne) {
+		uint64_t a = e[i].off > x ? e[i].off : x;
+		uint64_t b = e[i].off + e[i].len;
+		size_t j = i + 1;
+
+		while (j < ne && e[j].off == b)
+			b += e[j++].len;
+		if (b > st.size)
+			b = st.size;
+		for (uint64_t off = a; off < b;) {
+			size_t chunk =
+			    b - off > WRITE_BUF ? WRITE_BUF : (size_t)(b - off);
+			ssize_t got = model_read(m, n, off, mt->buf, chunk);
+			int err = got > 0 ? 0 : got < 0 ? (int)got : -EIO;
 
 			if (err)
 				return mfail(mt, -err,
-					     "cannot read the "
-					     "content of a file: %s",
+					     "cannot read the content of a "
+					     "file: %s",
 					     strerror(-err));
-			if (e[i].off + done >= st.size)
-				break;
-			if (chunk > st.size - e[i].off - done)
-				chunk = (size_t)(st.size - e[i].off - done);
-			w = pwrite(fd, buf, chunk, (off_t)(e[i].off + done));
-			if (w < 0)
-				return mfail(mt, errno, "cannot write: %s",
-					     strerror(errno));
-			done += (uint64_t)w;
+			err = pwrite_all(fd, mt->buf, (size_t)got, off);
+			if (err)
+				return mfail(mt, -err, "cannot write: %s",
+					     strerror(-err));
+			off += (uint64_t)got;
 		}
+		i = j;
 	}
 	if (ftruncate(fd, (off_t)st.size))
 		return mfail(mt, errno, "cannot set size: %s", strerror(errno));
 	return 0;
 }
 
+/* Remember what was written, for the next sync's in-place update. */
+static void rec_content(struct drec *r, const struct mnode *n)
+{
+	const struct extent *e;
+	struct model_stat st;
+	size_t ne;
+
+	model_stat(n, &st);
+	e = model_extents(n, &ne);
+	free(r->ext);
+	r->ext = ne ? malloc(ne * sizeof(*e)) : NULL;
+	r->n_ext = r->ext ? ne : 0;
+	if (r->ext)
+		memcpy(r->ext, e, ne * sizeof(*e));
+	/* out of memory: no in-place update next time */
+	r->size = r->ext || !ne ? st.size : UINT64_MAX;
+	r->meta = meta_hash(n);
+}
+
+static bool ext_equal(const struct extent *a, const struct extent *b)
+{
+	return a->off == b->off && a->len == b->len && a->src == b->src &&
+	       a->kind == b->kind && a->from == b->from;
+}
+
+/*
+ * The file at name holds an earlier content of n, with the same mode,
+ * owner and xattrs: rewrite only from the first byte that differs (an
+ * append writes the appended bytes, a rolled-back append truncates).
+ * With more than one link, the open descriptor is handed back in keep_fd
+ * for the other names.
+ */
+static int update_file(struct materializer *mt, struct model *m, int dirfd,
+		       const char *name, const struct mnode *n, struct drec *r,
+		       int *keep_fd)
+{
+	const struct extent *e;
+	struct model_stat st;
+	size_t ne, i = 0;
+	uint64_t x;
+	int fd, err;
+
+	model_stat(n, &st);
+	e = model_extents(n, &ne);
+	while (i < ne && i < r->n_ext && ext_equal(&e[i], &r->ext[i]))
+		i++;
+	x = st.size < r->size ? st.size : r->size;
+	if (i < r->n_ext && r->ext[i].off < x)
+		x = r->ext[i].off;
+	if (i < ne && e[i].off < x)
+		x = e[i].off;
+	mt->ops++;
+	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mfail(mt, errno, "cannot open '%s': %s", name,
+			     strerror(errno));
+	if (ftruncate(fd, (off_t)x))
+		err = mfail(mt, errno, "cannot truncate '%s': %s", name,
+			    strerror(errno));
+	else
+		err = write_from(mt, m, fd, n, i, x);
+	if (!err)
+		rec_content(r, n);
+	if (!err && st.nlink > 1) {
+		*keep_fd = fd;
+		return 0;
+	}
+	close(fd);
+	return err;
+}
+
 static int make_file(struct materializer *mt, struct model *m, int dirfd,
-		     const char *name, const struct mnode *n)
+		     const char *name, const struct mnode *n, struct drec *r)
 {
 	struct model_stat st;
 	uintptr_t prev =
@@ -282,6 +405,7 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
 			return mfail(mt, errno, "cannot link '%s': %s", name,
 				     strerror(errno));
+		rec_content(r, n);
 		return 0;
 	}
 	fd = openat(dirfd, name,
@@ -289,7 +413,9 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 	if (fd < 0)
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
-	err = write_content(mt, m, fd, n);
+	err = write_from(mt, m, fd, n, 0, 0);
+	if (!err)
+		rec_content(r, n);
 	if (!err) {
 		set_xattrs(mt, fd, n);
 		if (geteuid() == 0 && fchown(fd, st.uid, st.gid))
@@ -412,6 +538,21 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		r = rec_find(mt, rd, name);
 		same = r && (r->mode & S_IFMT) == (st.mode & S_IFMT) &&
 		       (S_ISDIR(st.mode) || (r->node == c && r->hash == h));
+		if (r && !same && S_ISREG(st.mode) && S_ISREG(r->mode) &&
+		    r->node == c && r->size != UINT64_MAX &&
+		    !map_get(&mt->links, (uint64_t)(uintptr_t)c, 0) &&
+		    r->meta == meta_hash(c)) {
+			int keep = -1;
+
+			err = update_file(mt, m, dirfd, name, c, r, &keep);
+			if (keep >= 0 &&
+			    map_put(&mt->links, (uint64_t)(uintptr_t)c, 0,
+				    (void *)(uintptr_t)(keep + 1)))
+				close(keep);
+			if (err)
+				break;
+			same = true;
+		}
 		if (r && !same) {
 			err = remove_entry(mt, dirfd, name);
 			rec_unlink(mt, r);
@@ -427,7 +568,7 @@ static int sync_dir(struct materializer *mt, struct model *m,
 				err = sync_subdir(mt, m, dirfd, name, c, r,
 						  true, depth);
 			else if (S_ISREG(st.mode))
-				err = make_file(mt, m, dirfd, name, c);
+				err = make_file(mt, m, dirfd, name, c, r);
 			else
 				err = make_special(mt, dirfd, name, c);
 			r->mode = st.mode;
@@ -507,6 +648,12 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 
 	if (!mt)
 		return NULL;
+	mt->buf = malloc(WRITE_BUF);
+	if (!mt->buf) {
+		e = ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		e = errno;
 		snprintf(err, errlen, "cannot create '%s': %s", dir,
@@ -546,6 +693,7 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 out_close:
 	close(mt->rootfd);
 out_free:
+	free(mt->buf);
 	free(mt);
 	errno = e;
 	return NULL;
@@ -562,6 +710,7 @@ void materialize_free(struct materializer **mtp)
 	map_release(&mt->byname);
 	close_links(mt);
 	close(mt->rootfd);
+	free(mt->buf);
 	free(mt);
 }
 

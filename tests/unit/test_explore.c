@@ -488,6 +488,37 @@ static void test_dedup_and_counts(void **state)
 	tb_close(&t);
 }
 
+static void test_visible_only(void **state)
+{
+	struct explore_opts o = {.kinds = 1u << XK_VISIBLE};
+	struct explore_state st;
+	struct explorer *x;
+	struct model *ref;
+	struct tb t;
+	size_t n = 0, np;
+	char err[512];
+
+	(void)state;
+	tb_open(&t);
+	random_trace(&t, 31, 80);
+	assert_non_null(tb_load(&t));
+	ref = model_load(t.trace, t.init, err, sizeof(err));
+	assert_non_null(ref);
+	x = explore_new(t.m, &o, err, sizeof(err));
+	assert_non_null(x);
+	while (explore_next(x, &st) > 0) {
+		assert_int_equal(st.kind, XK_VISIBLE);
+		model_goto_visible(ref, st.point);
+		assert_true(model_hash(ref, model_root(ref)) == st.hash);
+		n++;
+	}
+	explore_points(x, &np);
+	assert_int_equal(n, np); /* one per crash point, 0 included */
+	explore_free(&x);
+	model_free(&ref);
+	tb_close(&t);
+}
+
 static void test_bounds(void **state)
 {
 	struct explore_opts o = {.max_prefixes = 2, .max_writes = 1};
@@ -566,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_ids),
 	    cmocka_unit_test(test_custom_states),
 	    cmocka_unit_test(test_dedup_and_counts),
+	    cmocka_unit_test(test_visible_only),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_shards_partition),
 	};

@@ -136,6 +136,51 @@ static void test_incremental_cost(void **state)
 	tb_close(&t);
 }
 
+static void test_symlink_planted_in_output(void **state)
+{
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], victim[256], p[300], err[512];
+	uint64_t d, f;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	d = tb_mkdir(&t, 1, "d");
+	f = tb_create(&t, d, "x");
+	tb_write(&t, f, 0, "first");
+	tb_write(&t, f, 0, "second");
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	outdir(&t, victim, sizeof(victim), "victim");
+	assert_int_equal(mkdir(victim, 0755), 0);
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(explore_visible(x, 4), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	/* a checker swaps the directory for a symlink pointing outside */
+	snprintf(p, sizeof(p), "%s/d/x", out);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/d", out);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(symlink(victim, p), 0);
+	assert_int_equal(explore_visible(x, 5), 0);
+	assert_true(materialize_sync(mt, t.m, err, sizeof(err)) < 0);
+	/* nothing was written through the symlink */
+	snprintf(p, sizeof(p), "%s/x", victim);
+	assert_int_equal(access(p, F_OK), -1);
+	/* the failed sync forgot everything: the next one rebuilds */
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
 static void test_output_must_be_empty(void **state)
 {
 	struct tb t;
@@ -342,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(test_states_on_disk),
 	    cmocka_unit_test(test_incremental_cost),
 	    cmocka_unit_test(test_output_must_be_empty),
+	    cmocka_unit_test(test_symlink_planted_in_output),
 	    cmocka_unit_test(test_verify_reports_differences),
 	    cmocka_unit_test(test_run_layout),
 	    cmocka_unit_test(test_commands),

@@ -509,8 +509,8 @@ static void test_failed_fsync(void **state)
 	tb_fsyncdir(&t, 1);
 	tb_write(&t, f, 0, "lost");
 	{
-		struct trace_rec r = { .type = TR_FSYNC, .id = f,
-				       .result = -EIO };
+		struct trace_rec r = {
+		    .type = TR_FSYNC, .id = f, .result = -EIO};
 
 		tb_rec(&t, &r);
 	}
