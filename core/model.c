@@ -12,6 +12,7 @@
  * the first time they change after the last mark.
  */
 #include "core/model.h"
+#include "core/persist.h"
 #include "core/map.h"
 #include "core/util.h"
 
@@ -1710,6 +1711,43 @@ static int load_node_op(struct model *m, struct model_op *op)
 	return 0;
 }
 
+/*
+ * A live power cut (fusefs/powercut.c): from here on the tree is the
+ * strict durable state at the cut.  The ops that were not durable then
+ * never happened: they are marked failed (-ECANCELED) and the visible tree
+ * is rebuilt without them.  A "keep-metadata" cut cancels only data and
+ * size ops.  persist_compute() makes every op before a cut durable.
+ */
+static int load_powercut(struct model *m, struct model_op *cut)
+{
+	bool keep_meta = cut->name && !strcmp(cut->name, "keep-metadata");
+	struct persist p = {0};
+	size_t n = m->nops - 1; /* the ops before the cut */
+
+	if (cut->result < 0)
+		return 0;
+	if (cut->name && strcmp(cut->name, "strict") && !keep_meta)
+		return fail(m, ENOTSUP,
+			    "record #%llu: a power cut of unknown model '%s'",
+			    (unsigned long long)cut->seq, cut->name);
+	m->nops = n;
+	if (persist_compute(m, persist_find("strict"), &p)) {
+		m->nops = n + 1;
+		return fail(m, ENOMEM, "out of memory");
+	}
+	m->nops = n + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (p.cls[i] == PC_NONE || p.durable_at[i] <= cut->seq)
+			continue;
+		if (keep_meta && p.cls[i] != PC_DATA && p.cls[i] != PC_SIZE)
+			continue;
+		m->ops[i].result = -ECANCELED;
+	}
+	persist_release(&p);
+	model_goto_visible(m, cut->seq);
+	return 0;
+}
+
 /* Resolve, check and apply one record to the visible tree. */
 static int load_op(struct model *m, struct model_op *op,
 		   const struct trace_rec *rec)
@@ -1745,12 +1783,7 @@ static int load_op(struct model *m, struct model_op *op,
 	case TR_FSYNCDIR:
 	case TR_FLUSH:
 	case TR_RELEASE: err = load_node_op(m, op); break;
-	case TR_POWERCUT:
-		return fail(m, ENOTSUP,
-			    "record #%llu: the trace holds a simulated power "
-			    "loss; exploring crash states across it is not "
-			    "supported",
-			    (unsigned long long)op->seq);
+	case TR_POWERCUT: return load_powercut(m, op);
 	default: break;
 	}
 	if (err)

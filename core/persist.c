@@ -270,6 +270,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 				make_durable(&c, i, op->seq);
 			break;
 		case PC_NONE:
+			/* A live power cut: what survived it is durable. */
+			if (op->type == TR_POWERCUT && op->result >= 0)
+				for (size_t j = 0; j < i; j++)
+					if (p->cls[j] != PC_NONE)
+						make_durable(&c, j, op->seq);
 			if ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR) &&
 			    op->node && op->result >= 0)
 				do_sync(&c, i, op);

@@ -221,10 +221,17 @@ out_free:
 
 static void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
-		   "trace\n"
-		   "       crashfs ctl MNT status         show the daemon's "
-		   "state\n");
+	fprintf(f,
+		"usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+		"trace\n"
+		"       crashfs ctl MNT status         show the daemon's "
+		"state\n"
+		"       crashfs ctl MNT powercut       drop everything not "
+		"durable (strict)\n"
+		"       crashfs ctl MNT fault RULE...  add a fault rule "
+		"(docs/faults.md)\n"
+		"       crashfs ctl MNT faults [clear] list the fault rules, "
+		"or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -275,6 +282,41 @@ static int send_mark(const char *mnt, int argc, char **argv)
 	return ret;
 }
 
+/* "fault RULE" or "faults [clear]"; returns the exit status. */
+static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
+{
+	char *req;
+	int fd, ret;
+
+	if (!strcmp(verb, "fault") && argc < 1) {
+		util_err("fault needs a rule, e.g. 'after fsync path=*.wal "
+			 "nth=3 action=powercut'");
+		return 2;
+	}
+	if (!strcmp(verb, "faults") &&
+	    (argc > 1 || (argc == 1 && strcmp(argv[0], "clear")))) {
+		util_err("faults takes 'clear' or nothing");
+		return 2;
+	}
+	req = join(verb, argc, argv);
+	if (!req)
+		return 2;
+	if (strchr(req, '\n')) {
+		util_err("a rule cannot contain a newline");
+		free(req);
+		return 2;
+	}
+	fd = connect_or_say(mnt);
+	if (fd < 0) {
+		free(req);
+		return 2;
+	}
+	ret = transact(fd, mnt, req);
+	close(fd);
+	free(req);
+	return ret;
+}
+
 int cmd_ctl(int argc, char **argv)
 {
 	const char *mnt, *verb;
@@ -294,18 +336,27 @@ int cmd_ctl(int argc, char **argv)
 	verb = argv[2];
 	if (!strcmp(verb, "mark"))
 		return send_mark(mnt, argc - 3, argv + 3);
-	if (strcmp(verb, "status")) {
-		util_err("unknown command '%s' (commands: mark, status)", verb);
+	if (!strcmp(verb, "fault") || !strcmp(verb, "faults"))
+		return send_fault(mnt, verb, argc - 3, argv + 3);
+	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
+		util_err("unknown command '%s' (commands: fault, faults, mark, "
+			 "powercut, status)",
+			 verb);
 		return 2;
 	}
-	if (argc > 3) {
-		util_err("status takes no argument");
+	if (!strcmp(verb, "powercut") && argc == 5 &&
+	    !strcmp(argv[3], "--keep") && !strcmp(argv[4], "metadata")) {
+		verb = "powercut keep-metadata";
+	} else if (argc > 3) {
+		util_err("%s takes no argument%s", verb,
+			 strcmp(verb, "powercut") ? ""
+						  : " but '--keep metadata'");
 		return 2;
 	}
 	fd = connect_or_say(mnt);
 	if (fd < 0)
 		return 2;
-	ret = transact(fd, mnt, "status");
+	ret = transact(fd, mnt, verb);
 	close(fd);
 	return ret;
 }

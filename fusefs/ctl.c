@@ -10,6 +10,7 @@
  */
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -253,11 +254,13 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 	struct cfs *fs = srv->fs;
 	unsigned long long records = 0, bytes = 0, fsyncs, marks, refused;
 	char last[512];
+	struct pc_stats pc;
 	int broken;
 	bool open;
 
 	(void)arg;
 	pthread_mutex_lock(&fs->order);
+	pc_stats(fs, &pc);
 	open = fs->tw != NULL;
 	if (open) {
 		records = trace_writer_count(fs->tw);
@@ -276,6 +279,13 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 		  (int)getpid(), fs->backing, fs->mount, fs->trace_path,
 		  records, bytes, fsyncs, marks, refused))
 		return -EPIPE;
+	if (reply(fd,
+		  "unsynced files: %llu\nunsynced bytes: %llu\n"
+		  "pending ops: %llu\nscratch bytes: %llu\npower cuts: %llu",
+		  (unsigned long long)pc.files, (unsigned long long)pc.bytes,
+		  (unsigned long long)pc.ops, (unsigned long long)pc.scratch,
+		  (unsigned long long)pc.cuts))
+		return -EPIPE;
 	if (reply(fd, "state: %s%s%s",
 		  broken ? "broken ("
 		  : open ? "recording"
@@ -283,6 +293,77 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 		  broken ? strerror(-broken) : "", broken ? ")" : ""))
 		return -EPIPE;
 	if (reply(fd, "last error: %s", *last ? last : "none"))
+		return -EPIPE;
+	return reply(fd, "ok");
+}
+
+static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
+	struct pc_inval *inval = NULL;
+	bool keep_meta = !strcmp(arg, "keep-metadata");
+	int err, res;
+
+	if (*arg && strcmp(arg, "strict") && !keep_meta)
+		return reply(fd,
+			     "error unknown power cut mode '%s' (strict, "
+			     "keep-metadata)",
+			     arg);
+	if (!fs->pc)
+		return reply(fd,
+			     "error this mount keeps no undo journal: mount "
+			     "with 'crashfs mount --powercut' to cut the "
+			     "power");
+	err = order_begin(fs, &rec);
+	if (err)
+		return reply(fd, "error cannot record the power cut: %s",
+			     fs->tw ? strerror(-err) : "the mount is closing");
+	res = pc_cut_locked(fs, keep_meta, &inval);
+	order_end(fs);
+	pc_notify(fs, inval);
+	if (res)
+		return reply(fd, "error the power cut failed: %s",
+			     strerror(-res));
+	return reply(fd, "ok");
+}
+
+/* fault RULE: add a rule */
+static int verb_fault(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	char err[256];
+	int n;
+
+	pthread_mutex_lock(&fs->order);
+	n = fault_parse(&fs->faults, arg, err, sizeof(err));
+	pthread_mutex_unlock(&fs->order);
+	if (n < 0)
+		return reply(fd, "error bad fault rule: %s",
+			     n == -ENOMEM ? strerror(ENOMEM) : err);
+	cfs_log("fault rule %d: %s", n, arg);
+	return reply(fd, "rule %d\nok", n);
+}
+
+/* faults [clear]: list the rules, or remove them all */
+static int verb_faults(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct cfs *fs = srv->fs;
+	char buf[CTL_LINE_MAX - 8];
+
+	if (*arg && strcmp(arg, "clear"))
+		return reply(fd, "error faults takes 'clear' or nothing");
+	pthread_mutex_lock(&fs->order);
+	if (*arg) {
+		fault_set_release(&fs->faults);
+		buf[0] = '\0';
+	} else {
+		fault_list(&fs->faults, buf, sizeof(buf));
+	}
+	pthread_mutex_unlock(&fs->order);
+	if (*arg)
+		cfs_log("fault rules cleared");
+	if (*buf && reply(fd, "%s", buf))
 		return -EPIPE;
 	return reply(fd, "ok");
 }
@@ -323,9 +404,8 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 }
 
 static const struct ctl_verb verbs[] = {
-    {"mark", verb_mark},
-    {"status", verb_status},
-    {"wait", verb_wait},
+    {"fault", verb_fault},	 {"faults", verb_faults}, {"mark", verb_mark},
+    {"powercut", verb_powercut}, {"status", verb_status}, {"wait", verb_wait},
 };
 
 /* Run one request line.  Returns as a verb does. */
@@ -341,8 +421,8 @@ static int request(struct ctl_server *srv, int fd, char *line)
 		if (!strcmp(verbs[i].name, line))
 			return verbs[i].fn(srv, fd, arg);
 	return reply(fd,
-		     "error unknown command '%s' (commands: mark, status, "
-		     "wait)",
+		     "error unknown command '%s' (commands: fault, faults, "
+		     "mark, powercut, status, wait)",
 		     line);
 }
 

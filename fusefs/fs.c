@@ -5,6 +5,7 @@
  * and appended to the trace (see fs.h).
  */
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ int cfs_init(struct cfs *fs, const char *backing)
 	pthread_mutex_init(&fs->order, NULL);
 	pthread_mutex_init(&fs->tab, NULL);
 	pthread_mutex_init(&fs->errlock, NULL);
+	fault_set_init(&fs->faults);
 	fs->next_id = TRACE_ROOT_ID + 1;
 	fs->next_fh = 1;
 	fs->root.id = TRACE_ROOT_ID;
@@ -73,6 +75,8 @@ void cfs_release(struct cfs *fs)
 	struct cfs_inode *in;
 	size_t pos = 0;
 
+	pc_release(fs);
+	fault_set_release(&fs->faults);
 	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
 		if (in->fd >= 0)
 			close(in->fd);

@@ -45,6 +45,7 @@
 
 #include "core/map.h"
 #include "core/trace.h"
+#include "fusefs/fault.h"
 
 #include <dirent.h>
 #include <fuse_lowlevel.h>
@@ -78,6 +79,7 @@ struct cfs_handle {
 	DIR *dir;	     /* directories: the stream, NULL for files */
 	off_t doff;	     /* directories: offset of dent */
 	struct dirent *dent; /* directories: entry read but not sent */
+	uint64_t epoch;	     /* fs->epoch at open: stale after a cut */
 };
 
 /* The daemon. */
@@ -106,9 +108,15 @@ struct cfs {
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
 
+	struct pc_journal *pc;	 /* undo journal (powercut.h); order */
+	uint64_t epoch;		 /* power cuts so far; atomic */
+	struct fault_set faults; /* fault rules; protected by order */
+
 	pthread_mutex_t errlock;
 	char last_error[512]; /* protected by errlock; "" if none */
 };
+
+struct pc_journal;
 
 /* ---- fs.c: lifetime, log ---------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 #include "fusefs/mountinfo.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@
 struct mount_opts {
 	const char *trace;   /* --trace */
 	const char *log;     /* --log */
+	const char *faults;  /* --faults plan.ini */
+	bool powercut;	     /* --powercut: keep the undo journal */
 	const char *backing; /* BACKING */
 	const char *mnt;     /* MNT */
 	char *fuse_opts;     /* -o, joined with commas; malloc'd */
@@ -42,7 +45,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
-	    "[--log FILE] [-o OPTS] BACKING MNT\n"
+	    "[--log FILE] [--powercut] [--faults PLAN]\n"
+	    "                     [-o OPTS] BACKING MNT\n"
 	    "\n"
 	    "Mount a recording crashfs at MNT that passes everything through "
 	    "to BACKING\nand records every operation in the trace FILE. "
@@ -58,6 +62,10 @@ static void usage(FILE *f)
 	    "they return at once)\n"
 	    "      --log FILE    append the daemon's log to FILE "
 	    "(default: discarded)\n"
+	    "      --faults PLAN fault rules to load (INI, docs/faults.md)\n"
+	    "      --powercut    keep an undo journal of what is not durable, "
+	    "so that\n                    'crashfs ctl MNT powercut' (or a "
+	    "rule) can drop it\n"
 	    "  -o OPTS           FUSE mount options, e.g. allow_other\n"
 	    "  -h, --help        this help\n");
 }
@@ -82,6 +90,8 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"real-sync", no_argument, NULL, 'S'},
 	    {"log", required_argument, NULL, 'L'},
+	    {"faults", required_argument, NULL, 'F'},
+	    {"powercut", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -95,6 +105,8 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 		case 'f': o->foreground = true; break;
 		case 'S': o->real_sync = true; break;
 		case 'L': o->log = optarg; break;
+		case 'F': o->faults = optarg; break;
+		case 'P': o->powercut = true; break;
 		case 'o':
 			if (add_fuse_opt(o, optarg))
 				return 2;
@@ -291,6 +303,10 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
 		fs->trace_path);
 	ret = fuse_session_loop_mt(fs->se, &cfg);
 	fuse_session_unmount(fs->se);
+	/* The scratch space goes before umount is told we are done. */
+	pthread_mutex_lock(&fs->order);
+	pc_release(fs);
+	pthread_mutex_unlock(&fs->order);
 
 	pthread_mutex_lock(&fs->order);
 	records = trace_writer_count(fs->tw) + 1;
@@ -409,6 +425,16 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_release;
 	}
+	fs->faults.no_powercut = !o->powercut;
+	if (o->faults) {
+		char msg[300];
+
+		err = fault_load(&fs->faults, o->faults, msg, sizeof(msg));
+		if (err < 0) {
+			util_err("fault plan '%s': %s", o->faults, msg);
+			goto out_release;
+		}
+	}
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {
 		if (ctlfd == -EADDRINUSE)
@@ -430,6 +456,13 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 	if (err) {
 		util_err("cannot write trace '%s': %s", o->trace,
 			 strerror(-err));
+		goto out_trace;
+	}
+	err = o->powercut ? pc_init(fs) : 0;
+	if (err) {
+		util_err("cannot make the power cut scratch directory beside "
+			 "'%s': %s",
+			 o->trace, strerror(-err));
 		goto out_trace;
 	}
 	fs->se = new_session(o, fs);

@@ -13,8 +13,11 @@
  * described in docs/daemon.md.
  */
 #include "fusefs/fs.h"
+#include "fusefs/powercut.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <linux/falloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -44,10 +47,116 @@ static struct cfs_handle *handle(struct fuse_file_info *fi)
 	return (struct cfs_handle *)(uintptr_t)fi->fh;
 }
 
+/* Was h opened before the last power cut?  Then it fails with EIO. */
+static bool stale(struct cfs *fs, const struct cfs_handle *h)
+{
+	return h->epoch != __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE);
+}
+
 static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
 {
 	snprintf(buf, PROC_PATH_MAX, "/proc/self/fd/%d", fd);
 	return buf;
+}
+
+/* ---- fault rules (fault.h): all with fs->order held ----------------- */
+
+/* The path of fd (and name in it) relative to the mount, for globs. */
+static void fault_path(struct cfs *fs, int fd, const char *name, char *buf,
+		       size_t len)
+{
+	char proc[PROC_PATH_MAX], real[PATH_MAX];
+	size_t b = strlen(fs->backing);
+	const char *rel = "";
+	ssize_t n;
+
+	n = fd >= 0 ? readlink(proc_path(proc, fd), real, sizeof(real) - 1)
+		    : -1;
+	if (n > 0) {
+		real[n] = '\0';
+		if (!strncmp(real, fs->backing, b) &&
+		    (real[b] == '/' || real[b] == '\0'))
+			rel = real + b + (real[b] == '/');
+	}
+	if (name)
+		snprintf(buf, len, "%s%s%s", rel, *rel ? "/" : "", name);
+	else
+		snprintf(buf, len, "%s", rel);
+}
+
+/* Carry out a firing rule's action.  Returns the -errno to answer the
+ * caller with (the op then is not applied, if it was not already). */
+static int fault_act(fuse_req_t req, struct cfs *fs,
+		     const struct fault_hit *hit)
+{
+	struct pc_inval *inval = NULL;
+
+	switch (hit->action) {
+	case FA_ERRNO: return -hit->err;
+	case FA_POWERCUT:
+		pc_cut_locked(fs, false, &inval);
+		pc_notify_async(fs, inval);
+		return 0;
+	case FA_KILL:
+		if (req_pid(req) > 1)
+			kill((pid_t)req_pid(req), SIGKILL);
+		return -EIO;
+	case FA_DELAY: usleep(hit->delay_ms * 1000u); return 0;
+	default: return 0; /* short, torn: the write does them */
+	}
+}
+
+/*
+ * Before applying op on fd[/name] (file id, bytes for writes): count it
+ * against the rules; when one fires, record a TR_FAULT and carry out a
+ * before-action.  Returns the -errno to fail the op with instead of
+ * applying it, or 0 (hit->action then says what is left to do).
+ */
+static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			int fd, const char *name, uint64_t id, uint64_t bytes,
+			struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+	struct trace_rec rec = {.type = TR_FAULT, .id = id};
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	fault_path(fs, fd, name, path, sizeof(path));
+	if (!fault_match(&fs->faults, op, path, bytes, hit)) {
+		hit->action = FA_NONE;
+		return 0;
+	}
+	rec.pid = req_pid(req);
+	rec.oflags = hit->action;
+	rec.name = hit->desc;
+	order_append(fs, &rec);
+	cfs_log("fault fired on '%s' (pid %u): %s", path, rec.pid, hit->desc);
+	if (hit->when == FW_AFTER)
+		return 0;
+	return fault_act(req, fs, hit);
+}
+
+/* Record rec (order held) and carry out an after-action; release the
+ * ordering point.  Returns what the caller is answered with. */
+static int commit_fault(fuse_req_t req, struct cfs *fs, struct trace_rec *rec,
+			struct fault_hit *hit)
+{
+	int err = order_append(fs, rec), act = 0;
+
+	if (hit->action != FA_NONE && hit->when == FW_AFTER)
+		act = fault_act(req, fs, hit);
+	order_end(fs);
+	if (err)
+		return err;
+	return act ? act : (rec->result < 0 ? rec->result : 0);
+}
+
+/* A before-fault failed the op: that is its recorded result. */
+static void injected(struct trace_rec *rec, int err)
+{
+	rec->result = err;
+	rec->flags |= TRF_INJECTED;
 }
 
 /* fstatat of in's backing inode; 0 or -errno. */
@@ -73,6 +182,7 @@ static void reply_entry(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 	    .entry_timeout = fs->timeout,
 	};
 
+	pc_fix_nlink(fs, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -126,6 +236,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	int err;
 
+	if (pc_hidden(fs, cfs_inode(fs, parent)->id, name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	in = inode_lookup(fs, cfs_inode(fs, parent), name, &st, req_pid(req),
 			  &err);
 	if (!in) {
@@ -170,15 +284,27 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .mode = mode,
 	    .off = rdev,
 	};
+	struct fault_hit hit;
 	struct stat st;
 	int pfd, res, err;
 
+	if (pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	pfd = inode_fd(fs, p);
+	err = fault_before(req, fs,
+			   type == TR_MKDIR   ? FOP_MKDIR
+			   : type == TR_MKNOD ? FOP_MKNOD
+					      : FOP_SYMLINK,
+			   pfd, name, p->id, 0, &hit);
 	if (pfd < 0)
 		res = -1, errno = -pfd;
+	else if (err)
+		res = -1, errno = -err, rec.flags |= TRF_INJECTED;
 	else if (type == TR_MKDIR)
 		res = mkdirat(pfd, name, mode & 07777);
 	else if (type == TR_MKNOD)
@@ -192,6 +318,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (in) {
 			rec.id = in->id;
 			rec.mode = st.st_mode;
+			pc_added(fs, pfd, name);
 		} else {
 			/* Untrackable (out of fds): undo it, so the program,
 			 * the trace and the backing directory agree. */
@@ -201,9 +328,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 	}
 	inode_fd_put(p, pfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	if (err) {
 		if (in)
@@ -247,26 +372,33 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	    .name = newname,
 	};
 	char proc[PROC_PATH_MAX];
+	struct fault_hit hit;
 	struct stat st;
 	int fd, npfd, err;
 
+	if (pc_hidden(fs, np->id, newname)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	fd = inode_fd(fs, in);
 	npfd = inode_fd(fs, np);
+	err = fault_before(req, fs, FOP_LINK, npfd, newname, in->id, 0, &hit);
 	if (fd < 0 || npfd < 0)
 		rec.result = fd < 0 ? fd : npfd;
+	else if (err)
+		injected(&rec, err);
 	else if (linkat(AT_FDCWD, proc_path(proc, fd), npfd, newname,
 			AT_SYMLINK_FOLLOW) < 0)
 		rec.result = -errno;
-	else if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+	else if (pc_added(fs, npfd, newname),
+		 fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		memset(&st, 0, sizeof(st));
 	inode_fd_put(in, fd);
 	inode_fd_put(np, npfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -288,6 +420,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .parent = p->id,
 	    .name = name,
 	};
+	struct fault_hit hit;
 	struct stat st;
 	int pfd, err;
 
@@ -296,16 +429,20 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out_reply;
 	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
 	pfd = inode_fd(fs, p);
+	err = fault_before(req, fs, type == TR_RMDIR ? FOP_RMDIR : FOP_UNLINK,
+			   pfd, name, rec.id, 0, &hit);
 	if (pfd < 0)
 		rec.result = pfd;
-	else if (unlinkat(pfd, name, type == TR_RMDIR ? AT_REMOVEDIR : 0) < 0)
-		rec.result = -errno;
-	else
+	else if (err)
+		injected(&rec, err);
+	else if ((rec.result = pc_unlink(fs, pfd, name, type == TR_RMDIR)) < 0)
+		;
+	else if (rec.result == 0)
 		inode_unlinked_locked(fs, &st);
+	else
+		rec.result = 0; /* kept alive by the journal: its id too */
 	inode_fd_put(p, pfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -336,9 +473,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .name2 = newname,
 	    .oflags = flags,
 	};
+	struct fault_hit hit;
 	struct stat st, victim;
 	int pfd, npfd, err;
 
+	if (pc_hidden(fs, np->id, newname) || pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -346,17 +488,21 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rec.id2 = inode_id_locked(fs, np, newname, &victim, rec.pid);
 	pfd = inode_fd(fs, p);
 	npfd = inode_fd(fs, np);
+	err = fault_before(req, fs, FOP_RENAME, pfd, name, rec.id, 0, &hit);
 	if (pfd < 0 || npfd < 0)
 		rec.result = pfd < 0 ? pfd : npfd;
-	else if (renameat2(pfd, name, npfd, newname, flags) < 0)
-		rec.result = -errno;
+	else if (err)
+		injected(&rec, err);
+	else if ((rec.result = pc_rename(fs, pfd, name, npfd, newname, flags)) <
+		 0)
+		;
+	else if (rec.result == 1)
+		rec.result = 0; /* the victim is kept alive, its id too */
 	else if (rec.id2 && rec.id2 != rec.id && !(flags & RENAME_EXCHANGE))
 		inode_unlinked_locked(fs, &victim);
 	inode_fd_put(p, pfd);
 	inode_fd_put(np, npfd);
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -379,6 +525,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -err);
 		return;
 	}
+	pc_fix_nlink(fs, &st);
 	fuse_reply_attr(req, &st, fs->timeout);
 }
 
@@ -406,9 +553,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
 				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	int fd, err, res;
 
+	if (h && stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	fd = inode_fd(fs, in);
 	if (fd < 0) {
 		err = fd;
@@ -422,6 +574,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec = base;
 		rec.oflags = TRA_MODE;
 		rec.mode = attr->st_mode;
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
 		res = h ? fchmod(h->fd, attr->st_mode & 07777)
 			: fchmodat(AT_FDCWD, proc, attr->st_mode & 07777, 0);
 		err = setattr_step(fs, &rec, res);
@@ -439,6 +592,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     (valid & FUSE_SET_ATTR_GID ? TRA_GID : 0);
 		rec.uid = uid;
 		rec.gid = gid;
+		pc_attr(fs, fd, PC_ATTR_OWNER, NULL);
 		res = fchownat(fd, "", uid, gid,
 			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 		err = setattr_step(fs, &rec, res);
@@ -450,9 +604,23 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
+		err = fault_before(req, fs, FOP_TRUNCATE, h ? h->fd : fd, NULL,
+				   in->id, 0, &hit);
+		if (err) {
+			injected(&rec, err);
+			order_append(fs, &rec);
+			goto out_end;
+		}
+		err = pc_truncate(fs, h ? h->fd : fd, attr->st_size);
+		if (err)
+			goto out_end;
 		res = h ? ftruncate(h->fd, attr->st_size)
 			: truncate(proc, attr->st_size);
+		if (res == 0)
+			pc_resized(fs, h ? h->fd : fd, attr->st_size, false);
 		err = setattr_step(fs, &rec, res);
+		if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
+			err = fault_act(req, fs, &hit);
 		if (err)
 			goto out_end;
 	}
@@ -488,6 +656,7 @@ out_reply:
 		fuse_reply_err(req, -err);
 		return;
 	}
+	pc_fix_nlink(fs, &st);
 	fuse_reply_attr(req, &st, fs->timeout);
 }
 
@@ -563,17 +732,20 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 static int backing_flags(struct cfs *fs, int flags)
 {
 	flags &= ~(O_NOFOLLOW | O_DIRECT | O_CREAT | O_EXCL | O_APPEND);
+	if (fs->pc)
+		flags &= ~O_TRUNC; /* done by open_trunc(), journalled */
 	if (!fs->real_sync)
 		flags &= ~(O_SYNC | O_DSYNC);
 	return flags | O_CLOEXEC;
 }
 
-static struct cfs_handle *handle_new(int flags)
+static struct cfs_handle *handle_new(struct cfs *fs, int flags)
 {
 	struct cfs_handle *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
+	h->epoch = __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE);
 	h->fd = -1;
 	h->append = flags & O_APPEND;
 	h->tflags = (flags & O_APPEND ? TRF_APPEND : 0) |
@@ -611,12 +783,32 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	return order_append(fs, &rec);
 }
 
+/* O_TRUNC of an open file (order held): the journal saves what it drops.
+ * Returns 0 or -errno. */
+static int open_trunc(struct cfs *fs, struct cfs_handle *h, int flags)
+{
+	char proc[PROC_PATH_MAX];
+	struct stat st;
+	int err;
+
+	if (!fs->pc || !(flags & O_TRUNC) || fstat(h->fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	err = pc_truncate(fs, h->fd, 0);
+	if (!err && truncate(proc_path(proc, h->fd), 0) < 0)
+		err = -errno;
+	if (!err)
+		pc_resized(fs, h->fd, 0, false);
+	return err;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
-	struct cfs_handle *h = handle_new(fi->flags);
+	struct fault_hit hit;
+	struct cfs_handle *h = handle_new(fs, fi->flags);
 	char proc[PROC_PATH_MAX];
 	int fd, err;
 
@@ -635,9 +827,22 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		inode_fd_put(in, fd);
 		goto out_free;
 	}
+	err = fault_before(req, fs, FOP_OPEN, fd, NULL, in->id, 0, &hit);
+	if (err) {
+		/* An injected failure, like a real one, is not recorded. */
+		order_end(fs);
+		inode_fd_put(in, fd);
+		goto out_free;
+	}
 	h->fd = open(proc, backing_flags(fs, fi->flags));
 	if (h->fd < 0)
 		err = -errno;
+	else
+		err = open_trunc(fs, h, fi->flags);
+	if (err && h->fd >= 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
 	inode_fd_put(in, fd);
 	if (h->fd < 0) {
 		/* A failed open changes nothing: not recorded. */
@@ -645,6 +850,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_free;
 	}
 	err = record_open(fs, in, h, fi->flags, req_pid(req));
+	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
+		err = fault_act(req, fs, &hit);
 	order_end(fs);
 	if (err)
 		goto out_free;
@@ -665,7 +872,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *p = cfs_inode(fs, parent), *in = NULL;
-	struct cfs_handle *h = handle_new(fi->flags);
+	struct cfs_handle *h = handle_new(fs, fi->flags);
 	struct trace_rec rec = {
 	    .type = TR_CREATE,
 	    .pid = req_pid(req),
@@ -674,6 +881,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    .mode = S_IFREG | (mode & 07777),
 	    .oflags = (uint32_t)fi->flags,
 	};
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	int flags = backing_flags(fs, fi->flags);
 	int pfd, err;
@@ -681,6 +889,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	if (pc_hidden(fs, p->id, name)) {
+		err = -EPERM;
+		goto out_free;
 	}
 	err = order_begin(fs, &rec);
 	if (err)
@@ -690,11 +902,17 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = pfd;
 		goto out_commit;
 	}
+	err = fault_before(req, fs, FOP_CREATE, pfd, name, p->id, 0, &hit);
+	if (err) {
+		injected(&rec, err);
+		inode_fd_put(p, pfd);
+		goto out_commit;
+	}
 	h->fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
 	if (h->fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		/* It exists after all: an open of an existing file. */
 		h->fd = openat(pfd, name, flags | O_NOFOLLOW);
-		err = h->fd < 0 ? -errno : 0;
+		err = h->fd < 0 ? -errno : open_trunc(fs, h, fi->flags);
 		inode_fd_put(p, pfd);
 		if (!err) {
 			in = inode_lookup_locked(fs, p, name, &st, rec.pid,
@@ -718,6 +936,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rec.mode = st.st_mode;
 			h->num = rec.fh = fs->next_fh++;
 			h->in = in;
+			pc_added(fs, pfd, name);
 		} else {
 			/* Untrackable (out of fds): undo it, so the program,
 			 * the trace and the backing directory agree. */
@@ -729,9 +948,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	inode_fd_put(p, pfd);
 out_commit:
-	err = order_commit(fs, &rec);
-	if (!err)
-		err = rec.result;
+	err = commit_fault(req, fs, &rec, &hit);
 	if (err)
 		goto out_free;
 out_reply:
@@ -745,6 +962,7 @@ out_reply:
 		    .entry_timeout = fs->timeout,
 		};
 
+		pc_fix_nlink(fs, &e.attr);
 		fuse_reply_create(req, &e, fi);
 	}
 	return;
@@ -797,8 +1015,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!buf || stale(req_fs(req), handle(fi))) {
+		fuse_reply_err(req, buf ? EIO : ENOMEM);
 		return;
 	}
 	n = pread(handle(fi)->fd, buf, size, off);
@@ -807,6 +1025,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	fuse_reply_buf(req, buf, (size_t)n);
+}
+
+/* A short write keeps the first half of the bytes; a torn one the first
+ * half of the 512-byte sectors it touches (at least one byte less). */
+static size_t write_cut(size_t size, off_t off, enum fault_action action)
+{
+	size_t first, keep;
+
+	if (action == FA_SHORT || size < 2)
+		return size / 2;
+	first = 512 - (size_t)(off % 512); /* bytes in the first sector */
+	keep = first + ((size - first + 511) / 512 / 2) * 512;
+	return keep < size ? keep : size - 1;
 }
 
 /* The write hot path: one pwrite, one trace append, no allocation. */
@@ -824,11 +1055,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	    .data_len = (uint32_t)size,
 	};
 	bool append = h->append && !fi->writepage;
+	struct fault_hit hit = {.action = FA_NONE};
 	struct stat st;
 	ssize_t n = -1;
+	size_t len = size;
 	int err;
 
 	(void)ino;
+	if (stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
@@ -837,7 +1074,19 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!append || fstat(h->fd, &st) == 0) {
 		if (append)
 			off = st.st_size;
-		n = pwrite(h->fd, buf, size, off);
+		err = fault_before(req, fs, FOP_WRITE, h->fd, NULL, h->in->id,
+				   size, &hit);
+		if (hit.action == FA_SHORT || hit.action == FA_TORN)
+			len = write_cut(size, off, hit.action);
+		if (!err)
+			err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off,
+				       len);
+		if (err)
+			errno = -err;
+		else
+			n = len ? pwrite(h->fd, buf, len, off) : 0;
+		if (err && hit.action == FA_ERRNO && hit.when == FW_BEFORE)
+			rec.flags |= TRF_INJECTED;
 	}
 	if (!append)
 		rec.flags &= ~TRF_APPEND;
@@ -845,9 +1094,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	rec.data = n > 0 ? buf : NULL;
 	rec.data_len = n > 0 ? (uint32_t)n : 0;
-	err = order_commit(fs, &rec);
-	if (!err && n < 0)
-		err = rec.result;
+	if (hit.action == FA_SHORT || hit.action == FA_TORN)
+		rec.flags |= TRF_INJECTED;
+	err = commit_fault(req, fs, &rec, &hit);
+	/* A torn write says it wrote everything. */
+	if (!err && hit.action == FA_TORN)
+		n = (ssize_t)size;
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -868,16 +1120,37 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	    .id = h->in->id,
 	    .fh = h->num,
 	};
+	struct fault_hit hit = {.action = FA_NONE};
 	int err, res = 0;
 
+	if (sync && stale(fs, h))
+		return -EIO;
 	err = order_begin(fs, &rec);
 	if (err)
 		return err;
-	if (sync && fs->real_sync)
+	if (sync)
+		err = fault_before(req, fs,
+				   type == TR_FSYNCDIR	  ? FOP_FSYNCDIR
+				   : flags & TRF_DATASYNC ? FOP_FDATASYNC
+							  : FOP_FSYNC,
+				   h->fd, NULL, h->in->id, 0, &hit);
+	if (err)
+		errno = -err, res = -1, rec.flags |= TRF_INJECTED;
+	else if (sync && fs->real_sync)
 		res = flags & TRF_DATASYNC ? fdatasync(h->fd) : fsync(h->fd);
 	rec.result = res < 0 ? -errno : 0;
-	err = order_commit(fs, &rec);
-	return err ? err : rec.result;
+	if (sync && res == 0) {
+		if (type == TR_FSYNCDIR)
+			pc_dir_synced(fs, h->fd);
+		else
+			pc_synced(fs, h->fd);
+		/* its attributes: fsync of a file (not fdatasync), any
+		 * sync of a directory */
+		if (type == TR_FSYNCDIR || !(flags & TRF_DATASYNC))
+			pc_attr_synced(fs, h->fd);
+	} else if (sync && type == TR_FSYNC)
+		pc_sync_failed(fs, h->fd);
+	return commit_fault(req, fs, &rec, &hit);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -942,10 +1215,20 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	int err;
 
 	(void)ino;
+	if (stale(fs, h)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	rec.result = pc_fallocate(fs, h->fd, mode, off, len);
+	if (!rec.result)
+		rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	/* Allocation that extends the file; the other modes are not
+	 * mirrored by a journal commit (docs/faults.md). */
+	if (!rec.result && !(mode & ~FALLOC_FL_ZERO_RANGE))
+		pc_resized(fs, h->fd, off + len, true);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;
@@ -974,14 +1257,23 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	(void)ino_in;
 	(void)ino_out;
+	if (stale(fs, src) || stale(fs, dst)) {
+		err = -EIO;
+		goto out_reply;
+	}
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
 	/* At most COPY_MAX a request, so the result fits the record; the
 	 * caller sees a short copy and goes on. */
-	n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
-			    len < COPY_MAX ? len : COPY_MAX,
-			    (unsigned int)flags);
+	n = pc_write(fs, dst->fd, dst->in->ino, dst->in->dev, off_out,
+		     len < COPY_MAX ? len : COPY_MAX);
+	if (n < 0)
+		errno = (int)-n;
+	else
+		n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+				    len < COPY_MAX ? len : COPY_MAX,
+				    (unsigned int)flags);
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	err = order_commit(fs, &rec);
 	if (!err && n < 0)
@@ -1015,7 +1307,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
-	struct cfs_handle *h = handle_new(0);
+	struct cfs_handle *h = handle_new(fs, 0);
 	int fd, err;
 
 	if (!h) {
@@ -1092,6 +1384,7 @@ static long add_entry(fuse_req_t req, struct cfs_handle *h, char *buf,
 			return err;
 		e.ino = (uintptr_t)in;
 		e.attr_timeout = e.entry_timeout = fs->timeout;
+		pc_fix_nlink(fs, &e.attr);
 	}
 	n = fuse_add_direntry_plus(req, buf, rem, d->d_name, &e, d->d_off);
 	if (n > rem && in)
@@ -1108,8 +1401,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	long n;
 	int err = 0;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!buf || stale(req_fs(req), h)) {
+		fuse_reply_err(req, buf ? EIO : ENOMEM);
 		return;
 	}
 	if (off != h->doff) {
@@ -1126,7 +1419,10 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 				break;
 			}
 		}
-		n = add_entry(req, h, buf + (size - rem), rem, plus);
+		if (pc_hidden(req_fs(req), h->in->id, h->dent->d_name))
+			n = -ENOENT;
+		else
+			n = add_entry(req, h, buf + (size - rem), rem, plus);
 		if (n == -ENOENT) {
 			/* Gone since it was listed: skip it. */
 			h->doff = h->dent->d_off;
@@ -1236,6 +1532,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_put;
+	pc_attr(fs, fd, PC_ATTR_XATTR, name);
 	rec.result = setxattr(proc, name, value, size, flags) < 0 ? -errno : 0;
 	nocap_forget(in);
 	err = order_commit(fs, &rec);
@@ -1266,6 +1563,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_put;
+	pc_attr(fs, fd, PC_ATTR_XATTR, name);
 	rec.result = removexattr(proc, name) < 0 ? -errno : 0;
 	nocap_forget(in);
 	err = order_commit(fs, &rec);

@@ -1,0 +1,124 @@
+/** @file
+ *
+ * Fault rules for a live mount: "at the 3rd fsync of *.wal, cut the
+ * power", "ENOSPC on writes under data/ after 1 MiB".  docs/faults.md
+ * documents every field.
+ *
+ * A rule is WHEN OP [field=value ...] action=ACTION, e.g.
+ *	after fsync path=*.wal nth=3 action=powercut
+ *	on write path=data/db after-bytes=1M action=errno:ENOSPC
+ * WHEN is before, on (the same as before: instead of or ahead of the op)
+ * or after (once the op was applied).  A plan file (INI) holds one rule
+ * per section, with when=, op=, path=, nth=, after-bytes=, prob=, seed=,
+ * action= keys.
+ *
+ * Calling sequence (the daemon, with fs->order held for the last three):
+ *	fault_set_init(&set);
+ *	fault_parse(&set, "after fsync action=powercut", err, sizeof(err));
+ *	if (fault_armed(&set, FOP_WRITE))	O(1): any rule for this op?
+ *		fault_match(&set, FOP_WRITE, path, len, &hit);
+ *	fault_set_release(&set);
+ *
+ * Thread safety: none of its own; the daemon holds fs->order.
+ */
+#ifndef CRASHFS_FUSEFS_FAULT_H
+#define CRASHFS_FUSEFS_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fault_op {
+	FOP_WRITE,
+	FOP_FSYNC,
+	FOP_FDATASYNC,
+	FOP_FSYNCDIR,
+	FOP_RENAME,
+	FOP_CREATE,
+	FOP_UNLINK,
+	FOP_RMDIR,
+	FOP_TRUNCATE,
+	FOP_OPEN,
+	FOP_MKDIR,
+	FOP_LINK,
+	FOP_SYMLINK,
+	FOP_MKNOD,
+	FOP_MAX
+};
+
+enum fault_when {
+	FW_BEFORE, /* ahead of the op ("on" is the same) */
+	FW_AFTER,  /* once the op was applied */
+};
+
+enum fault_action {
+	FA_NONE,
+	FA_POWERCUT, /* crashfs ctl MNT powercut, at that moment */
+	FA_KILL,     /* SIGKILL the calling process */
+	FA_ERRNO,    /* fail the op with an errno */
+	FA_SHORT,    /* write: only the first half lands, reported short */
+	FA_TORN,     /* write: only the first half of its sectors land,
+			reported whole */
+	FA_DELAY,    /* sleep, then go on */
+};
+
+/* What a firing rule asks for. */
+struct fault_hit {
+	enum fault_action action;
+	enum fault_when when;
+	int err;	   /* FA_ERRNO: the positive errno */
+	unsigned delay_ms; /* FA_DELAY */
+	unsigned rule;	   /* the rule's number */
+	char desc[256];	   /* the rule as text, for the trace */
+};
+
+struct fault_rule;
+
+/* The rules of a mount.  An all-zero struct is a valid empty set. */
+struct fault_set {
+	struct fault_rule *rules; /* in the order they were added */
+	unsigned next;		  /* number of the next rule */
+	uint32_t mask;		  /* OR of 1 << op over the rules */
+	bool no_powercut;	  /* refuse action=powercut (no journal) */
+};
+
+static inline void fault_set_init(struct fault_set *s)
+{
+	s->rules = NULL;
+	s->next = 1;
+	s->mask = 0;
+	s->no_powercut = false;
+}
+
+/* Free every rule; the set is empty again. */
+void fault_set_release(struct fault_set *s);
+
+/*
+ * Parse one rule and add it.  Returns its number (> 0), or -EINVAL with
+ * a message naming the field in err.
+ */
+int fault_parse(struct fault_set *s, const char *text, char *err,
+		size_t errlen);
+
+/* Load a plan file (INI, one rule per section).  Returns the number of
+ * rules added, or -errno with a message (file, line, field) in err. */
+int fault_load(struct fault_set *s, const char *path, char *err, size_t errlen);
+
+/* Is there a rule for op at all?  O(1). */
+static inline bool fault_armed(const struct fault_set *s, enum fault_op op)
+{
+	return s->mask & (1u << op);
+}
+
+/*
+ * Count one occurrence of op on path (relative to the mount, "" for the
+ * root), bytes long (writes), against every rule for op; fill *hit for the
+ * first rule that fires.  Returns true if one fired.
+ */
+bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
+		 uint64_t bytes, struct fault_hit *hit);
+
+/* Print the rules, one line each ("N: RULE fired F of C"), into buf. */
+void fault_list(const struct fault_set *s, char *buf, size_t len);
+
+#endif /* CRASHFS_FUSEFS_FAULT_H */

@@ -1,0 +1,167 @@
+/** @file
+ *
+ * The live power cut: an undo journal of everything not yet durable under
+ * the `strict` model, so `crashfs ctl MNT powercut` can bring the backing
+ * directory back to its durable state at a cost that follows the unsynced
+ * changes, not the size of the backing directory.  docs/faults.md states
+ * the rules and where the scratch space lives.
+ *
+ * Data.  The first change of a regular file since its last fsync or
+ * fdatasync makes it dirty: its size then is its durable size.  Before a
+ * write, truncate or fallocate changes bytes below the lowest size the file
+ * had since (its "low" mark), the old bytes are appended to the scratch
+ * undo file; bytes past the low mark were either never durable or already
+ * saved by the truncate that lowered it, so a sequential write of new data
+ * saves nothing.  A successful fsync/fdatasync of the file forgets it.
+ * A size op is also journalled (metadata persists in order): when a
+ * directory fsync commits the journal past it, it applies to the durable
+ * content (the durable size changes; durable bytes past the lowest
+ * committed size, "dlow", read as zeros), without the unsynced writes.
+ *
+ * Entries.  Every successful entry op (create, mkdir, mknod, symlink,
+ * link, unlink, rmdir, rename) is journalled in program order with what
+ * undoes it.  What an op removes is kept alive in the scratch directory: an
+ * unlinked file or a replaced rename target by a hard link, a removed (so
+ * empty) directory by moving it there instead of removing it.  An fsync or
+ * fdatasync of a directory D commits the journal up to the last op in D
+ * (the journal persists in order, docs/crash-model.md rule 6); a commit
+ * deletes what the committed ops kept.
+ *
+ * Attributes.  Before a chmod, chown or xattr change its old value joins
+ * the journal; an fsync of the file (not fdatasync) drops its entries.
+ *
+ * Power cut: the journal is undone newest first, then each dirty file is
+ * cut to its durable size and its saved bytes written back newest first,
+ * the scratch directory is emptied, and every open handle is made stale.
+ *
+ * Locking: every function here runs with fs->order held (the ordering
+ * point), except pc_notify().  The entry functions that carry out the op
+ * themselves (pc_unlink, pc_rename) return 0 or -errno like the syscall.
+ */
+#ifndef CRASHFS_FUSEFS_POWERCUT_H
+#define CRASHFS_FUSEFS_POWERCUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct cfs;
+struct pc_inval;
+
+/* The scratch directory's name in the backing root, when it cannot be
+ * beside the trace (hidden, reserved). */
+#define PC_SCRATCH ".crashfs-scratch"
+
+/* Create the journal and its scratch directory (fs->trace_path and
+ * fs->root set; a stale one left by a killed daemon is emptied first).
+ * Returns 0 or -errno. */
+int pc_init(struct cfs *fs);
+
+/* Remove the scratch directory and free the journal. */
+void pc_release(struct cfs *fs);
+
+/* Is parent_id/name the hidden scratch directory? */
+bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
+
+/* A kept entry is still a link of its inode: take the scratch's links off
+ * st->st_nlink, so programs see the count they expect.  Any thread. */
+void pc_fix_nlink(struct cfs *fs, struct stat *st);
+
+/* ---- data: call before the change is applied ------------------------- */
+
+/* fd: any fd on the file (O_PATH will do).  0 or -errno (then refuse). */
+/* pc_write: ino and dev are the file's backing inode if the caller knows
+ * it (no fstat on the hot path), 0 otherwise. */
+int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
+	     size_t len);
+int pc_truncate(struct cfs *fs, int fd, off_t size);
+int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len);
+
+/* After a successful size op of the file at fd that sets its size to size
+ * (truncate, O_TRUNC), or extends it to at least size (fallocate): the op
+ * joins the entry journal and is durable once the journal commits past it
+ * (docs/crash-model.md rule 6). */
+void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least);
+
+/* After a successful fsync/fdatasync of the file at fd. */
+void pc_synced(struct cfs *fs, int fd);
+
+/*
+ * After a failed (injected) fsync/fdatasync of the file at fd: like Linux,
+ * the data it covered is never written; a later successful fsync makes only
+ * the writes made after the failure durable.  (A size op after the failure
+ * is not mirrored: that later fsync then makes everything durable, logged.)
+ */
+void pc_sync_failed(struct cfs *fs, int fd);
+
+/* ---- entries ---------------------------------------------------------- */
+
+/* After a successful create/mkdir/mknod/symlink/link of pfd/name. */
+void pc_added(struct cfs *fs, int pfd, const char *name);
+
+/* Carry out unlink (or rmdir) of pfd/name, journalled.  Returns 1 when
+ * the removed entry is kept in the scratch directory (its inode lives
+ * on), 0 when it is really gone, or -errno. */
+int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir);
+
+/* Carry out renameat2(pfd, name, npfd, newname, flags), journalled.
+ * Returns 1 when a replaced target is kept in the scratch directory, 0,
+ * or -errno. */
+int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
+	      const char *newname, unsigned int flags);
+
+/* After a successful fsync/fdatasync of the directory at fd. */
+void pc_dir_synced(struct cfs *fs, int fd);
+
+/* ---- attributes: call before the change is applied ------------------- */
+
+enum { PC_ATTR_MODE = 1, PC_ATTR_OWNER, PC_ATTR_XATTR };
+
+/*
+ * Before chmod (PC_ATTR_MODE), chown (PC_ATTR_OWNER) or a set/remove of the
+ * xattr xname (PC_ATTR_XATTR) of the file at fd (O_PATH will do): keep the
+ * old value in the journal.  Durable once the journal commits past it, or
+ * at the next fsync (not fdatasync) of the file: pc_attr_synced().
+ */
+void pc_attr(struct cfs *fs, int fd, int what, const char *xname);
+void pc_attr_synced(struct cfs *fs, int fd);
+
+/* ---- the cut ---------------------------------------------------------- */
+
+/*
+ * Bring the backing directory back to its durable state; with keep_meta,
+ * only the data (the LazyFS-like state: every entry and attribute change
+ * kept, unsynced data and sizes dropped).  Returns 0 or -errno (the first
+ * failure; the rest is still attempted).  *inval gets the kernel caches
+ * to invalidate: pass it to pc_notify() once fs->order is released.
+ */
+int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
+
+/* Tell the kernel what changed and free the list. */
+void pc_notify(struct cfs *fs, struct pc_inval *inval);
+
+/*
+ * A power cut at the ordering point (fs->order held): pc_powercut() and its
+ * TR_POWERCUT record.  Returns 0 or -errno.  *inval as for pc_powercut().
+ */
+int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
+
+/* pc_notify() from a thread of its own: for a cut made inside a FUSE
+ * request, whose caller may hold the very inode locks an invalidation
+ * takes. */
+void pc_notify_async(struct cfs *fs, struct pc_inval *inval);
+
+/* What a power cut would drop now. */
+struct pc_stats {
+	uint64_t files;	  /* files with unsynced data or size */
+	uint64_t bytes;	  /* bytes written/truncated since their sync */
+	uint64_t ops;	  /* entry ops not yet durable */
+	uint64_t scratch; /* bytes of saved data in the scratch file */
+	uint64_t cuts;	  /* power cuts so far */
+};
+
+void pc_stats(struct cfs *fs, struct pc_stats *st);
+
+#endif /* CRASHFS_FUSEFS_POWERCUT_H */

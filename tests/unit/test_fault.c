@@ -1,0 +1,264 @@
+/** @file
+ *
+ * Unit tests for fusefs/fault: rule parsing (every field, errors that name
+ * the field), plan files, and which occurrences fire (nth, after-bytes,
+ * path globs, seeded probability), with the O(1) op mask.  fault.c needs
+ * only libc and inih, so it is compiled into this test directly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fusefs/fault.c"
+
+#include <unistd.h>
+
+static int parse(struct fault_set *s, const char *rule, char *err)
+{
+	return fault_parse(s, rule, err, 256);
+}
+
+static void test_parse_fields(void **state)
+{
+	struct fault_set s;
+	char err[256] = "";
+
+	(void)state;
+	fault_set_init(&s);
+	assert_int_equal(parse(&s,
+			       "after fsync path=*.wal nth=3 "
+			       "action=powercut",
+			       err),
+			 1);
+	assert_int_equal(parse(&s,
+			       "when=on op=write,truncate prob=0.5 "
+			       "seed=9 after-bytes=1M action=errno:ENOSPC",
+			       err),
+			 2);
+	assert_int_equal(parse(&s, "before write action=delay:10", err), 3);
+	assert_true(fault_armed(&s, FOP_WRITE));
+	assert_true(fault_armed(&s, FOP_FSYNC));
+	assert_true(fault_armed(&s, FOP_TRUNCATE));
+	assert_false(fault_armed(&s, FOP_RENAME));
+	fault_set_release(&s);
+	assert_false(fault_armed(&s, FOP_WRITE));
+}
+
+static void expect_error(const char *rule, const char *field)
+{
+	struct fault_set s;
+	char err[256] = "";
+
+	fault_set_init(&s);
+	assert_int_equal(parse(&s, rule, err), -EINVAL);
+	if (!strstr(err, field))
+		fail_msg("rule '%s': error '%s' does not name '%s'", rule, err,
+			 field);
+	assert_false(fault_armed(&s, FOP_WRITE));
+	fault_set_release(&s);
+}
+
+static void test_parse_errors(void **state)
+{
+	(void)state;
+	expect_error("on bogus action=kill", "op: unknown operation 'bogus'");
+	expect_error("on write action=errno:EWHAT", "unknown errno 'EWHAT'");
+	expect_error("on write action=explode", "action: unknown action");
+	expect_error("on write nth=0 action=kill", "nth");
+	expect_error("on write nth=-1 action=kill", "nth");
+	expect_error("on write after-bytes=1X action=kill", "after-bytes");
+	expect_error("on write prob=1.5 action=kill", "prob");
+	expect_error("on write seed=x action=kill", "seed");
+	expect_error("later write action=kill", "when");
+	expect_error("on write colour=red action=kill", "unknown field");
+	expect_error("on write", "action: missing");
+	expect_error("action=kill", "op: missing");
+	expect_error("on fsync action=torn", "write only");
+	expect_error("after write action=short", "when");
+	expect_error("on write action=delay:soon", "delay");
+	expect_error("on write stray action=kill", "'stray'");
+}
+
+static void test_no_powercut(void **state)
+{
+	struct fault_set s;
+	char err[256] = "";
+
+	(void)state;
+	fault_set_init(&s);
+	s.no_powercut = true;
+	assert_int_equal(parse(&s, "on fsync action=powercut", err), -EINVAL);
+	assert_non_null(strstr(err, "--powercut"));
+	assert_int_equal(parse(&s, "on fsync action=kill", err), 1);
+	fault_set_release(&s);
+}
+
+static void test_nth_and_glob(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256];
+
+	(void)state;
+	fault_set_init(&s);
+	parse(&s, "after fsync path=*.wal nth=3 action=powercut", err);
+	assert_false(fault_match(&s, FOP_FSYNC, "a.wal", 0, &hit));
+	assert_false(fault_match(&s, FOP_FSYNC, "db", 0, &hit));
+	assert_false(fault_match(&s, FOP_FSYNC, "dir/b.wal", 0, &hit));
+	assert_true(fault_match(&s, FOP_FSYNC, "a.wal", 0, &hit));
+	assert_int_equal(hit.action, FA_POWERCUT);
+	assert_int_equal(hit.when, FW_AFTER);
+	assert_non_null(strstr(hit.desc, "rule 1: after fsync"));
+	assert_false(fault_match(&s, FOP_FSYNC, "a.wal", 0, &hit));
+	assert_false(fault_match(&s, FOP_FDATASYNC, "a.wal", 0, &hit));
+	fault_set_release(&s);
+}
+
+static void test_after_bytes(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256];
+
+	(void)state;
+	fault_set_init(&s);
+	parse(&s, "on write path=data/* after-bytes=1k action=errno:ENOSPC",
+	      err);
+	assert_false(fault_match(&s, FOP_WRITE, "data/x", 1000, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "other", 5000, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "data/y", 24, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "data/x", 1, &hit));
+	assert_int_equal(hit.err, ENOSPC);
+	assert_true(fault_match(&s, FOP_WRITE, "data/x", 1, &hit));
+	fault_set_release(&s);
+}
+
+static int fires(uint64_t seed, unsigned n, char *pattern)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char rule[128], err[256];
+	int count = 0;
+
+	fault_set_init(&s);
+	snprintf(rule, sizeof(rule),
+		 "on write prob=0.5 seed=%llu action=errno:EIO",
+		 (unsigned long long)seed);
+	parse(&s, rule, err);
+	for (unsigned i = 0; i < n; i++) {
+		bool f = fault_match(&s, FOP_WRITE, "f", 1, &hit);
+
+		pattern[i] = f ? '1' : '0';
+		count += f;
+	}
+	pattern[n] = '\0';
+	fault_set_release(&s);
+	return count;
+}
+
+static void test_prob_seeded(void **state)
+{
+	char a[201], b[201], c[201];
+	int n;
+
+	(void)state;
+	n = fires(7, 200, a);
+	fires(7, 200, b);
+	fires(8, 200, c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_in_range(n, 60, 140);
+}
+
+static void test_first_rule_wins_all_count(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256], list[512];
+
+	(void)state;
+	fault_set_init(&s);
+	parse(&s, "on write nth=1 action=short", err);
+	parse(&s, "on write action=errno:EIO", err);
+	assert_true(fault_match(&s, FOP_WRITE, "f", 10, &hit));
+	assert_int_equal(hit.action, FA_SHORT);
+	assert_true(fault_match(&s, FOP_WRITE, "f", 10, &hit));
+	assert_int_equal(hit.action, FA_ERRNO);
+	fault_list(&s, list, sizeof(list));
+	assert_non_null(strstr(list, "1: on write nth=1 action=short (seen 2, "
+				     "fired 1)"));
+	assert_non_null(strstr(list, "2: on write action=errno:EIO (seen 2, "
+				     "fired 1)"));
+	fault_set_release(&s);
+}
+
+static void test_plan_file(void **state)
+{
+	char path[] = "/tmp/crashfs-test-fault-XXXXXX";
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256] = "";
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("; a plan\n[full]\nwhen = on\nop = write\npath = big\n"
+	      "after-bytes = 100\naction = errno:ENOSPC\n\n"
+	      "[cut]\nwhen = after\nop = fsync\nnth = 2\n"
+	      "action = powercut\n",
+	      f);
+	fclose(f);
+	fault_set_init(&s);
+	assert_int_equal(fault_load(&s, path, err, sizeof(err)), 2);
+	assert_false(fault_match(&s, FOP_WRITE, "big", 100, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "big", 1, &hit));
+	assert_false(fault_match(&s, FOP_FSYNC, "x", 0, &hit));
+	assert_true(fault_match(&s, FOP_FSYNC, "x", 0, &hit));
+	fault_set_release(&s);
+
+	f = fopen(path, "w");
+	fputs("[ok]\nop = write\naction = kill\n[bad]\nop = write\n"
+	      "action = errno:ENOPE\n",
+	      f);
+	fclose(f);
+	fault_set_init(&s);
+	assert_true(fault_load(&s, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "[bad]"));
+	assert_non_null(strstr(err, "ENOPE"));
+	fault_set_release(&s);
+
+	f = fopen(path, "w");
+	fputs("[x]\nop = write\n", f);
+	fclose(f);
+	fault_set_init(&s);
+	assert_true(fault_load(&s, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "action: missing"));
+	fault_set_release(&s);
+	unlink(path);
+
+	fault_set_init(&s);
+	assert_int_equal(
+	    fault_load(&s, "/nonexistent/plan.ini", err, sizeof(err)), -ENOENT);
+	fault_set_release(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_fields),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_no_powercut),
+	    cmocka_unit_test(test_nth_and_glob),
+	    cmocka_unit_test(test_after_bytes),
+	    cmocka_unit_test(test_prob_seeded),
+	    cmocka_unit_test(test_first_rule_wins_all_count),
+	    cmocka_unit_test(test_plan_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
