@@ -1744,6 +1744,8 @@ static int load_powercut(struct model *m, struct model_op *cut)
 		m->ops[i].result = -ECANCELED;
 	}
 	persist_release(&p);
+	/* History changed: the tree must be rebuilt from op 0. */
+	m->vis_ok = false;
 	model_goto_visible(m, cut->seq);
 	return 0;
 }
