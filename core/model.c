@@ -129,9 +129,9 @@ struct model {
 	size_t nlog, log_cap;
 	char *err; /* loader message */
 	size_t errlen;
-	bool vis_ok;	 /* the tree is the visible state after vis_seq ... */
+	bool vis_ok;	  /* the tree is the visible state after vis_seq ... */
 	uint64_t vis_seq; /* ... and nothing else has changed it since */
-	size_t vis_next; /* index of the first op after vis_seq */
+	size_t vis_next;  /* index of the first op after vis_seq */
 };
 
 /* ---- small helpers ------------------------------------------------ */
@@ -1092,6 +1092,17 @@ void model_path(const struct model *m, const struct mnode *n, char *buf,
 
 /* ---- reset -------------------------------------------------------- */
 
+/* Remove every directory entry of the tree (the nodes stay). */
+static void entries_clear(struct model *m)
+{
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct mnode *n = m->nodes[i];
+
+		while (n->head)
+			entry_del(m, n, n->head->name);
+	}
+}
+
 void model_reset(struct model *m)
 {
 	bool was = m->logging;
@@ -1099,12 +1110,7 @@ void model_reset(struct model *m)
 	m->vis_ok = false;
 	log_forget(m);
 	m->logging = false;
-	for (size_t i = 0; i < m->nnodes; i++) {
-		struct mnode *n = m->nodes[i];
-
-		while (n->head)
-			entry_del(m, n, n->head->name);
-	}
+	entries_clear(m);
 	for (size_t i = 0; i < m->nnodes; i++) {
 		struct mnode *n = m->nodes[i];
 
@@ -1919,12 +1925,7 @@ void model_free(struct model **mp)
 	*mp = NULL;
 	log_forget(m);
 	m->logging = false;
-	for (size_t i = 0; i < m->nnodes; i++) {
-		struct mnode *n = m->nodes[i];
-
-		while (n->head)
-			entry_del(m, n, n->head->name);
-	}
+	entries_clear(m);
 	for (size_t i = 0; i < m->nnodes; i++) {
 		struct mnode *n = m->nodes[i];
 

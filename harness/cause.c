@@ -355,20 +355,10 @@ void cause_op_path(struct model *m, uint64_t seq, char *buf, size_t len)
 	if (!op)
 		return;
 	model_goto_visible(m, seq - 1);
-	switch (op->type) {
-	case TR_CREATE:
-	case TR_MKNOD:
-	case TR_MKDIR:
-	case TR_SYMLINK:
-	case TR_LINK:
-	case TR_UNLINK:
-	case TR_RMDIR:
-	case TR_RENAME: entry_path(m, op->dir, op->name, buf, len); break;
-	default:
-		if (op->node)
-			model_path(m, op->node, buf, len);
-		break;
-	}
+	if (model_op_is_entry(op))
+		entry_path(m, op->dir, op->name, buf, len);
+	else if (op->node)
+		model_path(m, op->node, buf, len);
 }
 
 void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len)
