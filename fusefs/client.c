@@ -253,41 +253,55 @@ static char *join(const char *verb, int argc, char **argv)
 	return s;
 }
 
+/* Send one request line to the daemon of mnt; returns the exit status. */
+static int request(const char *mnt, const char *line)
+{
+	int fd, ret;
+
+	fd = connect_or_say(mnt);
+	if (fd < 0)
+		return 2;
+	ret = transact(fd, mnt, line);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Send "VERB ARGS..." as one request line; a newline in it is refused
+ * with newline_msg.  Returns the exit status.
+ */
+static int send_joined(const char *mnt, const char *verb, int argc, char **argv,
+		       const char *newline_msg)
+{
+	char *req = join(verb, argc, argv);
+	int ret;
+
+	if (!req)
+		return 2;
+	if (strchr(req, '\n')) {
+		util_err("%s", newline_msg);
+		ret = 2;
+	} else {
+		ret = request(mnt, req);
+	}
+	free(req);
+	return ret;
+}
+
 /* Send "mark TEXT" to the daemon of mnt; returns the exit status. */
 static int send_mark(const char *mnt, int argc, char **argv)
 {
-	char *req;
-	int fd, ret;
-
 	if (argc < 1) {
 		util_err("mark needs a text");
 		return 2;
 	}
-	req = join("mark", argc, argv);
-	if (!req)
-		return 2;
-	if (strchr(req, '\n')) {
-		util_err("a mark's text cannot contain a newline");
-		free(req);
-		return 2;
-	}
-	fd = connect_or_say(mnt);
-	if (fd < 0) {
-		free(req);
-		return 2;
-	}
-	ret = transact(fd, mnt, req);
-	close(fd);
-	free(req);
-	return ret;
+	return send_joined(mnt, "mark", argc, argv,
+			   "a mark's text cannot contain a newline");
 }
 
 /* "fault RULE" or "faults [clear]"; returns the exit status. */
 static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
 {
-	char *req;
-	int fd, ret;
-
 	if (!strcmp(verb, "fault") && argc < 1) {
 		util_err("fault needs a rule, e.g. 'after fsync path=*.wal "
 			 "nth=3 action=powercut'");
@@ -298,29 +312,13 @@ static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
 		util_err("faults takes 'clear' or nothing");
 		return 2;
 	}
-	req = join(verb, argc, argv);
-	if (!req)
-		return 2;
-	if (strchr(req, '\n')) {
-		util_err("a rule cannot contain a newline");
-		free(req);
-		return 2;
-	}
-	fd = connect_or_say(mnt);
-	if (fd < 0) {
-		free(req);
-		return 2;
-	}
-	ret = transact(fd, mnt, req);
-	close(fd);
-	free(req);
-	return ret;
+	return send_joined(mnt, verb, argc, argv,
+			   "a rule cannot contain a newline");
 }
 
 int cmd_ctl(int argc, char **argv)
 {
 	const char *mnt, *verb;
-	int fd, ret;
 
 	util_set_progname("crashfs ctl");
 	if (argc >= 2 &&
@@ -353,12 +351,7 @@ int cmd_ctl(int argc, char **argv)
 						  : " but '--keep metadata'");
 		return 2;
 	}
-	fd = connect_or_say(mnt);
-	if (fd < 0)
-		return 2;
-	ret = transact(fd, mnt, verb);
-	close(fd);
-	return ret;
+	return request(mnt, verb);
 }
 
 int cmd_mark(int argc, char **argv)
