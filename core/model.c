@@ -1380,22 +1380,18 @@ bool model_op_is_entry(const struct model_op *op)
 
 bool model_op_mutates(const struct model_op *op)
 {
+	if (op->result < 0)
+		return false;
+	if (model_op_is_entry(op))
+		return true;
 	switch (op->type) {
-	case TR_CREATE:
-	case TR_MKNOD:
-	case TR_MKDIR:
-	case TR_SYMLINK:
-	case TR_LINK:
-	case TR_UNLINK:
-	case TR_RMDIR:
-	case TR_RENAME:
 	case TR_WRITE:
 	case TR_TRUNCATE:
 	case TR_FALLOCATE:
 	case TR_COPY_RANGE:
 	case TR_SETATTR:
 	case TR_SETXATTR:
-	case TR_REMOVEXATTR: return op->result >= 0;
+	case TR_REMOVEXATTR: return true;
 	default: return false;
 	}
 }
