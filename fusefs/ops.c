@@ -13,6 +13,7 @@
  * described in docs/daemon.md.
  */
 #include "fusefs/fs.h"
+#include "fusefs/kio.h"
 #include "fusefs/powercut.h"
 
 #include <errno.h>
@@ -538,6 +539,119 @@ static int setattr_step(struct cfs *fs, struct trace_rec *rec, int res)
 	return rec->result;
 }
 
+/* ---- dropping privileges (FUSE_HANDLE_KILLPRIV_V2, kio.h) -------------- */
+
+#define XATTR_CAP "security.capability"
+
+static bool nocap_known(struct cfs_inode *in, const char *name, uint32_t *gen);
+static void nocap_remember(struct cfs_inode *in, uint32_t gen);
+static void nocap_forget(struct cfs_inode *in);
+
+/* Is the caller in group gid, as far as dropping set-group-ID goes?  A
+ * caller with uid 0 counts as having CAP_FSETID, which the kernel does
+ * not tell us. */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64];
+	int n;
+
+	if (ctx->uid == 0 || ctx->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* The mode the regular file st keeps when the set-id bits must go, as
+ * the kernel's setattr_should_drop_suidgid() decides: set-user-ID
+ * always; set-group-ID if the group may execute, or if the caller is not
+ * in the file's group (without group execute the bit means mandatory
+ * locking, which only outsiders lose). */
+static mode_t mode_without_setid(fuse_req_t req, const struct stat *st)
+{
+	mode_t mode = st->st_mode & ~(mode_t)S_ISUID;
+
+	if ((mode & S_ISGID) &&
+	    ((mode & S_IXGRP) || !caller_in_group(req, st->st_gid)))
+		mode &= ~(mode_t)S_ISGID;
+	return mode;
+}
+
+/*
+ * With the ordering lock held, after an op on the regular file in (fd:
+ * any fd on it) that must drop the set-id bits: give it mode_without_setid
+ * of was (how it was before the op; the op itself may have dropped bits in
+ * the backing directory already, as a chown does) and record the change
+ * as a chmod.  Returns 0 or -EIO (trace).
+ */
+static int drop_setid_locked(fuse_req_t req, struct cfs *fs,
+			     struct cfs_inode *in, int fd,
+			     const struct stat *was)
+{
+	struct trace_rec rec = {
+	    .type = TR_SETATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .oflags = TRA_MODE,
+	};
+	char proc[PROC_PATH_MAX];
+	mode_t want = mode_without_setid(req, was);
+	struct stat st;
+
+	if (!S_ISREG(was->st_mode) || want == was->st_mode)
+		return 0;
+	proc_path(proc, fd);
+	if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != (want & 07777)) {
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
+		rec.result = chmod(proc, want & 07777) < 0 ? -errno : 0;
+	}
+	rec.mode = want;
+	return order_append(fs, &rec) ? -EIO : 0;
+}
+
+/*
+ * Before a write to in through fd, with the ordering lock held: what the
+ * kernel's file_remove_privs() does, now that it leaves it to us.  File
+ * capabilities always go (the backing filesystem would drop them silently
+ * on our write; removing them first puts that in the trace), the set-id
+ * bits when the kernel says the writer may not keep them.  Returns 0 or
+ * -EIO.
+ */
+static int drop_privs_write_locked(fuse_req_t req, struct cfs *fs,
+				   struct cfs_inode *in, int fd)
+{
+	struct trace_rec rec = {
+	    .type = TR_REMOVEXATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .name = XATTR_CAP,
+	};
+	struct stat st;
+	uint32_t gen;
+
+	if (!kio_killpriv())
+		return 0;
+	if (!nocap_known(in, XATTR_CAP, &gen)) {
+		if (fgetxattr(fd, XATTR_CAP, NULL, 0) < 0) {
+			if (errno == ENODATA)
+				nocap_remember(in, gen);
+		} else {
+			pc_attr(fs, fd, PC_ATTR_XATTR, XATTR_CAP);
+			rec.result =
+			    fremovexattr(fd, XATTR_CAP) < 0 ? -errno : 0;
+			nocap_forget(in);
+			if (order_append(fs, &rec))
+				return -EIO;
+		}
+	}
+	if (!kio_kill_suidgid() || fstat(fd, &st) < 0)
+		return 0;
+	return drop_setid_locked(req, fs, in, fd, &st);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -554,7 +668,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
 	struct fault_hit hit = {.action = FA_NONE};
-	struct stat st;
+	struct stat st, before;
+	bool kill;
 	int fd, err, res;
 
 	if (h && stale(fs, h)) {
@@ -581,6 +696,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (err)
 			goto out_end;
 	}
+	/* The set-id bits a chown or truncate must drop (kio.h). */
+	kill = kio_kill_suidgid() &&
+	       (valid &
+		(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE)) &&
+	       fstatat(fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+		   0 &&
+	       mode_without_setid(req, &before) != before.st_mode;
+	if (kill)
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid =
 		    valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
@@ -621,6 +745,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = setattr_step(fs, &rec, res);
 		if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
 			err = fault_act(req, fs, &hit);
+		if (err)
+			goto out_end;
+	}
+	if (kill) {
+		err = drop_setid_locked(req, fs, in, fd, &before);
 		if (err)
 			goto out_end;
 	}
@@ -758,7 +887,7 @@ static struct cfs_handle *handle_new(struct cfs *fs, int flags)
  * Record a successful open of in through h (order held): TR_OPEN, and
  * TR_TRUNCATE if O_TRUNC emptied the file.  Returns 0 or -EIO.
  */
-static int record_open(struct cfs *fs, struct cfs_inode *in,
+static int record_open(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 		       struct cfs_handle *h, int flags, uint32_t pid)
 {
 	struct trace_rec rec = {
@@ -767,6 +896,7 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	    .id = in->id,
 	    .oflags = (uint32_t)flags,
 	};
+	struct stat st;
 	int err;
 
 	h->num = rec.fh = fs->next_fh++;
@@ -780,7 +910,11 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	    .id = in->id,
 	    .fh = h->num,
 	};
-	return order_append(fs, &rec);
+	err = order_append(fs, &rec);
+	/* The set-id bits an O_TRUNC must drop (kio.h). */
+	if (!err && kio_kill_suidgid() && fstat(h->fd, &st) == 0)
+		err = drop_setid_locked(req, fs, in, h->fd, &st);
+	return err;
 }
 
 /* O_TRUNC of an open file (order held): the journal saves what it drops.
@@ -849,7 +983,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		order_end(fs);
 		goto out_free;
 	}
-	err = record_open(fs, in, h, fi->flags, req_pid(req));
+	err = record_open(req, fs, in, h, fi->flags, req_pid(req));
 	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
 		err = fault_act(req, fs, &hit);
 	order_end(fs);
@@ -918,8 +1052,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			in = inode_lookup_locked(fs, p, name, &st, rec.pid,
 						 &err);
 			if (in)
-				err =
-				    record_open(fs, in, h, fi->flags, rec.pid);
+				err = record_open(req, fs, in, h, fi->flags,
+						  rec.pid);
 		}
 		order_end(fs);
 		if (err)
@@ -1078,6 +1212,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 				   size, &hit);
 		if (hit.action == FA_SHORT || hit.action == FA_TORN)
 			len = write_cut(size, off, hit.action);
+		if (!err && size)
+			err = drop_privs_write_locked(req, fs, h->in, h->fd);
 		if (!err)
 			err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off,
 				       len);
@@ -1336,7 +1472,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_free;
-	err = record_open(fs, in, h, fi->flags | O_DIRECTORY, req_pid(req));
+	err =
+	    record_open(req, fs, in, h, fi->flags | O_DIRECTORY, req_pid(req));
 	order_end(fs);
 	if (err)
 		goto out_free;
@@ -1482,8 +1619,6 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
  * Only a setxattr can add the attribute (writes, truncates and chown
  * only ever remove it), so a remembered "none" stays true.
  */
-#define XATTR_CAP "security.capability"
-
 static bool nocap_known(struct cfs_inode *in, const char *name, uint32_t *gen)
 {
 	if (!name || strcmp(name, XATTR_CAP) != 0) {
