@@ -17,7 +17,8 @@
 #   bench_measure OUT CMD...            bench_run, with "SECONDS MAXRSS_KIB
 #                                       STATUS" of CMD written to OUT
 #   pt_mount BACKING MNT / pt_umount MNT
-#   crashfs_mount TRACE BACKING MNT / crashfs_umount MNT / crashfs_pid MNT
+#   crashfs_mount TRACE BACKING MNT [OPTION...] / crashfs_umount MNT /
+#   crashfs_pid MNT
 #   bench_log MSG                       progress on stderr
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -246,11 +247,12 @@ crashfs_pid() {
 	echo "$pid"
 }
 
-crashfs_mount() {
+crashfs_mount() {	# TRACE BACKING MNT [MOUNT-OPTION...]
 	local trace=$1 backing=$2 mnt=$3 pid
+	shift 3
 	mkdir -p "$mnt"
 	BENCH_MOUNTS[$mnt]=crashfs
-	if ! timeout 30 "$CRASHFS" mount --trace "$trace" "$backing" "$mnt" \
+	if ! timeout 30 "$CRASHFS" mount "$@" --trace "$trace" "$backing" "$mnt" \
 		>"$BENCH_WORK/crashfs.log" 2>&1; then
 		CRASHFS_ERROR="mount failed: $(tr '\n' ' ' <"$BENCH_WORK/crashfs.log")"
 		return 1

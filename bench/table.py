@@ -10,6 +10,7 @@ where target is one of
     native>X    crashfs / native above X
     crashfs<X   the crashfs figure itself below X (lower is better)
     crashfs>X   the crashfs figure itself at least X (higher is better)
+    ratio>=X    the crashfs figure is itself a ratio, at least X
     -           no target (information only)
 A line "section<TAB>title" starts a new table.
 
@@ -57,13 +58,17 @@ def judge(target, cells):
     elif target.startswith("crashfs>"):
         ref, bound = None, float(target[8:])
         text = f">= {float(target[8:]):,.0f}"
+    elif target.startswith("ratio>="):
+        ref, bound = None, float(target[7:])
+        text = f">= {target[7:]}x"
     else:
         raise SystemExit(f"table.py: unknown target '{target}'")
     own = cells.get("crashfs")
     if not isinstance(own, float):
         return text, "n/a"
     if ref is None:
-        ok = own >= bound if target.startswith("crashfs>") else own < bound
+        ok = (own >= bound if target.startswith(("crashfs>", "ratio>="))
+              else own < bound)
         return text, "PASS" if ok else "MISS"
     base = cells.get(ref)
     if not isinstance(base, float) or base == 0:

@@ -1720,15 +1720,58 @@ static int load_node_op(struct model *m, struct model_op *op)
  * is rebuilt without them.  A "keep-metadata" cut cancels only data and
  * size ops.  persist_compute() makes every op before a cut durable.
  */
+/*
+ * A seeded cut (persist.h): the pending metadata after meta is cancelled,
+ * and the pending writes of every file that does not keep them.  p holds
+ * the strict facts of the ops before the cut; the nodes' scratch word 0
+ * marks the files that lose their data whatever the seed says.
+ */
+static void cancel_seeded(struct model *m, const struct persist *p,
+			  const struct model_op *cut, uint64_t seed,
+			  uint64_t meta)
+{
+	size_t n = p->nops;
+
+	for (size_t i = 0; i < n; i++) {
+		struct model_op *op = &m->ops[i];
+		bool late = op->seq > meta;
+
+		if (p->cls[i] != PC_SIZE || p->durable_at[i] <= cut->seq ||
+		    !op->node)
+			continue;
+		if (late || (op->type == TR_FALLOCATE &&
+			     (op->oflags & ~FALLOC_FL_ZERO_RANGE)))
+			model_node_scratch(op->node)[0] = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct model_op *op = &m->ops[i];
+
+		if (p->cls[i] == PC_NONE || p->durable_at[i] <= cut->seq)
+			continue;
+		if (p->cls[i] != PC_DATA ? op->seq > meta
+					 : model_node_scratch(op->node)[0] ||
+					       !persist_cut_keeps(seed, op->id))
+			op->result = -ECANCELED;
+	}
+	model_clear_scratch(m);
+}
+
+/*
+ * A live power cut: the ops not durable then under its model never
+ * happened (docs/faults.md): "strict" cancels every one, "keep-metadata"
+ * only the data and size ops, a seeded cut what its name says.
+ */
 static int load_powercut(struct model *m, struct model_op *cut)
 {
 	bool keep_meta = cut->name && !strcmp(cut->name, "keep-metadata");
+	uint64_t seed = 0, meta = 0;
+	bool seeded = persist_cut_parse(cut->name, &seed, &meta);
 	struct persist p = {0};
 	size_t n = m->nops - 1; /* the ops before the cut */
 
 	if (cut->result < 0)
 		return 0;
-	if (cut->name && strcmp(cut->name, "strict") && !keep_meta)
+	if (cut->name && strcmp(cut->name, "strict") && !keep_meta && !seeded)
 		return fail(m, ENOTSUP,
 			    "record #%llu: a power cut of unknown model '%s'",
 			    (unsigned long long)cut->seq, cut->name);
@@ -1738,7 +1781,9 @@ static int load_powercut(struct model *m, struct model_op *cut)
 		return fail(m, ENOMEM, "out of memory");
 	}
 	m->nops = n + 1;
-	for (size_t i = 0; i < n; i++) {
+	if (seeded)
+		cancel_seeded(m, &p, cut, seed, meta);
+	for (size_t i = 0; i < n && !seeded; i++) {
 		if (p.cls[i] == PC_NONE || p.durable_at[i] <= cut->seq)
 			continue;
 		if (keep_meta && p.cls[i] != PC_DATA && p.cls[i] != PC_SIZE)

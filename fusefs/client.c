@@ -9,6 +9,7 @@
 #include "fusefs/ctl.h"
 #include "fusefs/mountinfo.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,17 +222,25 @@ out_free:
 
 static void ctl_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: crashfs ctl MNT mark TEXT...   put a mark in the "
-		"trace\n"
-		"       crashfs ctl MNT status         show the daemon's "
-		"state\n"
-		"       crashfs ctl MNT powercut       drop everything not "
-		"durable (strict)\n"
-		"       crashfs ctl MNT fault RULE...  add a fault rule "
-		"(docs/faults.md)\n"
-		"       crashfs ctl MNT faults [clear] list the fault rules, "
-		"or remove them\n");
+	fprintf(
+	    f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+	       "trace\n"
+	       "       crashfs ctl MNT status         show the daemon's "
+	       "state\n"
+	       "       crashfs ctl MNT powercut       drop everything not "
+	       "durable (strict)\n"
+	       "       crashfs ctl MNT powercut --keep metadata\n"
+	       "                                      drop only unsynced data "
+	       "(LazyFS-like)\n"
+	       "       crashfs ctl MNT powercut --seed S\n"
+	       "                                      a random state the posix "
+	       "model allows,\n"
+	       "                                      the same for the same S "
+	       "(docs/faults.md)\n"
+	       "       crashfs ctl MNT fault RULE...  add a fault rule "
+	       "(docs/faults.md)\n"
+	       "       crashfs ctl MNT faults [clear] list the fault rules, "
+	       "or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -316,6 +325,49 @@ static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
 			   "a rule cannot contain a newline");
 }
 
+/* "powercut [--keep metadata | --seed S]"; returns the exit status. */
+static int send_powercut(const char *mnt, int argc, char **argv)
+{
+	const char *keep = NULL, *seed = NULL;
+	char req[64], *end;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--keep") && i + 1 < argc) {
+			keep = argv[++i];
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			seed = argv[++i];
+		} else {
+			util_err("powercut: unexpected '%s' (powercut takes "
+				 "'--keep metadata' or '--seed S')",
+				 argv[i]);
+			return 2;
+		}
+	}
+	if (keep && strcmp(keep, "metadata")) {
+		util_err("powercut: --keep takes 'metadata', not '%s'", keep);
+		return 2;
+	}
+	if (keep && seed) {
+		util_err("powercut: --seed and --keep metadata conflict: "
+			 "--seed draws which metadata survives, --keep "
+			 "metadata keeps all of it");
+		return 2;
+	}
+	if (seed) {
+		errno = 0;
+		strtoull(seed, &end, 0);
+		if (!isdigit((unsigned char)*seed) || *end || errno) {
+			util_err("powercut: --seed: bad value '%s' (an "
+				 "unsigned 64-bit integer)",
+				 seed);
+			return 2;
+		}
+		snprintf(req, sizeof(req), "powercut seed=%s", seed);
+		return request(mnt, req);
+	}
+	return request(mnt, keep ? "powercut keep-metadata" : "powercut");
+}
+
 int cmd_ctl(int argc, char **argv)
 {
 	const char *mnt, *verb;
@@ -342,13 +394,10 @@ int cmd_ctl(int argc, char **argv)
 			 verb);
 		return 2;
 	}
-	if (!strcmp(verb, "powercut") && argc == 5 &&
-	    !strcmp(argv[3], "--keep") && !strcmp(argv[4], "metadata")) {
-		verb = "powercut keep-metadata";
-	} else if (argc > 3) {
-		util_err("%s takes no argument%s", verb,
-			 strcmp(verb, "powercut") ? ""
-						  : " but '--keep metadata'");
+	if (!strcmp(verb, "powercut"))
+		return send_powercut(mnt, argc - 3, argv + 3);
+	if (argc > 3) {
+		util_err("%s takes no argument", verb);
 		return 2;
 	}
 	return request(mnt, verb);

@@ -12,6 +12,7 @@
 #include "fusefs/fs.h"
 #include "fusefs/powercut.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -297,18 +298,31 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 	return reply(fd, "ok");
 }
 
+/* "seed=S": a seeded cut; false if arg is not one. */
+static bool parse_seed(const char *arg, uint64_t *seed)
+{
+	char *end;
+
+	if (strncmp(arg, "seed=", 5) || !isdigit((unsigned char)arg[5]))
+		return false;
+	errno = 0;
+	*seed = strtoull(arg + 5, &end, 0);
+	return !errno && !*end;
+}
+
 static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 {
 	struct cfs *fs = srv->fs;
 	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
 	struct pc_inval *inval = NULL;
-	bool keep_meta = !strcmp(arg, "keep-metadata");
+	struct pc_how how = {.keep_meta = !strcmp(arg, "keep-metadata")};
 	int err, res;
 
-	if (*arg && strcmp(arg, "strict") && !keep_meta)
+	how.seeded = parse_seed(arg, &how.seed);
+	if (*arg && strcmp(arg, "strict") && !how.keep_meta && !how.seeded)
 		return reply(fd,
 			     "error unknown power cut mode '%s' (strict, "
-			     "keep-metadata)",
+			     "keep-metadata, seed=S)",
 			     arg);
 	if (!fs->pc)
 		return reply(fd,
@@ -319,12 +333,24 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",
 			     fs->tw ? strerror(-err) : "the mount is closing");
-	res = pc_cut_locked(fs, keep_meta, &inval);
+	res = pc_cut_how_locked(fs, &how, &inval);
 	order_end(fs);
 	pc_notify(fs, inval);
 	if (res)
 		return reply(fd, "error the power cut failed: %s",
 			     strerror(-res));
+	if (how.seeded &&
+	    reply(fd,
+		  "state: posix seed=%llu meta=%llu\n"
+		  "metadata kept: %zu of %zu pending ops\n"
+		  "data kept: %llu files: %s\n"
+		  "data dropped: %llu files: %s",
+		  (unsigned long long)how.seed, (unsigned long long)how.meta,
+		  how.ops_kept, how.ops, (unsigned long long)how.files_kept,
+		  *how.kept ? how.kept : "-",
+		  (unsigned long long)how.files_dropped,
+		  *how.dropped ? how.dropped : "-"))
+		return -EPIPE;
 	return reply(fd, "ok");
 }
 

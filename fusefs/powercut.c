@@ -9,6 +9,7 @@
  */
 #include "fusefs/powercut.h"
 
+#include "core/persist.h"
 #include "fusefs/fs.h"
 
 #include <dirent.h>
@@ -51,6 +52,9 @@ struct pc_file {
 	size_t npost, cappost; /* used, allocated */
 	off_t post_end;	       /* end of the furthest write in post */
 	bool post_trunc;       /* post holds a truncate (to OFF_MAX) */
+	bool unjournalled;     /* a punch/collapse/insert/keep-size
+				  fallocate since the last sync */
+	bool keep;	       /* seeded cut: its pending data stays */
 };
 
 enum pc_kind {
@@ -89,9 +93,11 @@ struct pc_op {
 	struct stat old; /* ... mode and owner before */
 	char *xval;	 /* ... xattr name's value before (name) ... */
 	ssize_t xlen;	 /* ... its length, -1 if it had none */
+	uint64_t before; /* records in the trace before this op's */
 };
 
 struct pc_journal {
+	struct cfs *fs;	    /* the daemon */
 	char *path;	    /* the scratch directory */
 	bool hidden;	    /* ... is BACKING/PC_SCRATCH, hidden */
 	int scratch;	    /* O_RDONLY on the scratch directory */
@@ -226,6 +232,7 @@ int pc_init(struct cfs *fs)
 
 	if (!j)
 		return -ENOMEM;
+	j->fs = fs;
 	j->scratch = j->data = -1;
 	j->next_keep = 1;
 	pthread_mutex_init(&j->klock, NULL);
@@ -510,6 +517,9 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 		return err;
 	f->bytes += (uint64_t)len;
 	f->inexact |= f->failed;
+	/* Only plain and zero-range allocations join the journal
+	 * (pc_resized()); a seeded cut drops the data of the others. */
+	f->unjournalled |= (mode & ~FALLOC_FL_ZERO_RANGE) != 0;
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 		/* Everything from off moves. */
 		err = save(j, f, off, f->low);
@@ -786,6 +796,9 @@ static struct pc_op *op_new(struct pc_journal *j, enum pc_kind kind, int pfd,
 	}
 	op = &j->ops[j->nops];
 	*op = (struct pc_op){.kind = kind, .afd = -1};
+	/* The op's record is appended after this: a seeded cut names the
+	 * metadata it keeps by record seq (core/persist.h). */
+	op->before = j->fs->tw ? trace_writer_count(j->fs->tw) : 0;
 	if (!name) {
 		j->nops++;
 		return op;
@@ -1290,9 +1303,69 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 	return 0;
 }
 
-int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
+/* Append " ID" to a list of ids, "..." once it is full. */
+static void id_add(char *buf, size_t len, uint64_t id)
+{
+	size_t n = strlen(buf);
+
+	if (n + 24 < len)
+		snprintf(buf + n, len - n, "%s%llu", n ? " " : "",
+			 (unsigned long long)id);
+	else if (n + 5 < len && strcmp(buf + n - 3, "..."))
+		snprintf(buf + n, len - n, " ...");
+}
+
+/*
+ * A seeded cut's choice (core/persist.h): commit a random prefix of the
+ * journal, and mark the files that keep their pending data.  The files'
+ * fates are drawn before the commit, while the journal still names the
+ * size ops it drops.
+ */
+static void seeded_choice(struct cfs *fs, struct pc_journal *j,
+			  struct pc_how *how)
+{
+	size_t c = (size_t)persist_cut_prefix(how->seed, j->nops), pos = 0;
+	struct pc_file *f;
+
+	/* The journal ops of one request stay together. */
+	while (c > 0 && c < j->nops && j->ops[c - 1].before == j->ops[c].before)
+		c--;
+	how->meta = c < j->nops ? j->ops[c].before
+		    : fs->tw	? trace_writer_count(fs->tw)
+				: 0;
+	how->ops_kept = c;
+	how->ops = j->nops;
+	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
+		struct cfs_inode *in;
+
+		pthread_mutex_lock(&fs->tab);
+		in = map_get(&fs->inodes, f->ino, f->dev);
+		f->keep = in && !f->unjournalled &&
+			  persist_cut_keeps(how->seed, in->id);
+		for (size_t i = c; f->keep && i < j->nops; i++)
+			if (j->ops[i].kind == PK_SIZE &&
+			    j->ops[i].ino == f->ino &&
+			    j->ops[i].dev == f->dev && j->ops[i].gen == f->gen)
+				f->keep = false;
+		if (in)
+			id_add(f->keep ? how->kept : how->dropped,
+			       sizeof(how->kept), in->id);
+		pthread_mutex_unlock(&fs->tab);
+		if (f->keep)
+			how->files_kept++;
+		else
+			how->files_dropped++;
+	}
+	for (size_t i = 0; i < c; i++)
+		op_commit(fs, j, &j->ops[i]);
+	memmove(j->ops, j->ops + c, (j->nops - c) * sizeof(*j->ops));
+	j->nops -= c;
+}
+
+int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 {
 	struct pc_journal *j = fs->pc;
+	bool keep_meta = how->keep_meta;
 	struct pc_file *f;
 	size_t pos = 0;
 	int err = 0, e;
@@ -1301,6 +1374,8 @@ int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
 	if (!j)
 		return -ENOTSUP;
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
+	if (how->seeded)
+		seeded_choice(fs, j, how);
 	for (size_t i = 0; keep_meta && i < j->nops; i++) {
 		/* Names and attributes stay; sizes are data: undone. */
 		if (j->ops[i].kind == PK_SIZE)
@@ -1323,13 +1398,15 @@ int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
 	}
 	j->nops = 0;
 	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
-		e = file_undo(j, f);
+		/* A kept file's content is what readers saw: nothing to do. */
+		e = f->keep ? 0 : file_undo(j, f);
 		if (e && !err) {
 			err = e;
 			cfs_error(fs, "power cut: cannot restore a file: %s",
 				  strerror(-e));
 		}
-		inval_add(fs, inval, f->ino, f->dev, "");
+		if (!f->keep)
+			inval_add(fs, inval, f->ino, f->dev, "");
 		file_free(f);
 	}
 	map_release(&j->files);
@@ -1363,19 +1440,42 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval)
 	}
 }
 
-int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
+int pc_cut_how_locked(struct cfs *fs, struct pc_how *how,
+		      struct pc_inval **inval)
 {
+	char name[96];
 	struct trace_rec rec = {
 	    .type = TR_POWERCUT,
-	    .name = keep_meta ? "keep-metadata" : "strict",
+	    .name = how->keep_meta ? "keep-metadata" : "strict",
 	};
 	int err;
 
-	rec.result = pc_powercut(fs, keep_meta, inval);
+	rec.result = pc_powercut(fs, how, inval);
+	if (how->seeded) {
+		snprintf(name, sizeof(name), PERSIST_CUT_FMT, how->seed,
+			 how->meta);
+		rec.name = name;
+	}
 	err = order_append(fs, &rec);
 	cfs_log("power cut (%s)%s%s", rec.name, rec.result ? ": " : "",
 		rec.result ? strerror(-rec.result) : "");
+	if (how->seeded)
+		cfs_log("power cut: %zu of %zu pending metadata ops kept; "
+			"pending data kept in %llu files (ids: %s), dropped in "
+			"%llu (ids: %s)",
+			how->ops_kept, how->ops,
+			(unsigned long long)how->files_kept,
+			*how->kept ? how->kept : "none",
+			(unsigned long long)how->files_dropped,
+			*how->dropped ? how->dropped : "none");
 	return rec.result ? rec.result : err;
+}
+
+int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval)
+{
+	struct pc_how how = {.keep_meta = keep_meta};
+
+	return pc_cut_how_locked(fs, &how, inval);
 }
 
 struct notify_job {

@@ -130,22 +130,43 @@ void pc_attr_synced(struct cfs *fs, int fd);
 
 /* ---- the cut ---------------------------------------------------------- */
 
+/* How to cut, and (out) what a seeded cut chose. */
+struct pc_how {
+	bool keep_meta;	 /* only the data: names and attributes stay */
+	bool seeded;	 /* a random state the posix model allows */
+	uint64_t seed;	 /* ... drawn from this (core/persist.h) */
+	uint64_t meta;	 /* out: pending metadata with record seq <= meta
+			    was kept */
+	size_t ops_kept; /* out: journal ops kept ... */
+	size_t ops;	 /* ... of these */
+	uint64_t files_kept, files_dropped; /* out: files whose pending
+					       data stayed, went */
+	char kept[256], dropped[256];	    /* out: their ids, "..." */
+};
+
 /*
- * Bring the backing directory back to its durable state; with keep_meta,
- * only the data (the LazyFS-like state: every entry and attribute change
- * kept, unsynced data and sizes dropped).  Returns 0 or -errno (the first
- * failure; the rest is still attempted).  *inval gets the kernel caches
- * to invalidate: pass it to pc_notify() once fs->order is released.
+ * Bring the backing directory back to its durable state; with
+ * how->keep_meta, only the data (the LazyFS-like state: every entry and
+ * attribute change kept, unsynced data and sizes dropped); with
+ * how->seeded, a random state allowed by the posix model (a random prefix
+ * of the pending metadata, each dirty file's pending data all kept or all
+ * dropped; core/persist.h).  Returns 0 or -errno (the first failure; the
+ * rest is still attempted).  *inval gets the kernel caches to invalidate:
+ * pass it to pc_notify() once fs->order is released.
  */
-int pc_powercut(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
+int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval);
 
 /* Tell the kernel what changed and free the list. */
 void pc_notify(struct cfs *fs, struct pc_inval *inval);
 
 /*
  * A power cut at the ordering point (fs->order held): pc_powercut() and its
- * TR_POWERCUT record.  Returns 0 or -errno.  *inval as for pc_powercut().
+ * TR_POWERCUT record (name "strict", "keep-metadata", or for a seeded cut
+ * "posix seed=S meta=B"), logged.  Returns 0 or -errno.  *inval as for
+ * pc_powercut().  pc_cut_locked() is the strict or keep-metadata cut.
  */
+int pc_cut_how_locked(struct cfs *fs, struct pc_how *how,
+		      struct pc_inval **inval);
 int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
 
 /* pc_notify() from a thread of its own: for a cut made inside a FUSE

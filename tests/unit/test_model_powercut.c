@@ -103,6 +103,66 @@ static void test_keep_metadata_cut(void **state)
 	tb_close(&t);
 }
 
+/* A seeded cut: the metadata up to the record seq it names, each file's
+ * pending data all or none as the seed draws (core/persist.h). */
+static void test_seeded_cut(void **state)
+{
+	char name[96], fname[16];
+	uint64_t id[8], meta, h, k, seed;
+	struct tb t;
+
+	(void)state;
+	for (seed = 1; seed <= 4; seed++) {
+		tb_open(&t);
+		tb_bind_root(&t);
+		for (int i = 0; i < 8; i++) {
+			snprintf(fname, sizeof(fname), "f%d", i);
+			id[i] = tb_create(&t, 1, fname);
+			tb_write(&t, id[i], 0, "old");
+			tb_fsync(&t, id[i]);
+		}
+		tb_fsyncdir(&t, 1);
+		k = tb_create(&t, 1, "k"); /* pending, kept: before meta */
+		for (int i = 0; i < 8; i++)
+			tb_write(&t, id[i], 0, "NEW");
+		meta = tb_seq(&t);
+		h = tb_create(&t, 1, "h"); /* pending, after meta */
+		tb_truncate(&t, id[0], 1); /* dropped: f0 loses its data */
+		snprintf(name, sizeof(name), PERSIST_CUT_FMT, seed, meta);
+		tb_powercut(&t, name);
+		assert_non_null(tb_load(&t));
+		assert_content(t.m, "k", "");
+		assert_content(t.m, "h", NULL);
+		for (int i = 0; i < 8; i++) {
+			snprintf(fname, sizeof(fname), "f%d", i);
+			assert_content(t.m, fname,
+				       i && persist_cut_keeps(seed, id[i])
+					   ? "NEW"
+					   : "old");
+		}
+		(void)h;
+		(void)k;
+		tb_close(&t);
+	}
+}
+
+static void test_seeded_cut_name(void **state)
+{
+	uint64_t seed, meta;
+
+	(void)state;
+	assert_true(persist_cut_parse("posix seed=7 meta=12", &seed, &meta));
+	assert_int_equal(seed, 7);
+	assert_int_equal(meta, 12);
+	assert_false(persist_cut_parse("posix seed=7 meta=12x", &seed, &meta));
+	assert_false(persist_cut_parse("posix seed=7", &seed, &meta));
+	assert_false(persist_cut_parse("strict", &seed, &meta));
+	assert_false(persist_cut_parse(NULL, &seed, &meta));
+	/* the draw is a function of (seed, id) alone */
+	assert_true(persist_cut_keeps(3, 9) == persist_cut_keeps(3, 9));
+	assert_true(persist_cut_prefix(5, 10) <= 10);
+}
+
 static void test_unknown_cut_model(void **state)
 {
 	struct tb t;
@@ -121,6 +181,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strict_cut),
 	    cmocka_unit_test(test_keep_metadata_cut),
+	    cmocka_unit_test(test_seeded_cut),
+	    cmocka_unit_test(test_seeded_cut_name),
 	    cmocka_unit_test(test_unknown_cut_model),
 	};
 

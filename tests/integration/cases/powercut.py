@@ -680,3 +680,214 @@ def test_replay_across_cuts(ctx):
                     symlinks=True)
     r = run([CRASHFS, "replay", run_dir, "--verify", m.backing])
     assert r.returncode == 0, (r.stdout + r.stderr)[-1500:]
+
+
+# ---- powercut --seed: a random state the posix model allows --------------
+
+def seeded_cut(m, seed):
+    """crashfs ctl MNT powercut --seed S; returns what it reported."""
+    r = run([CRASHFS, "ctl", m.mnt, "powercut", "--seed", str(seed)])
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    out = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(": ")
+        if k.startswith("data "):
+            n, _, ids = v.partition(": ")
+            v = (n, sorted(ids.split()))
+        out[k] = v
+    assert out.get("state", "").startswith("posix seed=%d meta=" % seed), \
+        r.stdout
+    return out
+
+
+def many_pending(mnt):
+    """A synced base, then many pending ops of every kind."""
+    os.mkdir(os.path.join(mnt, "d"))
+    for i in range(6):
+        write(os.path.join(mnt, "f%d" % i), b"durable %d\n" % i * 50,
+              sync="fsync")
+    syncdir(mnt)
+    syncdir(os.path.join(mnt, "d"))
+    for i in range(6):
+        write(os.path.join(mnt, "f%d" % i), b"pending %d\n" % i * 40,
+              flags=os.O_WRONLY)
+        write(os.path.join(mnt, "d", "n%d" % i), b"new %d\n" % i * 30)
+    os.rename(os.path.join(mnt, "f1"), os.path.join(mnt, "d", "moved"))
+    os.unlink(os.path.join(mnt, "f2"))
+    os.truncate(os.path.join(mnt, "f3"), 100)
+    os.chmod(os.path.join(mnt, "f4"), 0o600)
+    write(os.path.join(mnt, "f5"), b"appended\n" * 100,
+          flags=os.O_WRONLY | os.O_APPEND)
+    os.mkdir(os.path.join(mnt, "e"))
+    write(os.path.join(mnt, "e", "x"), b"in e\n")
+
+
+def test_seed_same_state(ctx):
+    """Two runs of the same ops cut with the same seed leave the same
+    tree; the record names the seed."""
+    trees = []
+    for name in ("a", "b"):
+        m = mount_with(ctx, name=name)
+        many_pending(m.mnt)
+        rep = seeded_cut(m, 42)
+        trees.append((snap(m.mnt), rep))
+        m.umount()
+        t = run([CRASHFS, "trace", m.trace]).stdout
+        assert "posix seed=42 meta=" in t, t[-1000:]
+    assert trees[0][1] == trees[1][1], (trees[0][1], trees[1][1])
+    assert trees[0][0] == trees[1][0], "same seed, different trees"
+
+
+def snap(root):
+    from lib import snapshot
+    return repr(snapshot(root))
+
+
+def test_seed_states_differ(ctx):
+    """Different seeds over many pending ops leave different trees, each
+    holding everything that was durable."""
+    seen = {}
+    for seed in range(1, 9):
+        m = mount_with(ctx, name="s%d" % seed)
+        many_pending(m.mnt)
+        seeded_cut(m, seed)
+        for i in (0, 1, 3, 4, 5):
+            # each durable file is there under its durable name or, if
+            # the rename persisted, under its new one, with its durable
+            # content or (if its pending data persisted) the new one
+            p = os.path.join(m.mnt, "f%d" % i)
+            if i == 1 and not os.path.exists(p):
+                p = os.path.join(m.mnt, "d", "moved")
+            data = read(p)
+            dur, pend = b"durable %d\n" % i * 50, b"pending %d\n" % i * 40
+            ok = {dur, pend + dur[len(pend):]}
+            if i == 3:
+                ok |= {x[:100] for x in ok}
+            if i == 5:
+                ok |= {x + b"appended\n" * 100 for x in ok}
+            assert data in ok, (seed, i, data[:80])
+        seen.setdefault(snap(m.mnt), []).append(seed)
+        m.umount()
+    assert len(seen) >= 2, "8 seeds, one state: %s" % list(seen.values())
+    log("%d distinct states from 8 seeds" % len(seen))
+
+
+def dropped_writes(trace, dropped_ids, cut_index):
+    """Seqs of the writes to dropped_ids not made durable by an fsync of
+    their file before the cut (no fsync fails in these runs)."""
+    from lib import Trace
+    pending = {}
+    for rec in list(Trace(trace))[:cut_index]:
+        if rec.get("result", 0) < 0:
+            continue
+        typ, fid = rec.get("type"), rec.get("id")
+        if typ in ("write", "copy_range") and fid in dropped_ids:
+            pending.setdefault(fid, []).append(rec["seq"])
+        elif typ in ("fsync", "fdatasync"):
+            pending.pop(fid, None)
+    return sorted(s for v in pending.values() for s in v)
+
+
+def seeded_differential(ctx, seed, nops):
+    rng = random.Random(seed)
+    log("seed %d" % seed)
+
+    def setup(root):
+        os.mkdir(os.path.join(root, "d"))
+        for name in ("a", "d/e"):
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(bytes([rng.randrange(65, 91)]) * rng.randrange(
+                    0, 4000))
+    m = mount_with(ctx, setup)
+    done = random_ops(rng, m.mnt, nops)
+    # a file made durable by name and content: every state holds it
+    write(os.path.join(m.mnt, "kept"), b"durable\n" * 10, sync="fsync")
+    syncdir(m.mnt)
+    done += random_ops(rng, m.mnt, nops // 2, sizes=False)
+    rep = seeded_cut(m, seed)
+    assert read(os.path.join(m.mnt, "kept")) == b"durable\n" * 10
+    m.umount()
+    # the engine rebuilds the same tree from the trace (its TR_POWERCUT
+    # record names the state)
+    engine_verify_run(ctx, m)
+    # and it is one of the states the explorer allows at the cut: metadata
+    # up to the record seq the cut names, the pending writes of the files
+    # that lost their data dropped, every other pending write whole
+    meta = int(rep["state"].split("meta=")[1])
+    ids = {int(x) for x in rep["data dropped"][1] if x.isdigit()}
+    recs = list(__import__("lib").Trace(m.trace))
+    cut = next(i for i, r in enumerate(recs) if r.get("type") == "powercut")
+    k = recs[cut]["seq"] - 1
+    losses = dropped_writes(m.trace, ids, cut)
+    run_dir = ctx.path("run")
+    os.mkdir(run_dir)
+    trace_before_powercut(m.trace, os.path.join(run_dir, "trace"))
+    shutil.copytree(ctx.path("m.initial"), os.path.join(run_dir, "initial"),
+                    symlinks=True)
+    r = run([CRASHFS, "states", run_dir, "--points"])
+    assert r.returncode == 0, r.stderr
+    points = sorted(int(l.split()[0].lstrip("k")) for l in
+                    r.stdout.splitlines() if l.strip() and
+                    l.split()[0].lstrip("k").isdigit())
+    k = max(p for p in points if p <= k)
+    out = ctx.path("state")
+    canon = None
+    while True:
+        sid = canon or "k%d.posix.x%d%s" % (k, min(meta, k), "".join(
+            "-o%d" % w for w in losses))
+        r = run([CRASHFS, "replay", run_dir, "--state", sid, "-o", out])
+        if "not in canonical form ('" in r.stderr and not canon:
+            # the same state under the name the explorer gives it
+            canon = r.stderr.split("canonical form ('")[1].split("'")[0]
+            continue
+        # a write of a file no state can show any more is not pending
+        # for the explorer: its fate does not matter
+        gone = [w for w in losses if "op #%d is not pending" % w in
+                r.stderr]
+        if r.returncode == 0 or not gone:
+            break
+        losses.remove(gone[0])
+        canon = None
+    assert r.returncode == 0, (sid, r.returncode, r.stderr)
+    try:
+        compare_trees(m.backing, out, "the tree after powercut --seed")
+    except AssertionError:
+        log("ops (seed %d):\n  %s" % (seed, "\n  ".join(done)))
+        raise
+
+
+def engine_verify_run(ctx, m):
+    run_dir = ctx.path("verify")
+    os.mkdir(run_dir)
+    shutil.copy(m.trace, os.path.join(run_dir, "trace"))
+    shutil.copytree(ctx.path("m.initial"), os.path.join(run_dir, "initial"),
+                    symlinks=True)
+    r = run([CRASHFS, "replay", run_dir, "--verify", m.backing])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-1500:]
+
+
+def test_seed_differential(ctx):
+    """powercut --seed over random ops: the engine rebuilds the live tree
+    from the trace, and the tree is a state the offline explorer allows
+    (`crashfs replay --state k<K>.posix.x<P>-o<W>...`)."""
+    seeds = [11, 12, 13, int(time.time() * 1000) ^ os.getpid()]
+    for seed in seeds:
+        sub = ctx.path("s%d" % seed)
+        os.mkdir(sub)
+        ctx.tmp, saved = sub, ctx.tmp
+        try:
+            seeded_differential(ctx, seed, 60)
+        finally:
+            ctx.tmp = saved
+
+
+def test_seed_usage(ctx):
+    """--seed with --keep metadata is refused, naming the conflict; a bad
+    seed is refused."""
+    m = mount_with(ctx, pre)
+    r = run([CRASHFS, "ctl", m.mnt, "powercut", "--seed", "1", "--keep",
+             "metadata"])
+    assert r.returncode == 2 and "conflict" in r.stderr, r
+    r = run([CRASHFS, "ctl", m.mnt, "powercut", "--seed", "x1"])
+    assert r.returncode == 2 and "--seed" in r.stderr, r
+    assert listing(m.mnt) == ["dir", "old"]

@@ -1,0 +1,242 @@
+# shellcheck shell=bash
+# bench/suite-faults.sh: the live faults' benchmark (issue 5,
+# "Performance").  Sourced by bench/run.sh; see docs/bench.md.
+#
+# Power cut: for each size, a fresh `crashfs mount --powercut` over an
+# empty backing directory, that many bytes written to a new file and not
+# synced, then the wall time of `crashfs ctl MNT powercut` (and the
+# journal's scratch bytes from `ctl status` before it).  Then the same
+# with a large backing directory made beforehand (really allocated: many
+# small files and a few large ones, checked with du) of which 1 MiB is
+# overwritten unsynced: the cut must not depend on the backing's size.
+#
+# Fault rules: the recording workloads (bench/suite-recording.sh's
+# rec_once) on two crashfs mounts, one without rules and one with a plan
+# of ten rules on other paths (they never fire, but every write, create
+# and unlink pays the matching), interleaved, BENCH_REPEAT rounds (at
+# least 5); the figure is the median of the per-round ratios.
+
+# shellcheck source=bench/suite-recording.sh
+. bench/suite-recording.sh
+
+fault_params() {
+	if [[ $BENCH_QUICK == 1 ]]; then
+		FAULT_SIZES="1M 16M 64M" FAULT_BIG_GIB=1
+	else
+		FAULT_SIZES="1M 100M 1G" FAULT_BIG_GIB=10
+	fi
+	FAULT_REPEAT=$((BENCH_REPEAT < 5 ? 5 : BENCH_REPEAT))
+}
+
+# "1M" -> 1048576
+fault_bytes() { numfmt --from=iec "$1"; }
+
+# Wall time in ms of `crashfs ctl $1 powercut`, recorded as row $2; the
+# scratch bytes before it go to row $3.
+fault_time_cut() {
+	local mnt=$1 row=$2 srow=$3 t0 t1 scratch
+	scratch=$("$CRASHFS" ctl "$mnt" status |
+		awk -F': *' '$1 == "scratch bytes" { print $2 }')
+	sync	# the written data's writeback is not the cut's cost
+	t0=$(date +%s%N)
+	if ! "$CRASHFS" ctl "$mnt" powercut >"$BENCH_WORK/err.txt" 2>&1; then
+		bench_fail "$row" crashfs FAILED "$(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		return 1
+	fi
+	t1=$(date +%s%N)
+	bench_result "$row" crashfs "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e6 }')"
+	[[ -n $scratch ]] && bench_result "$srow" crashfs \
+		"$(awk -v b="$scratch" 'BEGIN { print b / 1048576 }')"
+	return 0
+}
+
+# Cut with $1 of new unsynced data.
+fault_cut_size() {
+	local size=$1 base=$BENCH_WORK/cut-$1 rep mib
+	mib=$(($(fault_bytes "$size") / 1048576))
+	mkdir -p "$base/backing"
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "power cut with $size unsynced (round $rep)"
+		if ! crashfs_mount "$base/trace" "$base/backing" "$base/mnt" \
+			--powercut; then
+			bench_fail "fault.cut.$size" crashfs FAILED "$CRASHFS_ERROR"
+			return 0
+		fi
+		if ! dd if=/dev/zero of="$base/mnt/unsynced" bs=1M \
+			count="$mib" status=none 2>"$BENCH_WORK/err.txt"; then
+			bench_fail "fault.cut.$size" crashfs FAILED \
+				"dd: $(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		else
+			fault_time_cut "$base/mnt" "fault.cut.$size" \
+				"fault.scratch.$size" || true
+			[[ -e $base/mnt/unsynced ]] &&
+				bench_fail "fault.cut.$size" crashfs WRONG \
+					"the unsynced file survived the cut"
+		fi
+		crashfs_umount "$base/mnt" ||
+			bench_fail "fault.cut.$size" crashfs FAILED "$CRASHFS_ERROR"
+		rm -f "$base/trace"
+	done
+	rm -rf "$base"
+}
+
+# The large backing directory: FAULT_BIG_GIB GiB, a tenth in 1 MiB files
+# (100 per directory), the rest in 1 GiB files; allocated, not sparse.
+fault_make_big() {
+	local dir=$1 gib=$FAULT_BIG_GIB small rest chunk i d kib
+	small=$((gib * 1024 / 10))		# 1 MiB files, MiB
+	rest=$((gib * 1024 - small))		# large files, MiB
+	chunk=$((gib >= 10 ? 1024 : 256))	# size of a large file, MiB
+	bench_log "making a ${gib} GiB backing directory: $small files of 1 MiB, $((rest / chunk)) of $chunk MiB"
+	mkdir -p "$dir"
+	for ((i = 0; i < small; i++)); do
+		d=$dir/d$((i / 100))
+		[[ -d $d ]] || mkdir "$d"
+		fallocate -l 1M "$d/f$i"
+	done
+	for ((i = 0; i * chunk < rest; i++)); do
+		fallocate -l "$(((rest - i * chunk < chunk ? rest - i * chunk : chunk)))M" "$dir/big$i"
+	done
+	# one file of real bytes, synced: the one the workload overwrites
+	dd if=/dev/urandom of="$dir/data" bs=1M count=8 status=none
+	sync
+	kib=$(du -sk "$dir" | cut -f1)
+	bench_log "  du: $((kib / 1024)) MiB allocated"
+	FAULT_BIG_KIB=$kib
+}
+
+fault_cut_big() {
+	local base=$BENCH_WORK/cut-big rep
+	if ! fault_make_big "$base/backing" 2>"$BENCH_WORK/err.txt"; then
+		bench_fail fault.cut.big crashfs FAILED \
+			"cannot make the backing directory: $(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		rm -rf "$base"
+		return 0
+	fi
+	bench_result fault.big.size crashfs "$(awk -v k="$FAULT_BIG_KIB" 'BEGIN { print k / 1048576 }')"
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "power cut, ${FAULT_BIG_GIB} GiB backing, 1 MiB unsynced (round $rep)"
+		if ! crashfs_mount "$base/trace" "$base/backing" "$base/mnt" \
+			--powercut; then
+			bench_fail fault.cut.big crashfs FAILED "$CRASHFS_ERROR"
+			break
+		fi
+		# 1 MiB of overwrites, 64 KiB each, spread over a synced file
+		python3 - "$base/mnt/data" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(16):
+    os.pwrite(fd, b"x" * 65536, i * 512 * 1024)
+os.close(fd)
+PY
+		fault_time_cut "$base/mnt" fault.cut.big fault.scratch.big || true
+		crashfs_umount "$base/mnt" ||
+			bench_fail fault.cut.big crashfs FAILED "$CRASHFS_ERROR"
+		rm -f "$base/trace"
+	done
+	rm -rf "$base"
+	sync
+}
+
+# Ten rules that never fire here: the ops the workloads make, on paths
+# they never use.
+fault_plan() {
+	local i
+	for ((i = 0; i < 10; i++)); do
+		printf '[never%d]\nwhen = %s\nop = %s\npath = elsewhere%d/*\naction = %s\n\n' \
+			"$i" "$(echo before after on before on on before after \
+				on after | cut -d' ' -f$((i + 1)))" \
+			"$(echo write create,unlink fsync write,fsync rename \
+				write create open,write unlink truncate,write |
+				cut -d' ' -f$((i + 1)))" \
+			"$i" "$(echo short errno:ENOSPC kill delay:10 errno:EIO torn \
+				errno:EDQUOT errno:EROFS errno:EIO errno:ENOSPC |
+				cut -d' ' -f$((i + 1)))"
+	done
+}
+
+# Workload $1 on crashfs without and with the rules, FAULT_REPEAT rounds.
+fault_rules_workload() {
+	local w=$1 base=$BENCH_WORK/rules-$1 rep t order dir val ops
+	local -A fig=()
+	mkdir -p "$base/b-none" "$base/b-rules"
+	fault_plan >"$base/plan.ini"
+	if ! crashfs_mount "$base/t-none" "$base/b-none" "$base/none"; then
+		bench_fail "fault.rules.$w" crashfs FAILED "$CRASHFS_ERROR"
+		return 0
+	fi
+	if ! crashfs_mount "$base/t-rules" "$base/b-rules" "$base/rules" \
+		--faults "$base/plan.ini"; then
+		bench_fail "fault.rules.$w" crashfs FAILED "$CRASHFS_ERROR"
+		crashfs_umount "$base/none" || true
+		return 0
+	fi
+	bench_log "rules loaded: $("$CRASHFS" ctl "$base/rules" faults | grep -c 'action=')"
+	for ((rep = 1; rep <= FAULT_REPEAT; rep++)); do
+		order="none rules"
+		((rep % 2)) || order="rules none"
+		for t in $order; do
+			dir=$base/$t/run$rep
+			mkdir -p "$dir"
+			bench_log "$w on crashfs, $t (round $rep)"
+			: >"$BENCH_WORK/val"
+			if ! rec_once "$w" "$dir" "$BENCH_WORK/out.json" \
+				"$BENCH_WORK/val" 2>"$BENCH_WORK/err.txt"; then
+				bench_fail "fault.rules.$w" crashfs FAILED \
+					"$(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
+				fig[$t]=""
+			else
+				read -r val ops <"$BENCH_WORK/val" || true
+				fig[$t]=$val
+				bench_result "fault.abs.$w.$t" crashfs "$val"
+			fi
+			rm -rf "$dir"
+			sync
+		done
+		[[ -n ${fig[none]} && -n ${fig[rules]} ]] &&
+			bench_result "fault.rules.$w" crashfs \
+				"$(awk -v a="${fig[rules]}" -v b="${fig[none]}" 'BEGIN { print a / b }')"
+	done
+	bench_log "rules after the runs: $("$CRASHFS" ctl "$base/rules" faults | tr '\n' ' ')"
+	crashfs_umount "$base/none" || true
+	crashfs_umount "$base/rules" || true
+	rm -rf "$base"
+}
+
+suite_faults() {
+	local s w
+	rec_params
+	fault_params
+	bench_section "Live faults (issue 5): power cut time, fault rules' cost"
+	for s in $FAULT_SIZES; do
+		bench_row "fault.cut.$s" "power cut, $s unsynced (new file)" ms -
+		bench_row "fault.scratch.$s" "  journal scratch before it" MiB -
+	done
+	bench_row fault.big.size "backing directory, allocated (du)" GiB -
+	bench_row fault.cut.big \
+		"power cut, ${FAULT_BIG_GIB} GiB backing, 1 MiB unsynced$([[ $BENCH_QUICK == 1 ]] && echo ' (quick: not 10 GiB)')" \
+		ms "crashfs<100"
+	bench_row fault.scratch.big "  journal scratch before it" MiB -
+	for w in seq rand create; do
+		bench_row "fault.rules.$w" \
+			"$w: 10 rules / none, median of $FAULT_REPEAT rounds" x \
+			"ratio>=0.95"
+		bench_row "fault.abs.$w.none" "  $w, no rule" "$(rec_unit "$w")" -
+		bench_row "fault.abs.$w.rules" "  $w, 10 rules" "$(rec_unit "$w")" -
+	done
+	for s in $FAULT_SIZES; do
+		fault_cut_size "$s"
+	done
+	fault_cut_big
+	for w in seq rand create; do
+		fault_rules_workload "$w"
+	done
+}
+
+rec_unit() {
+	case $1 in
+	seq) echo MiB/s ;;
+	rand) echo IOPS ;;
+	*) echo ops/s ;;
+	esac
+}
