@@ -107,23 +107,13 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	}
 }
 
-/*
- * Before applying op on fd[/name] (file id, bytes for writes): count it
- * against the rules; when one fires, record a TR_FAULT and carry out a
- * before-action.  Returns the -errno to fail the op with instead of
- * applying it, or 0 (hit->action then says what is left to do).
- */
-static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
-			int fd, const char *name, uint64_t id, uint64_t bytes,
-			struct fault_hit *hit)
+/* fault_before() once the path is known. */
+static int fault_check(fuse_req_t req, struct cfs *fs, enum fault_op op,
+		       const char *path, uint64_t id, uint64_t bytes,
+		       struct fault_hit *hit)
 {
-	char path[PATH_MAX];
 	struct trace_rec rec = {.type = TR_FAULT, .id = id};
 
-	hit->action = FA_NONE;
-	if (!fault_armed(&fs->faults, op))
-		return 0;
-	fault_path(fs, fd, name, path, sizeof(path));
 	if (!fault_match(&fs->faults, op, path, bytes, hit)) {
 		hit->action = FA_NONE;
 		return 0;
@@ -136,6 +126,48 @@ static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
 	if (hit->when == FW_AFTER)
 		return 0;
 	return fault_act(req, fs, hit);
+}
+
+/*
+ * Before applying op on fd[/name] (file id, bytes for writes): count it
+ * against the rules; when one fires, record a TR_FAULT and carry out a
+ * before-action.  Returns the -errno to fail the op with instead of
+ * applying it, or 0 (hit->action then says what is left to do).
+ */
+static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			int fd, const char *name, uint64_t id, uint64_t bytes,
+			struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	fault_path(fs, fd, name, path, sizeof(path));
+	return fault_check(req, fs, op, path, id, bytes, hit);
+}
+
+/* fault_before() on an open file h: its path is looked up again only
+ * when a rename, unlink or power cut may have moved it. */
+static int fault_before_h(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			  struct cfs_handle *h, uint64_t bytes,
+			  struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	if (!h->fpath || h->fpath_gen != fs->names_gen) {
+		fault_path(fs, h->fd, NULL, path, sizeof(path));
+		free(h->fpath);
+		h->fpath = strdup(path);
+		h->fpath_gen = fs->names_gen;
+		if (!h->fpath)
+			return fault_check(req, fs, op, path, h->in->id, bytes,
+					   hit);
+	}
+	return fault_check(req, fs, op, h->fpath, h->in->id, bytes, hit);
 }
 
 /* Record rec (order held) and carry out an after-action; release the
@@ -1208,8 +1240,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!append || fstat(h->fd, &st) == 0) {
 		if (append)
 			off = st.st_size;
-		err = fault_before(req, fs, FOP_WRITE, h->fd, NULL, h->in->id,
-				   size, &hit);
+		err = fault_before_h(req, fs, FOP_WRITE, h, size, &hit);
 		if (hit.action == FA_SHORT || hit.action == FA_TORN)
 			len = write_cut(size, off, hit.action);
 		if (!err && size)
@@ -1265,11 +1296,11 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	if (err)
 		return err;
 	if (sync)
-		err = fault_before(req, fs,
-				   type == TR_FSYNCDIR	  ? FOP_FSYNCDIR
-				   : flags & TRF_DATASYNC ? FOP_FDATASYNC
-							  : FOP_FSYNC,
-				   h->fd, NULL, h->in->id, 0, &hit);
+		err = fault_before_h(req, fs,
+				     type == TR_FSYNCDIR    ? FOP_FSYNCDIR
+				     : flags & TRF_DATASYNC ? FOP_FDATASYNC
+							    : FOP_FSYNC,
+				     h, 0, &hit);
 	if (err)
 		errno = -err, res = -1, rec.flags |= TRF_INJECTED;
 	else if (sync && fs->real_sync)
@@ -1319,6 +1350,7 @@ static void handle_free(struct cfs *fs, struct cfs_handle *h)
 		closedir(h->dir);
 	else
 		close(h->fd);
+	free(h->fpath);
 	free(h);
 }
 
