@@ -802,6 +802,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 								: attr->st_mtim;
 			rec.mtime = ts[1];
 		}
+		pc_attr(fs, fd, PC_ATTR_TIMES, NULL);
 		res =
 		    h ? futimens(h->fd, ts) : utimensat(AT_FDCWD, proc, ts, 0);
 		err = setattr_step(fs, &rec, res);
