@@ -219,6 +219,12 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 	case TR_FSYNC:
 	case TR_FSYNCDIR: fs->fsyncs++; break;
 	case TR_MARK: fs->marks++; break;
+	/* What can change the path of an open file (fault rules' globs). */
+	case TR_RENAME:
+	case TR_UNLINK:
+	case TR_RMDIR:
+	case TR_POWERCUT: fs->names_gen++; break;
+	default: break;
 	}
 	return 0;
 }

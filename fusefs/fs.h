@@ -80,6 +80,8 @@ struct cfs_handle {
 	off_t doff;	     /* directories: offset of dent */
 	struct dirent *dent; /* directories: entry read but not sent */
 	uint64_t epoch;	     /* fs->epoch at open: stale after a cut */
+	char *fpath;	     /* its path for fault rules, or NULL; order */
+	uint64_t fpath_gen;  /* fs->names_gen when fpath was taken; order */
 };
 
 /* The daemon. */
@@ -96,9 +98,10 @@ struct cfs {
 	uint64_t next_id;	 /* protected by order */
 	uint64_t next_fh;	 /* protected by order */
 	int broken;		 /* -errno of a failed append or 0; order */
-	uint64_t fsyncs;  /* fsync/fdatasync/fsyncdir; protected by order */
-	uint64_t marks;	  /* protected by order */
-	uint64_t refused; /* ops refused for want of trace room; order */
+	uint64_t fsyncs;    /* fsync/fdatasync/fsyncdir; protected by order */
+	uint64_t marks;	    /* protected by order */
+	uint64_t refused;   /* ops refused for want of trace room; order */
+	uint64_t names_gen; /* bumped by each op that may move a path; order */
 
 	int mount_fd;	       /* backing root, O_RDONLY: open_by_handle_at */
 	bool handles;	       /* file handles work on the backing fs */

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
+#include "fusefs/kio.h"
 #include "fusefs/powercut.h"
 #include "fusefs/mountinfo.h"
 
@@ -266,6 +267,31 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Do the FUSE options opts (comma-separated) let users other than the
+ * daemon's own reach the mount? */
+static bool lets_others_in(const char *opts)
+{
+	const char *p = opts;
+	size_t n;
+
+	while (p && *p) {
+		n = strcspn(p, ",");
+		if ((n == 11 && !strncmp(p, "allow_other", n)) ||
+		    (n == 10 && !strncmp(p, "allow_root", n)))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+/*
+ * default_permissions only when other users can reach the mount.
+ * Without allow_other or allow_root the kernel lets in only processes
+ * with the daemon's own uid and gid, and the backing directory's checks,
+ * made with the daemon's credentials, answer them as the kernel would;
+ * the kernel's checks would cost a GETATTR of the parent after every
+ * create and unlink (they drop its cached attributes).
+ */
 static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -273,8 +299,10 @@ static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
 
 	if (fuse_opt_add_arg(&args, "crashfs") ||
 	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(
-		&args, "fsname=crashfs,subtype=crashfs,default_permissions"))
+	    fuse_opt_add_arg(&args, lets_others_in(o->fuse_opts)
+					? "fsname=crashfs,subtype=crashfs,"
+					  "default_permissions"
+					: "fsname=crashfs,subtype=crashfs"))
 		goto out;
 	if (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
 			     fuse_opt_add_arg(&args, o->fuse_opts)))
@@ -475,6 +503,9 @@ static int run(struct mount_opts *o, struct cfs *fs, int ready)
 			 o->mnt);
 		goto out_session;
 	}
+	if (kio_install(fs->se) != 0)
+		cfs_log("cannot wrap the session's io: the kernel will ask for "
+			"security.capability before every write");
 	umask(0);
 	if (chdir("/") < 0)
 		cfs_log("cannot chdir to /: %s", strerror(errno));

@@ -13,6 +13,7 @@
  * described in docs/daemon.md.
  */
 #include "fusefs/fs.h"
+#include "fusefs/kio.h"
 #include "fusefs/powercut.h"
 
 #include <errno.h>
@@ -106,23 +107,13 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	}
 }
 
-/*
- * Before applying op on fd[/name] (file id, bytes for writes): count it
- * against the rules; when one fires, record a TR_FAULT and carry out a
- * before-action.  Returns the -errno to fail the op with instead of
- * applying it, or 0 (hit->action then says what is left to do).
- */
-static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
-			int fd, const char *name, uint64_t id, uint64_t bytes,
-			struct fault_hit *hit)
+/* fault_before() once the path is known. */
+static int fault_check(fuse_req_t req, struct cfs *fs, enum fault_op op,
+		       const char *path, uint64_t id, uint64_t bytes,
+		       struct fault_hit *hit)
 {
-	char path[PATH_MAX];
 	struct trace_rec rec = {.type = TR_FAULT, .id = id};
 
-	hit->action = FA_NONE;
-	if (!fault_armed(&fs->faults, op))
-		return 0;
-	fault_path(fs, fd, name, path, sizeof(path));
 	if (!fault_match(&fs->faults, op, path, bytes, hit)) {
 		hit->action = FA_NONE;
 		return 0;
@@ -135,6 +126,48 @@ static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
 	if (hit->when == FW_AFTER)
 		return 0;
 	return fault_act(req, fs, hit);
+}
+
+/*
+ * Before applying op on fd[/name] (file id, bytes for writes): count it
+ * against the rules; when one fires, record a TR_FAULT and carry out a
+ * before-action.  Returns the -errno to fail the op with instead of
+ * applying it, or 0 (hit->action then says what is left to do).
+ */
+static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			int fd, const char *name, uint64_t id, uint64_t bytes,
+			struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	fault_path(fs, fd, name, path, sizeof(path));
+	return fault_check(req, fs, op, path, id, bytes, hit);
+}
+
+/* fault_before() on an open file h: its path is looked up again only
+ * when a rename, unlink or power cut may have moved it. */
+static int fault_before_h(fuse_req_t req, struct cfs *fs, enum fault_op op,
+			  struct cfs_handle *h, uint64_t bytes,
+			  struct fault_hit *hit)
+{
+	char path[PATH_MAX];
+
+	hit->action = FA_NONE;
+	if (!fault_armed(&fs->faults, op))
+		return 0;
+	if (!h->fpath || h->fpath_gen != fs->names_gen) {
+		fault_path(fs, h->fd, NULL, path, sizeof(path));
+		free(h->fpath);
+		h->fpath = strdup(path);
+		h->fpath_gen = fs->names_gen;
+		if (!h->fpath)
+			return fault_check(req, fs, op, path, h->in->id, bytes,
+					   hit);
+	}
+	return fault_check(req, fs, op, h->fpath, h->in->id, bytes, hit);
 }
 
 /* Record rec (order held) and carry out an after-action; release the
@@ -538,6 +571,119 @@ static int setattr_step(struct cfs *fs, struct trace_rec *rec, int res)
 	return rec->result;
 }
 
+/* ---- dropping privileges (FUSE_HANDLE_KILLPRIV_V2, kio.h) -------------- */
+
+#define XATTR_CAP "security.capability"
+
+static bool nocap_known(struct cfs_inode *in, const char *name, uint32_t *gen);
+static void nocap_remember(struct cfs_inode *in, uint32_t gen);
+static void nocap_forget(struct cfs_inode *in);
+
+/* Is the caller in group gid, as far as dropping set-group-ID goes?  A
+ * caller with uid 0 counts as having CAP_FSETID, which the kernel does
+ * not tell us. */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64];
+	int n;
+
+	if (ctx->uid == 0 || ctx->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* The mode the regular file st keeps when the set-id bits must go, as
+ * the kernel's setattr_should_drop_suidgid() decides: set-user-ID
+ * always; set-group-ID if the group may execute, or if the caller is not
+ * in the file's group (without group execute the bit means mandatory
+ * locking, which only outsiders lose). */
+static mode_t mode_without_setid(fuse_req_t req, const struct stat *st)
+{
+	mode_t mode = st->st_mode & ~(mode_t)S_ISUID;
+
+	if ((mode & S_ISGID) &&
+	    ((mode & S_IXGRP) || !caller_in_group(req, st->st_gid)))
+		mode &= ~(mode_t)S_ISGID;
+	return mode;
+}
+
+/*
+ * With the ordering lock held, after an op on the regular file in (fd:
+ * any fd on it) that must drop the set-id bits: give it mode_without_setid
+ * of was (how it was before the op; the op itself may have dropped bits in
+ * the backing directory already, as a chown does) and record the change
+ * as a chmod.  Returns 0 or -EIO (trace).
+ */
+static int drop_setid_locked(fuse_req_t req, struct cfs *fs,
+			     struct cfs_inode *in, int fd,
+			     const struct stat *was)
+{
+	struct trace_rec rec = {
+	    .type = TR_SETATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .oflags = TRA_MODE,
+	};
+	char proc[PROC_PATH_MAX];
+	mode_t want = mode_without_setid(req, was);
+	struct stat st;
+
+	if (!S_ISREG(was->st_mode) || want == was->st_mode)
+		return 0;
+	proc_path(proc, fd);
+	if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != (want & 07777)) {
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
+		rec.result = chmod(proc, want & 07777) < 0 ? -errno : 0;
+	}
+	rec.mode = want;
+	return order_append(fs, &rec) ? -EIO : 0;
+}
+
+/*
+ * Before a write to in through fd, with the ordering lock held: what the
+ * kernel's file_remove_privs() does, now that it leaves it to us.  File
+ * capabilities always go (the backing filesystem would drop them silently
+ * on our write; removing them first puts that in the trace), the set-id
+ * bits when the kernel says the writer may not keep them.  Returns 0 or
+ * -EIO.
+ */
+static int drop_privs_write_locked(fuse_req_t req, struct cfs *fs,
+				   struct cfs_inode *in, int fd)
+{
+	struct trace_rec rec = {
+	    .type = TR_REMOVEXATTR,
+	    .pid = req_pid(req),
+	    .id = in->id,
+	    .name = XATTR_CAP,
+	};
+	struct stat st;
+	uint32_t gen;
+
+	if (!kio_killpriv())
+		return 0;
+	if (!nocap_known(in, XATTR_CAP, &gen)) {
+		if (fgetxattr(fd, XATTR_CAP, NULL, 0) < 0) {
+			if (errno == ENODATA)
+				nocap_remember(in, gen);
+		} else {
+			pc_attr(fs, fd, PC_ATTR_XATTR, XATTR_CAP);
+			rec.result =
+			    fremovexattr(fd, XATTR_CAP) < 0 ? -errno : 0;
+			nocap_forget(in);
+			if (order_append(fs, &rec))
+				return -EIO;
+		}
+	}
+	if (!kio_kill_suidgid() || fstat(fd, &st) < 0)
+		return 0;
+	return drop_setid_locked(req, fs, in, fd, &st);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -554,7 +700,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				 {.tv_nsec = UTIME_OMIT}};
 	char proc[PROC_PATH_MAX];
 	struct fault_hit hit = {.action = FA_NONE};
-	struct stat st;
+	struct stat st, before;
+	bool kill;
 	int fd, err, res;
 
 	if (h && stale(fs, h)) {
@@ -581,6 +728,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (err)
 			goto out_end;
 	}
+	/* The set-id bits a chown or truncate must drop (kio.h). */
+	kill = kio_kill_suidgid() &&
+	       (valid &
+		(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE)) &&
+	       fstatat(fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+		   0 &&
+	       mode_without_setid(req, &before) != before.st_mode;
+	if (kill)
+		pc_attr(fs, fd, PC_ATTR_MODE, NULL);
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid =
 		    valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
@@ -624,6 +780,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (err)
 			goto out_end;
 	}
+	if (kill) {
+		err = drop_setid_locked(req, fs, in, fd, &before);
+		if (err)
+			goto out_end;
+	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec now;
 
@@ -641,6 +802,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 								: attr->st_mtim;
 			rec.mtime = ts[1];
 		}
+		pc_attr(fs, fd, PC_ATTR_TIMES, NULL);
 		res =
 		    h ? futimens(h->fd, ts) : utimensat(AT_FDCWD, proc, ts, 0);
 		err = setattr_step(fs, &rec, res);
@@ -758,7 +920,7 @@ static struct cfs_handle *handle_new(struct cfs *fs, int flags)
  * Record a successful open of in through h (order held): TR_OPEN, and
  * TR_TRUNCATE if O_TRUNC emptied the file.  Returns 0 or -EIO.
  */
-static int record_open(struct cfs *fs, struct cfs_inode *in,
+static int record_open(fuse_req_t req, struct cfs *fs, struct cfs_inode *in,
 		       struct cfs_handle *h, int flags, uint32_t pid)
 {
 	struct trace_rec rec = {
@@ -767,6 +929,7 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	    .id = in->id,
 	    .oflags = (uint32_t)flags,
 	};
+	struct stat st;
 	int err;
 
 	h->num = rec.fh = fs->next_fh++;
@@ -780,7 +943,11 @@ static int record_open(struct cfs *fs, struct cfs_inode *in,
 	    .id = in->id,
 	    .fh = h->num,
 	};
-	return order_append(fs, &rec);
+	err = order_append(fs, &rec);
+	/* The set-id bits an O_TRUNC must drop (kio.h). */
+	if (!err && kio_kill_suidgid() && fstat(h->fd, &st) == 0)
+		err = drop_setid_locked(req, fs, in, h->fd, &st);
+	return err;
 }
 
 /* O_TRUNC of an open file (order held): the journal saves what it drops.
@@ -849,7 +1016,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		order_end(fs);
 		goto out_free;
 	}
-	err = record_open(fs, in, h, fi->flags, req_pid(req));
+	err = record_open(req, fs, in, h, fi->flags, req_pid(req));
 	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
 		err = fault_act(req, fs, &hit);
 	order_end(fs);
@@ -918,8 +1085,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			in = inode_lookup_locked(fs, p, name, &st, rec.pid,
 						 &err);
 			if (in)
-				err =
-				    record_open(fs, in, h, fi->flags, rec.pid);
+				err = record_open(req, fs, in, h, fi->flags,
+						  rec.pid);
 		}
 		order_end(fs);
 		if (err)
@@ -1074,10 +1241,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!append || fstat(h->fd, &st) == 0) {
 		if (append)
 			off = st.st_size;
-		err = fault_before(req, fs, FOP_WRITE, h->fd, NULL, h->in->id,
-				   size, &hit);
+		err = fault_before_h(req, fs, FOP_WRITE, h, size, &hit);
 		if (hit.action == FA_SHORT || hit.action == FA_TORN)
 			len = write_cut(size, off, hit.action);
+		if (!err && size)
+			err = drop_privs_write_locked(req, fs, h->in, h->fd);
 		if (!err)
 			err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off,
 				       len);
@@ -1129,11 +1297,11 @@ static int record_handle(fuse_req_t req, struct cfs_handle *h,
 	if (err)
 		return err;
 	if (sync)
-		err = fault_before(req, fs,
-				   type == TR_FSYNCDIR	  ? FOP_FSYNCDIR
-				   : flags & TRF_DATASYNC ? FOP_FDATASYNC
-							  : FOP_FSYNC,
-				   h->fd, NULL, h->in->id, 0, &hit);
+		err = fault_before_h(req, fs,
+				     type == TR_FSYNCDIR    ? FOP_FSYNCDIR
+				     : flags & TRF_DATASYNC ? FOP_FDATASYNC
+							    : FOP_FSYNC,
+				     h, 0, &hit);
 	if (err)
 		errno = -err, res = -1, rec.flags |= TRF_INJECTED;
 	else if (sync && fs->real_sync)
@@ -1183,6 +1351,7 @@ static void handle_free(struct cfs *fs, struct cfs_handle *h)
 		closedir(h->dir);
 	else
 		close(h->fd);
+	free(h->fpath);
 	free(h);
 }
 
@@ -1336,7 +1505,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_free;
-	err = record_open(fs, in, h, fi->flags | O_DIRECTORY, req_pid(req));
+	err =
+	    record_open(req, fs, in, h, fi->flags | O_DIRECTORY, req_pid(req));
 	order_end(fs);
 	if (err)
 		goto out_free;
@@ -1482,8 +1652,6 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
  * Only a setxattr can add the attribute (writes, truncates and chown
  * only ever remove it), so a remembered "none" stays true.
  */
-#define XATTR_CAP "security.capability"
-
 static bool nocap_known(struct cfs_inode *in, const char *name, uint32_t *gen)
 {
 	if (!name || strcmp(name, XATTR_CAP) != 0) {

@@ -55,6 +55,9 @@ struct pc_file {
 	bool unjournalled;     /* a punch/collapse/insert/keep-size
 				  fallocate since the last sync */
 	bool keep;	       /* seeded cut: its pending data stays */
+	struct timespec times[2]; /* atime, mtime when it became dirty */
+	uint64_t before;	  /* trace records then (pc_op.before) */
+	bool times_kept;	  /* a later utimens stays: keep its times */
 };
 
 enum pc_kind {
@@ -378,6 +381,9 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 	f->dev = st.st_dev;
 	f->gen = ++j->next_gen;
 	f->durable = f->low = f->dlow = st.st_size;
+	f->times[0] = st.st_atim;
+	f->times[1] = st.st_mtim;
+	f->before = j->fs->tw ? trace_writer_count(j->fs->tw) : 0;
 	*err = map_put(&j->files, st.st_ino, st.st_dev, f);
 	if (*err) {
 		file_free(f);
@@ -1051,6 +1057,12 @@ static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 	struct stat st;
 	char kn[32];
 
+	if (op->kind == PK_ATTR && op->what == PC_ATTR_TIMES) {
+		/* Times set after the file became dirty stay as they are. */
+		f = map_get(&j->files, op->ino, op->dev);
+		if (f && op->before >= f->before)
+			f->times_kept = true;
+	}
 	if (op->kind == PK_SIZE) {
 		/* The durable content, cut or extended with zeros. */
 		f = map_get(&j->files, op->ino, op->dev);
@@ -1136,6 +1148,22 @@ static void inval_add(struct cfs *fs, struct pc_inval **list, ino_t ino,
 	*list = v;
 }
 
+/* Put back the times a utimens changed; a dirty file older than the
+ * change gets them back after its data (pc_cut_locked).  0 or -1. */
+static int attr_times_undo(struct cfs *fs, struct pc_op *op, const char *proc)
+{
+	struct pc_file *f = map_get(&fs->pc->files, op->ino, op->dev);
+
+	if (f && op->before < f->before) {
+		f->times[0] = op->old.st_atim;
+		f->times[1] = op->old.st_mtim;
+		f->before = op->before;
+	}
+	return utimensat(AT_FDCWD, proc,
+			 (struct timespec[]){op->old.st_atim, op->old.st_mtim},
+			 0);
+}
+
 /* Put back the attribute op changed.  0 or -errno. */
 static int attr_undo(struct cfs *fs, struct pc_op *op, struct pc_inval **inval)
 {
@@ -1151,6 +1179,9 @@ static int attr_undo(struct cfs *fs, struct pc_op *op, struct pc_inval **inval)
 	else if (op->what == PC_ATTR_OWNER)
 		res = fchownat(op->afd, "", op->old.st_uid, op->old.st_gid,
 			       AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	else if (op->what == PC_ATTR_TIMES)
+		res = S_ISLNK(op->old.st_mode) ? 0
+					       : attr_times_undo(fs, op, proc);
 	else if (op->xlen < 0)
 		res = removexattr(proc, op->name) < 0 && errno != ENODATA ? -1
 									  : 0;
@@ -1400,6 +1431,11 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
 		/* A kept file's content is what readers saw: nothing to do. */
 		e = f->keep ? 0 : file_undo(j, f);
+		/* Its times as at its last durable point (the restore just
+		 * changed its mtime), unless a kept utimens set them since. */
+		if (!e && !f->keep && !f->times_kept && !keep_meta &&
+		    futimens(f->fd, f->times) < 0)
+			e = -errno;
 		if (e && !err) {
 			err = e;
 			cfs_error(fs, "power cut: cannot restore a file: %s",

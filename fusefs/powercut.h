@@ -117,12 +117,12 @@ void pc_dir_synced(struct cfs *fs, int fd);
 
 /* ---- attributes: call before the change is applied ------------------- */
 
-enum { PC_ATTR_MODE = 1, PC_ATTR_OWNER, PC_ATTR_XATTR };
+enum { PC_ATTR_MODE = 1, PC_ATTR_OWNER, PC_ATTR_XATTR, PC_ATTR_TIMES };
 
 /*
- * Before chmod (PC_ATTR_MODE), chown (PC_ATTR_OWNER) or a set/remove of the
- * xattr xname (PC_ATTR_XATTR) of the file at fd (O_PATH will do): keep the
- * old value in the journal.  Durable once the journal commits past it, or
+ * Before chmod (PC_ATTR_MODE), chown (PC_ATTR_OWNER), utimens
+ * (PC_ATTR_TIMES) or a set/remove of the xattr xname (PC_ATTR_XATTR) of the
+ * file at fd (O_PATH will do): keep the old value in the journal.  Durable once the journal commits past it, or
  * at the next fsync (not fdatasync) of the file: pc_attr_synced().
  */
 void pc_attr(struct cfs *fs, int fd, int what, const char *xname);

@@ -74,6 +74,33 @@ def test_errno_on_write_after_bytes_and_path(ctx):
     assert len(w) == 1 and "injected" in str(w[0]), t.dump(w)
 
 
+def test_path_follows_renames(ctx):
+    """A rule's glob matches the path an open file has now: after a
+    rename of the file, or of a directory above it, and after an unlink
+    (the daemon remembers a handle's path until a name changes)."""
+    m = mnt_(ctx)
+    fault(m, "on write path=d2/final action=errno:EDQUOT")
+    fault(m, "on fsync path=top/sub/f action=errno:EIO")
+    os.mkdir(os.path.join(m.mnt, "d2"))
+    fd = os.open(os.path.join(m.mnt, "tmp"), os.O_CREAT | os.O_WRONLY)
+    assert os.write(fd, b"a" * 10) == 10
+    assert os.write(fd, b"b" * 10) == 10
+    os.rename(os.path.join(m.mnt, "tmp"), os.path.join(m.mnt, "d2", "final"))
+    assert oserror(lambda: os.write(fd, b"c")) == errno.EDQUOT
+    os.unlink(os.path.join(m.mnt, "d2", "final"))
+    assert os.write(fd, b"d") == 1      # unlinked: no longer d2/final
+    os.close(fd)
+    os.makedirs(os.path.join(m.mnt, "top0", "sub"))
+    fd = os.open(os.path.join(m.mnt, "top0", "sub", "f"),
+                 os.O_CREAT | os.O_WRONLY)
+    os.fsync(fd)
+    os.rename(os.path.join(m.mnt, "top0"), os.path.join(m.mnt, "top"))
+    assert oserror(lambda: os.fsync(fd)) == errno.EIO
+    os.close(fd)
+    m.umount()
+    assert len(Trace(m.trace).of_type("fault")) == 2
+
+
 def test_errno_fsync_nth_and_clear(ctx):
     m = mnt_(ctx)
     fault(m, "on fsync path=*.wal nth=2 action=errno:EIO")

@@ -609,6 +609,53 @@ def test_attributes(ctx):
     assert oct(os.stat(p).st_mode & 0o7777) == oct(0o640)
 
 
+def test_timestamps(ctx):
+    """A file whose unsynced data is dropped gets back the times it had at
+    its last durable point; a utimens is undone like any attribute,
+    unless an fsync of the file made it durable."""
+    def times(p):
+        st = os.stat(p)
+        return (st.st_atime_ns, st.st_mtime_ns)
+
+    m = mount_with(ctx, pre)
+    p = os.path.join(m.mnt, "old")
+    t0 = (1_000_000_000 * 10**9, 1_000_000_123 * 10**9)
+    os.utime(p, ns=t0)
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    # data written later, unsynced: the data and its mtime go
+    time.sleep(0.01)
+    write(p, b"NEW", flags=os.O_WRONLY)
+    assert times(p)[1] != t0[1]
+    powercut(m)
+    assert times(p) == t0, (times(p), t0)   # before a read moves atime
+    assert open(p, "rb").read() == b"old content\n"
+    assert times(p)[1] == t0[1], (times(p), t0)
+    # a utimens alone, unsynced: undone
+    os.utime(p, ns=t0)
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    os.utime(p, ns=(5 * 10**18, 5 * 10**18))
+    powercut(m)
+    assert times(p) == t0, (times(p), t0)
+    # data, then a utimens, both unsynced: the older times come back
+    write(p, b"MORE", flags=os.O_WRONLY | os.O_APPEND)
+    os.utime(p, ns=(6 * 10**18, 6 * 10**18))
+    write(p, b"EVEN MORE", flags=os.O_WRONLY | os.O_APPEND)
+    powercut(m)
+    assert times(p) == t0, (times(p), t0)
+    # a utimens made durable by fsync (the data with it) stays
+    t1 = (2_000_000_000 * 10**9, 2_000_000_000 * 10**9)
+    os.utime(p, ns=t1)
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    powercut(m)
+    assert times(p) == t1, (times(p), t1)
+
+
 def test_keep_metadata(ctx):
     """powercut --keep metadata: the LazyFS-like state: every name change
     stays, unsynced data and sizes go."""
