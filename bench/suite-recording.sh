@@ -6,8 +6,9 @@
 # mount (with its own trace) over empty backing directories; then
 # BENCH_REPEAT rounds, each running the workload once on native,
 # passthrough_ll and crashfs in turn (interleaved, so a slow spell of the
-# disk hits every target), in a fresh directory that is removed and
-# synced afterwards, outside the timed part.  Then the crashfs daemon's
+# disk hits every target; each round starts with the next target), in a
+# fresh directory that is removed and synced afterwards, outside the
+# timed part.  Then the crashfs daemon's
 # peak RSS is read, it is unmounted, and its trace is measured.
 
 REC_TARGETS=(native pt crashfs)
@@ -145,8 +146,17 @@ rec_workload() {
 		cfs_ok=0
 	fi
 
+	local order i
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
-		for t in "${REC_TARGETS[@]}"; do
+		# Each round starts with another target: a run pays for what
+		# the one before it left behind (ext4 skips the inodes freed in
+		# the last seconds when it allocates, dirty pages are written
+		# back), so no target always follows the same one.
+		order=()
+		for ((i = 0; i < ${#REC_TARGETS[@]}; i++)); do
+			order+=("${REC_TARGETS[(i + rep - 1) % ${#REC_TARGETS[@]}]}")
+		done
+		for t in "${order[@]}"; do
 			case $t in
 			native) dir=$base/native/run$rep pid="" ;;
 			pt) ((pt_ok)) || continue
