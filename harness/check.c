@@ -20,6 +20,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,26 +99,70 @@ struct run {
 	bool progress_shown;
 };
 
-static void env_for(struct run *x, const char *state_dir, const char *marks,
-		    uint64_t point, char **env)
-{
-	env[0] = env[1] = env[2] = env[3] = NULL;
-	if (asprintf(&env[0], "CRASHFS_STATE=%s", state_dir) < 0)
-		env[0] = NULL;
-	if (asprintf(&env[1], "CRASHFS_MARKS=%s", marks) < 0)
-		env[1] = NULL;
-	if (asprintf(&env[2], "CRASHFS_POINT=%llu", (unsigned long long)point) <
-	    0)
-		env[2] = NULL;
-	if (x->s->dir &&
-	    asprintf(&env[3], "CRASHFS_SCENARIO_DIR=%s", x->s->dir) < 0)
-		env[3] = NULL;
-}
+/* The checker's environment: crashfs's own with CRASHFS_STATE,
+ * CRASHFS_MARKS, CRASHFS_POINT and CRASHFS_SCENARIO_DIR set. */
+struct checker_env {
+	char *own[4]; /* the variables set here, owned */
+	char **envp;  /* them, then environ's others (not owned) */
+};
 
-static void free_env(char **env)
+static void free_env(struct checker_env *e)
 {
 	for (int i = 0; i < 4; i++)
-		free(env[i]);
+		free(e->own[i]);
+	free(e->envp);
+	memset(e, 0, sizeof(*e));
+}
+
+static char *env_var(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static char *env_var(const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : v;
+}
+
+static int env_for(struct run *x, const char *state_dir, const char *marks,
+		   uint64_t point, struct checker_env *e)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+
+	memset(e, 0, sizeof(*e));
+	while (environ[n])
+		n++;
+	e->own[0] = env_var("CRASHFS_STATE=%s", state_dir);
+	e->own[1] = env_var("CRASHFS_MARKS=%s", marks);
+	e->own[2] = env_var("CRASHFS_POINT=%llu", (unsigned long long)point);
+	if (x->s->dir)
+		e->own[3] = env_var("CRASHFS_SCENARIO_DIR=%s", x->s->dir);
+	e->envp = calloc(n + 5, sizeof(*e->envp));
+	if (!e->own[0] || !e->own[1] || !e->own[2] ||
+	    (x->s->dir && !e->own[3]) || !e->envp) {
+		free_env(e);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < 4; i++)
+		if (e->own[i])
+			e->envp[k++] = e->own[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(environ[i], "=") + 1;
+		bool shadowed = false;
+
+		for (int j = 0; j < 4 && !shadowed; j++)
+			shadowed =
+			    e->own[j] && !strncmp(e->own[j], environ[i], len);
+		if (!shadowed)
+			e->envp[k++] = environ[i];
+	}
+	return 0;
 }
 
 /*
@@ -166,40 +213,60 @@ static char *read_output(const char *path)
 	return buf;
 }
 
+/*
+ * Start `sh -c CHECK` in state_dir, in a process group of its own, its
+ * output into out.  posix_spawn (a vfork underneath) rather than fork:
+ * copying crashfs's page tables, tens of MiB for a long trace, only for
+ * exec to throw them away was most of the cost of a state.
+ */
 static pid_t spawn_checker(struct run *x, const char *state_dir,
 			   const char *marks, const char *out, uint64_t point)
 
 {
-	char *env[4];
-	pid_t pid;
-	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	char *argv[] = {"sh", "-c", (char *)x->s->check, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	struct checker_env e;
+	sigset_t dfl, none;
+	const char *null = "/dev/null";
+	pid_t pid = 0;
+	int fd, rc;
 
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	env_for(x, state_dir, marks, point, env);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		dup2(null, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(state_dir) < 0)
-			_exit(126);
-		for (int i = 0; i < 4; i++)
-			if (env[i])
-				putenv(env[i]);
-		execl("/bin/sh", "sh", "-c", x->s->check, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		setpgid(pid, pid);
+	rc = env_for(x, state_dir, marks, point, &e);
+	if (rc < 0)
+		goto out_close;
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGPIPE);
+	sigemptyset(&none);
+	if ((rc = posix_spawnattr_init(&attr)))
+		goto out_env;
+	if ((rc = posix_spawn_file_actions_init(&fa)))
+		goto out_attr;
+	rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+						 POSIX_SPAWN_SETSIGDEF |
+						 POSIX_SPAWN_SETSIGMASK);
+	rc = rc ?: posix_spawnattr_setpgroup(&attr, 0);
+	rc = rc ?: posix_spawnattr_setsigdefault(&attr, &dfl);
+	rc = rc ?: posix_spawnattr_setsigmask(&attr, &none);
+	rc = rc ?: posix_spawn_file_actions_addopen(&fa, 0, null, O_RDONLY, 0);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	rc = rc ?: posix_spawn_file_actions_addchdir_np(&fa, state_dir);
+	rc = rc ?: posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, e.envp);
+	posix_spawn_file_actions_destroy(&fa);
+out_attr:
+	posix_spawnattr_destroy(&attr);
+out_env:
+	free_env(&e);
+out_close:
 	close(fd);
-	free_env(env);
+	if (rc)
+		return rc < 0 ? rc : -rc;
 	return pid;
 }
 
