@@ -12,7 +12,9 @@
  * External checkers run on a copy of the state written into a slot
  * directory of the run (one slot per job); up to --jobs run at once while
  * the main thread builds the next state.  A checker may change its copy
- * (SQLite rolls back a hot journal), so every state is written afresh.
+ * (SQLite rolls back a hot journal): the slot's materializer finds out
+ * what it changed and rewrites that (materialize_reclaim), and otherwise
+ * writes only what differs from the slot's previous state.
  */
 #include "harness/check.h"
 
@@ -167,8 +169,9 @@ static int env_for(struct run *x, const char *state_dir, const char *marks,
 
 /*
  * Write the current state and the marks file into a slot.  The checker
- * may have changed the previous state (SQLite recovers its journal), so
- * the materializer forgets it and writes the state afresh.
+ * may have changed the previous state (SQLite recovers its journal):
+ * the materializer removes what it changed and rewrites that, with the
+ * ops that differ from the previous state.
  */
 static int prepare_slot(struct run *x, struct materializer **mt,
 			const char *slot, uint64_t upto, char *state_dir,
@@ -184,7 +187,7 @@ static int prepare_slot(struct run *x, struct materializer **mt,
 		*mt = materialize_new(state_dir, err, sizeof(err));
 		if (!*mt)
 			return -errno;
-	} else if ((rc = materialize_forget(*mt)) < 0) {
+	} else if ((rc = materialize_reclaim(*mt)) < 0) {
 		return rc;
 	}
 	rc = materialize_sync(*mt, x->m, err, sizeof(err));

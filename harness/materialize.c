@@ -9,6 +9,18 @@
  * whose record has the same type, file and content hash is left alone;
  * any other is removed and made again; records the walk did not meet are
  * removed from disk at the end of their directory.
+ *
+ * Watching for changes made by others: every entry the materializer
+ * creates, and the output directory, gets an inotify watch (wd -> drec
+ * in the byid map; a hard-linked file's names share one watch).  A sync
+ * ends by reading away the events of its own work, so whatever is queued
+ * at the next materialize_reclaim() was done by someone else.  A watch on
+ * a directory reports what happens to the names in it (created, removed,
+ * renamed, a child changed through that name); a watch on the entry
+ * itself reports a change made through any name, e.g. a hard link the
+ * checker made elsewhere.  Opening a file for writing is counted as a
+ * change when it is closed (IN_CLOSE_WRITE): writes through a shared
+ * mapping raise no other event.
  */
 #include "harness/materialize.h"
 #include "core/map.h"
@@ -21,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -36,6 +49,9 @@ struct drec {
 	struct extent *ext;	  /* the extents written (files), owned */
 	size_t n_ext;		  /* how many */
 	uint64_t size;		  /* the size written (files) */
+	int wd;			  /* its inotify watch, 0: none */
+	bool shared;		  /* a file with more than one link */
+	bool stale;		  /* changed by someone else (reclaim) */
 	struct drec *parent;
 	struct drec *head, *next; /* children list, siblings */
 };
@@ -48,6 +64,10 @@ struct materializer {
 	struct map byname; /* (parent drec, name hash) -> drec */
 	struct map links;  /* this pass: mnode -> fd + 1 of a written
 				   file with more than one link */
+	int ifd;	   /* inotify descriptor, -1: none */
+	struct map byid;   /* watch descriptor -> drec */
+	bool unwatched;	   /* an entry has no watch: reclaim forgets */
+	bool watch_warned; /* said so once */
 	uint64_t epoch;
 	unsigned long ops;
 	char *buf; /* WRITE_BUF bytes for copying content */
@@ -104,7 +124,9 @@ static void rec_free_tree(struct materializer *mt, struct drec *r)
 	free(r->ext);
 	r->ext = NULL;
 	r->n_ext = 0;
-	if (r->parent) {
+	if (r->parent) { /* the root keeps its watch */
+		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) == r)
+			map_del(&mt->byid, (uint64_t)r->wd, 0);
 		if (map_get(&mt->byname, (uint64_t)(uintptr_t)r->parent,
 			    hname(r->name)) == r)
 			map_del(&mt->byname, (uint64_t)(uintptr_t)r->parent,
@@ -143,6 +165,44 @@ static struct drec *rec_add(struct materializer *mt, struct drec *dir,
 		return NULL;
 	}
 	return r;
+}
+
+/* ---- watching ------------------------------------------------------- */
+
+/* What counts as a change: not reads, opens or read-only closes. */
+#define WATCH_MASK                                                             \
+	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |      \
+	 IN_DELETE_SELF | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF)
+
+/* Watch the entry name of the directory open at dirfd, recorded in r. */
+static void watch(struct materializer *mt, int dirfd, const char *name,
+		  struct drec *r)
+{
+	char path[320];
+	int wd;
+
+	if (mt->ifd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	wd = inotify_add_watch(mt->ifd, path, WATCH_MASK | IN_DONT_FOLLOW);
+	if (wd > 0 && !map_put(&mt->byid, (uint64_t)wd, 0, r)) {
+		r->wd = wd;
+		return;
+	}
+	if (!mt->watch_warned)
+		util_warn("cannot watch '%s' for changes: %s (every state is "
+			  "written afresh)",
+			  name, wd < 0 ? strerror(errno) : "out of memory");
+	mt->watch_warned = true;
+	mt->unwatched = true;
+}
+
+/* Read away the queued events: the materializer's own work. */
+static void drain(struct materializer *mt)
+{
+	if (mt->ifd >= 0)
+		while (read(mt->ifd, mt->buf, WRITE_BUF) > 0)
+			;
 }
 
 /* ---- removing ------------------------------------------------------- */
@@ -572,6 +632,8 @@ static int sync_dir(struct materializer *mt, struct model *m,
 			else
 				err = make_special(mt, dirfd, name, c);
 			r->mode = st.mode;
+			if (!err)
+				watch(mt, dirfd, name, r);
 		} else if (S_ISDIR(st.mode)) {
 			err =
 			    sync_subdir(mt, m, dirfd, name, c, r, false, depth);
@@ -589,6 +651,11 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		r->node = c;
 		r->hash = h;
 		r->epoch = mt->epoch;
+		r->shared = !S_ISDIR(st.mode) && st.nlink > 1;
+		/* the other name of a hard link the watch pointed to went */
+		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) != r &&
+		    map_put(&mt->byid, (uint64_t)r->wd, 0, r))
+			mt->unwatched = true;
 	}
 	for (r = rd->head; !err && r; r = next) {
 		next = r->next;
@@ -622,6 +689,7 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 	close_links(mt);
 	if (ret) /* the disk no longer matches the records */
 		materialize_forget(mt);
+	drain(mt);
 	mt->err = NULL;
 	mt->errlen = 0;
 	return ret;
@@ -629,9 +697,209 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 
 int materialize_forget(struct materializer *mt)
 {
+	int err;
+
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
-	return empty_dir(mt->rootfd);
+	err = empty_dir(mt->rootfd);
+	drain(mt);
+	mt->unwatched = mt->root.wd <= 0;
+	return err;
+}
+
+/* A descriptor of recorded directory d, opened from the root down
+ * without following symlinks, or -errno. */
+static int open_rec_dir(struct materializer *mt, struct drec *d, int depth)
+{
+	int pfd, fd, err;
+
+	if (d == &mt->root) {
+		fd = fcntl(mt->rootfd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	if (depth > 4096)
+		return -ELOOP;
+	pfd = open_rec_dir(mt, d->parent, depth + 1);
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, d->name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	err = errno;
+	close(pfd);
+	return fd < 0 ? -err : fd;
+}
+
+/* Is r, or a directory above it, marked stale? */
+static bool under_stale(struct drec *r)
+{
+	for (; r; r = r->parent)
+		if (r->stale)
+			return true;
+	return false;
+}
+
+/* A name someone else made (or removed) in a recorded directory. */
+struct stray {
+	struct drec *dir;
+	char *name;
+};
+
+/*
+ * Read what someone else did since the last sync.  Records it names are
+ * marked stale (the entry goes, the next sync makes it again), names
+ * without a record are strays (removed from disk).  Returns true when
+ * the events cannot be trusted to tell what changed.
+ */
+static bool collect(struct materializer *mt, struct drec ***stale,
+		    size_t *nstale, struct stray **strays, size_t *nstrays)
+{
+	struct map seen = {0}; /* (dir, name hash) -> stray + 1 */
+	bool full = false;
+	ssize_t n;
+
+	while ((n = read(mt->ifd, mt->buf, WRITE_BUF)) > 0) {
+		for (char *p = mt->buf; p < mt->buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			struct drec *r =
+			    map_get(&mt->byid, (uint64_t)ev->wd, 0);
+			bool dir = r && (r == &mt->root || S_ISDIR(r->mode));
+
+			p += sizeof(*ev) + ev->len;
+			if (full || (ev->mask & IN_Q_OVERFLOW) || !r) {
+				full = true;
+				continue;
+			}
+			if (ev->len && dir) {
+				struct drec *c = rec_find(mt, r, ev->name);
+
+				if (!c) {
+					struct stray *s = *strays;
+					uintptr_t i = (uintptr_t)map_get(
+					    &seen, (uint64_t)(uintptr_t)r,
+					    hname(ev->name));
+
+					if (i &&
+					    !strcmp(s[i - 1].name, ev->name))
+						continue; /* seen already */
+					if ((*nstrays & (*nstrays - 1)) == 0)
+						s = realloc(
+						    s, (*nstrays ? *nstrays * 2
+								 : 8) *
+							   sizeof(*s));
+					if (!s) {
+						full = true;
+						continue;
+					}
+					*strays = s;
+					s[*nstrays].dir = r;
+					s[*nstrays].name = strdup(ev->name);
+					if (!s[(*nstrays)++].name)
+						full = true;
+					else
+						map_put(
+						    &seen,
+						    (uint64_t)(uintptr_t)r,
+						    hname(ev->name),
+						    (void
+							 *)(uintptr_t)*nstrays);
+					continue;
+				}
+				r = c;
+			} else if (r == &mt->root) {
+				full = true; /* the output directory itself */
+				continue;
+			}
+			if (full || r->stale)
+				continue;
+			if ((*nstale & (*nstale - 1)) == 0) {
+				struct drec **v = realloc(
+				    *stale,
+				    (*nstale ? *nstale * 2 : 8) * sizeof(*v));
+
+				if (!v) {
+					full = true;
+					continue;
+				}
+				*stale = v;
+			}
+			r->stale = true;
+			(*stale)[(*nstale)++] = r;
+		}
+	}
+	if (n < 0 && errno != EAGAIN)
+		full = true;
+	map_release(&seen);
+	return full;
+}
+
+/* Does r, or anything under it, hold a file with other links? */
+static bool holds_shared(const struct drec *r)
+{
+	if (r->shared)
+		return true;
+	for (const struct drec *c = r->head; c; c = c->next)
+		if (holds_shared(c))
+			return true;
+	return false;
+}
+
+/* Remove name from recorded directory d on disk (and its record). */
+static int drop(struct materializer *mt, struct drec *d, const char *name,
+		struct drec *r)
+{
+	int fd = open_rec_dir(mt, d, 0), err;
+
+	if (fd < 0)
+		return fd;
+	err = remove_entry(mt, fd, name);
+	close(fd);
+	if (r)
+		rec_unlink(mt, r);
+	return err;
+}
+
+int materialize_reclaim(struct materializer *mt)
+{
+	struct drec **stale = NULL;
+	struct stray *strays = NULL;
+	size_t nstale = 0, nstrays = 0, i;
+	bool full = mt->ifd < 0 || mt->unwatched;
+	int err = 0, dropped = 0;
+
+	if (mt->ifd < 0 && !mt->watch_warned)
+		util_warn("cannot watch the states for changes (no inotify): "
+			  "every state is written afresh");
+	mt->watch_warned |= mt->ifd < 0;
+	if (!full)
+		full = collect(mt, &stale, &nstale, &strays, &nstrays);
+	/* what lies under a stale directory goes with it */
+	for (i = 0; !full && i < nstrays; i++)
+		if (under_stale(strays[i].dir))
+			strays[i].dir = NULL;
+	for (i = 0; !full && i < nstale; i++)
+		if (under_stale(stale[i]->parent))
+			stale[i] = NULL;
+		else if (holds_shared(stale[i]))
+			full = true; /* its other names must go too */
+	for (i = 0; !full && !err && i < nstrays; i++)
+		if (strays[i].dir) {
+			err = drop(mt, strays[i].dir, strays[i].name, NULL);
+			dropped++;
+		}
+	for (i = 0; !full && !err && i < nstale; i++)
+		if (stale[i]) {
+			err = drop(mt, stale[i]->parent, stale[i]->name,
+				   stale[i]);
+			dropped++;
+		}
+	for (i = 0; i < nstrays; i++)
+		free(strays[i].name);
+	free(strays);
+	free(stale);
+	if (full || err) /* cannot tell, or cannot repair: start over */
+		return materialize_forget(mt);
+	drain(mt);
+	return dropped;
 }
 
 unsigned long materialize_ops(const struct materializer *mt)
@@ -689,6 +957,9 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 			 dir);
 		goto out_close;
 	}
+	/* without inotify, materialize_reclaim() forgets everything */
+	mt->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	watch(mt, mt->rootfd, ".", &mt->root);
 	return mt;
 out_close:
 	close(mt->rootfd);
@@ -708,7 +979,10 @@ void materialize_free(struct materializer **mtp)
 	*mtp = NULL;
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
+	map_release(&mt->byid);
 	close_links(mt);
+	if (mt->ifd >= 0)
+		close(mt->ifd);
 	close(mt->rootfd);
 	free(mt->buf);
 	free(mt);
