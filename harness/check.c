@@ -63,8 +63,16 @@ static double now(void)
 
 /* ---- external checkers --------------------------------------------- */
 
+/* What a slot's marks file holds, to update it rather than rewrite it. */
+struct slot_marks {
+	bool valid;	/* the fields below describe the file */
+	size_t n;	/* marks it lists */
+	struct stat st; /* the file as left after writing them */
+};
+
 struct job {
 	struct materializer *mt; /* writes the state into dir/state */
+	struct slot_marks marks; /* dir/marks */
 	pid_t pid;		 /* 0: slot free */
 	int pidfd;
 	double deadline;
@@ -84,6 +92,9 @@ struct run {
 	struct job jobs[MAX_JOBS];
 	unsigned njobs;
 	struct materializer *cause_mt; /* for the cause search */
+	struct slot_marks cause_marks;
+	size_t *mark_off; /* byte offset of mark i in a marks file, i <=
+			     checks_nmarks() (NULL: not computed yet) */
 	unsigned timeout;
 	/* failing states kept for the cause search */
 	struct failing {
@@ -167,6 +178,96 @@ static int env_for(struct run *x, const char *state_dir, const char *marks,
 	return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Make the marks file at path list the marks made up to upto, one a
+ * line.  A long run has thousands of marks, so the file is not written
+ * afresh for each state: what it already lists is kept and only the
+ * difference appended or cut off, unless the file is not as it was left
+ * (another inode, size or timestamp: a checker wrote to it).
+ */
+static int write_marks(struct run *x, struct slot_marks *sm, const char *path,
+		       uint64_t upto)
+{
+	size_t n = checks_marks_upto(x->c, upto), from = 0, nm;
+	struct stat st;
+	char *buf = NULL;
+	int fd, rc = 0;
+
+	if (!x->mark_off) {
+		nm = checks_nmarks(x->c);
+		x->mark_off = malloc((nm + 1) * sizeof(*x->mark_off));
+		if (!x->mark_off)
+			return -ENOMEM;
+		x->mark_off[0] = 0;
+		for (size_t i = 0; i < nm; i++)
+			x->mark_off[i + 1] =
+			    x->mark_off[i] +
+			    strlen(checks_mark(x->c, i)->text) + 1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (sm->valid && same_file(&st, &sm->st))
+		from = sm->n < n ? sm->n : n;
+	sm->valid = false;
+	if (from < n) {
+		size_t len = x->mark_off[n] - x->mark_off[from];
+		char *p = buf = malloc(len);
+
+		if (!buf) {
+			rc = -ENOMEM;
+			goto out_close;
+		}
+		for (size_t i = from; i < n; i++) {
+			const char *t = checks_mark(x->c, i)->text;
+			size_t l = strlen(t);
+
+			memcpy(p, t, l);
+			p[l] = '\n';
+			p += l + 1;
+		}
+		for (size_t done = 0; done < len;) {
+			ssize_t w = pwrite(fd, buf + done, len - done,
+					   (off_t)(x->mark_off[from] + done));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = w < 0 ? -errno : -EIO;
+				goto out_close;
+			}
+			done += (size_t)w;
+		}
+	}
+	if ((uint64_t)st.st_size != x->mark_off[n] &&
+	    ftruncate(fd, (off_t)x->mark_off[n])) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (!fstat(fd, &sm->st)) {
+		sm->n = n;
+		sm->valid = true;
+	}
+out_close:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 /*
  * Write the current state and the marks file into a slot.  The checker
  * may have changed the previous state (SQLite recovers its journal):
@@ -174,11 +275,10 @@ static int env_for(struct run *x, const char *state_dir, const char *marks,
  * ops that differ from the previous state.
  */
 static int prepare_slot(struct run *x, struct materializer **mt,
-			const char *slot, uint64_t upto, char *state_dir,
-			char *marks, size_t len)
+			struct slot_marks *sm, const char *slot, uint64_t upto,
+			char *state_dir, char *marks, size_t len)
 {
 	char err[256];
-	FILE *f;
 	int rc;
 
 	snprintf(state_dir, len, "%s/state", slot);
@@ -193,12 +293,7 @@ static int prepare_slot(struct run *x, struct materializer **mt,
 	rc = materialize_sync(*mt, x->m, err, sizeof(err));
 	if (rc < 0)
 		return rc;
-	f = fopen(marks, "w");
-	if (!f)
-		return -errno;
-	checks_write_marks(x->c, upto, f);
-	fclose(f);
-	return 0;
+	return write_marks(x, sm, marks, upto);
 }
 
 static char *read_output(const char *path)
@@ -235,9 +330,16 @@ static pid_t spawn_checker(struct run *x, const char *state_dir,
 	pid_t pid = 0;
 	int fd, rc;
 
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* emptied only if the last checker wrote to it: on ext4 truncating
+	 * to 0 starts a writeback at close (auto_da_alloc) */
+	fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	if (lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
 	rc = env_for(x, state_dir, marks, point, &e);
 	if (rc < 0)
 		goto out_close;
@@ -284,8 +386,8 @@ static bool external_pass_now(struct run *x, uint64_t point, uint64_t upto)
 
 	snprintf(slot, sizeof(slot), "%s/states/cause", x->r->run_dir);
 	mkdir(slot, 0755);
-	if (prepare_slot(x, &x->cause_mt, slot, upto, state, marks,
-			 sizeof(state)) < 0)
+	if (prepare_slot(x, &x->cause_mt, &x->cause_marks, slot, upto, state,
+			 marks, sizeof(state)) < 0)
 		return false;
 	snprintf(out, sizeof(out), "%s/out", slot);
 	pid = spawn_checker(x, state, marks, out, point);
@@ -453,7 +555,7 @@ static int start_external(struct run *x, size_t state, uint64_t point,
 	char state_dir[4200], marks[4200], out[4200];
 	int rc;
 
-	rc = prepare_slot(x, &j->mt, j->dir, upto, state_dir, marks,
+	rc = prepare_slot(x, &j->mt, &j->marks, j->dir, upto, state_dir, marks,
 			  sizeof(state_dir));
 	if (rc < 0)
 		return rc;
@@ -1463,6 +1565,7 @@ out:
 	for (unsigned i = 0; i < x.njobs; i++)
 		materialize_free(&x.jobs[i].mt);
 	materialize_free(&x.cause_mt);
+	free(x.mark_off);
 	if (r->run_dir) {
 		char *states;
 

@@ -3,10 +3,13 @@ state.  Each slot's state is written incrementally from the previous
 one; whatever the checker did to it (append, remove, create, chmod,
 rename, write through a hard link or a mapping, empty the tree), the next
 state it is given must be exactly the state `crashfs replay --state ID`
-rebuilds.
+rebuilds, and the marks file it is given (CRASHFS_MARKS), which is
+updated rather than rewritten for each state, must list exactly the
+marks made up to the state, whatever the checker wrote into it.
 """
 
 import collections
+import hashlib
 import json
 import os
 import shutil
@@ -22,19 +25,22 @@ DIGEST = ("{ find . -mindepth 1 -printf '%y %m %n %s %P>%l\\n' "
           "| LC_ALL=C sort -z | xargs -0r sha1sum; } | sha1sum | cut -c1-40")
 
 VANDAL = r"""#!/bin/sh
-# crashfs checker: log the state's digest, then damage the state in one
-# of 8 ways (in turn), and pass.
+# crashfs checker: log the state's digest and its marks, then damage
+# the state in one of 8 ways (in turn), and pass.
 d=$(%(digest)s)
-echo "$CRASHFS_POINT $d" >>"$VANDAL_LOG"
+mk=$(sha1sum <"$CRASHFS_MARKS" | cut -c1-40)
+echo "$CRASHFS_POINT $d $mk" >>"$VANDAL_LOG"
 n=$(wc -l <"$VANDAL_LOG")
 case $((n %% 8)) in
-0)  for f in $(find . -type f); do printf junk >>"$f"; done ;;
+0)  for f in $(find . -type f); do printf junk >>"$f"; done
+    echo bogus-mark >>"$CRASHFS_MARKS" ;;
 1)  rm -rf ./* ;;
 2)  echo new >new; mkdir -p newdir/sub; echo x >newdir/sub/f; echo y >d/new ;;
 3)  chmod 000 d/b 2>/dev/null; chmod 700 d 2>/dev/null
     mv d d2 2>/dev/null; mv d2/a moved 2>/dev/null ;;
 4)  ln d/b ln 2>/dev/null && { printf LINK >>ln; rm -f ln; } ;;
-5)  [ -f d/a ] && : >d/a; [ -f log ] && { rm -f log; ln -s /etc/passwd log; } ;;
+5)  [ -f d/a ] && : >d/a; [ -f log ] && { rm -f log; ln -s /etc/passwd log; }
+    : >"$CRASHFS_MARKS" ;;
 6)  [ -f d/b ] && python3 -c '
 import mmap, os
 fd = os.open("d/b", os.O_RDWR)
@@ -49,9 +55,11 @@ exit 0
 """
 
 
-def workload(mnt):
+def workload(m):
     """Files in a directory, appends, an atomic replace, a hard link, a
-    symlink, fsyncs in between: many distinct crash states."""
+    symlink, fsyncs in between, a mark per round: many distinct crash
+    states."""
+    mnt = m.mnt
     os.mkdir(os.path.join(mnt, "d"))
     log_fd = os.open(os.path.join(mnt, "log"),
                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -80,6 +88,7 @@ def workload(mnt):
         dfd = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
         os.fsync(dfd)
         os.close(dfd)
+        m.mark("round-%d" % i)
     os.close(log_fd)
 
 
@@ -94,8 +103,14 @@ def digest(path):
 @timeout(240)
 def test_checker_changes_its_state(ctx):
     m = ctx.mount()
-    workload(m.mnt)
+    workload(m)
     m.umount()
+    r = run([CRASHFS, "trace", "--json", m.trace])
+    assert r.returncode == 0, "crashfs trace: %s" % r.stderr
+    marks = [(j["seq"], j["name"]) for j in map(json.loads,
+                                                 r.stdout.splitlines())
+             if j.get("type") == "mark"]
+    assert len(marks) == 6, "marks in the trace: %r" % marks
     run_dir = ctx.dir("run")
     shutil.copyfile(m.trace, os.path.join(run_dir, "trace"))
     os.mkdir(os.path.join(run_dir, "initial"))
@@ -129,7 +144,9 @@ def test_checker_changes_its_state(ctx):
         r = run([CRASHFS, "replay", run_dir] + how + ["-o", out])
         assert r.returncode == 0, "crashfs replay %s: %s" % (
             s["id"], r.stderr)
-        want[(str(s["point"]), digest(out))] += 1
+        listed = "".join(t + "\n" for seq, t in marks if seq <= s["upto"])
+        want[(str(s["point"]), digest(out),
+              hashlib.sha1(listed.encode()).hexdigest())] += 1
         shutil.rmtree(out)
     missing = want - seen
     extra = seen - want
