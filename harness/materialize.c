@@ -62,8 +62,10 @@ struct materializer {
 	int rootfd;	   /* the output directory */
 	struct drec root;  /* records of its entries */
 	struct map byname; /* (parent drec, name hash) -> drec */
-	struct map links;  /* this pass: mnode -> fd + 1 of a written
-				   file with more than one link */
+	struct map links;  /* this pass: mnode -> fd + 1 of an entry
+				   with more than one link, written or kept */
+	struct map bynode; /* mnode -> a drec holding it, for entries
+			      with more than one link */
 	int ifd;	   /* inotify descriptor, -1: none */
 	struct map byid;   /* watch descriptor -> drec */
 	bool unwatched;	   /* an entry has no watch: reclaim forgets */
@@ -127,6 +129,9 @@ static void rec_free_tree(struct materializer *mt, struct drec *r)
 	if (r->parent) { /* the root keeps its watch */
 		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) == r)
 			map_del(&mt->byid, (uint64_t)r->wd, 0);
+		if (r->node &&
+		    map_get(&mt->bynode, (uint64_t)(uintptr_t)r->node, 0) == r)
+			map_del(&mt->bynode, (uint64_t)(uintptr_t)r->node, 0);
 		if (map_get(&mt->byname, (uint64_t)(uintptr_t)r->parent,
 			    hname(r->name)) == r)
 			map_del(&mt->byname, (uint64_t)(uintptr_t)r->parent,
@@ -493,23 +498,54 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 	return err;
 }
 
+/* Keep an O_PATH descriptor of name for n's other names to link to. */
+static void keep_link(struct materializer *mt, int dirfd, const char *name,
+		      const struct mnode *n)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && map_put(&mt->links, (uint64_t)(uintptr_t)n, 0,
+			       (void *)(uintptr_t)(fd + 1)))
+		close(fd);
+}
+
+/* Symlinks, fifos, sockets, devices; a hard link of one made earlier in
+ * the pass is linked to it. */
 static int make_special(struct materializer *mt, int dirfd, const char *name,
 			const struct mnode *n)
 {
 	struct model_stat st;
+	uintptr_t prev =
+	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
+	char proc[64];
 	int fd;
 
 	model_stat(n, &st);
 	mt->ops++;
+	if (prev) {
+		/* following the /proc link of an O_PATH descriptor gives the
+		 * symlink itself, not its target */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+			 (int)(prev - 1));
+		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
+			return mfail(mt, errno, "cannot link '%s': %s", name,
+				     strerror(errno));
+		return 0;
+	}
 	if (S_ISLNK(st.mode)) {
 		if (symlinkat(model_symlink(n), dirfd, name))
 			return mfail(mt, errno,
 				     "cannot create symlink '%s': %s", name,
 				     strerror(errno));
+		if (st.nlink > 1)
+			keep_link(mt, dirfd, name, n);
 		return 0;
 	}
-	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev))
+	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev)) {
+		if (st.nlink > 1)
+			keep_link(mt, dirfd, name, n);
 		return 0;
+	}
 	if (errno != EPERM)
 		return mfail(mt, errno, "cannot mknod '%s': %s", name,
 			     strerror(errno));
@@ -525,12 +561,37 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
 	close(fd);
+	if (st.nlink > 1)
+		keep_link(mt, dirfd, name, n);
 	return 0;
 }
 
 static int sync_dir(struct materializer *mt, struct model *m,
 		    const struct mnode *dir, struct drec *rd, int dirfd,
 		    int depth);
+static int open_rec_dir(struct materializer *mt, struct drec *d, int depth);
+
+/*
+ * A new name of n (h its hash), which has other links: if another name
+ * already on disk holds n as it is now, keep that one's inode for the new
+ * name to link to, wherever the walk meets it (it may come later in the
+ * walk, or be a name this pass removes).
+ */
+static void adopt_link(struct materializer *mt, const struct mnode *n,
+		       uint64_t h)
+{
+	struct drec *o = map_get(&mt->bynode, (uint64_t)(uintptr_t)n, 0);
+	int dfd;
+
+	if (!o || o->node != n || o->hash != h ||
+	    map_get(&mt->links, (uint64_t)(uintptr_t)n, 0))
+		return;
+	dfd = open_rec_dir(mt, o->parent, 0);
+	if (dfd < 0)
+		return;
+	keep_link(mt, dfd, o->name, n);
+	close(dfd);
+}
 
 /* Open (creating if needed) subdirectory name and sync it. */
 static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
@@ -621,6 +682,8 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		if (err)
 			break;
 		if (!r) {
+			if (!S_ISDIR(st.mode) && st.nlink > 1)
+				adopt_link(mt, c, h);
 			r = rec_add(mt, rd, name);
 			if (!r)
 				return mfail(mt, ENOMEM, "out of memory");
@@ -637,21 +700,18 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		} else if (S_ISDIR(st.mode)) {
 			err =
 			    sync_subdir(mt, m, dirfd, name, c, r, false, depth);
-		} else if (S_ISREG(st.mode) && st.nlink > 1 &&
+		} else if (st.nlink > 1 &&
 			   !map_get(&mt->links, (uint64_t)(uintptr_t)c, 0)) {
 			/* kept as is: the other names link to this one */
-			int fd = openat(dirfd, name,
-					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (fd >= 0 &&
-			    map_put(&mt->links, (uint64_t)(uintptr_t)c, 0,
-				    (void *)(uintptr_t)(fd + 1)))
-				close(fd);
+			keep_link(mt, dirfd, name, c);
 		}
 		r->node = c;
 		r->hash = h;
 		r->epoch = mt->epoch;
 		r->shared = !S_ISDIR(st.mode) && st.nlink > 1;
+		if (r->shared) /* out of memory: the map is only a hint */
+			(void)map_put(&mt->bynode, (uint64_t)(uintptr_t)c, 0,
+				      r);
 		/* the other name of a hard link the watch pointed to went */
 		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) != r &&
 		    map_put(&mt->byid, (uint64_t)r->wd, 0, r))
@@ -701,6 +761,7 @@ int materialize_forget(struct materializer *mt)
 
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
+	map_release(&mt->bynode);
 	err = empty_dir(mt->rootfd);
 	drain(mt);
 	mt->unwatched = mt->root.wd <= 0;
@@ -980,6 +1041,7 @@ void materialize_free(struct materializer **mtp)
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
 	map_release(&mt->byid);
+	map_release(&mt->bynode);
 	close_links(mt);
 	if (mt->ifd >= 0)
 		close(mt->ifd);
