@@ -90,6 +90,9 @@ struct run {
 	struct checks *c;
 	const char *trace;
 	struct job jobs[MAX_JOBS];
+	char *states; /* RUN/states, absolute: the checker's cwd is its
+			 state, so CRASHFS_STATE and CRASHFS_MARKS must not
+			 be relative to crashfs's */
 	unsigned njobs;
 	struct materializer *cause_mt; /* for the cause search */
 	struct slot_marks cause_marks;
@@ -384,7 +387,7 @@ static bool external_pass_now(struct run *x, uint64_t point, uint64_t upto)
 	pid_t pid;
 	double deadline = now() + x->timeout;
 
-	snprintf(slot, sizeof(slot), "%s/states/cause", x->r->run_dir);
+	snprintf(slot, sizeof(slot), "%s/cause", x->states);
 	mkdir(slot, 0755);
 	if (prepare_slot(x, &x->cause_mt, &x->cause_marks, slot, upto, state,
 			 marks, sizeof(state)) < 0)
@@ -1400,15 +1403,18 @@ static int setup_slots(struct run *x)
 	if (asprintf(&dir, "%s/states", x->r->run_dir) < 0)
 		return -ENOMEM;
 	mkdir(dir, 0755);
+	x->states = realpath(dir, NULL);
+	free(dir);
+	if (!x->states)
+		return -errno;
 	x->njobs = x->o->jobs ? x->o->jobs : 1;
 	if (x->njobs > MAX_JOBS)
 		x->njobs = MAX_JOBS;
 	for (unsigned i = 0; i < x->njobs; i++) {
-		snprintf(x->jobs[i].dir, sizeof(x->jobs[i].dir), "%s/%u", dir,
-			 i);
+		snprintf(x->jobs[i].dir, sizeof(x->jobs[i].dir), "%s/%u",
+			 x->states, i);
 		mkdir(x->jobs[i].dir, 0755);
 	}
-	free(dir);
 	return 0;
 }
 
@@ -1566,6 +1572,7 @@ out:
 		materialize_free(&x.jobs[i].mt);
 	materialize_free(&x.cause_mt);
 	free(x.mark_off);
+	free(x.states);
 	if (r->run_dir) {
 		char *states;
 

@@ -121,9 +121,12 @@ def test_checker_changes_its_state(ctx):
     vlog = ctx.path("vandal.log")
     report = ctx.path("report.json")
     env = dict(os.environ, VANDAL_LOG=vlog)
-    r = run([CRASHFS, "check", "--run", run_dir, "--check", script,
-             "--jobs", "2", "--max-states", "150", "--report", "json",
-             "-o", report], timeout=180, env=env)
+    # the run named by a relative path: the checker runs in its state,
+    # CRASHFS_MARKS must still name the marks file
+    r = run([CRASHFS, "check", "--run", os.path.basename(run_dir),
+             "--check", script, "--jobs", "2", "--max-states", "150",
+             "--report", "json", "-o", report], timeout=180, env=env,
+            cwd=os.path.dirname(run_dir))
     log(r.stdout + r.stderr)
     assert r.returncode == 0, ("crashfs check with the vandal checker "
                                "failed (exit %d): %s"
