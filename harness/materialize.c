@@ -805,92 +805,98 @@ struct stray {
 	char *name;
 };
 
+/* What collect() found. */
+struct reclaim {
+	struct drec **stale; /* records changed by someone else */
+	size_t nstale;
+	struct stray *strays; /* names without a record */
+	size_t nstrays;
+	struct map seen; /* (dir, name hash) -> stray index + 1 */
+};
+
+/* Room for element n of an array p of elements of size sz, growing it
+ * when n reaches a power of two: p, a larger copy, or NULL (p kept). */
+static void *grow(void *p, size_t n, size_t sz)
+{
+	if (n & (n - 1))
+		return p;
+	return realloc(p, (n ? n * 2 : 8) * sz);
+}
+
+static bool add_stray(struct reclaim *rc, struct drec *dir, const char *name)
+{
+	uintptr_t i = (uintptr_t)map_get(&rc->seen, (uint64_t)(uintptr_t)dir,
+					 hname(name));
+	struct stray *v;
+
+	if (i && !strcmp(rc->strays[i - 1].name, name))
+		return true; /* met already */
+	v = grow(rc->strays, rc->nstrays, sizeof(*v));
+	if (!v)
+		return false;
+	rc->strays = v;
+	rc->strays[rc->nstrays].dir = dir;
+	rc->strays[rc->nstrays].name = strdup(name);
+	if (!rc->strays[rc->nstrays++].name)
+		return false;
+	map_put(&rc->seen, (uint64_t)(uintptr_t)dir, hname(name),
+		(void *)(uintptr_t)rc->nstrays);
+	return true;
+}
+
+static bool add_stale(struct reclaim *rc, struct drec *r)
+{
+	struct drec **v;
+
+	if (r->stale)
+		return true;
+	v = grow(rc->stale, rc->nstale, sizeof(*v));
+	if (!v)
+		return false;
+	rc->stale = v;
+	r->stale = true;
+	rc->stale[rc->nstale++] = r;
+	return true;
+}
+
+/* One event: false when it cannot tell what changed. */
+static bool collect_one(struct materializer *mt, struct reclaim *rc,
+			const struct inotify_event *ev)
+{
+	struct drec *r = map_get(&mt->byid, (uint64_t)ev->wd, 0), *c;
+
+	if ((ev->mask & IN_Q_OVERFLOW) || !r)
+		return false;
+	if (ev->len && (r == &mt->root || S_ISDIR(r->mode))) {
+		/* a name in a watched directory */
+		c = rec_find(mt, r, ev->name);
+		return c ? add_stale(rc, c) : add_stray(rc, r, ev->name);
+	}
+	if (r == &mt->root) /* the output directory itself */
+		return false;
+	return add_stale(rc, r);
+}
+
 /*
  * Read what someone else did since the last sync.  Records it names are
  * marked stale (the entry goes, the next sync makes it again), names
- * without a record are strays (removed from disk).  Returns true when
- * the events cannot be trusted to tell what changed.
+ * without a record are strays (removed from disk).  Returns false when
+ * the events cannot tell what changed.
  */
-static bool collect(struct materializer *mt, struct drec ***stale,
-		    size_t *nstale, struct stray **strays, size_t *nstrays)
+static bool collect(struct materializer *mt, struct reclaim *rc)
 {
-	struct map seen = {0}; /* (dir, name hash) -> stray + 1 */
-	bool full = false;
+	bool ok = true;
 	ssize_t n;
 
 	while ((n = read(mt->ifd, mt->buf, WRITE_BUF)) > 0) {
 		for (char *p = mt->buf; p < mt->buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-			struct drec *r =
-			    map_get(&mt->byid, (uint64_t)ev->wd, 0);
-			bool dir = r && (r == &mt->root || S_ISDIR(r->mode));
+			const struct inotify_event *ev = (const void *)p;
 
 			p += sizeof(*ev) + ev->len;
-			if (full || (ev->mask & IN_Q_OVERFLOW) || !r) {
-				full = true;
-				continue;
-			}
-			if (ev->len && dir) {
-				struct drec *c = rec_find(mt, r, ev->name);
-
-				if (!c) {
-					struct stray *s = *strays;
-					uintptr_t i = (uintptr_t)map_get(
-					    &seen, (uint64_t)(uintptr_t)r,
-					    hname(ev->name));
-
-					if (i &&
-					    !strcmp(s[i - 1].name, ev->name))
-						continue; /* seen already */
-					if ((*nstrays & (*nstrays - 1)) == 0)
-						s = realloc(
-						    s, (*nstrays ? *nstrays * 2
-								 : 8) *
-							   sizeof(*s));
-					if (!s) {
-						full = true;
-						continue;
-					}
-					*strays = s;
-					s[*nstrays].dir = r;
-					s[*nstrays].name = strdup(ev->name);
-					if (!s[(*nstrays)++].name)
-						full = true;
-					else
-						map_put(
-						    &seen,
-						    (uint64_t)(uintptr_t)r,
-						    hname(ev->name),
-						    (void
-							 *)(uintptr_t)*nstrays);
-					continue;
-				}
-				r = c;
-			} else if (r == &mt->root) {
-				full = true; /* the output directory itself */
-				continue;
-			}
-			if (full || r->stale)
-				continue;
-			if ((*nstale & (*nstale - 1)) == 0) {
-				struct drec **v = realloc(
-				    *stale,
-				    (*nstale ? *nstale * 2 : 8) * sizeof(*v));
-
-				if (!v) {
-					full = true;
-					continue;
-				}
-				*stale = v;
-			}
-			r->stale = true;
-			(*stale)[(*nstale)++] = r;
+			ok = ok && collect_one(mt, rc, ev);
 		}
 	}
-	if (n < 0 && errno != EAGAIN)
-		full = true;
-	map_release(&seen);
-	return full;
+	return ok && !(n < 0 && errno != EAGAIN);
 }
 
 /* Does r, or anything under it, hold a file with other links? */
@@ -921,42 +927,43 @@ static int drop(struct materializer *mt, struct drec *d, const char *name,
 
 int materialize_reclaim(struct materializer *mt)
 {
-	struct drec **stale = NULL;
-	struct stray *strays = NULL;
-	size_t nstale = 0, nstrays = 0, i;
+	struct reclaim rc = {0};
 	bool full = mt->ifd < 0 || mt->unwatched;
 	int err = 0, dropped = 0;
+	size_t i;
 
 	if (mt->ifd < 0 && !mt->watch_warned)
 		util_warn("cannot watch the states for changes (no inotify): "
 			  "every state is written afresh");
 	mt->watch_warned |= mt->ifd < 0;
 	if (!full)
-		full = collect(mt, &stale, &nstale, &strays, &nstrays);
+		full = !collect(mt, &rc);
 	/* what lies under a stale directory goes with it */
-	for (i = 0; !full && i < nstrays; i++)
-		if (under_stale(strays[i].dir))
-			strays[i].dir = NULL;
-	for (i = 0; !full && i < nstale; i++)
-		if (under_stale(stale[i]->parent))
-			stale[i] = NULL;
-		else if (holds_shared(stale[i]))
+	for (i = 0; !full && i < rc.nstrays; i++)
+		if (under_stale(rc.strays[i].dir))
+			rc.strays[i].dir = NULL;
+	for (i = 0; !full && i < rc.nstale; i++)
+		if (under_stale(rc.stale[i]->parent))
+			rc.stale[i] = NULL;
+		else if (holds_shared(rc.stale[i]))
 			full = true; /* its other names must go too */
-	for (i = 0; !full && !err && i < nstrays; i++)
-		if (strays[i].dir) {
-			err = drop(mt, strays[i].dir, strays[i].name, NULL);
+	for (i = 0; !full && !err && i < rc.nstrays; i++)
+		if (rc.strays[i].dir) {
+			err =
+			    drop(mt, rc.strays[i].dir, rc.strays[i].name, NULL);
 			dropped++;
 		}
-	for (i = 0; !full && !err && i < nstale; i++)
-		if (stale[i]) {
-			err = drop(mt, stale[i]->parent, stale[i]->name,
-				   stale[i]);
+	for (i = 0; !full && !err && i < rc.nstale; i++)
+		if (rc.stale[i]) {
+			err = drop(mt, rc.stale[i]->parent, rc.stale[i]->name,
+				   rc.stale[i]);
 			dropped++;
 		}
-	for (i = 0; i < nstrays; i++)
-		free(strays[i].name);
-	free(strays);
-	free(stale);
+	for (i = 0; i < rc.nstrays; i++)
+		free(rc.strays[i].name);
+	free(rc.strays);
+	free(rc.stale);
+	map_release(&rc.seen);
 	if (full || err) /* cannot tell, or cannot repair: start over */
 		return materialize_forget(mt);
 	drain(mt);
