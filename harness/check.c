@@ -290,6 +290,7 @@ static int prepare_slot(struct run *x, struct materializer **mt,
 		*mt = materialize_new(state_dir, err, sizeof(err));
 		if (!*mt)
 			return -errno;
+		materialize_watch(*mt); /* else every state is written whole */
 	} else if ((rc = materialize_reclaim(*mt)) < 0) {
 		return rc;
 	}

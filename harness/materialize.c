@@ -10,8 +10,9 @@
  * any other is removed and made again; records the walk did not meet are
  * removed from disk at the end of their directory.
  *
- * Watching for changes made by others: every entry the materializer
- * creates, and the output directory, gets an inotify watch (wd -> drec
+ * Watching for changes made by others: after materialize_watch(), every
+ * entry the materializer creates, and the output directory, gets an
+ * inotify watch (wd -> drec
  * in the byid map; a hard-linked file's names share one watch).  A sync
  * ends by reading away the events of its own work, so whatever is queued
  * at the next materialize_reclaim() was done by someone else.  A watch on
@@ -932,10 +933,6 @@ int materialize_reclaim(struct materializer *mt)
 	int err = 0, dropped = 0;
 	size_t i;
 
-	if (mt->ifd < 0 && !mt->watch_warned)
-		util_warn("cannot watch the states for changes (no inotify): "
-			  "every state is written afresh");
-	mt->watch_warned |= mt->ifd < 0;
 	if (!full)
 		full = !collect(mt, &rc);
 	/* what lies under a stale directory goes with it */
@@ -968,6 +965,30 @@ int materialize_reclaim(struct materializer *mt)
 		return materialize_forget(mt);
 	drain(mt);
 	return dropped;
+}
+
+int materialize_watch(struct materializer *mt)
+{
+	int err;
+
+	if (mt->ifd >= 0)
+		return 0;
+	mt->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (mt->ifd < 0) {
+		err = -errno;
+		if (!mt->watch_warned)
+			util_warn("cannot watch the states for changes "
+				  "(inotify: %s): every state is written "
+				  "afresh",
+				  strerror(-err));
+		mt->watch_warned = true;
+		return err;
+	}
+	/* what was written before is not watched: start over */
+	err = materialize_forget(mt);
+	watch(mt, mt->rootfd, ".", &mt->root);
+	mt->unwatched = mt->root.wd <= 0;
+	return err;
 }
 
 unsigned long materialize_ops(const struct materializer *mt)
@@ -1025,9 +1046,7 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 			 dir);
 		goto out_close;
 	}
-	/* without inotify, materialize_reclaim() forgets everything */
-	mt->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	watch(mt, mt->rootfd, ".", &mt->root);
+	mt->ifd = -1; /* materialize_watch() */
 	return mt;
 out_close:
 	close(mt->rootfd);

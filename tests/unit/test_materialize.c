@@ -381,6 +381,7 @@ static void test_reclaim_after_checker(void **state)
 	outdir(&t, out, sizeof(out), "out");
 	mt = materialize_new(out, err, sizeof(err));
 	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
 	x = explore_new(t.m, &o, err, sizeof(err));
 	assert_non_null(x);
 	while (explore_next(x, &st) > 0) {
@@ -418,7 +419,7 @@ static void test_reclaim_cost(void **state)
 	struct materializer *mt;
 	struct explorer *x;
 	struct tb t;
-	char out[256], err[512];
+	char out[256], out2[256], err[512];
 	unsigned long before;
 	uint64_t last = 0;
 
@@ -435,11 +436,25 @@ static void test_reclaim_cost(void **state)
 	}
 	assert_non_null(tb_load(&t));
 	outdir(&t, out, sizeof(out), "out");
-	mt = materialize_new(out, err, sizeof(err));
-	assert_non_null(mt);
+	outdir(&t, out2, sizeof(out2), "unwatched");
 	x = explore_new(t.m, NULL, err, sizeof(err));
 	assert_non_null(x);
 	assert_int_equal(explore_visible(x, last), 0);
+	/* not watched: a checker's change means rebuilding everything */
+	mt = materialize_new(out2, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	vandal_append(out2, "f3");
+	before = materialize_ops(mt);
+	assert_int_equal(materialize_reclaim(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_true(materialize_ops(mt) - before >= 200);
+	assert_int_equal(materialize_verify(t.m, out2, err, sizeof(err)), 0);
+	materialize_free(&mt);
+	/* watched */
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
 	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
 	/* untouched: nothing to do */
 	before = materialize_ops(mt);
