@@ -19,8 +19,11 @@
  * That is 13 records per round (plus the root's bind, the log's create
  * and, at the end, the log's flush and release).  Each round writes
  * different bytes, so every round's states are distinct.  RUN/initial/ is
- * created empty.  Usage: gentrace RUN N.  Prints the number of records
- * written.  Exit status 0, 1 on a write error, 2 on bad usage.
+ * created empty.  Usage: gentrace [--write-bytes B] RUN N.  B is the
+ * size of each replacement (default 4096): the same ops with more bytes,
+ * to see whether the engine's memory follows the ops or the bytes.
+ * Prints the number of records written.  Exit status 0, 1 on a write
+ * error, 2 on bad usage.
  */
 #include "core/trace.h"
 
@@ -32,7 +35,7 @@
 #include <sys/stat.h>
 
 #define FILES 4		 /* small files replaced in turn */
-#define FILE_BYTES 4096	 /* size of each replacement */
+#define FILE_BYTES 4096	 /* default size of each replacement */
 #define LOG_BYTES 128	 /* size of each log append */
 #define PID 4242	 /* the pid the records claim */
 #define ROUND_RECORDS 13 /* records per round, see above */
@@ -41,6 +44,8 @@ struct gen {
 	struct trace_writer *w; /* the trace being written */
 	uint64_t next_id;	/* next free file id */
 	uint64_t next_fh;	/* next free open handle */
+	char *data;		/* a replacement's bytes */
+	size_t data_len;	/* their size (--write-bytes) */
 	int err;		/* first -errno met, 0 if none */
 };
 
@@ -62,14 +67,14 @@ static void gen_put(struct gen *g, struct trace_rec *rec)
  * bytes filled from round k. */
 static void gen_replace(struct gen *g, int i, uint64_t *cur, uint64_t k)
 {
-	static char data[FILE_BYTES];
+	char *data = g->data;
 	char tmp[32], name[32];
 	uint64_t id = g->next_id++, fh = g->next_fh++, dfh;
 
 	snprintf(tmp, sizeof(tmp), ".f%d.tmp", i);
 	snprintf(name, sizeof(name), "f%d", i);
-	memset(data, 'a' + (int)(k % 26), sizeof(data));
-	snprintf(data, sizeof(data), "round %llu file %d\n",
+	memset(data, 'a' + (int)(k % 26), g->data_len);
+	snprintf(data, g->data_len, "round %llu file %d\n",
 		 (unsigned long long)k, i);
 
 	gen_put(g, &(struct trace_rec){.type = TR_CREATE,
@@ -84,9 +89,9 @@ static void gen_replace(struct gen *g, int i, uint64_t *cur, uint64_t k)
 				       .fh = fh,
 				       .off = 0,
 				       .data = data,
-				       .data_len = sizeof(data),
-				       .len = sizeof(data),
-				       .result = sizeof(data)});
+				       .data_len = g->data_len,
+				       .len = g->data_len,
+				       .result = (int32_t)g->data_len});
 	gen_put(g, &(struct trace_rec){.type = TR_FSYNC, .id = id, .fh = fh});
 	gen_put(g, &(struct trace_rec){.type = TR_FLUSH, .id = id, .fh = fh});
 	gen_put(g, &(struct trace_rec){.type = TR_RELEASE, .id = id, .fh = fh});
@@ -160,15 +165,30 @@ static int gen_run(struct gen *g, uint64_t n)
 
 int main(int argc, char **argv)
 {
-	struct gen g = {.next_id = TRACE_ROOT_ID + 1, .next_fh = 1};
+	struct gen g = {.next_id = TRACE_ROOT_ID + 1,
+			.next_fh = 1,
+			.data_len = FILE_BYTES};
 	char path[4096];
 	uint64_t n, count;
-	char *end;
+	char *end = "";
 	int rc;
 
-	if (argc != 3 || (n = strtoull(argv[2], &end, 10)) < 16 || *end) {
-		fprintf(stderr, "usage: gentrace RUN N (N >= 16)\n");
+	if (argc == 5 && !strcmp(argv[1], "--write-bytes")) {
+		g.data_len = strtoull(argv[2], &end, 10);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 3 || *end || g.data_len < 64 ||
+	    g.data_len > (64u << 20) ||
+	    (n = strtoull(argv[2], &end, 10)) < 16 || *end) {
+		fprintf(stderr, "usage: gentrace [--write-bytes B] RUN N "
+				"(N >= 16, 64 <= B <= 64 MiB)\n");
 		return 2;
+	}
+	g.data = malloc(g.data_len);
+	if (!g.data) {
+		fprintf(stderr, "gentrace: out of memory\n");
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/initial", argv[1]);
 	if ((mkdir(argv[1], 0755) < 0 && errno != EEXIST) ||
@@ -185,6 +205,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = gen_run(&g, n);
+	free(g.data);
 	count = trace_writer_count(g.w);
 	if (trace_writer_close(&g.w) && !rc)
 		rc = -EIO;

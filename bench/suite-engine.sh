@@ -14,8 +14,15 @@
 #       --max-states ENG_EXT_CAP          external checker, 2 at once
 # Rates are distinct states checked / the check's own time (the "seconds"
 # of its JSON report).  Peak RSS is each command's ru_maxrss.
+#
+# Memory against bytes: two traces of 2,000 ops, the same program, one
+# replacing its files with 4 KiB each time, the other with 1 MiB (256x
+# the bytes, 150 MiB of trace); the peak RSS of the in-process check of
+# each, and their ratio (target: under 1.5x).
 
 ENG_SIZES=(1000 10000 100000)
+ENG_BYTES_OPS=2000
+ENG_BYTES=(4096 1048576)
 
 eng_params() {
 	ENG_EXT_CAP=2000	# states per external run
@@ -122,8 +129,37 @@ eng_size() {
 	rm -rf "$BENCH_WORK/eng-$n"
 }
 
+# Peak RSS of the in-process check of ENG_BYTES_OPS ops writing $1 bytes
+# at a time, BENCH_REPEAT times; the MiB figures go to the file bytes-$1.
+eng_bytes() {
+	local b=$1 rep m=$BENCH_WORK/measure kib run=$BENCH_WORK/eng-bytes-$1
+	bench_log "engine: $ENG_BYTES_OPS ops writing $b bytes at a time"
+	rm -rf "$run"
+	if ! "$BENCH_BIN/gentrace" --write-bytes "$b" "$run" "$ENG_BYTES_OPS" \
+		>/dev/null 2>"$BENCH_WORK/err.txt"; then
+		bench_fail "eng.bytes.$b" crashfs FAILED \
+			"gentrace: $(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		return 0
+	fi
+	bench_log "  trace: $(du -h "$run/trace" | cut -f1)"
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		if bench_measure "$m" timeout -k 10 "$ENG_TIMEOUT" \
+			"$CRASHFS" check --run "$run" --states crash --atomic f0 \
+			>/dev/null 2>"$BENCH_WORK/err.txt"; then
+			read -r _ kib _ <"$m"
+			kib=$(awk -v k="$kib" 'BEGIN { print k / 1024 }')
+			bench_result "eng.bytes.$b" crashfs "$kib"
+			echo "$kib" >>"$BENCH_WORK/bytes-$b"
+		else
+			bench_fail "eng.bytes.$b" crashfs FAILED \
+				"crashfs check --run: $(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
+		fi
+	done
+	rm -rf "$run"
+}
+
 suite_engine() {
-	local n l big
+	local n l big b
 	eng_params
 	bench_section "Crash-state engine (issue 3): generated traces, posix model"
 	for n in "${ENG_SIZES[@]}"; do
@@ -153,9 +189,27 @@ suite_engine() {
 	big=${ENG_ALL_SIZES##* }
 	bench_row eng.growth.all \
 		"time/state $(eng_label "$big") / 1k, visible+crash" x "crashfs<2"
+	for b in "${ENG_BYTES[@]}"; do
+		bench_row "eng.bytes.$b" \
+			"2k ops, $((b / 1024)) KiB writes: peak RSS" MiB -
+	done
+	bench_row eng.bytes.ratio "peak RSS, 1 MiB / 4 KiB writes (256x)" x \
+		"crashfs<1.5"
 	for n in "${ENG_SIZES[@]}"; do
 		eng_size "$n"
 	done
 	eng_growth eng.growth.crash crash-1000 crash-100000
 	eng_growth eng.growth.all all-1000 "all-$big"
+	for b in "${ENG_BYTES[@]}"; do
+		eng_bytes "$b"
+	done
+	if [[ -s $BENCH_WORK/bytes-4096 && -s $BENCH_WORK/bytes-1048576 ]]; then
+		paste -d' ' "$BENCH_WORK/bytes-4096" "$BENCH_WORK/bytes-1048576" |
+			while read -r small large; do
+				bench_result eng.bytes.ratio crashfs \
+					"$(awk -v a="$small" -v b="$large" 'BEGIN { print b / a }')"
+			done
+	else
+		bench_fail eng.bytes.ratio crashfs n/a "a run it needs failed"
+	fi
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -108,8 +109,12 @@ struct model {
 	struct trace_reader *r;
 	struct trace_header hdr;
 	bool truncated;
-	uint64_t trace_hash; /* XXH3 of the trace file */
-	int init_dirfd;	     /* -1 for an empty image */
+	uint64_t trace_hash;	  /* XXH3 of the trace file */
+	int trace_fd;		  /* the trace, to read data (pread) */
+	const unsigned char *map; /* the reader's mapping of the trace */
+	uint64_t map_size;	  /* its size */
+	uint64_t released;	  /* mapped pages given back below this */
+	int init_dirfd;		  /* -1 for an empty image */
 	struct model_op *ops;
 	size_t nops, ops_cap;
 	struct map ids;	    /* trace id -> mnode */
@@ -850,15 +855,20 @@ int model_extent_read(struct model *m, const struct mnode *n,
 		      const struct extent *e, uint64_t skip, void *buf,
 		      size_t len)
 {
-	const void *p;
 	ssize_t got;
 	int fd;
 
 	if (e->kind == EXT_TRACE) {
-		p = trace_reader_bytes(m->r, e->src + skip, len);
-		if (!p)
-			return -EIO;
-		memcpy(buf, p, len);
+		/* by pread, not from the mapping: see release_trace() */
+		for (size_t done = 0; done < len;) {
+			got = pread(m->trace_fd, (char *)buf + done, len - done,
+				    (off_t)(e->src + skip + done));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return got < 0 ? -errno : -EIO;
+			done += (size_t)got;
+		}
 		return 0;
 	}
 	fd = init_fd(m, (struct mnode *)(e->from ? e->from : n));
@@ -1889,6 +1899,52 @@ static int load_image(struct model *m, const char *initial_dir)
 	return scan_dir(m, m->init_dirfd, m->root, "", 0);
 }
 
+#define RELEASE_STEP (2u << 20) /* give mapped trace pages back by this */
+
+/*
+ * Give back the pages of the trace's mapping below upto (all of them when
+ * all): the load has read them (checksums, the trace's hash) and file
+ * data is read by pread.  Left mapped, they would make the resident size
+ * follow the bytes the trace carries, not its ops and inodes; the page
+ * cache keeps them anyway.  Pointers into the mapping stay valid: a page
+ * touched again is read back from the file.
+ */
+static void release_trace(struct model *m, uint64_t upto, bool all)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t end = all ? m->map_size : upto / pg * pg;
+
+	if (!m->map || end <= m->released ||
+	    (!all && end - m->released < RELEASE_STEP))
+		return;
+	madvise((void *)(m->map + m->released), end - m->released,
+		MADV_DONTNEED);
+	m->released = end;
+}
+
+/* XXH3 of the whole trace, giving the pages back as it goes. */
+static uint64_t hash_trace(struct model *m)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t h = 0;
+
+	if (!st || XXH3_64bits_reset(st) == XXH_ERROR)
+		goto out;
+	for (uint64_t off = 0; off < m->map_size; off += RELEASE_STEP) {
+		uint64_t n = m->map_size - off < RELEASE_STEP
+				 ? m->map_size - off
+				 : RELEASE_STEP;
+
+		XXH3_64bits_update(st, m->map + off, (size_t)n);
+		release_trace(m, off + n, false);
+	}
+	h = XXH3_64bits_digest(st);
+out:
+	XXH3_freeState(st);
+	m->released = 0; /* the records are read from the start again */
+	return h;
+}
+
 struct model *model_load(const char *trace_path, const char *initial_dir,
 			 char *err, size_t errlen)
 {
@@ -1899,6 +1955,7 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 	if (!m)
 		return NULL;
 	m->init_dirfd = -1;
+	m->trace_fd = -1;
 	m->err = err;
 	m->errlen = errlen;
 	if (errlen)
@@ -1909,13 +1966,21 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		goto out_free;
 	}
 	m->hdr = *trace_reader_header(m->r);
+	m->trace_fd = open(trace_path, O_RDONLY | O_CLOEXEC);
+	if (m->trace_fd < 0) {
+		ret = fail(m, errno, "cannot open trace '%s': %s", trace_path,
+			   strerror(errno));
+		goto out_free;
+	}
 	{
 		struct stat st;
-		const void *all;
 
-		if (stat(trace_path, &st) == 0 &&
-		    (all = trace_reader_bytes(m->r, 0, (uint64_t)st.st_size)))
-			m->trace_hash = XXH3_64bits(all, (size_t)st.st_size);
+		if (fstat(m->trace_fd, &st) == 0 &&
+		    (m->map =
+			 trace_reader_bytes(m->r, 0, (uint64_t)st.st_size))) {
+			m->map_size = (uint64_t)st.st_size;
+			m->trace_hash = hash_trace(m);
+		}
 	}
 	ret = load_image(m, initial_dir);
 	if (ret)
@@ -1936,6 +2001,8 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		ret = op_push(m, &rec);
 		if (!ret)
 			ret = load_op(m, &m->ops[m->nops - 1], &rec);
+		if (rec.data_len)
+			release_trace(m, rec.data_off, false);
 		if (ret) {
 			if (ret == -ENOMEM)
 				fail(m, ENOMEM, "out of memory");
@@ -1948,6 +2015,7 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 		goto out_free;
 	}
 	m->truncated = trace_reader_truncated(m->r);
+	release_trace(m, 0, true);
 	m->err = NULL;
 	m->errlen = 0;
 	return m;
@@ -1995,6 +2063,8 @@ void model_free(struct model **mp)
 	map_release(&m->inos);
 	if (m->init_dirfd >= 0)
 		close(m->init_dirfd);
+	if (m->trace_fd >= 0)
+		close(m->trace_fd);
 	trace_reader_free(&m->r);
 	free(m);
 }

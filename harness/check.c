@@ -12,7 +12,9 @@
  * External checkers run on a copy of the state written into a slot
  * directory of the run (one slot per job); up to --jobs run at once while
  * the main thread builds the next state.  A checker may change its copy
- * (SQLite rolls back a hot journal), so every state is written afresh.
+ * (SQLite rolls back a hot journal): the slot's materializer finds out
+ * what it changed and rewrites that (materialize_reclaim), and otherwise
+ * writes only what differs from the slot's previous state.
  */
 #include "harness/check.h"
 
@@ -20,6 +22,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +63,16 @@ static double now(void)
 
 /* ---- external checkers --------------------------------------------- */
 
+/* What a slot's marks file holds, to update it rather than rewrite it. */
+struct slot_marks {
+	bool valid;	/* the fields below describe the file */
+	size_t n;	/* marks it lists */
+	struct stat st; /* the file as left after writing them */
+};
+
 struct job {
 	struct materializer *mt; /* writes the state into dir/state */
+	struct slot_marks marks; /* dir/marks */
 	pid_t pid;		 /* 0: slot free */
 	int pidfd;
 	double deadline;
@@ -77,8 +90,14 @@ struct run {
 	struct checks *c;
 	const char *trace;
 	struct job jobs[MAX_JOBS];
+	char *states; /* RUN/states, absolute: the checker's cwd is its
+			 state, so CRASHFS_STATE and CRASHFS_MARKS must not
+			 be relative to crashfs's */
 	unsigned njobs;
 	struct materializer *cause_mt; /* for the cause search */
+	struct slot_marks cause_marks;
+	size_t *mark_off; /* byte offset of mark i in a marks file, i <=
+			     checks_nmarks() (NULL: not computed yet) */
 	unsigned timeout;
 	/* failing states kept for the cause search */
 	struct failing {
@@ -96,39 +115,173 @@ struct run {
 	bool progress_shown;
 };
 
-static void env_for(struct run *x, const char *state_dir, const char *marks,
-		    uint64_t point, char **env)
-{
-	env[0] = env[1] = env[2] = env[3] = NULL;
-	if (asprintf(&env[0], "CRASHFS_STATE=%s", state_dir) < 0)
-		env[0] = NULL;
-	if (asprintf(&env[1], "CRASHFS_MARKS=%s", marks) < 0)
-		env[1] = NULL;
-	if (asprintf(&env[2], "CRASHFS_POINT=%llu", (unsigned long long)point) <
-	    0)
-		env[2] = NULL;
-	if (x->s->dir &&
-	    asprintf(&env[3], "CRASHFS_SCENARIO_DIR=%s", x->s->dir) < 0)
-		env[3] = NULL;
-}
+/* The checker's environment: crashfs's own with CRASHFS_STATE,
+ * CRASHFS_MARKS, CRASHFS_POINT and CRASHFS_SCENARIO_DIR set. */
+struct checker_env {
+	char *own[4]; /* the variables set here, owned */
+	char **envp;  /* them, then environ's others (not owned) */
+};
 
-static void free_env(char **env)
+static void free_env(struct checker_env *e)
 {
 	for (int i = 0; i < 4; i++)
-		free(env[i]);
+		free(e->own[i]);
+	free(e->envp);
+	memset(e, 0, sizeof(*e));
+}
+
+static char *env_var(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static char *env_var(const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : v;
+}
+
+static int env_for(struct run *x, const char *state_dir, const char *marks,
+		   uint64_t point, struct checker_env *e)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+
+	memset(e, 0, sizeof(*e));
+	while (environ[n])
+		n++;
+	e->own[0] = env_var("CRASHFS_STATE=%s", state_dir);
+	e->own[1] = env_var("CRASHFS_MARKS=%s", marks);
+	e->own[2] = env_var("CRASHFS_POINT=%llu", (unsigned long long)point);
+	if (x->s->dir)
+		e->own[3] = env_var("CRASHFS_SCENARIO_DIR=%s", x->s->dir);
+	e->envp = calloc(n + 5, sizeof(*e->envp));
+	if (!e->own[0] || !e->own[1] || !e->own[2] ||
+	    (x->s->dir && !e->own[3]) || !e->envp) {
+		free_env(e);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < 4; i++)
+		if (e->own[i])
+			e->envp[k++] = e->own[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(environ[i], "=") + 1;
+		bool shadowed = false;
+
+		for (int j = 0; j < 4 && !shadowed; j++)
+			shadowed =
+			    e->own[j] && !strncmp(e->own[j], environ[i], len);
+		if (!shadowed)
+			e->envp[k++] = environ[i];
+	}
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Make the marks file at path list the marks made up to upto, one a
+ * line.  A long run has thousands of marks, so the file is not written
+ * afresh for each state: what it already lists is kept and only the
+ * difference appended or cut off, unless the file is not as it was left
+ * (another inode, size or timestamp: a checker wrote to it).
+ */
+static int write_marks(struct run *x, struct slot_marks *sm, const char *path,
+		       uint64_t upto)
+{
+	size_t n = checks_marks_upto(x->c, upto), from = 0, nm;
+	struct stat st;
+	char *buf = NULL;
+	int fd, rc = 0;
+
+	if (!x->mark_off) {
+		nm = checks_nmarks(x->c);
+		x->mark_off = malloc((nm + 1) * sizeof(*x->mark_off));
+		if (!x->mark_off)
+			return -ENOMEM;
+		x->mark_off[0] = 0;
+		for (size_t i = 0; i < nm; i++)
+			x->mark_off[i + 1] =
+			    x->mark_off[i] +
+			    strlen(checks_mark(x->c, i)->text) + 1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (sm->valid && same_file(&st, &sm->st))
+		from = sm->n < n ? sm->n : n;
+	sm->valid = false;
+	if (from < n) {
+		size_t len = x->mark_off[n] - x->mark_off[from];
+		char *p = buf = malloc(len);
+
+		if (!buf) {
+			rc = -ENOMEM;
+			goto out_close;
+		}
+		for (size_t i = from; i < n; i++) {
+			const char *t = checks_mark(x->c, i)->text;
+			size_t l = strlen(t);
+
+			memcpy(p, t, l);
+			p[l] = '\n';
+			p += l + 1;
+		}
+		for (size_t done = 0; done < len;) {
+			ssize_t w = pwrite(fd, buf + done, len - done,
+					   (off_t)(x->mark_off[from] + done));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = w < 0 ? -errno : -EIO;
+				goto out_close;
+			}
+			done += (size_t)w;
+		}
+	}
+	if ((uint64_t)st.st_size != x->mark_off[n] &&
+	    ftruncate(fd, (off_t)x->mark_off[n])) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (!fstat(fd, &sm->st)) {
+		sm->n = n;
+		sm->valid = true;
+	}
+out_close:
+	free(buf);
+	close(fd);
+	return rc;
 }
 
 /*
  * Write the current state and the marks file into a slot.  The checker
- * may have changed the previous state (SQLite recovers its journal), so
- * the materializer forgets it and writes the state afresh.
+ * may have changed the previous state (SQLite recovers its journal):
+ * the materializer removes what it changed and rewrites that, with the
+ * ops that differ from the previous state.
  */
 static int prepare_slot(struct run *x, struct materializer **mt,
-			const char *slot, uint64_t upto, char *state_dir,
-			char *marks, size_t len)
+			struct slot_marks *sm, const char *slot, uint64_t upto,
+			char *state_dir, char *marks, size_t len)
 {
 	char err[256];
-	FILE *f;
 	int rc;
 
 	snprintf(state_dir, len, "%s/state", slot);
@@ -137,18 +290,14 @@ static int prepare_slot(struct run *x, struct materializer **mt,
 		*mt = materialize_new(state_dir, err, sizeof(err));
 		if (!*mt)
 			return -errno;
-	} else if ((rc = materialize_forget(*mt)) < 0) {
+		materialize_watch(*mt); /* else every state is written whole */
+	} else if ((rc = materialize_reclaim(*mt)) < 0) {
 		return rc;
 	}
 	rc = materialize_sync(*mt, x->m, err, sizeof(err));
 	if (rc < 0)
 		return rc;
-	f = fopen(marks, "w");
-	if (!f)
-		return -errno;
-	checks_write_marks(x->c, upto, f);
-	fclose(f);
-	return 0;
+	return write_marks(x, sm, marks, upto);
 }
 
 static char *read_output(const char *path)
@@ -166,40 +315,67 @@ static char *read_output(const char *path)
 	return buf;
 }
 
+/*
+ * Start `sh -c CHECK` in state_dir, in a process group of its own, its
+ * output into out.  posix_spawn (a vfork underneath) rather than fork:
+ * copying crashfs's page tables, tens of MiB for a long trace, only for
+ * exec to throw them away was most of the cost of a state.
+ */
 static pid_t spawn_checker(struct run *x, const char *state_dir,
 			   const char *marks, const char *out, uint64_t point)
 
 {
-	char *env[4];
-	pid_t pid;
-	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	char *argv[] = {"sh", "-c", (char *)x->s->check, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	struct checker_env e;
+	sigset_t dfl, none;
+	const char *null = "/dev/null";
+	pid_t pid = 0;
+	int fd, rc;
 
+	/* emptied only if the last checker wrote to it: on ext4 truncating
+	 * to 0 starts a writeback at close (auto_da_alloc) */
+	fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	env_for(x, state_dir, marks, point, env);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		dup2(null, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (chdir(state_dir) < 0)
-			_exit(126);
-		for (int i = 0; i < 4; i++)
-			if (env[i])
-				putenv(env[i]);
-		execl("/bin/sh", "sh", "-c", x->s->check, (char *)NULL);
-		_exit(127);
+	if (lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0)) {
+		rc = -errno;
+		close(fd);
+		return rc;
 	}
-	if (pid > 0)
-		setpgid(pid, pid);
+	rc = env_for(x, state_dir, marks, point, &e);
+	if (rc < 0)
+		goto out_close;
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGPIPE);
+	sigemptyset(&none);
+	if ((rc = posix_spawnattr_init(&attr)))
+		goto out_env;
+	if ((rc = posix_spawn_file_actions_init(&fa)))
+		goto out_attr;
+	rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+						 POSIX_SPAWN_SETSIGDEF |
+						 POSIX_SPAWN_SETSIGMASK);
+	rc = rc ?: posix_spawnattr_setpgroup(&attr, 0);
+	rc = rc ?: posix_spawnattr_setsigdefault(&attr, &dfl);
+	rc = rc ?: posix_spawnattr_setsigmask(&attr, &none);
+	rc = rc ?: posix_spawn_file_actions_addopen(&fa, 0, null, O_RDONLY, 0);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	rc = rc ?: posix_spawn_file_actions_addchdir_np(&fa, state_dir);
+	rc = rc ?: posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, e.envp);
+	posix_spawn_file_actions_destroy(&fa);
+out_attr:
+	posix_spawnattr_destroy(&attr);
+out_env:
+	free_env(&e);
+out_close:
 	close(fd);
-	free_env(env);
+	if (rc)
+		return rc < 0 ? rc : -rc;
 	return pid;
 }
 
@@ -212,10 +388,10 @@ static bool external_pass_now(struct run *x, uint64_t point, uint64_t upto)
 	pid_t pid;
 	double deadline = now() + x->timeout;
 
-	snprintf(slot, sizeof(slot), "%s/states/cause", x->r->run_dir);
+	snprintf(slot, sizeof(slot), "%s/cause", x->states);
 	mkdir(slot, 0755);
-	if (prepare_slot(x, &x->cause_mt, slot, upto, state, marks,
-			 sizeof(state)) < 0)
+	if (prepare_slot(x, &x->cause_mt, &x->cause_marks, slot, upto, state,
+			 marks, sizeof(state)) < 0)
 		return false;
 	snprintf(out, sizeof(out), "%s/out", slot);
 	pid = spawn_checker(x, state, marks, out, point);
@@ -383,7 +559,7 @@ static int start_external(struct run *x, size_t state, uint64_t point,
 	char state_dir[4200], marks[4200], out[4200];
 	int rc;
 
-	rc = prepare_slot(x, &j->mt, j->dir, upto, state_dir, marks,
+	rc = prepare_slot(x, &j->mt, &j->marks, j->dir, upto, state_dir, marks,
 			  sizeof(state_dir));
 	if (rc < 0)
 		return rc;
@@ -1228,15 +1404,18 @@ static int setup_slots(struct run *x)
 	if (asprintf(&dir, "%s/states", x->r->run_dir) < 0)
 		return -ENOMEM;
 	mkdir(dir, 0755);
+	x->states = realpath(dir, NULL);
+	free(dir);
+	if (!x->states)
+		return -errno;
 	x->njobs = x->o->jobs ? x->o->jobs : 1;
 	if (x->njobs > MAX_JOBS)
 		x->njobs = MAX_JOBS;
 	for (unsigned i = 0; i < x->njobs; i++) {
-		snprintf(x->jobs[i].dir, sizeof(x->jobs[i].dir), "%s/%u", dir,
-			 i);
+		snprintf(x->jobs[i].dir, sizeof(x->jobs[i].dir), "%s/%u",
+			 x->states, i);
 		mkdir(x->jobs[i].dir, 0755);
 	}
-	free(dir);
 	return 0;
 }
 
@@ -1393,6 +1572,8 @@ out:
 	for (unsigned i = 0; i < x.njobs; i++)
 		materialize_free(&x.jobs[i].mt);
 	materialize_free(&x.cause_mt);
+	free(x.mark_off);
+	free(x.states);
 	if (r->run_dir) {
 		char *states;
 

@@ -9,6 +9,19 @@
  * whose record has the same type, file and content hash is left alone;
  * any other is removed and made again; records the walk did not meet are
  * removed from disk at the end of their directory.
+ *
+ * Watching for changes made by others: after materialize_watch(), every
+ * entry the materializer creates, and the output directory, gets an
+ * inotify watch (wd -> drec
+ * in the byid map; a hard-linked file's names share one watch).  A sync
+ * ends by reading away the events of its own work, so whatever is queued
+ * at the next materialize_reclaim() was done by someone else.  A watch on
+ * a directory reports what happens to the names in it (created, removed,
+ * renamed, a child changed through that name); a watch on the entry
+ * itself reports a change made through any name, e.g. a hard link the
+ * checker made elsewhere.  Opening a file for writing is counted as a
+ * change when it is closed (IN_CLOSE_WRITE): writes through a shared
+ * mapping raise no other event.
  */
 #include "harness/materialize.h"
 #include "core/map.h"
@@ -21,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -36,6 +50,9 @@ struct drec {
 	struct extent *ext;	  /* the extents written (files), owned */
 	size_t n_ext;		  /* how many */
 	uint64_t size;		  /* the size written (files) */
+	int wd;			  /* its inotify watch, 0: none */
+	bool shared;		  /* a file with more than one link */
+	bool stale;		  /* changed by someone else (reclaim) */
 	struct drec *parent;
 	struct drec *head, *next; /* children list, siblings */
 };
@@ -46,8 +63,14 @@ struct materializer {
 	int rootfd;	   /* the output directory */
 	struct drec root;  /* records of its entries */
 	struct map byname; /* (parent drec, name hash) -> drec */
-	struct map links;  /* this pass: mnode -> fd + 1 of a written
-				   file with more than one link */
+	struct map links;  /* this pass: mnode -> fd + 1 of an entry
+				   with more than one link, written or kept */
+	struct map bynode; /* mnode -> a drec holding it, for entries
+			      with more than one link */
+	int ifd;	   /* inotify descriptor, -1: none */
+	struct map byid;   /* watch descriptor -> drec */
+	bool unwatched;	   /* an entry has no watch: reclaim forgets */
+	bool watch_warned; /* said so once */
 	uint64_t epoch;
 	unsigned long ops;
 	char *buf; /* WRITE_BUF bytes for copying content */
@@ -104,7 +127,12 @@ static void rec_free_tree(struct materializer *mt, struct drec *r)
 	free(r->ext);
 	r->ext = NULL;
 	r->n_ext = 0;
-	if (r->parent) {
+	if (r->parent) { /* the root keeps its watch */
+		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) == r)
+			map_del(&mt->byid, (uint64_t)r->wd, 0);
+		if (r->node &&
+		    map_get(&mt->bynode, (uint64_t)(uintptr_t)r->node, 0) == r)
+			map_del(&mt->bynode, (uint64_t)(uintptr_t)r->node, 0);
 		if (map_get(&mt->byname, (uint64_t)(uintptr_t)r->parent,
 			    hname(r->name)) == r)
 			map_del(&mt->byname, (uint64_t)(uintptr_t)r->parent,
@@ -143,6 +171,44 @@ static struct drec *rec_add(struct materializer *mt, struct drec *dir,
 		return NULL;
 	}
 	return r;
+}
+
+/* ---- watching ------------------------------------------------------- */
+
+/* What counts as a change: not reads, opens or read-only closes. */
+#define WATCH_MASK                                                             \
+	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |      \
+	 IN_DELETE_SELF | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF)
+
+/* Watch the entry name of the directory open at dirfd, recorded in r. */
+static void watch(struct materializer *mt, int dirfd, const char *name,
+		  struct drec *r)
+{
+	char path[320];
+	int wd;
+
+	if (mt->ifd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	wd = inotify_add_watch(mt->ifd, path, WATCH_MASK | IN_DONT_FOLLOW);
+	if (wd > 0 && !map_put(&mt->byid, (uint64_t)wd, 0, r)) {
+		r->wd = wd;
+		return;
+	}
+	if (!mt->watch_warned)
+		util_warn("cannot watch '%s' for changes: %s (every state is "
+			  "written afresh)",
+			  name, wd < 0 ? strerror(errno) : "out of memory");
+	mt->watch_warned = true;
+	mt->unwatched = true;
+}
+
+/* Read away the queued events: the materializer's own work. */
+static void drain(struct materializer *mt)
+{
+	if (mt->ifd >= 0)
+		while (read(mt->ifd, mt->buf, WRITE_BUF) > 0)
+			;
 }
 
 /* ---- removing ------------------------------------------------------- */
@@ -433,23 +499,54 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 	return err;
 }
 
+/* Keep an O_PATH descriptor of name for n's other names to link to. */
+static void keep_link(struct materializer *mt, int dirfd, const char *name,
+		      const struct mnode *n)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && map_put(&mt->links, (uint64_t)(uintptr_t)n, 0,
+			       (void *)(uintptr_t)(fd + 1)))
+		close(fd);
+}
+
+/* Symlinks, fifos, sockets, devices; a hard link of one made earlier in
+ * the pass is linked to it. */
 static int make_special(struct materializer *mt, int dirfd, const char *name,
 			const struct mnode *n)
 {
 	struct model_stat st;
+	uintptr_t prev =
+	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
+	char proc[64];
 	int fd;
 
 	model_stat(n, &st);
 	mt->ops++;
+	if (prev) {
+		/* following the /proc link of an O_PATH descriptor gives the
+		 * symlink itself, not its target */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
+			 (int)(prev - 1));
+		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
+			return mfail(mt, errno, "cannot link '%s': %s", name,
+				     strerror(errno));
+		return 0;
+	}
 	if (S_ISLNK(st.mode)) {
 		if (symlinkat(model_symlink(n), dirfd, name))
 			return mfail(mt, errno,
 				     "cannot create symlink '%s': %s", name,
 				     strerror(errno));
+		if (st.nlink > 1)
+			keep_link(mt, dirfd, name, n);
 		return 0;
 	}
-	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev))
+	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev)) {
+		if (st.nlink > 1)
+			keep_link(mt, dirfd, name, n);
 		return 0;
+	}
 	if (errno != EPERM)
 		return mfail(mt, errno, "cannot mknod '%s': %s", name,
 			     strerror(errno));
@@ -465,12 +562,37 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
 	close(fd);
+	if (st.nlink > 1)
+		keep_link(mt, dirfd, name, n);
 	return 0;
 }
 
 static int sync_dir(struct materializer *mt, struct model *m,
 		    const struct mnode *dir, struct drec *rd, int dirfd,
 		    int depth);
+static int open_rec_dir(struct materializer *mt, struct drec *d, int depth);
+
+/*
+ * A new name of n (h its hash), which has other links: if another name
+ * already on disk holds n as it is now, keep that one's inode for the new
+ * name to link to, wherever the walk meets it (it may come later in the
+ * walk, or be a name this pass removes).
+ */
+static void adopt_link(struct materializer *mt, const struct mnode *n,
+		       uint64_t h)
+{
+	struct drec *o = map_get(&mt->bynode, (uint64_t)(uintptr_t)n, 0);
+	int dfd;
+
+	if (!o || o->node != n || o->hash != h ||
+	    map_get(&mt->links, (uint64_t)(uintptr_t)n, 0))
+		return;
+	dfd = open_rec_dir(mt, o->parent, 0);
+	if (dfd < 0)
+		return;
+	keep_link(mt, dfd, o->name, n);
+	close(dfd);
+}
 
 /* Open (creating if needed) subdirectory name and sync it. */
 static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
@@ -561,6 +683,8 @@ static int sync_dir(struct materializer *mt, struct model *m,
 		if (err)
 			break;
 		if (!r) {
+			if (!S_ISDIR(st.mode) && st.nlink > 1)
+				adopt_link(mt, c, h);
 			r = rec_add(mt, rd, name);
 			if (!r)
 				return mfail(mt, ENOMEM, "out of memory");
@@ -572,23 +696,27 @@ static int sync_dir(struct materializer *mt, struct model *m,
 			else
 				err = make_special(mt, dirfd, name, c);
 			r->mode = st.mode;
+			if (!err)
+				watch(mt, dirfd, name, r);
 		} else if (S_ISDIR(st.mode)) {
 			err =
 			    sync_subdir(mt, m, dirfd, name, c, r, false, depth);
-		} else if (S_ISREG(st.mode) && st.nlink > 1 &&
+		} else if (st.nlink > 1 &&
 			   !map_get(&mt->links, (uint64_t)(uintptr_t)c, 0)) {
 			/* kept as is: the other names link to this one */
-			int fd = openat(dirfd, name,
-					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (fd >= 0 &&
-			    map_put(&mt->links, (uint64_t)(uintptr_t)c, 0,
-				    (void *)(uintptr_t)(fd + 1)))
-				close(fd);
+			keep_link(mt, dirfd, name, c);
 		}
 		r->node = c;
 		r->hash = h;
 		r->epoch = mt->epoch;
+		r->shared = !S_ISDIR(st.mode) && st.nlink > 1;
+		if (r->shared) /* out of memory: the map is only a hint */
+			(void)map_put(&mt->bynode, (uint64_t)(uintptr_t)c, 0,
+				      r);
+		/* the other name of a hard link the watch pointed to went */
+		if (r->wd > 0 && map_get(&mt->byid, (uint64_t)r->wd, 0) != r &&
+		    map_put(&mt->byid, (uint64_t)r->wd, 0, r))
+			mt->unwatched = true;
 	}
 	for (r = rd->head; !err && r; r = next) {
 		next = r->next;
@@ -622,6 +750,7 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 	close_links(mt);
 	if (ret) /* the disk no longer matches the records */
 		materialize_forget(mt);
+	drain(mt);
 	mt->err = NULL;
 	mt->errlen = 0;
 	return ret;
@@ -629,9 +758,237 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 
 int materialize_forget(struct materializer *mt)
 {
+	int err;
+
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
-	return empty_dir(mt->rootfd);
+	map_release(&mt->bynode);
+	err = empty_dir(mt->rootfd);
+	drain(mt);
+	mt->unwatched = mt->root.wd <= 0;
+	return err;
+}
+
+/* A descriptor of recorded directory d, opened from the root down
+ * without following symlinks, or -errno. */
+static int open_rec_dir(struct materializer *mt, struct drec *d, int depth)
+{
+	int pfd, fd, err;
+
+	if (d == &mt->root) {
+		fd = fcntl(mt->rootfd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	if (depth > 4096)
+		return -ELOOP;
+	pfd = open_rec_dir(mt, d->parent, depth + 1);
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, d->name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	err = errno;
+	close(pfd);
+	return fd < 0 ? -err : fd;
+}
+
+/* Is r, or a directory above it, marked stale? */
+static bool under_stale(struct drec *r)
+{
+	for (; r; r = r->parent)
+		if (r->stale)
+			return true;
+	return false;
+}
+
+/* A name someone else made (or removed) in a recorded directory. */
+struct stray {
+	struct drec *dir;
+	char *name;
+};
+
+/* What collect() found. */
+struct reclaim {
+	struct drec **stale; /* records changed by someone else */
+	size_t nstale;
+	struct stray *strays; /* names without a record */
+	size_t nstrays;
+	struct map seen; /* (dir, name hash) -> stray index + 1 */
+};
+
+/* Room for element n of an array p of elements of size sz, growing it
+ * when n reaches a power of two: p, a larger copy, or NULL (p kept). */
+static void *grow(void *p, size_t n, size_t sz)
+{
+	if (n & (n - 1))
+		return p;
+	return realloc(p, (n ? n * 2 : 8) * sz);
+}
+
+static bool add_stray(struct reclaim *rc, struct drec *dir, const char *name)
+{
+	uintptr_t i = (uintptr_t)map_get(&rc->seen, (uint64_t)(uintptr_t)dir,
+					 hname(name));
+	struct stray *v;
+
+	if (i && !strcmp(rc->strays[i - 1].name, name))
+		return true; /* met already */
+	v = grow(rc->strays, rc->nstrays, sizeof(*v));
+	if (!v)
+		return false;
+	rc->strays = v;
+	rc->strays[rc->nstrays].dir = dir;
+	rc->strays[rc->nstrays].name = strdup(name);
+	if (!rc->strays[rc->nstrays++].name)
+		return false;
+	map_put(&rc->seen, (uint64_t)(uintptr_t)dir, hname(name),
+		(void *)(uintptr_t)rc->nstrays);
+	return true;
+}
+
+static bool add_stale(struct reclaim *rc, struct drec *r)
+{
+	struct drec **v;
+
+	if (r->stale)
+		return true;
+	v = grow(rc->stale, rc->nstale, sizeof(*v));
+	if (!v)
+		return false;
+	rc->stale = v;
+	r->stale = true;
+	rc->stale[rc->nstale++] = r;
+	return true;
+}
+
+/* One event: false when it cannot tell what changed. */
+static bool collect_one(struct materializer *mt, struct reclaim *rc,
+			const struct inotify_event *ev)
+{
+	struct drec *r = map_get(&mt->byid, (uint64_t)ev->wd, 0), *c;
+
+	if ((ev->mask & IN_Q_OVERFLOW) || !r)
+		return false;
+	if (ev->len && (r == &mt->root || S_ISDIR(r->mode))) {
+		/* a name in a watched directory */
+		c = rec_find(mt, r, ev->name);
+		return c ? add_stale(rc, c) : add_stray(rc, r, ev->name);
+	}
+	if (r == &mt->root) /* the output directory itself */
+		return false;
+	return add_stale(rc, r);
+}
+
+/*
+ * Read what someone else did since the last sync.  Records it names are
+ * marked stale (the entry goes, the next sync makes it again), names
+ * without a record are strays (removed from disk).  Returns false when
+ * the events cannot tell what changed.
+ */
+static bool collect(struct materializer *mt, struct reclaim *rc)
+{
+	bool ok = true;
+	ssize_t n;
+
+	while ((n = read(mt->ifd, mt->buf, WRITE_BUF)) > 0) {
+		for (char *p = mt->buf; p < mt->buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			p += sizeof(*ev) + ev->len;
+			ok = ok && collect_one(mt, rc, ev);
+		}
+	}
+	return ok && !(n < 0 && errno != EAGAIN);
+}
+
+/* Does r, or anything under it, hold a file with other links? */
+static bool holds_shared(const struct drec *r)
+{
+	if (r->shared)
+		return true;
+	for (const struct drec *c = r->head; c; c = c->next)
+		if (holds_shared(c))
+			return true;
+	return false;
+}
+
+/* Remove name from recorded directory d on disk (and its record). */
+static int drop(struct materializer *mt, struct drec *d, const char *name,
+		struct drec *r)
+{
+	int fd = open_rec_dir(mt, d, 0), err;
+
+	if (fd < 0)
+		return fd;
+	err = remove_entry(mt, fd, name);
+	close(fd);
+	if (r)
+		rec_unlink(mt, r);
+	return err;
+}
+
+int materialize_reclaim(struct materializer *mt)
+{
+	struct reclaim rc = {0};
+	bool full = mt->ifd < 0 || mt->unwatched;
+	int err = 0, dropped = 0;
+	size_t i;
+
+	if (!full)
+		full = !collect(mt, &rc);
+	/* what lies under a stale directory goes with it */
+	for (i = 0; !full && i < rc.nstrays; i++)
+		if (under_stale(rc.strays[i].dir))
+			rc.strays[i].dir = NULL;
+	for (i = 0; !full && i < rc.nstale; i++)
+		if (under_stale(rc.stale[i]->parent))
+			rc.stale[i] = NULL;
+		else if (holds_shared(rc.stale[i]))
+			full = true; /* its other names must go too */
+	for (i = 0; !full && !err && i < rc.nstrays; i++)
+		if (rc.strays[i].dir) {
+			err =
+			    drop(mt, rc.strays[i].dir, rc.strays[i].name, NULL);
+			dropped++;
+		}
+	for (i = 0; !full && !err && i < rc.nstale; i++)
+		if (rc.stale[i]) {
+			err = drop(mt, rc.stale[i]->parent, rc.stale[i]->name,
+				   rc.stale[i]);
+			dropped++;
+		}
+	for (i = 0; i < rc.nstrays; i++)
+		free(rc.strays[i].name);
+	free(rc.strays);
+	free(rc.stale);
+	map_release(&rc.seen);
+	if (full || err) /* cannot tell, or cannot repair: start over */
+		return materialize_forget(mt);
+	drain(mt);
+	return dropped;
+}
+
+int materialize_watch(struct materializer *mt)
+{
+	int err;
+
+	if (mt->ifd >= 0)
+		return 0;
+	mt->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (mt->ifd < 0) {
+		err = -errno;
+		if (!mt->watch_warned)
+			util_warn("cannot watch the states for changes "
+				  "(inotify: %s): every state is written "
+				  "afresh",
+				  strerror(-err));
+		mt->watch_warned = true;
+		return err;
+	}
+	/* what was written before is not watched: start over */
+	err = materialize_forget(mt);
+	watch(mt, mt->rootfd, ".", &mt->root);
+	mt->unwatched = mt->root.wd <= 0;
+	return err;
 }
 
 unsigned long materialize_ops(const struct materializer *mt)
@@ -689,6 +1046,7 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 			 dir);
 		goto out_close;
 	}
+	mt->ifd = -1; /* materialize_watch() */
 	return mt;
 out_close:
 	close(mt->rootfd);
@@ -708,7 +1066,11 @@ void materialize_free(struct materializer **mtp)
 	*mtp = NULL;
 	rec_free_tree(mt, &mt->root);
 	map_release(&mt->byname);
+	map_release(&mt->byid);
+	map_release(&mt->bynode);
 	close_links(mt);
+	if (mt->ifd >= 0)
+		close(mt->ifd);
 	close(mt->rootfd);
 	free(mt->buf);
 	free(mt);

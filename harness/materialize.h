@@ -18,17 +18,33 @@
  * single entry names, and nothing is ever created, changed or removed
  * outside the output directory, whatever the trace or a checker did.
  *
- * Whoever changes the output directory behind the materializer's back (an
- * external checker that writes into its state, e.g. SQLite recovering a
- * journal) must call materialize_forget(): the next sync then rebuilds
- * everything.
+ * Changes made by others: when someone else has had the output directory
+ * (an external checker, which may write into its state: SQLite recovers
+ * its journal), call materialize_reclaim() before the next sync.  After
+ * materialize_watch(), the materializer watches every entry it makes with
+ * inotify (one watch each, within fs.inotify.max_user_watches), so it
+ * knows which entries were changed, removed or added: it removes those
+ * and the next sync makes them again, leaving the rest as they are.  A
+ * checker that touched nothing costs nothing.  What counts as a change: a
+ * write, truncate, chmod, chown, xattr or timestamp change, a create,
+ * unlink, rename or link, and opening a file for writing (counted when it
+ * is closed, since writes through a shared mapping raise no other event).
+ * Reads do not count.  When the events cannot tell (not watching, a watch
+ * refused, the event queue overflowed, a file with several links or the
+ * output directory itself changed), reclaim empties the directory and the
+ * next sync rebuilds everything, as materialize_forget() does.  Not
+ * covered: a process that escaped the checker's process group and goes
+ * on writing after the checker ended.
  *
  * Not materialised: timestamps; owners unless running as root; device
  * nodes unless permitted (an empty regular file stands in, with a
  * warning); xattrs where the filesystem refuses them (one warning).
  *
  *	mt = materialize_new("out", err, sizeof(err));
+ *	materialize_watch(mt);				if others write there
  *	materialize_sync(mt, m, err, sizeof(err));	as often as needed
+ *	(run a checker in "out")
+ *	materialize_reclaim(mt);			before the next sync
  *	materialize_free(&mt);
  *
  * Errors: materialize_new() returns NULL with errno set and a message
@@ -55,6 +71,22 @@ int materialize_sync(struct materializer *mt, struct model *m, char *err,
 /* Forget what is on disk: empty the output directory now, rebuild on the
  * next sync.  Returns 0 or -errno. */
 int materialize_forget(struct materializer *mt);
+
+/*
+ * Watch the output directory from now on, so that materialize_reclaim()
+ * can tell what others changed (what is there already is removed, to be
+ * written again, watched).  Returns 0, or -errno when inotify is not
+ * available (with a warning, once): reclaim then rebuilds everything.
+ */
+int materialize_watch(struct materializer *mt);
+
+/*
+ * Someone else had the output directory since the last sync: remove what
+ * they changed or added, so that the next sync rewrites exactly that, or
+ * everything when the changes cannot be told apart (see above).  Returns
+ * the number of entries removed (0: untouched) or -errno.
+ */
+int materialize_reclaim(struct materializer *mt);
 
 /* File operations done by the syncs so far (files written, entries
  * created or removed), for tests and benchmarks. */

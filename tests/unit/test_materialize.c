@@ -3,8 +3,10 @@
  * Unit tests for harness/materialize: every state of random traces built
  * on disk incrementally and checked against the model byte for byte
  * (materialize_verify), the cost of a small change, hard links, symlinks
- * that are never followed, refusal of a non-empty output directory, and
- * the self-check reporting a difference.
+ * that are never followed, refusal of a non-empty output directory, the
+ * self-check reporting a difference, and a checker that changes its copy
+ * (materialize_reclaim): the next state is still exact, and a checker
+ * that changed nothing, or one file, costs nothing, or that file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,8 @@
 #include "tests/unit/tb.h"
 
 #include <jansson.h>
+#include <sys/mman.h>
+#include <sys/xattr.h>
 
 static void outdir(struct tb *t, char *buf, size_t len, const char *name)
 {
@@ -130,6 +134,357 @@ static void test_incremental_cost(void **state)
 	/* going back works too */
 	assert_int_equal(explore_visible(x, 0), 0);
 	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
+/*
+ * Hard links, of files and of symlinks, kept and made as states follow
+ * one another: a name made in a sync links to the inode an existing name
+ * holds, whichever the walk meets first; fsx once saw a hard-linked
+ * symlink rebuilt as two symlinks.
+ */
+static void test_hard_links_incremental(void **state)
+{
+	struct explore_opts o = {.random = 2, .sector = 16};
+	struct explore_state st;
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], out2[256], err[512], report[2048];
+	uint64_t d, e, f, last;
+	int n = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	d = tb_mkdir(&t, 1, "d");
+	e = tb_mkdir(&t, 1, "e");
+	f = tb_create(&t, 1, "m");
+	tb_write(&t, f, 0, "linked file");
+	{
+		struct trace_rec r[] = {
+		    {.type = TR_SYMLINK,
+		     .parent = e,
+		     .name = "s1",
+		     .id = 300,
+		     .name2 = "m"},
+		    {.type = TR_LINK, .id = 300, .parent = d, .name = "s2"},
+		    {.type = TR_LINK, .id = f, .parent = e, .name = "z"},
+		};
+
+		for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+			tb_rec(&t, &r[i]);
+	}
+	tb_fsyncdir(&t, d);
+	tb_fsyncdir(&t, e);
+	/* a name that moves: the new one may come first in the walk */
+	tb_rename(&t, d, "s2", 1, "a", 300, 0);
+	tb_rename(&t, e, "z", 1, "b", f, 0);
+	tb_fsyncdir(&t, 1);
+	tb_rename(&t, e, "s1", d, "s3", 300, 0);
+	tb_rename(&t, 1, "m", e, "y", f, 0);
+	last = tb_fsyncdir(&t, e);
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	outdir(&t, out2, sizeof(out2), "vis");
+	/* crash states in the explorer's order */
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t.m, &o, err, sizeof(err));
+	assert_non_null(x);
+	while (explore_next(x, &st) > 0) {
+		int ret = materialize_sync(mt, t.m, err, sizeof(err));
+
+		if (ret)
+			fprintf(stderr, "%s: %s\n", st.id, err);
+		assert_int_equal(ret, 0);
+		ret = materialize_verify(t.m, out, report, sizeof(report));
+		if (ret)
+			fprintf(stderr, "%s:\n%s", st.id, report);
+		assert_int_equal(ret, 0);
+		n++;
+	}
+	assert_true(n > 10);
+	explore_free(&x);
+	materialize_free(&mt);
+	/* every visible state in turn */
+	mt = materialize_new(out2, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	for (uint64_t k = 1; k <= last; k++) {
+		assert_int_equal(explore_visible(x, k), 0);
+		assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)),
+				 0);
+		if (materialize_verify(t.m, out2, report, sizeof(report)))
+			fprintf(stderr, "visible at %llu:\n%s",
+				(unsigned long long)k, report);
+		assert_int_equal(
+		    materialize_verify(t.m, out2, report, sizeof(report)), 0);
+	}
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
+/* Append to out/rel if it exists (no create). */
+static void vandal_append(const char *out, const char *rel)
+{
+	char p[300];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", out, rel);
+	fd = open(p, O_WRONLY | O_APPEND | O_NOFOLLOW);
+	if (fd >= 0) {
+		(void)!write(fd, "junk", 4);
+		close(fd);
+	}
+}
+
+static void vandal_touch(const char *out, const char *rel)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/%s", out, rel);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644));
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	if (f->level > 0)
+		remove(p);
+	return 0;
+}
+
+/*
+ * What a checker might do to its copy of the state, one way per value
+ * of how.  Paths that do not exist in a state are skipped.
+ */
+static void vandalise(const char *out, int how)
+{
+	char p[300], q[300];
+	int fd;
+
+	switch (how) {
+	case 0: /* nothing */ break;
+	case 1: /* append */
+		vandal_append(out, "dir/a");
+		vandal_append(out, "dir/b");
+		break;
+	case 2: /* remove */
+		snprintf(p, sizeof(p), "%s/dir/a", out);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/hard", out);
+		unlink(p);
+		break;
+	case 3: /* create files and a directory */
+		vandal_touch(out, "new");
+		vandal_touch(out, "dir/new");
+		snprintf(p, sizeof(p), "%s/newdir", out);
+		mkdir(p, 0755);
+		vandal_touch(out, "newdir/f");
+		break;
+	case 4: /* permissions and an xattr */
+		snprintf(p, sizeof(p), "%s/dir/b", out);
+		chmod(p, 0);
+		snprintf(p, sizeof(p), "%s/dir/a", out);
+		setxattr(p, "user.vandal", "x", 1, 0);
+		break;
+	case 5: /* rename a directory and a file */
+		snprintf(p, sizeof(p), "%s/dir", out);
+		snprintf(q, sizeof(q), "%s/dir2", out);
+		rename(p, q);
+		snprintf(p, sizeof(p), "%s/dir2/b", out);
+		snprintf(q, sizeof(q), "%s/moved", out);
+		rename(p, q);
+		break;
+	case 6: /* write through a hard link made, then removed */
+		snprintf(p, sizeof(p), "%s/dir/b", out);
+		snprintf(q, sizeof(q), "%s/ln", out);
+		if (!link(p, q)) {
+			vandal_append(out, "ln");
+			unlink(q);
+		}
+		break;
+	case 7: /* truncate, a symlink for a file */
+		snprintf(p, sizeof(p), "%s/dir/a", out);
+		truncate(p, 0);
+		snprintf(p, sizeof(p), "%s/dir/b", out);
+		if (!unlink(p))
+			symlink("/etc/passwd", p);
+		break;
+	case 8: /* write through a shared mapping only */
+		snprintf(p, sizeof(p), "%s/dir/b", out);
+		fd = open(p, O_RDWR | O_NOFOLLOW);
+		if (fd >= 0) {
+			struct stat st;
+			char *m;
+
+			if (!fstat(fd, &st) && st.st_size > 0) {
+				m = mmap(NULL, (size_t)st.st_size,
+					 PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+					 0);
+				if (m != MAP_FAILED) {
+					m[0] ^= 0x20;
+					munmap(m, (size_t)st.st_size);
+				}
+			}
+			close(fd);
+		}
+		break;
+	case 9: /* everything */
+		nftw(out, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		break;
+	case 10: /* the output directory itself */ chmod(out, 0700); break;
+	}
+}
+
+#define VANDAL_WAYS 11
+
+static void test_reclaim_after_checker(void **state)
+{
+	struct explore_opts o = {.random = 2, .sector = 16};
+	struct explore_state st;
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], err[512], report[2048];
+	uint64_t a, b, d;
+	int n = 0, untouched = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	d = tb_mkdir(&t, 1, "dir");
+	a = tb_create(&t, d, "a");
+	tb_write(&t, a, 0, "hello, crash states");
+	{
+		struct trace_rec r = {
+		    .type = TR_LINK, .id = a, .parent = 1, .name = "hard"};
+
+		tb_rec(&t, &r);
+	}
+	b = tb_create(&t, d, "b");
+	tb_write(&t, b, 0, "the b file, one link");
+	tb_fsync(&t, a);
+	tb_write(&t, b, 5, "B");
+	tb_fsyncdir(&t, d);
+	tb_write(&t, a, 100, "after a hole");
+	tb_fsync(&t, b);
+	tb_truncate(&t, b, 3);
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
+	x = explore_new(t.m, &o, err, sizeof(err));
+	assert_non_null(x);
+	while (explore_next(x, &st) > 0) {
+		int ret, way = n % VANDAL_WAYS;
+
+		/* the checker of the previous state did 'way - 1' */
+		ret = materialize_reclaim(mt);
+		assert_true(ret >= 0);
+		if (n && (n - 1) % VANDAL_WAYS == 0) {
+			assert_int_equal(ret, 0);
+			untouched++;
+		}
+		ret = materialize_sync(mt, t.m, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "%s: %s\n", st.id, err);
+		assert_int_equal(ret, 0);
+		ret = materialize_verify(t.m, out, report, sizeof(report));
+		if (ret)
+			fprintf(stderr, "%s after way %d:\n%s", st.id,
+				(n + VANDAL_WAYS - 1) % VANDAL_WAYS, report);
+		assert_int_equal(ret, 0);
+		vandalise(out, way);
+		n++;
+	}
+	assert_true(n > 3 * VANDAL_WAYS);
+	assert_true(untouched >= 3);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
+/* A checker that changes one file of 200: that file is rewritten. */
+static void test_reclaim_cost(void **state)
+{
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], out2[256], err[512];
+	unsigned long before;
+	uint64_t last = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	for (int i = 0; i < 200; i++) {
+		char name[16];
+		uint64_t f;
+
+		snprintf(name, sizeof(name), "f%d", i);
+		f = tb_create(&t, 1, name);
+		last = tb_write(&t, f, 0, name);
+	}
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	outdir(&t, out2, sizeof(out2), "unwatched");
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(explore_visible(x, last), 0);
+	/* not watched: a checker's change means rebuilding everything */
+	mt = materialize_new(out2, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	vandal_append(out2, "f3");
+	before = materialize_ops(mt);
+	assert_int_equal(materialize_reclaim(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_true(materialize_ops(mt) - before >= 200);
+	assert_int_equal(materialize_verify(t.m, out2, err, sizeof(err)), 0);
+	materialize_free(&mt);
+	/* watched */
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	/* untouched: nothing to do */
+	before = materialize_ops(mt);
+	assert_int_equal(materialize_reclaim(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_ops(mt), before);
+	/* a read is not a change */
+	{
+		char p[300], buf[8];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/f7", out);
+		fd = open(p, O_RDONLY);
+		assert_true(read(fd, buf, sizeof(buf)) > 0);
+		close(fd);
+		assert_int_equal(materialize_reclaim(mt), 0);
+	}
+	/* one file changed, one added: removed, the file made again */
+	vandal_append(out, "f3");
+	vandal_touch(out, "extra");
+	assert_int_equal(materialize_reclaim(mt), 2);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_true(materialize_ops(mt) - before <= 3);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	/* the output directory changed: everything is rebuilt */
+	vandalise(out, 10);
+	before = materialize_ops(mt);
+	assert_int_equal(materialize_reclaim(mt), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_true(materialize_ops(mt) - before >= 200);
 	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
 	explore_free(&x);
 	materialize_free(&mt);
@@ -386,6 +741,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_states_on_disk),
 	    cmocka_unit_test(test_incremental_cost),
+	    cmocka_unit_test(test_hard_links_incremental),
+	    cmocka_unit_test(test_reclaim_after_checker),
+	    cmocka_unit_test(test_reclaim_cost),
 	    cmocka_unit_test(test_output_must_be_empty),
 	    cmocka_unit_test(test_symlink_planted_in_output),
 	    cmocka_unit_test(test_verify_reports_differences),
