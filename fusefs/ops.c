@@ -1394,10 +1394,13 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	rec.result = pc_fallocate(fs, h->fd, mode, off, len);
 	if (!rec.result)
 		rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
-	/* Allocation that extends the file; the other modes are not
-	 * mirrored by a journal commit (docs/faults.md). */
+	/* Allocation that extends the file, and bytes made zeros; collapse
+	 * and insert are not mirrored by a journal commit (docs/faults.md). */
 	if (!rec.result && !(mode & ~FALLOC_FL_ZERO_RANGE))
 		pc_resized(fs, h->fd, off + len, true);
+	if (!rec.result &&
+	    (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
+		pc_zeroed(fs, h->fd, off, len);
 	err = order_commit(fs, &rec);
 	if (!err)
 		err = rec.result;

@@ -58,6 +58,8 @@ struct pc_file {
 	struct timespec times[2]; /* atime, mtime when it became dirty */
 	uint64_t before;	  /* trace records then (pc_op.before) */
 	bool times_kept;	  /* a later utimens stays: keep its times */
+	struct pc_range *zero;	  /* committed punch/zero ranges: the */
+	size_t nzero, capzero;	  /* durable content has zeros there */
 };
 
 enum pc_kind {
@@ -88,15 +90,16 @@ struct pc_op {
 	dev_t kdev;
 	ino_t ino; /* PK_SIZE: the file (st_ino, st_dev) ... */
 	dev_t dev;
-	uint64_t gen;	 /* ... its pc_file's gen */
-	off_t size;	 /* ... its new size (or at least that) */
-	bool at_least;	 /* ... an extension only (fallocate) */
-	int afd;	 /* PK_ATTR: O_PATH on the file (also ino, dev), -1 */
-	int what;	 /* ... PC_ATTR_* */
-	struct stat old; /* ... mode and owner before */
-	char *xval;	 /* ... xattr name's value before (name) ... */
-	ssize_t xlen;	 /* ... its length, -1 if it had none */
-	uint64_t before; /* records in the trace before this op's */
+	uint64_t gen;	  /* ... its pc_file's gen */
+	off_t size;	  /* ... its new size (or at least that) */
+	bool at_least;	  /* ... an extension only (fallocate) */
+	off_t zoff, zend; /* ... bytes a punch or zero-range made zeros */
+	int afd;	  /* PK_ATTR: O_PATH on the file (also ino, dev), -1 */
+	int what;	  /* ... PC_ATTR_* */
+	struct stat old;  /* ... mode and owner before */
+	char *xval;	  /* ... xattr name's value before (name) ... */
+	ssize_t xlen;	  /* ... its length, -1 if it had none */
+	uint64_t before;  /* records in the trace before this op's */
 };
 
 struct pc_journal {
@@ -281,6 +284,7 @@ static void file_free(struct pc_file *f)
 	close(f->fd);
 	free(f->sv);
 	free(f->post);
+	free(f->zero);
 	free(f);
 }
 
@@ -442,6 +446,22 @@ static int save(struct pc_journal *j, struct pc_file *f, off_t off, off_t end)
 
 #define OFF_MAX INT64_MAX
 
+/* Note [off, end) as zeros in the durable content. */
+static int zero_add(struct pc_file *f, off_t off, off_t end)
+{
+	if (f->nzero == f->capzero) {
+		size_t cap = f->capzero ? 2 * f->capzero : 4;
+		struct pc_range *r = realloc(f->zero, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		f->zero = r;
+		f->capzero = cap;
+	}
+	f->zero[f->nzero++] = (struct pc_range){off, end};
+	return 0;
+}
+
 /* Note [off, end) as written since the failed fsync. */
 static int post_add(struct pc_file *f, off_t off, off_t end)
 {
@@ -560,6 +580,31 @@ void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
 	op->gen = f->gen;
 	op->size = size;
 	op->at_least = at_least;
+}
+
+void pc_zeroed(struct cfs *fs, int fd, off_t off, off_t len)
+{
+	struct pc_journal *j = fs->pc;
+	struct pc_file *f;
+	struct pc_op *op;
+	int err;
+
+	if (!j || len <= 0)
+		return;
+	f = file_get(j, fd, &err);
+	if (!f)
+		return;
+	op = op_new(j, PK_SIZE, -1, NULL);
+	if (!op) {
+		cfs_error(fs, "power cut journal: out of memory");
+		return;
+	}
+	op->ino = f->ino;
+	op->dev = f->dev;
+	op->gen = f->gen;
+	op->at_least = true; /* no size of its own */
+	op->zoff = off;
+	op->zend = off + len;
 }
 
 /* ---- a failed fsync ---------------------------------------------------- */
@@ -702,7 +747,10 @@ static int rebase(struct pc_journal *j, struct pc_file *f)
 	f->capsv = sv.cap;
 	f->durable = f->dlow = tsize;
 	f->low = st.st_size < tsize ? st.st_size : tsize;
-	/* Size ops journalled so far are in the new durable content. */
+	/* Size ops journalled so far are in the new durable content (but
+	 * not committed punches and zero ranges: inexact, logged). */
+	f->inexact |= f->nzero > 0;
+	f->nzero = 0;
 	f->gen = ++j->next_gen;
 	f->npost = 0;
 	f->post_end = 0;
@@ -1072,6 +1120,11 @@ static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 			if (f->dlow > op->size)
 				f->dlow = op->size;
 		}
+		if (f && f->gen == op->gen && op->zend > op->zoff &&
+		    zero_add(f, op->zoff, op->zend) < 0)
+			cfs_error(fs,
+				  "power cut journal: out of memory; a "
+				  "committed punch-hole will not be undone");
 	}
 	if (op->keep) {
 		keep_name(kn, op->keep);
@@ -1329,6 +1382,22 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 				   s->off + (off_t)done) != r)
 				return -errno;
 			done += (size_t)r;
+		}
+	}
+	/* Then what committed punches and zero ranges made zeros. */
+	memset(buf, 0, sizeof(buf));
+	for (size_t i = 0; i < f->nzero; i++) {
+		off_t a = f->zero[i].off, b = f->zero[i].end;
+
+		if (b > f->dlow)
+			b = f->dlow;
+		while (a < b) {
+			size_t n = b - a < (off_t)sizeof(buf) ? (size_t)(b - a)
+							      : sizeof(buf);
+
+			if (pwrite(f->fd, buf, n, a) != (ssize_t)n)
+				return -errno;
+			a += (off_t)n;
 		}
 	}
 	return 0;

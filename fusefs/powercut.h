@@ -85,6 +85,11 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len);
  * (docs/crash-model.md rule 6). */
 void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least);
 
+/* After a successful punch-hole or zero-range fallocate of [off, off+len)
+ * (order held): journalled like a size op, so that a commit by a directory
+ * fsync puts zeros there in the durable content, as the model does. */
+void pc_zeroed(struct cfs *fs, int fd, off_t off, off_t len);
+
 /* After a successful fsync/fdatasync of the file at fd. */
 void pc_synced(struct cfs *fs, int fd);
 
