@@ -67,7 +67,9 @@ static void usage(FILE *f)
 	    "      --powercut    keep an undo journal of what is not durable, "
 	    "so that\n                    'crashfs ctl MNT powercut' (or a "
 	    "rule) can drop it\n"
-	    "  -o OPTS           FUSE mount options, e.g. allow_other\n"
+	    "  -o OPTS           FUSE mount options, e.g. allow_other (other "
+	    "users may\n                    use the mount; the kernel then "
+	    "checks permissions)\n"
 	    "  -h, --help        this help\n");
 }
 

@@ -668,7 +668,7 @@ static int drop_privs_write_locked(fuse_req_t req, struct cfs *fs,
 		return 0;
 	if (!nocap_known(in, XATTR_CAP, &gen)) {
 		if (fgetxattr(fd, XATTR_CAP, NULL, 0) < 0) {
-			if (errno == ENODATA)
+			if (errno == ENODATA || errno == EOPNOTSUPP)
 				nocap_remember(in, gen);
 		} else {
 			pc_attr(fs, fd, PC_ATTR_XATTR, XATTR_CAP);
