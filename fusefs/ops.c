@@ -1104,6 +1104,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			h->num = rec.fh = fs->next_fh++;
 			h->in = in;
 			pc_added(fs, pfd, name);
+			/* No file is born with capabilities: the kernel's
+			 * question before its first write needs no syscall. */
+			nocap_remember(in, atomic_load(&in->nocap));
 		} else {
 			/* Untrackable (out of fds): undo it, so the program,
 			 * the trace and the backing directory agree. */
