@@ -438,9 +438,9 @@ static void map_reserved(struct trace_writer *w)
  * would stay in the page cache beside the same bytes in the backing file.
  * Once a chunk is complete its writeback starts, and the chunk before it
  * (written back by then, or its pages are skipped) leaves the page cache.
- * On a VM whose freed pages go back to the host, fresh pages are dear:
- * interleaved with native 1 GiB runs, 128 KiB writes through the mount
- * went from 2.6-4.1 to 1.4-2.1 s of daemon CPU per GiB (docs/bench.md).
+ * Measured on a VM where fresh pages are dear: interleaved with native
+ * 1 GiB runs, 128 KiB writes through the mount went from 2.6-4.1 to
+ * 1.4-2.1 s of daemon CPU per GiB (docs/bench.md).
  */
 static void drop_behind(struct trace_writer *w)
 {

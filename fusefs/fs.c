@@ -82,10 +82,13 @@ void cfs_release(struct cfs *fs)
 			close(in->fd);
 		if (in != &fs->root) {
 			free(in->fh);
+			free(in->fpath);
 			free(in);
 		}
 	}
 	map_release(&fs->inodes);
+	free(fs->root.fpath);
+	fs->root.fpath = NULL;
 	fs->root.fd = -1;
 	if (fs->mount_fd > 0)
 		close(fs->mount_fd);

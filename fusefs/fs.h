@@ -67,6 +67,8 @@ struct cfs_inode {
 	_Atomic uint32_t nocap; /* generation << 1, | 1 while the backing
 				   inode is known to have no
 				   security.capability (ops.c) */
+	char *fpath;		/* its path for fault rules, or NULL; order */
+	uint64_t fpath_gen;	/* fs->names_gen when fpath was taken; order */
 };
 
 /* An open file or directory. */

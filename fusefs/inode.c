@@ -87,6 +87,7 @@ static void drop(struct cfs *fs, struct cfs_inode *in)
 		map_del(&fs->inodes, in->ino, in->dev);
 	release_fd(fs, in);
 	free(in->fh);
+	free(in->fpath);
 	free(in);
 }
 

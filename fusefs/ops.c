@@ -62,27 +62,44 @@ static const char *proc_path(char buf[PROC_PATH_MAX], int fd)
 
 /* ---- fault rules (fault.h): all with fs->order held ----------------- */
 
-/* The path of fd (and name in it) relative to the mount, for globs. */
-static void fault_path(struct cfs *fs, int fd, const char *name, char *buf,
-		       size_t len)
+/* The path of fd relative to the mount, for globs, in buf; false if it
+ * cannot be told (buf is then ""). */
+static bool fault_path(struct cfs *fs, int fd, char *buf, size_t len)
 {
 	char proc[PROC_PATH_MAX], real[PATH_MAX];
 	size_t b = strlen(fs->backing);
-	const char *rel = "";
 	ssize_t n;
 
+	buf[0] = '\0';
 	n = fd >= 0 ? readlink(proc_path(proc, fd), real, sizeof(real) - 1)
 		    : -1;
-	if (n > 0) {
-		real[n] = '\0';
-		if (!strncmp(real, fs->backing, b) &&
-		    (real[b] == '/' || real[b] == '\0'))
-			rel = real + b + (real[b] == '/');
-	}
-	if (name)
-		snprintf(buf, len, "%s%s%s", rel, *rel ? "/" : "", name);
-	else
-		snprintf(buf, len, "%s", rel);
+	if (n <= 0)
+		return false;
+	real[n] = '\0';
+	if (strncmp(real, fs->backing, b) ||
+	    (real[b] != '/' && real[b] != '\0'))
+		return false;
+	snprintf(buf, len, "%s", real + b + (real[b] == '/'));
+	return true;
+}
+
+/*
+ * The path of inode at (fd: an fd on it) for globs: remembered until a
+ * rename, unlink, rmdir or power cut may have moved it (fs->names_gen),
+ * so rules on creates and unlinks cost no readlink per op.  at may be
+ * NULL.  Returns at's cached path or buf.
+ */
+static const char *fault_dir_path(struct cfs *fs, struct cfs_inode *at, int fd,
+				  char *buf, size_t len)
+{
+	if (at && at->fpath && at->fpath_gen == fs->names_gen)
+		return at->fpath;
+	if (!fault_path(fs, fd, buf, len) || !at)
+		return buf;
+	free(at->fpath);
+	at->fpath = strdup(buf);
+	at->fpath_gen = fs->names_gen;
+	return buf;
 }
 
 /* Carry out a firing rule's action.  Returns the -errno to answer the
@@ -135,15 +152,19 @@ static int fault_check(fuse_req_t req, struct cfs *fs, enum fault_op op,
  * applying it, or 0 (hit->action then says what is left to do).
  */
 static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
-			int fd, const char *name, uint64_t id, uint64_t bytes,
-			struct fault_hit *hit)
+			struct cfs_inode *at, int fd, const char *name,
+			uint64_t id, uint64_t bytes, struct fault_hit *hit)
 {
-	char path[PATH_MAX];
+	char buf[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	const char *dir;
 
 	hit->action = FA_NONE;
 	if (!fault_armed(&fs->faults, op))
 		return 0;
-	fault_path(fs, fd, name, path, sizeof(path));
+	dir = fault_dir_path(fs, at, fd, buf, sizeof(buf));
+	if (!name)
+		return fault_check(req, fs, op, dir, id, bytes, hit);
+	snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name);
 	return fault_check(req, fs, op, path, id, bytes, hit);
 }
 
@@ -159,7 +180,9 @@ static int fault_before_h(fuse_req_t req, struct cfs *fs, enum fault_op op,
 	if (!fault_armed(&fs->faults, op))
 		return 0;
 	if (!h->fpath || h->fpath_gen != fs->names_gen) {
-		fault_path(fs, h->fd, NULL, path, sizeof(path));
+		if (!fault_path(fs, h->fd, path, sizeof(path)))
+			return fault_check(req, fs, op, path, h->in->id, bytes,
+					   hit);
 		free(h->fpath);
 		h->fpath = strdup(path);
 		h->fpath_gen = fs->names_gen;
@@ -333,7 +356,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 			   type == TR_MKDIR   ? FOP_MKDIR
 			   : type == TR_MKNOD ? FOP_MKNOD
 					      : FOP_SYMLINK,
-			   pfd, name, p->id, 0, &hit);
+			   p, pfd, name, p->id, 0, &hit);
 	if (pfd < 0)
 		res = -1, errno = -pfd;
 	else if (err)
@@ -418,7 +441,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		goto out_reply;
 	fd = inode_fd(fs, in);
 	npfd = inode_fd(fs, np);
-	err = fault_before(req, fs, FOP_LINK, npfd, newname, in->id, 0, &hit);
+	err =
+	    fault_before(req, fs, FOP_LINK, np, npfd, newname, in->id, 0, &hit);
 	if (fd < 0 || npfd < 0)
 		rec.result = fd < 0 ? fd : npfd;
 	else if (err)
@@ -463,7 +487,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rec.id = inode_id_locked(fs, p, name, &st, rec.pid);
 	pfd = inode_fd(fs, p);
 	err = fault_before(req, fs, type == TR_RMDIR ? FOP_RMDIR : FOP_UNLINK,
-			   pfd, name, rec.id, 0, &hit);
+			   p, pfd, name, rec.id, 0, &hit);
 	if (pfd < 0)
 		rec.result = pfd;
 	else if (err)
@@ -521,7 +545,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rec.id2 = inode_id_locked(fs, np, newname, &victim, rec.pid);
 	pfd = inode_fd(fs, p);
 	npfd = inode_fd(fs, np);
-	err = fault_before(req, fs, FOP_RENAME, pfd, name, rec.id, 0, &hit);
+	err = fault_before(req, fs, FOP_RENAME, p, pfd, name, rec.id, 0, &hit);
 	if (pfd < 0 || npfd < 0)
 		rec.result = pfd < 0 ? pfd : npfd;
 	else if (err)
@@ -760,8 +784,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
-		err = fault_before(req, fs, FOP_TRUNCATE, h ? h->fd : fd, NULL,
-				   in->id, 0, &hit);
+		err = fault_before(req, fs, FOP_TRUNCATE, in, h ? h->fd : fd,
+				   NULL, in->id, 0, &hit);
 		if (err) {
 			injected(&rec, err);
 			order_append(fs, &rec);
@@ -994,7 +1018,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		inode_fd_put(in, fd);
 		goto out_free;
 	}
-	err = fault_before(req, fs, FOP_OPEN, fd, NULL, in->id, 0, &hit);
+	err = fault_before(req, fs, FOP_OPEN, in, fd, NULL, in->id, 0, &hit);
 	if (err) {
 		/* An injected failure, like a real one, is not recorded. */
 		order_end(fs);
@@ -1069,7 +1093,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = pfd;
 		goto out_commit;
 	}
-	err = fault_before(req, fs, FOP_CREATE, pfd, name, p->id, 0, &hit);
+	err = fault_before(req, fs, FOP_CREATE, p, pfd, name, p->id, 0, &hit);
 	if (err) {
 		injected(&rec, err);
 		inode_fd_put(p, pfd);

@@ -75,9 +75,9 @@ def test_errno_on_write_after_bytes_and_path(ctx):
 
 
 def test_path_follows_renames(ctx):
-    """A rule's glob matches the path an open file has now: after a
-    rename of the file, or of a directory above it, and after an unlink
-    (the daemon remembers a handle's path until a name changes)."""
+    """A rule's glob matches the path an open file or a directory has
+    now: after a rename of the file, or of a directory above it, and after
+    an unlink (the daemon remembers paths until a name changes)."""
     m = mnt_(ctx)
     fault(m, "on write path=d2/final action=errno:EDQUOT")
     fault(m, "on fsync path=top/sub/f action=errno:EIO")
@@ -97,8 +97,18 @@ def test_path_follows_renames(ctx):
     os.rename(os.path.join(m.mnt, "top0"), os.path.join(m.mnt, "top"))
     assert oserror(lambda: os.fsync(fd)) == errno.EIO
     os.close(fd)
+    # directories' paths are remembered too (creates, unlinks)
+    fault(m, "on create path=top/sub/new* action=errno:ENOSPC")
+    os.close(os.open(os.path.join(m.mnt, "top", "sub", "x"),
+                     os.O_CREAT | os.O_WRONLY))
+    os.rename(os.path.join(m.mnt, "top"), os.path.join(m.mnt, "top1"))
+    os.close(os.open(os.path.join(m.mnt, "top1", "sub", "new1"),
+                     os.O_CREAT | os.O_WRONLY))
+    os.rename(os.path.join(m.mnt, "top1"), os.path.join(m.mnt, "top"))
+    assert oserror(lambda: os.open(os.path.join(m.mnt, "top", "sub", "new2"),
+                                   os.O_CREAT | os.O_WRONLY)) == errno.ENOSPC
     m.umount()
-    assert len(Trace(m.trace).of_type("fault")) == 2
+    assert len(Trace(m.trace).of_type("fault")) == 3
 
 
 def test_errno_fsync_nth_and_clear(ctx):
