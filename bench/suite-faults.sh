@@ -25,8 +25,9 @@ fault_params() {
 	else
 		FAULT_SIZES="1M 100M 1G" FAULT_BIG_GIB=10
 	fi
-	# An even number of rounds: each mount goes first equally often.
-	FAULT_REPEAT=$((BENCH_REPEAT < 6 ? 6 : BENCH_REPEAT + BENCH_REPEAT % 2))
+	# A multiple of 4 rounds: each arrangement of the rules workload
+	# (which mount holds the rules, which runs first) equally often.
+	FAULT_REPEAT=$((BENCH_REPEAT < 8 ? 8 : (BENCH_REPEAT + 3) / 4 * 4))
 }
 
 # "1M" -> 1048576
@@ -156,33 +157,60 @@ fault_plan() {
 	done
 }
 
-# Workload $1 on crashfs without and with the rules, FAULT_REPEAT rounds.
+# The plan's rules as one-line rules for `crashfs ctl MNT fault`.
+fault_rule_lines() {
+	fault_plan | awk -F' = ' '
+		/^\[/ { if (w) print w " " o " path=" p " action=" a; next }
+		$1 == "when" { w = $2 } $1 == "op" { o = $2 }
+		$1 == "path" { p = $2 } $1 == "action" { a = $2 }
+		END { if (w) print w " " o " path=" p " action=" a }'
+}
+
+# Give the rules to mount $1 and none to mount $2.
+fault_rules_to() {
+	local line
+	"$CRASHFS" ctl "$2" faults clear >/dev/null
+	"$CRASHFS" ctl "$1" faults clear >/dev/null
+	while read -r line; do
+		"$CRASHFS" ctl "$1" fault "$line" >/dev/null
+	done < <(fault_rule_lines)
+}
+
+# Workload $1 on two identical crashfs mounts, FAULT_REPEAT rounds; in
+# each round one of them holds the ten rules (moved at run time with
+# `ctl fault` and `ctl faults clear`), and the mount that holds them and
+# the mount that runs first take turns, so neither a mount's own
+# backing directory (ext4 puts them in different block groups) nor the
+# run before it weighs on one side.
 fault_rules_workload() {
-	local w=$1 base=$BENCH_WORK/rules-$1 rep t order dir val ops pid c0 c1
+	local w=$1 base=$BENCH_WORK/rules-$1 rep m t dir val ops pid c0 c1
+	local holder other first
 	local -A fig=() cpu=([none]=0 [rules]=0) nops=([none]=0 [rules]=0)
 	local ratios=""
-	mkdir -p "$base/b-none" "$base/b-rules"
-	fault_plan >"$base/plan.ini"
-	if ! crashfs_mount "$base/t-none" "$base/b-none" "$base/none"; then
+	mkdir -p "$base/ba" "$base/bb"
+	if ! crashfs_mount "$base/ta" "$base/ba" "$base/a"; then
 		bench_fail "fault.rules.$w" crashfs FAILED "$CRASHFS_ERROR"
 		return 0
 	fi
-	if ! crashfs_mount "$base/t-rules" "$base/b-rules" "$base/rules" \
-		--faults "$base/plan.ini"; then
+	if ! crashfs_mount "$base/tb" "$base/bb" "$base/b"; then
 		bench_fail "fault.rules.$w" crashfs FAILED "$CRASHFS_ERROR"
-		crashfs_umount "$base/none" || true
+		crashfs_umount "$base/a" || true
 		return 0
 	fi
-	bench_log "rules loaded: $("$CRASHFS" ctl "$base/rules" faults | grep -c 'action=')"
 	for ((rep = 1; rep <= FAULT_REPEAT; rep++)); do
-		order="none rules"
-		((rep % 2)) || order="rules none"
-		for t in $order; do
-			dir=$base/$t/run$rep
+		holder=a other=b
+		((rep % 2)) || holder=b other=a
+		first=$holder
+		(((rep - 1) / 2 % 2)) && first=$other
+		fault_rules_to "$base/$holder" "$base/$other"
+		for m in $first $([[ $first == a ]] && echo b || echo a); do
+			t=none
+			[[ $m == "$holder" ]] && t=rules
+			dir=$base/$m/run$rep
 			mkdir -p "$dir"
-			bench_log "$w on crashfs, $t (round $rep)"
+			bench_log "$w on crashfs, $t on mount $m (round $rep)"
 			: >"$BENCH_WORK/val"
-			pid=${CFS_PID[$base/$t]:-}
+			pid=${CFS_PID[$base/$m]:-}
 			c0=$([[ -n $pid ]] && rec_cpu_ticks "$pid")
 			if ! rec_once "$w" "$dir" "$BENCH_WORK/out.json" \
 				"$BENCH_WORK/val" 2>"$BENCH_WORK/err.txt"; then
@@ -205,9 +233,9 @@ fault_rules_workload() {
 		[[ -n ${fig[none]} && -n ${fig[rules]} ]] &&
 			ratios+=" $(awk -v a="${fig[rules]}" -v b="${fig[none]}" 'BEGIN { print a / b }')"
 	done
-	# The geometric mean of the rounds' ratios: each mount went first
-	# in half of them, so what a run leaves the next (ext4 skips the
-	# inodes freed seconds ago) cancels out, as a median would not.
+	# The geometric mean of the rounds' ratios: the four arrangements
+	# (which mount holds the rules, which runs first) come equally
+	# often, so what is not the rules' doing cancels out.
 	bench_log "$w: rules / none per round:$ratios"
 	[[ -n $ratios ]] && bench_result "fault.rules.$w" crashfs \
 		"$(echo "$ratios" | awk '{ for (i = 1; i <= NF; i++) s += log($i); print exp(s / NF) }')"
@@ -216,9 +244,9 @@ fault_rules_workload() {
 			"$(awk -v d="${cpu[$t]}" -v hz="$(getconf CLK_TCK)" \
 				-v n="${nops[$t]}" 'BEGIN { print d / hz * 1e6 / n }')"
 	done
-	bench_log "rules after the runs: $("$CRASHFS" ctl "$base/rules" faults | tr '\n' ' ')"
-	crashfs_umount "$base/none" || true
-	crashfs_umount "$base/rules" || true
+	bench_log "rules at the end ($holder): $("$CRASHFS" ctl "$base/$holder" faults | tr '\n' ' ')"
+	crashfs_umount "$base/a" || true
+	crashfs_umount "$base/b" || true
 	rm -rf "$base"
 }
 

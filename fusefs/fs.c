@@ -223,10 +223,13 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 	case TR_FSYNCDIR: fs->fsyncs++; break;
 	case TR_MARK: fs->marks++; break;
 	/* What can change the path of an open file (fault rules' globs). */
+	case TR_UNLINK: fs->names_gen++; break;
 	case TR_RENAME:
-	case TR_UNLINK:
 	case TR_RMDIR:
-	case TR_POWERCUT: fs->names_gen++; break;
+	case TR_POWERCUT:
+		fs->names_gen++;
+		fs->dirs_gen++;
+		break;
 	default: break;
 	}
 	return 0;

@@ -104,6 +104,7 @@ struct cfs {
 	uint64_t marks;	    /* protected by order */
 	uint64_t refused;   /* ops refused for want of trace room; order */
 	uint64_t names_gen; /* bumped by each op that may move a path; order */
+	uint64_t dirs_gen;  /* ... a directory's path (not unlink); order */
 
 	int mount_fd;	       /* backing root, O_RDONLY: open_by_handle_at */
 	bool handles;	       /* file handles work on the backing fs */

@@ -84,21 +84,25 @@ static bool fault_path(struct cfs *fs, int fd, char *buf, size_t len)
 }
 
 /*
- * The path of inode at (fd: an fd on it) for globs: remembered until a
- * rename, unlink, rmdir or power cut may have moved it (fs->names_gen),
+ * The path of inode at (fd: an fd on it; dir: a directory) for globs:
+ * remembered until a rename, rmdir, power cut or (for files) an unlink
+ * may have moved it (fs->dirs_gen, fs->names_gen),
  * so rules on creates and unlinks cost no readlink per op.  at may be
  * NULL.  Returns at's cached path or buf.
  */
-static const char *fault_dir_path(struct cfs *fs, struct cfs_inode *at, int fd,
-				  char *buf, size_t len)
+static const char *fault_dir_path(struct cfs *fs, struct cfs_inode *at,
+				  bool dir, int fd, char *buf, size_t len)
 {
-	if (at && at->fpath && at->fpath_gen == fs->names_gen)
+	/* Unlinking a file moves no directory. */
+	uint64_t gen = dir ? fs->dirs_gen : fs->names_gen;
+
+	if (at && at->fpath && at->fpath_gen == gen)
 		return at->fpath;
 	if (!fault_path(fs, fd, buf, len) || !at)
 		return buf;
 	free(at->fpath);
 	at->fpath = strdup(buf);
-	at->fpath_gen = fs->names_gen;
+	at->fpath_gen = gen;
 	return buf;
 }
 
@@ -161,7 +165,8 @@ static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
 	hit->action = FA_NONE;
 	if (!fault_armed(&fs->faults, op))
 		return 0;
-	dir = fault_dir_path(fs, at, fd, buf, sizeof(buf));
+	/* With a name, at is the directory it is in. */
+	dir = fault_dir_path(fs, at, name != NULL, fd, buf, sizeof(buf));
 	if (!name)
 		return fault_check(req, fs, op, dir, id, bytes, hit);
 	snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name);
