@@ -18,6 +18,7 @@ struct fault_rule {
 	uint32_t ops; /* 1 << enum fault_op */
 	enum fault_when when;
 	char *glob;	      /* path glob, NULL for any */
+	size_t lit;	      /* its literal head: bytes before a wildcard */
 	uint64_t nth;	      /* fire on this occurrence only, 0: all */
 	uint64_t after_bytes; /* fire once bytes seen pass it, 0: off */
 	bool has_after_bytes; /* after-bytes= given */
@@ -203,6 +204,7 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 	} else if (!strcmp(key, "path")) {
 		free(r->glob);
 		r->glob = strdup(v[0] == '/' ? v + 1 : v);
+		r->lit = r->glob ? strcspn(r->glob, "*?[\\") : 0;
 		if (!r->glob)
 			return -ENOMEM;
 	} else if (!strcmp(key, "nth")) {
@@ -464,7 +466,10 @@ bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 
 		if (!(r->ops & (1u << op)))
 			continue;
-		if (r->glob && fnmatch(r->glob, path, 0))
+		/* A path that differs in the glob's literal head cannot
+		 * match: no fnmatch() for it. */
+		if (r->glob && (strncmp(r->glob, path, r->lit) ||
+				fnmatch(r->glob, path, 0)))
 			continue;
 		/* Every matching rule counts the occurrence; only the first
 		 * that fires acts on it. */
