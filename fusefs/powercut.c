@@ -446,36 +446,33 @@ static int save(struct pc_journal *j, struct pc_file *f, off_t off, off_t end)
 
 #define OFF_MAX INT64_MAX
 
-/* Note [off, end) as zeros in the durable content. */
-static int zero_add(struct pc_file *f, off_t off, off_t end)
+/* Append [off, end) to the range array *v (*n used, *cap allocated). */
+static int range_add(struct pc_range **v, size_t *n, size_t *cap, off_t off,
+		     off_t end)
 {
-	if (f->nzero == f->capzero) {
-		size_t cap = f->capzero ? 2 * f->capzero : 4;
-		struct pc_range *r = realloc(f->zero, cap * sizeof(*r));
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct pc_range *r = realloc(*v, c * sizeof(*r));
 
 		if (!r)
 			return -ENOMEM;
-		f->zero = r;
-		f->capzero = cap;
+		*v = r;
+		*cap = c;
 	}
-	f->zero[f->nzero++] = (struct pc_range){off, end};
+	(*v)[(*n)++] = (struct pc_range){off, end};
 	return 0;
+}
+
+/* Note [off, end) as zeros in the durable content. */
+static int zero_add(struct pc_file *f, off_t off, off_t end)
+{
+	return range_add(&f->zero, &f->nzero, &f->capzero, off, end);
 }
 
 /* Note [off, end) as written since the failed fsync. */
 static int post_add(struct pc_file *f, off_t off, off_t end)
 {
-	if (f->npost == f->cappost) {
-		size_t cap = f->cappost ? 2 * f->cappost : 8;
-		struct pc_range *r = realloc(f->post, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		f->post = r;
-		f->cappost = cap;
-	}
-	f->post[f->npost++] = (struct pc_range){off, end};
-	return 0;
+	return range_add(&f->post, &f->npost, &f->cappost, off, end);
 }
 
 int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,

@@ -477,6 +477,19 @@ def engine_verify(ctx, trace, backing, initial=None):
         % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
 
 
+def run_as_nobody(script, root):
+    """Run the Python source script with argument root as user and group
+    65534 (nobody); it prints JSON, which is returned decoded."""
+    # the system's python: nobody may not reach a per-user install
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+        else sys.executable
+    r = subprocess.run([py, "-c", script, root], user=65534, group=65534,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    assert r.returncode == 0, "as nobody: %s" % r.stderr
+    return json.loads(r.stdout)
+
+
 def short(v, n=120):
     """repr(v), cut to n characters; bytes also say their length."""
     r = repr(v)

@@ -9,14 +9,14 @@ the mount; r records what every call returned (see lib.Recorder).
 """
 
 import errno
-import json
 import os
 import random
 import stat
 import subprocess
 import sys
 
-from lib import compare_results, compare_trees, differential, run
+from lib import (compare_results, compare_trees, differential, run,
+                 run_as_nobody)
 
 
 def pattern(n, seed):
@@ -765,17 +765,8 @@ def test_other_user(ctx):
     setup(backing)
     m = ctx.mount(options=["-o", "allow_other"])
 
-    def as_nobody(root):
-        # the system's python: nobody may not reach a per-user install
-        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
-            else sys.executable
-        r = subprocess.run([py, "-c", OTHER_USER_OPS, root],
-                           user=65534, group=65534, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60)
-        assert r.returncode == 0, "as nobody: %s" % r.stderr
-        return json.loads(r.stdout)
-    want = as_nobody(ref)
-    got = as_nobody(m.mnt)
+    want = run_as_nobody(OTHER_USER_OPS, ref)
+    got = run_as_nobody(OTHER_USER_OPS, m.mnt)
     compare_results(got, want)
     compare_trees(m.mnt, ref, "the mount")
     m.umount()

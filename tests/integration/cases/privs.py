@@ -7,15 +7,12 @@ directory drops them, and each change must be in the trace (the replays
 must rebuild the backing directory, modes and xattrs included).
 """
 
-import json
 import os
 import struct
-import subprocess
-import sys
 
 import replay
 from lib import (Trace, compare_results, compare_trees, differential,
-                 engine_verify)
+                 engine_verify, run_as_nobody)
 
 # A version 2 file capability (linux/capability.h, struct vfs_cap_data):
 # effective, CAP_NET_BIND_SERVICE (10) permitted.
@@ -145,17 +142,8 @@ def test_other_user_writer(ctx):
         setup(root)
     m = ctx.mount(options=["-o", "allow_other"])
 
-    def as_nobody(root):
-        py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
-            else sys.executable
-        r = subprocess.run([py, "-c", OTHER_USER_OPS, root],
-                           user=65534, group=65534, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60)
-        assert r.returncode == 0, "as nobody: %s" % r.stderr
-        return json.loads(r.stdout)
-
-    want = as_nobody(ref)
-    got = as_nobody(m.mnt)
+    want = run_as_nobody(OTHER_USER_OPS, ref)
+    got = run_as_nobody(OTHER_USER_OPS, m.mnt)
     compare_results(got, want)
     # the plain directory really dropped bits: otherwise this case tests
     # nothing
