@@ -84,26 +84,42 @@ static bool fault_path(struct cfs *fs, int fd, char *buf, size_t len)
 }
 
 /*
- * The path of inode at (fd: an fd on it; dir: a directory) for globs:
- * remembered until a rename, rmdir, power cut or (for files) an unlink
- * may have moved it (fs->dirs_gen, fs->names_gen),
- * so rules on creates and unlinks cost no readlink per op.  at may be
- * NULL.  Returns at's cached path or buf.
+ * The path of fd for globs from the cache *path, taken when the names
+ * were at generation gen (*pgen); looked up again (readlink) and kept
+ * only when gen has moved on.  Returns *path or buf.
  */
-static const char *fault_dir_path(struct cfs *fs, struct cfs_inode *at,
-				  bool dir, int fd, char *buf, size_t len)
+static const char *fault_path_cached(struct cfs *fs, char **path,
+				     uint64_t *pgen, uint64_t gen, int fd,
+				     char *buf, size_t len)
+{
+	if (*path && *pgen == gen)
+		return *path;
+	if (!fault_path(fs, fd, buf, len))
+		return buf;
+	free(*path);
+	*path = strdup(buf);
+	*pgen = gen;
+	return buf;
+}
+
+/*
+ * The path of inode at (fd: an fd on it; dir: a directory) for globs,
+ * remembered until a rename, rmdir, power cut or (for files) an unlink
+ * may have moved it (fs->dirs_gen, fs->names_gen), so rules on creates
+ * and unlinks cost no readlink per op.  at may be NULL.
+ */
+static const char *fault_inode_path(struct cfs *fs, struct cfs_inode *at,
+				    bool dir, int fd, char *buf, size_t len)
 {
 	/* Unlinking a file moves no directory. */
 	uint64_t gen = dir ? fs->dirs_gen : fs->names_gen;
 
-	if (at && at->fpath && at->fpath_gen == gen)
-		return at->fpath;
-	if (!fault_path(fs, fd, buf, len) || !at)
+	if (!at) {
+		fault_path(fs, fd, buf, len);
 		return buf;
-	free(at->fpath);
-	at->fpath = strdup(buf);
-	at->fpath_gen = gen;
-	return buf;
+	}
+	return fault_path_cached(fs, &at->fpath, &at->fpath_gen, gen, fd, buf,
+				 len);
 }
 
 /* Carry out a firing rule's action.  Returns the -errno to answer the
@@ -166,7 +182,7 @@ static int fault_before(fuse_req_t req, struct cfs *fs, enum fault_op op,
 	if (!fault_armed(&fs->faults, op))
 		return 0;
 	/* With a name, at is the directory it is in. */
-	dir = fault_dir_path(fs, at, name != NULL, fd, buf, sizeof(buf));
+	dir = fault_inode_path(fs, at, name != NULL, fd, buf, sizeof(buf));
 	if (!name)
 		return fault_check(req, fs, op, dir, id, bytes, hit);
 	snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name);
@@ -179,23 +195,16 @@ static int fault_before_h(fuse_req_t req, struct cfs *fs, enum fault_op op,
 			  struct cfs_handle *h, uint64_t bytes,
 			  struct fault_hit *hit)
 {
-	char path[PATH_MAX];
+	char buf[PATH_MAX];
 
 	hit->action = FA_NONE;
 	if (!fault_armed(&fs->faults, op))
 		return 0;
-	if (!h->fpath || h->fpath_gen != fs->names_gen) {
-		if (!fault_path(fs, h->fd, path, sizeof(path)))
-			return fault_check(req, fs, op, path, h->in->id, bytes,
-					   hit);
-		free(h->fpath);
-		h->fpath = strdup(path);
-		h->fpath_gen = fs->names_gen;
-		if (!h->fpath)
-			return fault_check(req, fs, op, path, h->in->id, bytes,
-					   hit);
-	}
-	return fault_check(req, fs, op, h->fpath, h->in->id, bytes, hit);
+	return fault_check(req, fs, op,
+			   fault_path_cached(fs, &h->fpath, &h->fpath_gen,
+					     fs->names_gen, h->fd, buf,
+					     sizeof(buf)),
+			   h->in->id, bytes, hit);
 }
 
 /* Record rec (order held) and carry out an after-action; release the
