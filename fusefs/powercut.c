@@ -555,7 +555,9 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	return 0; /* allocation only: no byte changes, the size is cut back */
 }
 
-void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
+/* A new PK_SIZE op for the regular file at fd, or NULL (not journalled,
+ * not a regular file, out of memory: logged). */
+static struct pc_op *size_op(struct cfs *fs, int fd)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
@@ -563,45 +565,40 @@ void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
 	int err;
 
 	if (!j)
-		return;
+		return NULL;
 	f = file_get(j, fd, &err);
 	if (!f)
-		return;
+		return NULL;
 	op = op_new(j, PK_SIZE, -1, NULL);
 	if (!op) {
 		cfs_error(fs, "power cut journal: out of memory");
-		return;
+		return NULL;
 	}
 	op->ino = f->ino;
 	op->dev = f->dev;
 	op->gen = f->gen;
-	op->size = size;
-	op->at_least = at_least;
+	return op;
+}
+
+void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
+{
+	struct pc_op *op = size_op(fs, fd);
+
+	if (op) {
+		op->size = size;
+		op->at_least = at_least;
+	}
 }
 
 void pc_zeroed(struct cfs *fs, int fd, off_t off, off_t len)
 {
-	struct pc_journal *j = fs->pc;
-	struct pc_file *f;
-	struct pc_op *op;
-	int err;
+	struct pc_op *op = len > 0 ? size_op(fs, fd) : NULL;
 
-	if (!j || len <= 0)
-		return;
-	f = file_get(j, fd, &err);
-	if (!f)
-		return;
-	op = op_new(j, PK_SIZE, -1, NULL);
-	if (!op) {
-		cfs_error(fs, "power cut journal: out of memory");
-		return;
+	if (op) {
+		op->at_least = true; /* no size of its own */
+		op->zoff = off;
+		op->zend = off + len;
 	}
-	op->ino = f->ino;
-	op->dev = f->dev;
-	op->gen = f->gen;
-	op->at_least = true; /* no size of its own */
-	op->zoff = off;
-	op->zend = off + len;
 }
 
 /* ---- a failed fsync ---------------------------------------------------- */
