@@ -454,25 +454,37 @@ static int update_file(struct materializer *mt, struct model *m, int dirfd,
 	return err;
 }
 
+/* Link name in dirfd to the inode kept open (prev - 1 is its descriptor)
+ * for another name of the same node.  0 or -errno (reported).  Following
+ * the /proc link of an O_PATH descriptor gives the inode itself, a
+ * symlink included, not what it points to. */
+static int link_kept(struct materializer *mt, uintptr_t prev, int dirfd,
+		     const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", (int)(prev - 1));
+	if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
+		return mfail(mt, errno, "cannot link '%s': %s", name,
+			     strerror(errno));
+	return 0;
+}
+
 static int make_file(struct materializer *mt, struct model *m, int dirfd,
 		     const char *name, const struct mnode *n, struct drec *r)
 {
 	struct model_stat st;
 	uintptr_t prev =
 	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
-	char proc[64];
 	int fd, err;
 
 	model_stat(n, &st);
 	mt->ops++;
 	if (prev) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
-			 (int)(prev - 1));
-		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
-			return mfail(mt, errno, "cannot link '%s': %s", name,
-				     strerror(errno));
-		rec_content(r, n);
-		return 0;
+		err = link_kept(mt, prev, dirfd, name);
+		if (!err)
+			rec_content(r, n);
+		return err;
 	}
 	fd = openat(dirfd, name,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -518,21 +530,12 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 	struct model_stat st;
 	uintptr_t prev =
 	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
-	char proc[64];
 	int fd;
 
 	model_stat(n, &st);
 	mt->ops++;
-	if (prev) {
-		/* following the /proc link of an O_PATH descriptor gives the
-		 * symlink itself, not its target */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d",
-			 (int)(prev - 1));
-		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW))
-			return mfail(mt, errno, "cannot link '%s': %s", name,
-				     strerror(errno));
-		return 0;
-	}
+	if (prev)
+		return link_kept(mt, prev, dirfd, name);
 	if (S_ISLNK(st.mode)) {
 		if (symlinkat(model_symlink(n), dirfd, name))
 			return mfail(mt, errno,

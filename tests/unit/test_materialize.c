@@ -28,16 +28,45 @@ static void outdir(struct tb *t, char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", t->dir, name);
 }
 
-static void test_states_on_disk(void **state)
+/* Materialise in out every crash state the explorer makes with options
+ * o, in its order, each checked byte for byte against the model; returns
+ * how many there were. */
+static int sync_every_state(struct tb *t, const struct explore_opts *o,
+			    const char *out)
 {
-	struct explore_opts o = {.random = 2, .sector = 16};
 	struct explore_state st;
 	struct materializer *mt;
 	struct explorer *x;
-	struct tb t;
-	char out[256], err[512], report[2048];
-	uint64_t a, b, d;
+	char err[512], report[2048];
 	int n = 0;
+
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	x = explore_new(t->m, o, err, sizeof(err));
+	assert_non_null(x);
+	while (explore_next(x, &st) > 0) {
+		int ret = materialize_sync(mt, t->m, err, sizeof(err));
+
+		if (ret)
+			fprintf(stderr, "%s: %s\n", st.id, err);
+		assert_int_equal(ret, 0);
+		ret = materialize_verify(t->m, out, report, sizeof(report));
+		if (ret)
+			fprintf(stderr, "%s:\n%s", st.id, report);
+		assert_int_equal(ret, 0);
+		n++;
+	}
+	explore_free(&x);
+	materialize_free(&mt);
+	return n;
+}
+
+static void test_states_on_disk(void **state)
+{
+	struct explore_opts o = {.random = 2, .sector = 16};
+	struct tb t;
+	char out[256];
+	uint64_t a, b, d;
 
 	(void)state;
 	tb_open(&t);
@@ -72,25 +101,7 @@ static void test_states_on_disk(void **state)
 	tb_unlink(&t, 1, "old", 2);
 	assert_non_null(tb_load(&t));
 	outdir(&t, out, sizeof(out), "out");
-	mt = materialize_new(out, err, sizeof(err));
-	assert_non_null(mt);
-	x = explore_new(t.m, &o, err, sizeof(err));
-	assert_non_null(x);
-	while (explore_next(x, &st) > 0) {
-		int ret = materialize_sync(mt, t.m, err, sizeof(err));
-
-		if (ret)
-			fprintf(stderr, "%s: %s\n", st.id, err);
-		assert_int_equal(ret, 0);
-		ret = materialize_verify(t.m, out, report, sizeof(report));
-		if (ret)
-			fprintf(stderr, "%s:\n%s", st.id, report);
-		assert_int_equal(ret, 0);
-		n++;
-	}
-	assert_true(n > 20);
-	explore_free(&x);
-	materialize_free(&mt);
+	assert_true(sync_every_state(&t, &o, out) > 20);
 	/* the symlink pointing out was created, never followed */
 	assert_int_equal(access("/tmp/outside", F_OK), -1);
 	tb_close(&t);
@@ -149,13 +160,11 @@ static void test_incremental_cost(void **state)
 static void test_hard_links_incremental(void **state)
 {
 	struct explore_opts o = {.random = 2, .sector = 16};
-	struct explore_state st;
 	struct materializer *mt;
 	struct explorer *x;
 	struct tb t;
 	char out[256], out2[256], err[512], report[2048];
 	uint64_t d, e, f, last;
-	int n = 0;
 
 	(void)state;
 	tb_open(&t);
@@ -191,25 +200,7 @@ static void test_hard_links_incremental(void **state)
 	outdir(&t, out, sizeof(out), "out");
 	outdir(&t, out2, sizeof(out2), "vis");
 	/* crash states in the explorer's order */
-	mt = materialize_new(out, err, sizeof(err));
-	assert_non_null(mt);
-	x = explore_new(t.m, &o, err, sizeof(err));
-	assert_non_null(x);
-	while (explore_next(x, &st) > 0) {
-		int ret = materialize_sync(mt, t.m, err, sizeof(err));
-
-		if (ret)
-			fprintf(stderr, "%s: %s\n", st.id, err);
-		assert_int_equal(ret, 0);
-		ret = materialize_verify(t.m, out, report, sizeof(report));
-		if (ret)
-			fprintf(stderr, "%s:\n%s", st.id, report);
-		assert_int_equal(ret, 0);
-		n++;
-	}
-	assert_true(n > 10);
-	explore_free(&x);
-	materialize_free(&mt);
+	assert_true(sync_every_state(&t, &o, out) > 10);
 	/* every visible state in turn */
 	mt = materialize_new(out2, err, sizeof(err));
 	assert_non_null(mt);
