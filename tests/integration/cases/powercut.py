@@ -488,15 +488,21 @@ def differential(ctx, seed, nops, eio=False):
         raise
 
 
-def test_differential_fixed_seeds(ctx):
-    for seed in (1, 2, 3, 4, 5):
+def each_seed(ctx, seeds, run_one, nops):
+    """run_one(ctx, seed, nops) for each seed, each in its own directory
+    TMP/s<seed>."""
+    for seed in seeds:
         sub = ctx.path("s%d" % seed)
         os.mkdir(sub)
         ctx.tmp, saved = sub, ctx.tmp
         try:
-            differential(ctx, seed, 60)
+            run_one(ctx, seed, nops)
         finally:
             ctx.tmp = saved
+
+
+def test_differential_fixed_seeds(ctx):
+    each_seed(ctx, (1, 2, 3, 4, 5), differential, 60)
 
 
 def test_differential_random_seed(ctx):
@@ -948,15 +954,8 @@ def test_seed_differential(ctx):
     """powercut --seed over random ops: the engine rebuilds the live tree
     from the trace, and the tree is a state the offline explorer allows
     (`crashfs replay --state k<K>.posix.x<P>-o<W>...`)."""
-    seeds = [11, 12, 13, int(time.time() * 1000) ^ os.getpid()]
-    for seed in seeds:
-        sub = ctx.path("s%d" % seed)
-        os.mkdir(sub)
-        ctx.tmp, saved = sub, ctx.tmp
-        try:
-            seeded_differential(ctx, seed, 60)
-        finally:
-            ctx.tmp = saved
+    each_seed(ctx, [11, 12, 13, int(time.time() * 1000) ^ os.getpid()],
+              seeded_differential, 60)
 
 
 def test_seed_usage(ctx):
