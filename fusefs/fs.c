@@ -44,12 +44,24 @@ static void probe_handles(struct cfs *fs)
 		fs->fd_budget = (int)(rl.rlim_cur / 2);
 }
 
+/* fs->freed waits on the monotonic clock (inode_space_wait). */
+static void init_freed(struct cfs *fs)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->freed, &a);
+	pthread_condattr_destroy(&a);
+}
+
 int cfs_init(struct cfs *fs, const char *backing)
 {
 	struct stat st;
 
 	pthread_mutex_init(&fs->order, NULL);
 	pthread_mutex_init(&fs->tab, NULL);
+	init_freed(fs);
 	pthread_mutex_init(&fs->errlock, NULL);
 	fault_set_init(&fs->faults);
 	fs->next_id = TRACE_ROOT_ID + 1;

@@ -69,6 +69,9 @@ struct cfs_inode {
 				   security.capability (ops.c) */
 	char *fpath;		/* its path for fault rules, or NULL; order */
 	uint64_t fpath_gen;	/* fs->names_gen when fpath was taken; order */
+	bool unlinked;		/* a file whose last link was removed; tab */
+	bool doomed;		/* unlinked, not open, its space held only by
+				   fd until the kernel forgets it; tab */
 };
 
 /* An open file or directory. */
@@ -111,6 +114,8 @@ struct cfs {
 	int fd_budget;	       /* O_PATH fds held at most (handles beyond) */
 	int fds_held;	       /* O_PATH fds held now; protected by tab */
 	pthread_mutex_t tab;   /* the inode table */
+	unsigned doomed;       /* inodes with doomed set; protected by tab */
+	pthread_cond_t freed;  /* a doomed fd or a released file closed; tab */
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
 
@@ -240,6 +245,24 @@ void inode_close(struct cfs *fs, struct cfs_inode *in, int fd);
  * that was its last link and nothing holds it, its id is dropped.
  */
 void inode_unlinked_locked(struct cfs *fs, const struct stat *st);
+
+/*
+ * Space freed late.  When a program closes a file and unlinks it, the
+ * kernel answers at once, but the daemon may still hold the file: the
+ * RELEASE of the handle is sent asynchronously, and the O_PATH fd on the
+ * inode is closed only when the kernel's FORGET arrives.  On a full disk
+ * the program's next write would then fail although a plain directory
+ * would have room.  So an operation that meets ENOSPC or EDQUOT calls
+ * inode_space_wait() (ordering lock held): if releases are in flight or
+ * doomed inodes wait for their FORGET, it waits for them, at most
+ * SPACE_WAIT_MS, and returns true: try once more.  Else it returns false
+ * at once.  errno is kept either way.
+ */
+#define SPACE_WAIT_MS 500
+bool inode_space_wait(struct cfs *fs, int err);
+
+/* The backing fd of a released handle is closed (op_release). */
+void inode_release_served(struct cfs *fs);
 
 /* ---- ops.c ------------------------------------------------------------- */
 

@@ -12,11 +12,13 @@
  * nothing holds it) the entry is dropped.
  */
 #include "fusefs/fs.h"
+#include "fusefs/kio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct file_handle *inode_handle(int fd)
@@ -58,6 +60,21 @@ static void release_fd(struct cfs *fs, struct cfs_inode *in)
 	close(in->fd);
 	in->fd = -1;
 	fs->fds_held--;
+	if (in->doomed) {
+		in->doomed = false;
+		fs->doomed--;
+		pthread_cond_broadcast(&fs->freed);
+	}
+}
+
+/* in is doomed if it is an unlinked file that no handle has open: only
+ * its fd holds its space, until the kernel forgets it (fs->tab held). */
+static void doom(struct cfs *fs, struct cfs_inode *in)
+{
+	if (in->unlinked && !in->nopen && in->fd >= 0 && !in->doomed) {
+		in->doomed = true;
+		fs->doomed++;
+	}
 }
 
 /*
@@ -340,6 +357,10 @@ void inode_open(struct cfs *fs, struct cfs_inode *in)
 {
 	pthread_mutex_lock(&fs->tab);
 	in->nopen++;
+	if (in->doomed) { /* opened again (through /proc/PID/fd) */
+		in->doomed = false;
+		fs->doomed--;
+	}
 	pthread_mutex_unlock(&fs->tab);
 }
 
@@ -350,6 +371,8 @@ void inode_close(struct cfs *fs, struct cfs_inode *in, int fd)
 		in->nopen--;
 	if (!in->nlookup && !in->nopen)
 		settle(fs, in, fd);
+	else
+		doom(fs, in);
 	pthread_mutex_unlock(&fs->tab);
 }
 
@@ -362,8 +385,45 @@ void inode_unlinked_locked(struct cfs *fs, const struct stat *st)
 	pthread_mutex_lock(&fs->tab);
 	in = map_get(&fs->inodes, st->st_ino, st->st_dev);
 	/* A kernel-known inode is settled when the kernel forgets it. */
-	if (in && in != &fs->root && !in->nlookup && !in->nopen &&
-	    (S_ISDIR(st->st_mode) || st->st_nlink <= 1))
+	if (!in || in == &fs->root)
+		;
+	else if (!in->nlookup && !in->nopen &&
+		 (S_ISDIR(st->st_mode) || st->st_nlink <= 1))
 		drop(fs, in);
+	else if (!S_ISDIR(st->st_mode) && st->st_nlink <= 1) {
+		in->unlinked = true;
+		doom(fs, in);
+	}
+	pthread_mutex_unlock(&fs->tab);
+}
+
+bool inode_space_wait(struct cfs *fs, int err)
+{
+	struct timespec end;
+	bool waited = false;
+	int saved = errno;
+
+	if (err != -ENOSPC && err != -EDQUOT)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_nsec += SPACE_WAIT_MS % 1000 * 1000000L;
+	end.tv_sec += SPACE_WAIT_MS / 1000 + end.tv_nsec / 1000000000L;
+	end.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&fs->tab);
+	while (fs->doomed || kio_releases_unserved()) {
+		waited = true;
+		if (pthread_cond_timedwait(&fs->freed, &fs->tab, &end))
+			break;
+	}
+	pthread_mutex_unlock(&fs->tab);
+	errno = saved;
+	return waited;
+}
+
+void inode_release_served(struct cfs *fs)
+{
+	pthread_mutex_lock(&fs->tab);
+	kio_release_served();
+	pthread_cond_broadcast(&fs->freed);
 	pthread_mutex_unlock(&fs->tab);
 }

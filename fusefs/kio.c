@@ -18,6 +18,9 @@ static _Atomic uint64_t init_unique;
 static atomic_bool init_offered;
 static atomic_bool killpriv;
 
+/* RELEASE requests read and not yet served (kio_release_served). */
+static atomic_uint releases;
+
 /* The kill flag of the request this thread is handling. */
 static _Thread_local bool req_kill;
 
@@ -29,6 +32,20 @@ bool kio_killpriv(void)
 bool kio_kill_suidgid(void)
 {
 	return req_kill && atomic_load(&killpriv);
+}
+
+unsigned kio_releases_unserved(void)
+{
+	return atomic_load(&releases);
+}
+
+void kio_release_served(void)
+{
+	unsigned n = atomic_load(&releases);
+
+	/* Never below zero: a RELEASE read before kio_install is not counted. */
+	while (n && !atomic_compare_exchange_weak(&releases, &n, n - 1))
+		;
 }
 
 /* The argument of the request in buf (n bytes) if it holds at least len
@@ -79,6 +96,7 @@ static void note_request(const char *buf, ssize_t n)
 		cr = arg_of(buf, n, sizeof(*cr));
 		req_kill = cr && (cr->open_flags & FUSE_OPEN_KILL_SUIDGID);
 		break;
+	case FUSE_RELEASE: atomic_fetch_add(&releases, 1); break;
 	default: break;
 	}
 }

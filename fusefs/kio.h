@@ -17,6 +17,9 @@
  * thread that reads a request is the one that handles it), and the write
  * of the INIT reply adds FUSE_HANDLE_KILLPRIV_V2 when the kernel offered
  * it.  Nothing else is touched.
+ *
+ * The reads also count the RELEASE requests in flight, for the wait on a
+ * full disk (inode_space_wait in fs.h).
  */
 #ifndef CRASHFS_FUSEFS_KIO_H
 #define CRASHFS_FUSEFS_KIO_H
@@ -37,5 +40,10 @@ bool kio_killpriv(void);
 /* Does the request being handled by this thread ask that set-user-ID and
  * set-group-ID be dropped (and is FUSE_HANDLE_KILLPRIV_V2 on)? */
 bool kio_kill_suidgid(void);
+
+/* RELEASE requests read from the kernel and not yet served; op_release
+ * calls kio_release_served() once the backing file is closed. */
+unsigned kio_releases_unserved(void);
+void kio_release_served(void);
 
 #endif

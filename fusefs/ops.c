@@ -338,6 +338,25 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
+/* mkdirat, mknodat or symlinkat (ordering lock held); on a full disk, once
+ * more after space being freed.  0 or -1 and errno. */
+static int make_at(struct cfs *fs, int pfd, const char *name, mode_t mode,
+		   dev_t rdev, const char *target, enum trace_type type)
+{
+	int res;
+
+	for (int tries = 0;; tries++) {
+		if (type == TR_MKDIR)
+			res = mkdirat(pfd, name, mode & 07777);
+		else if (type == TR_MKNOD)
+			res = mknodat(pfd, name, mode, rdev);
+		else
+			res = symlinkat(target, pfd, name);
+		if (res == 0 || tries || !inode_space_wait(fs, -errno))
+			return res;
+	}
+}
+
 /* mkdir, mknod and symlink: type says which. */
 static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, dev_t rdev, const char *target,
@@ -375,12 +394,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		res = -1, errno = -pfd;
 	else if (err)
 		res = -1, errno = -err, rec.flags |= TRF_INJECTED;
-	else if (type == TR_MKDIR)
-		res = mkdirat(pfd, name, mode & 07777);
-	else if (type == TR_MKNOD)
-		res = mknodat(pfd, name, mode, rdev);
 	else
-		res = symlinkat(target, pfd, name);
+		res = make_at(fs, pfd, name, mode, rdev, target, type);
 	rec.result = res < 0 ? -errno : 0;
 	if (res == 0) {
 		give_to_caller(req, pfd, name);
@@ -1114,6 +1129,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out_commit;
 	}
 	h->fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
+	if (h->fd < 0 && inode_space_wait(fs, -errno))
+		h->fd =
+		    openat(pfd, name, flags | O_CREAT | O_EXCL, mode & 07777);
 	if (h->fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		/* It exists after all: an open of an existing file. */
 		h->fd = openat(pfd, name, flags | O_NOFOLLOW);
@@ -1248,6 +1266,25 @@ static size_t write_cut(size_t size, off_t off, enum fault_action action)
 	return keep < size ? keep : size - 1;
 }
 
+/* Journal and write (ordering lock held); on a full disk, once more after
+ * space being freed (inode_space_wait).  Bytes written or -1 and errno. */
+static ssize_t write_backing(struct cfs *fs, struct cfs_handle *h,
+			     const char *buf, size_t len, off_t off)
+{
+	ssize_t n;
+	int err;
+
+	for (int tries = 0;; tries++) {
+		err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off, len);
+		if (err)
+			errno = -err, n = -1;
+		else
+			n = len ? pwrite(h->fd, buf, len, off) : 0;
+		if (n >= 0 || tries || !inode_space_wait(fs, -errno))
+			return n;
+	}
+}
+
 /* The write hot path: one pwrite, one trace append, no allocation. */
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
@@ -1287,13 +1324,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			len = write_cut(size, off, hit.action);
 		if (!err && size)
 			err = drop_privs_write_locked(req, fs, h->in, h->fd);
-		if (!err)
-			err = pc_write(fs, h->fd, h->in->ino, h->in->dev, off,
-				       len);
 		if (err)
 			errno = -err;
 		else
-			n = len ? pwrite(h->fd, buf, len, off) : 0;
+			n = write_backing(fs, h, buf, len, off);
 		if (err && hit.action == FA_ERRNO && hit.when == FW_BEFORE)
 			rec.flags |= TRF_INJECTED;
 	}
@@ -1390,7 +1424,7 @@ static void handle_free(struct cfs *fs, struct cfs_handle *h)
 	inode_close(fs, h->in, h->fd);
 	if (h->dir)
 		closedir(h->dir);
-	else
+	else if (h->fd >= 0)
 		close(h->fd);
 	free(h->fpath);
 	free(h);
@@ -1402,6 +1436,12 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	struct cfs_handle *h = handle(fi);
 
 	(void)ino;
+	/* The file is closed before the record waits for the ordering
+	 * point, where a writer on a full disk may wait for its space
+	 * (inode_space_wait). */
+	close(h->fd);
+	h->fd = -1;
+	inode_release_served(req_fs(req));
 	/* The handle goes away whatever the trace says. */
 	record_handle(req, h, TR_RELEASE, 0, false);
 	handle_free(req_fs(req), h);
@@ -1432,9 +1472,13 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	err = order_begin(fs, &rec);
 	if (err)
 		goto out_reply;
-	rec.result = pc_fallocate(fs, h->fd, mode, off, len);
-	if (!rec.result)
-		rec.result = fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
+	for (int tries = 0;; tries++) {
+		rec.result = pc_fallocate(fs, h->fd, mode, off, len);
+		if (!rec.result && fallocate(h->fd, mode, off, len) < 0)
+			rec.result = -errno;
+		if (!rec.result || tries || !inode_space_wait(fs, rec.result))
+			break;
+	}
 	/* Allocation that extends the file, and bytes made zeros; collapse
 	 * and insert are not mirrored by a journal commit (docs/faults.md). */
 	if (!rec.result && !(mode & ~FALLOC_FL_ZERO_RANGE))
@@ -1479,14 +1523,18 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		goto out_reply;
 	/* At most COPY_MAX a request, so the result fits the record; the
 	 * caller sees a short copy and goes on. */
-	n = pc_write(fs, dst->fd, dst->in->ino, dst->in->dev, off_out,
-		     len < COPY_MAX ? len : COPY_MAX);
-	if (n < 0)
-		errno = (int)-n;
-	else
-		n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
-				    len < COPY_MAX ? len : COPY_MAX,
-				    (unsigned int)flags);
+	for (int tries = 0;; tries++) {
+		n = pc_write(fs, dst->fd, dst->in->ino, dst->in->dev, off_out,
+			     len < COPY_MAX ? len : COPY_MAX);
+		if (n < 0)
+			errno = (int)-n;
+		else
+			n = copy_file_range(src->fd, &off_in, dst->fd, &off_out,
+					    len < COPY_MAX ? len : COPY_MAX,
+					    (unsigned int)flags);
+		if (n >= 0 || tries || !inode_space_wait(fs, -errno))
+			break;
+	}
 	rec.result = n < 0 ? -errno : (int32_t)n;
 	err = order_commit(fs, &rec);
 	if (!err && n < 0)

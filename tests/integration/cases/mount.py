@@ -177,10 +177,9 @@ def fill(path, chunk=64 << 10, limit=64 << 20):
     return n, 0
 
 
-def test_backing_full(ctx):
-    """ENOSPC under the backing directory reaches the program; the mount
-    and the trace stay usable."""
-    ctx.needs_trace()
+def full_mount(ctx):
+    """A crashfs mount over a 2 MiB tmpfs, filled to ENOSPC through the
+    mount by the file big (closed); returns the Mount."""
     small = small_tmpfs(ctx, "small", "2m")
     os.mkdir(os.path.join(small, "b"))
     os.mkdir(ctx.path("m.mnt"))
@@ -196,15 +195,52 @@ def test_backing_full(ctx):
     assert err == errno.ENOSPC, ("filling the backing file system: %s after "
                                  "%d bytes, want ENOSPC" % (
                                      errno.errorcode.get(err, err), n))
+    return m
+
+
+def write_after(m, what):
+    """Write a file on the mount; the disk must have room again."""
+    try:
+        with open(os.path.join(m.mnt, "after"), "w") as f:
+            f.write("room again")
+    except OSError as e:
+        raise AssertionError("writing after %s: %s" % (what, e))
+
+
+def test_backing_full(ctx):
+    """ENOSPC under the backing directory reaches the program; the mount
+    and the trace stay usable, and deleting the file that filled the disk
+    gives its room back at once, as on a plain directory."""
+    ctx.needs_trace()
+    m = full_mount(ctx)
     os.unlink(os.path.join(m.mnt, "big"))
-    with open(os.path.join(m.mnt, "after"), "w") as f:
-        f.write("room again")
+    write_after(m, "closing and deleting the file that filled the disk")
     m.umount()
     t = Trace(m.trace)
     failed = [x for x in t.of_type("write") if x.get("result") ==
               -errno.ENOSPC]
     assert failed, "the failed write (ENOSPC) is not in the trace"
     assert t.records[-1].get("type") == "end"
+
+
+def test_backing_full_late_forget(ctx):
+    """The room of a deleted file comes back when the kernel forgets the
+    file, which it does asynchronously after the unlink: a write that
+    meets ENOSPC meanwhile waits for it (fs.h, inode_space_wait).  The
+    kernel is made to forget late by an O_PATH descriptor on the file,
+    closed by another thread 0.2 s after the unlink."""
+    import threading
+    ctx.needs_trace()
+    m = full_mount(ctx)
+    fd = os.open(os.path.join(m.mnt, "big"), os.O_PATH)
+    os.unlink(os.path.join(m.mnt, "big"))
+    late = threading.Timer(0.2, os.close, (fd,))
+    late.start()
+    try:
+        write_after(m, "the kernel forgot the deleted file late")
+    finally:
+        late.join()
+    m.umount()
 
 
 def test_trace_disk_full(ctx):
