@@ -52,18 +52,41 @@ void inode_fd_put(struct cfs_inode *in, int fd)
 		close(fd);
 }
 
-/* Close in's held fd (fs->tab held). */
-static void release_fd(struct cfs *fs, struct cfs_inode *in)
+/*
+ * An fd an inode let go of under fs->tab, closed once the lock is let go:
+ * the last close of a deleted file frees its blocks, which may take as
+ * long as a rename, and every lookup, create and open waits for fs->tab.
+ */
+struct let_go {
+	int fd;	     /* -1 if none */
+	bool doomed; /* the inode was doomed: fs->doomed counts it still */
+};
+
+#define LET_GO_NONE ((struct let_go){.fd = -1})
+
+/* Take in's held fd (fs->tab held); close_let_go() closes it. */
+static void release_fd(struct cfs *fs, struct cfs_inode *in, struct let_go *g)
 {
 	if (in->fd < 0)
 		return;
-	close(in->fd);
+	g->fd = in->fd;
+	g->doomed = in->doomed;
 	in->fd = -1;
+	in->doomed = false;
 	fs->fds_held--;
-	if (in->doomed) {
-		in->doomed = false;
+}
+
+/* Close what release_fd() took (fs->tab not held). */
+static void close_let_go(struct cfs *fs, struct let_go *g)
+{
+	if (g->fd < 0)
+		return;
+	close(g->fd);
+	if (g->doomed) {
+		pthread_mutex_lock(&fs->tab);
 		fs->doomed--;
 		pthread_cond_broadcast(&fs->freed);
+		pthread_mutex_unlock(&fs->tab);
 	}
 }
 
@@ -97,12 +120,13 @@ static void keep_fd(struct cfs *fs, struct cfs_inode *in, int *fd)
 	fs->fds_held++;
 }
 
-/* Drop in from the table and free it (fs->tab held, no references). */
-static void drop(struct cfs *fs, struct cfs_inode *in)
+/* Drop in from the table and free it (fs->tab held, no references); its
+ * fd goes to g. */
+static void drop(struct cfs *fs, struct cfs_inode *in, struct let_go *g)
 {
 	if (map_get(&fs->inodes, in->ino, in->dev) == in)
 		map_del(&fs->inodes, in->ino, in->dev);
-	release_fd(fs, in);
+	release_fd(fs, in, g);
 	free(in->fh);
 	free(in->fpath);
 	free(in);
@@ -110,10 +134,11 @@ static void drop(struct cfs *fs, struct cfs_inode *in)
 
 /*
  * The kernel and every handle let go of in (fs->tab held): drop it if its
- * inode is gone, else close its fd and keep its id.  fd is any fd on the
- * inode to ask for its link count, -1 to use in->fd.
+ * inode is gone, else let go of its fd (to g) and keep its id.  fd is any
+ * fd on the inode to ask for its link count, -1 to use in->fd.
  */
-static void settle(struct cfs *fs, struct cfs_inode *in, int fd)
+static void settle(struct cfs *fs, struct cfs_inode *in, int fd,
+		   struct let_go *g)
 {
 	struct stat st;
 	int own = -1;
@@ -128,9 +153,9 @@ static void settle(struct cfs *fs, struct cfs_inode *in, int fd)
 		st.st_nlink == 0);
 	inode_fd_put(in, own);
 	if (gone)
-		drop(fs, in);
+		drop(fs, in, g);
 	else
-		release_fd(fs, in);
+		release_fd(fs, in, g);
 }
 
 /* A new table entry (fs->tab held), keeping *fd as keep_fd() does; the
@@ -308,6 +333,7 @@ struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 				   const char *name, struct stat *st, int *err)
 {
 	struct cfs_inode *in, *old;
+	struct let_go g = LET_GO_NONE;
 	int fd = open_path(fs, parent, name, st);
 
 	if (fd < 0) {
@@ -320,7 +346,7 @@ struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 	if (old) {
 		map_del(&fs->inodes, st->st_ino, st->st_dev);
 		if (!old->nlookup && !old->nopen)
-			drop(fs, old);
+			drop(fs, old, &g);
 	}
 	in = add(fs, st, &fd);
 	if (in) {
@@ -328,6 +354,7 @@ struct cfs_inode *inode_new_locked(struct cfs *fs, struct cfs_inode *parent,
 		in->nlookup = 1;
 	}
 	pthread_mutex_unlock(&fs->tab);
+	close_let_go(fs, &g);
 	if (fd >= 0)
 		close(fd);
 	if (!in)
@@ -344,13 +371,16 @@ void inode_ref(struct cfs *fs, struct cfs_inode *in)
 
 void inode_forget(struct cfs *fs, struct cfs_inode *in, uint64_t n)
 {
+	struct let_go g = LET_GO_NONE;
+
 	if (in == &fs->root)
 		return;
 	pthread_mutex_lock(&fs->tab);
 	in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
 	if (!in->nlookup && !in->nopen)
-		settle(fs, in, -1);
+		settle(fs, in, -1, &g);
 	pthread_mutex_unlock(&fs->tab);
+	close_let_go(fs, &g);
 }
 
 void inode_open(struct cfs *fs, struct cfs_inode *in)
@@ -366,18 +396,22 @@ void inode_open(struct cfs *fs, struct cfs_inode *in)
 
 void inode_close(struct cfs *fs, struct cfs_inode *in, int fd)
 {
+	struct let_go g = LET_GO_NONE;
+
 	pthread_mutex_lock(&fs->tab);
 	if (in->nopen)
 		in->nopen--;
 	if (!in->nlookup && !in->nopen)
-		settle(fs, in, fd);
+		settle(fs, in, fd, &g);
 	else
 		doom(fs, in);
 	pthread_mutex_unlock(&fs->tab);
+	close_let_go(fs, &g);
 }
 
 void inode_unlinked_locked(struct cfs *fs, const struct stat *st)
 {
+	struct let_go g = LET_GO_NONE;
 	struct cfs_inode *in;
 
 	if (!st->st_ino)
@@ -389,12 +423,13 @@ void inode_unlinked_locked(struct cfs *fs, const struct stat *st)
 		;
 	else if (!in->nlookup && !in->nopen &&
 		 (S_ISDIR(st->st_mode) || st->st_nlink <= 1))
-		drop(fs, in);
+		drop(fs, in, &g);
 	else if (!S_ISDIR(st->st_mode) && st->st_nlink <= 1) {
 		in->unlinked = true;
 		doom(fs, in);
 	}
 	pthread_mutex_unlock(&fs->tab);
+	close_let_go(fs, &g);
 }
 
 bool inode_space_wait(struct cfs *fs, int err)
