@@ -95,6 +95,7 @@ struct cfs {
 	char *mount;	  /* realpath of the mount point */
 	char *trace_path; /* the trace file */
 	bool real_sync;	  /* pass fsync to the backing store */
+	bool no_opendir;  /* directories open without a request; set at INIT */
 	double timeout;	  /* entry/attr cache timeout, seconds */
 	struct fuse_session *se;
 

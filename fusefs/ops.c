@@ -278,7 +278,12 @@ static void give_to_caller(fuse_req_t req, int dirfd, const char *name)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct cfs *fs = userdata;
+
+	/* A directory is opened without a request (opendir answers ENOSYS):
+	 * an fsync of a directory costs the program one round trip, not
+	 * three.  readdir and fsyncdir open it themselves (dir_handle). */
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	/* Each write(2) must reach us when it is made, with its caller. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Writes come in the request buffer: no per-write copy or malloc. */
@@ -1411,12 +1416,65 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 					   datasync ? TRF_DATASYNC : 0, true));
 }
 
+/*
+ * A handle for one request on directory ino, which the kernel opened
+ * without asking us (fs->no_opendir): h->fd, and with stream h->dir, on
+ * the directory; handle number 0, never stale.  Without stream and
+ * without --real-sync, h->fd is the inode's O_PATH fd (an fsyncdir only
+ * records, and the journal only fstats it).  dir_handle_done() closes
+ * it.  0 or -errno.
+ */
+static int dir_handle(struct cfs *fs, fuse_ino_t ino, struct cfs_handle *h,
+		      bool stream)
+{
+	struct cfs_inode *in = cfs_inode(fs, ino);
+	int fd = inode_fd(fs, in);
+
+	*h = (struct cfs_handle){
+	    .fd = -1,
+	    .in = in,
+	    .epoch = __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE),
+	};
+	if (fd < 0 || !(stream || fs->real_sync)) {
+		h->fd = fd;
+		return fd < 0 ? fd : 0;
+	}
+	h->fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	inode_fd_put(in, fd);
+	if (h->fd < 0)
+		return -errno;
+	if (stream && !(h->dir = fdopendir(h->fd))) {
+		fd = -errno;
+		close(h->fd);
+		return fd;
+	}
+	return 0;
+}
+
+static void dir_handle_done(struct cfs_handle *h)
+{
+	if (h->dir)
+		closedir(h->dir);
+	else
+		inode_fd_put(h->in, h->fd);
+	free(h->fpath);
+}
+
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	(void)ino;
-	fuse_reply_err(req, -record_handle(req, handle(fi), TR_FSYNCDIR,
-					   datasync ? TRF_DATASYNC : 0, true));
+	struct cfs_handle tmp;
+	int err;
+
+	if (fi->fh) {
+		err = record_handle(req, handle(fi), TR_FSYNCDIR,
+				    datasync ? TRF_DATASYNC : 0, true);
+	} else if (!(err = dir_handle(req_fs(req), ino, &tmp, false))) {
+		err = record_handle(req, &tmp, TR_FSYNCDIR,
+				    datasync ? TRF_DATASYNC : 0, true);
+		dir_handle_done(&tmp);
+	}
+	fuse_reply_err(req, -err);
 }
 
 static void handle_free(struct cfs *fs, struct cfs_handle *h)
@@ -1568,9 +1626,14 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct cfs *fs = req_fs(req);
 	struct cfs_inode *in = cfs_inode(fs, ino);
 	struct trace_rec rec = {.type = TR_OPEN};
-	struct cfs_handle *h = handle_new(fs, 0);
+	struct cfs_handle *h;
 	int fd, err;
 
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS); /* see op_init */
+		return;
+	}
+	h = handle_new(fs, 0);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1654,18 +1717,25 @@ static long add_entry(fuse_req_t req, struct cfs_handle *h, char *buf,
 	return (long)n;
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off,
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
-	struct cfs_handle *h = handle(fi);
+	struct cfs_handle tmp, *h = fi->fh ? handle(fi) : &tmp;
 	char *buf = thread_buffer(size);
 	size_t rem = size;
 	long n;
 	int err = 0;
 
-	if (!buf || stale(req_fs(req), h)) {
+	if (!buf || (fi->fh && stale(req_fs(req), h))) {
 		fuse_reply_err(req, buf ? EIO : ENOMEM);
 		return;
+	}
+	if (!fi->fh) {
+		err = dir_handle(req_fs(req), ino, &tmp, true);
+		if (err) {
+			fuse_reply_err(req, -err);
+			return;
+		}
 	}
 	if (off != h->doff) {
 		seekdir(h->dir, off);
@@ -1701,6 +1771,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		h->doff = h->dent->d_off;
 		h->dent = NULL;
 	}
+	if (h == &tmp)
+		dir_handle_done(&tmp);
 	if (err && rem == size)
 		fuse_reply_err(req, -err);
 	else
@@ -1710,15 +1782,13 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, false);
+	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, true);
+	do_readdir(req, ino, size, off, fi, true);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,

@@ -111,6 +111,33 @@ def test_path_follows_renames(ctx):
     assert len(Trace(m.trace).of_type("fault")) == 3
 
 
+def test_fsyncdir_rule_by_path(ctx):
+    """A rule on fsyncdir matches the directory synced, by its path now
+    (the kernel opens directories without telling the daemon)."""
+    m = mnt_(ctx)
+    fault(m, "on fsyncdir path=a/b action=errno:EIO")
+    os.makedirs(os.path.join(m.mnt, "a0", "b"))
+
+    def syncdir(*names):
+        fd = os.open(os.path.join(m.mnt, *names), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    syncdir("a0", "b")
+    syncdir("a0")
+    os.rename(os.path.join(m.mnt, "a0"), os.path.join(m.mnt, "a"))
+    assert oserror(lambda: syncdir("a", "b")) == errno.EIO
+    syncdir("a")
+    m.umount()
+    t = Trace(m.trace)
+    assert len(t.of_type("fault")) == 1, t.dump(t.of_type("fault"))
+    syncs = [(r.get("path"), r.get("result", 0)) for r in
+             t.of_type("fsyncdir")]
+    assert syncs == [("a0/b", 0), ("a0", 0), ("a/b", -errno.EIO),
+                     ("a", 0)], syncs
+
+
 def test_errno_fsync_nth_and_clear(ctx):
     m = mnt_(ctx)
     fault(m, "on fsync path=*.wal nth=2 action=errno:EIO")

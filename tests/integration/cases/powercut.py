@@ -167,6 +167,23 @@ def test_rename(ctx):
     assert read(os.path.join(mnt, "old")) == b"new content\n"
 
 
+def test_listing_read_before_cut(ctx):
+    """The kernel keeps directory listings (directories are opened without
+    a request, so it caches what readdir returned): a power cut that undoes
+    entries must make it list them again, not show the lost names."""
+    m = mount_with(ctx, pre)
+    mnt, d = m.mnt, os.path.join(m.mnt, "dir")
+    assert listing(mnt) == ["dir", "old"] and listing(d) == ["inner"]
+    write(os.path.join(mnt, "new"), b"x")
+    os.rename(os.path.join(d, "inner"), os.path.join(d, "moved"))
+    os.unlink(os.path.join(mnt, "old"))
+    assert listing(mnt) == ["dir", "new"], listing(mnt)
+    assert listing(d) == ["moved"], listing(d)
+    powercut(m)
+    assert listing(mnt) == ["dir", "old"], listing(mnt)
+    assert listing(d) == ["inner"], listing(d)
+
+
 def test_rename_across_dirs(ctx):
     m = mount_with(ctx, pre)
     mnt = m.mnt
