@@ -8,9 +8,13 @@
  *				rename it over DIR/target, fsync DIR
  *	metaops create DIR N	N times: create DIR/f<i> (O_EXCL), close,
  *				unlink it
+ *	metaops steps DIR N	N atomic replaces as the seeds' recipe does
+ *				them (the directory opened, fsynced and
+ *				closed each time), each system call timed
  *
  * Prints one JSON object on stdout: {"workload": ..., "ops": N,
- * "seconds": S, "ops_per_s": R}.  One op is one whole replace or one
+ * "seconds": S, "ops_per_s": R}; steps adds "us": the mean microseconds
+ * of each system call of a replace.  One op is one whole replace or one
  * create+unlink pair.  Exit status 0 on success, 1 when a system call
  * failed (named on stderr), 2 on bad usage.
  */
@@ -80,6 +84,74 @@ out_close:
 	return 0;
 }
 
+/* The system calls of one replace in steps mode, in order. */
+enum step {
+	ST_OPEN,
+	ST_WRITE,
+	ST_FSYNC,
+	ST_CLOSE,
+	ST_RENAME,
+	ST_OPENDIR,
+	ST_FSYNCDIR,
+	ST_CLOSEDIR,
+	ST_MAX
+};
+
+static const char *const step_names[ST_MAX] = {
+    "open", "write", "fsync", "close", "rename", "opendir", "fsyncdir",
+    "closedir",
+};
+
+/* End step s begun at *t: add its time to us[s], start the next. */
+static void step_done(double *us, enum step s, double *t)
+{
+	double now = now_s();
+
+	us[s] += (now - *t) * 1e6;
+	*t = now;
+}
+
+/*
+ * One replace with the directory opened each time, as Python's recipe
+ * (seed 004) does it, adding each system call's time to us[].  Returns
+ * 0 or -errno with *f naming the step.
+ */
+static int replace_steps(int dirfd, const char *buf, double *us,
+			 struct failure *f)
+{
+	double t = now_s();
+	int fd, dfd, ret = 0;
+
+	fd = openat(dirfd, "target.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return fail(f, "open target.tmp");
+	step_done(us, ST_OPEN, &t);
+	if (write(fd, buf, BLOCK) != BLOCK)
+		ret = fail(f, errno ? "write target.tmp" : "short write");
+	step_done(us, ST_WRITE, &t);
+	if (!ret && fsync(fd) < 0)
+		ret = fail(f, "fsync target.tmp");
+	step_done(us, ST_FSYNC, &t);
+	if (close(fd) < 0 && !ret)
+		ret = fail(f, "close target.tmp");
+	step_done(us, ST_CLOSE, &t);
+	if (ret)
+		return ret;
+	if (renameat(dirfd, "target.tmp", dirfd, "target") < 0)
+		return fail(f, "rename target.tmp target");
+	step_done(us, ST_RENAME, &t);
+	dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return fail(f, "open directory");
+	step_done(us, ST_OPENDIR, &t);
+	if (fsync(dfd) < 0)
+		ret = fail(f, "fsync directory");
+	step_done(us, ST_FSYNCDIR, &t);
+	close(dfd);
+	step_done(us, ST_CLOSEDIR, &t);
+	return ret;
+}
+
 /* One create + close + unlink of a fresh name.  Returns 0 or -errno. */
 static int create_once(int dirfd, unsigned long i, struct failure *f)
 {
@@ -99,7 +171,7 @@ static int create_once(int dirfd, unsigned long i, struct failure *f)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: metaops replace|create DIR N\n");
+	fprintf(stderr, "usage: metaops replace|create|steps DIR N\n");
 	return 2;
 }
 
@@ -107,19 +179,17 @@ int main(int argc, char **argv)
 {
 	struct failure f = {0};
 	char buf[BLOCK];
+	double start, secs, us[ST_MAX] = {0};
 	unsigned long n, i;
-	double start, secs;
 	char *end;
 	int dirfd, ret = 0;
-	bool replace;
+	bool replace, steps;
 
 	if (argc != 4)
 		return usage();
-	if (!strcmp(argv[1], "replace"))
-		replace = true;
-	else if (!strcmp(argv[1], "create"))
-		replace = false;
-	else
+	replace = !strcmp(argv[1], "replace");
+	steps = !strcmp(argv[1], "steps");
+	if (!replace && !steps && strcmp(argv[1], "create"))
 		return usage();
 	errno = 0;
 	n = strtoul(argv[3], &end, 10);
@@ -135,8 +205,12 @@ int main(int argc, char **argv)
 
 	start = now_s();
 	for (i = 0; i < n; i++) {
-		ret = replace ? replace_once(dirfd, buf, &f)
-			      : create_once(dirfd, i, &f);
+		if (steps)
+			ret = replace_steps(dirfd, buf, us, &f);
+		else if (replace)
+			ret = replace_once(dirfd, buf, &f);
+		else
+			ret = create_once(dirfd, i, &f);
 		if (ret)
 			break;
 	}
@@ -148,7 +222,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("{\"workload\": \"%s\", \"ops\": %lu, \"seconds\": %.6f, "
-	       "\"ops_per_s\": %.1f}\n",
+	       "\"ops_per_s\": %.1f",
 	       argv[1], n, secs, n / secs);
+	for (int s = 0; steps && s < ST_MAX; s++)
+		printf("%s\"%s\": %.1f", s ? ", " : ", \"us\": {",
+		       step_names[s], us[s] / n);
+	printf("%s}\n", steps ? "}" : "");
 	return 0;
 }

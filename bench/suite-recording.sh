@@ -70,7 +70,7 @@ rec_once() {
 			--randrepeat=1 &&
 			rec_fio_value "$out" iops >"$val"
 		;;
-	replace | create)
+	replace | steps | create)
 		local n=$REC_REPLACES
 		[[ $w == create ]] && n=$REC_CREATES
 		bench_run timeout -k 10 "$REC_TIMEOUT" \
@@ -231,10 +231,12 @@ suite_recording() {
 		"IOPS" "pt>=0.8"
 	bench_row rec.create "create+unlink x$REC_CREATES" "ops/s" "pt>=0.8"
 	bench_row rec.replace "atomic replace x$REC_REPLACES" "ops/s" "native>1"
+	bench_row rec.steps "  same, dir opened each time" "ops/s" "native>1"
 	bench_row rec.cpu.seq "daemon CPU per write, seq" "us" -
 	bench_row rec.cpu.rand "daemon CPU per write, rand" "us" -
 	bench_row rec.cpu.create "daemon CPU per create+unlink" "us" -
 	bench_row rec.cpu.replace "daemon CPU per atomic replace" "us" -
+	bench_row rec.cpu.steps "  same, dir opened each time" "us" -
 	bench_row rec.rss "daemon peak RSS, seq write" "MiB" "crashfs<64"
 	bench_row rec.ovh.seq "trace overhead, seq write" "B/rec" "crashfs<64"
 	bench_row rec.ovh.rand "trace overhead, rand write" "B/rec" "crashfs<64"
@@ -242,7 +244,9 @@ suite_recording() {
 		"crashfs<64"
 	bench_row rec.ovh.replace "trace overhead, atomic replace" "B/rec" \
 		"crashfs<64"
-	for w in seq rand create replace; do
+	bench_row rec.ovh.steps "  same, dir opened each time" "B/rec" \
+		"crashfs<64"
+	for w in seq rand create replace steps; do
 		rec_workload "$w"
 	done
 }
