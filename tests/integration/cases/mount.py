@@ -228,13 +228,13 @@ def test_backing_full_late_forget(ctx):
     file, which it does asynchronously after the unlink: a write that
     meets ENOSPC meanwhile waits for it (fs.h, inode_space_wait).  The
     kernel is made to forget late by an O_PATH descriptor on the file,
-    closed by another thread 0.2 s after the unlink."""
+    closed by another thread 0.1 s after the unlink."""
     import threading
     ctx.needs_trace()
     m = full_mount(ctx)
     fd = os.open(os.path.join(m.mnt, "big"), os.O_PATH)
     os.unlink(os.path.join(m.mnt, "big"))
-    late = threading.Timer(0.2, os.close, (fd,))
+    late = threading.Timer(0.1, os.close, (fd,))
     late.start()
     try:
         write_after(m, "the kernel forgot the deleted file late")
