@@ -250,6 +250,21 @@ static inline char *tb_content(struct model *m, const char *path)
 	return buf;
 }
 
+/* Assert that path holds want in the current tree (NULL: is absent). */
+static inline void tb_assert_content(struct model *m, const char *path,
+				     const char *want)
+{
+	char *got = tb_content(m, path);
+
+	if (!want) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
 struct tb_count {
 	size_t match, total;
 };

@@ -17,19 +17,6 @@
 #include <linux/falloc.h>
 #include <sys/xattr.h>
 
-static void assert_content(struct model *m, const char *path, const char *want)
-{
-	char *got = tb_content(m, path);
-
-	if (!want) {
-		assert_null(got);
-		return;
-	}
-	assert_non_null(got);
-	assert_string_equal(got, want);
-	free(got);
-}
-
 static void test_writes_and_truncates(void **state)
 {
 	struct tb t;
@@ -75,9 +62,9 @@ static void test_initial_image_and_bind(void **state)
 	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 10);
 	tb_write(&t, 2, 2, "ab");
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "cfg", "01ab456789");
-	assert_content(t.m, "keep", "untouched");
-	assert_content(t.m, "sub/deep", "deep");
+	tb_assert_content(t.m, "cfg", "01ab456789");
+	tb_assert_content(t.m, "keep", "untouched");
+	tb_assert_content(t.m, "sub/deep", "deep");
 	{
 		struct mnode *n;
 
@@ -88,9 +75,9 @@ static void test_initial_image_and_bind(void **state)
 	}
 	/* back to the initial image */
 	model_reset(t.m);
-	assert_content(t.m, "cfg", "0123456789");
+	tb_assert_content(t.m, "cfg", "0123456789");
 	model_goto_visible(t.m, 3);
-	assert_content(t.m, "cfg", "01ab456789");
+	tb_assert_content(t.m, "cfg", "01ab456789");
 	tb_close(&t);
 }
 
@@ -114,13 +101,13 @@ static void test_initial_hard_links(void **state)
 	tb_write(&t, 3, 0, "SH");
 	tb_unlink(&t, 1, "a", 2);
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "a", NULL);
-	assert_content(t.m, "b", "SHared");
+	tb_assert_content(t.m, "a", NULL);
+	tb_assert_content(t.m, "b", "SHared");
 	assert_int_equal(model_resolve(t.m, "b", &n), 0);
 	model_stat(n, &st);
 	assert_int_equal(st.nlink, 1);
 	model_reset(t.m);
-	assert_content(t.m, "a", "shared");
+	tb_assert_content(t.m, "a", "shared");
 	assert_int_equal(model_resolve(t.m, "a", &n), 0);
 	model_stat(n, &st);
 	assert_int_equal(st.nlink, 2);
@@ -171,10 +158,10 @@ static void test_links_renames_exchange(void **state)
 		tb_rec(&t, &r);
 	}
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "a", "B");
-	assert_content(t.m, "b", "A");
-	assert_content(t.m, "c", "A");
-	assert_content(t.m, "d/a2", NULL);
+	tb_assert_content(t.m, "a", "B");
+	tb_assert_content(t.m, "b", "A");
+	tb_assert_content(t.m, "c", "A");
+	tb_assert_content(t.m, "d/a2", NULL);
 	assert_int_equal(model_resolve(t.m, "c", &n), 0);
 	model_stat(n, &st);
 	assert_int_equal(st.nlink, 2);
@@ -271,7 +258,7 @@ static void test_failed_records_change_nothing(void **state)
 		tb_rec(&t, &r);
 	}
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "f", "ab");
+	tb_assert_content(t.m, "f", "ab");
 	tb_close(&t);
 }
 
@@ -298,12 +285,12 @@ static void test_undo_log(void **state)
 		model_apply_ns(t.m, op);
 		model_apply_node(t.m, op, MV_FULL, 512);
 	}
-	assert_content(t.m, "g", "two!");
+	tb_assert_content(t.m, "g", "two!");
 	h1 = model_hash(t.m, model_root(t.m));
 	assert_true(h0 != h1);
 	model_rollback(t.m, mark);
-	assert_content(t.m, "f", "one");
-	assert_content(t.m, "g", NULL);
+	tb_assert_content(t.m, "f", "one");
+	tb_assert_content(t.m, "g", NULL);
 	assert_true(model_hash(t.m, model_root(t.m)) == h0);
 	tb_close(&t);
 }

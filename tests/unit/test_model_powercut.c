@@ -13,19 +13,6 @@
 
 #include "tests/unit/tb.h"
 
-static void assert_content(struct model *m, const char *path, const char *want)
-{
-	char *got = tb_content(m, path);
-
-	if (!want) {
-		assert_null(got);
-		return;
-	}
-	assert_non_null(got);
-	assert_string_equal(got, want);
-	free(got);
-}
-
 static uint64_t tb_powercut(struct tb *t, const char *model)
 {
 	struct trace_rec r = {.type = TR_POWERCUT, .name = model};
@@ -69,11 +56,11 @@ static void test_strict_cut(void **state)
 	tb_powercut(&t, "strict");
 	end = tb_write(&t, g, 4, "-after"); /* on the cut tree */
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "f", "data");
-	assert_content(t.m, "g", "gggg-after");
-	assert_content(t.m, "g2", NULL);
-	assert_content(t.m, "h", NULL);
-	assert_content(t.m, "old", "old content");
+	tb_assert_content(t.m, "f", "data");
+	tb_assert_content(t.m, "g", "gggg-after");
+	tb_assert_content(t.m, "g2", NULL);
+	tb_assert_content(t.m, "h", NULL);
+	tb_assert_content(t.m, "old", "old content");
 	/* after the cut, what survived it is durable: every strict state
 	 * from there on has g with its durable bytes */
 	{
@@ -98,8 +85,8 @@ static void test_keep_metadata_cut(void **state)
 	tb_rename(&t, 1, "f", 1, "f2", f, 0);
 	tb_powercut(&t, "keep-metadata");
 	assert_non_null(tb_load(&t));
-	assert_content(t.m, "f2", ""); /* the name stays, the data goes */
-	assert_content(t.m, "f", NULL);
+	tb_assert_content(t.m, "f2", ""); /* the name stays, the data goes */
+	tb_assert_content(t.m, "f", NULL);
 	tb_close(&t);
 }
 
@@ -131,14 +118,14 @@ static void test_seeded_cut(void **state)
 		snprintf(name, sizeof(name), PERSIST_CUT_FMT, seed, meta);
 		tb_powercut(&t, name);
 		assert_non_null(tb_load(&t));
-		assert_content(t.m, "k", "");
-		assert_content(t.m, "h", NULL);
+		tb_assert_content(t.m, "k", "");
+		tb_assert_content(t.m, "h", NULL);
 		for (int i = 0; i < 8; i++) {
 			snprintf(fname, sizeof(fname), "f%d", i);
-			assert_content(t.m, fname,
-				       i && persist_cut_keeps(seed, id[i])
-					   ? "NEW"
-					   : "old");
+			tb_assert_content(t.m, fname,
+					  i && persist_cut_keeps(seed, id[i])
+					      ? "NEW"
+					      : "old");
 		}
 		(void)h;
 		(void)k;
