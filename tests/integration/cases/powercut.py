@@ -477,17 +477,22 @@ def random_ops(rng, mnt, n, sizes=True):
     return done
 
 
-def differential(ctx, seed, nops, eio=False):
-    rng = random.Random(seed)
-    log("seed %d%s" % (seed, " (with fsync EIO)" if eio else ""))
-
+def mount_random_tree(ctx, rng):
+    """A mount over a directory d and files a and d/e of random content
+    and size, drawn from rng (the differentials' starting tree)."""
     def setup(root):
         os.mkdir(os.path.join(root, "d"))
         for name in ("a", "d/e"):
             with open(os.path.join(root, name), "wb") as f:
                 f.write(bytes([rng.randrange(65, 91)]) * rng.randrange(
                     0, 4000))
-    m = mount_with(ctx, setup)
+    return mount_with(ctx, setup)
+
+
+def differential(ctx, seed, nops, eio=False):
+    rng = random.Random(seed)
+    log("seed %d%s" % (seed, " (with fsync EIO)" if eio else ""))
+    m = mount_random_tree(ctx, rng)
     if eio:
         m.ctl("fault", "on fsync,fdatasync prob=0.3 seed=%d "
               "action=errno:EIO" % seed)
@@ -892,14 +897,7 @@ def dropped_writes(trace, dropped_ids, cut_index):
 def seeded_differential(ctx, seed, nops):
     rng = random.Random(seed)
     log("seed %d" % seed)
-
-    def setup(root):
-        os.mkdir(os.path.join(root, "d"))
-        for name in ("a", "d/e"):
-            with open(os.path.join(root, name), "wb") as f:
-                f.write(bytes([rng.randrange(65, 91)]) * rng.randrange(
-                    0, 4000))
-    m = mount_with(ctx, setup)
+    m = mount_random_tree(ctx, rng)
     done = random_ops(rng, m.mnt, nops)
     # a file made durable by name and content: every state holds it
     write(os.path.join(m.mnt, "kept"), b"durable\n" * 10, sync="fsync")
