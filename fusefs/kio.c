@@ -43,7 +43,8 @@ void kio_release_served(void)
 {
 	unsigned n = atomic_load(&releases);
 
-	/* Never below zero: a RELEASE read before kio_install is not counted. */
+	/* Never below zero: without kio_install (libfuse refused the
+	 * custom io) no RELEASE is counted, yet op_release still calls us. */
 	while (n && !atomic_compare_exchange_weak(&releases, &n, n - 1))
 		;
 }
