@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # crashfs: one flat, non-recursive Makefile.  See README.md.
 #
 #   make                 build build/crashfs
@@ -43,7 +44,7 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test unit integration scenarios bench install clean format format-check deps
+.PHONY: all test meta unit integration scenarios bench install clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -66,7 +67,11 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: unit integration scenarios
+test: meta unit integration scenarios
+
+# Checks on the project's own files (licence lines ...).
+meta:
+	sh tests/meta/spdx.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \

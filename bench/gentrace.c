@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * gentrace: write a synthetic RUN directory (docs/run-format.md) of about

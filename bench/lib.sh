@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/lib.sh: shared by bench/run.sh and every suite it runs (sourced,
 # not executed).  It owns the work directory, the cleanup of every mount

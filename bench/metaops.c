@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * metaops: the two metadata workloads of `make bench`, timed with

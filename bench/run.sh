@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh: `make bench`.  Runs every benchmark suite in one
 # invocation (recording: native, libfuse's passthrough_ll and crashfs;
 # engine: crash states per second; check: crashfs check wall times;

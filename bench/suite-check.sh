@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/suite-check.sh: wall time of the whole of `crashfs check` (issue
 # 4, "Performance").  Sourced by bench/run.sh; see docs/bench.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/suite-engine.sh: the crash-state engine's benchmark (issue 3,
 # "Performance").  Sourced by bench/run.sh; see docs/bench.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/suite-faults.sh: the live faults' benchmark (issue 5,
 # "Performance").  Sourced by bench/run.sh; see docs/bench.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/suite-recording.sh: the recording filesystem's benchmark (issue 2,
 # "Performance").  Sourced by bench/run.sh; see docs/bench.md.

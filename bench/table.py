@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Print the `make bench` table from the files bench/lib.sh writes.
 
 usage: table.py ROWS RESULTS

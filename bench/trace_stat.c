@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * trace_stat: how much a crashfs trace costs beyond the data it records,

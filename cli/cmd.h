@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The crashfs subcommands.  Each is implemented in the module it belongs

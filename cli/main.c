@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * crashfs: git-style dispatch to the subcommands declared in cli/cmd.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Open-addressing hash map keyed by two 64-bit integers (see map.h).

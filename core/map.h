@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * A hash map from a pair of 64-bit keys to a pointer, for the tables every

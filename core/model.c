@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The in-memory tree model: inodes, directory entries, extents, the undo

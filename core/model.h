@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The in-memory model of a directory tree, driven by a crashfs trace.

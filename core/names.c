@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Path tracker (see names.h).  Two tables: the files (id -> node, with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Path tracker: follows the names files have while a trace is read, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Persistence models.  The crash model, stated once (sources for each rule

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Persistence models: which ops of a trace are durable at each point, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The crashfs trace: a binary, versioned log of every operation a program

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The control channel of a live crashfs mount: a line protocol on an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Fault rules: parsing (a rule line, or a plan file through inih),

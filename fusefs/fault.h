@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Fault rules for a live mount: "at the 3rd fsync of *.wal, cut the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The daemon's state, its log, and the ordering point: the single lock

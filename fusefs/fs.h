@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The crashfs daemon's shared state: the filesystem (struct cfs), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The daemon's inode table: backing (st_ino, st_dev) -> struct cfs_inode,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The daemon's reads and writes on /dev/fuse: FUSE_HANDLE_KILLPRIV_V2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The daemon's reads and writes on /dev/fuse (libfuse's custom io), for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * `crashfs mount`: check everything that can be checked before mounting,

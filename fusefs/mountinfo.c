@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * A reader for /proc/self/mountinfo (see proc(5)): one mount a line,

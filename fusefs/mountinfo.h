@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * What is mounted where, from /proc/self/mountinfo: used to refuse a mount

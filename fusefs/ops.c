@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The FUSE low-level handlers: a passthrough to the backing directory that

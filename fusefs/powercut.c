@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The undo journal behind `crashfs ctl MNT powercut` (see powercut.h for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The live power cut: an undo journal of everything not yet durable under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Cause search: why does a state fail a check, in terms of the program's

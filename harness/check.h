@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * crashfs check: run one scenario end to end.  Record the workload

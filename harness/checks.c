@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * --atomic and --durable on the model (see checks.h).  The legal versions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The built-in checks, --atomic PATH and --durable PATH, evaluated on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * `crashfs replay RUN`: rebuild one crash state (--state ID) or visible

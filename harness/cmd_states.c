@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * `crashfs states RUN`: list the crash states of a recorded run, with what

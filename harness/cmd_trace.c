@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * `crashfs trace FILE`: print a recorded trace like strace, one line per

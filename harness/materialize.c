@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Building a model's tree as a real directory, incrementally, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Text, JSON and JUnit reports of crashfs check (see report.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Reports of crashfs check: text for people, JSON for tools (every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The RUN directory layout (see run.h and docs/run-format.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The RUN directory: one recorded run, as `crashfs check --keep` saves it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Scenario files (see scenario.h and docs/scenarios.md), parsed with inih.

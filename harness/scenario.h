@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Scenario files: what `crashfs check FILE.ini` runs.  A scenario names a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Text and JSON forms of trace records (see trace_print.h).  The text form

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Trace records for people and tools: one strace-like line of text, or one

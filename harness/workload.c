@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Run a workload on a fresh recording mount (see workload.h).

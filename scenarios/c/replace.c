@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * The atomic-write family of the crashfs bug zoo, in C: six ways to

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """append-log: append records, fsync each, mark each.
 
 Each record is acknowledged only after fsync returns.

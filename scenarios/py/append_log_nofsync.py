@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """append-log-nofsync: append records, mark each, never fsync.
 
 Bug: acknowledged records live only in the page cache.

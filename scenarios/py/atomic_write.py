@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """atomic-write (seed 004): temp file, flush, fsync, rename, fsync the dir.
 
 The pattern seed 004 teaches, written for crashfs: the new content goes to

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """buffered-no-flush (seeds 000-003): a buffered write, then "saved".
 
 The mark is made while the data still sits in Python's own buffer: no

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """create-no-dirsync: create a new file, write it, fsync it.
 
 fsync of a new file does not make its name durable under POSIX: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """dirsync-before-rename: temp file, fsync, fsync the directory, rename.
 
 The directory fsync comes too early: it makes the temp file's name

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """flush-no-fsync: write, flush() to the kernel, then "saved".
 
 Survives kill -9 (the kernel has the data) but not power loss: flush()

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """naive-overwrite: truncate the file in place and write the new content.
 
 Bug: a reader (or kill -9) can see the file empty, and a power loss can

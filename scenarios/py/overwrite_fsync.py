@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """overwrite-fsync: truncate in place, write, flush, fsync.
 
 Durable once fsync returns, but not atomic: between the truncate and the

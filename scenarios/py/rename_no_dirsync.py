@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """rename-no-dirsync: write a temp file, fsync it, rename it over the target.
 
 Atomic (the target is old or new), but the rename itself is not durable

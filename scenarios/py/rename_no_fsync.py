@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """rename-no-fsync: write a temp file, close it, rename it over the target.
 
 Bug: the rename may reach the disk before the temp file's data, so a power

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The atomic-write family of the crashfs bug zoo, in shell: six ways to
 # replace the content of a file with "new" using printf, sync(1) and mv(1).
 #

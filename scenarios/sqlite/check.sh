@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Checker for the SQLite scenarios, run by crashfs check in each crash
 # state: the database must pass PRAGMA integrity_check and hold every row
 # whose commit was acknowledged (a "commit-I" line in $CRASHFS_MARKS).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Make the database the SQLite workload starts from: one table, in the
 # given journal mode (WAL is a persistent property of the file).
 #	setup.sh DB JOURNAL_MODE

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # SQLite workload for the crashfs bug zoo: open DB with the sqlite3 CLI in
 # the given journal mode and synchronous setting, insert N rows, one
 # transaction each, and after each COMMIT returns mark "commit-I" (under

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers shared by the integration cases: mounting crashfs, comparing
 trees, running the C helpers in build/tools, reading traces.
 

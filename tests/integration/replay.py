@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An independent oracle for traces: rebuild a tree from a trace alone and
 compare it with what the mount really left in the backing directory.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Integration test runner for crashfs: mounts for real.
 
 Discovers the cases (functions named test_* in tests/integration/cases/*.py),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # crashfs check on bad input: each case must give its exit status and a
 # clear message, leave no mount and no run directory behind, and write
 # nothing outside its run directory.

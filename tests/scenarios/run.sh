@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run every shipped scenario with `crashfs check` and fail if any verdict
 # differs from its expectation (crashfs check exits 1 then, 2 on a setup
 # error).  Usage: tests/scenarios/run.sh [CRASHFS] [FILE.ini...]

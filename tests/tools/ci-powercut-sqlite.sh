@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Power-cut check of SQLite on a live crashfs mount, as docs/ci.md shows
 # it: mount, run the application, cut the power, run it again on the same
 # mount, and let it check what survived.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * fsop: one file system call that Python's os module does not offer, for

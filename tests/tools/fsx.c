@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * fsx: a randomised differential file system tester.  It applies the same

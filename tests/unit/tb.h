@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Trace builder for the unit tests: writes hand-made record sequences

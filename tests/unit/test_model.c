@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Unit tests for core/model: the visible tree a trace leaves (content

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Unit tests for core/persist through the explorer: one test per rule of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Reports: what a person, a tool and a CI server get from one result with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Scenario files: what a user writes is what crashfs check runs, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** @file
  *
  * Unit tests for harness/trace_print and `crashfs trace`: the lines a user

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """crashfs check with an external checker that changes its copy of the
 state.  Each slot's state is written incrementally from the previous
 one; whatever the checker did to it (append, remove, create, chmod,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Concurrency: several processes write (also over each other, in one
 shared file), append, rename, create, unlink and fsync on one mount at
 once for a bounded time.  No deadlock (a worker still running after its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Differential cases: every operation through a crashfs mount must behave
 exactly as on a plain directory on the same file system: same results,
 same errno on failure, and afterwards the same tree (contents, sizes,

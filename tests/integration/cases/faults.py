@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fault rules on a live mount (docs/faults.md): every action (errno,
 powercut, kill, short, torn, delay), every trigger (before/after, path
 glob, nth, after-bytes, prob+seed), rules from a plan file at mount, parse

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The randomised differential tester (tests/tools/fsx.c) through a crashfs
 mount against a plain directory.  --fsx-ops N sets the operation count.
 

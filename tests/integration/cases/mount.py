@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The life of a mount, as a user meets it: mount errors with clear
 messages, no extra files in the mounted tree, marks from a workload, a
 daemon killed mid-run (its trace reads back to the last whole record), a

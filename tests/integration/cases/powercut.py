@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The live power cut: `crashfs ctl MNT powercut` must leave under the
 mount exactly the durable state of the `strict` model (docs/faults.md):
 what was fsynced survives, everything else is gone, for each kind of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Dropping privileges on write, truncate, O_TRUNC and chown.
 
 The daemon takes this over from the kernel (FUSE_HANDLE_KILLPRIV_V2,

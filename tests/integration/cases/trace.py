@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Trace cases: run a program on a crashfs mount, unmount, and check what
 `crashfs trace --json` says it did: the right operations, in the order the
 program made them, on the right files, with the right offsets, flags,
