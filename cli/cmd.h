@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /** @file
  *
- * The crashfs subcommands.  Each is implemented in the module it belongs
- * to (fusefs/ for mount, harness/ for check ...) and registered in
- * cli/main.c.  A command takes the arguments after its name (argv[0] is
+ * The crashfs subcommands.  Each one's front end (argument parsing,
+ * output) is cli/cmd_<name>.c, over the library in core/, harness/ and
+ * fusefs/; each is registered in cli/main.c.  A command takes the arguments after its name (argv[0] is
  * the command name) and returns the process exit status: 0 success, 1 a
  * finding (a violation, a corrupt trace), 2 usage or setup error.  Only
  * main() exits.

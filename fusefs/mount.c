@@ -1,23 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /** @file
  *
- * `crashfs mount`: check everything that can be checked before mounting,
- * create the trace, mount, then serve in the background (or, with -f, in
- * the foreground) until unmounted or sent SIGTERM/SIGINT, and close the
- * trace with TR_END.  The parent returns only once the mount is in place
- * and the control channel answers, so a script can use MNT right away.
+ * Starting a recording crashfs (fusefs/mount.h): path checks, the trace,
+ * the FUSE session, daemonizing and serving.
  */
-#include "cli/cmd.h"
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
 #include "fusefs/kio.h"
 #include "fusefs/powercut.h"
+#include "fusefs/mount.h"
 #include "fusefs/mountinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,119 +25,6 @@
 
 #define CFS_TIMEOUT 1.0	    /* kernel entry/attr cache, seconds */
 #define CFS_IDLE_THREADS 10 /* FUSE workers kept when idle */
-
-struct mount_opts {
-	const char *trace;   /* --trace */
-	const char *log;     /* --log */
-	const char *faults;  /* --faults plan.ini */
-	bool powercut;	     /* --powercut: keep the undo journal */
-	const char *backing; /* BACKING */
-	const char *mnt;     /* MNT */
-	char *fuse_opts;     /* -o, joined with commas; malloc'd */
-	bool foreground;     /* -f */
-	bool real_sync;	     /* --real-sync */
-};
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
-	    "[--log FILE] [--powercut] [--faults PLAN]\n"
-	    "                     [-o OPTS] BACKING MNT\n"
-	    "\n"
-	    "Mount a recording crashfs at MNT that passes everything through "
-	    "to BACKING\nand records every operation in the trace FILE. "
-	    "Returns once MNT is usable;\nthe daemon serves in the "
-	    "background until 'crashfs umount MNT'.\n"
-	    "\n"
-	    "  -t, --trace FILE  the trace to write (required; outside "
-	    "BACKING and MNT)\n"
-	    "  -f, --foreground  stay in the foreground\n"
-	    "      --real-sync   pass fsync/fdatasync/fsyncdir to the "
-	    "backing store\n"
-	    "                    (by default durability is simulated and "
-	    "they return at once)\n"
-	    "      --log FILE    append the daemon's log to FILE "
-	    "(default: discarded)\n"
-	    "      --faults PLAN fault rules to load (INI, docs/faults.md)\n"
-	    "      --powercut    keep an undo journal of what is not durable, "
-	    "so that\n                    'crashfs ctl MNT powercut' (or a "
-	    "rule) can drop it\n"
-	    "  -o OPTS           FUSE mount options, e.g. allow_other (other "
-	    "users may\n                    use the mount; the kernel then "
-	    "checks permissions)\n"
-	    "  -h, --help        this help\n");
-}
-
-static int add_fuse_opt(struct mount_opts *o, const char *opt)
-{
-	char *s;
-
-	if (asprintf(&s, "%s%s%s", o->fuse_opts ? o->fuse_opts : "",
-		     o->fuse_opts ? "," : "", opt) < 0)
-		return -ENOMEM;
-	free(o->fuse_opts);
-	o->fuse_opts = s;
-	return 0;
-}
-
-/* Returns 0, or the exit status (2) after a message; -1 for --help. */
-static int parse(int argc, char **argv, struct mount_opts *o)
-{
-	static const struct option longopts[] = {
-	    {"trace", required_argument, NULL, 't'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"real-sync", no_argument, NULL, 'S'},
-	    {"log", required_argument, NULL, 'L'},
-	    {"faults", required_argument, NULL, 'F'},
-	    {"powercut", no_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+t:fo:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't': o->trace = optarg; break;
-		case 'f': o->foreground = true; break;
-		case 'S': o->real_sync = true; break;
-		case 'L': o->log = optarg; break;
-		case 'F': o->faults = optarg; break;
-		case 'P': o->powercut = true; break;
-		case 'o':
-			if (add_fuse_opt(o, optarg))
-				return 2;
-			break;
-		case 'h': usage(stdout); return -1;
-		default:
-			if (optopt && strchr("to", optopt))
-				util_err("option '-%c' needs an argument",
-					 optopt);
-			else
-				util_err("unknown option '%s'",
-					 argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		util_err("expected BACKING and MNT, got %d argument%s",
-			 argc - optind, argc - optind == 1 ? "" : "s");
-		usage(stderr);
-		return 2;
-	}
-	o->backing = argv[optind];
-	o->mnt = argv[optind + 1];
-	if (!o->trace) {
-		util_err(
-		    "--trace FILE is required: where should the trace go?");
-		return 2;
-	}
-	return 0;
-}
 
 /* True if path is dir or below it (both canonical). */
 static bool inside(const char *path, const char *dir)
@@ -201,7 +84,7 @@ static char *trace_canon(const char *trace)
 }
 
 /* Check the paths; fill fs->backing, fs->mount, fs->trace_path. */
-static int check_paths(struct mount_opts *o, struct cfs *fs)
+static int check_paths(const struct mount_opts *o, struct cfs *fs)
 {
 	char type[64];
 	struct stat st;
@@ -295,7 +178,8 @@ static bool lets_others_in(const char *opts)
  * the kernel's checks would cost a GETATTR of the parent after every
  * create and unlink (they drop its cached attributes).
  */
-static struct fuse_session *new_session(struct mount_opts *o, struct cfs *fs)
+static struct fuse_session *new_session(const struct mount_opts *o,
+					struct cfs *fs)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
@@ -433,7 +317,7 @@ static int bind_root(struct cfs *fs)
  * once the mount is served.  Messages go to stderr until then.  Returns
  * the exit status.
  */
-static int run(struct mount_opts *o, struct cfs *fs, int ready)
+static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 {
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
@@ -550,33 +434,27 @@ out_release:
 	return ret;
 }
 
-int cmd_mount(int argc, char **argv)
+int mount_start(const struct mount_opts *o)
 {
-	struct mount_opts o = {0};
 	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
 	int ret, ready = -1;
 
-	util_set_progname("crashfs mount");
-	ret = parse(argc, argv, &o);
+	fs.real_sync = o->real_sync;
+	ret = check_paths(o, &fs);
 	if (ret)
 		goto out_free;
-	fs.real_sync = o.real_sync;
-	ret = check_paths(&o, &fs);
-	if (ret)
-		goto out_free;
-	if (!o.foreground) {
+	if (!o->foreground) {
 		/* The parent returns the daemon's start status. */
 		ret = daemonize(&ready);
 		if (ret >= 0)
 			goto out_free;
 	}
-	ret = run(&o, &fs, ready);
+	ret = run(o, &fs, ready);
 	if (ready >= 0)
 		close(ready);
 out_free:
 	free(fs.backing);
 	free(fs.mount);
 	free(fs.trace_path);
-	free(o.fuse_opts);
 	return ret < 0 ? 0 : ret;
 }
