@@ -10,10 +10,13 @@
  * Data.  The first change of a regular file since its last fsync or
  * fdatasync makes it dirty: its size then is its durable size.  Before a
  * write, truncate or fallocate changes bytes below the lowest size the file
- * had since (its "low" mark), the old bytes are appended to the scratch
- * undo file; bytes past the low mark were either never durable or already
- * saved by the truncate that lowered it, so a sequential write of new data
- * saves nothing.  A successful fsync/fdatasync of the file forgets it.
+ * had since (its "low" mark), the old bytes not saved yet are appended to
+ * the file's own scratch data file; bytes past the low mark were either
+ * never durable or already saved by the truncate that lowered it, so a
+ * sequential write of new data saves nothing, and each old byte is saved
+ * once however often it is overwritten.  A successful fsync/fdatasync of
+ * the file forgets it and deletes its data file, so the scratch holds
+ * only the old bytes of ranges not yet durable.
  * A size op is also journalled (metadata persists in order): when a
  * directory fsync commits the journal past it, it applies to the durable
  * content (the durable size changes; durable bytes past the lowest
@@ -56,12 +59,16 @@ struct pc_inval;
 #define PC_SCRATCH ".crashfs-scratch"
 
 /* Create the journal and its scratch directory (fs->trace_path and
- * fs->root set; a stale one left by a killed daemon is emptied first).
- * Returns 0 or -errno. */
-int pc_init(struct cfs *fs);
+ * fs->root set; a stale one left by a killed daemon is emptied first, one
+ * a live daemon holds is refused: fusefs/scratch.h).  Returns 0, or -errno
+ * with a message in msg. */
+int pc_init(struct cfs *fs, char *msg, size_t msglen);
 
 /* Remove the scratch directory and free the journal. */
 void pc_release(struct cfs *fs);
+
+/* The scratch directory's path (owned by the journal), NULL without one. */
+const char *pc_scratch_dir(struct cfs *fs);
 
 /* Is parent_id/name the hidden scratch directory? */
 bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
@@ -183,9 +190,9 @@ void pc_notify_async(struct cfs *fs, struct pc_inval *inval);
 /* What a power cut would drop now. */
 struct pc_stats {
 	uint64_t files;	  /* files with unsynced data or size */
-	uint64_t bytes;	  /* bytes written/truncated since their sync */
+	uint64_t bytes;	  /* distinct bytes changed since their sync */
 	uint64_t ops;	  /* entry ops not yet durable */
-	uint64_t scratch; /* bytes of saved data in the scratch file */
+	uint64_t scratch; /* bytes of saved old data in the scratch */
 	uint64_t cuts;	  /* power cuts so far */
 };
 
