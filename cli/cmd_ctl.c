@@ -259,24 +259,30 @@ out_free:
 static void ctl_usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
-	       "trace\n"
-	       "       crashfs ctl MNT status         show the daemon's "
-	       "state\n"
-	       "       crashfs ctl MNT powercut       drop everything not "
-	       "durable (strict)\n"
-	       "       crashfs ctl MNT powercut --keep metadata\n"
-	       "                                      drop only unsynced data "
-	       "(LazyFS-like)\n"
-	       "       crashfs ctl MNT powercut --seed S\n"
-	       "                                      a random state the posix "
-	       "model allows,\n"
-	       "                                      the same for the same S "
-	       "(docs/faults.md)\n"
-	       "       crashfs ctl MNT fault RULE...  add a fault rule "
-	       "(docs/faults.md)\n"
-	       "       crashfs ctl MNT faults [clear] list the fault rules, "
-	       "or remove them\n");
+	    f,
+	    "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+	    "trace\n"
+	    "       crashfs ctl MNT status         show the daemon's "
+	    "state\n"
+	    "       crashfs ctl MNT unsynced [--json]\n"
+	    "                                      what is not yet durable: "
+	    "files and byte\n"
+	    "                                      ranges, pending directory "
+	    "ops, attributes\n"
+	    "       crashfs ctl MNT powercut       drop everything not "
+	    "durable (strict)\n"
+	    "       crashfs ctl MNT powercut --keep metadata\n"
+	    "                                      drop only unsynced data "
+	    "(LazyFS-like)\n"
+	    "       crashfs ctl MNT powercut --seed S\n"
+	    "                                      a random state the posix "
+	    "model allows,\n"
+	    "                                      the same for the same S "
+	    "(docs/faults.md)\n"
+	    "       crashfs ctl MNT fault RULE...  add a fault rule "
+	    "(docs/faults.md)\n"
+	    "       crashfs ctl MNT faults [clear] list the fault rules, "
+	    "or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -424,9 +430,16 @@ int cmd_ctl(int argc, char **argv)
 		return send_mark(mnt, argc - 3, argv + 3);
 	if (!strcmp(verb, "fault") || !strcmp(verb, "faults"))
 		return send_fault(mnt, verb, argc - 3, argv + 3);
+	if (!strcmp(verb, "unsynced")) {
+		if (argc > 4 || (argc == 4 && strcmp(argv[3], "--json"))) {
+			util_err("unsynced takes '--json' or nothing");
+			return 2;
+		}
+		return request(mnt, argc == 4 ? "unsynced json" : "unsynced");
+	}
 	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
 		util_err("unknown command '%s' (commands: fault, faults, mark, "
-			 "powercut, status)",
+			 "powercut, status, unsynced)",
 			 verb);
 		return 2;
 	}

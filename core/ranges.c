@@ -51,44 +51,74 @@ static int splice(struct ranges *r, size_t i, size_t j, struct range x)
 	if (j != i + 1)
 		memmove(&r->v[i + 1], &r->v[j], (r->n - j) * sizeof(*r->v));
 	r->n = r->n - (j - i) + 1;
+	r->sorted = r->n;
 	r->v[i] = x;
 	r->bytes += (uint64_t)(x.end - x.off);
 	return 0;
 }
 
+static int cmp_off(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void ranges_norm(struct ranges *r)
+{
+	size_t k = 0;
+
+	if (r->sorted == r->n)
+		return;
+	qsort(r->v, r->n, sizeof(*r->v), cmp_off);
+	r->bytes = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (k && r->v[i].off <= r->v[k - 1].end) {
+			if (r->v[i].end > r->v[k - 1].end)
+				r->v[k - 1].end = r->v[i].end;
+			continue;
+		}
+		r->v[k++] = r->v[i];
+	}
+	for (size_t i = 0; i < k; i++)
+		r->bytes += (uint64_t)(r->v[i].end - r->v[i].off);
+	r->n = r->sorted = k;
+}
+
 int ranges_add(struct ranges *r, int64_t off, int64_t end)
 {
-	struct range x = {off, end, -1};
-	size_t i, j;
+	size_t raw;
 
 	if (off >= end)
 		return 0;
-	if (r->n && off >= r->v[r->n - 1].off) {
+	if (r->sorted == r->n && (!r->n || off >= r->v[r->n - 1].off)) {
 		/* the common case: at or past the last range */
-		struct range *last = &r->v[r->n - 1];
+		struct range *last = r->n ? &r->v[r->n - 1] : NULL;
 
-		if (off <= last->end) {
+		if (last && off <= last->end) {
 			if (end > last->end) {
 				r->bytes += (uint64_t)(end - last->end);
 				last->end = end;
 			}
 			return 0;
 		}
-		return splice(r, r->n, r->n, x);
+		if (reserve(r, 1))
+			return -ENOMEM;
+		r->v[r->n++] = (struct range){off, end, -1};
+		r->sorted = r->n;
+		r->bytes += (uint64_t)(end - off);
+		return 0;
 	}
-	/* first range that touches [off, end): ends at or after off */
-	i = ranges_find(r, off);
-	if (i > 0 && r->v[i - 1].end == off)
-		i--;
-	for (j = i; j < r->n && r->v[j].off <= end; j++)
-		;
-	if (i < j) {
-		if (r->v[i].off < x.off)
-			x.off = r->v[i].off;
-		if (r->v[j - 1].end > x.end)
-			x.end = r->v[j - 1].end;
-	}
-	return splice(r, i, j, x);
+	/* Anywhere else: noted unsorted, sorted and merged in batches (as
+	 * many as the sorted part, at least 64), so a random write costs
+	 * O(log n) amortised, not a memmove of the whole set. */
+	if (reserve(r, 1))
+		return -ENOMEM;
+	r->v[r->n++] = (struct range){off, end, -1};
+	raw = r->n - r->sorted;
+	if (raw >= 64 && raw >= r->sorted)
+		ranges_norm(r);
+	return 0;
 }
 
 int ranges_put(struct ranges *r, int64_t off, int64_t end, int64_t pos)
@@ -97,6 +127,7 @@ int ranges_put(struct ranges *r, int64_t off, int64_t end, int64_t pos)
 
 	if (off >= end)
 		return 0;
+	ranges_norm(r);
 	i = ranges_find(r, off);
 	if (i > 0) {
 		struct range *p = &r->v[i - 1];
@@ -114,7 +145,10 @@ int ranges_put(struct ranges *r, int64_t off, int64_t end, int64_t pos)
 
 void ranges_cut(struct ranges *r, int64_t off)
 {
-	size_t i = ranges_find(r, off);
+	size_t i;
+
+	ranges_norm(r);
+	i = ranges_find(r, off);
 
 	if (i < r->n && r->v[i].off < off) {
 		/* a range across off keeps its head */
@@ -124,7 +158,7 @@ void ranges_cut(struct ranges *r, int64_t off)
 	}
 	for (size_t k = i; k < r->n; k++)
 		r->bytes -= (uint64_t)(r->v[k].end - r->v[k].off);
-	r->n = i;
+	r->n = r->sorted = i;
 }
 
 void ranges_release(struct ranges *r)

@@ -422,7 +422,7 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 	/* Before the trace is made: a running daemon's trace and scratch
 	 * are refused, not overwritten. */
 	remove_stale_scratch(fs);
-	err = o->powercut ? pc_init(fs, msg, sizeof(msg)) : 0;
+	err = pc_init(fs, o->powercut, msg, sizeof(msg));
 	if (err) {
 		util_err("cannot make the power cut scratch directory: %s",
 			 msg);

@@ -14,6 +14,7 @@
 #include "core/persist.h"
 #include "core/ranges.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut_int.h"
 #include "fusefs/scratch.h"
 
 #include <dirent.h>
@@ -26,105 +27,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* A file with changes since its last fsync. */
-struct pc_file {
-	int fd;		     /* O_RDWR on the inode, so it outlives names */
-	ino_t ino;	     /* backing st_ino */
-	dev_t dev;	     /* backing st_dev */
-	off_t durable;	     /* size at the last durable point */
-	off_t low;	     /* lowest size since: bytes above were saved */
-	struct ranges dirty; /* bytes changed since (status, report) */
-	off_t dlow;	     /* durable bytes from here on are zeros */
-	uint64_t gen;	     /* names this record in the journal */
-	struct ranges sv;    /* saved old bytes below low: pos in d<data>,
-				  -1 for zeros; each byte saved once */
-	int sfd;	     /* the data file d<data>, -1 until a save */
-	uint64_t data;	     /* ... its number */
-	off_t send;	     /* ... its length */
-	bool failed;	     /* an fsync failed: what it covered is lost */
-	bool inexact;	     /* ... and a fallocate followed (not mirrored) */
-	struct ranges post;  /* written since the failed fsync */
-	off_t post_end;	     /* end of the furthest write in post */
-	bool post_trunc;     /* post holds a truncate (to OFF_MAX) */
-	bool unjournalled;   /* a punch/collapse/insert/keep-size
-				  fallocate since the last sync */
-	bool keep;	     /* seeded cut: its pending data stays */
-	struct timespec times[2]; /* atime, mtime when it became dirty */
-	uint64_t before;	  /* trace records then (pc_op.before) */
-	bool times_kept;	  /* a later utimens stays: keep its times */
-	struct ranges zero;	  /* committed punch/zero ranges: the
-				     durable content has zeros there */
-};
-
-enum pc_kind {
-	PK_ADDED,   /* name was made: undo moves it aside */
-	PK_REMOVED, /* name was removed, kept as k<keep>: undo puts it back */
-	PK_RENAMED, /* name -> name2 (flags), victim kept if keep */
-	PK_SIZE,    /* a size op: durable once committed (journal order) */
-	PK_ATTR,    /* chmod, chown or an xattr change: old value kept */
-};
-
-/* A directory named by the journal. */
-struct pc_dir {
-	int fd;	       /* O_PATH */
-	ino_t ino;     /* backing st_ino */
-	dev_t dev;     /* backing st_dev */
-	unsigned refs; /* journal entries naming it */
-};
-
-/* One non-durable entry op. */
-struct pc_op {
-	enum pc_kind kind;
-	struct pc_dir *dir, *dir2; /* dir2: rename target directory */
-	char *name, *name2;
-	unsigned int flags; /* rename flags */
-	uint64_t keep;	    /* scratch k<keep> holds the removed entry, 0 */
-	bool keep_dir;	    /* ... and it is a directory */
-	ino_t kino;	    /* ... its backing inode (nlink fix) */
-	dev_t kdev;
-	ino_t ino; /* PK_SIZE: the file (st_ino, st_dev) ... */
-	dev_t dev;
-	uint64_t gen;	  /* ... its pc_file's gen */
-	off_t size;	  /* ... its new size (or at least that) */
-	bool at_least;	  /* ... an extension only (fallocate) */
-	off_t zoff, zend; /* ... bytes a punch or zero-range made zeros */
-	int afd;	  /* PK_ATTR: O_PATH on the file (also ino, dev), -1 */
-	int what;	  /* ... PC_ATTR_* */
-	struct stat old;  /* ... mode and owner before */
-	char *xval;	  /* ... xattr name's value before (name) ... */
-	ssize_t xlen;	  /* ... its length, -1 if it had none */
-	uint64_t before;  /* records in the trace before this op's */
-};
-
-struct pc_journal {
-	struct cfs *fs;	    /* the daemon */
-	char *path;	    /* the scratch directory */
-	bool hidden;	    /* ... is BACKING/PC_SCRATCH, hidden */
-	int scratch;	    /* O_RDONLY on the scratch directory */
-	int lock;	    /* its owner file, locked (scratch.h) */
-	uint64_t next_data; /* names d<N> */
-	uint64_t next_keep; /* names k<N> */
-	uint64_t next_gen;  /* pc_file gens */
-	ino_t hint_ino;	    /* file_get(): the inode, if known, or 0 */
-	dev_t hint_dev;
-	uint64_t cuts;	       /* power cuts done */
-	struct map files;      /* (ino, dev) -> pc_file */
-	struct map dirs;       /* (ino, dev) -> pc_dir */
-	pthread_mutex_t klock; /* kept, nkept: read outside fs->order */
-	struct map kept;       /* (ino, dev) -> links held in scratch */
-	uint64_t nkept;	       /* entries in kept; atomic reads */
-	struct pc_op *ops;     /* the entry journal, oldest first */
-	size_t nops, capops;   /* used, allocated */
-};
-
 /* Kernel caches to drop after a cut. */
 struct pc_inval {
 	struct pc_inval *next;
 	fuse_ino_t node; /* a directory (entry) or a file (inode) */
 	char name[];	 /* entry name, "" for the inode itself */
 };
-
-#define PROC_FD "/proc/self/fd/%d"
 
 /* scratch_empty() callback: a removed kept entry's inode may be gone. */
 static void entry_gone(void *arg, const struct stat *st)
@@ -189,17 +97,24 @@ static bool scratch_linkable(struct cfs *fs, struct pc_journal *j)
 	return true;
 }
 
-int pc_init(struct cfs *fs, char *msg, size_t msglen)
+int pc_init(struct cfs *fs, bool undo, char *msg, size_t msglen)
 {
 	struct pc_journal *j = calloc(1, sizeof(*j));
 	int err;
 
-	if (!j)
+	if (!j) {
+		snprintf(msg, msglen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	j->fs = fs;
+	j->undo = undo;
 	j->scratch = j->lock = -1;
 	j->next_keep = j->next_data = 1;
 	pthread_mutex_init(&j->klock, NULL);
+	if (!undo) {
+		fs->pc = j; /* tracking only: no scratch */
+		return 0;
+	}
 	j->path = scratch_path(fs, &j->hidden);
 	if (!j->path)
 		goto out_errno;
@@ -234,6 +149,11 @@ out_err:
 const char *pc_scratch_dir(struct cfs *fs)
 {
 	return fs->pc ? fs->pc->path : NULL;
+}
+
+bool pc_can_cut(struct cfs *fs)
+{
+	return fs->pc && fs->pc->undo;
 }
 
 /* d<N>, k<N> */
@@ -296,7 +216,8 @@ void pc_release(struct cfs *fs)
 	free(j->ops);
 	map_release(&j->dirs);
 	map_release(&j->kept);
-	scratch_close(j->path, j->scratch, j->lock);
+	if (j->undo)
+		scratch_close(j->path, j->scratch, j->lock);
 	free(j->path);
 	free(j);
 	fs->pc = NULL;
@@ -343,12 +264,15 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	snprintf(proc, sizeof(proc), PROC_FD, fd);
-	f->fd = open(proc, O_RDWR | O_CLOEXEC);
-	if (f->fd < 0) {
-		*err = -errno;
-		free(f);
-		return NULL;
+	f->fd = -1;
+	if (j->undo) {
+		snprintf(proc, sizeof(proc), PROC_FD, fd);
+		f->fd = open(proc, O_RDWR | O_CLOEXEC);
+		if (f->fd < 0) {
+			*err = -errno;
+			free(f);
+			return NULL;
+		}
 	}
 	f->sfd = -1;
 	f->ino = st.st_ino;
@@ -491,6 +415,8 @@ int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
 	if (!f)
 		return err;
 	dirty_add(j, f, off, off + (off_t)len);
+	if (!j->undo)
+		return 0;
 	if (f->failed && len) {
 		err = post_add(f, off, off + (off_t)len);
 		if (err)
@@ -525,6 +451,8 @@ int pc_truncate(struct cfs *fs, int fd, off_t size)
 	if (cur >= 0)
 		dirty_add(j, f, size < cur ? size : cur,
 			  size < cur ? cur : size);
+	if (!j->undo)
+		return 0;
 	if (f->failed) {
 		/* Every byte from size on is the truncate's now. */
 		err = post_add(f, size, OFF_MAX);
@@ -560,14 +488,14 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 		/* Everything from off moves. */
 		cur = size_of(fd);
 		dirty_add(j, f, off, (cur > off ? cur : off) + len);
-		err = save(j, f, off, f->low);
+		err = j->undo ? save(j, f, off, f->low) : 0;
 		if (!err && off < f->low)
 			f->low = off;
 		return err;
 	}
 	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
 		dirty_add(j, f, off, off + len);
-		return save(j, f, off, off + len);
+		return j->undo ? save(j, f, off, off + len) : 0;
 	}
 	/* allocation only: no byte changes, the size is cut back */
 	if (!(mode & FALLOC_FL_KEEP_SIZE)) {
@@ -705,6 +633,7 @@ static int rebase(struct pc_journal *j, struct pc_file *f)
 
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
+	ranges_norm(&f->post);
 	/* After a truncate, the size is the ops' since the failure. */
 	if (f->post_trunc)
 		tsize = st.st_size;
@@ -767,12 +696,12 @@ void pc_synced(struct cfs *fs, int fd)
 	if (!j || fstat(fd, &st) < 0)
 		return;
 	f = map_get(&j->files, st.st_ino, st.st_dev);
-	if (f && f->failed && !f->inexact && rebase(j, f) == 0) {
+	if (f && j->undo && f->failed && !f->inexact && rebase(j, f) == 0) {
 		/* what changed since is what the next cut undoes */
 		ranges_release(&f->dirty);
 		return;
 	}
-	if (f && f->failed && f->inexact)
+	if (f && j->undo && f->failed && f->inexact)
 		cfs_error(fs, "power cut journal: a file synced after a failed "
 			      "fsync had its size changed since; all of it is "
 			      "durable now");
@@ -953,6 +882,24 @@ static uint64_t keep_entry(struct pc_journal *j, int pfd, const char *name,
 	return j->next_keep++;
 }
 
+/* An unlink or rmdir without --powercut: carried out, and noted as
+ * pending (nothing kept).  0 or -errno. */
+static int track_unlink(struct cfs *fs, struct pc_journal *j, int pfd,
+			const char *name, bool dir)
+{
+	struct pc_op *op;
+
+	if (unlinkat(pfd, name, dir ? AT_REMOVEDIR : 0) < 0)
+		return -errno;
+	op = op_new(j, PK_REMOVED, pfd, name);
+	if (op)
+		op->is_dir = dir;
+	else
+		cfs_error(fs, "pending-ops tracker: out of memory; the "
+			      "unsynced report misses an unlink");
+	return 0;
+}
+
 int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 {
 	struct pc_journal *j = fs->pc;
@@ -962,6 +909,8 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 	uint64_t keep;
 	int err;
 
+	if (j && !j->undo)
+		return track_unlink(fs, j, pfd, name, dir);
 	if (!j || (dir && !empty_dir_at(pfd, name)))
 		goto out_plain; /* the real call gives the right error */
 	keep = keep_entry(j, pfd, name, dir, &st, &err);
@@ -981,6 +930,7 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 	}
 	op = op_new(j, PK_REMOVED, pfd, name);
 	if (op) {
+		op->is_dir = dir;
 		op->keep = keep;
 		op->keep_dir = dir;
 		op->kino = st.st_ino;
@@ -1010,6 +960,12 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 
 	if (!j)
 		goto out_plain;
+	if (!j->undo) {
+		/* tracking only: carried out, noted, nothing kept */
+		if (renameat2(pfd, name, npfd, newname, flags) < 0)
+			return -errno;
+		goto out_journal;
+	}
 	if (fstatat(pfd, name, &src, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
@@ -1040,6 +996,7 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 		}
 		return err;
 	}
+out_journal:
 	op = op_new(j, PK_RENAMED, pfd, name);
 	if (op) {
 		op->keep = keep;
@@ -1236,6 +1193,16 @@ void pc_attr(struct cfs *fs, int fd, int what, const char *xname)
 	op = op_new(j, PK_ATTR, -1, NULL);
 	if (!op)
 		goto out_nomem;
+	if (!j->undo) {
+		/* tracking only: which file, what; no old value */
+		op->what = what;
+		if (fstat(fd, &op->old) < 0 ||
+		    (xname && !(op->name = strdup(xname))))
+			goto out_drop;
+		op->ino = op->old.st_ino;
+		op->dev = op->old.st_dev;
+		return;
+	}
 	snprintf(proc, sizeof(proc), PROC_FD, fd);
 	op->afd = open(proc, O_PATH | O_CLOEXEC);
 	if (op->afd < 0 ||
@@ -1388,6 +1355,7 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 		}
 	}
 	/* Then what committed punches and zero ranges made zeros. */
+	ranges_norm(&f->zero);
 	for (size_t i = 0; i < f->zero.n; i++) {
 		off_t a = f->zero.v[i].off, b = f->zero.v[i].end;
 
@@ -1467,7 +1435,7 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 	int err = 0, e;
 
 	*inval = NULL;
-	if (!j)
+	if (!j || !j->undo)
 		return -ENOTSUP;
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
 	if (how->seeded)

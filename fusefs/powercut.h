@@ -38,8 +38,13 @@
  * cut to its durable size and its saved bytes written back newest first,
  * the scratch directory is emptied, and every open handle is made stale.
  *
+ * Without --powercut the same journal only tracks what is pending (which
+ * files have unsynced data where, which entry, size and attribute ops no
+ * sync made durable yet) for `crashfs ctl MNT unsynced`: nothing is saved
+ * or kept, and a cut is refused.
+ *
  * Locking: every function here runs with fs->order held (the ordering
- * point), except pc_notify().  The entry functions that carry out the op
+ * point), except pc_notify() and pc_report().  The entry functions that carry out the op
  * themselves (pc_unlink, pc_rename) return 0 or -errno like the syscall.
  */
 #ifndef CRASHFS_FUSEFS_POWERCUT_H
@@ -48,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -58,11 +64,19 @@ struct pc_inval;
  * beside the trace (hidden, reserved). */
 #define PC_SCRATCH ".crashfs-scratch"
 
-/* Create the journal and its scratch directory (fs->trace_path and
- * fs->root set; a stale one left by a killed daemon is emptied first, one
- * a live daemon holds is refused: fusefs/scratch.h).  Returns 0, or -errno
- * with a message in msg. */
-int pc_init(struct cfs *fs, char *msg, size_t msglen);
+/*
+ * Create the journal.  With undo (--powercut), also its scratch directory
+ * (fs->trace_path and fs->root set; a stale one left by a killed daemon
+ * is emptied first, one a live daemon holds is refused: fusefs/scratch.h).
+ * Without, the journal only tracks what is pending, for the unsynced
+ * report (pc_report()): no scratch, no fd held on any file, no save; the
+ * entry ops are carried out as plain calls.  Returns 0, or -errno with a
+ * message in msg.
+ */
+int pc_init(struct cfs *fs, bool undo, char *msg, size_t msglen);
+
+/* Can this mount cut the power (made with --powercut)? */
+bool pc_can_cut(struct cfs *fs);
 
 /* Remove the scratch directory and free the journal. */
 void pc_release(struct cfs *fs);
@@ -197,5 +211,28 @@ struct pc_stats {
 };
 
 void pc_stats(struct cfs *fs, struct pc_stats *st);
+
+/*
+ * What is not yet durable, written to out (docs/control.md, `unsynced`):
+ * every file with unsynced data (path, byte ranges, bytes, size and
+ * durable size), every pending entry op (create, unlink, rmdir, rename
+ * not yet made durable by a directory fsync) and every unsynced attribute
+ * change (chmod, chown, xattr, utimes), as text for people or, with json,
+ * one JSON document:
+ *	{"files": [{"id", "path", "unlinked"?, "bytes",
+ *		    "ranges": [{"off", "len"}...], "size", "durable_size"}],
+ *	 "entries": [{"op": "create"|"unlink"|"rmdir", "path", "type"?} |
+ *		     {"op": "rename"|"exchange", "from", "to"}],
+ *	 "attributes": [{"op": "chmod"|"chown"|"xattr"|"utimes", "id",
+ *			 "path", "name"?}],
+ *	 "powercut": bool, "bytes": total}
+ * Works on every mount (the journal tracks without --powercut too).
+ * pc_report() takes fs->order itself (any thread that does not hold it:
+ * the control channel, LazyFS's unsynced-data-report); pc_report_locked()
+ * is for a caller that holds it.  Returns 0 or -errno (-ENOMEM, -EIO when
+ * out cannot take it).
+ */
+int pc_report(struct cfs *fs, FILE *out, bool json);
+int pc_report_locked(struct cfs *fs, FILE *out, bool json);
 
 #endif /* CRASHFS_FUSEFS_POWERCUT_H */
