@@ -108,16 +108,6 @@ static json_t *file_json(struct cfs *fs, struct pc_file *f)
 	return o;
 }
 
-/* "dir/name" of a journalled entry. */
-static json_t *entry_path(struct cfs *fs, struct pc_dir *d, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (!d || !fd_path(fs, d->fd, name, path, sizeof(path), NULL))
-		return json_null();
-	return json_string(path);
-}
-
 static const char *type_name(mode_t m)
 {
 	return S_ISREG(m)   ? "file"
@@ -126,26 +116,53 @@ static const char *type_name(mode_t m)
 			    : "special";
 }
 
+/* "dir/name" of a journalled entry; its type into *type (NULL if it is
+ * gone).  A tracking journal holds no fd on the directory: the inode
+ * table gives one (the path is unknown, null, when it cannot). */
+static json_t *entry_path(struct cfs *fs, struct pc_dir *d, const char *name,
+			  const char **type)
+{
+	char path[PATH_MAX];
+	struct cfs_inode *in = NULL;
+	struct stat st;
+	int fd;
+	bool ok;
+
+	if (type)
+		*type = NULL;
+	if (!d)
+		return json_null();
+	pthread_mutex_lock(&fs->tab);
+	fd = d->fd;
+	if (fd < 0 && (in = map_get(&fs->inodes, d->ino, d->dev)))
+		fd = inode_fd(fs, in);
+	ok = fd_path(fs, fd, name, path, sizeof(path), NULL);
+	if (type && fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*type = type_name(st.st_mode);
+	if (in)
+		inode_fd_put(in, fd);
+	pthread_mutex_unlock(&fs->tab);
+	return ok ? json_string(path) : json_null();
+}
+
 static json_t *entry_json(struct cfs *fs, struct pc_op *op)
 {
 	json_t *o = json_object();
-	struct stat st;
+	const char *type;
 
 	switch (op->kind) {
 	case PK_ADDED:
 		json_object_set_new(o, "op", json_string("create"));
 		json_object_set_new(o, "path",
-				    entry_path(fs, op->dir, op->name));
-		if (fstatat(op->dir->fd, op->name, &st, AT_SYMLINK_NOFOLLOW) ==
-		    0)
-			json_object_set_new(o, "type",
-					    json_string(type_name(st.st_mode)));
+				    entry_path(fs, op->dir, op->name, &type));
+		if (type)
+			json_object_set_new(o, "type", json_string(type));
 		break;
 	case PK_REMOVED:
 		json_object_set_new(
 		    o, "op", json_string(op->is_dir ? "rmdir" : "unlink"));
 		json_object_set_new(o, "path",
-				    entry_path(fs, op->dir, op->name));
+				    entry_path(fs, op->dir, op->name, NULL));
 		break;
 	case PK_RENAMED:
 		json_object_set_new(o, "op",
@@ -153,9 +170,9 @@ static json_t *entry_json(struct cfs *fs, struct pc_op *op)
 						    ? "exchange"
 						    : "rename"));
 		json_object_set_new(o, "from",
-				    entry_path(fs, op->dir, op->name));
+				    entry_path(fs, op->dir, op->name, NULL));
 		json_object_set_new(o, "to",
-				    entry_path(fs, op->dir2, op->name2));
+				    entry_path(fs, op->dir2, op->name2, NULL));
 		break;
 	default: break;
 	}

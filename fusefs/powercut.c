@@ -185,7 +185,8 @@ static void dir_put(struct pc_journal *j, struct pc_dir *d)
 	if (!d || --d->refs)
 		return;
 	map_del(&j->dirs, d->ino, d->dev);
-	close(d->fd);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 }
 
@@ -730,12 +731,15 @@ static struct pc_dir *dir_get(struct pc_journal *j, int pfd)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	/* Only an undo journal holds the directory (tracking names it by
+	 * its inode: no fd per directory on a plain mount). */
 	snprintf(proc, sizeof(proc), PROC_FD, pfd);
-	d->fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	d->fd = j->undo ? open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	d->ino = st.st_ino;
 	d->dev = st.st_dev;
 	d->refs = 1;
-	if (d->fd < 0 || map_put(&j->dirs, st.st_ino, st.st_dev, d)) {
+	if ((j->undo && d->fd < 0) ||
+	    map_put(&j->dirs, st.st_ino, st.st_dev, d)) {
 		if (d->fd >= 0)
 			close(d->fd);
 		free(d);

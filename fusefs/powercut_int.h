@@ -62,7 +62,7 @@ enum pc_kind {
 
 /* A directory named by the journal. */
 struct pc_dir {
-	int fd;	       /* O_PATH */
+	int fd;	       /* O_PATH; -1 when only tracking */
 	ino_t ino;     /* backing st_ino */
 	dev_t dev;     /* backing st_dev */
 	unsigned refs; /* journal entries naming it */
