@@ -11,6 +11,13 @@
 # small files and a few large ones, checked with du) of which 1 MiB is
 # overwritten unsynced: the cut must not depend on the backing's size.
 #
+# Scratch space (issue 13): three workloads on a `--powercut` mount while
+# `ctl status` is sampled every 0.2 s: the journal's scratch bytes must
+# stay within 2 x the unsynced bytes + 64 KiB at every sample.  overwrite:
+# 200 x (1 MiB overwrite + fsync) of one file while a 1-byte file stays
+# unsynced; fio: random 4 KiB writes over 4 files with an fsync every 16
+# writes (120 s; 10 s quick); fsx: tests/tools/fsx.c with --fsync-each.
+#
 # Fault rules: the recording workloads (bench/suite-recording.sh's
 # rec_once) on two identical crashfs mounts; in each round one of them
 # holds ten rules on other paths (they never fire, but every write,
@@ -24,8 +31,10 @@
 fault_params() {
 	if [[ $BENCH_QUICK == 1 ]]; then
 		FAULT_SIZES="1M 16M 64M" FAULT_BIG_GIB=1
+		FAULT_FIO_S=10 FAULT_FSX_OPS=3000
 	else
 		FAULT_SIZES="1M 100M 1G" FAULT_BIG_GIB=10
+		FAULT_FIO_S=120 FAULT_FSX_OPS=20000
 	fi
 	# A multiple of 4 rounds: each arrangement of the rules workload
 	# (which mount holds the rules, which runs first) equally often.
@@ -240,6 +249,88 @@ fault_rules_workload() {
 	rm -rf "$base"
 }
 
+# Sample `ctl status` of mount $1 until pid $2 ends; print the peak
+# scratch bytes, the unsynced bytes then, and the worst excess of scratch
+# over 2 x unsynced (bytes, 0 if none), and the last sample's two.
+fault_sample() {
+	local mnt=$1 pid=$2 sc un peak=0 peak_un=0 worst=0 last_sc=0 last_un=0
+	while bench_alive "$pid"; do
+		read -r sc un < <("$CRASHFS" ctl "$mnt" status 2>/dev/null |
+			awk -F': *' '$1 == "scratch bytes" { s = $2 }
+				$1 == "unsynced bytes" { u = $2 }
+				END { print s + 0, u + 0 }')
+		if ((sc > peak)); then
+			peak=$sc peak_un=$un
+		fi
+		((sc - 2 * un > worst)) && worst=$((sc - 2 * un))
+		last_sc=$sc last_un=$un
+		sleep 0.2
+	done
+	echo "$peak $peak_un $worst $last_sc $last_un"
+}
+
+# The workload $1 in directory $2 (on the mount; $3 a plain directory).
+fault_scratch_run() {
+	local w=$1 dir=$2 ref=$3
+	case $w in
+	overwrite)
+		python3 - "$dir" <<'PY'
+import os, sys
+d = sys.argv[1]
+fd = os.open(os.path.join(d, "big"), os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"D" * (1 << 20)); os.fsync(fd)
+t = os.open(os.path.join(d, "tiny"), os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(t, b"t")  # stays unsynced
+for i in range(200):
+    os.pwrite(fd, bytes([65 + i % 26]) * (1 << 20), 0)
+    os.fsync(fd)
+PY
+		;;
+	fio)
+		fio --name=scratch --directory="$dir" --rw=randwrite --bs=4k \
+			--size=16M --nrfiles=4 --fsync=16 --ioengine=psync \
+			--time_based --runtime="$FAULT_FIO_S" >/dev/null
+		;;
+	fsx)
+		build/tools/fsx --seed 1 --ops "$FAULT_FSX_OPS" --fsync-each \
+			"$dir" "$ref" >/dev/null
+		;;
+	esac
+}
+
+fault_scratch() {
+	local w=$1 base=$BENCH_WORK/scratch-$1 pid res peak pun worst lsc lun
+	mkdir -p "$base/backing" "$base/ref"
+	bench_log "scratch space: $w on a --powercut mount"
+	if ! crashfs_mount "$base/trace" "$base/backing" "$base/mnt" \
+		--powercut; then
+		bench_fail "fault.scratch.$w" crashfs FAILED "$CRASHFS_ERROR"
+		return 0
+	fi
+	bench_bg pid fault_scratch_run "$w" "$base/mnt" "$base/ref"
+	res=$(fault_sample "$base/mnt" "$pid")
+	if ! bench_wait "$pid"; then
+		bench_fail "fault.scratch.$w" crashfs FAILED "the $w workload failed"
+	else
+		read -r peak pun worst lsc lun <<<"$res"
+		bench_result "fault.scratch.$w" crashfs \
+			"$(awk -v b="$worst" 'BEGIN { print b / 1024 }')"
+		bench_result "fault.scratch.$w.peak" crashfs \
+			"$(awk -v b="$peak" 'BEGIN { print b / 1024 }')"
+		bench_result "fault.scratch.$w.peakun" crashfs \
+			"$(awk -v b="$pun" 'BEGIN { print b / 1024 }')"
+		bench_result "fault.scratch.$w.end" crashfs \
+			"$(awk -v b="$lsc" 'BEGIN { print b / 1024 }')"
+		bench_result "fault.scratch.$w.endun" crashfs \
+			"$(awk -v u="$lun" 'BEGIN { print u / 1024 }')"
+		bench_result "fault.scratch.$w.du" crashfs \
+			"$(du -sk "$base/trace.scratch" | cut -f1)"
+	fi
+	crashfs_umount "$base/mnt" ||
+		bench_fail "fault.scratch.$w" crashfs FAILED "$CRASHFS_ERROR"
+	rm -rf "$base"
+}
+
 suite_faults() {
 	local s w
 	rec_params
@@ -254,6 +345,16 @@ suite_faults() {
 		"power cut, ${FAULT_BIG_GIB} GiB backing, 1 MiB unsynced$([[ $BENCH_QUICK == 1 ]] && echo ' (quick: not 10 GiB)')" \
 		ms "crashfs<100"
 	bench_row fault.scratch.big "  journal scratch before it" MiB -
+	for w in overwrite fio fsx; do
+		bench_row "fault.scratch.$w" \
+			"$w: scratch over 2 x unsynced, worst sample" KiB \
+			"crashfs<64"
+		bench_row "fault.scratch.$w.peak" "  peak scratch" KiB -
+		bench_row "fault.scratch.$w.peakun" "  unsynced then" KiB -
+		bench_row "fault.scratch.$w.end" "  scratch at the end" KiB -
+		bench_row "fault.scratch.$w.endun" "  unsynced at the end" KiB -
+		bench_row "fault.scratch.$w.du" "  scratch directory (du) at the end" KiB -
+	done
 	for w in seq rand create; do
 		bench_row "fault.rules.$w" \
 			"$w: 10 rules / none, $FAULT_REPEAT rounds" x \
@@ -267,6 +368,9 @@ suite_faults() {
 	# the disk busy for a while after them.
 	for w in seq rand create; do
 		fault_rules_workload "$w"
+	done
+	for w in overwrite fio fsx; do
+		fault_scratch "$w"
 	done
 	for s in $FAULT_SIZES; do
 		fault_cut_size "$s"

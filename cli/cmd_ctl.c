@@ -9,7 +9,9 @@
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/mountinfo.h"
+#include "fusefs/scratch.h"
 
+#include <limits.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -134,12 +136,43 @@ static int do_unmount(const char *mnt, const char *canon)
 	return 0;
 }
 
+/*
+ * The mount's daemon is gone: remove the power cut scratch directory it
+ * left (its fsname names it), or say where it is and how big.
+ */
+static void remove_dead_scratch(const char *source)
+{
+	const char *path;
+	uint64_t bytes = 0;
+	long pid;
+	int res;
+
+	if (strncmp(source, SCRATCH_FSNAME, strlen(SCRATCH_FSNAME)))
+		return;
+	path = source + strlen(SCRATCH_FSNAME);
+	res = scratch_remove_stale(path, &bytes);
+	if (res == 1) {
+		util_warn("removed the power cut scratch directory '%s' (%llu "
+			  "bytes) the killed daemon left",
+			  path, (unsigned long long)bytes);
+		return;
+	}
+	if (res == 0)
+		return;
+	bytes = 0;
+	scratch_probe(path, &pid, &bytes);
+	util_warn("the killed daemon left its power cut scratch directory "
+		  "'%s' (%llu bytes): cannot remove it: %s",
+		  path, (unsigned long long)bytes,
+		  res == -EBUSY ? "a running daemon holds it" : strerror(-res));
+}
+
 int cmd_umount(int argc, char **argv)
 {
 	uint64_t timeout = UMOUNT_TIMEOUT_S;
 	const char *mnt;
 	char *canon = NULL;
-	char type[64], line[CTL_LINE_MAX];
+	char type[64], line[CTL_LINE_MAX], source[PATH_MAX + 16];
 	int fd = -1, ret = 2, n, argi = 1;
 
 	util_set_progname("crashfs umount");
@@ -170,7 +203,7 @@ int cmd_umount(int argc, char **argv)
 		util_err("'%s' does not exist", mnt);
 		goto out_free;
 	}
-	n = mountinfo_type(canon, type, sizeof(type));
+	n = mountinfo_get(canon, type, sizeof(type), source, sizeof(source));
 	if (n <= 0) {
 		util_err(n == 0 ? "'%s' is not mounted"
 				: "cannot read the mount table: %s",
@@ -194,6 +227,8 @@ int cmd_umount(int argc, char **argv)
 			  "unmounting anyway: its trace may be cut short",
 			  mnt);
 	ret = do_unmount(mnt, canon);
+	if (!ret && fd < 0)
+		remove_dead_scratch(source);
 	if (ret || fd < 0)
 		goto out_close;
 	n = ctl_read_line(fd, line, sizeof(line), (int)timeout * 1000);
@@ -224,24 +259,30 @@ out_free:
 static void ctl_usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
-	       "trace\n"
-	       "       crashfs ctl MNT status         show the daemon's "
-	       "state\n"
-	       "       crashfs ctl MNT powercut       drop everything not "
-	       "durable (strict)\n"
-	       "       crashfs ctl MNT powercut --keep metadata\n"
-	       "                                      drop only unsynced data "
-	       "(LazyFS-like)\n"
-	       "       crashfs ctl MNT powercut --seed S\n"
-	       "                                      a random state the posix "
-	       "model allows,\n"
-	       "                                      the same for the same S "
-	       "(docs/faults.md)\n"
-	       "       crashfs ctl MNT fault RULE...  add a fault rule "
-	       "(docs/faults.md)\n"
-	       "       crashfs ctl MNT faults [clear] list the fault rules, "
-	       "or remove them\n");
+	    f,
+	    "usage: crashfs ctl MNT mark TEXT...   put a mark in the "
+	    "trace\n"
+	    "       crashfs ctl MNT status         show the daemon's "
+	    "state\n"
+	    "       crashfs ctl MNT unsynced [--json]\n"
+	    "                                      what is not yet durable: "
+	    "files and byte\n"
+	    "                                      ranges, pending directory "
+	    "ops, attributes\n"
+	    "       crashfs ctl MNT powercut       drop everything not "
+	    "durable (strict)\n"
+	    "       crashfs ctl MNT powercut --keep metadata\n"
+	    "                                      drop only unsynced data "
+	    "(LazyFS-like)\n"
+	    "       crashfs ctl MNT powercut --seed S\n"
+	    "                                      a random state the posix "
+	    "model allows,\n"
+	    "                                      the same for the same S "
+	    "(docs/faults.md)\n"
+	    "       crashfs ctl MNT fault RULE...  add a fault rule "
+	    "(docs/faults.md)\n"
+	    "       crashfs ctl MNT faults [clear] list the fault rules, "
+	    "or remove them\n");
 }
 
 /* Join argv[0..argc) with spaces into a request after verb. */
@@ -389,9 +430,16 @@ int cmd_ctl(int argc, char **argv)
 		return send_mark(mnt, argc - 3, argv + 3);
 	if (!strcmp(verb, "fault") || !strcmp(verb, "faults"))
 		return send_fault(mnt, verb, argc - 3, argv + 3);
+	if (!strcmp(verb, "unsynced")) {
+		if (argc > 4 || (argc == 4 && strcmp(argv[3], "--json"))) {
+			util_err("unsynced takes '--json' or nothing");
+			return 2;
+		}
+		return request(mnt, argc == 4 ? "unsynced json" : "unsynced");
+	}
 	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
 		util_err("unknown command '%s' (commands: fault, faults, mark, "
-			 "powercut, status)",
+			 "powercut, status, unsynced)",
 			 verb);
 		return 2;
 	}

@@ -325,7 +325,7 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 			     "error unknown power cut mode '%s' (strict, "
 			     "keep-metadata, seed=S)",
 			     arg);
-	if (!fs->pc)
+	if (!pc_can_cut(fs))
 		return reply(fd,
 			     "error this mount keeps no undo journal: mount "
 			     "with 'crashfs mount --powercut' to cut the "
@@ -352,6 +352,38 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 		  (unsigned long long)how.files_dropped,
 		  *how.dropped ? how.dropped : "-"))
 		return -EPIPE;
+	return reply(fd, "ok");
+}
+
+/* unsynced [json]: what is not yet durable (pc_report()) */
+static int verb_unsynced(struct ctl_server *srv, int fd, const char *arg)
+{
+	char *buf = NULL, *line, *next;
+	size_t len = 0;
+	FILE *mem;
+	int err;
+
+	if (*arg && strcmp(arg, "json"))
+		return reply(fd, "error unsynced takes 'json' or nothing");
+	mem = open_memstream(&buf, &len);
+	if (!mem)
+		return reply(fd, "error %s", strerror(errno));
+	err = pc_report(srv->fs, mem, *arg != '\0');
+	if (fclose(mem) && !err)
+		err = -ENOMEM;
+	for (line = buf; !err && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (reply(fd, "%s", line)) {
+			free(buf);
+			return -EPIPE;
+		}
+	}
+	free(buf);
+	if (err)
+		return reply(fd, "error cannot make the report: %s",
+			     strerror(-err));
 	return reply(fd, "ok");
 }
 
@@ -431,8 +463,10 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 }
 
 static const struct ctl_verb verbs[] = {
-    {"fault", verb_fault},	 {"faults", verb_faults}, {"mark", verb_mark},
-    {"powercut", verb_powercut}, {"status", verb_status}, {"wait", verb_wait},
+    {"fault", verb_fault},   {"faults", verb_faults},
+    {"mark", verb_mark},     {"powercut", verb_powercut},
+    {"status", verb_status}, {"unsynced", verb_unsynced},
+    {"wait", verb_wait},
 };
 
 /* Run one request line.  Returns as a verb does. */
@@ -449,7 +483,7 @@ static int request(struct ctl_server *srv, int fd, char *line)
 			return verbs[i].fn(srv, fd, arg);
 	return reply(fd,
 		     "error unknown command '%s' (commands: fault, faults, "
-		     "mark, powercut, status, wait)",
+		     "mark, powercut, status, unsynced, wait)",
 		     line);
 }
 

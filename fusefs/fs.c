@@ -6,7 +6,6 @@
  * and appended to the trace (see fs.h).
  */
 #include "fusefs/fs.h"
-#include "fusefs/powercut.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +87,6 @@ void cfs_release(struct cfs *fs)
 	struct cfs_inode *in;
 	size_t pos = 0;
 
-	pc_release(fs);
 	fault_set_release(&fs->faults);
 	while ((in = map_next(&fs->inodes, &pos, NULL, NULL))) {
 		if (in->fd >= 0)

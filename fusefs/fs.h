@@ -137,7 +137,8 @@ struct pc_journal;
  * Returns 0 or -errno. */
 int cfs_init(struct cfs *fs, const char *backing);
 
-/* Forget every inode and close every fd; fs->tw must be closed already. */
+/* Forget every inode and close every fd; fs->tw must be closed and the
+ * power cut journal released (pc_release) already. */
 void cfs_release(struct cfs *fs);
 
 /* Log a message (stderr, with a time stamp); cfs_error also keeps it as

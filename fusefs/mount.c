@@ -11,6 +11,7 @@
 #include "fusefs/powercut.h"
 #include "fusefs/mount.h"
 #include "fusefs/mountinfo.h"
+#include "fusefs/scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +143,41 @@ static int check_paths(const struct mount_opts *o, struct cfs *fs)
 	return 0;
 }
 
+/*
+ * A --powercut daemon killed without `crashfs umount` leaves its scratch
+ * directory (fusefs/scratch.h) beside its trace or in the backing root.
+ * A new mount with the same trace or backing removes a stale one, so it
+ * never shows in the mount nor holds links to files; a live one (another
+ * daemon's) is left alone.
+ */
+static void remove_stale_scratch(struct cfs *fs)
+{
+	char *paths[2] = {NULL, NULL};
+	uint64_t bytes;
+	int res;
+
+	if (asprintf(&paths[0], "%s.scratch", fs->trace_path) < 0)
+		paths[0] = NULL;
+	if (asprintf(&paths[1], "%s/%s", fs->backing, PC_SCRATCH) < 0)
+		paths[1] = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		res = scratch_remove_stale(paths[i], &bytes);
+		if (res == 1)
+			util_warn(
+			    "removed the power cut scratch directory '%s' "
+			    "(%llu bytes) left by a killed daemon",
+			    paths[i], (unsigned long long)bytes);
+		else if (res < 0 && res != -EBUSY && res != -ENOTEMPTY &&
+			 res != -ENOTDIR)
+			util_warn("cannot remove the stale power cut scratch "
+				  "directory '%s': %s",
+				  paths[i], strerror(-res));
+		free(paths[i]);
+	}
+}
+
 /* Held O_PATH fds follow the number of files the kernel knows. */
 static void raise_fd_limit(void)
 {
@@ -171,6 +207,10 @@ static bool lets_others_in(const char *opts)
 }
 
 /*
+ * The mount's own FUSE options.  fsname is "crashfs", or with --powercut
+ * "crashfs:" and the scratch directory (fusefs/scratch.h), so that
+ * `crashfs umount` of a mount whose daemon was killed can find and remove
+ * it (commas and backslashes escaped for libfuse's option parser).
  * default_permissions only when other users can reach the mount.
  * Without allow_other or allow_root the kernel lets in only processes
  * with the daemon's own uid and gid, and the backing directory's checks,
@@ -178,24 +218,42 @@ static bool lets_others_in(const char *opts)
  * the kernel's checks would cost a GETATTR of the parent after every
  * create and unlink (they drop its cached attributes).
  */
+static char *fsname_opts(struct cfs *fs, bool others)
+{
+	const char *dir = pc_scratch_dir(fs);
+	size_t len = 128 + (dir ? 2 * strlen(dir) : 0);
+	char *out = malloc(len), *p;
+
+	if (!out)
+		return NULL;
+	p = out + sprintf(out, "fsname=%s", dir ? SCRATCH_FSNAME : "crashfs");
+	if (dir) {
+		for (; *dir; dir++) {
+			if (*dir == ',' || *dir == '\\')
+				*p++ = '\\';
+			*p++ = *dir;
+		}
+	}
+	sprintf(p, ",subtype=crashfs%s", others ? ",default_permissions" : "");
+	return out;
+}
+
 static struct fuse_session *new_session(const struct mount_opts *o,
 					struct cfs *fs)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
+	char *opts = fsname_opts(fs, lets_others_in(o->fuse_opts));
 
-	if (fuse_opt_add_arg(&args, "crashfs") ||
-	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, lets_others_in(o->fuse_opts)
-					? "fsname=crashfs,subtype=crashfs,"
-					  "default_permissions"
-					: "fsname=crashfs,subtype=crashfs"))
+	if (!opts || fuse_opt_add_arg(&args, "crashfs") ||
+	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts))
 		goto out;
 	if (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
 			     fuse_opt_add_arg(&args, o->fuse_opts)))
 		goto out;
 	se = fuse_session_new(&args, &cfs_ops, sizeof(cfs_ops), fs);
 out:
+	free(opts);
 	fuse_opt_free_args(&args);
 	return se;
 }
@@ -322,6 +380,7 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
 	int ret = 2, err, ctlfd = -1, logfd = -1;
+	char msg[PATH_MAX + 200];
 	char ok = 0;
 
 	if (o->log) {
@@ -360,6 +419,15 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 				 o->mnt, strerror(-ctlfd));
 		goto out_release;
 	}
+	/* Before the trace is made: a running daemon's trace and scratch
+	 * are refused, not overwritten. */
+	remove_stale_scratch(fs);
+	err = pc_init(fs, o->powercut, msg, sizeof(msg));
+	if (err) {
+		util_err("cannot make the power cut scratch directory: %s",
+			 msg);
+		goto out_release;
+	}
 	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs->backing);
 	fs->tw = trace_writer_create(fs->trace_path, &hdr);
 	if (!fs->tw) {
@@ -371,13 +439,6 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 	if (err) {
 		util_err("cannot write trace '%s': %s", o->trace,
 			 strerror(-err));
-		goto out_trace;
-	}
-	err = o->powercut ? pc_init(fs) : 0;
-	if (err) {
-		util_err("cannot make the power cut scratch directory beside "
-			 "'%s': %s",
-			 o->trace, strerror(-err));
 		goto out_trace;
 	}
 	fs->se = new_session(o, fs);
@@ -426,6 +487,7 @@ out_trace:
 		unlink(fs->trace_path);
 	}
 out_release:
+	pc_release(fs);
 	cfs_release(fs);
 	if (ctlfd >= 0)
 		close(ctlfd);

@@ -33,6 +33,12 @@ static void unescape(char *s)
 
 int mountinfo_type(const char *dir, char *type, size_t len)
 {
+	return mountinfo_get(dir, type, len, NULL, 0);
+}
+
+int mountinfo_get(const char *dir, char *type, size_t len, char *source,
+		  size_t slen)
+{
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL, *save, *field, *mnt;
 	size_t cap = 0;
@@ -60,6 +66,11 @@ int mountinfo_type(const char *dir, char *type, size_t len)
 			;
 		field = field ? strtok_r(NULL, " ", &save) : NULL;
 		snprintf(type, len, "%s", field ? field : "?");
+		field = field ? strtok_r(NULL, " ", &save) : NULL;
+		if (field)
+			unescape(field);
+		if (source)
+			snprintf(source, slen, "%s", field ? field : "");
 		found = 1;
 	}
 	free(line);

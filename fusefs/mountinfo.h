@@ -20,4 +20,9 @@
  */
 int mountinfo_type(const char *dir, char *type, size_t len);
 
+/* mountinfo_type(), and the mount's source (its fsname for FUSE) in
+ * source (if not NULL). */
+int mountinfo_get(const char *dir, char *type, size_t len, char *source,
+		  size_t slen);
+
 #endif /* CRASHFS_FUSEFS_MOUNTINFO_H */

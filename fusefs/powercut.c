@@ -2,16 +2,20 @@
 /** @file
  *
  * The undo journal behind `crashfs ctl MNT powercut` (see powercut.h for
- * the method).  Scratch space: TRACE.scratch beside the trace when that is
- * on the backing filesystem, else BACKING/.crashfs-scratch, hidden from
- * the mount; emptied at each cut and removed at unmount.  It holds one file of
- * saved bytes ("data") and the entries removed by non-durable ops, named
- * k<N>.
+ * the method).  Scratch space (fusefs/scratch.h): TRACE.scratch beside the
+ * trace when that is on the backing filesystem, else
+ * BACKING/.crashfs-scratch, hidden from the mount; emptied at each cut and
+ * removed at unmount.  It holds one file of saved bytes per dirty file
+ * (d<N>, deleted when the file is synced) and the entries removed by
+ * non-durable ops (k<N>, deleted when a directory fsync commits them).
  */
 #include "fusefs/powercut.h"
 
 #include "core/persist.h"
+#include "core/ranges.h"
 #include "fusefs/fs.h"
+#include "fusefs/powercut_int.h"
+#include "fusefs/scratch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,107 +27,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* Saved old bytes of a file: [off, off + len) were at pos in "data". */
-struct pc_save {
-	off_t off;
-	size_t len;
-	off_t pos;
-};
-
-/* A byte range [off, end). */
-struct pc_range {
-	off_t off, end;
-};
-
-/* A file with changes since its last fsync. */
-struct pc_file {
-	int fd;		       /* O_RDWR on the inode, so it outlives names */
-	ino_t ino;	       /* backing st_ino */
-	dev_t dev;	       /* backing st_dev */
-	off_t durable;	       /* size at the last durable point */
-	off_t low;	       /* lowest size since: bytes above were saved */
-	uint64_t bytes;	       /* bytes changed since (status) */
-	off_t dlow;	       /* durable bytes from here on are zeros */
-	uint64_t gen;	       /* names this record in the journal */
-	struct pc_save *sv;    /* saves, oldest first */
-	size_t nsv, capsv;     /* used, allocated */
-	bool failed;	       /* an fsync failed: what it covered is lost */
-	bool inexact;	       /* ... and a fallocate followed (not mirrored) */
-	struct pc_range *post; /* written since the failed fsync / last sync */
-	size_t npost, cappost; /* used, allocated */
-	off_t post_end;	       /* end of the furthest write in post */
-	bool post_trunc;       /* post holds a truncate (to OFF_MAX) */
-	bool unjournalled;     /* a punch/collapse/insert/keep-size
-				  fallocate since the last sync */
-	bool keep;	       /* seeded cut: its pending data stays */
-	struct timespec times[2]; /* atime, mtime when it became dirty */
-	uint64_t before;	  /* trace records then (pc_op.before) */
-	bool times_kept;	  /* a later utimens stays: keep its times */
-	struct pc_range *zero;	  /* committed punch/zero ranges: the */
-	size_t nzero, capzero;	  /* durable content has zeros there */
-};
-
-enum pc_kind {
-	PK_ADDED,   /* name was made: undo moves it aside */
-	PK_REMOVED, /* name was removed, kept as k<keep>: undo puts it back */
-	PK_RENAMED, /* name -> name2 (flags), victim kept if keep */
-	PK_SIZE,    /* a size op: durable once committed (journal order) */
-	PK_ATTR,    /* chmod, chown or an xattr change: old value kept */
-};
-
-/* A directory named by the journal. */
-struct pc_dir {
-	int fd;	       /* O_PATH */
-	ino_t ino;     /* backing st_ino */
-	dev_t dev;     /* backing st_dev */
-	unsigned refs; /* journal entries naming it */
-};
-
-/* One non-durable entry op. */
-struct pc_op {
-	enum pc_kind kind;
-	struct pc_dir *dir, *dir2; /* dir2: rename target directory */
-	char *name, *name2;
-	unsigned int flags; /* rename flags */
-	uint64_t keep;	    /* scratch k<keep> holds the removed entry, 0 */
-	bool keep_dir;	    /* ... and it is a directory */
-	ino_t kino;	    /* ... its backing inode (nlink fix) */
-	dev_t kdev;
-	ino_t ino; /* PK_SIZE: the file (st_ino, st_dev) ... */
-	dev_t dev;
-	uint64_t gen;	  /* ... its pc_file's gen */
-	off_t size;	  /* ... its new size (or at least that) */
-	bool at_least;	  /* ... an extension only (fallocate) */
-	off_t zoff, zend; /* ... bytes a punch or zero-range made zeros */
-	int afd;	  /* PK_ATTR: O_PATH on the file (also ino, dev), -1 */
-	int what;	  /* ... PC_ATTR_* */
-	struct stat old;  /* ... mode and owner before */
-	char *xval;	  /* ... xattr name's value before (name) ... */
-	ssize_t xlen;	  /* ... its length, -1 if it had none */
-	uint64_t before;  /* records in the trace before this op's */
-};
-
-struct pc_journal {
-	struct cfs *fs;	    /* the daemon */
-	char *path;	    /* the scratch directory */
-	bool hidden;	    /* ... is BACKING/PC_SCRATCH, hidden */
-	int scratch;	    /* O_RDONLY on the scratch directory */
-	int data;	    /* the saved-bytes file */
-	off_t data_end;	    /* its length */
-	uint64_t next_keep; /* names k<N> */
-	uint64_t next_gen;  /* pc_file gens */
-	ino_t hint_ino;	    /* file_get(): the inode, if known, or 0 */
-	dev_t hint_dev;
-	uint64_t cuts;	       /* power cuts done */
-	struct map files;      /* (ino, dev) -> pc_file */
-	struct map dirs;       /* (ino, dev) -> pc_dir */
-	pthread_mutex_t klock; /* kept, nkept: read outside fs->order */
-	struct map kept;       /* (ino, dev) -> links held in scratch */
-	uint64_t nkept;	       /* entries in kept; atomic reads */
-	struct pc_op *ops;     /* the entry journal, oldest first */
-	size_t nops, capops;   /* used, allocated */
-};
-
 /* Kernel caches to drop after a cut. */
 struct pc_inval {
 	struct pc_inval *next;
@@ -131,46 +34,10 @@ struct pc_inval {
 	char name[];	 /* entry name, "" for the inode itself */
 };
 
-#define PROC_FD "/proc/self/fd/%d"
-
-/* Remove everything inside the directory at dfd (not dfd itself). */
-static int empty_dir(struct cfs *fs, int dfd)
+/* scratch_empty() callback: a removed kept entry's inode may be gone. */
+static void entry_gone(void *arg, const struct stat *st)
 {
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int fd, err = 0;
-
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -errno;
-	}
-	while ((d = readdir(dir))) {
-		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-			continue;
-		if (fstatat(dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, d->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC);
-			if (sub >= 0) {
-				empty_dir(fs, sub);
-				close(sub);
-			}
-		}
-		if (unlinkat(dfd, d->d_name,
-			     S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-			err = -errno;
-		else if (fs)
-			inode_unlinked_locked(fs, &st);
-	}
-	closedir(dir);
-	return err;
+	inode_unlinked_locked(arg, st);
 }
 
 /*
@@ -201,23 +68,21 @@ static char *scratch_path(struct cfs *fs, bool *hidden)
 	return path;
 }
 
-/* Make and open j->path with its data file.  0 or -errno. */
-static int scratch_open(struct pc_journal *j)
+/* Make, lock and open j->path.  0 or -errno (and a message in err). */
+static int journal_open(struct cfs *fs, struct pc_journal *j, char *err,
+			size_t errlen)
 {
-	int err;
+	uint64_t stale;
 
-	if (mkdir(j->path, 0700) < 0 && errno != EEXIST)
-		return -errno;
 	j->scratch =
-	    open(j->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	    scratch_open(j->path, fs->mount, &j->lock, &stale, err, errlen);
 	if (j->scratch < 0)
-		return -errno;
-	err = empty_dir(NULL, j->scratch);
-	if (err)
-		return err;
-	j->data = openat(j->scratch, "data",
-			 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	return j->data < 0 ? -errno : 0;
+		return j->scratch;
+	if (stale)
+		cfs_log("power cut scratch: emptied '%s', left by a killed "
+			"daemon (%llu bytes)",
+			j->path, (unsigned long long)stale);
+	return 0;
 }
 
 /* Can entries move between the backing root and the scratch directory
@@ -226,41 +91,45 @@ static bool scratch_linkable(struct cfs *fs, struct pc_journal *j)
 {
 	static const char probe[] = ".crashfs-probe";
 
-	if (linkat(j->scratch, "data", fs->mount_fd, probe, 0) < 0)
+	if (linkat(j->scratch, "owner", fs->mount_fd, probe, 0) < 0)
 		return errno != EXDEV;
 	unlinkat(fs->mount_fd, probe, 0);
 	return true;
 }
 
-int pc_init(struct cfs *fs)
+int pc_init(struct cfs *fs, bool undo, char *msg, size_t msglen)
 {
 	struct pc_journal *j = calloc(1, sizeof(*j));
 	int err;
 
-	if (!j)
+	if (!j) {
+		snprintf(msg, msglen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	j->fs = fs;
-	j->scratch = j->data = -1;
-	j->next_keep = 1;
+	j->undo = undo;
+	j->scratch = j->lock = -1;
+	j->next_keep = j->next_data = 1;
 	pthread_mutex_init(&j->klock, NULL);
+	if (!undo) {
+		fs->pc = j; /* tracking only: no scratch */
+		return 0;
+	}
 	j->path = scratch_path(fs, &j->hidden);
 	if (!j->path)
 		goto out_errno;
-	err = scratch_open(j);
+	err = journal_open(fs, j, msg, msglen);
 	if (!err && !j->hidden && !scratch_linkable(fs, j)) {
 		/* Beside the trace is another mount: use the backing root. */
-		close(j->data);
-		unlinkat(j->scratch, "data", 0);
-		close(j->scratch);
-		j->data = j->scratch = -1;
-		rmdir(j->path);
+		scratch_close(j->path, j->scratch, j->lock);
+		j->scratch = j->lock = -1;
 		free(j->path);
 		j->hidden = true;
 		if (asprintf(&j->path, "%s/%s", fs->backing, PC_SCRATCH) < 0) {
 			j->path = NULL;
 			err = -ENOMEM;
 		} else {
-			err = scratch_open(j);
+			err = journal_open(fs, j, msg, msglen);
 		}
 	}
 	if (err)
@@ -270,22 +139,44 @@ int pc_init(struct cfs *fs)
 
 out_errno:
 	err = -errno;
+	snprintf(msg, msglen, "%s", strerror(errno));
 out_err:
-	if (j->data >= 0)
-		close(j->data);
-	if (j->scratch >= 0)
-		close(j->scratch);
 	free(j->path);
 	free(j);
 	return err;
 }
 
-static void file_free(struct pc_file *f)
+const char *pc_scratch_dir(struct cfs *fs)
 {
-	close(f->fd);
-	free(f->sv);
-	free(f->post);
-	free(f->zero);
+	return fs->pc ? fs->pc->path : NULL;
+}
+
+bool pc_can_cut(struct cfs *fs)
+{
+	return fs->pc && fs->pc->undo;
+}
+
+/* d<N>, k<N> */
+static void data_name(char buf[32], uint64_t n)
+{
+	snprintf(buf, 32, "d%llu", (unsigned long long)n);
+}
+
+static void file_free(struct pc_journal *j, struct pc_file *f)
+{
+	char dn[32];
+
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->sfd >= 0) {
+		close(f->sfd);
+		data_name(dn, f->data);
+		unlinkat(j->scratch, dn, 0);
+	}
+	ranges_release(&f->dirty);
+	ranges_release(&f->sv);
+	ranges_release(&f->post);
+	ranges_release(&f->zero);
 	free(f);
 }
 
@@ -294,7 +185,8 @@ static void dir_put(struct pc_journal *j, struct pc_dir *d)
 	if (!d || --d->refs)
 		return;
 	map_del(&j->dirs, d->ino, d->dev);
-	close(d->fd);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 }
 
@@ -318,17 +210,15 @@ void pc_release(struct cfs *fs)
 	if (!j)
 		return;
 	while ((f = map_next(&j->files, &pos, NULL, NULL)))
-		file_free(f);
+		file_free(j, f);
 	map_release(&j->files);
 	for (size_t i = 0; i < j->nops; i++)
 		op_free(j, &j->ops[i]);
 	free(j->ops);
 	map_release(&j->dirs);
 	map_release(&j->kept);
-	close(j->data);
-	empty_dir(NULL, j->scratch);
-	close(j->scratch);
-	rmdir(j->path);
+	if (j->undo)
+		scratch_close(j->path, j->scratch, j->lock);
 	free(j->path);
 	free(j);
 	fs->pc = NULL;
@@ -375,13 +265,17 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	snprintf(proc, sizeof(proc), PROC_FD, fd);
-	f->fd = open(proc, O_RDWR | O_CLOEXEC);
-	if (f->fd < 0) {
-		*err = -errno;
-		free(f);
-		return NULL;
+	f->fd = -1;
+	if (j->undo) {
+		snprintf(proc, sizeof(proc), PROC_FD, fd);
+		f->fd = open(proc, O_RDWR | O_CLOEXEC);
+		if (f->fd < 0) {
+			*err = -errno;
+			free(f);
+			return NULL;
+		}
 	}
+	f->sfd = -1;
 	f->ino = st.st_ino;
 	f->dev = st.st_dev;
 	f->gen = ++j->next_gen;
@@ -391,89 +285,120 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 	f->before = j->fs->tw ? trace_writer_count(j->fs->tw) : 0;
 	*err = map_put(&j->files, st.st_ino, st.st_dev, f);
 	if (*err) {
-		file_free(f);
+		file_free(j, f);
 		return NULL;
 	}
 	return f;
 }
 
-/* Save f's bytes [off, end) that lie below its low mark. */
-static int save(struct pc_journal *j, struct pc_file *f, off_t off, off_t end)
+/* f's data file, made at its first save.  0 or -errno. */
+static int data_open(struct pc_journal *j, struct pc_file *f)
+{
+	char dn[32];
+
+	if (f->sfd >= 0)
+		return 0;
+	f->data = j->next_data++;
+	data_name(dn, f->data);
+	f->sfd =
+	    openat(j->scratch, dn, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f->send = 0;
+	return f->sfd < 0 ? -errno : 0;
+}
+
+/* Copy len bytes at from in fd to the end of f's data file; the bytes
+ * copied (fewer at the end of fd) or -errno. */
+static ssize_t data_copy(struct pc_file *f, int fd, off_t from, off_t len)
 {
 	char buf[65536];
-	struct pc_save *s;
-	off_t pos;
+	off_t done = 0;
 
-	if (end > f->low)
-		end = f->low;
-	if (off >= end)
-		return 0;
-	if (f->nsv) {
-		/* Inside the last save: its old bytes are already kept. */
-		s = &f->sv[f->nsv - 1];
-		if (off >= s->off && end <= s->off + (off_t)s->len)
-			return 0;
-	}
-	if (f->nsv == f->capsv) {
-		size_t cap = f->capsv ? 2 * f->capsv : 8;
-
-		s = realloc(f->sv, cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		f->sv = s;
-		f->capsv = cap;
-	}
-	s = &f->sv[f->nsv];
-	*s = (struct pc_save){.off = off, .len = 0, .pos = j->data_end};
-	for (pos = off; pos < end;) {
-		size_t n = (size_t)(end - pos) < sizeof(buf)
-			       ? (size_t)(end - pos)
+	while (done < len) {
+		size_t n = (size_t)(len - done) < sizeof(buf)
+			       ? (size_t)(len - done)
 			       : sizeof(buf);
-		ssize_t r = pread(f->fd, buf, n, pos);
+		ssize_t r = pread(fd, buf, n, from + done);
 
 		if (r < 0)
 			return -errno;
 		if (r == 0)
 			break;
-		if (pwrite(j->data, buf, (size_t)r, j->data_end) != r)
+		if (pwrite(f->sfd, buf, (size_t)r, f->send) != r)
 			return errno ? -errno : -ENOSPC;
-		j->data_end += r;
-		pos += r;
+		f->send += r;
+		done += r;
 	}
-	s->len = (size_t)(pos - off);
-	f->nsv++;
+	return done;
+}
+
+/* Save the old bytes [off, end) of f, none of them saved yet. */
+static int save_gap(struct pc_journal *j, struct pc_file *f, off_t off,
+		    off_t end)
+{
+	off_t pos;
+	ssize_t n;
+	int err = data_open(j, f);
+
+	if (err)
+		return err;
+	pos = f->send;
+	n = data_copy(f, f->fd, off, end - off);
+	if (n < 0)
+		return (int)n;
+	return ranges_put(&f->sv, off, off + n, pos);
+}
+
+/* Save f's bytes [off, end) that lie below its low mark and are not saved
+ * yet: each old byte is saved once, so the saves never outgrow the file's
+ * durable size or what changed in it. */
+static int save(struct pc_journal *j, struct pc_file *f, off_t off, off_t end)
+{
+	size_t i;
+	int err;
+
+	if (end > f->low)
+		end = f->low;
+	i = ranges_find(&f->sv, off);
+	while (off < end) {
+		const struct range *r = i < f->sv.n ? &f->sv.v[i] : NULL;
+		off_t gap = r && r->off < end ? r->off : end;
+
+		if (r && r->off <= off) {
+			off = r->end;
+			i++;
+			continue;
+		}
+		err = save_gap(j, f, off, gap);
+		if (err)
+			return err;
+		off = gap;
+		i = ranges_find(&f->sv, off);
+	}
 	return 0;
 }
 
 #define OFF_MAX INT64_MAX
 
-/* Append [off, end) to the range array *v (*n used, *cap allocated). */
-static int range_add(struct pc_range **v, size_t *n, size_t *cap, off_t off,
-		     off_t end)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 8;
-		struct pc_range *r = realloc(*v, c * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		*v = r;
-		*cap = c;
-	}
-	(*v)[(*n)++] = (struct pc_range){off, end};
-	return 0;
-}
-
 /* Note [off, end) as zeros in the durable content. */
 static int zero_add(struct pc_file *f, off_t off, off_t end)
 {
-	return range_add(&f->zero, &f->nzero, &f->capzero, off, end);
+	return ranges_add(&f->zero, off, end);
 }
 
 /* Note [off, end) as written since the failed fsync. */
 static int post_add(struct pc_file *f, off_t off, off_t end)
 {
-	return range_add(&f->post, &f->npost, &f->cappost, off, end);
+	return ranges_add(&f->post, off, end);
+}
+
+/* Note [off, end) as changed since the last sync (logged if it fails:
+ * the report is then short, the cut is not affected). */
+static void dirty_add(struct pc_journal *j, struct pc_file *f, off_t off,
+		      off_t end)
+{
+	if (ranges_add(&f->dirty, off, end))
+		cfs_error(j->fs, "power cut journal: out of memory; the "
+				 "unsynced ranges of a file are incomplete");
 }
 
 int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
@@ -490,7 +415,9 @@ int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;
-	f->bytes += len;
+	dirty_add(j, f, off, off + (off_t)len);
+	if (!j->undo)
+		return 0;
 	if (f->failed && len) {
 		err = post_add(f, off, off + (off_t)len);
 		if (err)
@@ -501,10 +428,19 @@ int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
 	return save(j, f, off, off + (off_t)len);
 }
 
+/* The size of the file at fd, or -1. */
+static off_t size_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 ? -1 : st.st_size;
+}
+
 int pc_truncate(struct cfs *fs, int fd, off_t size)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
+	off_t cur;
 	int err;
 
 	if (!j)
@@ -512,7 +448,12 @@ int pc_truncate(struct cfs *fs, int fd, off_t size)
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;
-	f->bytes++;
+	cur = size_of(fd);
+	if (cur >= 0)
+		dirty_add(j, f, size < cur ? size : cur,
+			  size < cur ? cur : size);
+	if (!j->undo)
+		return 0;
 	if (f->failed) {
 		/* Every byte from size on is the truncate's now. */
 		err = post_add(f, size, OFF_MAX);
@@ -532,6 +473,7 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
+	off_t cur;
 	int err;
 
 	if (!j)
@@ -539,21 +481,30 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;
-	f->bytes += (uint64_t)len;
 	f->inexact |= f->failed;
 	/* Only plain and zero-range allocations join the journal
 	 * (pc_resized()); a seeded cut drops the data of the others. */
 	f->unjournalled |= (mode & ~FALLOC_FL_ZERO_RANGE) != 0;
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 		/* Everything from off moves. */
-		err = save(j, f, off, f->low);
+		cur = size_of(fd);
+		dirty_add(j, f, off, (cur > off ? cur : off) + len);
+		err = j->undo ? save(j, f, off, f->low) : 0;
 		if (!err && off < f->low)
 			f->low = off;
 		return err;
 	}
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
-		return save(j, f, off, off + len);
-	return 0; /* allocation only: no byte changes, the size is cut back */
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		dirty_add(j, f, off, off + len);
+		return j->undo ? save(j, f, off, off + len) : 0;
+	}
+	/* allocation only: no byte changes, the size is cut back */
+	if (!(mode & FALLOC_FL_KEEP_SIZE)) {
+		cur = size_of(fd);
+		if (cur >= 0 && off + len > cur)
+			dirty_add(j, f, cur, off + len);
+	}
+	return 0;
 }
 
 /* A new PK_SIZE op for the regular file at fd, or NULL (not journalled,
@@ -604,96 +555,64 @@ void pc_zeroed(struct cfs *fs, int fd, off_t off, off_t len)
 
 /* ---- a failed fsync ---------------------------------------------------- */
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct pc_range *x = a, *y = b;
-
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Sort and merge f->post. */
-static void post_merge(struct pc_file *f)
-{
-	size_t n = 0;
-
-	qsort(f->post, f->npost, sizeof(*f->post), range_cmp);
-	for (size_t i = 0; i < f->npost; i++) {
-		if (n && f->post[i].off <= f->post[n - 1].end) {
-			if (f->post[i].end > f->post[n - 1].end)
-				f->post[n - 1].end = f->post[i].end;
-		} else {
-			f->post[n++] = f->post[i];
-		}
-	}
-	f->npost = n;
-}
-
-/* A growing array of saves. */
-struct save_vec {
-	struct pc_save *v;
-	size_t n, cap;
-};
-
-static int vec_push(struct save_vec *sv, off_t off, off_t end, off_t pos)
-{
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? 2 * sv->cap : 8;
-		struct pc_save *v = realloc(sv->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
-	sv->v[sv->n++] = (struct pc_save){off, (size_t)(end - off), pos};
-	return 0;
-}
-
-/* Zeros for [off, end) in the data file; their position or -errno. */
-static off_t zeros(struct pc_journal *j, off_t off, off_t end)
-{
-	static const char z[4096];
-	off_t pos = j->data_end;
-
-	while (off < end) {
-		size_t n = (size_t)(end - off) < sizeof(z) ? (size_t)(end - off)
-							   : sizeof(z);
-		if (pwrite(j->data, z, n, j->data_end) != (ssize_t)n)
-			return errno ? -errno : -ENOSPC;
-		j->data_end += (off_t)n;
-		off += (off_t)n;
-	}
-	return pos;
-}
-
-/* Push the parts of [a, b) outside f->post (merged): saved bytes at pos
+/* Put the parts of [a, b) outside f->post into nv: saved bytes at pos
  * (for a), or zeros when pos < 0. */
-static int push_outside(struct pc_journal *j, struct pc_file *f,
-			struct save_vec *sv, off_t a, off_t b, off_t pos)
+static int push_outside(struct pc_file *f, struct ranges *nv, off_t a, off_t b,
+			off_t pos)
 {
+	size_t i = ranges_find(&f->post, a);
 	off_t start = a;
 	int err;
 
-	for (size_t i = 0; i <= f->npost && a < b; i++) {
-		off_t end =
-		    i < f->npost && f->post[i].off < b ? f->post[i].off : b;
+	while (a < b) {
+		const struct range *p = i < f->post.n ? &f->post.v[i] : NULL;
+		off_t end = p && p->off < b ? p->off : b;
 
-		if (i < f->npost && f->post[i].end <= a)
+		if (p && p->off <= a) {
+			a = p->end;
+			i++;
 			continue;
-		if (end > a) {
-			off_t at =
-			    pos >= 0 ? pos + (a - start) : zeros(j, a, end);
-
-			if (at < 0)
-				return (int)at;
-			err = vec_push(sv, a, end, at);
-			if (err)
-				return err;
 		}
-		if (i < f->npost && f->post[i].end > a)
-			a = f->post[i].end;
+		err = ranges_put(nv, a, end, pos >= 0 ? pos + (a - start) : -1);
+		if (err)
+			return err;
+		a = end;
 	}
 	return 0;
+}
+
+/* Give f the saves nv (positions in its current data file), copied into
+ * a new data file holding only them.  0 or -errno. */
+static int data_compact(struct pc_journal *j, struct pc_file *f,
+			struct ranges *nv)
+{
+	int old = f->sfd, err = 0;
+	uint64_t oname = f->data;
+	char dn[32];
+
+	f->sfd = -1;
+	for (size_t i = 0; i < nv->n && !err; i++) {
+		struct range *r = &nv->v[i];
+		off_t at;
+		ssize_t n;
+
+		if (r->pos < 0)
+			continue;
+		err = data_open(j, f);
+		if (err)
+			break;
+		at = f->send;
+		n = data_copy(f, old, r->pos, r->end - r->off);
+		if (n < r->end - r->off)
+			err = n < 0 ? (int)n : -EIO;
+		r->pos = at;
+	}
+	if (old >= 0) {
+		close(old);
+		data_name(dn, oname);
+		unlinkat(j->scratch, dn, 0);
+	}
+	return err;
 }
 
 /*
@@ -708,49 +627,47 @@ static int push_outside(struct pc_journal *j, struct pc_file *f,
  */
 static int rebase(struct pc_journal *j, struct pc_file *f)
 {
-	struct save_vec sv = {0};
+	struct ranges nv = {0};
 	off_t tsize = f->durable;
 	struct stat st;
 	int err = 0;
 
 	if (fstat(f->fd, &st) < 0)
 		return -errno;
-	post_merge(f);
+	ranges_norm(&f->post);
 	/* After a truncate, the size is the ops' since the failure. */
 	if (f->post_trunc)
 		tsize = st.st_size;
 	else if (f->post_end > tsize)
 		tsize = f->post_end;
-	for (size_t i = 0; i < f->nsv && !err; i++) {
-		struct pc_save *s = &f->sv[i];
-		off_t end = s->off + (off_t)s->len;
+	for (size_t i = 0; i < f->sv.n && !err; i++) {
+		const struct range *s = &f->sv.v[i];
+		off_t end = s->end < f->dlow ? s->end : f->dlow;
 
-		if (end > f->dlow)
-			end = f->dlow;
 		if (s->off < end)
-			err = push_outside(j, f, &sv, s->off, end, s->pos);
+			err = push_outside(f, &nv, s->off, end, s->pos);
 	}
 	if (!err && f->dlow < tsize)
-		err = push_outside(j, f, &sv, f->dlow, tsize, -1);
+		err = push_outside(f, &nv, f->dlow, tsize, -1);
+	if (!err)
+		err = data_compact(j, f, &nv);
 	if (err) {
-		free(sv.v);
+		ranges_release(&nv);
 		return err;
 	}
-	free(f->sv);
-	f->sv = sv.v;
-	f->nsv = sv.n;
-	f->capsv = sv.cap;
+	ranges_release(&f->sv);
+	f->sv = nv;
 	f->durable = f->dlow = tsize;
 	f->low = st.st_size < tsize ? st.st_size : tsize;
 	/* Size ops journalled so far are in the new durable content (but
 	 * not committed punches and zero ranges: inexact, logged). */
-	f->inexact |= f->nzero > 0;
-	f->nzero = 0;
+	f->inexact |= f->zero.n > 0;
+	ranges_release(&f->zero);
 	f->gen = ++j->next_gen;
-	f->npost = 0;
+	ranges_release(&f->post);
 	f->post_end = 0;
 	f->post_trunc = false;
-	return !f->nsv && st.st_size == tsize;
+	return !f->sv.n && st.st_size == tsize;
 }
 
 void pc_sync_failed(struct cfs *fs, int fd)
@@ -766,7 +683,7 @@ void pc_sync_failed(struct cfs *fs, int fd)
 		return; /* nothing unsynced: nothing lost */
 	f->failed = true;
 	f->inexact = false;
-	f->npost = 0;
+	ranges_release(&f->post);
 	f->post_end = 0;
 	f->post_trunc = false;
 }
@@ -780,20 +697,20 @@ void pc_synced(struct cfs *fs, int fd)
 	if (!j || fstat(fd, &st) < 0)
 		return;
 	f = map_get(&j->files, st.st_ino, st.st_dev);
-	if (f && f->failed && !f->inexact && rebase(j, f) == 0)
+	if (f && j->undo && f->failed && !f->inexact && rebase(j, f) == 0) {
+		/* what changed since is what the next cut undoes */
+		ranges_release(&f->dirty);
 		return;
-	if (f && f->failed && f->inexact)
+	}
+	if (f && j->undo && f->failed && f->inexact)
 		cfs_error(fs, "power cut journal: a file synced after a failed "
 			      "fsync had its size changed since; all of it is "
 			      "durable now");
+	/* Its saved bytes go with it: the scratch holds only what a cut
+	 * could still need. */
 	f = map_del(&j->files, st.st_ino, st.st_dev);
 	if (f)
-		file_free(f);
-	if (!j->files.len && j->data_end) {
-		/* Nothing refers to the saved bytes any more. */
-		if (ftruncate(j->data, 0) == 0)
-			j->data_end = 0;
-	}
+		file_free(j, f);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -814,12 +731,15 @@ static struct pc_dir *dir_get(struct pc_journal *j, int pfd)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	/* Only an undo journal holds the directory (tracking names it by
+	 * its inode: no fd per directory on a plain mount). */
 	snprintf(proc, sizeof(proc), PROC_FD, pfd);
-	d->fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	d->fd = j->undo ? open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	d->ino = st.st_ino;
 	d->dev = st.st_dev;
 	d->refs = 1;
-	if (d->fd < 0 || map_put(&j->dirs, st.st_ino, st.st_dev, d)) {
+	if ((j->undo && d->fd < 0) ||
+	    map_put(&j->dirs, st.st_ino, st.st_dev, d)) {
 		if (d->fd >= 0)
 			close(d->fd);
 		free(d);
@@ -966,6 +886,24 @@ static uint64_t keep_entry(struct pc_journal *j, int pfd, const char *name,
 	return j->next_keep++;
 }
 
+/* An unlink or rmdir without --powercut: carried out, and noted as
+ * pending (nothing kept).  0 or -errno. */
+static int track_unlink(struct cfs *fs, struct pc_journal *j, int pfd,
+			const char *name, bool dir)
+{
+	struct pc_op *op;
+
+	if (unlinkat(pfd, name, dir ? AT_REMOVEDIR : 0) < 0)
+		return -errno;
+	op = op_new(j, PK_REMOVED, pfd, name);
+	if (op)
+		op->is_dir = dir;
+	else
+		cfs_error(fs, "pending-ops tracker: out of memory; the "
+			      "unsynced report misses an unlink");
+	return 0;
+}
+
 int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 {
 	struct pc_journal *j = fs->pc;
@@ -975,6 +913,8 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 	uint64_t keep;
 	int err;
 
+	if (j && !j->undo)
+		return track_unlink(fs, j, pfd, name, dir);
 	if (!j || (dir && !empty_dir_at(pfd, name)))
 		goto out_plain; /* the real call gives the right error */
 	keep = keep_entry(j, pfd, name, dir, &st, &err);
@@ -994,6 +934,7 @@ int pc_unlink(struct cfs *fs, int pfd, const char *name, bool dir)
 	}
 	op = op_new(j, PK_REMOVED, pfd, name);
 	if (op) {
+		op->is_dir = dir;
 		op->keep = keep;
 		op->keep_dir = dir;
 		op->kino = st.st_ino;
@@ -1023,6 +964,12 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 
 	if (!j)
 		goto out_plain;
+	if (!j->undo) {
+		/* tracking only: carried out, noted, nothing kept */
+		if (renameat2(pfd, name, npfd, newname, flags) < 0)
+			return -errno;
+		goto out_journal;
+	}
 	if (fstatat(pfd, name, &src, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
@@ -1053,6 +1000,7 @@ int pc_rename(struct cfs *fs, int pfd, const char *name, int npfd,
 		}
 		return err;
 	}
+out_journal:
 	op = op_new(j, PK_RENAMED, pfd, name);
 	if (op) {
 		op->keep = keep;
@@ -1128,7 +1076,7 @@ static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					    O_CLOEXEC);
 			if (fd >= 0) {
-				empty_dir(fs, fd);
+				scratch_clear_dir(fd, entry_gone, fs);
 				close(fd);
 			}
 		}
@@ -1249,6 +1197,16 @@ void pc_attr(struct cfs *fs, int fd, int what, const char *xname)
 	op = op_new(j, PK_ATTR, -1, NULL);
 	if (!op)
 		goto out_nomem;
+	if (!j->undo) {
+		/* tracking only: which file, what; no old value */
+		op->what = what;
+		if (fstat(fd, &op->old) < 0 ||
+		    (xname && !(op->name = strdup(xname))))
+			goto out_drop;
+		op->ino = op->old.st_ino;
+		op->dev = op->old.st_dev;
+		return;
+	}
 	snprintf(proc, sizeof(proc), PROC_FD, fd);
 	op->afd = open(proc, O_PATH | O_CLOEXEC);
 	if (op->afd < 0 ||
@@ -1348,52 +1306,67 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 	return res < 0 ? -errno : 0;
 }
 
+/* Write len zeros at off of fd.  0 or -errno. */
+static int write_zeros(int fd, off_t off, off_t len)
+{
+	static const char z[65536];
+
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(z) ? (size_t)len : sizeof(z);
+
+		if (pwrite(fd, z, n, off) != (ssize_t)n)
+			return errno ? -errno : -EIO;
+		off += (off_t)n;
+		len -= (off_t)n;
+	}
+	return 0;
+}
+
 /* Cut f back to its durable size and content.  0 or -errno. */
 static int file_undo(struct pc_journal *j, struct pc_file *f)
 {
 	char buf[65536];
+	int err;
 
+	(void)j;
 	if (ftruncate(f->fd, f->dlow) < 0 || ftruncate(f->fd, f->durable) < 0)
 		return -errno;
-	for (size_t i = f->nsv; i > 0; i--) {
-		struct pc_save *s = &f->sv[i - 1];
-		size_t len = s->len;
-
+	for (size_t i = 0; i < f->sv.n; i++) {
+		const struct range *s = &f->sv.v[i];
 		/* Durable bytes past dlow are zeros (a committed truncate
 		 * cut them). */
-		if (s->off >= f->dlow)
+		off_t end = s->end < f->dlow ? s->end : f->dlow;
+
+		if (s->off >= end)
 			continue;
-		if (s->off + (off_t)len > f->dlow)
-			len = (size_t)(f->dlow - s->off);
-		for (size_t done = 0; done < len;) {
-			size_t n =
-			    len - done < sizeof(buf) ? len - done : sizeof(buf);
-			ssize_t r =
-			    pread(j->data, buf, n, s->pos + (off_t)done);
+		if (s->pos < 0) {
+			err = write_zeros(f->fd, s->off, end - s->off);
+			if (err)
+				return err;
+			continue;
+		}
+		for (off_t done = 0; done < end - s->off;) {
+			size_t n = (size_t)(end - s->off - done) < sizeof(buf)
+				       ? (size_t)(end - s->off - done)
+				       : sizeof(buf);
+			ssize_t r = pread(f->sfd, buf, n, s->pos + done);
 
 			if (r <= 0)
 				return r < 0 ? -errno : -EIO;
-			if (pwrite(f->fd, buf, (size_t)r,
-				   s->off + (off_t)done) != r)
+			if (pwrite(f->fd, buf, (size_t)r, s->off + done) != r)
 				return -errno;
-			done += (size_t)r;
+			done += r;
 		}
 	}
 	/* Then what committed punches and zero ranges made zeros. */
-	memset(buf, 0, sizeof(buf));
-	for (size_t i = 0; i < f->nzero; i++) {
-		off_t a = f->zero[i].off, b = f->zero[i].end;
+	ranges_norm(&f->zero);
+	for (size_t i = 0; i < f->zero.n; i++) {
+		off_t a = f->zero.v[i].off, b = f->zero.v[i].end;
 
 		if (b > f->dlow)
 			b = f->dlow;
-		while (a < b) {
-			size_t n = b - a < (off_t)sizeof(buf) ? (size_t)(b - a)
-							      : sizeof(buf);
-
-			if (pwrite(f->fd, buf, n, a) != (ssize_t)n)
-				return -errno;
-			a += (off_t)n;
-		}
+		if (a < b && (err = write_zeros(f->fd, a, b - a)))
+			return err;
 	}
 	return 0;
 }
@@ -1466,7 +1439,7 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 	int err = 0, e;
 
 	*inval = NULL;
-	if (!j)
+	if (!j || !j->undo)
 		return -ENOTSUP;
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
 	if (how->seeded)
@@ -1507,18 +1480,14 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 		}
 		if (!f->keep)
 			inval_add(fs, inval, f->ino, f->dev, "");
-		file_free(f);
+		file_free(j, f);
 	}
 	map_release(&j->files);
-	/* What the undone ops made, and what the data file held. */
-	close(j->data);
-	empty_dir(fs, j->scratch);
+	/* What the undone ops made. */
+	e = scratch_empty(j->scratch, NULL, entry_gone, fs);
+	if (e && !err)
+		err = e;
 	kept_clear(j);
-	j->data = openat(j->scratch, "data",
-			 O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	j->data_end = 0;
-	if (j->data < 0 && !err)
-		err = -errno;
 	j->cuts++;
 	return err;
 }
@@ -1633,9 +1602,9 @@ void pc_stats(struct cfs *fs, struct pc_stats *st)
 		return;
 	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
 		st->files++;
-		st->bytes += f->bytes;
+		st->bytes += ranges_bytes(&f->dirty);
+		st->scratch += (uint64_t)f->send;
 	}
 	st->ops = j->nops;
-	st->scratch = (uint64_t)j->data_end;
 	st->cuts = j->cuts;
 }

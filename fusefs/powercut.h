@@ -10,10 +10,13 @@
  * Data.  The first change of a regular file since its last fsync or
  * fdatasync makes it dirty: its size then is its durable size.  Before a
  * write, truncate or fallocate changes bytes below the lowest size the file
- * had since (its "low" mark), the old bytes are appended to the scratch
- * undo file; bytes past the low mark were either never durable or already
- * saved by the truncate that lowered it, so a sequential write of new data
- * saves nothing.  A successful fsync/fdatasync of the file forgets it.
+ * had since (its "low" mark), the old bytes not saved yet are appended to
+ * the file's own scratch data file; bytes past the low mark were either
+ * never durable or already saved by the truncate that lowered it, so a
+ * sequential write of new data saves nothing, and each old byte is saved
+ * once however often it is overwritten.  A successful fsync/fdatasync of
+ * the file forgets it and deletes its data file, so the scratch holds
+ * only the old bytes of ranges not yet durable.
  * A size op is also journalled (metadata persists in order): when a
  * directory fsync commits the journal past it, it applies to the durable
  * content (the durable size changes; durable bytes past the lowest
@@ -35,8 +38,13 @@
  * cut to its durable size and its saved bytes written back newest first,
  * the scratch directory is emptied, and every open handle is made stale.
  *
+ * Without --powercut the same journal only tracks what is pending (which
+ * files have unsynced data where, which entry, size and attribute ops no
+ * sync made durable yet) for `crashfs ctl MNT unsynced`: nothing is saved
+ * or kept, and a cut is refused.
+ *
  * Locking: every function here runs with fs->order held (the ordering
- * point), except pc_notify().  The entry functions that carry out the op
+ * point), except pc_notify() and pc_report().  The entry functions that carry out the op
  * themselves (pc_unlink, pc_rename) return 0 or -errno like the syscall.
  */
 #ifndef CRASHFS_FUSEFS_POWERCUT_H
@@ -45,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -55,13 +64,25 @@ struct pc_inval;
  * beside the trace (hidden, reserved). */
 #define PC_SCRATCH ".crashfs-scratch"
 
-/* Create the journal and its scratch directory (fs->trace_path and
- * fs->root set; a stale one left by a killed daemon is emptied first).
- * Returns 0 or -errno. */
-int pc_init(struct cfs *fs);
+/*
+ * Create the journal.  With undo (--powercut), also its scratch directory
+ * (fs->trace_path and fs->root set; a stale one left by a killed daemon
+ * is emptied first, one a live daemon holds is refused: fusefs/scratch.h).
+ * Without, the journal only tracks what is pending, for the unsynced
+ * report (pc_report()): no scratch, no fd held on any file, no save; the
+ * entry ops are carried out as plain calls.  Returns 0, or -errno with a
+ * message in msg.
+ */
+int pc_init(struct cfs *fs, bool undo, char *msg, size_t msglen);
+
+/* Can this mount cut the power (made with --powercut)? */
+bool pc_can_cut(struct cfs *fs);
 
 /* Remove the scratch directory and free the journal. */
 void pc_release(struct cfs *fs);
+
+/* The scratch directory's path (owned by the journal), NULL without one. */
+const char *pc_scratch_dir(struct cfs *fs);
 
 /* Is parent_id/name the hidden scratch directory? */
 bool pc_hidden(struct cfs *fs, uint64_t parent_id, const char *name);
@@ -183,12 +204,35 @@ void pc_notify_async(struct cfs *fs, struct pc_inval *inval);
 /* What a power cut would drop now. */
 struct pc_stats {
 	uint64_t files;	  /* files with unsynced data or size */
-	uint64_t bytes;	  /* bytes written/truncated since their sync */
+	uint64_t bytes;	  /* distinct bytes changed since their sync */
 	uint64_t ops;	  /* entry ops not yet durable */
-	uint64_t scratch; /* bytes of saved data in the scratch file */
+	uint64_t scratch; /* bytes of saved old data in the scratch */
 	uint64_t cuts;	  /* power cuts so far */
 };
 
 void pc_stats(struct cfs *fs, struct pc_stats *st);
+
+/*
+ * What is not yet durable, written to out (docs/control.md, `unsynced`):
+ * every file with unsynced data (path, byte ranges, bytes, size and
+ * durable size), every pending entry op (create, unlink, rmdir, rename
+ * not yet made durable by a directory fsync) and every unsynced attribute
+ * change (chmod, chown, xattr, utimes), as text for people or, with json,
+ * one JSON document:
+ *	{"files": [{"id", "path", "unlinked"?, "bytes",
+ *		    "ranges": [{"off", "len"}...], "size", "durable_size"}],
+ *	 "entries": [{"op": "create"|"unlink"|"rmdir", "path", "type"?} |
+ *		     {"op": "rename"|"exchange", "from", "to"}],
+ *	 "attributes": [{"op": "chmod"|"chown"|"xattr"|"utimes", "id",
+ *			 "path", "name"?}],
+ *	 "powercut": bool, "bytes": total}
+ * Works on every mount (the journal tracks without --powercut too).
+ * pc_report() takes fs->order itself (any thread that does not hold it:
+ * the control channel, LazyFS's unsynced-data-report); pc_report_locked()
+ * is for a caller that holds it.  Returns 0 or -errno (-ENOMEM, -EIO when
+ * out cannot take it).
+ */
+int pc_report(struct cfs *fs, FILE *out, bool json);
+int pc_report_locked(struct cfs *fs, FILE *out, bool json);
 
 #endif /* CRASHFS_FUSEFS_POWERCUT_H */

@@ -13,8 +13,11 @@
  * contents of every file are compared; --full does that after every
  * operation (slower).
  *
- *	fsx [--seed S] [--ops N] [--full] [--basic] [-v] MNTDIR REFDIR
+ *	fsx [--seed S] [--ops N] [--full] [--basic] [--fsync-each] [-v]
+ *	    MNTDIR REFDIR
  *
+ * --fsync-each fsyncs every open handle (in both trees) after each
+ * operation, as a database would; the operations drawn are the same.
  * --basic leaves out what libfuse's passthrough_ll example lacks
  * (fallocate, rename flags), to test the tester on it.
  * Each run works in a new subdirectory "fsx" of MNTDIR and REFDIR.  The
@@ -72,6 +75,7 @@ struct fsx {
 	bool verbose;	      /* print every op */
 	bool basic;	      /* no fallocate, no rename flags */
 	bool full;	      /* compare all contents after every op */
+	bool fsync_each;      /* fsync every open handle after each op */
 	bool all_now;	      /* this op: compare every file's contents */
 	char tpath[2][64];    /* paths the current op touched, or "" */
 	struct handle *th[2]; /* handles the current op touched, or NULL */
@@ -815,11 +819,20 @@ static int one_op(struct fsx *f)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* --fsync-each: fsync every open handle in both trees. */
+static int sync_all(struct fsx *f)
+{
+	for (int i = 0; i < NHANDLES; i++)
+		if (f->h[i].fd[0] >= 0 && same(f, outcome(fsync(f->h[i].fd[0])),
+					       outcome(fsync(f->h[i].fd[1]))))
+			return 1;
+	return 0;
+}
+
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: fsx [--seed S] [--ops N] [--full] [--basic] [-v] "
-		"MNTDIR REFDIR\n");
+	fprintf(stderr, "usage: fsx [--seed S] [--ops N] [--full] [--basic] "
+			"[--fsync-each] [-v] MNTDIR REFDIR\n");
 	return 2;
 }
 
@@ -860,6 +873,8 @@ int main(int argc, char **argv)
 			f.full = true;
 		} else if (!strcmp(argv[i], "--basic")) {
 			f.basic = true;
+		} else if (!strcmp(argv[i], "--fsync-each")) {
+			f.fsync_each = true;
 		} else if (!strcmp(argv[i], "-v")) {
 			f.verbose = true;
 		} else {
@@ -885,7 +900,8 @@ int main(int argc, char **argv)
 		f.tpath[0][0] = f.tpath[1][0] = '\0';
 		f.th[0] = f.th[1] = NULL;
 		f.all_now = f.full || f.op % 32 == 0 || f.op == f.nops;
-		if (one_op(&f) || cmp_tree(&f, "") || cmp_handles(&f)) {
+		if (one_op(&f) || (f.fsync_each && sync_all(&f)) ||
+		    cmp_tree(&f, "") || cmp_handles(&f)) {
 			ret = 1;
 			break;
 		}
