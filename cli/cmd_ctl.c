@@ -228,6 +228,11 @@ static void ctl_usage(FILE *f)
 	       "trace\n"
 	       "       crashfs ctl MNT status         show the daemon's "
 	       "state\n"
+	       "       crashfs ctl MNT sync           declare a sync point: "
+	       "everything so\n"
+	       "                                      far is durable (a "
+	       "sync(2) the mount\n"
+	       "                                      cannot see)\n"
 	       "       crashfs ctl MNT powercut       drop everything not "
 	       "durable (strict)\n"
 	       "       crashfs ctl MNT powercut --keep metadata\n"
@@ -389,9 +394,10 @@ int cmd_ctl(int argc, char **argv)
 		return send_mark(mnt, argc - 3, argv + 3);
 	if (!strcmp(verb, "fault") || !strcmp(verb, "faults"))
 		return send_fault(mnt, verb, argc - 3, argv + 3);
-	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
+	if (strcmp(verb, "status") && strcmp(verb, "powercut") &&
+	    strcmp(verb, "sync")) {
 		util_err("unknown command '%s' (commands: fault, faults, mark, "
-			 "powercut, status)",
+			 "powercut, status, sync)",
 			 verb);
 		return 2;
 	}

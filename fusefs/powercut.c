@@ -1639,3 +1639,32 @@ void pc_stats(struct cfs *fs, struct pc_stats *st)
 	st->scratch = (uint64_t)j->data_end;
 	st->cuts = j->cuts;
 }
+
+/* ---- a sync point ------------------------------------------------------- */
+
+int pc_all_synced(struct cfs *fs)
+{
+	struct pc_journal *j = fs->pc;
+	struct pc_file *f;
+	size_t pos = 0, n = 0;
+	int *fds;
+
+	if (!j)
+		return 0;
+	/* pc_synced() takes files out of the map: collect them first */
+	fds = malloc((j->files.len + 1) * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	while ((f = map_next(&j->files, &pos, NULL, NULL)))
+		fds[n++] = f->fd;
+	/* the whole journal commits: entries, sizes, attributes */
+	for (size_t i = 0; i < j->nops; i++)
+		op_commit(fs, j, &j->ops[i]);
+	j->nops = 0;
+	/* each file as an fsync leaves it (a failed fsync's writes stay
+	 * lost); an fd is closed only by its own pc_synced() */
+	for (size_t i = 0; i < n; i++)
+		pc_synced(fs, fds[i]);
+	free(fds);
+	return 0;
+}
