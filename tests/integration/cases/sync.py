@@ -8,7 +8,7 @@ sync_file_range(2) is recorded but makes nothing durable.
 
 import os
 
-from lib import CRASHFS, Trace, run
+from lib import CRASHFS, Skip, Trace, run
 
 
 def write(path, data, flags=os.O_CREAT | os.O_WRONLY | os.O_TRUNC):
@@ -108,3 +108,150 @@ def test_ctl_sync_then_powercut(ctx):
     assert sorted(os.listdir(mnt)) == ["dir", "old", "renamed", "sub"], (
         os.listdir(mnt))
     m.umount()
+
+
+# ---- seen by crashfs check ------------------------------------------------
+
+SYNCER_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "tools", "syncer.c")
+
+
+def static_syncer(ctx):
+    """tests/tools/syncer.c linked -static (libc6-dev has libc.a)."""
+    out = ctx.path("syncer-static")
+    r = run(["cc", "-static", "-O1", "-o", out, SYNCER_SRC], timeout=120)
+    assert r.returncode == 0, "cc -static failed: %s" % r.stderr[-500:]
+    r = run(["file", out], timeout=10) if os.path.exists("/usr/bin/file") \
+        else None
+    if r is not None:
+        assert "statically linked" in r.stdout, r.stdout
+    return out
+
+
+def check(ctx, cmd, *opts, keep="run"):
+    """crashfs check --keep TMP/KEEP OPTS -- CMD (cwd: the case's dir):
+    (exit status, output, the run's trace)."""
+    run_dir = ctx.path(keep)
+    r = run([CRASHFS, "check", "--keep", run_dir] + list(opts) + ["--"] +
+            cmd, timeout=300, cwd=ctx.path())
+    return r.returncode, r.stdout + r.stderr, os.path.join(run_dir, "trace")
+
+
+def test_check_sh_sync(ctx):
+    """The issue's example: `echo new > f && sync && crashfs mark saved`
+    passes --durable f; without the watch it fails, and says why."""
+    cmd = ["sh", "-c", "echo new > f && sync && crashfs mark saved"]
+    st, out, trace = check(ctx, cmd, "--durable", "f")
+    assert st == 0, "sync before the mark: expected a pass:\n" + out
+    assert "not seen" not in out, out
+    t = Trace(trace)
+    syncs = t.of_type("sync")
+    assert len(syncs) == 1 and syncs[0]["oflags_names"] == "sync(2)", (
+        t.dump())
+    assert syncs[0]["pid"] > 0
+    assert t.of_type("write")[0]["seq"] < syncs[0]["seq"] < \
+        t.of_type("mark")[0]["seq"], t.dump()
+
+    st, out, _ = check(ctx, cmd, "--durable", "f", "--no-sync-watch",
+                       keep="unwatched")
+    assert st == 1, "unwatched: expected a failure:\n" + out
+    assert ("sync(2) and syncfs(2) calls are not seen in this run "
+            "(--no-sync-watch was given)") in out, out
+
+
+def test_check_static_binary(ctx):
+    """A static binary's sync(2) and syncfs(2) of the mount are seen too
+    (the filter is in the kernel, not in libc)."""
+    prog = static_syncer(ctx)
+    for step, kind in ((["sync"], "sync(2)"), (["syncfs", "."], "syncfs(2)")):
+        cmd = ["sh", "-c", '"$0" write f new "$@" && crashfs mark saved',
+               prog] + step
+        st, out, trace = check(ctx, cmd, "--durable", "f", keep=kind[:-3])
+        assert st == 0, "%s in a static binary: expected a pass:\n%s" % (
+            kind, out)
+        syncs = Trace(trace).of_type("sync")
+        assert [s["oflags_names"] for s in syncs] == [kind], syncs
+
+
+def test_check_syncfs_elsewhere(ctx):
+    """syncfs(2) of another filesystem is not a sync point of the mount:
+    not recorded, and the write is still not durable; the same program
+    syncing a file of the mount is."""
+    other = ctx.path("elsewhere")
+    with open(other, "w") as f:
+        f.write("x")
+    for target, durable in ((other, False), ("f", True)):
+        cmd = [ctx.tool("syncer"), "write", "f", "new", "syncfs", target]
+        cmd = ["sh", "-c", '"$@" && crashfs mark saved', "sh"] + cmd
+        st, out, trace = check(ctx, cmd, "--durable", "f",
+                               keep="run-mount" if durable else "run-other")
+        syncs = Trace(trace).of_type("sync")
+        if durable:
+            assert st == 0, "syncfs of the mount: expected a pass:\n" + out
+            assert [s["oflags_names"] for s in syncs] == ["syncfs(2)"]
+        else:
+            assert st == 1, "syncfs elsewhere: expected a failure:\n" + out
+            assert not syncs, syncs
+
+
+def test_check_sync_file_range(ctx):
+    """sync_file_range(2) is recorded with its file, range and flags, and
+    is not a durability point: a crash state still loses the data."""
+    cmd = [ctx.tool("syncer"), "write", "f", "new data", "range", "f", "0",
+           "8", "7"]
+    cmd = ["sh", "-c", '"$@" && crashfs mark saved', "sh"] + cmd
+    st, out, trace = check(ctx, cmd, "--durable", "f")
+    assert st == 1, "sync_file_range: expected a failure:\n" + out
+    assert "FAIL durable f" in out, out
+    t = Trace(trace)
+    assert not t.of_type("sync"), t.dump()
+    r = t.of_type("sync_file_range")
+    assert len(r) == 1, t.dump()
+    r = r[0]
+    assert (r["path"], r["off"], r["len"], r["oflags"]) == ("f", 0, 8, 7), r
+    assert r["oflags_names"] == ("SYNC_FILE_RANGE_WAIT_BEFORE|"
+                                 "SYNC_FILE_RANGE_WRITE|"
+                                 "SYNC_FILE_RANGE_WAIT_AFTER"), r
+
+
+def test_check_mmap_then_sync(ctx):
+    """Pages written through a shared mapping reach the daemon only when
+    the kernel writes them back; a sync(2) does, and its record must come
+    after those writes."""
+    prog = ctx.tool("syncer")
+    cmd = ["sh", "-c", '"$0" write f old-data && "$0" mmapwrite f NEW-DATA '
+           'sync && crashfs mark saved', prog]
+    st, out, trace = check(ctx, cmd, "--durable", "f")
+    assert st == 0, "mmap then sync: expected a pass:\n" + out
+    t = Trace(trace)
+    writes = [w for w in t.of_type("write") if w["seq"]]
+    sync = t.of_type("sync")[0]
+    assert writes[-1]["seq"] < sync["seq"], t.dump()
+
+
+def test_check_i386_binary(ctx):
+    """A 32-bit x86 program on x86-64: its calls have other numbers and
+    sync_file_range's 64-bit offsets come in two halves.  Needs a compiler
+    that builds -m32 (gcc-multilib): skipped without one."""
+    if os.uname().machine != "x86_64":
+        raise Skip("not an x86-64 machine")
+    prog = ctx.path("syncer32")
+    r = run(["cc", "-m32", "-static", "-O1", "-o", prog, SYNCER_SRC],
+            timeout=120)
+    if r.returncode != 0:
+        raise Skip("cc -m32 -static does not work here (gcc-multilib)")
+    try:
+        r = run([prog], timeout=30)
+    except OSError as e:
+        raise Skip("this kernel does not run 32-bit x86 programs: %s" % e)
+    if r.returncode != 0:
+        raise Skip("this kernel does not run 32-bit x86 programs")
+    cmd = ["sh", "-c", '"$0" write f new range f 4294967299 8589934597 2 '
+           'sync && crashfs mark saved', prog]
+    st, out, trace = check(ctx, cmd, "--durable", "f")
+    assert st == 0, "i386 sync: expected a pass:\n" + out
+    t = Trace(trace)
+    r = t.of_type("sync_file_range")
+    assert len(r) == 1 and (r[0]["off"], r[0]["len"], r[0]["oflags"]) == (
+        4294967299, 8589934597, 2), t.dump()
+    assert [s["oflags_names"] for s in t.of_type("sync")] == ["sync(2)"]
