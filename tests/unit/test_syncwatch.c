@@ -30,6 +30,7 @@
 static char dir[] = "/tmp/test_syncwatch.XXXXXX"; /* the "mount" */
 static char reqs[16][256];			  /* requests sent */
 static int nreqs;
+static const char *answer = "ok"; /* what the fake daemon replies */
 
 /* ---- the fake control channel ----------------------------------------- */
 
@@ -51,8 +52,8 @@ int ctl_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	(void)fd;
 	(void)timeout_ms;
-	snprintf(buf, len, "ok");
-	return 2;
+	snprintf(buf, len, "%s", answer);
+	return (int)strlen(buf);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -186,6 +187,30 @@ static void test_no_new_privs_only_without_admin(void **state)
 	assert_int_equal(st.syncs, 1);
 }
 
+/* A sync the daemon cannot record still runs, and is counted as lost (the
+ * report then says so). */
+static void sync_and_syncfs(void)
+{
+	int in = open(file_path, O_WRONLY | O_CREAT, 0644);
+
+	sync();
+	if (in < 0 || syncfs(in) < 0)
+		_exit(30);
+}
+
+static void test_daemon_refuses(void **state)
+{
+	struct syncwatch_stats st;
+
+	(void)state;
+	answer = "error cannot record the sync: Input/output error";
+	assert_int_equal(watched(sync_and_syncfs, false, &st, NULL), 0);
+	answer = "ok";
+	assert_int_equal(nreqs, 2);
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.syncs, 0);
+}
+
 /* A child that dies before it installs the filter: a clear message. */
 static void test_child_dies_first(void **state)
 {
@@ -239,6 +264,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_calls_recorded),
 	    cmocka_unit_test(test_no_new_privs_only_without_admin),
+	    cmocka_unit_test(test_daemon_refuses),
 	    cmocka_unit_test(test_child_dies_first),
 	    cmocka_unit_test(test_no_mount),
 	};
