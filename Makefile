@@ -14,8 +14,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := fuse3 libxxhash jansson inih
+PKGS := fuse3 libxxhash jansson inih libseccomp
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
+	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
 	clang-format
 

@@ -66,6 +66,12 @@ static void usage(FILE *f)
 	    "  --shard K/N         check only shard K (1..N) of the states\n"
 	    "  -j, --jobs N        external checkers at once (default: cores)\n"
 	    "  --timeout SECS      workload timeout (default 600)\n"
+	    "  --no-sync-watch     do not watch the workload's sync(2), "
+	    "syncfs(2)\n"
+	    "                      and sync_file_range(2) (seccomp): they "
+	    "are then\n"
+	    "                      not seen, and setuid programs keep their "
+	    "privileges\n"
 	    "  --check-timeout SECS  per external check (default 30)\n"
 	    "output:\n"
 	    "  --report FORMAT     text, json or junit (default text)\n"
@@ -108,6 +114,7 @@ enum {
 	OPT_FROM,
 	OPT_EXPECT,
 	OPT_RUN,
+	OPT_NO_SYNC_WATCH,
 };
 
 static const struct option options[] = {
@@ -129,6 +136,7 @@ static const struct option options[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"run", required_argument, NULL, OPT_RUN},
+    {"no-sync-watch", no_argument, NULL, OPT_NO_SYNC_WATCH},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -282,6 +290,7 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 			c->cmd_opts = true;
 			break;
 		case 'v': c->o.verbose = true; break;
+		case OPT_NO_SYNC_WATCH: c->o.no_sync_watch = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			if (optopt)

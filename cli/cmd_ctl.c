@@ -269,6 +269,11 @@ static void ctl_usage(FILE *f)
 	    "files and byte\n"
 	    "                                      ranges, pending directory "
 	    "ops, attributes\n"
+	    "       crashfs ctl MNT sync           declare a sync point: "
+	    "everything so\n"
+	    "                                      far is durable (a "
+	    "sync(2) the mount\n"
+	    "                                      cannot see)\n"
 	    "       crashfs ctl MNT powercut       drop everything not "
 	    "durable (strict)\n"
 	    "       crashfs ctl MNT powercut --keep metadata\n"
@@ -437,9 +442,10 @@ int cmd_ctl(int argc, char **argv)
 		}
 		return request(mnt, argc == 4 ? "unsynced json" : "unsynced");
 	}
-	if (strcmp(verb, "status") && strcmp(verb, "powercut")) {
+	if (strcmp(verb, "status") && strcmp(verb, "powercut") &&
+	    strcmp(verb, "sync")) {
 		util_err("unknown command '%s' (commands: fault, faults, mark, "
-			 "powercut, status, unsynced)",
+			 "powercut, status, sync, unsynced)",
 			 verb);
 		return 2;
 	}

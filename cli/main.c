@@ -4,6 +4,7 @@
  * crashfs: git-style dispatch to the subcommands declared in cli/cmd.h.
  */
 #include "cli/cmd.h"
+#include "core/trace.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -62,7 +63,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-		printf("crashfs %s (trace format %d)\n", CRASHFS_VERSION, 1);
+		printf("crashfs %s (trace format %d)\n", CRASHFS_VERSION,
+		       TRACE_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)

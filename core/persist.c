@@ -29,6 +29,11 @@
  *  - A failed fsync (EIO) makes nothing durable, and the writes before
  *    it never become durable through a later fsync of the file: Linux
  *    marks the pages clean after a writeback error.
+ *  - A sync point (TR_SYNC: sync(2), syncfs(2) of the mount, or one
+ *    declared with `crashfs ctl MNT sync`): every earlier op of every
+ *    file, under every model, except the writes a failed fsync lost (the
+ *    kernel marked their pages clean: a sync does not write them either).
+ *    sync_file_range(2) (TR_SYNC_RANGE) guarantees nothing.
  *  - A file whose durable names are all gone is gone: the state is
  *    rebuilt by replaying its persisted ops, so an unreachable file
  *    simply does not appear.
@@ -143,6 +148,7 @@ struct ctx {
 	struct persist *p;
 	uint64_t *prev; /* index + 1 of the previous op of the chain */
 	size_t jdone;	/* journal entries already durable */
+	size_t synced;	/* ops before this index are durable by a sync */
 };
 
 static void make_durable(struct ctx *c, size_t i, uint64_t seq)
@@ -184,6 +190,30 @@ static void do_sync(struct ctx *c, size_t i, const struct model_op *op)
 	}
 	if (c->p->rules->fsync_commits_journal)
 		journal_upto(c, i, op->seq);
+}
+
+/*
+ * A sync point at index i: every file's chains up to their last synced op
+ * (a failed fsync moved that past the writes it lost), and the whole
+ * journal.  Only the files of ops since the previous sync point can have
+ * anything left to sync, so each op is walked once over all syncs.
+ */
+static void sync_all(struct ctx *c, size_t i, uint64_t seq)
+{
+	for (size_t j = c->synced; j < i; j++) {
+		const struct model_op *o = model_op(c->m, j);
+		uint64_t *sc;
+
+		if (c->p->cls[j] == PC_NONE || c->p->cls[j] == PC_NS ||
+		    !o->node)
+			continue;
+		sc = model_node_scratch(o->node);
+		chain_durable(c, sc, S_LAST_DATA, S_SYNC_DATA, seq);
+		chain_durable(c, sc, S_LAST_ATTR, S_SYNC_ATTR, seq);
+	}
+	if (i)
+		journal_upto(c, i - 1, seq);
+	c->synced = i;
 }
 
 /*
@@ -276,8 +306,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 				for (size_t j = 0; j < i; j++)
 					if (p->cls[j] != PC_NONE)
 						make_durable(&c, j, op->seq);
-			if ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR) &&
-			    op->node && op->result >= 0)
+			if (op->type == TR_SYNC && op->result >= 0)
+				sync_all(&c, i, op->seq);
+			else if ((op->type == TR_FSYNC ||
+				  op->type == TR_FSYNCDIR) &&
+				 op->node && op->result >= 0)
 				do_sync(&c, i, op);
 			else if (op->type == TR_FSYNC && op->node &&
 				 !model_is_dir(op->node))

@@ -73,6 +73,8 @@ static const char *const body_layout[TR_TYPE_MAX] = {
     [TR_FAULT] = "ifn",
     [TR_POWERCUT] = "n",
     [TR_END] = "",
+    [TR_SYNC] = "f",
+    [TR_SYNC_RANGE] = "iolf",
 };
 
 static const char *const type_names[TR_TYPE_MAX] = {
@@ -101,6 +103,8 @@ static const char *const type_names[TR_TYPE_MAX] = {
     [TR_FAULT] = "fault",
     [TR_POWERCUT] = "powercut",
     [TR_END] = "end",
+    [TR_SYNC] = "sync",
+    [TR_SYNC_RANGE] = "sync_file_range",
 };
 
 const char *trace_type_name(unsigned int type)
@@ -621,6 +625,8 @@ struct trace_reader {
 	uint64_t pos;			/* offset of the next record */
 	uint64_t first;			/* offset of the first record */
 	uint64_t seq;			/* seq the next record must carry */
+	unsigned int type_max;		/* types of the trace's version are
+					   below this */
 	bool truncated;			/* ends inside a record */
 	bool complete;			/* TR_END seen */
 	struct trace_header hdr;	/* decoded header */
@@ -668,16 +674,20 @@ static int read_header(struct trace_reader *r, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	r->hdr.version = get16(m + 8);
-	if (r->hdr.version != TRACE_VERSION) {
+	if (r->hdr.version < TRACE_VERSION_MIN ||
+	    r->hdr.version > TRACE_VERSION) {
 		seterr(err, errlen,
 		       "trace '%s' has format version %u; this crashfs reads "
-		       "version %u%s",
-		       r->path, r->hdr.version, TRACE_VERSION,
+		       "versions %u to %u%s",
+		       r->path, r->hdr.version, TRACE_VERSION_MIN,
+		       TRACE_VERSION,
 		       r->hdr.version > TRACE_VERSION
 			   ? " (written by a newer crashfs?)"
 			   : "");
 		return -EPROTO;
 	}
+	/* Version 1 ends its types with TR_END; 2 adds the sync records. */
+	r->type_max = r->hdr.version == 1 ? TR_END + 1 : TR_TYPE_MAX;
 	hsize = get32(m + 12);
 	blen = get16(m + 28);
 	if (hsize != HDR_FIXED + blen + 4 || blen >= sizeof(r->hdr.backing)) {
@@ -932,7 +942,7 @@ int trace_next(struct trace_reader *r, struct trace_rec *rec)
 	rec->pid = get32(p + 16);
 	rec->result = (int32_t)get32(p + 20);
 	rec->time_ns = get64(p + 24);
-	if (rec->type == 0 || rec->type >= TR_TYPE_MAX)
+	if (rec->type == 0 || rec->type >= r->type_max)
 		return corrupt(r, "unknown record type");
 	if (rec->seq != r->seq)
 		return corrupt(r, "out-of-sequence record (records lost or "

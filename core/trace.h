@@ -45,7 +45,8 @@
 #include <time.h>
 
 #define TRACE_MAGIC "CRASHFS\x1a" /* 8 bytes at offset 0 */
-#define TRACE_VERSION 1		  /* bumped on any incompatible change */
+#define TRACE_VERSION 2		  /* bumped on any incompatible change */
+#define TRACE_VERSION_MIN 1	  /* the oldest version readers accept */
 #define TRACE_BOM 0x0102	  /* stored little-endian: 02 01 */
 #define TRACE_ROOT_ID 1		  /* id of the mount's root directory */
 #define TRACE_NAME_MAX 4096	  /* longest name, target or mark text */
@@ -90,8 +91,22 @@ enum trace_type {
 	TR_POWERCUT,	/* a simulated power loss on the live mount; name =
 			   the model used */
 	TR_END,		/* clean shutdown: the trace is complete */
-	TR_TYPE_MAX	/* not a type: one past the last */
+	/* Version 2 (a version 1 trace holding these is corrupt): */
+	TR_SYNC,       /* a sync point: every record before it is durable;
+			   oflags = TRS_* (what made it), pid = the caller
+			   (0 for TRS_CTL) */
+	TR_SYNC_RANGE, /* sync_file_range(2), not a durability point: id
+			   (0 if the daemon does not know the file), off,
+			   len = nbytes (0: to the end), oflags = its
+			   SYNC_FILE_RANGE_* flags */
+	TR_TYPE_MAX    /* not a type: one past the last */
 };
+
+/* What made a TR_SYNC (struct trace_rec.oflags).  A reader treats any
+ * value, known or not, as a sync point. */
+#define TRS_SYNC 1   /* sync(2), seen by `crashfs check` */
+#define TRS_SYNCFS 2 /* syncfs(2) of a file on the mount, ditto */
+#define TRS_CTL 3    /* declared with `crashfs ctl MNT sync` */
 
 /* Record flags (struct trace_rec.flags). */
 #define TRF_DATASYNC 0x0001 /* fdatasync rather than fsync */
@@ -143,7 +158,8 @@ struct trace_rec {
 
 /* Information stored in the trace header. */
 struct trace_header {
-	uint16_t version;     /* TRACE_VERSION of the writer */
+	uint16_t version;     /* TRACE_VERSION of the writer (a reader
+				 accepts TRACE_VERSION_MIN and later) */
 	uint64_t created_ns;  /* CLOCK_REALTIME at creation, ns */
 	uint32_t sector_size; /* torn-write granularity hint, bytes */
 	char backing[4096];   /* backing directory at mount, "" if none */

@@ -251,6 +251,106 @@ static int verb_mark(struct ctl_server *srv, int fd, const char *arg)
 	return reply(fd, "ok");
 }
 
+/*
+ * Append a sync record (under the ordering lock, like a mark: it comes
+ * after every operation that returned before the request); for a sync
+ * point, the undo journal first takes everything so far as durable.
+ */
+static int record_sync(struct cfs *fs, struct trace_rec *rec)
+{
+	int err = order_begin(fs, rec);
+
+	if (err)
+		return err;
+	if (rec->type == TR_SYNC)
+		err = pc_all_synced(fs);
+	if (!err)
+		err = order_append(fs, rec);
+	order_end(fs);
+	return err;
+}
+
+/* sync: a harness declares a sync point (sync(2) it cannot show us) */
+static int verb_sync(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct trace_rec rec = {.type = TR_SYNC, .oflags = TRS_CTL};
+	int err;
+
+	if (*arg)
+		return reply(fd, "error sync takes no argument");
+	err = record_sync(srv->fs, &rec);
+	if (err)
+		return reply(fd, "error cannot record the sync: %s",
+			     srv->fs->tw ? strerror(-err)
+					 : "the mount is closing");
+	return reply(fd, "ok");
+}
+
+/* The trace id of the file a program sees with st_ino ino on the mount
+ * (the daemon passes backing inode numbers through); 0 if not known. */
+static uint64_t id_of_ino(struct cfs *fs, uint64_t ino)
+{
+	struct cfs_inode *in;
+	uint64_t id;
+
+	pthread_mutex_lock(&fs->tab);
+	in = ino == fs->root.ino ? &fs->root
+				 : map_get(&fs->inodes, ino, fs->root.dev);
+	id = in ? in->id : 0;
+	pthread_mutex_unlock(&fs->tab);
+	return id;
+}
+
+/*
+ * syscall sync PID | syscall syncfs PID
+ * | syscall sync_file_range PID INO OFF LEN FLAGS:
+ * a system call the harness saw process PID make (harness/syncwatch.c),
+ * recorded before the call goes on.
+ */
+static int verb_syscall(struct ctl_server *srv, int fd, const char *arg)
+{
+	struct trace_rec rec = {.type = TR_SYNC};
+	unsigned long long pid, ino, off, len;
+	unsigned int flags;
+	char name[32];
+	int n = -1, err;
+
+	if (sscanf(arg, "%31s %llu%n", name, &pid, &n) < 2 || pid == 0 ||
+	    pid > UINT32_MAX)
+		return reply(fd, "error syscall wants NAME PID ...");
+	arg += n;
+	if (!strcmp(name, "sync") || !strcmp(name, "syncfs")) {
+		if (*arg)
+			return reply(fd, "error syscall %s takes only a pid",
+				     name);
+		rec.oflags = !strcmp(name, "sync") ? TRS_SYNC : TRS_SYNCFS;
+	} else if (!strcmp(name, "sync_file_range")) {
+		n = -1;
+		if (sscanf(arg, " %llu %llu %llu %u%n", &ino, &off, &len,
+			   &flags, &n) < 4 ||
+		    arg[n])
+			return reply(fd, "error syscall sync_file_range wants "
+					 "PID INO OFF LEN FLAGS");
+		rec.type = TR_SYNC_RANGE;
+		rec.id = id_of_ino(srv->fs, ino);
+		rec.off = off;
+		rec.len = len;
+		rec.oflags = flags;
+	} else {
+		return reply(fd,
+			     "error unknown system call '%s' (sync, syncfs, "
+			     "sync_file_range)",
+			     name);
+	}
+	rec.pid = (uint32_t)pid;
+	err = record_sync(srv->fs, &rec);
+	if (err)
+		return reply(fd, "error cannot record the %s: %s", name,
+			     srv->fs->tw ? strerror(-err)
+					 : "the mount is closing");
+	return reply(fd, "ok");
+}
+
 static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 {
 	struct cfs *fs = srv->fs;
@@ -463,9 +563,10 @@ static int verb_wait(struct ctl_server *srv, int fd, const char *arg)
 }
 
 static const struct ctl_verb verbs[] = {
-    {"fault", verb_fault},   {"faults", verb_faults},
-    {"mark", verb_mark},     {"powercut", verb_powercut},
-    {"status", verb_status}, {"unsynced", verb_unsynced},
+    {"fault", verb_fault},     {"faults", verb_faults},
+    {"mark", verb_mark},       {"powercut", verb_powercut},
+    {"status", verb_status},   {"sync", verb_sync},
+    {"syscall", verb_syscall}, {"unsynced", verb_unsynced},
     {"wait", verb_wait},
 };
 
@@ -483,7 +584,7 @@ static int request(struct ctl_server *srv, int fd, char *line)
 			return verbs[i].fn(srv, fd, arg);
 	return reply(fd,
 		     "error unknown command '%s' (commands: fault, faults, "
-		     "mark, powercut, status, unsynced, wait)",
+		     "mark, powercut, status, sync, syscall, unsynced, wait)",
 		     line);
 }
 

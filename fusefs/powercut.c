@@ -688,6 +688,24 @@ void pc_sync_failed(struct cfs *fs, int fd)
 	f->post_trunc = false;
 }
 
+/* f is durable now, as an fsync of it leaves it. */
+static void file_synced(struct cfs *fs, struct pc_journal *j, struct pc_file *f)
+{
+	if (j->undo && f->failed && !f->inexact && rebase(j, f) == 0) {
+		/* what changed since is what the next cut undoes */
+		ranges_release(&f->dirty);
+		return;
+	}
+	if (j->undo && f->failed && f->inexact)
+		cfs_error(fs, "power cut journal: a file synced after a failed "
+			      "fsync had its size changed since; all of it is "
+			      "durable now");
+	/* Its saved bytes go with it: the scratch holds only what a cut
+	 * could still need. */
+	map_del(&j->files, f->ino, f->dev);
+	file_free(j, f);
+}
+
 void pc_synced(struct cfs *fs, int fd)
 {
 	struct pc_journal *j = fs->pc;
@@ -697,20 +715,8 @@ void pc_synced(struct cfs *fs, int fd)
 	if (!j || fstat(fd, &st) < 0)
 		return;
 	f = map_get(&j->files, st.st_ino, st.st_dev);
-	if (f && j->undo && f->failed && !f->inexact && rebase(j, f) == 0) {
-		/* what changed since is what the next cut undoes */
-		ranges_release(&f->dirty);
-		return;
-	}
-	if (f && j->undo && f->failed && f->inexact)
-		cfs_error(fs, "power cut journal: a file synced after a failed "
-			      "fsync had its size changed since; all of it is "
-			      "durable now");
-	/* Its saved bytes go with it: the scratch holds only what a cut
-	 * could still need. */
-	f = map_del(&j->files, st.st_ino, st.st_dev);
 	if (f)
-		file_free(j, f);
+		file_synced(fs, j, f);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -1607,4 +1613,33 @@ void pc_stats(struct cfs *fs, struct pc_stats *st)
 	}
 	st->ops = j->nops;
 	st->cuts = j->cuts;
+}
+
+/* ---- a sync point ------------------------------------------------------- */
+
+int pc_all_synced(struct cfs *fs)
+{
+	struct pc_journal *j = fs->pc;
+	struct pc_file *f, **files;
+	size_t pos = 0, n = 0;
+
+	if (!j)
+		return 0;
+	/* file_synced() takes files out of the map: collect them first
+	 * (a tracking-only journal holds no fd to find them by) */
+	files = malloc((j->files.len + 1) * sizeof(*files));
+	if (!files)
+		return -ENOMEM;
+	while ((f = map_next(&j->files, &pos, NULL, NULL)))
+		files[n++] = f;
+	/* the whole journal commits: entries, sizes, attributes */
+	for (size_t i = 0; i < j->nops; i++)
+		op_commit(fs, j, &j->ops[i]);
+	j->nops = 0;
+	/* each file as an fsync leaves it (a failed fsync's writes stay
+	 * lost) */
+	for (size_t i = 0; i < n; i++)
+		file_synced(fs, j, files[i]);
+	free(files);
+	return 0;
 }

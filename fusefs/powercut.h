@@ -201,6 +201,16 @@ int pc_cut_locked(struct cfs *fs, bool keep_meta, struct pc_inval **inval);
  * takes. */
 void pc_notify_async(struct cfs *fs, struct pc_inval *inval);
 
+/*
+ * A sync point (`crashfs ctl MNT sync`, or a sync(2) or syncfs(2) the
+ * harness saw), order held: everything so far is durable, as
+ * docs/crash-model.md rule 8 says.  Every journalled op commits and every
+ * file is synced as an fsync would leave it (the writes a failed fsync
+ * lost stay lost), so a later power cut drops nothing from before it.
+ * Returns 0, or -ENOMEM with nothing changed.
+ */
+int pc_all_synced(struct cfs *fs);
+
 /* What a power cut would drop now. */
 struct pc_stats {
 	uint64_t files;	  /* files with unsynced data or size */

@@ -759,6 +759,8 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 		}
 		r->run_dir = strdup(ri.dir[0] ? ri.dir : o->recorded);
 		r->kept = true;
+		snprintf(r->syncs_unseen, sizeof(r->syncs_unseen), "%s",
+			 ri.syncs_unseen);
 		goto loaded;
 	}
 	rc = run_dir_for(s, o, &run_dir);
@@ -780,7 +782,10 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 	w.timeout = o->timeout ? o->timeout : s->timeout;
 	w.verbose = o->verbose;
 	w.keep = o->keep != NULL;
+	w.no_sync_watch = o->no_sync_watch;
 	rc = workload_run(&w, err, sizeof(err));
+	snprintf(r->syncs_unseen, sizeof(r->syncs_unseen), "%s",
+		 w.syncs_unseen);
 	r->workload_seconds = w.seconds;
 	r->run_dir = w.dir ? strdup(w.dir) : NULL;
 	r->kept = o->keep != NULL;
@@ -813,8 +818,9 @@ loaded:
 	{
 		char *sh[] = {"sh", "-c", s->run, NULL};
 
-		if (!o->recorded)
-			run_write_meta(&ri, x.sector, o->argv ? o->argv : sh);
+		if (!o->recorded &&
+		    !run_write_meta(&ri, x.sector, o->argv ? o->argv : sh))
+			run_note_syncs(&ri, w.syncs_unseen);
 	}
 	x.c = checks_new(x.m, &s->atomic, &s->durable, err, sizeof(err));
 	if (!x.c) {

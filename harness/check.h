@@ -52,6 +52,7 @@ struct check_opts {
 	bool progress;		/* a progress line on stderr */
 	bool verbose;		/* say what happens */
 	const char *self;	/* crashfs binary, for replay commands */
+	bool no_sync_watch;	/* do not watch the workload's sync calls */
 };
 
 /* One failing cause: the failures one explanation covers. */
@@ -88,14 +89,17 @@ struct check_state {
 };
 
 struct check_result {
-	const struct scenario *s;	  /* the scenario (not owned) */
-	int error;			  /* -errno: setup/usage error */
-	char errmsg[1024];		  /* its message */
-	char *run_dir;			  /* where the run is (kept or not) */
-	bool kept;			  /* run_dir survives this process */
-	double workload_seconds;	  /* wall time of the workload */
-	double seconds;			  /* wall time of the whole check */
-	uint64_t nops;			  /* ops in the trace */
+	const struct scenario *s; /* the scenario (not owned) */
+	int error;		  /* -errno: setup/usage error */
+	char errmsg[1024];	  /* its message */
+	char *run_dir;		  /* where the run is (kept or not) */
+	bool kept;		  /* run_dir survives this process */
+	double workload_seconds;  /* wall time of the workload */
+	char syncs_unseen[320];	  /* why the workload's sync(2) and syncfs(2)
+				   calls were not seen ("" if they were, or
+				   not known: a bare trace) */
+	double seconds;		  /* wall time of the whole check */
+	uint64_t nops;		  /* ops in the trace */
 	uint64_t points[CHECK_NKINDS];	  /* crash points per kind */
 	uint64_t generated[CHECK_NKINDS]; /* states built per kind */
 	uint64_t checked[CHECK_NKINDS];	  /* distinct states checked */

@@ -601,7 +601,8 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 		const struct model_op *op = model_op(m, i);
 
 		if (model_op_mutates(op) ||
-		    ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR) &&
+		    ((op->type == TR_FSYNC || op->type == TR_FSYNCDIR ||
+		      op->type == TR_SYNC) &&
 		     op->result >= 0))
 			x->points[x->npoints++] = op->seq;
 	}

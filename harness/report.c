@@ -138,6 +138,11 @@ static void text_one(const struct check_result *r, const struct report_opts *o,
 			fprintf(f, " (capped)");
 	}
 	fprintf(f, " states in %.2f s\n", r->seconds);
+	if (r->syncs_unseen[0])
+		fprintf(f,
+			"   note: the workload's sync(2) and syncfs(2) calls "
+			"are not seen in this run (%s)\n",
+			r->syncs_unseen);
 	for (size_t i = 0, shown = 0; i < r->ngroups; i++) {
 		const struct check_group *g = &r->groups[i];
 		size_t more = 0;
@@ -284,6 +289,9 @@ static json_t *result_json(const struct check_result *r,
 			    json_real(r->workload_seconds));
 	json_object_set_new(j, "seconds", json_real(r->seconds));
 	json_object_set_new(j, "ops", json_integer(r->nops));
+	if (r->syncs_unseen[0])
+		json_object_set_new(j, "syncs_unseen",
+				    json_string(r->syncs_unseen));
 	json_object_set_new(j, "failed", checks_json(s, r->failed));
 	if (r->has_expect) {
 		json_object_set_new(j, "expected",

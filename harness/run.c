@@ -32,6 +32,10 @@ static void read_meta(struct run_info *ri)
 	if (json_is_integer(v) && json_integer_value(v) > 0 &&
 	    json_integer_value(v) <= 1 << 20)
 		ri->sector = (uint32_t)json_integer_value(v);
+	v = json_object_get(j, "syncs_unseen");
+	if (json_is_string(v))
+		snprintf(ri->syncs_unseen, sizeof(ri->syncs_unseen), "%s",
+			 json_string_value(v));
 	json_decref(j);
 }
 
@@ -117,6 +121,26 @@ int run_write_meta(const struct run_info *ri, uint32_t sector,
 	if (path_join(p, sizeof(p), ri->dir, "meta.json"))
 		ret = -ENAMETOOLONG;
 	else if (json_dump_file(j, p, JSON_INDENT(2)))
+		ret = -EIO;
+	json_decref(j);
+	return ret;
+}
+
+int run_note_syncs(const struct run_info *ri, const char *unseen)
+{
+	char p[PATH_MAX + 16];
+	json_t *j;
+	int ret = 0;
+
+	if (path_join(p, sizeof(p), ri->dir, "meta.json"))
+		return -ENAMETOOLONG;
+	j = json_load_file(p, 0, NULL);
+	if (!j)
+		return -EIO;
+	json_object_set_new(j, "syncs_seen", json_boolean(!*unseen));
+	if (*unseen)
+		json_object_set_new(j, "syncs_unseen", json_string(unseen));
+	if (json_dump_file(j, p, JSON_INDENT(2)))
 		ret = -EIO;
 	json_decref(j);
 	return ret;

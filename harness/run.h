@@ -29,6 +29,9 @@ struct run_info {
 	char trace[PATH_MAX];	/* its trace */
 	char initial[PATH_MAX]; /* its initial image, "" if none */
 	uint32_t sector;	/* from meta.json, 0 if not given */
+	char syncs_unseen[320]; /* from meta.json: why the workload's sync
+				   calls were not seen, "" if they were or
+				   it does not say */
 };
 
 /* Find the parts of the run at path. */
@@ -47,5 +50,9 @@ int run_create(const char *dir, struct run_info *ri, char *err, size_t errlen);
  * run (argv may be NULL).  Returns 0 or -errno. */
 int run_write_meta(const struct run_info *ri, uint32_t sector,
 		   char *const *argv);
+
+/* Add to RUN/meta.json whether the workload's sync calls were seen
+ * (unseen: why not, "" if they were).  Returns 0 or -errno. */
+int run_note_syncs(const struct run_info *ri, const char *unseen);
 
 #endif /* CRASHFS_RUN_H */

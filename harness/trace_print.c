@@ -76,6 +76,20 @@ static const struct flag_name xattr_flags[] = {
     {0, NULL},
 };
 
+static const struct flag_name sfr_flags[] = {
+    {SYNC_FILE_RANGE_WAIT_BEFORE, "SYNC_FILE_RANGE_WAIT_BEFORE"},
+    {SYNC_FILE_RANGE_WRITE, "SYNC_FILE_RANGE_WRITE"},
+    {SYNC_FILE_RANGE_WAIT_AFTER, "SYNC_FILE_RANGE_WAIT_AFTER"},
+    {0, NULL},
+};
+
+/* What made a sync point (TR_SYNC oflags). */
+static const char *const sync_kinds[] = {
+    [TRS_SYNC] = "sync(2)",
+    [TRS_SYNCFS] = "syncfs(2)",
+    [TRS_CTL] = "ctl",
+};
+
 static const struct flag_name rec_flags[] = {
     {TRF_DATASYNC, "datasync"}, {TRF_SYNC, "sync"},
     {TRF_APPEND, "append"},	{TRF_DIRECT, "direct"},
@@ -123,6 +137,14 @@ const char *trace_print_oflags(const struct trace_rec *rec, char *buf,
 	case TR_FALLOCATE: join_flags(buf, len, v, falloc_flags); break;
 	case TR_SETATTR: join_flags(buf, len, v, setattr_flags); break;
 	case TR_SETXATTR: join_flags(buf, len, v, xattr_flags); break;
+	case TR_SYNC_RANGE: join_flags(buf, len, v, sfr_flags); break;
+	case TR_SYNC:
+		if (v < sizeof(sync_kinds) / sizeof(*sync_kinds) &&
+		    sync_kinds[v]) {
+			snprintf(buf, len, "%s", sync_kinds[v]);
+			break;
+		}
+		/* fall through */
 	default:
 		if (v)
 			snprintf(buf, len, "%#x", v);
@@ -452,6 +474,23 @@ int trace_print_text(FILE *f, const struct trace_rec *rec,
 		put_quoted(f, rec->name ? rec->name : "");
 		result = rec->result != 0;
 		break;
+	case TR_SYNC:
+		/* written before the call ran: no result of its own */
+		fprintf(f, " %s", trace_print_oflags(rec, b, sizeof(b)));
+		result = rec->result != 0;
+		break;
+	case TR_SYNC_RANGE:
+		putc(' ', f);
+		if (rec->id)
+			put_path(f, nm, rec->id, o);
+		else
+			fputs("<file not known>", f);
+		fprintf(f, " off %" PRIu64 " len %" PRIu64, rec->off, rec->len);
+		if (rec->oflags)
+			fprintf(f, " %s",
+				trace_print_oflags(rec, b, sizeof(b)));
+		result = rec->result != 0;
+		break;
 	default: /* TR_END */ result = rec->result != 0;
 	}
 	if (result)
@@ -623,8 +662,12 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 		switch (*f) {
 		case 'i':
 			bad |= json_object_set_new(o, "id", json_u64(rec->id));
-			bad |= set_path(o, "path",
-					id_path(rec, nm, buf, sizeof(buf)));
+			/* a sync_file_range of a file the daemon did not
+			 * know names none */
+			if (rec->id || rec->type != TR_SYNC_RANGE)
+				bad |= set_path(
+				    o, "path",
+				    id_path(rec, nm, buf, sizeof(buf)));
 			break;
 		case 'I':
 			bad |=

@@ -76,7 +76,7 @@ static double now(void)
 }
 
 static void child(char *const *argv, const char *shell, const char *dir,
-		  char *const *env, int out_fd)
+		  char *const *env, int out_fd, struct syncwatch *sw)
 {
 	int null = open("/dev/null", O_RDONLY);
 
@@ -96,6 +96,9 @@ static void child(char *const *argv, const char *shell, const char *dir,
 	}
 	for (; env && *env; env++)
 		putenv(*env);
+	if (sw)
+		syncwatch_child(
+		    sw); /* last: the filter sees only the program */
 	if (argv) {
 		execvp(argv[0], argv);
 		util_err("cannot run '%s': %s", argv[0], strerror(errno));
@@ -108,19 +111,21 @@ static void child(char *const *argv, const char *shell, const char *dir,
 
 static int spawn(char *const *argv, const char *shell, const char *dir,
 		 char *const *env, int out_fd, unsigned timeout, int *status,
-		 bool interruptible);
+		 bool interruptible, struct workload *w, struct syncwatch *sw);
 
 int workload_spawn(char *const *argv, const char *shell, const char *dir,
 		   char *const *env, int out_fd, unsigned timeout, int *status)
 {
-	return spawn(argv, shell, dir, env, out_fd, timeout, status, true);
+	return spawn(argv, shell, dir, env, out_fd, timeout, status, true, NULL,
+		     NULL);
 }
 
 /* interruptible: a SIGINT/SIGTERM ends the wait (cleanup commands are
- * not interruptible: they must run after the signal). */
+ * not interruptible: they must run after the signal).  sw: watch the
+ * child's sync calls, saying in w->syncs_unseen if that failed. */
 static int spawn(char *const *argv, const char *shell, const char *dir,
 		 char *const *env, int out_fd, unsigned timeout, int *status,
-		 bool interruptible)
+		 bool interruptible, struct workload *w, struct syncwatch *sw)
 {
 	double deadline = timeout ? now() + timeout : 0;
 	int pidfd, ret = 0;
@@ -131,8 +136,13 @@ static int spawn(char *const *argv, const char *shell, const char *dir,
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		child(argv, shell, dir, env, out_fd);
+		child(argv, shell, dir, env, out_fd, sw);
 	setpgid(pid, pid);
+	if (sw &&
+	    syncwatch_start(sw, w->syncs_unseen, sizeof(w->syncs_unseen)) < 0)
+		util_warn("the workload's sync(2) and syncfs(2) calls are not "
+			  "seen in this run: %s",
+			  w->syncs_unseen);
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -227,7 +237,8 @@ static int helper(char *const *argv, const char *dir, unsigned timeout,
 	int status = 0, rc;
 	char how[96];
 
-	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false);
+	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false, NULL,
+		   NULL);
 	if (rc == -ETIMEDOUT) {
 		snprintf(err, errlen, "'%s %s' did not finish in %u s", argv[0],
 			 argv[1], timeout);
@@ -459,12 +470,15 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 	char *backing = NULL, *mnt = NULL, *trace = NULL, *initial = NULL;
 	char **argv = NULL, *env[4] = {NULL}, *self_dir = NULL;
 	const char *path = getenv("PATH");
+	struct syncwatch *sw = NULL;
 	bool mounted = false;
 	double t0;
 	int rc;
 
 	err[0] = '\0';
 	w->status = 0;
+	w->syncs_unseen[0] = '\0';
+	memset(&w->syncs, 0, sizeof(w->syncs));
 	rc = prepare(w, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -503,14 +517,43 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (w->no_sync_watch)
+		snprintf(w->syncs_unseen, sizeof(w->syncs_unseen),
+			 "--no-sync-watch was given");
+	else if (!(sw = syncwatch_new(mnt, w->syncs_unseen,
+				      sizeof(w->syncs_unseen))))
+		util_warn("the workload's sync(2) and syncfs(2) calls are not "
+			  "seen in this run: %s",
+			  w->syncs_unseen);
 	if (w->verbose)
 		fprintf(stderr, "crashfs check: running the workload in %s\n",
 			mnt);
 	t0 = now();
-	rc = workload_spawn(argv, w->shell, mnt, env, -1,
-			    w->timeout ? w->timeout : DEFAULT_TIMEOUT,
-			    &w->status);
+	rc = spawn(argv, w->shell, mnt, env, -1,
+		   w->timeout ? w->timeout : DEFAULT_TIMEOUT, &w->status, true,
+		   w, sw);
 	w->seconds = now() - t0;
+	if (sw) {
+		/* every process of the workload is gone: the counts are final */
+		syncwatch_stats(sw, &w->syncs);
+		syncwatch_free(&sw);
+		if (w->verbose && !w->syncs_unseen[0])
+			fprintf(stderr,
+				"crashfs check: sync points seen: %llu, "
+				"sync_file_range calls: %llu, not about the "
+				"mount: %llu%s\n",
+				(unsigned long long)w->syncs.syncs,
+				(unsigned long long)w->syncs.ranges,
+				(unsigned long long)w->syncs.other,
+				w->syncs.nnp ? " (no_new_privs was set: "
+					       "setuid programs ran without "
+					       "their privileges)"
+					     : "");
+		if (w->syncs.lost && !w->syncs_unseen[0])
+			snprintf(w->syncs_unseen, sizeof(w->syncs_unseen),
+				 "%llu of them could not be recorded",
+				 (unsigned long long)w->syncs.lost);
+	}
 	if (rc == -ETIMEDOUT)
 		snprintf(err, errlen,
 			 "the workload did not finish in %u s; "
@@ -532,6 +575,7 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 		rc = -ECHILD;
 	}
 out:
+	syncwatch_free(&sw); /* it holds the mount open */
 	if (mounted) {
 		char uerr[256];
 		int urc = unmount(mnt, uerr, sizeof(uerr));

@@ -27,6 +27,11 @@
  * is killed (a daemon it forked cannot keep the mount busy) and the mount
  * is always unmounted, lazily if it stays busy.
  *
+ * The workload's sync(2), syncfs(2) and sync_file_range(2) never reach the
+ * daemon; unless no_sync_watch is set, harness/syncwatch watches them and
+ * has the daemon record them.  When that is not possible the run goes on
+ * without it, a warning says so once, and syncs_unseen says why.
+ *
  * Error handling: workload_run() returns 0 when the workload ran and
  * exited 0; -ECHILD when it ran but failed (w.status says how, the
  * message in err too), -ETIMEDOUT, -EINTR (interrupted by a signal) or
@@ -39,6 +44,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "harness/syncwatch.h"
+
 struct workload {
 	/* inputs */
 	const char *run_dir;	  /* where to put the run; NULL: a private
@@ -50,14 +57,18 @@ struct workload {
 	const char *scenario_dir; /* exported as CRASHFS_SCENARIO_DIR */
 	unsigned timeout;	  /* seconds for setup and workload, 0: 600 */
 	bool verbose;		  /* say what is happening on stderr */
+	bool no_sync_watch;	  /* do not watch the sync calls */
 
 	/* outputs */
-	char *dir;	/* absolute run directory (malloc'd) */
-	bool tmp_run;	/* dir was made by us: remove it at release
+	char *dir;		/* absolute run directory (malloc'd) */
+	bool tmp_run;		/* dir was made by us: remove it at release
 				   unless keep is set */
-	bool keep;	/* set by the caller to keep a tmp_run */
-	int status;	/* wait status of the workload */
-	double seconds; /* wall time of the workload */
+	bool keep;		/* set by the caller to keep a tmp_run */
+	int status;		/* wait status of the workload */
+	double seconds;		/* wall time of the workload */
+	char syncs_unseen[320]; /* why the workload's sync(2) and syncfs(2)
+				   calls were not seen, "" if they were */
+	struct syncwatch_stats syncs; /* what the watch recorded */
 };
 
 /* The crashfs binary running now (/proc/self/exe), for sub-commands. */

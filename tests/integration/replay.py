@@ -252,6 +252,8 @@ class Replay:
                                   "past the source's end" % (
                                       rec["seq"], n, rec["off2"]))
             self.node(rec).data.write(rec["off"], src)
+        elif t in ("sync", "sync_file_range"):
+            pass        # what is durable, not what the tree holds
 
     def rename(self, rec):
         d1, d2 = self.dir(rec), self.dir(rec, "parent2")

@@ -524,6 +524,131 @@ static void test_failed_fsync(void **state)
 	tb_close(&t);
 }
 
+static uint64_t tb_sync(struct tb *t, uint32_t kind)
+{
+	struct trace_rec r = {.type = TR_SYNC, .oflags = kind, .pid = 9};
+
+	tb_rec(t, &r);
+	return r.seq;
+}
+
+static const char *const every_model[] = {"posix", "ext4", "strict", "prefix"};
+
+/*
+ * sync(2), syncfs(2) or a declared sync point: every earlier op of every
+ * file is durable, names in new directories included, under every model.
+ */
+static void test_sync_makes_everything_durable(void **state)
+{
+	struct tb t;
+	uint64_t f, d, g, before, k;
+	struct tb_count c;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_write(&t, f, 0, "new");
+	d = tb_mkdir(&t, 1, "d");
+	g = tb_create(&t, d, "g");
+	tb_write(&t, g, 0, "gee");
+	before = tb_truncate(&t, g, 2);
+	k = tb_sync(&t, TRS_SYNC);
+	assert_non_null(tb_load(&t));
+	/* before it, posix can lose them ... */
+	c = tb_count_states(t.m, "posix", before, "f", NULL);
+	assert_true(c.match > 0);
+	c = tb_count_states(t.m, "posix", before, "d/g", "ge");
+	assert_true(c.match < c.total);
+	/* ... at it, nothing can */
+	for (size_t i = 0; i < 4; i++) {
+		c = tb_count_states(t.m, every_model[i], k, "f", "new");
+		assert_true(c.total > 0);
+		assert_int_equal(c.match, c.total);
+		c = tb_count_states(t.m, every_model[i], k, "d/g", "ge");
+		assert_int_equal(c.match, c.total);
+	}
+	tb_close(&t);
+}
+
+/* Each sync point covers what came before it, nothing after. */
+static void test_sync_points_in_order(void **state)
+{
+	struct tb t;
+	uint64_t a, b, c1, k;
+	struct tb_count c;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	a = tb_create(&t, 1, "a");
+	tb_write(&t, a, 0, "A");
+	tb_sync(&t, TRS_CTL);
+	b = tb_create(&t, 1, "b");
+	tb_write(&t, b, 0, "B");
+	tb_sync(&t, TRS_SYNCFS);
+	c1 = tb_create(&t, 1, "c");
+	k = tb_write(&t, c1, 0, "C");
+	assert_non_null(tb_load(&t));
+	for (size_t i = 0; i < 4; i++) {
+		c = tb_count_states(t.m, every_model[i], k, "a", "A");
+		assert_int_equal(c.match, c.total);
+		c = tb_count_states(t.m, every_model[i], k, "b", "B");
+		assert_int_equal(c.match, c.total);
+	}
+	c = tb_count_states(t.m, "strict", k, "c", NULL);
+	assert_int_equal(c.match, c.total);
+	tb_close(&t);
+}
+
+/* A sync does not bring back the writes a failed fsync lost (the kernel
+ * marked their pages clean), nor is sync_file_range a sync point. */
+static void test_sync_after_failed_fsync_and_range(void **state)
+{
+	struct tb t;
+	uint64_t f, k;
+	struct tb_count c;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_fsync(&t, f);
+	tb_fsyncdir(&t, 1);
+	tb_write(&t, f, 0, "lost");
+	{
+		struct trace_rec r = {
+		    .type = TR_FSYNC, .id = f, .result = -EIO};
+
+		tb_rec(&t, &r);
+	}
+	k = tb_sync(&t, TRS_SYNC);
+	assert_non_null(tb_load(&t));
+	c = tb_count_states(t.m, "strict", k, "f", "");
+	assert_true(c.total > 0);
+	assert_int_equal(c.match, c.total);
+	tb_close(&t);
+
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_fsync(&t, f);
+	tb_fsyncdir(&t, 1);
+	k = tb_write(&t, f, 0, "maybe");
+	{
+		struct trace_rec r = {
+		    .type = TR_SYNC_RANGE, .id = f, .len = 5, .oflags = 7};
+
+		tb_rec(&t, &r);
+	}
+	assert_non_null(tb_load(&t));
+	c = tb_count_states(t.m, "strict", k, "f", "");
+	assert_int_equal(c.match, c.total);
+	c = tb_count_states(t.m, "posix", k, "f", "");
+	assert_true(c.match > 0);
+	tb_close(&t);
+}
+
 static void test_model_table(void **state)
 {
 	(void)state;
@@ -557,6 +682,9 @@ int main(void)
 	    cmocka_unit_test(test_metadata_order_every_model),
 	    cmocka_unit_test(test_close_is_not_durable),
 	    cmocka_unit_test(test_failed_fsync),
+	    cmocka_unit_test(test_sync_makes_everything_durable),
+	    cmocka_unit_test(test_sync_points_in_order),
+	    cmocka_unit_test(test_sync_after_failed_fsync_and_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

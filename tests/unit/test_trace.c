@@ -30,6 +30,8 @@
 
 #include "core/trace.h"
 
+#include <xxhash.h>
+
 /* Fields of struct trace_rec a type stores (besides the common header). */
 enum {
 	F_ID = 1 << 0,
@@ -83,6 +85,8 @@ static unsigned int fields_of(unsigned int type)
 	case TR_MARK: return F_NAME;
 	case TR_FAULT: return F_NAME | F_OFLAGS | F_ID;
 	case TR_POWERCUT: return F_NAME;
+	case TR_SYNC: return F_OFLAGS;
+	case TR_SYNC_RANGE: return F_ID | F_OFF | F_LEN | F_OFLAGS;
 	default: return 0;
 	}
 }
@@ -272,7 +276,9 @@ static size_t write_all_types(const char *path, const int *variants,
 	w = trace_writer_create(path, &h);
 	assert_non_null(w);
 	for (size_t v = 0; v < nvariants; v++) {
-		for (unsigned int t = TR_BIND; t < TR_END; t++) {
+		for (unsigned int t = TR_BIND; t < TR_TYPE_MAX; t++) {
+			if (t == TR_END)
+				continue; /* the close writes it */
 			assert_true(n < max);
 			fill(&rec, t, variants[v]);
 			before = trace_writer_bytes(w);
@@ -768,15 +774,23 @@ static void test_bad_headers(void **state)
 	save(bad, img.buf, img.rec_off[0] - 1);
 	assert_open_fails(bad, EINVAL, want);
 
-	/* version 2, with a valid checksum: a newer crashfs wrote it */
-	img.buf[8] = 2;
+	/* version 3: a newer crashfs wrote it */
+	img.buf[8] = 3;
 	save(bad, img.buf, img.len);
 	snprintf(want, sizeof(want),
-		 "trace '%s' has format version 2; this crashfs reads "
-		 "version 1 (written by a newer crashfs?)",
+		 "trace '%s' has format version 3; this crashfs reads "
+		 "versions 1 to 2 (written by a newer crashfs?)",
 		 bad);
 	assert_open_fails(bad, EPROTO, want);
-	img.buf[8] = 1;
+	/* version 0 never existed */
+	img.buf[8] = 0;
+	save(bad, img.buf, img.len);
+	snprintf(want, sizeof(want),
+		 "trace '%s' has format version 0; this crashfs reads "
+		 "versions 1 to 2",
+		 bad);
+	assert_open_fails(bad, EPROTO, want);
+	img.buf[8] = TRACE_VERSION;
 
 	/* a big-endian writer */
 	img.buf[10] = 1;
@@ -824,6 +838,86 @@ static void test_bad_headers(void **state)
 	snprintf(want, sizeof(want), "trace '%s' is not a regular file", dir);
 	assert_open_fails(dir, EINVAL, want);
 	free(img.buf);
+}
+
+/* Make the trace at path a version 1 trace: its version field and the
+ * header checksum over it. */
+static void make_version1(const char *path)
+{
+	struct image img = {0};
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	uint32_t hsize, sum;
+
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	img.len = (size_t)st.st_size;
+	img.buf = malloc(img.len);
+	assert_non_null(img.buf);
+	assert_int_equal(fread(img.buf, 1, img.len, f), img.len);
+	fclose(f);
+	img.buf[8] = 1;
+	img.buf[9] = 0;
+	hsize = (uint32_t)img.buf[12] | (uint32_t)img.buf[13] << 8;
+	sum = (uint32_t)XXH3_64bits(img.buf, hsize - 4);
+	for (int i = 0; i < 4; i++)
+		img.buf[hsize - 4 + i] = (unsigned char)(sum >> (8 * i));
+	save(path, img.buf, img.len);
+	free(img.buf);
+}
+
+/*
+ * Traces written before the sync records existed (version 1) read back as
+ * before; in such a trace the new types are unknown, hence corrupt.
+ */
+static void test_version1_traces(void **state)
+{
+	const char *path = tpath("v1.trace");
+	struct trace_rec mark = {.type = TR_MARK, .name = "saved"};
+	struct trace_rec sync = {.type = TR_SYNC, .oflags = TRS_CTL};
+	struct trace_writer *w;
+	struct trace_reader *r;
+	struct trace_rec rec;
+	char err[512];
+
+	(void)state;
+	w = trace_writer_create(path, NULL);
+	assert_non_null(w);
+	assert_int_equal(trace_append(w, &mark), 0);
+	assert_int_equal(trace_writer_close(&w), 0);
+	make_version1(path);
+	r = trace_reader_open(path, err, sizeof(err));
+	if (!r)
+		fail_msg("a version 1 trace is refused: %s", err);
+	assert_int_equal(trace_reader_header(r)->version, 1);
+	assert_int_equal(trace_next(r, &rec), 1);
+	assert_string_equal(rec.name, "saved");
+	assert_int_equal(trace_next(r, &rec), 1);
+	assert_int_equal(rec.type, TR_END);
+	assert_int_equal(trace_next(r, &rec), 0);
+	assert_true(trace_reader_complete(r));
+	trace_reader_free(&r);
+
+	/* a sync record only exists from version 2 on */
+	w = trace_writer_create(path, NULL);
+	assert_non_null(w);
+	assert_int_equal(trace_append(w, &mark), 0);
+	assert_int_equal(trace_append(w, &sync), 0);
+	assert_int_equal(trace_writer_close(&w), 0);
+	r = trace_reader_open(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(trace_next(r, &rec), 1);
+	assert_int_equal(trace_next(r, &rec), 1);
+	assert_int_equal(rec.type, TR_SYNC);
+	assert_int_equal(rec.oflags, TRS_CTL);
+	trace_reader_free(&r);
+	make_version1(path);
+	r = trace_reader_open(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(trace_next(r, &rec), 1);
+	assert_int_equal(trace_next(r, &rec), -EBADMSG);
+	assert_non_null(strstr(trace_reader_error(r), "unknown record type"));
+	trace_reader_free(&r);
 }
 
 /*
@@ -968,6 +1062,7 @@ int main(void)
 	    cmocka_unit_test(test_zero_filled_tail),
 	    cmocka_unit_test(test_flipped_byte),
 	    cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_version1_traces),
 	    cmocka_unit_test(test_failed_append_leaves_no_partial),
 	    cmocka_unit_test(test_reserve_enospc),
 	    cmocka_unit_test(test_mapped_appends_and_kill),

@@ -174,6 +174,82 @@ static void test_seed004_lines(void **state)
 	trace_reader_free(&r);
 }
 
+/* The sync records: who made a sync point; a sync_file_range with its
+ * file (or none), range and flags; neither shows a result. */
+static void test_sync_lines(void **state)
+{
+	static const struct trace_rec recs[] = {
+	    {.type = TR_BIND, .id = 1, .mode = S_IFDIR | 0755, .name = ""},
+	    {.type = TR_CREATE,
+	     .pid = 7,
+	     .parent = 1,
+	     .name = "log",
+	     .id = 2,
+	     .mode = S_IFREG | 0644,
+	     .oflags = O_WRONLY | O_CREAT,
+	     .fh = 1},
+	    {.type = TR_SYNC_RANGE,
+	     .pid = 7,
+	     .id = 2,
+	     .off = 4096,
+	     .len = 8192,
+	     .oflags = SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER},
+	    {.type = TR_SYNC_RANGE, .pid = 7, .off = 5},
+	    {.type = TR_SYNC, .pid = 7, .oflags = TRS_SYNC},
+	    {.type = TR_SYNC, .pid = 8, .oflags = TRS_SYNCFS},
+	    {.type = TR_SYNC, .oflags = TRS_CTL},
+	    {.type = TR_SYNC, .oflags = 77},
+	};
+	static const char *const text =
+	    "#1 bind \"/\" S_IFDIR|0755 size 0\n"
+	    "#2 pid 7 create \"log\" O_WRONLY|O_CREAT S_IFREG|0644 fh 1 = 0\n"
+	    "#3 pid 7 sync_file_range \"log\" off 4096 len 8192 "
+	    "SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER\n"
+	    "#4 pid 7 sync_file_range <file not known> off 5 len 0\n"
+	    "#5 pid 7 sync sync(2)\n"
+	    "#6 pid 8 sync syncfs(2)\n"
+	    "#7 sync ctl\n"
+	    "#8 sync 0x4d\n"
+	    "#9 end\n";
+	const char *path = tpath("sync.trace");
+	struct trace_print_opts opts = {0};
+	struct names nm = {0};
+	struct trace_reader *r;
+	struct trace_rec rec;
+	char err[256];
+	json_t *o;
+	FILE *f;
+
+	(void)state;
+	write_trace(path, recs, sizeof(recs) / sizeof(*recs));
+	r = trace_reader_open(path, err, sizeof(err));
+	assert_non_null(r);
+	f = fmemopen(out, sizeof(out), "w");
+	assert_non_null(f);
+	while (trace_next(r, &rec) > 0) {
+		assert_int_equal(trace_print_text(f, &rec, &nm, &opts, 0), 0);
+		if (rec.type == TR_SYNC && rec.oflags == TRS_SYNCFS) {
+			o = trace_print_json(&rec, &nm, &opts);
+			assert_string_equal(json_string_value(json_object_get(
+						o, "oflags_names")),
+					    "syncfs(2)");
+			json_decref(o);
+		}
+		if (rec.type == TR_SYNC_RANGE) {
+			o = trace_print_json(&rec, &nm, &opts);
+			/* no path for a file the daemon did not know */
+			assert_int_equal(json_object_get(o, "path") != NULL,
+					 rec.id != 0);
+			json_decref(o);
+		}
+		assert_int_equal(names_apply(&nm, &rec), 0);
+	}
+	fclose(f);
+	assert_string_equal(out, text);
+	names_release(&nm);
+	trace_reader_free(&r);
+}
+
 static void test_oflags_names(void **state)
 {
 	struct trace_rec rec = {.type = TR_OPEN,
@@ -413,6 +489,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seed004_lines),
+	    cmocka_unit_test(test_sync_lines),
 	    cmocka_unit_test(test_oflags_names),
 	    cmocka_unit_test(test_json_fields),
 	    cmocka_unit_test(test_command),
