@@ -7,6 +7,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build needs
 #   make format-check    clang-format check
+#   make hardened        -Werror build with Debian's hardening flags
 #   DEVELOPER=1          adds -Werror
 
 VERSION := 0.1.0
@@ -49,7 +50,8 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios bench install clean format format-check deps
+.PHONY: all test meta unit integration scenarios bench hardened install \
+	clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -93,6 +95,18 @@ scenarios: all
 
 bench: all
 	bench/run.sh
+
+# The build Debian's packaging makes: its hardening flags (FORTIFY_SOURCE
+# turns unchecked results of many calls into warnings) with -Werror, in a
+# copy of the tree under build/hardened; CI runs it (.ci/run).
+HARDENED_FLAGS = CFLAGS="$$(dpkg-buildflags --get CFLAGS)" \
+	CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)"
+hardened:
+	rm -rf build/hardened && mkdir -p build/hardened
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C build/hardened
+	$(MAKE) -C build/hardened DEVELOPER=1 $(HARDENED_FLAGS) all \
+		$(UNIT_BIN)
 
 install: build/crashfs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
