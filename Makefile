@@ -76,9 +76,11 @@ build/tools/%: tests/tools/%.c
 
 test: meta unit integration scenarios
 
-# Checks on the project's own files (licence lines ...).
-meta:
+# Checks on the project's own files (licence lines ...), and that the
+# suites that mount skip cleanly without /dev/fuse.
+meta: all
 	sh tests/meta/spdx.sh
+	sh tests/meta/nofuse.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
