@@ -4,15 +4,28 @@
 #   make                 build build/crashfs
 #   make test            unit tests (ASan+UBSan), integration tests, scenarios
 #   make bench           benchmarks against native and passthrough_ll
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         prefix=/usr/local DESTDIR= (GNU directory names)
+#   make uninstall       removes what install installed
 #   make deps            install the Debian packages the build needs
 #   make format-check    clang-format check
 #   make hardened        -Werror build with Debian's hardening flags
 #   DEVELOPER=1          adds -Werror
 
 VERSION := 0.1.0
+# Installation directories, as GNU names them; PREFIX is the old name of
+# prefix.  DESTDIR is prepended to every one of them (staged installs).
 PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir ?= $(exec_prefix)/bin
+datarootdir ?= $(prefix)/share
+datadir ?= $(datarootdir)
+mandir ?= $(datarootdir)/man
+man1dir ?= $(mandir)/man1
+docdir ?= $(datarootdir)/doc/crashfs
+bashcompdir ?= $(datarootdir)/bash-completion/completions
 DESTDIR ?=
+INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := fuse3 libxxhash jansson inih libseccomp
@@ -51,7 +64,7 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 
 .SECONDARY:
 .PHONY: all test meta unit integration scenarios bench hardened install \
-	clean format format-check deps
+	uninstall clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -76,11 +89,12 @@ build/tools/%: tests/tools/%.c
 
 test: meta unit integration scenarios
 
-# Checks on the project's own files (licence lines ...), and that the
-# suites that mount skip cleanly without /dev/fuse.
+# Checks on the project's own files (licence lines ...), that the suites
+# that mount skip cleanly without /dev/fuse, and a staged install.
 meta: all
 	sh tests/meta/spdx.sh
 	sh tests/meta/nofuse.sh
+	sh tests/meta/install.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
@@ -110,10 +124,46 @@ hardened:
 	$(MAKE) -C build/hardened DEVELOPER=1 $(HARDENED_FLAGS) all \
 		$(UNIT_BIN)
 
+# What 'make install' puts where: the binary, the man page, the docs
+# (README and LICENSE, docs/*.md in docs/ beside them, so the README's
+# links work), the shipped scenarios with the programs
+# they run (found beside each .ini through CRASHFS_SCENARIO_DIR, so
+# 'crashfs check $(datadir)/crashfs/scenarios/atomic-write.ini' works)
+# and the bash completion.  'make uninstall' removes exactly these.
+DOC_FILES := README.md LICENSE
+DOC_PAGES := $(wildcard docs/*.md)
+SCN_DATA := $(wildcard scenarios/*.ini scenarios/py/*.py scenarios/c/*.c \
+	scenarios/sh/*.sh scenarios/sqlite/*.sh)
+SCN_EXEC := scenarios/c/run-c
+SCN_DIRS := $(sort $(dir $(SCN_DATA) $(SCN_EXEC)))
+scndir = $(datadir)/crashfs/scenarios
+
 install: build/crashfs
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 build/crashfs $(DESTDIR)$(PREFIX)/bin/crashfs
-	install -m 644 docs/crashfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/crashfs.1
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) \
+		$(DESTDIR)$(docdir)/docs $(DESTDIR)$(bashcompdir) \
+		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS))
+	$(INSTALL) -m 755 build/crashfs $(DESTDIR)$(bindir)/crashfs
+	$(INSTALL) -m 644 docs/crashfs.1 $(DESTDIR)$(man1dir)/crashfs.1
+	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(docdir)/
+	$(INSTALL) -m 644 $(DOC_PAGES) $(DESTDIR)$(docdir)/docs/
+	$(INSTALL) -m 644 completion/crashfs.bash \
+		$(DESTDIR)$(bashcompdir)/crashfs
+	set -e; for f in $(SCN_DATA); do \
+		$(INSTALL) -m 644 $$f $(DESTDIR)$(scndir)/$${f#scenarios/}; \
+	done
+	set -e; for f in $(SCN_EXEC); do \
+		$(INSTALL) -m 755 $$f $(DESTDIR)$(scndir)/$${f#scenarios/}; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/crashfs $(DESTDIR)$(man1dir)/crashfs.1 \
+		$(DESTDIR)$(bashcompdir)/crashfs \
+		$(addprefix $(DESTDIR)$(docdir)/,$(DOC_FILES) $(DOC_PAGES)) \
+		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,\
+			$(SCN_DATA) $(SCN_EXEC))
+	-rmdir $(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS)) \
+		$(DESTDIR)$(scndir) $(DESTDIR)$(datadir)/crashfs \
+		$(DESTDIR)$(docdir)/docs $(DESTDIR)$(docdir) 2>/dev/null
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
