@@ -32,7 +32,7 @@ PKGS := fuse3 libxxhash jansson inih libseccomp
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
-	clang-format
+	clang-format groff-base
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
@@ -89,12 +89,14 @@ build/tools/%: tests/tools/%.c
 
 test: meta unit integration scenarios
 
-# Checks on the project's own files (licence lines ...), that the suites
-# that mount skip cleanly without /dev/fuse, and a staged install.
+# Checks on the project's own files (licence lines, every --help option
+# in the man page ...), that the suites that mount skip cleanly without
+# /dev/fuse, and a staged install.
 meta: all
 	sh tests/meta/spdx.sh
 	sh tests/meta/nofuse.sh
 	sh tests/meta/install.sh
+	python3 tests/meta/manpage.py
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \

@@ -133,10 +133,14 @@ static void umount_usage(FILE *f)
 	    f,
 	    "usage: crashfs umount [--timeout SECONDS] MNT\n"
 	    "\n"
-	    "Unmount a crashfs mount and wait (default %d s) for its daemon "
-	    "to finish\nthe trace. Exit 1 if the daemon reports an "
-	    "error or does not finish.\nA mount whose daemon is gone is "
-	    "unmounted anyway, with a warning.\n",
+	    "Unmount a crashfs mount and wait for its daemon to finish the "
+	    "trace.\nExit 1 if the daemon reports an error or does not "
+	    "finish.\nA mount whose daemon is gone is unmounted anyway, "
+	    "with a warning.\n"
+	    "\n"
+	    "  --timeout SECONDS  how long to wait for the trace (1 to 86400, "
+	    "default %d)\n"
+	    "  -h, --help         this help\n",
 	    UMOUNT_TIMEOUT_S);
 }
 

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 			fprintf(f, "  %-8s %s\n", commands[i].name,
 				commands[i].summary);
 	fprintf(f, "\n'crashfs <command> --help' describes a command; "
-		   "man crashfs(1) has the whole story.\n");
+		   "'man crashfs' has the whole story.\n");
 }
 
 /* An unknown command: say so, with the closest commands if any. */
