@@ -90,13 +90,16 @@ build/tools/%: tests/tools/%.c
 test: meta unit integration scenarios
 
 # Checks on the project's own files (licence lines, every --help option
-# in the man page ...), that the suites that mount skip cleanly without
-# /dev/fuse, and a staged install.
+# in the man page, the CI workflow, every command of README.md and
+# docs/*.md run as written), that the suites that mount skip cleanly
+# without /dev/fuse, and a staged install.
 meta: all
 	sh tests/meta/spdx.sh
 	sh tests/meta/nofuse.sh
 	sh tests/meta/install.sh
 	python3 tests/meta/manpage.py
+	python3 tests/meta/workflow.py
+	python3 tests/meta/docs.py
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \

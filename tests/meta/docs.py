@@ -171,13 +171,16 @@ class Session:
             env=env, start_new_session=True)
         self.buf = b""
         # every failing command of a sh block says so (functions too)
-        self.run("set -E; trap 'printf \"\\n%s %%d %%s\\n\" $? "
-                 "\"$BASH_COMMAND\"' ERR" % ERRMARK)
+        self.run("set -E; trap 'case $BASH_COMMAND in __rs=*) ;; *) "
+                 "printf \"\\n%s %%d %%s\\n\" $? \"$BASH_COMMAND\";; "
+                 "esac' ERR" % ERRMARK)
 
     def run(self, cmd, timeout=TIMEOUT):
         """Run cmd; returns (status, output).  status None: timed out."""
-        script = "{ %s\n} </dev/null 2>&1\nprintf '\\n%s %%d\\n' $?\n" % (
-            cmd, MARK)
+        # $? is the previous command's status, as in a terminal: restored
+        # by an assignment the ERR trap knows to leave alone
+        script = ("__rs=$(exit ${__s:-0})\n{ %s\n} </dev/null 2>&1\n"
+                  "__s=$?; printf '\\n%s %%d\\n' $__s\n" % (cmd, MARK))
         self.proc.stdin.write(script.encode())
         self.proc.stdin.flush()
         deadline = time.monotonic() + timeout
@@ -228,6 +231,25 @@ def mounts_under(path):
     return sorted(found, key=len, reverse=True)
 
 
+def pids_in(work):
+    """Processes (daemons, a case runner's children in sessions of their
+    own) whose command line names work or whose cwd is inside it."""
+    pids = []
+    for ent in os.listdir("/proc"):
+        if not ent.isdigit() or int(ent) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % ent, "rb") as f:
+                cmd = f.read()
+            cwd = os.readlink("/proc/%s/cwd" % ent)
+        except OSError:
+            continue
+        if work.encode() in cmd or cwd == work or \
+                cwd.startswith(work + "/"):
+            pids.append(int(ent))
+    return pids
+
+
 def check_doc(path, verbose):
     """Run one document; returns a list of problems."""
     problems = []
@@ -269,6 +291,13 @@ def check_doc(path, verbose):
                 break
     finally:
         sh.close()
+        for pid in pids_in(work):
+            problems.append("%s: a process was left running: %d"
+                            % (os.path.relpath(path, ROOT), pid))
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         for m in mounts_under(work):
             problems.append("%s: a mount was left at %s"
                             % (os.path.relpath(path, ROOT), m))

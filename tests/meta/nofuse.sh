@@ -12,7 +12,8 @@ if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 fi
 fail=0
 for suite in "sh tests/scenarios/bad-input.sh" "sh tests/scenarios/run.sh" \
-	"python3 tests/integration/run.py mount.*"; do
+	"python3 tests/integration/run.py mount.*" \
+	"python3 tests/meta/docs.py README.md"; do
 	out=$(unshare -m --propagation private sh -c '
 		mount -t tmpfs -o mode=755 nofuse /dev &&
 		mknod -m 666 /dev/null c 1 3 && exec '"$suite" 2>&1)
