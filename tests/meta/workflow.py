@@ -30,6 +30,10 @@ WORKFLOW = os.path.join(ROOT, "docs", "examples", "crash-consistency.yml")
 CI_MD = os.path.join(ROOT, "docs", "ci.md")
 NPM_DIR = os.path.join(ROOT, "build", "npm")
 VALIDATOR = os.path.join(NPM_DIR, "node_modules", ".bin", "action-validator")
+# a fixed version, so a new release cannot change the verdict unseen.  npm
+# is not among the Makefile's DEB_PACKAGES: Debian's npm conflicts with
+# the nodejs packages many machines carry (NodeSource's provides npm)
+VALIDATOR_PKG = "@action-validator/cli@0.6.0"
 
 # Options the workflow uses that another branch of the project adds; each
 # is named here so that nothing passes unseen, and is reported on every
@@ -80,7 +84,7 @@ def validator(problems):
         os.makedirs(NPM_DIR, exist_ok=True)
         r = run([npm, "install", "--prefix", NPM_DIR, "--no-audit",
                  "--no-fund", "--cache", os.path.join(NPM_DIR, "cache"),
-                 "@action-validator/cli"], timeout=600)
+                 VALIDATOR_PKG], timeout=600)
         if r.returncode or not os.access(VALIDATOR, os.X_OK):
             print("skipped: action-validator: npm install failed: %s"
                   % r.stdout.strip().split("\n")[-1])
