@@ -73,7 +73,12 @@ struct check_group {
 	bool mixed; /* its states lost the ops in different ways */
 	uint64_t also[CHECK_MAX_ALSO]; /* the same mistake at other ops */
 	size_t nalso;
-	bool more_also; /* ... and more than fit in also */
+	bool more_also;	  /* ... and more than fit in also */
+	uint64_t nsame;	  /* ops the mistake was made at, the example's
+			      included (also[]: the first others) */
+	uint64_t same[2]; /* the first and the last of them (seqs) ... */
+	uint64_t upto[2]; /* ... and the last op of the first state each
+			      was met in */
 };
 
 /* The verdict on one checked state (for JSON). */
