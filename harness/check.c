@@ -499,7 +499,7 @@ static bool same_cause(struct model *m, const struct check_group *g,
 		return true;
 	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL &&
 	    g->cause.ops[0] && c->ops[0] && g->seen == seen)
-		return true;
+		return true; /* seen: the visible version (add_to_group) */
 	for (size_t i = 0; i < c->nops; i++)
 		if (!same_shape(m, g->cause.ops[i], c->ops[i]) ||
 		    !same_shape(m, g->cause.before[i], c->before[i]))
@@ -543,12 +543,20 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 {
 	struct check_result *r = x->r;
 	struct check_group *g;
+	uint64_t key = seen;
 
+	/* a failure with everything persisted is keyed by what a reader
+	 * saw then, not by what its crash state held */
+	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL && v->kind &&
+	    c->ops[0]) {
+		model_goto_visible(x->m, c->point);
+		key = checks_version(x->m, checks_path(x->c, check, path));
+	}
 	for (size_t i = 0; i < r->ngroups; i++) {
 		bool exact;
 
 		g = &r->groups[i];
-		if (!same_cause(x->m, g, check, path, seen, c, &exact))
+		if (!same_cause(x->m, g, check, path, key, c, &exact))
 			continue;
 		if (!exact && c->nops)
 			add_same(x, i, c->ops[0], v);
@@ -573,7 +581,7 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	g->kinds = 1u << v->kind;
 	g->count = 1;
 	g->kcount[v->kind] = 1;
-	g->seen = seen;
+	g->seen = key; /* what merges with it (see same_cause) */
 	g->nsame = 1;
 	g->same[0] = g->same[1] = c->ops[0];
 	g->upto[0] = g->upto[1] = v->upto;
@@ -614,15 +622,14 @@ static bool attribute(struct run *x, enum scn_check check,
 	return false;
 }
 
-/* The last op lost in state cs with the shape of op seq (0: none). */
-static uint64_t lost_like(struct model *m, const struct cause_state *cs,
+/* The last of the lost ops (seqs, n of them) with the shape of op seq
+ * (0: none). */
+static uint64_t lost_like(struct model *m, const uint64_t *lost, size_t n,
 			  uint64_t seq)
 {
-	for (uint64_t q = cs->point; q > 0; q--)
-		if (cs->choice[q - 1] != MV_FULL &&
-		    model_op_mutates(model_op(m, q - 1)) &&
-		    same_shape(m, seq, q))
-			return q;
+	while (n-- > 0)
+		if (same_shape(m, seq, lost[n]))
+			return lost[n];
 	return 0;
 }
 
@@ -637,27 +644,36 @@ static int attribute_shape(struct run *x, enum scn_check check,
 			   const struct cause_state *cs, struct pass_ctx *pc,
 			   unsigned *tries, struct cause *out)
 {
-	if (!cs->choice)
+	uint64_t *lost;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!cs->choice || !cs->point)
 		return 0;
-	for (size_t i = 0; i < x->r->ngroups && *tries; i++) {
+	lost = malloc(cs->point * sizeof(*lost));
+	if (!lost)
+		return -ENOMEM;
+	for (uint64_t q = 1; q <= cs->point; q++)
+		if (cs->choice[q - 1] != MV_FULL &&
+		    model_op_mutates(model_op(x->m, q - 1)))
+			lost[n++] = q;
+	for (size_t i = 0; i < x->r->ngroups && *tries && !rc; i++) {
 		const struct cause *gc = &x->r->groups[i].cause;
 		uint64_t seqs[CAUSE_MAX_OPS];
 		size_t k;
-		int rc;
 
 		if (x->r->groups[i].check != check || gc->kind != CAUSE_LOST)
 			continue;
 		for (k = 0; k < gc->nops; k++)
-			if (!(seqs[k] = lost_like(x->m, cs, gc->ops[k])))
+			if (!(seqs[k] = lost_like(x->m, lost, n, gc->ops[k])))
 				break;
 		if (k < gc->nops)
 			continue;
 		(*tries)--;
 		rc = cause_try(x->m, cs, seqs, gc->nops, pass_fn, pc, out);
-		if (rc)
-			return rc;
 	}
-	return 0;
+	free(lost);
+	return rc;
 }
 
 /*

@@ -58,7 +58,9 @@ struct check_opts {
 struct check_group {
 	enum scn_check check; /* which check failed */
 	int path;	      /* index of its path (built-in checks) */
-	uint64_t seen;	      /* version hash the path held (example) */
+	uint64_t seen;	      /* version hash the path held (example;
+				 a failure with everything persisted: in
+				 its visible state) */
 	char held[160];	      /* what it held, in words */
 	struct cause cause;   /* the explanation (cause.kind 0: none) */
 	char text[2048];      /* the cause in words */

@@ -342,14 +342,19 @@ static void word_cause(const struct explain_ctx *x, struct check_group *g)
 
 			/* what a reader saw then (the example may be a
 			 * crash state that holds something else) */
+			struct mnode *n = NULL;
+
 			model_goto_visible(m, c->point);
 			v = checks_version(m, path);
+			model_resolve(m, path, &n);
 			snprintf(g->text, sizeof(g->text),
 				 "after %s, %s is %s: a concurrent reader or "
 				 "kill -9 sees it, no crash needed",
 				 d, path,
 				 checks_describe(x->c, SCN_ATOMIC, g->path, v));
-			if (op && !model_op_is_entry(op) && op->node) {
+			/* advice about the op's file only if it is path's */
+			if (op && !model_op_is_entry(op) && op->node &&
+			    op->node == n) {
 				cause_op_path(m, op->seq, p, sizeof(p));
 				rewrite_hint(m, op, p, g->hint,
 					     sizeof(g->hint));

@@ -548,6 +548,44 @@ static void test_visible_same_version_one_cause(void **state)
 	tb_close(&t);
 }
 
+/*
+ * A crash state that fails even with everything persisted is explained
+ * by what a reader saw at its point: it joins the cause of the visible
+ * states that show the same version, and no "a concurrent reader or kill
+ * -9 sees it" cause is ever listed under crash states only.
+ */
+static void test_visible_cause_from_crash_state(void **state)
+{
+	struct spec sp = {"f", NULL, NULL};
+	struct check_result r = {0};
+	const struct check_group *g;
+	size_t nvisible = 0;
+	struct tb t;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "f", "old");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "f", S_IFREG | 0644, 3);
+	tb_truncate(&t, 2, 0);	  /* #3 */
+	tb_write(&t, 2, 0, "n");  /* #4: a reader sees "n" */
+	tb_chmod(&t, 2, 0600);	  /* #5: still "n" */
+	tb_write(&t, 2, 1, "ew"); /* #6 */
+	assert_non_null(tb_load(&t));
+	check_run(&t, &sp, &r);
+	for (size_t i = 0; i < r.ngroups; i++) {
+		if (r.groups[i].cause.kind != CAUSE_VISIBLE)
+			continue;
+		assert_true(r.groups[i].kinds & SCN_KIND_VISIBLE);
+		nvisible++;
+	}
+	assert_int_equal(nvisible, 2);
+	g = group(&r, SCN_ATOMIC, "after write #4 to f (1 bytes at 0)");
+	assert_true(g->kinds & SCN_KIND_MODEL(0));
+	release(&r);
+	tb_close(&t);
+}
+
 /* A directory checked with --durable is described as one. */
 static void test_directory_held(void **state)
 {
@@ -590,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_many_names_only_needed_files),
 	    cmocka_unit_test(test_state_that_lost_nothing),
 	    cmocka_unit_test(test_visible_same_version_one_cause),
+	    cmocka_unit_test(test_visible_cause_from_crash_state),
 	    cmocka_unit_test(test_directory_held),
 	};
 
