@@ -86,10 +86,11 @@ integration: all
 	python3 tests/integration/run.py
 
 # Bad input to crashfs check, then every shipped scenario, which must come
-# out with its expected verdict.
+# out with its expected verdict, then the explanations of some of them.
 scenarios: all
 	sh tests/scenarios/bad-input.sh
 	sh tests/scenarios/run.sh
+	sh tests/scenarios/explain.sh
 
 bench: all
 	bench/run.sh

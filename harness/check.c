@@ -41,6 +41,10 @@
 #define BUILTIN_BUDGET 50000	 /* ... all in-process cause searches */
 #define EXTERNAL_TRIES 12	 /* checker runs per external failure ... */
 #define EXTERNAL_BUDGET 48	 /* ... and for all of them */
+#define SHAPE_TRIES                                                            \
+	4		  /* rebuilds to match a failure to a cause
+				    found at other ops ... */
+#define SHAPE_BUDGET 1024 /* ... and for all of them */
 
 struct run {
 	const struct scenario *s;
@@ -50,6 +54,7 @@ struct run {
 	struct checks *c;
 	struct checker_pool *pool; /* external checkers (NULL: none) */
 	struct explain_ctx ex;	   /* for the wording of causes */
+	struct map same;	   /* (op, group) occurrences counted */
 	/* failing states kept for the cause search */
 	struct failing {
 		size_t state;	      /* index in r->states */
@@ -429,7 +434,19 @@ static uint8_t *choice_from_id(struct run *x, const char *id, uint64_t point)
 	return choice;
 }
 
-/* Same op type on the same file (the same mistake at another moment). */
+/* The same name: dir/name of two entry ops (either may be unused). */
+static bool same_name(const struct mnode *d1, const char *n1,
+		      const struct mnode *d2, const char *n2)
+{
+	return d1 == d2 && (n1 == n2 || (n1 && n2 && !strcmp(n1, n2)));
+}
+
+/*
+ * The same op at another moment: the same type, on the same names for an
+ * entry change (each commit of SQLite unlinks its new db-journal; each
+ * git command renames its new index.lock), on the same file or a file of
+ * the same name for the others (each index.lock is written).
+ */
 static bool same_shape(struct model *m, uint64_t a, uint64_t b)
 {
 	const struct model_op *x, *y;
@@ -440,18 +457,26 @@ static bool same_shape(struct model *m, uint64_t a, uint64_t b)
 		return false;
 	x = model_op_seq(m, a);
 	y = model_op_seq(m, b);
-	return x && y && x->type == y->type && x->node == y->node &&
-	       x->dir == y->dir && x->dir2 == y->dir2;
+	if (!x || !y || x->type != y->type)
+		return false;
+	if (model_op_is_entry(x))
+		return same_name(x->dir, x->name, y->dir, y->name) &&
+		       same_name(x->dir2, x->name2, y->dir2, y->name2);
+	return x->node == y->node ||
+	       (x->at_dir && x->at_name &&
+		same_name(x->at_dir, x->at_name, y->at_dir, y->at_name));
 }
 
 /*
  * Does cause c belong to group g?  Exactly the same ops, or the same
- * shape (same op types on the same files: an append log losing each of
- * its appends is one mistake, not five).  *exact says which.
+ * shape (same op types on the same names or files: an append log losing
+ * each of its appends is one mistake, not five), or for a failure with
+ * everything persisted the same bad version of the same path exposed at
+ * another op.  *exact says which.
  */
 static bool same_cause(struct model *m, const struct check_group *g,
-		       enum scn_check check, int path, const struct cause *c,
-		       bool *exact)
+		       enum scn_check check, int path, uint64_t seen,
+		       const struct cause *c, bool *exact)
 {
 	*exact = true;
 	if (g->check != check || g->path != path || g->cause.kind != c->kind ||
@@ -472,11 +497,43 @@ static bool same_cause(struct model *m, const struct check_group *g,
 			*exact = false;
 	if (*exact)
 		return true;
+	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL &&
+	    g->cause.ops[0] && c->ops[0] && g->seen == seen)
+		return true; /* seen: the visible version (add_to_group) */
 	for (size_t i = 0; i < c->nops; i++)
 		if (!same_shape(m, g->cause.ops[i], c->ops[i]) ||
 		    !same_shape(m, g->cause.before[i], c->before[i]))
 			return false;
 	return true;
+}
+
+/* Count op as one more place where g's mistake was made. */
+static void add_same(struct run *x, size_t gi, uint64_t op,
+		     const struct check_state *v)
+{
+	struct check_group *g = &x->r->groups[gi];
+	size_t k;
+
+	if (op == g->cause.ops[0] || map_get(&x->same, op, gi))
+		return;
+	if (map_put(&x->same, op, gi, (void *)1) < 0)
+		return;
+	g->nsame++;
+	if (op < g->same[0]) {
+		g->same[0] = op;
+		g->upto[0] = v->upto;
+	}
+	if (op > g->same[1]) {
+		g->same[1] = op;
+		g->upto[1] = v->upto;
+	}
+	for (k = 0; k < g->nalso; k++)
+		if (g->also[k] == op)
+			return;
+	if (g->nalso < CHECK_MAX_ALSO)
+		g->also[g->nalso++] = op;
+	else
+		g->more_also = true;
 }
 
 static int add_to_group(struct run *x, enum scn_check check, int path,
@@ -486,34 +543,26 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 {
 	struct check_result *r = x->r;
 	struct check_group *g;
+	uint64_t key = seen;
 
+	/* a failure with everything persisted is keyed by what a reader
+	 * saw then, not by what its crash state held */
+	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL && v->kind &&
+	    c->ops[0]) {
+		model_goto_visible(x->m, c->point);
+		key = checks_version(x->m, checks_path(x->c, check, path));
+	}
 	for (size_t i = 0; i < r->ngroups; i++) {
 		bool exact;
 
 		g = &r->groups[i];
-		if (!same_cause(x->m, g, check, path, c, &exact))
+		if (!same_cause(x->m, g, check, path, key, c, &exact))
 			continue;
-		if (!exact && c->nops) {
-			size_t k;
-
-			for (k = 0; k < g->nalso; k++)
-				if (g->also[k] == c->ops[0])
-					break;
-			if (k == g->nalso && g->nalso < CHECK_MAX_ALSO)
-				g->also[g->nalso++] = c->ops[0];
-			else if (k == g->nalso)
-				g->more_also = true;
-		}
+		if (!exact && c->nops)
+			add_same(x, i, c->ops[0], v);
 		if (memcmp(g->cause.how, c->how, sizeof(c->how)) && !g->mixed) {
-			size_t n;
-
 			g->mixed = true;
 			memset(g->cause.how, CAUSE_DROP, sizeof(c->how));
-			explain_group(&x->ex, g);
-			n = strlen(g->text);
-			snprintf(g->text + n, sizeof(g->text) - n,
-				 " (in some states it was torn or persisted "
-				 "as zeros instead)");
 		}
 		g->kinds |= 1u << v->kind;
 		g->kcount[v->kind]++;
@@ -532,22 +581,17 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	g->kinds = 1u << v->kind;
 	g->count = 1;
 	g->kcount[v->kind] = 1;
-	g->seen = seen;
+	g->seen = key; /* what merges with it (see same_cause) */
+	g->nsame = 1;
+	g->same[0] = g->same[1] = c->ops[0];
+	g->upto[0] = g->upto[1] = v->upto;
 	snprintf(g->example, sizeof(g->example), "%s", v->id);
 	g->example_point = v->point;
 	g->example_upto = v->upto;
 	g->output = output ? strdup(output) : NULL;
-	if (check != SCN_EXTERNAL) {
-		const char *d = checks_describe(x->c, check, path, seen);
-		char pv[120] = "";
-
-		if (strstr(d, "none of its versions"))
-			explain_preview(&x->ex, checks_path(x->c, check, path),
-					v->point, v->kind ? choice : NULL, pv,
-					sizeof(pv));
-		snprintf(g->held, sizeof(g->held), "%s%s", d, pv);
-	}
-	explain_group(&x->ex, g);
+	if (check != SCN_EXTERNAL)
+		explain_held(&x->ex, check, path, seen, v->point,
+			     v->kind ? choice : NULL, g->held, sizeof(g->held));
 	return 0;
 }
 
@@ -578,81 +622,153 @@ static bool attribute(struct run *x, enum scn_check check,
 	return false;
 }
 
+/* The last of the lost ops (seqs, n of them) with the shape of op seq
+ * (0: none). */
+static uint64_t lost_like(struct model *m, const uint64_t *lost, size_t n,
+			  uint64_t seq)
+{
+	while (n-- > 0)
+		if (same_shape(m, seq, lost[n]))
+			return lost[n];
+	return 0;
+}
+
+/*
+ * A failure that looks like a cause already found, made at other ops:
+ * this state lost ops of the same shape (the next commit's unlink of its
+ * journal).  Checked with one rebuild per group tried (cause_try):
+ * persisting them must fix the state.  Returns 1 with *out filled, 0, or
+ * -ENOMEM.
+ */
+static int attribute_shape(struct run *x, enum scn_check check,
+			   const struct cause_state *cs, struct pass_ctx *pc,
+			   unsigned *tries, struct cause *out)
+{
+	uint64_t *lost;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!cs->choice || !cs->point)
+		return 0;
+	lost = malloc(cs->point * sizeof(*lost));
+	if (!lost)
+		return -ENOMEM;
+	for (uint64_t q = 1; q <= cs->point; q++)
+		if (cs->choice[q - 1] != MV_FULL &&
+		    model_op_mutates(model_op(x->m, q - 1)))
+			lost[n++] = q;
+	for (size_t i = 0; i < x->r->ngroups && *tries && !rc; i++) {
+		const struct cause *gc = &x->r->groups[i].cause;
+		uint64_t seqs[CAUSE_MAX_OPS];
+		size_t k;
+
+		if (x->r->groups[i].check != check || gc->kind != CAUSE_LOST)
+			continue;
+		for (k = 0; k < gc->nops; k++)
+			if (!(seqs[k] = lost_like(x->m, lost, n, gc->ops[k])))
+				break;
+		if (k < gc->nops)
+			continue;
+		(*tries)--;
+		rc = cause_try(x->m, cs, seqs, gc->nops, pass_fn, pc, out);
+	}
+	free(lost);
+	return rc;
+}
+
+/*
+ * Explain failure f of check c: attribute it to a cause already found
+ * (the same ops lost; the same shape at other ops), or search, or beyond
+ * the budgets summarise it.
+ */
+static int explain_failure(struct run *x, struct failing *f, enum scn_check c,
+			   unsigned *budget, unsigned *builtin, unsigned *shape)
+{
+	const struct check_state *v = &x->r->states[f->state];
+	struct cause_state cs = {v->point, f->choice, x->sector};
+	struct pass_ctx pc = {x, c, v->point, v->upto};
+	struct cause cause = {.point = v->point};
+	unsigned tries, per_state = SHAPE_TRIES;
+	uint8_t *own = NULL;
+	int rc = 0;
+
+	if (c == SCN_EXTERNAL && v->kind)
+		cs.choice = own = choice_from_id(x, v->id, v->point);
+	if (c == SCN_EXTERNAL) {
+		tries = f->timed_out		   ? 0
+			: *budget < EXTERNAL_TRIES ? *budget
+						   : EXTERNAL_TRIES;
+		if (attribute(x, c, &cs, v))
+			goto out_free;
+		if (!f->timed_out && *shape) {
+			unsigned t = per_state < *shape ? per_state : *shape;
+
+			per_state = t;
+			rc =
+			    attribute_shape(x, c, &cs, &pc, &per_state, &cause);
+			*shape -= t - per_state;
+			if (rc)
+				goto out_add;
+		}
+	} else {
+		/* in-process checks are cheap, but not free: a trace with
+		 * thousands of failing states gets a bound too */
+		tries = *builtin < BUILTIN_TRIES ? *builtin : BUILTIN_TRIES;
+		if (!tries && attribute(x, c, &cs, v))
+			goto out_free;
+		if (!tries && *shape) {
+			unsigned t = per_state < *shape ? per_state : *shape;
+
+			per_state = t;
+			rc =
+			    attribute_shape(x, c, &cs, &pc, &per_state, &cause);
+			*shape -= t - per_state;
+			if (rc)
+				goto out_add;
+		}
+	}
+	if (c == SCN_EXTERNAL && f->timed_out) {
+		cause.kind = CAUSE_TIMEOUT;
+	} else if (v->kind && !cs.choice) {
+		cause.kind = CAUSE_UNKNOWN;
+	} else if (tries == 0) {
+		rc = cause_summary(x->m, &cs, &cause);
+	} else {
+		rc = cause_find(x->m, &cs, pass_fn, &pc, tries, &cause);
+		/* count what the search spends */
+		tries = cause.tries < tries ? cause.tries : tries;
+		if (c == SCN_EXTERNAL)
+			*budget -= tries;
+		else
+			*builtin -= tries;
+	}
+out_add:
+	if (rc >= 0)
+		rc = add_to_group(x, c, c == SCN_EXTERNAL ? -1 : f->why.path[c],
+				  &cause, v, f->why.seen[c], f->output,
+				  f->choice);
+out_free:
+	free(own);
+	return rc < 0 ? rc : 0;
+}
+
 static int find_causes(struct run *x)
 {
 	unsigned budget = EXTERNAL_BUDGET, builtin = BUILTIN_BUDGET;
+	unsigned shape = SHAPE_BUDGET;
+	int rc = 0;
 
-	for (size_t i = 0; i < x->nfail; i++) {
-		struct failing *f = &x->fail[i];
-		const struct check_state *v = &x->r->states[f->state];
-
-		for (int c = 0; c < SCN_NCHECKS; c++) {
-			struct cause_state cs = {v->point, f->choice,
-						 x->sector};
-			struct pass_ctx pc = {x, c, v->point, v->upto};
-			struct cause cause = {0};
-			uint8_t *own = NULL;
-			unsigned tries = BUILTIN_TRIES;
-
-			if (!(f->failed & (1u << c)))
-				continue;
-			cause.point = v->point;
-			if (c == SCN_EXTERNAL && v->kind)
-				cs.choice = own =
-				    choice_from_id(x, v->id, v->point);
-			if (c == SCN_EXTERNAL) {
-				tries = budget < EXTERNAL_TRIES
-					    ? budget
-					    : EXTERNAL_TRIES;
-				if (f->timed_out)
-					tries = 0;
-				if (attribute(x, c, &cs, v)) {
-					free(own);
-					continue;
-				}
-			}
-			if (c != SCN_EXTERNAL) {
-				/* in-process checks are cheap, but not free:
-				 * a trace with thousands of failing states
-				 * gets a bound too */
-				tries = builtin < BUILTIN_TRIES ? builtin
-								: BUILTIN_TRIES;
-				if (!tries && attribute(x, c, &cs, v)) {
-					free(own);
-					continue;
-				}
-			}
-			if (c == SCN_EXTERNAL && f->timed_out) {
-				cause.kind = CAUSE_TIMEOUT;
-			} else if (v->kind && !cs.choice) {
-				cause.kind = CAUSE_UNKNOWN;
-			} else if (tries == 0) {
-				if (cause_summary(x->m, &cs, &cause) < 0) {
-					free(own);
-					return -ENOMEM;
-				}
-			} else {
-				struct cause_state probe = cs;
-
-				/* count what the search spends */
-				if (cause_find(x->m, &probe, pass_fn, &pc,
-					       tries, &cause) < 0) {
-					free(own);
-					return -ENOMEM;
-				}
-				tries =
-				    cause.tries < tries ? cause.tries : tries;
-				if (c == SCN_EXTERNAL)
-					budget -= tries;
-				else
-					builtin -= tries;
-			}
-			free(own);
-			add_to_group(
-			    x, c, c == SCN_EXTERNAL ? -1 : f->why.path[c],
-			    &cause, v, f->why.seen[c], f->output, f->choice);
-		}
-	}
+	for (size_t i = 0; i < x->nfail && !rc; i++)
+		for (int c = 0; c < SCN_NCHECKS && !rc; c++)
+			if (x->fail[i].failed & (1u << c))
+				rc = explain_failure(x, &x->fail[i], c, &budget,
+						     &builtin, &shape);
+	/* worded once every occurrence is known */
+	for (size_t i = 0; i < x->r->ngroups; i++)
+		explain_group(&x->ex, &x->r->groups[i]);
+	map_release(&x->same);
+	if (rc < 0)
+		return rc;
 	if (x->r->ngroups > 1)
 		qsort(x->r->groups, x->r->ngroups, sizeof(*x->r->groups),
 		      cmp_groups);
@@ -870,6 +986,7 @@ out:
 		free(x.fail[i].output);
 	}
 	free(x.fail);
+	map_release(&x.same);
 	checker_pool_free(&x.pool);
 	if (r->run_dir) {
 		char *states;

@@ -59,7 +59,9 @@ struct check_opts {
 struct check_group {
 	enum scn_check check; /* which check failed */
 	int path;	      /* index of its path (built-in checks) */
-	uint64_t seen;	      /* version hash the path held (example) */
+	uint64_t seen;	      /* version hash the path held (example;
+				 a failure with everything persisted: in
+				 its visible state) */
 	char held[160];	      /* what it held, in words */
 	struct cause cause;   /* the explanation (cause.kind 0: none) */
 	char text[2048];      /* the cause in words */
@@ -74,7 +76,12 @@ struct check_group {
 	bool mixed; /* its states lost the ops in different ways */
 	uint64_t also[CHECK_MAX_ALSO]; /* the same mistake at other ops */
 	size_t nalso;
-	bool more_also; /* ... and more than fit in also */
+	bool more_also;	  /* ... and more than fit in also */
+	uint64_t nsame;	  /* ops the mistake was made at, the example's
+			      included (also[]: the first others) */
+	uint64_t same[2]; /* the first and the last of them (seqs) ... */
+	uint64_t upto[2]; /* ... and the last op of the first state each
+			      was met in */
 };
 
 /* The verdict on one checked state (for JSON). */

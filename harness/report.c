@@ -175,7 +175,11 @@ static void text_one(const struct check_result *r, const struct report_opts *o,
 			for (size_t k = 0; k < g->nalso; k++)
 				fprintf(f, "%s #%llu", k ? "," : "",
 					(unsigned long long)g->also[k]);
-			fprintf(f, "%s\n", g->more_also ? " and more" : "");
+			if (g->nsame > g->nalso + 1)
+				fprintf(f, " and %llu more",
+					(unsigned long long)(g->nsame - 1 -
+							     g->nalso));
+			fprintf(f, "\n");
 		}
 		if (g->check != SCN_EXTERNAL)
 			fprintf(f, "     held:  %s in state %s\n", g->held,
