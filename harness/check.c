@@ -224,12 +224,10 @@ static void progress(struct run *x, const struct pass *ps, uint64_t done,
 		duration(el * (1 - frac) / frac, left, sizeof(left));
 	snprintf(buf, sizeof(buf),
 		 "crashfs check: %s: %s: %llu checked, crash point %zu of %zu "
-		 "(%.0f%%%s%s), %.0f states/s",
+		 "(%.0f%%%s%s%s), %.0f states/s",
 		 x->s->name, ps->what, (unsigned long long)done, pi + 1,
 		 ps->npts, frac * 100, left[0] ? ", about " : "", left,
-		 x->done / el);
-	if (left[0])
-		strncat(buf, tty ? "" : " left", sizeof(buf) - strlen(buf) - 1);
+		 left[0] ? " left" : "", x->done / el);
 	if (tty) {
 		x->progress_shown = true;
 		fprintf(stderr, "\r\033[K%s", buf);
