@@ -45,8 +45,12 @@
 #define WORKLOAD_OUTPUT_KEPT 4096 /* bytes of its output in a report */
 #define BUILTIN_TRIES 256	  /* cause search budget per state */
 #define BUILTIN_BUDGET 50000	  /* ... all in-process cause searches */
-#define EXTERNAL_TRIES 12	  /* checker runs per external failure ... */
-#define EXTERNAL_BUDGET 48	  /* ... and for all of them */
+#define BUILTIN_SECONDS                                                        \
+	20		   /* ... and the time they may take (a try
+				     rebuilds a state and reads the path:
+				     a big file makes tries slow) */
+#define EXTERNAL_TRIES 12  /* checker runs per external failure ... */
+#define EXTERNAL_BUDGET 48 /* ... and for all of them */
 
 /* An external check that failed, waiting for its cause search. */
 struct failing {
@@ -74,6 +78,7 @@ struct run {
 	struct failing *fail; /* external failures waiting */
 	size_t nfail;
 	unsigned builtin_budget;  /* cause search tries left, in-process */
+	double builtin_search;	  /* seconds they took so far */
 	unsigned external_budget; /* ... with the external checker */
 	uint64_t max_states;	  /* distinct states per kind (0: all) */
 	uint32_t sector;
@@ -479,6 +484,8 @@ static bool pass_fn(void *ctx, struct model *m, uint64_t point)
 	struct pass_ctx *p = ctx;
 	uint64_t upto = point == p->point ? p->upto : point;
 
+	if (workload_interrupted())
+		return true; /* ends the search; the caller says -EINTR */
 	if (p->check == SCN_EXTERNAL)
 		return checker_run_now(p->x->pool, m, point, upto);
 	return !(checks_eval(p->x->c, m, upto, NULL) & (1u << p->check));
@@ -703,6 +710,7 @@ static int explain_builtin(struct run *x, const struct check_state *v,
 		return -errno ? -errno : -ENOMEM;
 	for (int c = 0; c < SCN_NCHECKS; c++) {
 		struct cause cause;
+		double t;
 		unsigned tries = x->builtin_budget < BUILTIN_TRIES
 				     ? x->builtin_budget
 				     : BUILTIN_TRIES;
@@ -714,12 +722,18 @@ static int explain_builtin(struct run *x, const struct check_state *v,
 		x->r->failed[c] |= 1u << v->kind;
 		/* in-process checks are cheap, but not free: a trace with
 		 * thousands of failing states gets a bound too */
+		if (x->builtin_search >= BUILTIN_SECONDS)
+			tries = 0;
 		if (!tries && attribute(x, c, &cs, v))
 			continue;
+		t = now();
 		rc = search(x, c, v, &cs, tries, &cause);
 		if (rc < 0)
 			return rc;
+		x->builtin_search += now() - t;
 		x->builtin_budget -= rc;
+		if (workload_interrupted())
+			return -EINTR;
 		rc = add_to_group(x, c, why->path[c], &cause, v, why->seen[c],
 				  NULL, choice);
 		if (rc < 0)
@@ -754,6 +768,8 @@ static int explain_external(struct run *x, struct failing *f)
 		cause.kind = CAUSE_TIMEOUT;
 	} else {
 		rc = search(x, SCN_EXTERNAL, v, &cs, tries, &cause);
+		if (rc >= 0 && workload_interrupted())
+			rc = -EINTR;
 		if (rc < 0)
 			goto out;
 		x->external_budget -= rc;

@@ -112,7 +112,7 @@ states = visible
 expect = pass
 
 [error]
-run = exit 3
+run = echo broke-$((1+1)) >&2; exit 3
 atomic = f
 expect = pass
 
@@ -151,6 +151,7 @@ def test_junit_and_json_of_a_mixed_set(ctx):
     assert not ok.result, ok.result
     err = cases[("crashfs.error", "atomic f")].result[0]
     assert err.type == "setup" and "exited with status 3" in err.message
+    assert "broke-2" in err.text, err.text  # the workload's last output
     with open(ctx.path("r.json")) as f:
         doc = json.load(f)
     validate(doc)
@@ -183,9 +184,13 @@ def test_shards_merge(ctx):
 
 @timeout(180)
 def test_text_and_files_in_one_run(ctx):
-    r = check(ctx, "--json", "r.json", "--junit", "r.xml", *NOISY)
+    r = check(ctx, "--json", "r.json", "--junit", "r.xml", "--name",
+              "noisy", *NOISY)
     assert r.returncode == 0
     assert b"verdict: pass" in r.stdout
+    suite = ET.parse(ctx.path("r.xml")).getroot().find("testsuite")
+    assert suite.get("name") == "noisy"
+    assert suite.find("testcase").get("classname") == "crashfs.noisy"
     with open(ctx.path("r.json")) as f:
         validate(json.load(f))
     ET.parse(ctx.path("r.xml"))
