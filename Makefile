@@ -14,11 +14,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := fuse3 libxxhash jansson inih libseccomp
+PKGS := fuse3 libxxhash jansson inih libseccomp libxml-2.0
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
-	clang-format
+	clang-format libxml2-dev python3-jsonschema python3-junitparser
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers

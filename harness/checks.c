@@ -189,6 +189,33 @@ static bool legal(const struct cpath *p, uint64_t v)
 	return bsearch(&v, p->legal, p->nlegal, sizeof(v), cmp_u64) != NULL;
 }
 
+/* The --durable half of checks_eval(). */
+static uint32_t durable(struct checks *c, struct model *m, uint64_t point,
+			struct check_why *why)
+{
+	uint32_t failed = 0;
+
+	if (point < checks_durable_from(c))
+		return 0;
+	for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
+		const struct cpath *p = &c->paths[SCN_DURABLE][i];
+		uint64_t v = checks_version(m, p->path);
+
+		if (v == p->final)
+			continue;
+		if (!why)
+			return 1u << SCN_DURABLE;
+		if (!failed) {
+			why->path[SCN_DURABLE] = i;
+			why->seen[SCN_DURABLE] = v;
+		}
+		failed = 1u << SCN_DURABLE;
+		if (i < 64)
+			why->paths[SCN_DURABLE] |= 1ull << i;
+	}
+	return failed;
+}
+
 uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 		     struct check_why *why)
 {
@@ -202,28 +229,17 @@ uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 
 		if (legal(p, v))
 			continue;
-		failed |= 1u << SCN_ATOMIC;
-		if (why) {
+		if (!why)
+			return 1u << SCN_ATOMIC | durable(c, m, point, NULL);
+		if (!(failed & (1u << SCN_ATOMIC))) {
 			why->path[SCN_ATOMIC] = i;
 			why->seen[SCN_ATOMIC] = v;
 		}
-		break;
+		failed |= 1u << SCN_ATOMIC;
+		if (i < 64)
+			why->paths[SCN_ATOMIC] |= 1ull << i;
 	}
-	if (point >= checks_durable_from(c)) {
-		for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
-			const struct cpath *p = &c->paths[SCN_DURABLE][i];
-			uint64_t v = checks_version(m, p->path);
-
-			if (v == p->final)
-				continue;
-			failed |= 1u << SCN_DURABLE;
-			if (why) {
-				why->path[SCN_DURABLE] = i;
-				why->seen[SCN_DURABLE] = v;
-			}
-			break;
-		}
-	}
+	failed |= durable(c, m, point, why);
 	if (why)
 		why->failed = failed;
 	return failed;

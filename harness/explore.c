@@ -675,6 +675,8 @@ void explore_free(struct explorer **xp)
 static void account(struct explorer *x, struct explore_state *st)
 {
 	x->counts.generated++;
+	if (x->o.no_dedup)
+		return; /* the caller dedups: no memory per state here */
 	st->duplicate = map_get(&x->seen, st->hash, 0) != NULL;
 	if (!st->duplicate) {
 		x->counts.distinct++;

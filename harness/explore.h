@@ -102,6 +102,8 @@ struct explore_opts {
 	uint64_t seed;		   /* for the random states */
 	unsigned kinds;		   /* bitmask of 1 << XK_*; 0: all */
 	unsigned shard_k, shard_n; /* keep ids with hash % n == k */
+	bool no_dedup; /* never flag duplicates (the caller keeps its own
+			  bounded set): no memory per state */
 };
 
 struct explore_state {

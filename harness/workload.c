@@ -52,6 +52,11 @@ bool workload_interrupted(void)
 	return got_signal != 0;
 }
 
+int workload_signal(void)
+{
+	return got_signal;
+}
+
 const char *workload_self(void)
 {
 	static char self[PATH_MAX];
@@ -354,7 +359,8 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 			env[0] = sd;
 		if (w->verbose)
 			fprintf(stderr, "crashfs check: setup: %s\n", w->setup);
-		rc = workload_spawn(NULL, w->setup, initial, env, -1,
+		rc = workload_spawn(NULL, w->setup, initial, env,
+				    w->out_fd > 0 ? w->out_fd : -1,
 				    w->timeout ? w->timeout : DEFAULT_TIMEOUT,
 				    &status);
 		free(sd);
@@ -529,7 +535,7 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 		fprintf(stderr, "crashfs check: running the workload in %s\n",
 			mnt);
 	t0 = now();
-	rc = spawn(argv, w->shell, mnt, env, -1,
+	rc = spawn(argv, w->shell, mnt, env, w->out_fd > 0 ? w->out_fd : -1,
 		   w->timeout ? w->timeout : DEFAULT_TIMEOUT, &w->status, true,
 		   w, sw);
 	w->seconds = now() - t0;

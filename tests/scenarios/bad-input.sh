@@ -41,6 +41,7 @@ case_() {
 	fi
 }
 
+mkdir elsewhere
 printf '[a]\nrun = true\natomc = f\n' >unknown.ini
 printf 'run = true\nmodels = posix zfs\natomic = f\n' >model.ini
 case_ "missing workload binary" 2 "cannot run '/nonexistent/prog'" -- \
@@ -59,12 +60,43 @@ case_ "workload timeout" 2 "did not finish in 1 s" -- \
 case_ "daemon outliving the workload" 0 "verdict: pass" -- --states visible \
 	--atomic f -- sh -c 'printf x > f.tmp; mv f.tmp f; (sleep 60 <f &)'
 case_ "hanging checker" 1 "the checker did not finish within 1 s" -- \
-	--states visible --check-timeout 1 --check 'sleep 30' -- true
+	--states visible --check-timeout 1 \
+	--check 'test -e f || exit 0; sleep 30' -- sh -c 'echo x > f'
+case_ "checker hanging on the initial state" 2 \
+	"fails on the initial state.*did not finish in 1 s" -- \
+	--states visible --check-timeout 1 --check 'sleep 30' -- \
+	sh -c 'echo x > f'
+case_ "workload writing elsewhere" 2 "changed nothing under the mount" -- \
+	--atomic out.txt -- sh -c "echo hi > $work/elsewhere/out.txt"
+case_ "no command nor scenario" 2 "nothing to run: give '-- CMD ARGS...'" -- \
+	--atomic x
+case_ "option after a scenario file" 2 "max-states wants a positive number" -- \
+	model.ini --max-states 0
+case_ "command-form option after a scenario file" 2 \
+	"belong to the '-- CMD' form" -- model.ini --model ext4
+case_ "option value missing before --" 2 \
+	"option '--durable' needs a value, before the '--'" -- --durable -- true
+case_ "--expect message" 2 "crashfs check: --expect: unknown check 'foo'" -- \
+	--expect 'fail: foo' --atomic f -- true
+case_ "--run of a missing run" 2 "cannot open run 'nowhere'" -- \
+	--run nowhere --atomic f
 case_ "failing setup" 2 "setup command 'exit 4' exited with status 4" -- \
 	--setup 'exit 4' --atomic f -- true
 case_ "--from not a directory" 2 "is not a directory" -- \
 	--from /nonexistent --atomic f -- true
-if [ -n "$(ls -A "$work" | grep -v -e '^tmp$' -e '\.ini$')" ]; then
+# a run directory that is not ours: refused, and not "kept" either
+mkdir -p full/initial
+out=$(timeout 60 "$crashfs" check --keep full --atomic f -- \
+	sh -c 'echo x > f' 2>&1)
+if [ $? = 2 ] && printf '%s' "$out" | grep -q "is not empty" &&
+   ! printf '%s' "$out" | grep -q "run kept in"; then
+	echo "ok    --keep on a directory that is not empty"
+else
+	echo "FAIL  --keep on a directory that is not empty"
+	printf '%s\n' "$out" | sed 's/^/      /'
+	fail=1
+fi
+if [ -n "$(ls -A "$work" | grep -v -e '^tmp$' -e '^elsewhere$' -e '^full$' -e '\.ini$')" ]; then
 	echo "FAIL  files written outside the run directory:"
 	ls -A "$work"
 	fail=1
