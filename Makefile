@@ -85,10 +85,12 @@ integration: all
 	python3 tests/integration/run.py
 
 # Bad input to crashfs check, then every shipped scenario, which must come
-# out with its expected verdict.
+# out with its expected verdict, then per-state checkers and checker
+# servers, which must give the same verdicts on every shipped scenario.
 scenarios: all
 	sh tests/scenarios/bad-input.sh
 	sh tests/scenarios/run.sh
+	python3 tests/scenarios/server-equiv.py
 
 bench: all
 	bench/run.sh

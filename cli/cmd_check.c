@@ -50,6 +50,15 @@ static void usage(FILE *f)
 	    "                      env CRASHFS_STATE, CRASHFS_MARKS, "
 	    "CRASHFS_POINT;\n"
 	    "                      exit 0 = consistent\n"
+	    "  --check-server CMD  external checker started once per job and "
+	    "handed\n"
+	    "                      state after state on its stdin: it says "
+	    "'ready',\n"
+	    "                      then reads "
+	    "'STATE<tab>MARKS<tab>POINT<tab>ID'"
+	    " lines\n"
+	    "                      and answers 'ok' or 'fail MESSAGE' "
+	    "(docs/check.md)\n"
 	    "  --expect EXPR       expected verdict: pass, or fail: "
 	    "CHECK(KINDS)...\n"
 	    "the initial state (command form):\n"
@@ -95,6 +104,7 @@ enum {
 	OPT_ATOMIC = 256,
 	OPT_DURABLE,
 	OPT_CHECK,
+	OPT_CHECK_SERVER,
 	OPT_MODEL,
 	OPT_STATES,
 	OPT_MAX_STATES,
@@ -114,6 +124,7 @@ static const struct option options[] = {
     {"atomic", required_argument, NULL, OPT_ATOMIC},
     {"durable", required_argument, NULL, OPT_DURABLE},
     {"check", required_argument, NULL, OPT_CHECK},
+    {"check-server", required_argument, NULL, OPT_CHECK_SERVER},
     {"model", required_argument, NULL, OPT_MODEL},
     {"states", required_argument, NULL, OPT_STATES},
     {"max-states", required_argument, NULL, OPT_MAX_STATES},
@@ -188,8 +199,15 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 			c->cmd_opts = true;
 			break;
 		case OPT_CHECK:
+		case OPT_CHECK_SERVER:
+			if (s->check &&
+			    s->check_server != (opt == OPT_CHECK_SERVER))
+				return bad("%s", "--check and --check-server "
+						 "do not mix: one external "
+						 "checker");
 			free(s->check);
 			s->check = strdup(optarg);
+			s->check_server = opt == OPT_CHECK_SERVER;
 			c->cmd_opts = true;
 			break;
 		case OPT_SETUP:
@@ -308,7 +326,7 @@ static int command_form(struct cli *c, char **argv, int argc)
 
 	if (!s->atomic.len && !s->durable.len && !s->check) {
 		util_err("nothing to check: give --atomic PATH, --durable "
-			 "PATH or --check CMD");
+			 "PATH, --check CMD or --check-server CMD");
 		return 2;
 	}
 	for (int i = 0; i < argc; i++)
@@ -449,9 +467,10 @@ int cmd_check(int argc, char **argv)
 		goto out;
 	}
 	if (c.cmd_opts || c.models_given) {
-		rc = bad("%s", "--atomic, --durable, --check, --setup, --from, "
-			       "--model, --states and --expect belong to the "
-			       "'-- CMD' form; scenario files carry their own");
+		rc = bad("%s", "--atomic, --durable, --check, --check-server, "
+			       "--setup, --from, --model, --states and "
+			       "--expect belong to the '-- CMD' form; scenario "
+			       "files carry their own");
 		goto out;
 	}
 	for (int i = first; i < argc; i++) {

@@ -290,11 +290,16 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 		free(choice);
 	}
 	if (x->s->check) {
-		rc = checker_start(x->pool, x->m, idx, st->point, upto);
+		rc = checker_start(x->pool, x->m, idx, st->id, st->point, upto);
 		if (rc < 0) {
-			snprintf(x->r->errmsg, sizeof(x->r->errmsg),
-				 "cannot run the checker on state %s: %s",
-				 st->id, strerror(-rc));
+			if (checker_error(x->pool))
+				snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+					 "%s", checker_error(x->pool));
+			else
+				snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+					 "cannot run the checker on state %s: "
+					 "%s",
+					 st->id, strerror(-rc));
 			return rc;
 		}
 	}
@@ -367,8 +372,11 @@ static int explore_kind(struct run *x, unsigned kind)
 			if ((rc = visit(x, &ps, &st)) != 0)
 				break;
 	}
-	if (x->pool)
-		checker_wait(x->pool);
+	if (x->pool && checker_wait(x->pool) < 0 && rc >= 0) {
+		rc = checker_wait(x->pool);
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg), "%s",
+			 checker_error(x->pool));
+	}
 	if (rc == 1)
 		rc = 0;
 	if (rc < 0 && !x->r->errmsg[0])
@@ -685,6 +693,7 @@ static int setup_pool(struct run *x)
 	    .scenario_dir = x->s->dir,
 	    .jobs = x->o->jobs,
 	    .timeout = x->timeout,
+	    .server = x->s->check_server,
 	    .checks = x->c,
 	    .done = record_external,
 	    .ctx = x,
@@ -846,6 +855,12 @@ loaded:
 	rc = find_causes(&x);
 	if (rc < 0)
 		goto out_err;
+	if (checker_error(x.pool)) { /* a checker server broke down */
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+			 checker_error(x.pool));
+		r->error = checker_wait(x.pool);
+		goto out;
+	}
 	r->has_expect = s->has_expect;
 	r->expect_ok = true;
 	/* a shard sees only some states: it can only find failures that

@@ -60,6 +60,25 @@ case_ "daemon outliving the workload" 0 "verdict: pass" -- --states visible \
 	--atomic f -- sh -c 'printf x > f.tmp; mv f.tmp f; (sleep 60 <f &)'
 case_ "hanging checker" 1 "the checker did not finish within 1 s" -- \
 	--states visible --check-timeout 1 --check 'sleep 30' -- true
+case_ "checker server that breaks the protocol" 2 \
+	"checker server 'echo ready; read -r l; echo hello' said 'hello' where" \
+	-- --check-server 'echo ready; read -r l; echo hello' -- true
+case_ "checker server that prints a greeting" 2 "said 'hi' before 'ready'" -- \
+	--check-server 'echo hi; echo ready; cat >/dev/null' -- true
+case_ "checker server that dies at start" 2 \
+	"exited with status 127 before it said 'ready'" -- \
+	--check-server '/nonexistent/server' -- true
+case_ "checker server that keeps the state open" 2 \
+	"still has 'state/f' of state k0.visible open after answering" -- \
+	--setup 'echo x > f' --states visible --check-server \
+	'echo ready; while read -r st rest; do exec 3<"$st/f"; echo ok; done' \
+	-- true
+case_ "checker server hanging on a state" 1 \
+	"checker server timed out after 1 s on this state" -- \
+	--states visible --check-timeout 1 \
+	--check-server 'echo ready; read -r l; sleep 30' -- true
+case_ "--check and --check-server" 2 "do not mix" -- \
+	--check true --check-server true -- true
 case_ "failing setup" 2 "setup command 'exit 4' exited with status 4" -- \
 	--setup 'exit 4' --atomic f -- true
 case_ "--from not a directory" 2 "is not a directory" -- \
