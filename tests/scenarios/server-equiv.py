@@ -120,10 +120,15 @@ def main():
                 per, srv = checkers(keys)
                 run = os.path.join(keep, name)
                 log = os.path.join(work, name + ".log")
-                a, da = check(crashfs, run, models, "--check", per,
-                              log + ".per")
-                b, db = check(crashfs, run, models, "--check-server", srv,
-                              log + ".srv")
+                try:
+                    a, da = check(crashfs, run, models, "--check", per,
+                                  log + ".per")
+                    b, db = check(crashfs, run, models, "--check-server",
+                                  srv, log + ".srv")
+                except RuntimeError as e:
+                    print("FAIL  %s: %s" % (name, e))
+                    bad += 1
+                    continue
                 va = {s["id"]: s["failed"] for s in a["states"]}
                 vb = {s["id"]: s["failed"] for s in b["states"]}
                 total += len(va)
