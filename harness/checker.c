@@ -72,12 +72,11 @@ struct checker_pool {
 	struct checker_opts o;
 	struct slot slots[CHECKER_MAX_JOBS];
 	unsigned nslots;
-	struct slot cause;   /* checker_run_now()'s slot */
-	size_t *mark_off;    /* byte offset of mark i in a marks file, i <=
+	struct slot cause; /* checker_run_now()'s slot */
+	size_t *mark_off;  /* byte offset of mark i in a marks file, i <=
 			      checks_nmarks() (NULL: not computed yet) */
-	int error;	     /* a setup error (-errno), 0: none */
-	char errmsg[1024];   /* ... in words */
-	unsigned long asked; /* states handed to checkers */
+	int error;	   /* a setup error (-errno), 0: none */
+	char errmsg[1024]; /* ... in words */
 };
 
 static double now(void)
@@ -657,7 +656,6 @@ int checker_start(struct checker_pool *p, struct model *m, size_t state,
 		return p->error;
 	s->state = state;
 	s->point = point;
-	p->asked++;
 	if (p->o.server)
 		return ask_server(p, s, m, id, point, upto);
 	rc = prepare_slot(p, s, s->dir, m, upto, state_dir, marks,

@@ -196,7 +196,8 @@ static void test_protocol_errors(void **st)
 	assert_int_equal(ask(s, "k1", &a), 1);
 	usleep(200 * 1000);
 	assert_int_equal(ask(s, "k2", &a), -EPROTO);
-	assert_has(checksrv_error(s), "exited with status 0 between two states");
+	assert_has(checksrv_error(s),
+		   "exited with status 0 between two states");
 	checksrv_free(&s, 1.0);
 }
 
