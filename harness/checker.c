@@ -678,6 +678,14 @@ int checker_wait(struct checker_pool *p)
 {
 	if (!p->error)
 		reap(p, true);
+	/* a server that answered its last state twice, or died after it */
+	for (unsigned i = 0; i < p->nslots && !p->error; i++) {
+		struct checksrv *srv = p->slots[i].srv;
+		int rc = srv ? checksrv_quiet(srv) : 0;
+
+		if (rc < 0)
+			pool_fail(p, rc, checksrv_error(srv));
+	}
 	return p->error;
 }
 

@@ -339,6 +339,33 @@ static int died_idle(struct checksrv *s)
 		    s->o.cmd, how, tail);
 }
 
+int checksrv_quiet(struct checksrv *s)
+{
+	struct pollfd pf = {.fd = s->out, .events = POLLIN};
+	const char *nl;
+	ssize_t n;
+	size_t l;
+
+	if (s->phase != SP_IDLE)
+		return 0;
+	/* whatever it said since its last answer, or its end */
+	if (!s->len && poll(&pf, 1, 0) > 0) {
+		n = read(s->out, s->line, CHECKSRV_LINE_MAX);
+		if (n == 0)
+			return died_idle(s);
+		if (n > 0)
+			s->len = n;
+	}
+	if (!s->len)
+		return 0;
+	nl = memchr(s->line, '\n', s->len);
+	l = nl ? (size_t)(nl - s->line) : s->len;
+	return fail(s, EPROTO,
+		    "checker server '%s' printed '%.*s' without being asked "
+		    "(its stdout is for answers only)",
+		    s->o.cmd, (int)(l > 200 ? 200 : l), s->line);
+}
+
 int checksrv_ask(struct checksrv *s, const struct checksrv_req *r)
 {
 	char *line;
@@ -347,31 +374,8 @@ int checksrv_ask(struct checksrv *s, const struct checksrv_req *r)
 
 	if (s->phase == SP_BUSY || (s->phase == SP_STARTING && s->pending))
 		return fail(s, EBUSY, "checker server asked twice");
-	if (s->phase == SP_IDLE) {
-		struct pollfd pf = {.fd = s->out, .events = POLLIN};
-
-		/* whatever it said since its last answer, or its end */
-		if (poll(&pf, 1, 0) > 0) {
-			ssize_t n = read(s->out, s->line, CHECKSRV_LINE_MAX);
-
-			if (n > 0)
-				return fail(s, EPROTO,
-					    "checker server '%s' printed "
-					    "'%.*s' without being asked (its "
-					    "stdout is for answers only)",
-					    s->o.cmd,
-					    (int)strcspn(s->line, "\n") > 200
-						? 200
-						: (int)strcspn(s->line, "\n"),
-					    s->line);
-			if (n == 0)
-				return died_idle(s);
-		}
-		if (s->len)
-			return fail(s, EPROTO,
-				    "checker server '%s' answered twice",
-				    s->o.cmd);
-	}
+	if (s->phase == SP_IDLE && (rc = checksrv_quiet(s)) < 0)
+		return rc;
 	if (s->phase == SP_DOWN && (rc = start(s)) < 0)
 		return rc;
 	/* the stderr file: emptied when it grew large; what the server

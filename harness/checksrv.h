@@ -90,6 +90,10 @@ struct checksrv *checksrv_new(const struct checksrv_opts *o);
  */
 int checksrv_ask(struct checksrv *s, const struct checksrv_req *r);
 
+/* An idle server said nothing since its last answer (and still runs):
+ * 0, or -errno for a setup error.  checksrv_ask() checks it first. */
+int checksrv_quiet(struct checksrv *s);
+
 /* True while a request is waiting for its answer. */
 bool checksrv_busy(const struct checksrv *s);
 

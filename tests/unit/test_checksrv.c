@@ -191,6 +191,16 @@ static void test_protocol_errors(void **st)
 	assert_has(checksrv_error(s), "printed 'ok' without being asked");
 	checksrv_free(&s, 1.0);
 
+	/* ... or after a pause, the next request gets the same */
+	s = server("echo ready; while read -r l; do echo ok; sleep 0.1; "
+		   "echo ok; done",
+		   10);
+	assert_int_equal(ask(s, "k1", &a), 1);
+	usleep(500 * 1000);
+	assert_int_equal(checksrv_quiet(s), -EPROTO);
+	assert_has(checksrv_error(s), "printed 'ok' without being asked");
+	checksrv_free(&s, 1.0);
+
 	/* exits after one answer, not at end of file */
 	s = server("echo ready; read -r l; echo ok; exit 0", 10);
 	assert_int_equal(ask(s, "k1", &a), 1);
