@@ -96,6 +96,16 @@ static int ask(struct checksrv *s, const char *id, struct checksrv_answer *a)
 	return rc;
 }
 
+/* checksrv_quiet() until it finds something wrong (10 s at most). */
+static int wait_quiet(struct checksrv *s)
+{
+	int rc = 0;
+
+	for (int i = 0; i < 200 && !(rc = checksrv_quiet(s)); i++)
+		usleep(50 * 1000);
+	return rc;
+}
+
 static void assert_has(const char *text, const char *part)
 {
 	if (!text || !strstr(text, part))
@@ -182,30 +192,29 @@ static void test_protocol_errors(void **st)
 		   "said 'it is fine' where an answer was expected");
 	checksrv_free(&s, 1.0);
 
-	/* two answers to one request: seen at the next request */
+	/* two answers to one request, at once or after a pause: the next
+	 * request gets a protocol error (waited for, as a loaded machine
+	 * may run the server late) */
 	s = server("echo ready; while read -r l; do echo ok; echo ok; done",
 		   10);
 	assert_int_equal(ask(s, "k1", &a), 1);
-	usleep(200 * 1000);
-	assert_int_equal(ask(s, "k2", &a), -EPROTO);
+	assert_int_equal(wait_quiet(s), -EPROTO);
 	assert_has(checksrv_error(s), "printed 'ok' without being asked");
+	assert_int_equal(ask(s, "k2", &a), -EPROTO);
 	checksrv_free(&s, 1.0);
 
-	/* ... or after a pause, the next request gets the same */
 	s = server("echo ready; while read -r l; do echo ok; sleep 0.1; "
 		   "echo ok; done",
 		   10);
 	assert_int_equal(ask(s, "k1", &a), 1);
-	usleep(500 * 1000);
-	assert_int_equal(checksrv_quiet(s), -EPROTO);
+	assert_int_equal(wait_quiet(s), -EPROTO);
 	assert_has(checksrv_error(s), "printed 'ok' without being asked");
 	checksrv_free(&s, 1.0);
 
 	/* exits after one answer, not at end of file */
 	s = server("echo ready; read -r l; echo ok; exit 0", 10);
 	assert_int_equal(ask(s, "k1", &a), 1);
-	usleep(200 * 1000);
-	assert_int_equal(ask(s, "k2", &a), -EPROTO);
+	assert_int_equal(wait_quiet(s), -EPROTO);
 	assert_has(checksrv_error(s),
 		   "exited with status 0 between two states");
 	checksrv_free(&s, 1.0);
@@ -283,12 +292,16 @@ static void test_keeps_files_open(void **st)
 				      "after answering");
 	checksrv_free(&s, 1.0);
 
-	/* a child of the server, in its process group */
-	s = server("echo ready; while IFS=$(printf '\\t') read -r st mk pt id; "
-		   "do sleep 30 <\"$st/db\" & echo ok; done",
-		   10);
+	/* a child of the server, in its process group (the server answers
+	 * once the child has the file open) */
+	s = server(
+	    "echo ready; while IFS=$(printf '\\t') read -r st mk pt id; "
+	    "do { exec 3<\"$st/db\"; : >\"$st.open\"; exec sleep 30; } & "
+	    "while [ ! -e \"$st.open\" ]; do sleep 0.05; done; echo ok; "
+	    "done",
+	    10);
 	assert_int_equal(ask(s, "k1", &a), -EBUSY);
-	assert_has(checksrv_error(s), "(sleep) still has 'state/db'");
+	assert_has(checksrv_error(s), "still has 'state/db'");
 	checksrv_free(&s, 1.0);
 
 	/* mapped, its descriptor closed */
