@@ -86,11 +86,14 @@ integration: all
 	python3 tests/integration/run.py
 
 # Bad input to crashfs check, then every shipped scenario, which must come
-# out with its expected verdict, then the explanations of some of them.
+# out with its expected verdict, then the explanations of some of them,
+# then per-state checkers and checker servers, which must give the same
+# verdicts on every shipped scenario.
 scenarios: all
 	sh tests/scenarios/bad-input.sh
 	sh tests/scenarios/run.sh
 	sh tests/scenarios/explain.sh
+	python3 tests/scenarios/server-equiv.py
 
 bench: all
 	bench/run.sh

@@ -63,6 +63,15 @@ static void usage(FILE *f)
 	    "the current\n"
 	    "                      directory; it must pass on the initial "
 	    "state\n"
+	    "  --check-server CMD  external checker started once per job and "
+	    "handed\n"
+	    "                      state after state on its stdin: it says "
+	    "'ready',\n"
+	    "                      then reads "
+	    "'STATE<tab>MARKS<tab>POINT<tab>ID'"
+	    " lines\n"
+	    "                      and answers 'ok' or 'fail MESSAGE' "
+	    "(docs/check.md)\n"
 	    "  --expect EXPR       expected verdict: pass, or fail: "
 	    "CHECK(KINDS)...\n"
 	    "  --name NAME         the check's name in reports (default: "
@@ -134,6 +143,7 @@ enum {
 	OPT_ATOMIC = 256,
 	OPT_DURABLE,
 	OPT_CHECK,
+	OPT_CHECK_SERVER,
 	OPT_MODEL,
 	OPT_STATES,
 	OPT_MAX_STATES,
@@ -160,6 +170,7 @@ static const struct option options[] = {
     {"atomic", required_argument, NULL, OPT_ATOMIC},
     {"durable", required_argument, NULL, OPT_DURABLE},
     {"check", required_argument, NULL, OPT_CHECK},
+    {"check-server", required_argument, NULL, OPT_CHECK_SERVER},
     {"model", required_argument, NULL, OPT_MODEL},
     {"states", required_argument, NULL, OPT_STATES},
     {"max-states", required_argument, NULL, OPT_MAX_STATES},
@@ -255,11 +266,22 @@ static int path_opt(struct cli *c, int opt, const char *arg)
 static int scenario_opt(struct cli *c, int opt, const char *arg)
 {
 	struct scenario *s = c->cmd;
-	char **slot = opt == OPT_CHECK	 ? &s->check
-		      : opt == OPT_SETUP ? &s->setup
-					 : &s->from;
+	char **slot = opt == OPT_CHECK || opt == OPT_CHECK_SERVER ? &s->check
+		      : opt == OPT_SETUP			  ? &s->setup
+								  : &s->from;
 
 	switch (opt) {
+	case OPT_CHECK:
+	case OPT_CHECK_SERVER:
+		if (s->check && s->check_server != (opt == OPT_CHECK_SERVER))
+			return bad("%s", "--check and --check-server do not "
+					 "mix: one external checker");
+		s->check_server = opt == OPT_CHECK_SERVER;
+		free(*slot);
+		*slot = strdup(arg);
+		if (!*slot)
+			return bad("%s", "out of memory");
+		break;
 	case OPT_ATOMIC:
 	case OPT_DURABLE: return path_opt(c, opt, arg);
 	case OPT_MODEL:
@@ -424,6 +446,7 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 		case OPT_ATOMIC:
 		case OPT_DURABLE:
 		case OPT_CHECK:
+		case OPT_CHECK_SERVER:
 		case OPT_SETUP:
 		case OPT_FROM:
 		case OPT_EXPECT:
@@ -479,7 +502,8 @@ static int command_form(struct cli *c, char **argv, int argc)
 
 	if (!s->atomic.len && !s->durable.len && !s->check)
 		return bad("%s", "nothing to check: give --atomic PATH, "
-				 "--durable PATH or --check CMD");
+				 "--durable PATH, --check CMD or "
+				 "--check-server CMD");
 	for (int i = 0; i < argc; i++)
 		len += strlen(argv[i]) + 1;
 	s->run = calloc(1, len + 1);
@@ -679,8 +703,9 @@ static int dispatch(struct cli *c, int argc, char **argv, int first,
 				 "--run RUN");
 	if (c->cmd_opts || c->models_given)
 		return bad("%s",
-			   "--atomic, --durable, --check, --setup, --from, "
-			   "--model, --states, --name and --expect belong "
+			   "--atomic, --durable, --check, --check-server, "
+			   "--setup, --from, --model, --states, --name and "
+			   "--expect belong "
 			   "to the '-- CMD' form; scenario files carry "
 			   "their own");
 	for (int i = first; i < argc; i++) {

@@ -141,13 +141,24 @@ static int flush_external(struct run *x)
 /* Wait for every external check, then explain what failed. */
 static int drain(struct run *x)
 {
+	int rc;
+
 	if (!x->pool)
 		return 0;
-	checker_wait(x->pool);
+	rc = checker_wait(x->pool);
 	x->started = 0;
-	if (x->cb_error)
-		return x->cb_error;
-	return flush_external(x);
+	if (rc == 0 && x->cb_error)
+		rc = x->cb_error;
+	if (rc == 0)
+		rc = flush_external(x);
+	/* a checker server that broke down (also in the cause search) is a
+	 * setup error, not a verdict */
+	if (rc >= 0 && checker_error(x->pool))
+		rc = -EPROTO;
+	if (rc < 0 && checker_error(x->pool))
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg), "%s",
+			 checker_error(x->pool));
+	return rc;
 }
 
 /* An external checker failed on a state (the pool's done callback). */
@@ -388,11 +399,16 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 			return rc;
 		x->flight[idx % FLIGHT] = v;
 		x->started++;
-		rc = checker_start(x->pool, x->m, idx, st->point, upto);
+		rc = checker_start(x->pool, x->m, idx, st->id, st->point, upto);
 		if (rc < 0) {
-			snprintf(r->errmsg, sizeof(r->errmsg),
-				 "cannot run the checker on state %s: %s",
-				 st->id, strerror(-rc));
+			if (checker_error(x->pool))
+				snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+					 checker_error(x->pool));
+			else
+				snprintf(r->errmsg, sizeof(r->errmsg),
+					 "cannot run the checker on state %s: "
+					 "%s",
+					 st->id, strerror(-rc));
 			return rc;
 		}
 	}
@@ -953,6 +969,7 @@ static int setup_pool(struct run *x, const char *dir)
 	    .scenario_dir = x->s->dir,
 	    .jobs = x->o->jobs,
 	    .timeout = x->timeout,
+	    .server = x->s->check_server,
 	    .checks = x->c,
 	    .done = record_external,
 	    .ctx = x,
@@ -1090,29 +1107,29 @@ static int preflight(struct run *x)
 }
 
 /* Run the checker on the initial state: it must pass there. */
-static int probe_checker(struct run *x, const char *states)
+static int probe_checker(struct run *x)
 {
 	struct check_result *r = x->r;
 	double t0 = now();
-	char *out_path = NULL, out[600] = "";
-	FILE *f;
+	char out[600];
+	size_t n;
 
 	model_reset(x->m);
 	if (checker_run_now(x->pool, x->m, 0, 0))
 		return 0;
 	if (workload_interrupted())
 		return -EINTR;
-	/* checker.h: the synchronous run's output is DIR/cause/out */
-	if (asprintf(&out_path, "%s/cause/out", states) >= 0 &&
-	    (f = fopen(out_path, "r"))) {
-		size_t n = fread(out, 1, sizeof(out) - 1, f);
-
-		out[n] = '\0';
-		while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-			out[--n] = '\0';
-		fclose(f);
+	if (checker_error(x->pool)) {
+		/* a checker server that did not start or broke the protocol */
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+			 checker_error(x->pool));
+		return -EINVAL;
 	}
-	free(out_path);
+	n = snprintf(out, sizeof(out), "%s", checker_last_output(x->pool));
+	if (n >= sizeof(out))
+		n = sizeof(out) - 1;
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
 	if (now() - t0 >= x->timeout)
 		snprintf(out, sizeof(out), "(it did not finish in %u s)",
 			 x->timeout);
@@ -1209,7 +1226,7 @@ static int check_run(struct run *x)
 		}
 		rc = setup_pool(x, states);
 		if (rc == 0)
-			rc = probe_checker(x, states);
+			rc = probe_checker(x);
 		if (rc < 0)
 			goto out;
 	}

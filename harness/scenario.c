@@ -256,6 +256,7 @@ enum key {
 	K_FROM,
 	K_RUN,
 	K_CHECK,
+	K_CHECK_SERVER,
 	K_ATOMIC,
 	K_DURABLE,
 	K_MODELS,
@@ -269,9 +270,9 @@ enum key {
 };
 
 static const char *const key_names[K_NKEYS] = {
-    "description",   "setup",	   "from",   "run",    "check",
-    "atomic",	     "durable",	   "models", "states", "timeout",
-    "check-timeout", "max-states", "seed",   "expect",
+    "description",  "setup",	     "from",	   "run",    "check",
+    "check-server", "atomic",	     "durable",	   "models", "states",
+    "timeout",	    "check-timeout", "max-states", "seed",   "expect",
 };
 
 struct parse {
@@ -387,6 +388,7 @@ static struct scenario *inherit(const struct scenario *d)
 		scenario_free(&s);
 		return NULL;
 	}
+	s->check_server = d->check_server;
 	s->states = d->states;
 	s->timeout = d->timeout;
 	s->check_timeout = d->check_timeout;
@@ -448,7 +450,12 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 	case K_SETUP: return dup_into(&s->setup, value) ? oom(ps) : 1;
 	case K_FROM: return dup_into(&s->from, value) ? oom(ps) : 1;
 	case K_RUN: return dup_into(&s->run, value) ? oom(ps) : 1;
-	case K_CHECK: return dup_into(&s->check, value) ? oom(ps) : 1;
+	case K_CHECK:
+	case K_CHECK_SERVER:
+		/* one external checker: the later key of a section wins
+		 * over the defaults' */
+		s->check_server = k == K_CHECK_SERVER;
+		return dup_into(&s->check, value) ? oom(ps) : 1;
 	case K_ATOMIC: return push_words(ps, &s->atomic, value, true);
 	case K_DURABLE: return push_words(ps, &s->durable, value, true);
 	case K_MODELS:
@@ -507,8 +514,8 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 static bool multiline(enum key k)
 {
 	return k == K_DESCRIPTION || k == K_SETUP || k == K_RUN ||
-	       k == K_CHECK || k == K_ATOMIC || k == K_DURABLE ||
-	       k == K_MODELS || k == K_EXPECT;
+	       k == K_CHECK || k == K_CHECK_SERVER || k == K_ATOMIC ||
+	       k == K_DURABLE || k == K_MODELS || k == K_EXPECT;
 }
 
 static int append_line(struct parse *ps, char **dst, const char *value,
@@ -531,7 +538,8 @@ static int continuation(struct parse *ps, struct scenario *s, enum key k,
 	case K_DESCRIPTION: return append_line(ps, &s->description, value, " ");
 	case K_SETUP: return append_line(ps, &s->setup, value, "\n");
 	case K_RUN: return append_line(ps, &s->run, value, "\n");
-	case K_CHECK: return append_line(ps, &s->check, value, "\n");
+	case K_CHECK:
+	case K_CHECK_SERVER: return append_line(ps, &s->check, value, "\n");
 	case K_EXPECT: return append_line(ps, &ps->expect, value, " ");
 	default: return set_key(ps, s, k, value);
 	}
@@ -593,6 +601,12 @@ static int handler(void *user, const char *section, const char *name,
 	if (ps->set[k] && k != K_ATOMIC && k != K_DURABLE && k != K_MODELS)
 		return perr(ps, "'%s' given twice (first on line %u)", name,
 			    ps->set[k]);
+	if ((k == K_CHECK && ps->set[K_CHECK_SERVER]) ||
+	    (k == K_CHECK_SERVER && ps->set[K_CHECK]))
+		return perr(ps,
+			    "'check' and 'check-server' both given (first "
+			    "on line %u): one external checker per scenario",
+			    ps->set[k == K_CHECK ? K_CHECK_SERVER : K_CHECK]);
 	if (!*value && k != K_CHECK && k != K_SETUP)
 		return perr(ps, "'%s' needs a value", name);
 	ps->set[k] = ps->line;

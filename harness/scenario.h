@@ -70,6 +70,7 @@ struct scenario {
 	char *from;		/* directory copied as the initial state */
 	char *run;		/* sh -c in the mount: the workload */
 	char *check;		/* external checker (sh -c), or NULL */
+	bool check_server;	/* ... a checker server (check-server) */
 	struct strv atomic;	/* paths checked with --atomic semantics */
 	struct strv durable;	/* paths checked with --durable semantics */
 	struct strv models;	/* persistence models, default "posix" */

@@ -80,6 +80,28 @@ case_ "--expect message" 2 "crashfs check: --expect: unknown check 'foo'" -- \
 	--expect 'fail: foo' --atomic f -- true
 case_ "--run of a missing run" 2 "cannot open run 'nowhere'" -- \
 	--run nowhere --atomic f
+case_ "checker server that breaks the protocol" 2 \
+	"checker server 'echo ready; read -r l; echo hello' said 'hello' where" \
+	-- --check-server 'echo ready; read -r l; echo hello' -- \
+	sh -c 'echo x > f'
+case_ "checker server that prints a greeting" 2 "said 'hi' before 'ready'" -- \
+	--check-server 'echo hi; echo ready; cat >/dev/null' -- \
+	sh -c 'echo x > f'
+case_ "checker server that dies at start" 2 \
+	"exited with status 127 before it said 'ready'" -- \
+	--check-server '/nonexistent/server' -- sh -c 'echo x > f'
+case_ "checker server that keeps the state open" 2 \
+	"still has 'state/f' of state [a-z0-9.-]* open after answering" -- \
+	--setup 'echo x > f' --states visible --check-server \
+	'echo ready; while read -r st rest; do exec 3<"$st/f"; echo ok; done' \
+	-- sh -c 'echo y > g'
+case_ "checker server hanging on a state" 1 \
+	"checker server timed out after 1 s on this state" -- \
+	--states visible --check-timeout 1 --check-server \
+	'echo ready; while read -r st rest; do test -e "$st/f" && sleep 30; echo ok; done' \
+	-- sh -c 'echo x > f'
+case_ "--check and --check-server" 2 "do not mix" -- \
+	--check true --check-server true -- true
 case_ "failing setup" 2 "setup command 'exit 4' exited with status 4" -- \
 	--setup 'exit 4' --atomic f -- true
 case_ "--from not a directory" 2 "is not a directory" -- \
