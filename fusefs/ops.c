@@ -372,8 +372,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* A directory is opened without a request (opendir answers ENOSYS):
 	 * an fsync of a directory costs the program one round trip, not
-	 * three.  readdir and fsyncdir open it themselves (dir_handle). */
-	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	 * three.  readdir and fsyncdir open it themselves (dir_handle).
+	 * Not with --powercut: a directory opened before a cut must fail
+	 * with EIO like a file (an fsync through it would otherwise tell
+	 * the program that entries the cut dropped are durable), so each
+	 * open is seen and has its epoch. */
+	fs->no_opendir =
+	    !fs->pc && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT);
 	/* Each write(2) must reach us when it is made, with its caller. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Writes come in the request buffer: no per-write copy or malloc. */

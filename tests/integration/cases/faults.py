@@ -613,3 +613,26 @@ def test_errno_rule_before(ctx):
 def test_errno_rule_after(ctx):
     op_rule_matrix(ctx, "after", "errno:EIO")
 
+
+def test_precut_directory_handle(ctx):
+    """A directory opened before a cut (by command or by rule) fails with
+    EIO like a file: an fsync through it must not tell the program that
+    the entries the cut dropped are durable."""
+    m = mnt_(ctx, ["--powercut"])
+    for how in ("ctl", "rule"):
+        d = os.open(m.mnt, os.O_RDONLY | os.O_DIRECTORY)
+        os.close(os.open(os.path.join(m.mnt, how), os.O_CREAT | os.O_WRONLY))
+        if how == "ctl":
+            m.ctl("powercut")
+        else:
+            fault(m, "after create path=%s-cut nth=1 action=powercut" % how)
+            os.close(os.open(os.path.join(m.mnt, how + "-cut"),
+                             os.O_CREAT | os.O_WRONLY))
+            m.ctl("faults", "clear")
+        assert oserror(lambda: os.fsync(d)) == errno.EIO, (
+            "%s: a directory fsync through a handle opened before the cut "
+            "succeeded" % how)
+        assert oserror(lambda: os.listdir(d)) == errno.EIO, how
+        os.close(d)
+        assert os.listdir(m.mnt) == [], os.listdir(m.mnt)
+        syncdir_at(m.mnt)   # a new handle works
