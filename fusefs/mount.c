@@ -18,7 +18,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -250,8 +252,8 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
  */
 static int daemonize(int *ready_fd)
 {
+	pid_t pid, parent = getpid();
 	int p[2];
-	pid_t pid;
 	char c = 2;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -271,6 +273,13 @@ static int daemonize(int *ready_fd)
 		return c;
 	}
 	close(p[0]);
+	/* Until the mount is served, the daemon lives only as long as the
+	 * mount command waiting for it (killed by a timeout, ^C): then it
+	 * ends (run() undoes what it made) instead of serving a mount
+	 * nobody was told about. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(2); /* gone already: nothing made yet */
 	setsid();
 	*ready_fd = p[1];
 	return -1;
@@ -317,7 +326,8 @@ static int bind_root(struct cfs *fs)
  * once the mount is served.  Messages go to stderr until then.  Returns
  * the exit status.
  */
-static int run(const struct mount_opts *o, struct cfs *fs, int ready)
+static int run(const struct mount_opts *o, struct cfs *fs,
+	       struct fault_set *rules, int ready)
 {
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
@@ -340,15 +350,21 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_release;
 	}
-	fs->faults.no_powercut = !o->powercut;
-	if (o->faults) {
-		char msg[300];
-
-		err = fault_load(&fs->faults, o->faults, msg, sizeof(msg));
-		if (err < 0) {
-			util_err("fault plan '%s': %s", o->faults, msg);
-			goto out_release;
-		}
+	/* The rules of the plan, read before forking. */
+	fs->faults = *rules;
+	fault_set_init(rules);
+	fs->se = new_session(o, fs);
+	if (!fs->se) {
+		util_err("cannot start the FUSE session (bad -o option?)");
+		goto out_release;
+	}
+	/* Before anything is made: from here on a signal (the mount command
+	 * gone, daemonize()) ends the session, and whatever was made is
+	 * undone below; until here it ends the process, which has made
+	 * nothing yet. */
+	if (fuse_set_signal_handlers(fs->se) != 0) {
+		util_err("cannot set signal handlers");
+		goto out_session;
 	}
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {
@@ -358,14 +374,14 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 		else
 			util_err("cannot open the control channel of '%s': %s",
 				 o->mnt, strerror(-ctlfd));
-		goto out_release;
+		goto out_signals;
 	}
 	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs->backing);
 	fs->tw = trace_writer_create(fs->trace_path, &hdr);
 	if (!fs->tw) {
 		util_err("cannot write trace '%s': %s", o->trace,
 			 strerror(errno));
-		goto out_release;
+		goto out_signals;
 	}
 	err = bind_root(fs);
 	if (err) {
@@ -380,15 +396,12 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 			 o->trace, strerror(-err));
 		goto out_trace;
 	}
-	fs->se = new_session(o, fs);
-	if (!fs->se) {
-		util_err("cannot start the FUSE session (bad -o option?)");
-		goto out_trace;
-	}
+	if (fuse_session_exited(fs->se))
+		goto out_interrupted;
 	if (fuse_session_mount(fs->se, fs->mount) != 0) {
 		util_err("cannot mount on '%s' (is /dev/fuse available?)",
 			 o->mnt);
-		goto out_session;
+		goto out_trace;
 	}
 	if (kio_install(fs->se) != 0)
 		cfs_log("cannot wrap the session's io: the kernel will ask for "
@@ -396,35 +409,42 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 	umask(0);
 	if (chdir("/") < 0)
 		cfs_log("cannot chdir to /: %s", strerror(errno));
-	if (fuse_set_signal_handlers(fs->se) != 0) {
-		util_err("cannot set signal handlers");
-		goto out_unmount;
-	}
 	err = ctl_start(&srv, fs, ctlfd);
 	if (err) {
 		util_err("cannot start the control channel: %s",
 			 strerror(-err));
-		goto out_signals;
+		goto out_unmount;
 	}
 	ctlfd = -1;
+	if (fuse_session_exited(fs->se)) {
+		ctl_stop(&srv, "error the daemon stopped");
+		fuse_session_unmount(fs->se);
+		goto out_interrupted;
+	}
 	if (ready >= 0 || logfd >= 0)
 		redirect_stdio(logfd);
+	/* Served: on its own from now on (before telling the parent, which
+	 * then exits). */
+	prctl(PR_SET_PDEATHSIG, 0);
 	if (ready >= 0 && write(ready, &ok, 1) != 1)
 		cfs_log("cannot tell the parent we are ready");
 	ret = serve(fs, &srv);
 	ctl_stop(&srv, "error the daemon stopped");
-out_signals:
-	fuse_remove_signal_handlers(fs->se);
 out_unmount:
 	fuse_session_unmount(fs->se);
-out_session:
-	fuse_session_destroy(fs->se);
+	goto out_trace;
+out_interrupted:
+	util_err("interrupted while mounting: not serving '%s'", o->mnt);
 out_trace:
 	if (fs->tw) {
 		/* Nothing was served: leave no half-made trace behind. */
 		trace_writer_close(&fs->tw);
 		unlink(fs->trace_path);
 	}
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_session:
+	fuse_session_destroy(fs->se);
 out_release:
 	cfs_release(fs);
 	if (ctlfd >= 0)
@@ -434,13 +454,40 @@ out_release:
 	return ret;
 }
 
+/* The plan's rules (and settings) into rules; 0 or 2 after a message.
+ * Read before forking: a bad plan is the mount command's error, and a
+ * plan that cannot be read whole is refused, never waited on. */
+static int load_plan(const struct mount_opts *o, struct fault_set *rules,
+		     struct fault_plan *plan)
+{
+	char msg[300];
+	int err;
+
+	rules->no_powercut = !o->powercut;
+	if (!o->faults)
+		return 0;
+	(void)plan; /* no settings yet: every key is in a rule's section */
+	err = fault_load(rules, o->faults, NULL, msg, sizeof(msg));
+	if (err < 0) {
+		util_err("fault plan '%s': %s", o->faults,
+			 err == -ENOMEM ? strerror(ENOMEM) : msg);
+		return 2;
+	}
+	return 0;
+}
+
 int mount_start(const struct mount_opts *o)
 {
 	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
+	struct fault_plan plan = {0};
+	struct fault_set rules;
 	int ret, ready = -1;
 
+	fault_set_init(&rules);
 	fs.real_sync = o->real_sync;
 	ret = check_paths(o, &fs);
+	if (!ret)
+		ret = load_plan(o, &rules, &plan);
 	if (ret)
 		goto out_free;
 	if (!o->foreground) {
@@ -449,10 +496,12 @@ int mount_start(const struct mount_opts *o)
 		if (ret >= 0)
 			goto out_free;
 	}
-	ret = run(o, &fs, ready);
+	ret = run(o, &fs, &rules, ready);
 	if (ready >= 0)
 		close(ready);
 out_free:
+	fault_set_release(&rules);
+	fault_plan_release(&plan);
 	free(fs.backing);
 	free(fs.mount);
 	free(fs.trace_path);

@@ -64,6 +64,16 @@ case_ "failing setup" 2 "setup command 'exit 4' exited with status 4" -- \
 	--setup 'exit 4' --atomic f -- true
 case_ "--from not a directory" 2 "is not a directory" -- \
 	--from /nonexistent --atomic f -- true
+# a scenario that is no regular file is refused at once, never read
+# forever (/dev/zero) or waited on (a fifo with no writer)
+mkfifo fifo.ini
+printf '[a\033]0;title\007]\nrun = true\natomic = f\n' >control.ini
+case_ "scenario is a device" 2 "'/dev/zero' is not a regular file" -- \
+	/dev/zero
+case_ "scenario is a fifo" 2 "'fifo.ini' is not a regular file (it is a fifo)" \
+	-- fifo.ini
+case_ "control characters in a name" 2 "bad section name 'a\\\\x1b" -- \
+	control.ini
 if [ -n "$(ls -A "$work" | grep -v -e '^tmp$' -e '\.ini$')" ]; then
 	echo "FAIL  files written outside the run directory:"
 	ls -A "$work"

@@ -636,3 +636,73 @@ def test_precut_directory_handle(ctx):
         os.close(d)
         assert os.listdir(m.mnt) == [], os.listdir(m.mnt)
         syncdir_at(m.mnt)   # a new handle works
+
+
+# ---- plan files that are no files, and a mount command that dies --------
+
+def procs_naming(text):
+    """Pids of the processes whose command line holds text."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if text.encode() in f.read():
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def test_plan_not_a_regular_file(ctx):
+    """A plan that is a device or a fifo is refused at once by the mount
+    command (it is read before the daemon forks, whole, at most 1 MiB):
+    before, /dev/zero left a daemon reading forever and a fifo one waiting
+    for a writer."""
+    fifo = ctx.path("plan.fifo")
+    os.mkfifo(fifo)
+    big = ctx.path("big.ini")
+    with open(big, "w") as f:
+        f.write("; padding\n" * 110000)
+    for plan, want in (("/dev/zero", "not a regular file (it is a "
+                        "character device)"),
+                       (fifo, "not a regular file (it is a fifo)"),
+                       (big, "larger than 1048576 bytes")):
+        b, mm = ctx.dir("b%d" % len(plan)), ctx.dir("m%d" % len(plan))
+        trace = ctx.path("t%d" % len(plan))
+        r = run([CRASHFS, "mount", "--trace", trace, "--faults", plan, b,
+                 mm], timeout=15)
+        assert r.returncode == 2, (plan, r.returncode, r.stderr)
+        assert "fault plan '%s': %s" % (plan, want) in r.stderr, r.stderr
+        assert not os.path.ismount(mm)
+        assert not os.path.exists(trace), "a trace was left behind"
+        assert procs_naming(trace) == [], "a daemon is left"
+
+
+@timeout(60)
+def test_no_daemon_outlives_a_failed_mount(ctx):
+    """The mount command killed while its daemon is still starting (here
+    stuck opening a log that is a fifo nobody reads) takes the daemon with
+    it: no orphan keeps starting a mount nobody waits for."""
+    log_fifo = ctx.path("log.fifo")
+    os.mkfifo(log_fifo)
+    b, mm, trace = ctx.dir("b"), ctx.dir("m"), ctx.path("t")
+    p = ctx.spawn([CRASHFS, "mount", "--trace", trace, "--log", log_fifo,
+                   b, mm], stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while len(procs_naming(trace)) < 2:
+        assert time.monotonic() < deadline, "the daemon never forked"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 10
+    while procs_naming(trace):
+        assert time.monotonic() < deadline, (
+            "the daemon outlived its mount command: %s"
+            % procs_naming(trace))
+        time.sleep(0.05)
+    assert not os.path.ismount(mm)
+    assert not os.path.exists(trace)
