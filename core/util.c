@@ -141,7 +141,6 @@ static const char *escape_of(unsigned char c, unsigned char next, char buf[8],
 	case '\n': return "\\n";
 	case '\t': return "\\t";
 	case '\r': return "\\r";
-	case '\\': return "\\\\";
 	}
 	if (c < 0x20 || c == 0x7f) {
 		snprintf(buf, 8, "\\x%02x", c);
@@ -186,7 +185,7 @@ bool util_has_control(const char *src)
 	char buf[8];
 
 	for (; *s; s += skip)
-		if (*s != '\\' && escape_of(s[0], s[1], buf, &skip))
+		if (escape_of(s[0], s[1], buf, &skip))
 			return true;
 	return false;
 }

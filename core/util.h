@@ -47,16 +47,17 @@ int util_write_all(int fd, const void *buf, size_t len);
 
 /*
  * Copy src into dst (len bytes, NUL included) with every control
- * character written out: \n, \t, \r, \\ for a backslash, \xNN for the
- * others (C0, DEL, and the C1 controls U+0080..U+009F in UTF-8), so
- * that text a user gave (a name, a rule, a value) cannot move the cursor,
- * recolour or retitle a terminal or fake a log line when it is echoed.
- * Truncates at len (never inside an escape).  Returns dst.
+ * character written out: \n, \t, \r, \xNN for the others (C0, DEL),
+ * \uNNNN for the C1 controls U+0080..U+009F in UTF-8, so that text a
+ * user gave (a name, a rule, a value) cannot move the cursor, recolour or
+ * retitle a terminal or fake a log line when it is echoed.  A backslash
+ * stays as it is, so escaping twice changes nothing (a rule's kept text
+ * is escaped, and so is the log line that shows it).  Truncates at len
+ * (never inside an escape).  Returns dst.
  */
 char *util_escape(char *dst, size_t len, const char *src);
 
-/* Does s hold a control character (one util_escape() writes out, a
- * backslash aside)? */
+/* Does s hold a control character (one util_escape() writes out)? */
 bool util_has_control(const char *s);
 
 /*

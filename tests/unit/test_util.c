@@ -26,8 +26,11 @@ static void test_escape(void **state)
 			    "a\\nb\\tc\\rd");
 	assert_string_equal(util_escape(out, sizeof(out), "\033[31mred\a"),
 			    "\\x1b[31mred\\x07");
+	/* a backslash stays: escaping twice changes nothing */
 	assert_string_equal(util_escape(out, sizeof(out), "back\\slash\x7f"),
-			    "back\\\\slash\\x7f");
+			    "back\\slash\\x7f");
+	assert_string_equal(util_escape(out, sizeof(out), "a\\x1b\\n"),
+			    "a\\x1b\\n");
 	/* UTF-8 text stays, a C1 control (CSI, U+009B) does not */
 	assert_string_equal(util_escape(out, sizeof(out), "caf\xc3\xa9"),
 			    "caf\xc3\xa9");
