@@ -12,6 +12,7 @@
 #include <fnmatch.h>
 #include <ini.h>
 #include <libgen.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ struct fault_rule {
 	enum fault_when when;
 	char *glob;	      /* path glob, NULL for any */
 	size_t lit;	      /* its literal head: bytes before a wildcard */
+	regex_t re;	      /* regex=, searched in "/" + path */
+	bool has_re;	      /* re is compiled */
 	uint64_t nth;	      /* fire on this occurrence only, 0: all */
 	uint64_t after_bytes; /* fire once bytes seen pass it, 0: off */
 	bool has_after_bytes; /* after-bytes= given */
@@ -40,10 +43,21 @@ struct fault_rule {
 };
 
 /* The fields of a rule, in the order of their names. */
-enum field { F_WHEN, F_OP, F_PATH, F_NTH, F_BYTES, F_PROB, F_SEED, F_ACTION };
+enum field {
+	F_WHEN,
+	F_OP,
+	F_PATH,
+	F_REGEX,
+	F_NTH,
+	F_BYTES,
+	F_PROB,
+	F_SEED,
+	F_ACTION
+};
 
 static const char *const field_names[] = {
-    "when", "op", "path", "nth", "after-bytes", "prob", "seed", "action",
+    "when",	   "op",   "path", "regex",  "nth",
+    "after-bytes", "prob", "seed", "action",
 };
 
 static const char *const op_names[FOP_MAX] = {
@@ -72,14 +86,23 @@ static const struct {
 };
 #undef E
 
+static void rule_free(struct fault_rule *r)
+{
+	if (!r)
+		return;
+	if (r->has_re)
+		regfree(&r->re);
+	free(r->glob);
+	free(r);
+}
+
 void fault_set_release(struct fault_set *s)
 {
 	while (s->rules) {
 		struct fault_rule *r = s->rules;
 
 		s->rules = r->next;
-		free(r->glob);
-		free(r);
+		rule_free(r);
 	}
 	s->mask = 0;
 }
@@ -124,6 +147,8 @@ static int parse_action(struct fault_rule *r, const char *v, char *err,
 		r->action = FA_POWERCUT;
 	} else if (!strcmp(v, "kill")) {
 		r->action = FA_KILL;
+	} else if (!strcmp(v, "crash")) {
+		r->action = FA_CRASH;
 	} else if (!strcmp(v, "short")) {
 		r->action = FA_SHORT;
 	} else if (!strcmp(v, "torn")) {
@@ -156,8 +181,8 @@ static int parse_action(struct fault_rule *r, const char *v, char *err,
 		r->delay_ms = (unsigned)ms;
 	} else {
 		snprintf(err, errlen,
-			 "action: unknown action '%s' (powercut, kill, "
-			 "errno:NAME, short, torn, delay:MS)",
+			 "action: unknown action '%s' (powercut, crash, "
+			 "kill, errno:NAME, short, torn, delay:MS)",
 			 v);
 		return -EINVAL;
 	}
@@ -209,6 +234,18 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 		r->lit = r->glob ? strcspn(r->glob, "*?[\\") : 0;
 		if (!r->glob)
 			return -ENOMEM;
+	} else if (!strcmp(key, "regex")) {
+		int e = regcomp(&r->re, v, REG_EXTENDED | REG_NOSUB);
+
+		if (e) {
+			char msg[128];
+
+			regerror(e, &r->re, msg, sizeof(msg));
+			snprintf(err, errlen, "regex: bad expression '%s': %s",
+				 v, msg);
+			return -EINVAL;
+		}
+		r->has_re = true;
 	} else if (!strcmp(key, "nth")) {
 		if (util_parse_u64(v, 1, UINT64_MAX, &r->nth))
 			goto bad;
@@ -232,7 +269,7 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 		return parse_action(r, v, err, errlen);
 	} else {
 		snprintf(err, errlen,
-			 "unknown field '%s' (when, op, path, nth, "
+			 "unknown field '%s' (when, op, path, regex, nth, "
 			 "after-bytes, prob, seed, action)",
 			 key);
 		return -EINVAL;
@@ -267,10 +304,11 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 		snprintf(err, errlen, "action: missing (what should happen?)");
 		goto out_free;
 	}
-	if (r->action == FA_POWERCUT && s->no_powercut) {
+	if ((r->action == FA_POWERCUT || r->action == FA_CRASH) &&
+	    s->no_powercut) {
 		snprintf(err, errlen,
-			 "action: powercut needs a mount made "
-			 "with --powercut");
+			 "action: %s needs a mount made with --powercut",
+			 r->action == FA_CRASH ? "crash" : "powercut");
 		goto out_free;
 	}
 	if ((r->action == FA_SHORT || r->action == FA_TORN) &&
@@ -300,8 +338,7 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 	return (int)r->num;
 
 out_free:
-	free(r->glob);
-	free(r);
+	rule_free(r);
 	return -EINVAL;
 }
 
@@ -337,8 +374,7 @@ int fault_parse(struct fault_set *s, const char *text, char *err, size_t errlen)
 			res = -EINVAL;
 		}
 		if (res) {
-			free(r->glob);
-			free(r);
+			rule_free(r);
 			return res;
 		}
 	}
@@ -573,10 +609,7 @@ int fault_load(struct fault_set *s, const char *path, struct fault_plan *opts,
 		plan_finish(&p);
 	res = p.failed ? p.failed : p.added;
 out:
-	if (p.cur) {
-		free(p.cur->glob);
-		free(p.cur);
-	}
+	rule_free(p.cur);
 	for (size_t i = 0; i < p.nseen; i++)
 		free(p.seen[i]);
 	free(p.seen);
@@ -606,6 +639,15 @@ static double rng_next(struct fault_rule *r)
 	return (double)(x >> 11) / (double)(1ull << 53);
 }
 
+/* Does r's regex occur in "/" + path (LazyFS's ".*rgx.*")? */
+static bool regex_match(struct fault_rule *r, const char *path)
+{
+	char buf[4097];
+
+	snprintf(buf, sizeof(buf), "/%s", path);
+	return regexec(&r->re, buf, 0, NULL, 0) == 0;
+}
+
 bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		 uint64_t bytes, struct fault_hit *hit)
 {
@@ -620,6 +662,8 @@ bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		 * match: no fnmatch() for it. */
 		if (r->glob && (strncmp(r->glob, path, r->lit) ||
 				fnmatch(r->glob, path, 0)))
+			continue;
+		if (r->has_re && !regex_match(r, path))
 			continue;
 		/* Every matching rule counts the occurrence; only the first
 		 * that fires acts on it. */

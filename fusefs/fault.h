@@ -10,8 +10,8 @@
  *	on write path=data/db after-bytes=1M action=errno:ENOSPC
  * WHEN is before, on (the same as before: instead of or ahead of the op)
  * or after (once the op was applied).  A plan file (INI) holds one rule
- * per section, with when=, op=, path=, nth=, after-bytes=, prob=, seed=,
- * action= keys.
+ * per section, with when=, op=, path=, regex=, nth=, after-bytes=,
+ * prob=, seed=, action= keys.
  *
  * Calling sequence (the daemon, with fs->order held for the last three):
  *	fault_set_init(&set);
@@ -61,6 +61,8 @@ enum fault_action {
 	FA_TORN,     /* write: only the first half of its sectors land,
 			reported whole */
 	FA_DELAY,    /* sleep, then go on */
+	FA_CRASH,    /* a power cut, and the op answers EIO (LazyFS's crash:
+			the daemon died before answering) */
 };
 
 /* What a firing rule asks for. */

@@ -8,6 +8,7 @@
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
 #include "fusefs/kio.h"
+#include "fusefs/lazyfs.h"
 #include "fusefs/powercut.h"
 #include "fusefs/mount.h"
 #include "fusefs/mountinfo.h"
@@ -204,7 +205,7 @@ out:
 
 /* Serve until unmounted or signalled; close the trace.  Returns the
  * exit status. */
-static int serve(struct cfs *fs, struct ctl_server **srv)
+static int serve(struct cfs *fs, struct ctl_server **srv, struct lzf **lzf)
 {
 	/* FUSE_USE_VERSION 35: the 3.2 loop configuration.  Idle workers
 	 * are kept: a thread per request costs more than the request. */
@@ -219,6 +220,13 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
 	cfs_log("serving '%s' on '%s', trace '%s'", fs->backing, fs->mount,
 		fs->trace_path);
 	ret = fuse_session_loop_mt(fs->se, &cfg);
+	/* No fifo command from here on: it would meet a closing journal. */
+	lzf_free(lzf, true);
+	/* libfuse answers the signal that ended the loop: a clean stop. */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP) {
+		cfs_log("stopped by %s", strsignal(ret));
+		ret = 0;
+	}
 	fuse_session_unmount(fs->se);
 	/* The scratch space goes before umount is told we are done. */
 	pthread_mutex_lock(&fs->order);
@@ -250,7 +258,7 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
  * served (one byte, 0) and returns 0, or 2 if the child exits first (it
  * has said why on stderr); the child returns -1 and goes on.
  */
-static int daemonize(int *ready_fd)
+static int daemonize(int *ready_fd, bool *forked)
 {
 	pid_t pid, parent = getpid();
 	int p[2];
@@ -266,6 +274,7 @@ static int daemonize(int *ready_fd)
 		return 2;
 	}
 	if (pid > 0) {
+		*forked = true;
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
 			c = 2;
@@ -327,7 +336,7 @@ static int bind_root(struct cfs *fs)
  * the exit status.
  */
 static int run(const struct mount_opts *o, struct cfs *fs,
-	       struct fault_set *rules, int ready)
+	       struct fault_set *rules, struct lzf **lzf, int ready)
 {
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
@@ -417,18 +426,28 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 	}
 	ctlfd = -1;
 	if (fuse_session_exited(fs->se)) {
+		lzf_free(lzf, true);
 		ctl_stop(&srv, "error the daemon stopped");
 		fuse_session_unmount(fs->se);
 		goto out_interrupted;
 	}
 	if (ready >= 0 || logfd >= 0)
 		redirect_stdio(logfd);
+	/* The fifo's reader logs that it waits for commands: into the log,
+	 * before the mount command returns (harnesses wait for that line). */
+	err = *lzf ? lzf_start(*lzf, fs, srv) : 0;
+	if (err) {
+		cfs_log("cannot read the fifo: %s", strerror(-err));
+		lzf_free(lzf, true);
+		ctl_stop(&srv, "error the daemon stopped");
+		goto out_unmount;
+	}
 	/* Served: on its own from now on (before telling the parent, which
 	 * then exits). */
 	prctl(PR_SET_PDEATHSIG, 0);
 	if (ready >= 0 && write(ready, &ok, 1) != 1)
 		cfs_log("cannot tell the parent we are ready");
-	ret = serve(fs, &srv);
+	ret = serve(fs, &srv, lzf);
 	ctl_stop(&srv, "error the daemon stopped");
 out_unmount:
 	fuse_session_unmount(fs->se);
@@ -446,6 +465,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(fs->se);
 out_release:
+	lzf_free(lzf, true);
 	cfs_release(fs);
 	if (ctlfd >= 0)
 		close(ctlfd);
@@ -466,11 +486,44 @@ static int load_plan(const struct mount_opts *o, struct fault_set *rules,
 	rules->no_powercut = !o->powercut;
 	if (!o->faults)
 		return 0;
-	(void)plan; /* no settings yet: every key is in a rule's section */
-	err = fault_load(rules, o->faults, NULL, msg, sizeof(msg));
+	err = fault_load(rules, o->faults, plan, msg, sizeof(msg));
 	if (err < 0) {
 		util_err("fault plan '%s': %s", o->faults,
 			 err == -ENOMEM ? strerror(ENOMEM) : msg);
+		return 2;
+	}
+	return 0;
+}
+
+/* The LazyFS fifo (--fifo, or fifo = in the plan; the command line
+ * wins), made and opened before forking.  0 or 2 after a message. */
+static int open_fifo(const struct mount_opts *o, const struct cfs *fs,
+		     const struct fault_plan *plan, struct lzf **lzf)
+{
+	struct lzf_opts lo = {
+	    .fifo = o->fifo ? o->fifo : plan->fifo,
+	    .completed =
+		o->fifo_completed ? o->fifo_completed : plan->fifo_completed,
+	    .keep_meta = plan->clear_cache &&
+			 !strcmp(plan->clear_cache, "keep-metadata"),
+	};
+	char msg[PATH_MAX + 200];
+
+	if (!lo.fifo && lo.completed) {
+		util_err("a completion fifo needs a fifo (--fifo PATH)");
+		return 2;
+	}
+	if (!lo.fifo)
+		return 0;
+	if (!o->powercut) {
+		util_err("--fifo needs --powercut: lazyfs::clear-cache cuts "
+			 "the power");
+		return 2;
+	}
+	*lzf = lzf_open(&lo, fs->mount, fs->backing, fs->trace_path, msg,
+			sizeof(msg));
+	if (!*lzf) {
+		util_err("%s", msg);
 		return 2;
 	}
 	return 0;
@@ -481,6 +534,8 @@ int mount_start(const struct mount_opts *o)
 	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
 	struct fault_plan plan = {0};
 	struct fault_set rules;
+	struct lzf *lzf = NULL;
+	bool parent = false; /* of the daemon: its lzf is the daemon's */
 	int ret, ready = -1;
 
 	fault_set_init(&rules);
@@ -488,18 +543,22 @@ int mount_start(const struct mount_opts *o)
 	ret = check_paths(o, &fs);
 	if (!ret)
 		ret = load_plan(o, &rules, &plan);
+	if (!ret)
+		ret = open_fifo(o, &fs, &plan, &lzf);
 	if (ret)
 		goto out_free;
 	if (!o->foreground) {
 		/* The parent returns the daemon's start status. */
-		ret = daemonize(&ready);
+		ret = daemonize(&ready, &parent);
 		if (ret >= 0)
 			goto out_free;
 	}
-	ret = run(o, &fs, &rules, ready);
+	ret = run(o, &fs, &rules, &lzf, ready);
 	if (ready >= 0)
 		close(ready);
 out_free:
+	/* The parent of a fork closes its copies; the daemon's stay. */
+	lzf_free(&lzf, !parent);
 	fault_set_release(&rules);
 	fault_plan_release(&plan);
 	free(fs.backing);

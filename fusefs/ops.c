@@ -132,7 +132,8 @@ static const char *fault_inode_path(struct cfs *fs, struct cfs_inode *at,
  * neither reach the post-cut tree nor tell the program it succeeded.  A
  * cut after the op answers what the op did (it returned, then the power
  * went): an fsync that completed made its data durable, a write that
- * returned is dropped by the cut like any unsynced write.
+ * returned is dropped by the cut like any unsynced write.  A crash is a
+ * power cut whose op never answers (EIO), before or after.
  */
 static int fault_act(fuse_req_t req, struct cfs *fs,
 		     const struct fault_hit *hit)
@@ -142,9 +143,13 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	switch (hit->action) {
 	case FA_ERRNO: return -hit->err;
 	case FA_POWERCUT:
+	case FA_CRASH:
 		pc_cut_locked(fs, false, &inval);
 		pc_notify_async(fs, inval);
-		return hit->when == FW_AFTER ? 0 : -EIO;
+		/* crash: the daemon "died" before answering, as LazyFS's */
+		return hit->when == FW_AFTER && hit->action == FA_POWERCUT
+			   ? 0
+			   : -EIO;
 	case FA_KILL:
 		if (req_pid(req) > 1)
 			kill((pid_t)req_pid(req), SIGKILL);
@@ -238,7 +243,8 @@ struct uncache {
 static bool fault_masked(const struct fault_hit *hit, int result)
 {
 	return hit->when == FW_AFTER && result >= 0 &&
-	       (hit->action == FA_ERRNO || hit->action == FA_KILL);
+	       (hit->action == FA_ERRNO || hit->action == FA_KILL ||
+		hit->action == FA_CRASH);
 }
 
 /* Queue node (name NULL) or the entry node/name on u. */

@@ -309,6 +309,39 @@ static void test_text_escaped(void **state)
 	fault_set_release(&s);
 }
 
+/* regex= (LazyFS's from_rgx): an extended regex searched in "/" + the
+ * path, unanchored; action=crash needs --powercut like powercut. */
+static void test_regex_and_crash(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256] = "";
+
+	(void)state;
+	expect_error("on write regex=( action=kill", "regex: bad expression");
+	fault_set_init(&s);
+	s.no_powercut = true;
+	assert_int_equal(parse(&s, "on write action=crash", err), -EINVAL);
+	assert_non_null(
+	    strstr(err, "crash needs a mount made with --powercut"));
+	fault_set_release(&s);
+	fault_set_init(&s);
+	assert_int_equal(parse(&s,
+			       "before write regex=member/wal/[0-9]+\\.wal "
+			       "action=crash",
+			       err),
+			 1);
+	assert_int_equal(parse(&s, "on unlink regex=^/top$ action=kill", err),
+			 2);
+	assert_false(fault_match(&s, FOP_WRITE, "member/wal/x.wal", 1, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "member/wal/12xwal", 1, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "d/member/wal/12.wal", 1, &hit));
+	assert_int_equal(hit.action, FA_CRASH);
+	assert_false(fault_match(&s, FOP_UNLINK, "a/top", 0, &hit));
+	assert_true(fault_match(&s, FOP_UNLINK, "top", 0, &hit));
+	fault_set_release(&s);
+}
+
 static char plan_tmp[] = "/tmp/crashfs-test-plan-XXXXXX";
 
 /* Load text as a plan; the result, the error in err. */
@@ -340,6 +373,7 @@ static void plan_error(const char *text, const char *want)
 
 static void test_plan_strict(void **state)
 {
+	struct fault_plan o = {0};
 	char err[256], big[300];
 	int fd;
 
@@ -364,6 +398,25 @@ static void test_plan_strict(void **state)
 	memcpy(big, "[a]\npath = ", 11);
 	big[sizeof(big) - 1] = '\0';
 	plan_error(big, "line 2: longer than 199");
+	/* the settings before the first section */
+	assert_int_equal(load_text("fifo = /run/f\nfifo-completed = done\n"
+				   "clear-cache = keep-metadata\n"
+				   "[a]\nop = write\naction = kill\n",
+				   &o, err),
+			 1);
+	assert_string_equal(o.fifo, "/run/f");
+	assert_string_equal(o.fifo_completed, "/tmp/done");
+	assert_string_equal(o.clear_cache, "keep-metadata");
+	fault_plan_release(&o);
+	assert_true(load_text("op = write\n", &o, err) < 0);
+	assert_non_null(strstr(err, "unknown key 'op' before the first"));
+	fault_plan_release(&o);
+	assert_true(load_text("fifo = a\nfifo = b\n", &o, err) < 0);
+	assert_non_null(strstr(err, "fifo: given twice"));
+	fault_plan_release(&o);
+	assert_true(load_text("clear-cache = soon\n", &o, err) < 0);
+	assert_non_null(strstr(err, "clear-cache: bad value"));
+	fault_plan_release(&o);
 	assert_true(load_text("fifo = a\n", NULL, err) < 0);
 	assert_non_null(strstr(err, "outside a section"));
 	unlink(plan_tmp);
@@ -426,6 +479,7 @@ int main(void)
 	    cmocka_unit_test(test_text_escaped),
 	    cmocka_unit_test(test_plan_strict),
 	    cmocka_unit_test(test_plan_not_regular),
+	    cmocka_unit_test(test_regex_and_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -416,25 +416,27 @@ def tree_of(root):
     return out
 
 
-def cut_rule_matrix(ctx, when):
-    """Every op with a powercut rule at `when`, one after the other on one
-    mount (each its own directory, each its own cut); then the trace must
-    replay to the backing directory."""
+def cut_rule_matrix(ctx, when, action="powercut"):
+    """Every op with a powercut (or crash) rule at `when`, one after the
+    other on one mount (each its own directory, each its own cut); then the
+    trace must replay to the backing directory.  A crash is a power cut
+    whose op answers EIO after it too (LazyFS's daemon died first)."""
     ctx.needs_trace()
     m = mnt_(ctx, ["--powercut"])
     failures = []
     for op, (rel, call, durable, names) in sorted(CUT_OPS.items()):
         root = os.path.join(m.mnt, op)
         fd = cut_setup(root)
-        fault(m, "%s %s path=%s/%s nth=1 action=powercut" %
-              (when, op, op, rel))
+        fault(m, "%s %s path=%s/%s nth=1 action=%s" %
+              (when, op, op, rel, action))
         try:
             got = call(root, fd)
             err = 0
         except OSError as e:
             got, err = None, e.errno
         m.ctl("faults", "clear")
-        want_err = 0 if when == "after" else errno.EIO
+        want_err = 0 if when == "after" and action == "powercut" \
+            else errno.EIO
         if err != want_err:
             failures.append("%s %s: the op returned %s, not %s"
                             % (when, op, ename(err) if err else got,
@@ -504,6 +506,16 @@ def test_powercut_rule_on(ctx):
 @timeout(180)
 def test_powercut_rule_after(ctx):
     cut_rule_matrix(ctx, "after")
+
+
+@timeout(180)
+def test_crash_rule_before(ctx):
+    cut_rule_matrix(ctx, "before", "crash")
+
+
+@timeout(180)
+def test_crash_rule_after(ctx):
+    cut_rule_matrix(ctx, "after", "crash")
 
 
 def plain_setup(root):
