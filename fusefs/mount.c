@@ -294,6 +294,23 @@ static int daemonize(int *ready_fd, bool *forked)
 	return -1;
 }
 
+/* Block (how = SIG_BLOCK, the old mask in *saved) or restore
+ * (SIG_SETMASK, *saved) SIGTERM, SIGINT and SIGHUP. */
+static void stop_signals(int how, sigset_t *saved)
+{
+	sigset_t stop;
+
+	if (how == SIG_SETMASK) {
+		sigprocmask(SIG_SETMASK, saved, NULL);
+		return;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, saved);
+}
+
 /* stdin from /dev/null; stdout and stderr to the log or /dev/null. */
 static void redirect_stdio(int logfd)
 {
@@ -341,6 +358,7 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
 	int ret = 2, err, ctlfd = -1, logfd = -1;
+	sigset_t saved;
 	char ok = 0;
 
 	if (o->log) {
@@ -352,6 +370,11 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 			return 2;
 		}
 	}
+	/* Until the signal handlers are in place, a stop signal (the mount
+	 * command gone: daemonize()) waits; then it ends the session and
+	 * what was made is undone below.  Before this point (a log that is
+	 * a fifo may block) it ends the process, which has made nothing. */
+	stop_signals(SIG_BLOCK, &saved);
 	raise_fd_limit();
 	err = cfs_init(fs, fs->backing);
 	if (err) {
@@ -362,19 +385,6 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 	/* The rules of the plan, read before forking. */
 	fs->faults = *rules;
 	fault_set_init(rules);
-	fs->se = new_session(o, fs);
-	if (!fs->se) {
-		util_err("cannot start the FUSE session (bad -o option?)");
-		goto out_release;
-	}
-	/* Before anything is made: from here on a signal (the mount command
-	 * gone, daemonize()) ends the session, and whatever was made is
-	 * undone below; until here it ends the process, which has made
-	 * nothing yet. */
-	if (fuse_set_signal_handlers(fs->se) != 0) {
-		util_err("cannot set signal handlers");
-		goto out_session;
-	}
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {
 		if (ctlfd == -EADDRINUSE)
@@ -383,14 +393,14 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 		else
 			util_err("cannot open the control channel of '%s': %s",
 				 o->mnt, strerror(-ctlfd));
-		goto out_signals;
+		goto out_release;
 	}
 	snprintf(hdr.backing, sizeof(hdr.backing), "%s", fs->backing);
 	fs->tw = trace_writer_create(fs->trace_path, &hdr);
 	if (!fs->tw) {
 		util_err("cannot write trace '%s': %s", o->trace,
 			 strerror(errno));
-		goto out_signals;
+		goto out_release;
 	}
 	err = bind_root(fs);
 	if (err) {
@@ -405,12 +415,22 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 			 o->trace, strerror(-err));
 		goto out_trace;
 	}
+	fs->se = new_session(o, fs);
+	if (!fs->se) {
+		util_err("cannot start the FUSE session (bad -o option?)");
+		goto out_trace;
+	}
+	if (fuse_set_signal_handlers(fs->se) != 0) {
+		util_err("cannot set signal handlers");
+		goto out_session;
+	}
+	stop_signals(SIG_SETMASK, &saved); /* one that waited acts now */
 	if (fuse_session_exited(fs->se))
 		goto out_interrupted;
 	if (fuse_session_mount(fs->se, fs->mount) != 0) {
 		util_err("cannot mount on '%s' (is /dev/fuse available?)",
 			 o->mnt);
-		goto out_trace;
+		goto out_signals;
 	}
 	if (kio_install(fs->se) != 0)
 		cfs_log("cannot wrap the session's io: the kernel will ask for "
@@ -426,7 +446,6 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 	}
 	ctlfd = -1;
 	if (fuse_session_exited(fs->se)) {
-		lzf_free(lzf, true);
 		ctl_stop(&srv, "error the daemon stopped");
 		fuse_session_unmount(fs->se);
 		goto out_interrupted;
@@ -451,20 +470,21 @@ static int run(const struct mount_opts *o, struct cfs *fs,
 	ctl_stop(&srv, "error the daemon stopped");
 out_unmount:
 	fuse_session_unmount(fs->se);
-	goto out_trace;
+	goto out_signals;
 out_interrupted:
 	util_err("interrupted while mounting: not serving '%s'", o->mnt);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_session:
+	fuse_session_destroy(fs->se);
 out_trace:
 	if (fs->tw) {
 		/* Nothing was served: leave no half-made trace behind. */
 		trace_writer_close(&fs->tw);
 		unlink(fs->trace_path);
 	}
-out_signals:
-	fuse_remove_signal_handlers(fs->se);
-out_session:
-	fuse_session_destroy(fs->se);
 out_release:
+	stop_signals(SIG_SETMASK, &saved);
 	lzf_free(lzf, true);
 	cfs_release(fs);
 	if (ctlfd >= 0)
