@@ -304,3 +304,28 @@ def test_fifo_in_plan(ctx):
     assert "unsynced data lost, metadata kept" in read_log(m)
     m.umount()
     engine_verify(ctx, m.trace, m.backing)
+
+
+@timeout(120)
+def test_checkpoint_then_clear(ctx):
+    """cache-checkpoint then clear-cache: with the sync point (ctl sync)
+    the checkpointed data and names survive the cut; a crashfs without it
+    says so and the cut drops them as if no checkpoint had been asked for
+    (never a checkpoint reported done that did nothing)."""
+    m, fifo = lazy_mount(ctx)
+    durable_and_not(m.mnt, 1)
+    jepsen_fifo(fifo, "lazyfs::cache-checkpoint")
+    wait_for("the checkpoint", lambda: "cache-checkpoint:" in read_log(m))
+    jepsen_fifo(fifo, "lazyfs::clear-cache")
+    wait_for("the cut", lambda: cuts(m) == 1)
+    log = read_log(m)
+    if "cache-checkpoint: not available" in log:
+        assert "checkpoint is done" not in log
+        assert sorted(os.listdir(m.mnt)) == ["kept-0"]
+    else:
+        assert "checkpoint is done" in log, log[-2000:]
+        assert sorted(os.listdir(m.mnt)) == ["kept-0", "lost-0"]
+        with open(os.path.join(m.mnt, "lost-0")) as f:
+            assert f.read() == "unsynced 0\n"
+    m.umount()
+    engine_verify(ctx, m.trace, m.backing)
