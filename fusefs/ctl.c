@@ -588,6 +588,11 @@ static int request(struct ctl_server *srv, int fd, char *line)
 		     line);
 }
 
+int ctl_request(struct ctl_server *srv, int fd, char *line)
+{
+	return request(srv, fd, line);
+}
+
 static bool peer_ok(int fd)
 {
 	struct ucred cred;

@@ -14,12 +14,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -556,7 +559,9 @@ static int start_section(struct parse *ps, const char *section)
 	}
 	if (ps->cur && ps->cur != ps->defaults && !finish(ps))
 		return 0;
-	if (!util_name_ok(section) || strlen(section) >= sizeof(ps->section))
+	/* The name shows in every report: no control characters. */
+	if (!util_name_ok(section) || strlen(section) >= sizeof(ps->section) ||
+	    util_has_control(section))
 		return perr(ps, "bad section name '%s'", section);
 	for (size_t i = 0; i < ps->got.len; i++)
 		if (!strcmp(ps->got.items[i]->name, section))
@@ -706,6 +711,48 @@ static char *abs_dir(const char *path)
 	return dir;
 }
 
+/*
+ * fopen(path) for reading if it is a regular file; NULL with errno and a
+ * message in err otherwise.  Opened without blocking: a fifo with no
+ * writer or a device with no end (/dev/zero) is refused, not read.
+ */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+			 strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen,
+			 "scenario '%s' is not a regular file (it is %s)", path,
+			 S_ISDIR(st.st_mode)	? "a directory"
+			 : S_ISFIFO(st.st_mode) ? "a fifo"
+			 : S_ISCHR(st.st_mode)	? "a character device"
+						: "not a plain file");
+		errno = EINVAL;
+		goto out_close;
+	}
+	f = fdopen(fd, "r");
+	if (f)
+		return f;
+	snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+		 strerror(errno));
+out_close:
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return NULL;
+}
+
 int scenario_load(const char *path, struct scenario_list *out, char *err,
 		  size_t errlen)
 {
@@ -715,13 +762,9 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 	int rc, ret = -EINVAL;
 
 	err[0] = '\0';
-	ps.f = fopen(path, "r");
-	if (!ps.f) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
-			 strerror(errno));
-		return ret;
-	}
+	ps.f = open_regular(path, err, errlen);
+	if (!ps.f)
+		return -errno;
 	ps.defaults = scenario_new();
 	dir = abs_dir(path);
 	if (!ps.defaults || !dir) {

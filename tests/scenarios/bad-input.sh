@@ -118,6 +118,16 @@ else
 	printf '%s\n' "$out" | sed 's/^/      /'
 	fail=1
 fi
+# a scenario that is no regular file is refused at once, never read
+# forever (/dev/zero) or waited on (a fifo with no writer)
+mkfifo fifo.ini
+printf '[a\033]0;title\007]\nrun = true\natomic = f\n' >control.ini
+case_ "scenario is a device" 2 "'/dev/zero' is not a regular file" -- \
+	/dev/zero
+case_ "scenario is a fifo" 2 "'fifo.ini' is not a regular file (it is a fifo)" \
+	-- fifo.ini
+case_ "control characters in a name" 2 "bad section name 'a\\\\x1b" -- \
+	control.ini
 if [ -n "$(ls -A "$work" | grep -v -e '^tmp$' -e '^elsewhere$' -e '^full$' -e '\.ini$')" ]; then
 	echo "FAIL  files written outside the run directory:"
 	ls -A "$work"
