@@ -5,6 +5,7 @@
  * matching against the daemon's operations, listing.  See fault.h.
  */
 #include "fusefs/fault.h"
+#include "core/cutplan.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -32,6 +33,8 @@ struct fault_rule {
 	uint64_t bytes;	   /* bytes of matching occurrences */
 	uint64_t fired;	   /* times it fired */
 	char text[200];	   /* as given, for list and the trace */
+	char cut[160];	   /* FA_POWERCUT: the cut's words (cut-KEY=V
+			      fields as KEY=V: pc_how_parse()), "" */
 };
 
 static const char *const op_names[FOP_MAX] = {
@@ -230,10 +233,20 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 		r->rng = r->rng * 0x9e3779b97f4a7c15ull + 1;
 	} else if (!strcmp(key, "action")) {
 		return parse_action(r, v, err, errlen);
+	} else if (!strncmp(key, "cut-", 4) && key[4]) {
+		/* the power cut's options, checked whole by rule_add() */
+		size_t n = strlen(r->cut);
+
+		if (!strcmp(key, "cut-keep") && !strcmp(v, "metadata"))
+			snprintf(r->cut + n, sizeof(r->cut) - n,
+				 "%skeep-metadata", n ? " " : "");
+		else
+			snprintf(r->cut + n, sizeof(r->cut) - n, "%s%s=%s",
+				 n ? " " : "", key + 4, v);
 	} else {
 		snprintf(err, errlen,
 			 "unknown field '%s' (when, op, path, nth, "
-			 "after-bytes, prob, seed, action)",
+			 "after-bytes, prob, seed, action, cut-*)",
 			 key);
 		return -EINVAL;
 	}
@@ -266,6 +279,22 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 	if (r->action == FA_NONE) {
 		snprintf(err, errlen, "action: missing (what should happen?)");
 		goto out_free;
+	}
+	if (*r->cut) {
+		struct cutplan_spec spec = {0};
+		bool keep_meta = false;
+		char msg[200];
+
+		if (r->action != FA_POWERCUT) {
+			snprintf(err, errlen,
+				 "cut-*: options of action=powercut");
+			goto out_free;
+		}
+		if (cutplan_words(r->cut, &spec, &keep_meta, msg,
+				  sizeof(msg))) {
+			snprintf(err, errlen, "cut-*: %s", msg);
+			goto out_free;
+		}
 	}
 	if (r->action == FA_POWERCUT && s->no_powercut) {
 		snprintf(err, errlen,
@@ -494,6 +523,7 @@ bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		};
 		snprintf(hit->desc, sizeof(hit->desc), "rule %u: %s", r->num,
 			 r->text);
+		snprintf(hit->cut, sizeof(hit->cut), "%s", r->cut);
 		found = true;
 	}
 	return found;
