@@ -165,6 +165,23 @@ static void data_name(char buf[32], uint64_t n)
 	snprintf(buf, 32, "d%llu", (unsigned long long)n);
 }
 
+/* At a cut: data file n goes once the cut is made (scratch_reap()).
+ * False if it cannot be noted. */
+static bool trash(struct pc_journal *j, uint64_t n)
+{
+	if (j->ntrash == j->captrash) {
+		size_t cap = j->captrash ? 2 * j->captrash : 64;
+		uint64_t *v = realloc(j->trash, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		j->trash = v;
+		j->captrash = cap;
+	}
+	j->trash[j->ntrash++] = n;
+	return true;
+}
+
 static void file_free(struct pc_journal *j, struct pc_file *f)
 {
 	char dn[32];
@@ -174,7 +191,8 @@ static void file_free(struct pc_journal *j, struct pc_file *f)
 	if (f->sfd >= 0) {
 		close(f->sfd);
 		data_name(dn, f->data);
-		unlinkat(j->scratch, dn, 0);
+		if (!j->reaping || !trash(j, f->data))
+			unlinkat(j->scratch, dn, 0);
 	}
 	ranges_release(&f->dirty);
 	ranges_release(&f->sv);
@@ -224,6 +242,7 @@ void pc_release(struct cfs *fs)
 	map_release(&j->dirs);
 	map_release(&j->kept);
 	map_release(&j->failed);
+	free(j->trash);
 	fs->recorded = NULL;
 	if (j->undo)
 		scratch_close(j->path, j->scratch, j->lock);
@@ -1455,6 +1474,8 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 		op_free(j, &j->ops[i - 1]);
 	}
 	j->nops = 0;
+	/* the data files go after the cut (scratch_reap()) */
+	j->reaping = true;
 	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
 		/* PF_KEEP: its content is what readers saw, nothing to do;
 		 * PF_PART: its kept events on its content then */
@@ -1478,12 +1499,15 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 	}
 	if (tfd >= 0)
 		close(tfd);
+	j->reaping = false;
 	map_release(&j->files);
 	map_release(&j->failed);
 	/* What the undone ops made. */
-	e = scratch_empty(j->scratch, NULL, entry_gone, fs);
+	e = scratch_empty_cut(j->scratch, entry_gone, fs);
 	if (e && !err)
 		err = e;
+	scratch_reap(j->scratch, j->trash, j->ntrash);
+	j->ntrash = 0;
 	kept_clear(j);
 	j->cuts++;
 	return err;

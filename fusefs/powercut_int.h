@@ -160,6 +160,9 @@ struct pc_journal {
 				  pc_recorded(), or NULL */
 	struct map failed;     /* (ino, dev): a failed fsync since the last
 				  cut (a partial cut keeps all or none) */
+	bool reaping;	       /* in a cut: data files go after it */
+	uint64_t *trash;       /* ... d<N> to remove then */
+	size_t ntrash, captrash;
 };
 
 /* ---- powercut.c, for pc_partial.c -------------------------------------- */
