@@ -36,7 +36,15 @@
  *
  * Power cut: the journal is undone newest first, then each dirty file is
  * cut to its durable size and its saved bytes written back newest first,
- * the scratch directory is emptied, and every open handle is made stale.
+ * the scratch directory is emptied (its data files just after, by a
+ * thread), and every open handle is made stale.
+ *
+ * Partial cuts (fusefs/pc_partial.c, planned by core/cutplan.h): each
+ * dirty file also keeps its changes since it became dirty, in order: its
+ * writes (offset, length, where the payload is in the trace, noted by
+ * pc_recorded() through the ordering point's hook, struct cfs.recorded)
+ * and its size ops.  A file the plan keeps in part gets back its content
+ * as it was when it became dirty, then the kept changes replayed.
  *
  * Without --powercut the same journal only tracks what is pending (which
  * files have unsynced data where, which entry, size and attribute ops no
