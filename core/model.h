@@ -70,6 +70,11 @@ enum model_variant {
 	MV_SIZE,     /* only the size extension, zero-filled */
 };
 
+/* Bytes [off, end) of a write that a partial live power cut kept. */
+struct model_piece {
+	uint64_t off, end;
+};
+
 /*
  * One trace record as the model keeps it.  Strings are owned by the model;
  * data is an offset into the mapped trace.  node/node2/dir/dir2 are the
@@ -89,6 +94,11 @@ struct model_op {
 	bool extends;		    /* a write that grew the file when made */
 	uint32_t ncopy;		    /* extents in copy (TR_COPY_RANGE) */
 	struct extent *copy;	    /* copied content, dest offsets, owned */
+	struct model_piece *kept;   /* a write a live cut kept in part
+				       (core/livecut.c): only these bytes,
+				       owned; NULL: all of it */
+	uint32_t nkept;		    /* ... pieces in kept */
+	uint64_t kept_size;	    /* ... the size it grows the file to */
 	struct mnode *node;	    /* file id names */
 	struct mnode *node2;	    /* file id2 names */
 	struct mnode *dir;	    /* directory parent names */
@@ -135,6 +145,17 @@ bool model_op_mutates(const struct model_op *op);
 /* True if op changes a directory entry: create, mknod, mkdir, symlink,
  * link, unlink, rmdir or rename (failed or not). */
 bool model_op_is_entry(const struct model_op *op);
+
+/*
+ * For the loader's helper at a live power cut (core/livecut.c), called
+ * with the ops before the cut: op i never happened (its result becomes
+ * -ECANCELED); write op i persisted only as the pieces p[0, n) (copied,
+ * each within the write) and grows its file to at least size.
+ * model_keep_pieces() returns 0 or -ENOMEM.
+ */
+void model_cancel(struct model *m, size_t i);
+int model_keep_pieces(struct model *m, size_t i, const struct model_piece *p,
+		      size_t n, uint64_t size);
 
 /* ---- the tree ------------------------------------------------------- */
 
