@@ -12,7 +12,10 @@
  * copy_file_range) are data: each one reaches the disk or not
  * independently of the others, in any order, possibly only in part (some
  * of its sectors), and a write that extends a file may leave the new size
- * without its bytes (the extension reads back as zeros).
+ * without its bytes (the extension reads back as zeros).  Any order holds
+ * between sectors, not inside one: what one sector keeps is a
+ * program-order prefix of its changes, and the other physical limits on
+ * what hardware can leave are core/settle.c's.
  *
  * When power is lost at crash point k (just after op k), the disk holds
  * every op durable at k and, for the others, a choice the model allows.
@@ -21,14 +24,16 @@
  *  - fsync(F): every earlier write, size op and attribute op of F;
  *    fdatasync(F): every earlier write and size op of F, not its
  *    attributes.  A write through an O_SYNC/O_DSYNC handle is durable
- *    when it returns.  close() guarantees nothing.
+ *    when it returns, with F's earlier writes and size ops (as after an
+ *    fdatasync).  close() guarantees nothing.
  *  - fsync or fdatasync of a directory D: every earlier entry op in D
  *    (a rename counts in both its directories, and persists whole), and,
  *    because the journal commits in order, every journalled op before
  *    the last of them.  fsync of a new file does not persist its name.
  *  - A failed fsync (EIO) makes nothing durable, and the writes before
  *    it never become durable through a later fsync of the file: Linux
- *    marks the pages clean after a writeback error.
+ *    marks the pages clean after a writeback error (its size ops are
+ *    journalled, and do).
  *  - A file whose durable names are all gone is gone: the state is
  *    rebuilt by replaying its persisted ops, so an unreachable file
  *    simply does not appear.
@@ -65,6 +70,9 @@ enum {
 	S_SYNC_DATA, /* index + 1 of the last one made durable */
 	S_LAST_ATTR, /* same for attribute ops */
 	S_SYNC_ATTR,
+	S_FAILED, /* index + 1 of the last write of the file before a
+			failed fsync: no write up to it becomes durable
+			through the file's syncs */
 };
 
 static const struct persist_rules posix = {
@@ -160,12 +168,17 @@ static void journal_upto(struct ctx *c, size_t upto, uint64_t seq)
 		make_durable(c, p->journal[c->jdone++], seq);
 }
 
-/* Every op of a chain from its last back to the last synced one. */
+/*
+ * Every op of a chain from its last back to the last synced one, except
+ * the writes a failed fsync lost (their pages were marked clean; the size
+ * ops among them are journalled and persist).
+ */
 static void chain_durable(struct ctx *c, uint64_t *sc, int last, int synced,
 			  uint64_t seq)
 {
 	for (uint64_t j = sc[last]; j && j > sc[synced]; j = c->prev[j - 1])
-		make_durable(c, j - 1, seq);
+		if (c->p->cls[j - 1] != PC_DATA || j > sc[S_FAILED])
+			make_durable(c, j - 1, seq);
 	sc[synced] = sc[last];
 }
 
@@ -189,13 +202,15 @@ static void do_sync(struct ctx *c, size_t i, const struct model_op *op)
 /*
  * A failed fsync: Linux marks the file's dirty pages clean after a
  * writeback error, so a later fsync that succeeds does not write them.
- * The writes before it never become durable through the file's syncs.
+ * The writes before it never become durable through the file's syncs
+ * (those that share a sector with a later durable write reach the disk
+ * with it: the settling of a state, core/settle.c, sees to that).
  */
 static void sync_failed(struct mnode *n)
 {
 	uint64_t *sc = model_node_scratch(n);
 
-	sc[S_SYNC_DATA] = sc[S_LAST_DATA];
+	sc[S_FAILED] = sc[S_LAST_DATA];
 }
 
 /* auto_da_alloc: the moved file's pending writes ride on the rename. */
@@ -209,7 +224,8 @@ static void tie_to_rename(struct ctx *c, const struct model_op *op)
 	sc = model_node_scratch(op->node);
 	for (uint64_t j = sc[S_LAST_DATA]; j && j > sc[S_SYNC_DATA];
 	     j = c->prev[j - 1])
-		if (c->p->cls[j - 1] == PC_DATA && !c->p->tie[j - 1])
+		if (c->p->cls[j - 1] == PC_DATA && !c->p->tie[j - 1] &&
+		    j > sc[S_FAILED])
 			c->p->tie[j - 1] = op->seq;
 }
 
@@ -267,8 +283,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 			break;
 		case PC_DATA:
 			chain_push(&c, i, op->node, S_LAST_DATA);
+			/* O_DSYNC: as if fdatasync followed the write */
 			if (op->flags & TRF_SYNC)
-				make_durable(&c, i, op->seq);
+				chain_durable(&c, model_node_scratch(op->node),
+					      S_LAST_DATA, S_SYNC_DATA,
+					      op->seq);
 			break;
 		case PC_NONE:
 			/* A live power cut: what survived it is durable. */

@@ -60,6 +60,7 @@ struct run {
 		bool timed_out;	      /* the checker timed out */
 	} * fail;
 	size_t nfail;
+	struct persist ps[CHECK_NKINDS]; /* per model kind, for causes */
 	uint32_t sector;
 	unsigned timeout; /* seconds per external check */
 	double t0, last_progress;
@@ -578,6 +579,22 @@ static bool attribute(struct run *x, enum scn_check check,
 	return false;
 }
 
+/* The facts of kind's model (computed once), NULL for the visible kind
+ * or when out of memory (causes then use the physical rules only). */
+static const struct persist *kind_persist(struct run *x, unsigned kind)
+{
+	const struct persist_rules *r;
+
+	if (!kind || kind > x->s->models.len)
+		return NULL;
+	if (x->ps[kind].rules)
+		return &x->ps[kind];
+	r = persist_find(x->s->models.v[kind - 1]);
+	if (!r || persist_compute(x->m, r, &x->ps[kind]))
+		return NULL;
+	return &x->ps[kind];
+}
+
 static int find_causes(struct run *x)
 {
 	unsigned budget = EXTERNAL_BUDGET, builtin = BUILTIN_BUDGET;
@@ -587,8 +604,8 @@ static int find_causes(struct run *x)
 		const struct check_state *v = &x->r->states[f->state];
 
 		for (int c = 0; c < SCN_NCHECKS; c++) {
-			struct cause_state cs = {v->point, f->choice,
-						 x->sector};
+			struct cause_state cs = {v->point, f->choice, x->sector,
+						 kind_persist(x, v->kind)};
 			struct pass_ctx pc = {x, c, v->point, v->upto};
 			struct cause cause = {0};
 			uint8_t *own = NULL;
@@ -864,6 +881,8 @@ out:
 		free(x.fail[i].output);
 	}
 	free(x.fail);
+	for (unsigned k = 0; k < CHECK_NKINDS; k++)
+		persist_release(&x.ps[k]);
 	checker_pool_free(&x.pool);
 	if (r->run_dir) {
 		char *states;

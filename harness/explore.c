@@ -16,6 +16,7 @@
  */
 #include "harness/explore.h"
 #include "core/map.h"
+#include "core/settle.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -49,13 +50,16 @@ struct explorer {
 	uint64_t *points; /* crash points, ascending */
 	size_t npoints;
 	/* the base tree */
-	size_t bmodel;	 /* known[] index, NONE: invalid */
-	uint64_t bk;	 /* point the base is at */
-	size_t *pend;	 /* pending op indices, in order */
-	int *applied;	 /* decision applied for pend[j] (see build()) */
-	int *dec;	 /* decisions of the state being built */
-	size_t *marks;	 /* undo-log mark before pend[j] */
-	size_t napplied; /* pend[0, napplied) are applied */
+	size_t bmodel;	      /* known[] index, NONE: invalid */
+	uint64_t bk;	      /* point the base is at */
+	size_t *pend;	      /* pending op indices, in order */
+	int *applied;	      /* decision applied for pend[j] (see build()) */
+	int *dec;	      /* decisions of the state being built */
+	size_t *marks;	      /* undo-log mark before pend[j] */
+	uint8_t *choice;      /* per op: the state's choice (core/settle.h),
+			    MV_FULL for the ops in the base */
+	struct settle settle; /* makes choices physically possible */
+	size_t napplied;      /* pend[0, napplied) are applied */
 	size_t npend;
 	size_t jd;	/* journal ops durable as a prefix */
 	uint64_t dseq;	/* seq of the last of them (0: none) */
@@ -126,6 +130,7 @@ static bool is_journal(uint8_t cls)
 
 static void base_reset(struct explorer *x, size_t ki)
 {
+	memset(x->choice, MV_FULL, model_nops(x->m) + 1);
 	model_reset(x->m);
 	x->napplied = 0;
 	x->bmodel = ki;
@@ -235,6 +240,7 @@ static void base_advance(struct explorer *x, uint64_t k)
 		if (!blocked && p->durable_at[i] <= k) {
 			model_apply_ns(x->m, op);
 			model_apply_node(x->m, op, MV_FULL, x->sector);
+			x->choice[i] = MV_FULL;
 			continue;
 		}
 		if (w)
@@ -342,6 +348,31 @@ static int decision(const struct explorer *x, const struct explore_state *st,
 }
 
 /*
+ * The decisions of st for the pending ops (x->dec), settled into a state
+ * real hardware can leave (core/settle.h): a write after a lost one to
+ * the same sector is taken back, and so on.  Returns how many decisions
+ * settling changed (x->settle.first says which first).
+ */
+static size_t settled(struct explorer *x, const struct explore_state *st)
+{
+	size_t j, n = x->npend, changed;
+
+	for (j = 0; j < n; j++) {
+		int d = decision(x, st, x->pend[j]);
+
+		x->choice[x->pend[j]] = d < 0 ? SETTLE_DROP : (uint8_t)d;
+	}
+	changed = settle_choice(&x->settle, x->m, &x->ps[x->bmodel], st->point,
+				x->sector, x->choice, x->pend, n);
+	for (j = 0; j < n; j++) {
+		uint8_t c = x->choice[x->pend[j]];
+
+		x->dec[j] = c == SETTLE_DROP ? -1 : c;
+	}
+	return changed;
+}
+
+/*
  * Build st on the base (which must be at st's model and point).  The tree
  * holds the previous state; the pending ops up to the first one whose
  * decision differs stay applied, the rest is undone and redone.  States
@@ -351,8 +382,7 @@ static void build(struct explorer *x, struct explore_state *st)
 {
 	size_t j, n = x->npend;
 
-	for (j = 0; j < n; j++)
-		x->dec[j] = decision(x, st, x->pend[j]);
+	settled(x, st);
 	for (j = 0; j < x->napplied && x->dec[j] == x->applied[j]; j++)
 		;
 	if (j < x->napplied) {
@@ -594,8 +624,12 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 	x->applied = malloc((n + 1) * sizeof(*x->applied));
 	x->dec = malloc((n + 1) * sizeof(*x->dec));
 	x->marks = malloc((n + 1) * sizeof(*x->marks));
-	if (!x->points || !x->pend || !x->applied || !x->dec || !x->marks)
+	x->choice = malloc(n + 1);
+	if (!x->points || !x->pend || !x->applied || !x->dec || !x->marks ||
+	    !x->choice)
 		goto out;
+	memset(x->choice, MV_FULL, n + 1);
+	x->settle.unsound_reorder = x->o.unsound_reorder;
 	x->points[x->npoints++] = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct model_op *op = model_op(m, i);
@@ -663,6 +697,8 @@ void explore_free(struct explorer **xp)
 	free(x->applied);
 	free(x->dec);
 	free(x->marks);
+	free(x->choice);
+	settle_release(&x->settle);
 	free(x->iter.v);
 	free(x->other.v);
 	free(x->custom);
@@ -822,6 +858,69 @@ static bool is_pending(const struct explorer *x, size_t i)
 	return lo < x->npend && x->pend[lo] == i;
 }
 
+/* The last pending change before op i to the same file that shares a
+ * sector with it and did not persist whole in the settled state. */
+static uint64_t blocker_of(struct explorer *x, size_t i)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	const struct model_op *op = model_op(x->m, i), *o;
+	uint32_t u = settle_unit(p->rules, x->sector);
+	uint64_t a = op->off / u, b, oa, ob;
+
+	settle_range(op, MV_FULL, x->sector, &oa, &ob);
+	b = ob > oa ? (ob - 1) / u + 1 : a + 1;
+	for (size_t j = x->npend; j-- > 0;) {
+		size_t q = x->pend[j];
+
+		if (q >= i || x->choice[q] == MV_FULL)
+			continue;
+		o = model_op(x->m, q);
+		if (o->node != op->node)
+			continue;
+		if (p->cls[q] == PC_SIZE)
+			return o->seq; /* a truncate left out */
+		settle_range(o, MV_FULL, x->sector, &oa, &ob);
+		if (oa / u < b && (ob + u - 1) / u > a)
+			return o->seq;
+	}
+	return 0;
+}
+
+/* Why a custom choice is not a state hardware can leave. */
+static int refuse_unsettled(struct explorer *x, const struct explore_state *st)
+{
+	const struct settle_change *c = &x->settle.first;
+	unsigned long long w = (unsigned long long)model_op(x->m, c->op)->seq;
+	unsigned long long b = (unsigned long long)blocker_of(x, c->op);
+
+	(void)st;
+	switch (c->reason) {
+	case SR_HOLE:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist beyond an extension "
+			     "of its file that was lost (model '%s' never "
+			     "persists a size without its data)",
+			     w, x->ps[x->bmodel].rules->name);
+	case SR_TEAR:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist as chosen under "
+			     "model '%s' (an extension keeps its head only)",
+			     w, x->ps[x->bmodel].rules->name);
+	case SR_NEEDED:
+		return xfail(x, ENOENT,
+			     "op #%llu must persist: a later change to its "
+			     "sectors persists in any case",
+			     w);
+	default:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist while op #%llu, "
+			     "an earlier change to the same sector, does not "
+			     "(a sector keeps a program-order prefix of its "
+			     "changes)",
+			     w, b);
+	}
+}
+
 /*
  * Check a custom choice at the base (metadata up to prefix, the given
  * data fates, every other pending write whole) against the model, and
@@ -957,6 +1056,8 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 	if (n)
 		memcpy(x->custom, f, n * sizeof(*f));
 	x->ncustom = n;
+	if (settled(x, st))
+		return refuse_unsettled(x, st);
 	return 0;
 }
 
@@ -1160,6 +1261,7 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 	if (x->bmodel != known_index(x, st->model) || x->bk != st->point)
 		return 0;
 	p = &x->ps[x->bmodel];
+	settled(x, st);
 	for (size_t j = 0; j < x->npend; j++) {
 		size_t i = x->pend[j];
 		struct explore_loss l = {.seq = model_op(x->m, i)->seq};
@@ -1168,14 +1270,14 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 		if (p->durable_at[i] <= st->point)
 			continue;
 		if (p->cls[i] == PC_DATA) {
-			v = decide(x, st, i);
+			v = x->dec[j];
 			if (v == MV_FULL)
 				continue;
 			l.fate = v < 0		? XF_DROPPED
 				 : v == MV_HEAD ? XF_HEAD
 				 : v == MV_TAIL ? XF_TAIL
 						: XF_SIZE;
-		} else if (meta_persists(x, st, i)) {
+		} else if (x->dec[j] >= 0) {
 			continue;
 		} else {
 			l.fate = XF_DROPPED;

@@ -102,6 +102,10 @@ struct explore_opts {
 	uint64_t seed;		   /* for the random states */
 	unsigned kinds;		   /* bitmask of 1 << XK_*; 0: all */
 	unsigned shard_k, shard_n; /* keep ids with hash % n == k */
+	bool unsound_reorder;	   /* tests only: do not settle states by the
+				      sector rule (core/settle.h), so that
+				      the property test shows it catches
+				      the impossible states this lets in */
 };
 
 struct explore_state {
