@@ -593,9 +593,28 @@ size_t settle_choice(struct settle *s, struct model *m, const struct persist *p,
 	    .n = n,
 	};
 	uint8_t *orig, stack[512];
-	size_t changed = 0;
+	size_t changed = 0, j0;
 
 	memset(&s->first, 0, sizeof(s->first));
+	/*
+	 * Up to the first op not chosen whole nothing is closed, no
+	 * extension lost and nothing left to raise: start there (most
+	 * states vary one write among many).
+	 */
+	for (j0 = 0; j0 < n; j0++) {
+		uint8_t c = choice[list[j0]];
+
+		if (c == SETTLE_DROP || (c & (uint8_t)~SETTLE_FORCE) != MV_FULL)
+			break;
+	}
+	for (size_t j = 0; j < j0; j++)
+		choice[list[j]] &= (uint8_t)~SETTLE_FORCE;
+	if (j0 == n)
+		return 0;
+	list += j0;
+	n -= j0;
+	x.list = list;
+	x.n = n;
 	orig = n <= sizeof(stack) / 2 ? stack : malloc(2 * n);
 	if (!orig)
 		oom();
