@@ -21,6 +21,7 @@
 #include "core/persist.h"
 #include "core/util.h"
 #include "harness/check.h"
+#include "harness/explore.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
 #include "harness/workload.h"
@@ -63,6 +64,12 @@ static void usage(FILE *f)
 	    "  --states S          visible, crash or all (default all)\n"
 	    "  --max-states N      at most N distinct states per model\n"
 	    "  --seed S            seed of the random crash states\n"
+	    "  --points P          crash points: all (default), sync (after "
+	    "each sync\n"
+	    "                      and mark), marks (at each mark), or every "
+	    "(all,\n"
+	    "                      with the states that repeat an earlier "
+	    "point's)\n"
 	    "  --shard K/N         check only shard K (1..N) of the states\n"
 	    "  -j, --jobs N        external checkers at once (default: cores)\n"
 	    "  --timeout SECS      workload timeout (default 600)\n"
@@ -108,6 +115,7 @@ enum {
 	OPT_FROM,
 	OPT_EXPECT,
 	OPT_RUN,
+	OPT_POINTS,
 };
 
 static const struct option options[] = {
@@ -118,6 +126,7 @@ static const struct option options[] = {
     {"states", required_argument, NULL, OPT_STATES},
     {"max-states", required_argument, NULL, OPT_MAX_STATES},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"points", required_argument, NULL, OPT_POINTS},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"jobs", required_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -237,6 +246,19 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 					   "number, not '%s'",
 					   optarg);
 			c->o.max_states = n;
+			break;
+		case OPT_POINTS:
+			c->o.keep_repeats = !strcmp(optarg, "every");
+			if (!strcmp(optarg, "all") || c->o.keep_repeats)
+				c->o.points = XP_ALL;
+			else if (!strcmp(optarg, "sync"))
+				c->o.points = XP_SYNC;
+			else if (!strcmp(optarg, "marks"))
+				c->o.points = XP_MARKS;
+			else
+				return bad("--points must be all, sync, marks "
+					   "or every, not '%s'",
+					   optarg);
 			break;
 		case OPT_SEED:
 			if (util_parse_u64(optarg, 0, UINT64_MAX, &c->o.seed) <

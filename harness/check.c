@@ -315,6 +315,8 @@ static int visible_pass(struct run *x, struct pass *ps)
 	int rc = 0;
 
 	for (size_t i = 0; i < ps->npts && rc == 0; i++) {
+		if (!explore_visits(ps->ex, ps->pts[i]))
+			continue; /* --points */
 		memset(&st, 0, sizeof(st));
 		st.point = ps->pts[i];
 		st.kind = XK_VISIBLE;
@@ -329,6 +331,27 @@ static int visible_pass(struct run *x, struct pass *ps)
 	return rc;
 }
 
+/*
+ * Where what a check depends on besides the tree changes (see
+ * context_key()): the marks and the start of --durable.  The explorer
+ * leaves out a state that repeats one of an earlier point only within
+ * one such context.  NULL (and *n = 0) when out of memory: then nothing
+ * is left out that is not in the same context anyway.
+ */
+static uint64_t *context_seqs(struct run *x, size_t *n)
+{
+	size_t nm = checks_nmarks(x->c);
+	uint64_t *v = malloc((nm + 1) * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < nm; i++)
+		v[(*n)++] = checks_mark(x->c, i)->seq;
+	v[(*n)++] = checks_durable_from(x->c);
+	return v;
+}
+
 static int explore_kind(struct run *x, unsigned kind)
 {
 	const struct scenario *s = x->s;
@@ -336,6 +359,8 @@ static int explore_kind(struct run *x, unsigned kind)
 	struct explore_opts eo = {0};
 	struct explore_state st;
 	struct pass ps = {.kind = kind};
+	struct explore_counts counts;
+	uint64_t *ctx = NULL;
 	char err[512];
 	int rc;
 
@@ -352,9 +377,13 @@ static int explore_kind(struct run *x, unsigned kind)
 	eo.models = models;
 	eo.seed = x->o->seed;
 	eo.sector = x->sector;
+	eo.points = (enum explore_points)x->o->points;
+	eo.skip_dominated = !x->o->keep_repeats;
+	eo.ctx_seqs = ctx = context_seqs(x, &eo.nctx);
 	ps.ex = explore_new(x->m, &eo, err, sizeof(err));
 	if (!ps.ex) {
 		rc = -errno;
+		free(ctx);
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
 			 "cannot explore the run: %s", err);
 		return rc;
@@ -370,6 +399,9 @@ static int explore_kind(struct run *x, unsigned kind)
 	}
 	if (x->pool)
 		checker_wait(x->pool);
+	explore_counts(ps.ex, &counts);
+	x->r->dominated[kind] = counts.dominated;
+	free(ctx);
 	if (rc == 1)
 		rc = 0;
 	if (rc < 0 && !x->r->errmsg[0])

@@ -43,6 +43,9 @@ struct check_opts {
 	unsigned shard_n;	/* ... of shard_n (0 or 1: no sharding) */
 	uint64_t max_states;	/* distinct states per kind, 0: no cap */
 	uint64_t seed;		/* for the random states */
+	unsigned points;	/* enum explore_points: crash points */
+	bool keep_repeats;	/* build the states that repeat one of an
+				   earlier point too (--points every) */
 	unsigned check_timeout; /* seconds per external check */
 	unsigned timeout;	/* workload seconds (0: scenario or 600) */
 	const char *keep;	/* keep runs here (NULL: remove them) */
@@ -99,6 +102,9 @@ struct check_result {
 	uint64_t points[CHECK_NKINDS];	  /* crash points per kind */
 	uint64_t generated[CHECK_NKINDS]; /* states built per kind */
 	uint64_t checked[CHECK_NKINDS];	  /* distinct states checked */
+	uint64_t dominated[CHECK_NKINDS]; /* states left out as repeats of
+					     one at an earlier point (same
+					     tree and check context) */
 	bool capped[CHECK_NKINDS];	  /* --max-states was reached */
 	uint64_t nfailed[SCN_NCHECKS][CHECK_NKINDS]; /* failing states */
 	uint32_t failed[SCN_NCHECKS]; /* SCN_KIND_* masks that failed */

@@ -49,6 +49,15 @@ struct explorer {
 	uint32_t sector;
 	uint64_t *points; /* crash points, ascending */
 	size_t npoints;
+	bool *visit;		       /* per point: visited (opts.points) */
+	uint64_t *epochs[NMODELS_MAX]; /* per known model: the seqs at
+					   which something became durable,
+					   ascending, unique */
+	size_t nepochs[NMODELS_MAX];
+	uint64_t *ctx;	   /* opts.ctx_seqs, sorted */
+	struct cands prev; /* states of the previous visited point */
+	size_t prev_model; /* its known[] index (NONE: no previous) */
+	uint64_t prev_k;   /* its point */
 	/* the base tree */
 	size_t bmodel;	      /* known[] index, NONE: invalid */
 	uint64_t bk;	      /* point the base is at */
@@ -111,14 +120,61 @@ static size_t known_index(struct explorer *x, const struct persist_rules *r)
 	return NONE;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The seqs at which ops of model ki became durable, sorted, unique. */
+static int make_epochs(struct explorer *x, size_t ki)
+{
+	const struct persist *p = &x->ps[ki];
+	uint64_t *e = malloc((p->nops + 1) * sizeof(*e));
+	size_t n = 0, u = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->durable_at[i] != PERSIST_NEVER)
+			e[n++] = p->durable_at[i];
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		if (!u || e[u - 1] != e[i])
+			e[u++] = e[i];
+	x->epochs[ki] = e;
+	x->nepochs[ki] = u;
+	return 0;
+}
+
 static struct persist *get_ps(struct explorer *x, size_t ki)
 {
 	if (!x->have_ps[ki]) {
 		if (persist_compute(x->m, x->known[ki], &x->ps[ki]))
 			return NULL;
 		x->have_ps[ki] = true;
+		if (make_epochs(x, ki))
+			return NULL;
 	}
 	return &x->ps[ki];
+}
+
+/* How many of the n sorted values v are <= k. */
+static size_t count_upto(const uint64_t *v, size_t n, uint64_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid] <= k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static bool is_journal(uint8_t cls)
@@ -459,7 +515,53 @@ struct gen {
 	bool filter; /* apply kinds and shard */
 	uint64_t k;
 	const struct persist_rules *r;
+	bool dominance; /* x->prev is of this model, epoch and context */
+	bool new_data;	/* pending writes made after x->prev_k */
 };
+
+/*
+ * Does st repeat a state of the previous visited point (x->prev, same
+ * model, nothing made durable between, same check context)?  Then it is
+ * the same tree: the ops made since are pending and st persists none of
+ * them, and settling keeps what it decides for earlier ops.
+ *
+ *	s	always (only the durable ops, the same)
+ *	m<P>n	m<P>n there
+ *	m<P>	m<P> there, or P is that point and v there (every op up to
+ *		it)
+ *	sd	sd there, when no write was made since
+ */
+static bool repeats(const struct gen *g, const struct explore_state *st)
+{
+	const struct explorer *x = g->x;
+
+	for (size_t i = 0; i < x->prev.n; i++) {
+		const struct explore_state *q = &x->prev.v[i];
+
+		switch (st->kind) {
+		case XK_STRICT:
+			if (q->kind == XK_STRICT)
+				return true;
+			break;
+		case XK_PREFIX_NODATA:
+			if (q->kind == XK_PREFIX_NODATA &&
+			    q->prefix == st->prefix)
+				return true;
+			break;
+		case XK_PREFIX:
+			if ((q->kind == XK_PREFIX && q->prefix == st->prefix) ||
+			    (q->kind == XK_VISIBLE && st->prefix == x->prev_k))
+				return true;
+			break;
+		case XK_STRICT_DATA:
+			if (q->kind == XK_STRICT_DATA && !g->new_data)
+				return true;
+			break;
+		default: return false;
+		}
+	}
+	return false;
+}
 
 static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		uint64_t target, uint64_t rseed)
@@ -480,6 +582,10 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		    XXH3_64bits(st.id, strlen(st.id)) % x->o.shard_n !=
 			x->o.shard_k)
 			return;
+		if (g->dominance && repeats(g, &st)) {
+			x->counts.dominated++;
+			return;
+		}
 	}
 	if (g->c->n == g->c->cap) {
 		size_t cap = g->c->cap ? 2 * g->c->cap : 64;
@@ -501,6 +607,37 @@ static size_t pick(size_t n, size_t cap, size_t j)
 	return (j + 1) * n / cap - 1;
 }
 
+/* The check context of a state at point index pi: how many ctx seqs are
+ * at or before the last op it stands for (the op before the next point). */
+static size_t context_of(const struct explorer *x, size_t pi)
+{
+	uint64_t upto =
+	    pi + 1 < x->npoints ? x->points[pi + 1] - 1 : model_nops(x->m);
+
+	return count_upto(x->ctx, x->o.nctx, upto);
+}
+
+/* Index of point k in x->points (k must be one). */
+static size_t point_index(const struct explorer *x, uint64_t k)
+{
+	return count_upto(x->points, x->npoints, k) - 1;
+}
+
+/* May the base's point skip repeats of x->prev? */
+static bool dominance_applies(const struct explorer *x)
+{
+	size_t ki = x->bmodel;
+
+	if (!x->o.skip_dominated || x->prev_model != ki || x->prev_k >= x->bk)
+		return false;
+	/* nothing became durable in (prev_k, bk] */
+	if (count_upto(x->epochs[ki], x->nepochs[ki], x->prev_k) !=
+	    count_upto(x->epochs[ki], x->nepochs[ki], x->bk))
+		return false;
+	return context_of(x, point_index(x, x->prev_k)) ==
+	       context_of(x, point_index(x, x->bk));
+}
+
 /* The states of the base's model at the base's point. */
 static void generate(struct explorer *x, bool filter, struct cands *c)
 {
@@ -518,6 +655,11 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 	wr = malloc((x->npend + 1) * sizeof(*wr));
 	if (!pos || !wr)
 		goto out_free;
+	g.dominance = filter && dominance_applies(x);
+	for (size_t j = 0; g.dominance && j < x->npend; j++)
+		if (p->cls[x->pend[j]] == PC_DATA &&
+		    model_op(x->m, x->pend[j])->seq > x->prev_k)
+			g.new_data = true;
 	for (size_t j = 0; j < x->npend; j++) {
 		size_t i = x->pend[j];
 
@@ -590,6 +732,32 @@ out_free:
 
 /* ---- public --------------------------------------------------------- */
 
+/*
+ * Which points opts.points visits: every one, or 0, the last, the point
+ * each mark falls after (a crash just after the mark leaves that point's
+ * states) and, for XP_SYNC, every point that is a sync.
+ */
+static void mark_visits(struct explorer *x)
+{
+	size_t n = model_nops(x->m);
+
+	for (size_t j = 0; j < x->npoints; j++) {
+		const struct model_op *op =
+		    x->points[j] ? model_op(x->m, x->points[j] - 1) : NULL;
+
+		x->visit[j] =
+		    x->o.points == XP_ALL || j == 0 || j + 1 == x->npoints ||
+		    (x->o.points == XP_SYNC && op && !model_op_mutates(op));
+	}
+	for (size_t i = 0; x->o.points != XP_ALL && i < n; i++) {
+		const struct model_op *op = model_op(x->m, i);
+
+		if (op->type == TR_MARK)
+			x->visit[count_upto(x->points, x->npoints, op->seq) -
+				 1] = true;
+	}
+}
+
 struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 			     char *err, size_t errlen)
 {
@@ -653,6 +821,18 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 			    (void *)(uintptr_t)op->seq))
 			goto out;
 	}
+	x->prev_model = NONE;
+	x->visit = malloc((x->npoints + 1) * sizeof(*x->visit));
+	if (!x->visit)
+		goto out;
+	mark_visits(x);
+	if (x->o.nctx) {
+		x->ctx = malloc(x->o.nctx * sizeof(*x->ctx));
+		if (!x->ctx)
+			goto out;
+		memcpy(x->ctx, x->o.ctx_seqs, x->o.nctx * sizeof(*x->ctx));
+		qsort(x->ctx, x->o.nctx, sizeof(*x->ctx), cmp_u64);
+	}
 	if (x->o.one_point) {
 		size_t j;
 
@@ -693,6 +873,11 @@ void explore_free(struct explorer **xp)
 		if (x->have_ps[i])
 			persist_release(&x->ps[i]);
 	free(x->points);
+	free(x->visit);
+	free(x->ctx);
+	free(x->prev.v);
+	for (size_t i = 0; i < NMODELS_MAX; i++)
+		free(x->epochs[i]);
 	free(x->pend);
 	free(x->applied);
 	free(x->dec);
@@ -747,8 +932,22 @@ int explore_next(struct explorer *x, struct explore_state *st)
 		if (x->o.one_point)
 			while (x->points[x->pi] != x->o.point)
 				x->pi++;
+		else if (!x->visit[x->pi])
+			continue;
 		if (x->mi == 0)
 			x->counts.points++;
+		/* the states just made become the previous point's */
+		if (x->started && x->iter.n) {
+			struct cands t = x->prev;
+
+			x->prev = x->iter;
+			x->iter = t;
+			x->prev_model = known_index(x, x->prev.v[0].model);
+			x->prev_k = x->prev.v[0].point;
+		}
+		x->iter.n = 0;
+		if (x->pi == 0)
+			x->prev_model = NONE;
 		if (base_goto(x, known_index(x, x->models[x->mi]),
 			      x->points[x->pi]))
 			return -ENOMEM;
@@ -1311,6 +1510,15 @@ const uint64_t *explore_points(const struct explorer *x, size_t *n)
 {
 	*n = x->npoints;
 	return x->points;
+}
+
+bool explore_visits(const struct explorer *x, uint64_t k)
+{
+	size_t j = count_upto(x->points, x->npoints, k);
+
+	if (!j || x->points[j - 1] != k)
+		return false;
+	return x->o.one_point ? k == x->o.point : x->visit[j - 1];
 }
 
 void explore_counts(const struct explorer *x, struct explore_counts *c)

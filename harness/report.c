@@ -138,6 +138,17 @@ static void text_one(const struct check_result *r, const struct report_opts *o,
 			fprintf(f, " (capped)");
 	}
 	fprintf(f, " states in %.2f s\n", r->seconds);
+	{
+		uint64_t dom = 0;
+
+		for (unsigned k = 0; k < CHECK_NKINDS; k++)
+			dom += r->dominated[k];
+		if (dom)
+			fprintf(f,
+				"   (%llu states left out: each repeats one of "
+				"an earlier point, same tree and marks)\n",
+				(unsigned long long)dom);
+	}
 	for (size_t i = 0, shown = 0; i < r->ngroups; i++) {
 		const struct check_group *g = &r->groups[i];
 		size_t more = 0;
@@ -302,6 +313,8 @@ static json_t *result_json(const struct check_result *r,
 		json_object_set_new(c, "generated",
 				    json_integer(r->generated[k]));
 		json_object_set_new(c, "checked", json_integer(r->checked[k]));
+		json_object_set_new(c, "dominated",
+				    json_integer(r->dominated[k]));
 		json_object_set_new(c, "capped", json_boolean(r->capped[k]));
 		for (int ch = 0; ch < SCN_NCHECKS; ch++)
 			json_object_set_new(c, scenario_check_name(ch),
