@@ -32,8 +32,7 @@
  *    the last of them.  fsync of a new file does not persist its name.
  *  - A failed fsync (EIO) makes nothing durable, and the writes before
  *    it never become durable through a later fsync of the file: Linux
- *    marks the pages clean after a writeback error (its size ops are
- *    journalled, and do).
+ *    marks the pages clean after a writeback error.
  *  - A file whose durable names are all gone is gone: the state is
  *    rebuilt by replaying its persisted ops, so an unreachable file
  *    simply does not appear.
@@ -70,9 +69,6 @@ enum {
 	S_SYNC_DATA, /* index + 1 of the last one made durable */
 	S_LAST_ATTR, /* same for attribute ops */
 	S_SYNC_ATTR,
-	S_FAILED, /* index + 1 of the last write of the file before a
-			failed fsync: no write up to it becomes durable
-			through the file's syncs */
 };
 
 static const struct persist_rules posix = {
@@ -143,6 +139,7 @@ void persist_release(struct persist *p)
 	free(p->durable_at);
 	free(p->tie);
 	free(p->journal);
+	free(p->lost_at);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -168,17 +165,12 @@ static void journal_upto(struct ctx *c, size_t upto, uint64_t seq)
 		make_durable(c, p->journal[c->jdone++], seq);
 }
 
-/*
- * Every op of a chain from its last back to the last synced one, except
- * the writes a failed fsync lost (their pages were marked clean; the size
- * ops among them are journalled and persist).
- */
+/* Every op of a chain from its last back to the last synced one. */
 static void chain_durable(struct ctx *c, uint64_t *sc, int last, int synced,
 			  uint64_t seq)
 {
 	for (uint64_t j = sc[last]; j && j > sc[synced]; j = c->prev[j - 1])
-		if (c->p->cls[j - 1] != PC_DATA || j > sc[S_FAILED])
-			make_durable(c, j - 1, seq);
+		make_durable(c, j - 1, seq);
 	sc[synced] = sc[last];
 }
 
@@ -202,15 +194,19 @@ static void do_sync(struct ctx *c, size_t i, const struct model_op *op)
 /*
  * A failed fsync: Linux marks the file's dirty pages clean after a
  * writeback error, so a later fsync that succeeds does not write them.
- * The writes before it never become durable through the file's syncs
- * (those that share a sector with a later durable write reach the disk
- * with it: the settling of a state, core/settle.c, sees to that).
+ * The writes and size ops before it never become durable through the
+ * file's syncs; they are lost_at the failure (core/settle.c leaves them
+ * out of the sector rule: what they wrote is lost for good).
  */
-static void sync_failed(struct mnode *n)
+static void sync_failed(struct ctx *c, const struct model_op *op)
 {
-	uint64_t *sc = model_node_scratch(n);
+	uint64_t *sc = model_node_scratch(op->node);
 
-	sc[S_FAILED] = sc[S_LAST_DATA];
+	for (uint64_t j = sc[S_LAST_DATA]; j && j > sc[S_SYNC_DATA];
+	     j = c->prev[j - 1])
+		if (!c->p->lost_at[j - 1])
+			c->p->lost_at[j - 1] = op->seq;
+	sc[S_SYNC_DATA] = sc[S_LAST_DATA];
 }
 
 /* auto_da_alloc: the moved file's pending writes ride on the rename. */
@@ -224,8 +220,7 @@ static void tie_to_rename(struct ctx *c, const struct model_op *op)
 	sc = model_node_scratch(op->node);
 	for (uint64_t j = sc[S_LAST_DATA]; j && j > sc[S_SYNC_DATA];
 	     j = c->prev[j - 1])
-		if (c->p->cls[j - 1] == PC_DATA && !c->p->tie[j - 1] &&
-		    j > sc[S_FAILED])
+		if (c->p->cls[j - 1] == PC_DATA && !c->p->tie[j - 1])
 			c->p->tie[j - 1] = op->seq;
 }
 
@@ -250,8 +245,10 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 	p->durable_at = malloc((n + 1) * sizeof(*p->durable_at));
 	p->tie = calloc(n + 1, sizeof(*p->tie));
 	p->journal = malloc((n + 1) * sizeof(*p->journal));
+	p->lost_at = calloc(n + 1, sizeof(*p->lost_at));
 	c.prev = calloc(n + 1, sizeof(*c.prev));
-	if (!p->cls || !p->durable_at || !p->tie || !p->journal || !c.prev) {
+	if (!p->cls || !p->durable_at || !p->tie || !p->journal ||
+	    !p->lost_at || !c.prev) {
 		free(c.prev);
 		persist_release(p);
 		return -ENOMEM;
@@ -300,7 +297,7 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 				do_sync(&c, i, op);
 			else if (op->type == TR_FSYNC && op->node &&
 				 !model_is_dir(op->node))
-				sync_failed(op->node);
+				sync_failed(&c, op);
 			break;
 		}
 	}

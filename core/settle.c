@@ -320,6 +320,23 @@ static bool persisted(const struct pass *x, size_t i)
 	return x->choice[i] != SETTLE_DROP;
 }
 
+/*
+ * Is op i a change a failed fsync lost for good by the crash point?  It
+ * may or may not have reached the disk before the failure, and what it
+ * wrote never reaches it with later writes (docs/crash-model.md rule 7):
+ * it neither needs nor constrains the other changes of its sectors.
+ * (Unless a persisted rename carried it out before the failure.)
+ */
+static bool lost_for_good(const struct pass *x, size_t i)
+{
+	const struct persist *p = x->p;
+
+	return p && p->lost_at[i] && p->lost_at[i] <= x->point &&
+	       p->durable_at[i] > x->point &&
+	       !(p->tie[i] && p->tie[i] <= x->point &&
+		 x->choice[p->tie[i] - 1] != SETTLE_DROP);
+}
+
 static bool forced(const struct pass *x, size_t i)
 {
 	const struct persist *p = x->p;
@@ -430,7 +447,8 @@ static bool backward(struct pass *x)
 		struct settle_file *f;
 		uint64_t a, b, ua, ub;
 
-		if ((cls != PC_DATA && cls != PC_SIZE) || !op->node)
+		if ((cls != PC_DATA && cls != PC_SIZE) || !op->node ||
+		    lost_for_good(x, i))
 			continue;
 		f = file_of(s, op->node);
 		if (cls == PC_SIZE) {
@@ -519,7 +537,8 @@ static void forward(struct pass *x)
 		};
 		enum settle_reason r = SR_NONE;
 
-		if ((cls != PC_DATA && cls != PC_SIZE) || !op->node)
+		if ((cls != PC_DATA && cls != PC_SIZE) || !op->node ||
+		    lost_for_good(x, i))
 			continue;
 		f = file_of(s, op->node);
 		if (cls == PC_SIZE) {
