@@ -79,6 +79,13 @@ static void usage(FILE *f)
 	    "                      running a workload: same states, other "
 	    "checks, or\n"
 	    "                      one shard per machine\n"
+	    "  --privileged        write the states for --check exactly as "
+	    "recorded:\n"
+	    "                      setuid/setgid bits, owners, device nodes, "
+	    "every\n"
+	    "                      xattr (default: left out, with a warning; "
+	    "see\n"
+	    "                      docs/threat-model.md)\n"
 	    "  -v, --verbose       say what happens\n"
 	    "\n"
 	    "The workload runs with cwd = the mount and CRASHFS_MOUNT set; it "
@@ -108,6 +115,7 @@ enum {
 	OPT_FROM,
 	OPT_EXPECT,
 	OPT_RUN,
+	OPT_PRIVILEGED,
 };
 
 static const struct option options[] = {
@@ -129,6 +137,7 @@ static const struct option options[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"run", required_argument, NULL, OPT_RUN},
+    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -281,6 +290,7 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first)
 			c->o.recorded = optarg;
 			c->cmd_opts = true;
 			break;
+		case OPT_PRIVILEGED: c->o.privileged = true; break;
 		case 'v': c->o.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default:

@@ -65,6 +65,7 @@ struct run {
 	double t0, last_progress;
 	uint64_t done; /* states checked, all kinds */
 	bool progress_shown;
+	char *states; /* RUN/states.XXXXXX of the checker pool, or NULL */
 };
 
 static double now(void)
@@ -674,9 +675,12 @@ bool check_result_ok(const struct check_result *r)
 }
 
 /*
- * The external checker's pool, its slots in RUN/states, absolute: the
- * checker's cwd is its state, so CRASHFS_STATE and CRASHFS_MARKS must not
- * be relative to crashfs's.
+ * The external checker's pool, its slots in a new RUN/states.XXXXXX,
+ * absolute: the checker's cwd is its state, so CRASHFS_STATE and
+ * CRASHFS_MARKS must not be relative to crashfs's.  A new directory
+ * (mkdtemp): a RUN from elsewhere may hold anything, e.g. a symlink
+ * where a slot or its output file would go, and two checks of one RUN
+ * may run at once.
  */
 static int setup_pool(struct run *x)
 {
@@ -688,26 +692,37 @@ static int setup_pool(struct run *x)
 	    .checks = x->c,
 	    .done = record_external,
 	    .ctx = x,
+	    .privileged = x->o->privileged,
 	};
-	char *dir, *states, err[512];
+	char *dir, err[512];
 	int rc = 0;
 
 	if (!x->s->check)
 		return 0;
-	if (asprintf(&dir, "%s/states", x->r->run_dir) < 0)
+	if (asprintf(&dir, "%s/states.XXXXXX", x->r->run_dir) < 0)
 		return -ENOMEM;
-	mkdir(dir, 0755);
-	states = realpath(dir, NULL);
+	if (!mkdtemp(dir)) {
+		rc = -errno;
+		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
+			 "cannot create '%s': %s", dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	chmod(dir, 0755); /* as the slots: a checker may switch users */
+	x->states = realpath(dir, NULL);
+	if (!x->states) {
+		rc = -errno;
+		workload_rmtree(dir);
+		free(dir);
+		return rc;
+	}
 	free(dir);
-	if (!states)
-		return -errno;
-	co.dir = states;
+	co.dir = x->states;
 	x->pool = checker_pool_new(&co, err, sizeof(err));
 	if (!x->pool) {
 		rc = -errno;
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg), "%s", err);
 	}
-	free(states);
 	return rc;
 }
 
@@ -739,6 +754,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	r->s = s;
+	r->privileged = o->privileged;
 	x.t0 = t0;
 	x.timeout = s->check_timeout   ? s->check_timeout
 		    : o->check_timeout ? o->check_timeout
@@ -865,13 +881,9 @@ out:
 	}
 	free(x.fail);
 	checker_pool_free(&x.pool);
-	if (r->run_dir) {
-		char *states;
-
-		if (asprintf(&states, "%s/states", r->run_dir) >= 0) {
-			workload_rmtree(states);
-			free(states);
-		}
+	if (x.states) {
+		workload_rmtree(x.states);
+		free(x.states);
 	}
 	checks_free(&x.c);
 	model_free(&x.m);

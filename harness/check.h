@@ -52,6 +52,7 @@ struct check_opts {
 	bool progress;		/* a progress line on stderr */
 	bool verbose;		/* say what happens */
 	const char *self;	/* crashfs binary, for replay commands */
+	bool privileged;	/* states exactly as recorded (MT_PRIVILEGED) */
 };
 
 /* One failing cause: the failures one explanation covers. */
@@ -109,6 +110,7 @@ struct check_result {
 	bool has_expect;   /* the scenario had an expectation */
 	bool expect_ok;	   /* ... and the verdict matches it */
 	uint64_t timeouts; /* external checks that timed out */
+	bool privileged;   /* states written with --privileged */
 };
 
 /* 0 when the run happened (whatever the verdict), -errno otherwise. */

@@ -62,7 +62,8 @@ struct checker_opts {
 	unsigned timeout;	  /* seconds per state */
 	struct checks *checks;	  /* the marks */
 	void (*done)(void *ctx, const struct checker_fail *f);
-	void *ctx; /* for done */
+	void *ctx;	 /* for done */
+	bool privileged; /* states exactly as recorded (MT_PRIVILEGED) */
 };
 
 struct checker_pool;
