@@ -468,7 +468,10 @@ int cmd_check(int argc, char **argv)
 		char err[1024];
 
 		if (scenario_load(argv[i], &l, err, sizeof(err)) < 0) {
-			util_err("%s", err);
+			if (workload_interrupted())
+				util_err("interrupted");
+			else
+				util_err("%s", err);
 			rc = 2;
 			goto out;
 		}

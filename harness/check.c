@@ -264,6 +264,8 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 	int rc;
 
 	x->r->generated[ps->kind]++;
+	if (workload_interrupted()) /* before the dedup: all may be dups */
+		return -EINTR;
 	if (map_get(&ps->seen, st->hash, key))
 		return 0;
 	map_put(&ps->seen, st->hash, key, (void *)1);
@@ -272,8 +274,6 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 	    (st->hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
 		x->o->shard_k)
 		return 0;
-	if (workload_interrupted())
-		return -EINTR;
 	if (x->o->max_states && ps->distinct >= x->o->max_states) {
 		x->r->capped[ps->kind] = true;
 		return 1;
@@ -587,6 +587,9 @@ static int find_causes(struct run *x)
 		struct failing *f = &x->fail[i];
 		const struct check_state *v = &x->r->states[f->state];
 
+		if (workload_interrupted())
+			return -EINTR;
+
 		for (int c = 0; c < SCN_NCHECKS; c++) {
 			struct cause_state cs = {v->point, f->choice,
 						 x->sector};
@@ -835,7 +838,7 @@ loaded:
 	x.c = checks_new(x.m, &s->atomic, &s->durable, err, sizeof(err));
 	if (!x.c) {
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
-		r->error = -EINVAL;
+		r->error = errno == EINTR ? -EINTR : -EINVAL;
 		goto out;
 	}
 	x.ex = (struct explain_ctx){x.m, x.c, x.sector, x.timeout};
@@ -872,7 +875,8 @@ loaded:
 			r->expect_ok = false;
 	goto out;
 out_err:
-	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(-rc));
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+		 rc == -EINTR ? "interrupted" : strerror(-rc));
 	r->error = rc;
 out:
 	for (size_t i = 0; i < x.nfail; i++) {

@@ -8,7 +8,8 @@
  * say what they changed; symlinks a trace makes, pointing out of the
  * output directory, are never followed, whatever the trace then does
  * through them; the parts of a RUN directory are never read through a
- * symlink.
+ * symlink; SIGTERM ends `crashfs check` promptly while it loads a long
+ * trace and computes the versions of a path.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +22,11 @@
 #include "tests/unit/tb.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 /* Run a subcommand with stdout and stderr into the file out; its exit
  * status.  The captured text is read back with slurp(). */
@@ -511,6 +515,80 @@ static void test_run_parts_not_symlinks(void **state)
 	tb_close(&t);
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A long trace: a log appended to 20,000 times with a mark after each
+ * append.  Loading it, and computing every version of the log (for
+ * --durable, one per mark), takes crashfs seconds to minutes: SIGTERM
+ * at any moment must end `crashfs check --run` within a few seconds,
+ * with exit status 2 and "interrupted".
+ */
+static void test_sigterm_ends_check(void **state)
+{
+	static const double delays[] = {0.3, 1.5, 4};
+	char log[256], line[128];
+	struct tb t;
+	uint64_t f;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "log");
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int i = 0; i < 20000; i++) {
+		struct trace_rec r = {.type = TR_MARK, .name = "appended"};
+
+		tb_write(&t, f, (uint64_t)i * (sizeof(line) - 1), line);
+		tb_rec(&t, &r);
+	}
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	path_of(log, sizeof(log), t.dir, "log");
+	for (size_t i = 0; i < sizeof(delays) / sizeof(*delays); i++) {
+		char *argv[] = {"check", "--run",  t.dir, "--durable",
+				"log",	 "--jobs", "1",	  NULL};
+		double t0, waited;
+		int status = 0;
+		pid_t pid, r;
+
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(run_cmd(cmd_check, log, argv));
+		usleep((useconds_t)(delays[i] * 1e6));
+		kill(pid, SIGTERM);
+		t0 = now();
+		while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
+		       now() - t0 < 30)
+			usleep(10000);
+		waited = now() - t0;
+		if (r == 0) { /* still running: fail, but leave nothing */
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		if (waited > 5 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) == 0)
+			fprintf(stderr,
+				"SIGTERM after %.1f s: ended %.1f s later, "
+				"status 0x%x:\n%s",
+				delays[i], waited, status, slurp(log));
+		assert_true(waited <= 5);
+		assert_true(WIFEXITED(status));
+		/* 2: interrupted; 0/1 only if it had finished first */
+		if (WEXITSTATUS(status) == 2)
+			assert_non_null(strstr(slurp(log), "interrupted"));
+	}
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_symlink_id_misused),
 	    cmocka_unit_test(test_check_scratch_not_followed),
 	    cmocka_unit_test(test_run_parts_not_symlinks),
+	    cmocka_unit_test(test_sigterm_ends_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
