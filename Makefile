@@ -2,7 +2,10 @@
 # crashfs: one flat, non-recursive Makefile.  See README.md.
 #
 #   make                 build build/crashfs
-#   make test            unit tests (ASan+UBSan), integration tests, scenarios
+#   make test            unit tests (ASan+UBSan), integration tests, scenarios,
+#                        the fuzz corpus, a bounded pjdfstest
+#   make fuzz            libFuzzer on the trace reader/printer/model/explorer
+#                        (FUZZ_SECONDS=60)
 #   make bench           benchmarks against native and passthrough_ll
 #   make install         prefix=/usr/local DESTDIR= (GNU directory names)
 #   make uninstall       removes what install installed
@@ -28,11 +31,12 @@ DESTDIR ?=
 INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := fuse3 libxxhash jansson inih libseccomp
+PKGS := fuse3 libxxhash jansson inih libseccomp libxml-2.0
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
-	clang-format groff-base
+	clang-format groff-base libxml2-dev python3-jsonschema \
+	python3-junitparser clang libclang-rt-dev autoconf automake
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
@@ -63,8 +67,8 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios bench hardened install \
-	uninstall clean format format-check deps
+.PHONY: all test meta unit integration scenarios fuzz-corpus fuzz fuzz-seeds \
+	pjdfstest bench hardened install uninstall clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -87,7 +91,7 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: meta unit integration scenarios
+test: meta unit integration scenarios fuzz-corpus pjdfstest
 
 # Checks on the project's own files (licence lines, every --help option
 # in the man page, the CI workflow, every command of README.md and
@@ -109,10 +113,63 @@ integration: all
 	python3 tests/integration/run.py
 
 # Bad input to crashfs check, then every shipped scenario, which must come
-# out with its expected verdict.
+# out with its expected verdict, then the explanations of some of them,
+# then per-state checkers and checker servers, which must give the same
+# verdicts on every shipped scenario.
 scenarios: all
 	sh tests/scenarios/bad-input.sh
 	sh tests/scenarios/run.sh
+	sh tests/scenarios/explain.sh
+	python3 tests/scenarios/server-equiv.py
+
+# The fuzz target (tests/fuzz/fuzz_trace.c) over the corpus, once per
+# input, under ASan+UBSan, without libFuzzer: every input that once made
+# it fail is in tests/fuzz/corpus/ (docs/testing.md).
+FUZZ_SRC := tests/fuzz/fuzz_trace.c
+build/fuzz/trace-replay: tests/fuzz/replay.c $(FUZZ_SRC) $(SAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -o $@ \
+		tests/fuzz/replay.c $(FUZZ_SRC) $(SAN_OBJ) $(PKG_LIBS) $(LDFLAGS)
+
+# The seed corpus, written again from source (then commit it).
+build/fuzz/mkcorpus: tests/fuzz/mkcorpus.c $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+fuzz-seeds: build/fuzz/mkcorpus
+	build/fuzz/mkcorpus tests/fuzz/corpus
+
+fuzz-corpus: build/fuzz/trace-replay
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/trace-replay tests/fuzz/corpus
+
+# libFuzzer: the library built again with clang and coverage.  New inputs
+# go to build/fuzz/corpus (the seed corpus in the repository is read, not
+# written), findings to build/fuzz/crash-*.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -g
+FUZZ_OBJ := $(patsubst %.c,build/fuzzobj/%.o,$(LIB_SRC) $(FUZZ_SRC))
+build/fuzzobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(PKG_CFLAGS) -MMD -MP -pthread \
+		$(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/trace-fuzz: $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_OBJ) \
+		$(PKG_LIBS) $(LDFLAGS)
+
+fuzz: build/fuzz/trace-fuzz
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/trace-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=4096 -artifact_prefix=build/fuzz/ \
+		build/fuzz/corpus tests/fuzz/corpus
+
+# pjdfstest (POSIX conformance) on a crashfs mount with -o allow_other,
+# a bounded subset; PJDFSTEST_FULL=1 runs every test directory.
+pjdfstest: all
+	sh tests/pjdfstest/run.sh
 
 bench: all
 	bench/run.sh
@@ -136,21 +193,23 @@ hardened:
 # 'crashfs check $(datadir)/crashfs/scenarios/atomic-write.ini' works)
 # and the bash completion.  'make uninstall' removes exactly these.
 DOC_FILES := README.md LICENSE
-DOC_PAGES := $(wildcard docs/*.md)
+DOC_PAGES := $(wildcard docs/*.md) docs/report.schema.json
+DOC_EXAMPLES := $(wildcard docs/examples/*)
 SCN_DATA := $(wildcard scenarios/*.ini scenarios/py/*.py scenarios/c/*.c \
-	scenarios/sh/*.sh scenarios/sqlite/*.sh)
+	scenarios/sh/*.sh scenarios/sqlite/*.sh scenarios/sqlite/*.py)
 SCN_EXEC := scenarios/c/run-c
 SCN_DIRS := $(sort $(dir $(SCN_DATA) $(SCN_EXEC)))
 scndir = $(datadir)/crashfs/scenarios
 
 install: build/crashfs
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) \
-		$(DESTDIR)$(docdir)/docs $(DESTDIR)$(bashcompdir) \
+		$(DESTDIR)$(docdir)/docs/examples $(DESTDIR)$(bashcompdir) \
 		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS))
 	$(INSTALL) -m 755 build/crashfs $(DESTDIR)$(bindir)/crashfs
 	$(INSTALL) -m 644 docs/crashfs.1 $(DESTDIR)$(man1dir)/crashfs.1
 	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(docdir)/
 	$(INSTALL) -m 644 $(DOC_PAGES) $(DESTDIR)$(docdir)/docs/
+	$(INSTALL) -m 644 $(DOC_EXAMPLES) $(DESTDIR)$(docdir)/docs/examples/
 	$(INSTALL) -m 644 completion/crashfs.bash \
 		$(DESTDIR)$(bashcompdir)/crashfs
 	set -e; for f in $(SCN_DATA); do \
@@ -163,12 +222,14 @@ install: build/crashfs
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/crashfs $(DESTDIR)$(man1dir)/crashfs.1 \
 		$(DESTDIR)$(bashcompdir)/crashfs \
-		$(addprefix $(DESTDIR)$(docdir)/,$(DOC_FILES) $(DOC_PAGES)) \
+		$(addprefix $(DESTDIR)$(docdir)/,$(DOC_FILES) $(DOC_PAGES) \
+			$(DOC_EXAMPLES)) \
 		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,\
 			$(SCN_DATA) $(SCN_EXEC))
 	-rmdir $(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS)) \
 		$(DESTDIR)$(scndir) $(DESTDIR)$(datadir)/crashfs \
-		$(DESTDIR)$(docdir)/docs $(DESTDIR)$(docdir) 2>/dev/null
+		$(DESTDIR)$(docdir)/docs/examples $(DESTDIR)$(docdir)/docs \
+		$(DESTDIR)$(docdir) 2>/dev/null
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -181,7 +242,7 @@ deps:
 	fi
 
 FORMAT_SRC = $(wildcard core/*.[ch] harness/*.[ch] fusefs/*.[ch] cli/*.[ch] \
-	tests/unit/*.c tests/tools/*.c)
+	tests/unit/*.c tests/tools/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
@@ -190,4 +251,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d)

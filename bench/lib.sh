@@ -16,7 +16,8 @@
 #   bench_wait PID                      wait for it, untrack, return its status
 #   bench_run CMD...                    bench_bg + bench_wait (interruptible)
 #   bench_measure OUT CMD...            bench_run, with "SECONDS MAXRSS_KIB
-#                                       STATUS" of CMD written to OUT
+#                                       STATUS" of CMD written to OUT, and
+#                                       "CPU_SECONDS" on a second line
 #   pt_mount BACKING MNT / pt_umount MNT
 #   crashfs_mount TRACE BACKING MNT [OPTION...] / crashfs_umount MNT /
 #   crashfs_pid MNT

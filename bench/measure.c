@@ -11,7 +11,8 @@
  * it waited for (ru_maxrss from wait4(), exact even for a command that
  * lives 50 ms, which polling /proc would miss; this program is small, so
  * the image CMD is forked from adds little), and its exit status (128 + N
- * for signal N).  CMD's stdout and stderr are passed through.  Exits with
+ * for signal N); then, on a second line, "CPU_SECONDS": the CPU time
+ * (user + system) of CMD and of those descendants.  CMD's stdout and stderr are passed through.  Exits with
  * CMD's status.  SIGTERM, SIGINT and SIGHUP are passed on to CMD by its
  * pid, so the benchmark's cleanup, which stops this process by its pid,
  * stops CMD too.
@@ -83,7 +84,9 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
-	fprintf(out, "%.6f %ld %d\n", now() - t0, ru.ru_maxrss, rc);
+	fprintf(out, "%.6f %ld %d\n%.6f\n", now() - t0, ru.ru_maxrss, rc,
+		ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	if (fclose(out)) {
 		fprintf(stderr, "measure: cannot write '%s': %s\n", argv[1],
 			strerror(errno));

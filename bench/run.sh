@@ -3,16 +3,16 @@
 # bench/run.sh: `make bench`.  Runs every benchmark suite in one
 # invocation (recording: native, libfuse's passthrough_ll and crashfs;
 # engine: crash states per second; check: crashfs check wall times;
-# faults: power cut times and the cost of fault rules) and
-# prints one table per suite with the medians, the ratios and whether each
-# target of the issues is met.  docs/bench.md explains every workload.
+# checker: checker servers against per-state checkers; faults: power cut
+# times and the cost of fault rules) and prints one table per suite with
+# the medians, the ratios and whether each target of the issues is met.  docs/bench.md explains every workload.
 #
 # Environment:
 #   BENCH_QUICK=1     a quick run (smaller sizes, same structure; the
 #                     faults suite's large backing is 1 GiB, not 10)
 #   BENCH_SIZE=1G     bytes of the sequential write (fio size syntax)
 #   BENCH_REPEAT=3    repetitions per cell (the median is reported)
-#   BENCH_SUITES="recording engine check faults"   suites to run
+#   BENCH_SUITES="recording engine check checker faults"   suites to run
 #                     (bench/suite-NAME.sh)
 #   CRASHFS=PATH      the crashfs binary to measure (default build/crashfs)
 #
@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.."
 
 BENCH_QUICK=${BENCH_QUICK:-0}
 BENCH_REPEAT=${BENCH_REPEAT:-3}
-BENCH_SUITES=${BENCH_SUITES:-recording engine check faults}
+BENCH_SUITES=${BENCH_SUITES:-recording engine check checker faults}
 if [[ $BENCH_QUICK == 1 ]]; then
 	BENCH_SIZE=${BENCH_SIZE:-64M}
 else

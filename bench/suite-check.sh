@@ -6,6 +6,10 @@
 #   crashfs check scenarios/atomic-write.ini       BENCH_REPEAT times
 #   crashfs check bench-sqlite.ini --jobs 1        once
 #   crashfs check bench-sqlite.ini --jobs 2        once
+#   crashfs check --run BIG --durable big, posix and ext4, once (~1,000,000
+#       states: the true count, peak RSS, states/s), and capped at 1/8,
+#       1/4 and 1/2 of the posix states, BENCH_REPEAT rounds interleaved:
+#       peak RSS must not grow with the number of states
 #
 # bench-sqlite.ini is written into the work directory: the shipped
 # scenarios/sqlite-wal-full.ini (journal_mode=wal, synchronous=full, the
@@ -15,8 +19,74 @@
 
 chk_params() {
 	CHK_TX=100
-	[[ $BENCH_QUICK == 1 ]] && CHK_TX=20
+	CHK_WRITES=10000
+	[[ $BENCH_QUICK == 1 ]] && CHK_TX=20 && CHK_WRITES=2000
 	CHK_TIMEOUT=900
+}
+
+# Record BIG: $CHK_WRITES unsynced 4 KiB writes to one file, then a mark.
+chk_big_record() {
+	local run=$1
+	"$CRASHFS" check -q --keep "$run" --durable big --states visible \
+		--max-states 1 --allow-partial -- sh -c \
+		"dd if=/dev/zero of=big bs=4k count=$CHK_WRITES status=none &&
+		 crashfs mark saved" >/dev/null 2>"$BENCH_WORK/err.txt"
+}
+
+# One check of BIG with options $3...; "SECONDS KIB STATES" to $2.
+chk_big_once() {
+	local run=$1 out=$2 m=$BENCH_WORK/measure txt=$BENCH_WORK/big.txt
+	local secs kib st rc=0
+	shift 2
+	bench_measure "$m" timeout -k 10 "$CHK_TIMEOUT" "$CRASHFS" check \
+		--run "$run" --durable big "$@" >"$txt" \
+		2>"$BENCH_WORK/err.txt" || rc=$?
+	# 1: --durable fails (nothing is synced), as it must; 0: a capped
+	# check stopped before the failing states at the end
+	((rc <= 1)) || return 1
+	read -r secs kib _ <"$m"
+	# "checked 8002 visible, 399689 posix crash states in ..."
+	st=$(sed -n 's/.*; checked \(.*\) states in .*/\1/p' "$txt" |
+		tr -c '0-9\n' ' ' | awk '{ for (i = 1; i <= NF; i++) s += $i }
+			END { print s + 0 }')
+	echo "$secs $kib $st" >"$out"
+}
+
+chk_big() {
+	local run=$BENCH_WORK/big-run v=$BENCH_WORK/big.val rep cap
+	local secs kib st posix
+	bench_row chk.big "check of ${CHK_WRITES} unsynced writes, posix+ext4: states" states -
+	bench_row chk.big.rss "  peak RSS" MiB -
+	bench_row chk.big.rate "  states checked per second" states/s -
+	for cap in 8 4 2; do
+		bench_row "chk.cap$cap.rss" "  capped at 1/$cap of the posix states: peak RSS" MiB -
+	done
+	bench_log "check: recording $CHK_WRITES unsynced writes"
+	if ! chk_big_record "$run"; then
+		bench_fail chk.big crashfs FAILED "recording: $(tail -c 300 "$BENCH_WORK/err.txt")"
+		return 0
+	fi
+	bench_log "check: all states of $CHK_WRITES writes, posix and ext4"
+	if ! chk_big_once "$run" "$v" --model posix --model ext4; then
+		bench_fail chk.big crashfs FAILED "$(tail -c 300 "$BENCH_WORK/err.txt")"
+		return 0
+	fi
+	read -r secs kib st <"$v"
+	bench_result chk.big crashfs "$st"
+	bench_result chk.big.rss crashfs "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+	bench_result chk.big.rate crashfs "$(awk -v s="$st" -v t="$secs" 'BEGIN { print s / t }')"
+	chk_big_once "$run" "$v" --model posix --states crash || return 0
+	read -r _ _ posix <"$v"
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		for cap in 8 4 2; do
+			bench_log "check: capped at 1/$cap of $posix posix states ($rep)"
+			chk_big_once "$run" "$v" --model posix --states crash \
+				--max-states $((posix / cap)) --allow-partial || continue
+			read -r _ kib _ <"$v"
+			bench_result "chk.cap$cap.rss" crashfs \
+				"$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+		done
+	done
 }
 
 # Write the SQLite scenario with $1 transactions to $2.
@@ -86,6 +156,7 @@ suite_check() {
 		bench_row "chk.sq$j.checked" "  states checked" states -
 	done
 	bench_row chk.scale "sqlite x$CHK_TX: jobs 1 / jobs 2 wall" x -
+	chk_big
 
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 		bench_log "check: atomic-write.ini ($rep)"

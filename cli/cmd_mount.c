@@ -20,7 +20,8 @@ static void usage(FILE *f)
 	    f,
 	    "usage: crashfs mount --trace FILE [-f] [--real-sync] "
 	    "[--log FILE] [--powercut] [--faults PLAN]\n"
-	    "                     [-o OPTS] BACKING MNT\n"
+	    "                     [--fifo PATH [--fifo-completed PATH]] "
+	    "[-o OPTS] BACKING MNT\n"
 	    "\n"
 	    "Mount a recording crashfs at MNT that passes everything through "
 	    "to BACKING\nand records every operation in the trace FILE. "
@@ -36,10 +37,16 @@ static void usage(FILE *f)
 	    "they return at once)\n"
 	    "      --log FILE    append the daemon's log to FILE "
 	    "(default: discarded)\n"
-	    "      --faults PLAN fault rules to load (INI, docs/faults.md)\n"
+	    "      --faults PLAN fault rules to load (INI, docs/faults.md; a "
+	    "regular file,\n                    at most 1 MiB)\n"
 	    "      --powercut    keep an undo journal of what is not durable, "
 	    "so that\n                    'crashfs ctl MNT powercut' (or a "
 	    "rule) can drop it\n"
+	    "      --fifo PATH   read LazyFS's commands "
+	    "(echo lazyfs::clear-cache > PATH;\n                    "
+	    "docs/lazyfs.md); needs --powercut\n"
+	    "      --fifo-completed PATH\n                    where "
+	    "'finished::clear-cache' goes when a cut is done\n"
 	    "  -o OPTS           FUSE mount options, e.g. allow_other (other "
 	    "users may\n                    use the mount; the kernel then "
 	    "checks permissions);\n"
@@ -87,6 +94,8 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 	    {"log", required_argument, NULL, 'L'},
 	    {"faults", required_argument, NULL, 'F'},
 	    {"powercut", no_argument, NULL, 'P'},
+	    {"fifo", required_argument, NULL, 'I'},
+	    {"fifo-completed", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -102,6 +111,8 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 		case 'L': o->log = optarg; break;
 		case 'F': o->faults = optarg; break;
 		case 'P': o->powercut = true; break;
+		case 'I': o->fifo = optarg; break;
+		case 'C': o->fifo_completed = optarg; break;
 		case 'o':
 			if (add_fuse_opts(o, optarg))
 				return 2;
@@ -111,6 +122,9 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 			if (optopt && strchr("to", optopt))
 				util_err("option '-%c' needs an argument",
 					 optopt);
+			else if (optopt)
+				util_err("option '%s' needs an argument",
+					 argv[optind - 1]);
 			else
 				util_err("unknown option '%s'",
 					 argv[optind - 1]);

@@ -5,6 +5,11 @@
  * state (--point K) of a recorded run as a directory, or check that
  * replaying the whole trace gives the directory the daemon left behind
  * (--verify BACKING).
+ *
+ * A trace may come from anywhere: unless --privileged, the state holds
+ * no setuid/setgid file, device node, other user's file or non-user
+ * xattr (see harness/materialize.h), and what was changed is listed on
+ * stderr.
  */
 #include "cli/cmd.h"
 #include "core/util.h"
@@ -30,6 +35,12 @@ static void usage(FILE *f)
 		"initial image)\n"
 		"  -o DIR        where to build it (must not exist, or be "
 		"empty)\n"
+		"  --privileged  build it exactly as recorded: setuid/setgid "
+		"bits, owners,\n"
+		"                device nodes, every xattr namespace (as root; "
+		"by default\n"
+		"                these are left out and listed, see "
+		"docs/threat-model.md)\n"
 		"  --verify DIR  compare the replay of the whole trace (or "
 		"up to K) with DIR,\n"
 		"                e.g. the backing directory of the recorded "
@@ -49,7 +60,7 @@ static int see_help(void)
  * message that names what is missing or too much.
  */
 static int check_args(int nargs, char **args, const char *state, bool point,
-		      const char *verify, const char *out)
+		      const char *verify, const char *out, bool privileged)
 {
 	if (nargs == 0)
 		util_err("missing RUN: the directory 'crashfs check --keep' "
@@ -57,10 +68,12 @@ static int check_args(int nargs, char **args, const char *state, bool point,
 	else if (nargs > 1)
 		util_err("unexpected argument '%s' after RUN '%s'", args[1],
 			 args[0]);
-	else if (verify && (state || out))
+	else if (verify && (state || out || privileged))
 		util_err("--verify compares with a directory and builds "
 			 "nothing: it takes no %s",
-			 state ? "--state" : "-o");
+			 state ? "--state"
+			 : out ? "-o"
+			       : "--privileged");
 	else if (state && point)
 		util_err("--state and --point both say which state: give one "
 			 "(a crash state ID already names its crash point)");
@@ -77,6 +90,29 @@ static int check_args(int nargs, char **args, const char *state, bool point,
 	return see_help();
 }
 
+/* List what the state leaves out of the trace (on stderr). */
+static void say_changes(const struct materializer *mt, const char *out,
+			bool privileged)
+{
+	const struct materialize_changes *ch = materialize_changes(mt);
+	bool any = false;
+
+	for (int c = 0; c < MT_NCHANGES; c++)
+		any |= ch->n[c] != 0;
+	if (!any)
+		return;
+	util_warn(
+	    "the state in '%s' is not exactly the recorded one (%s):", out,
+	    privileged ? "some of it needs root"
+		       : "for safety; --privileged writes it as "
+			 "recorded");
+	for (int c = 0; c < MT_NCHANGES; c++)
+		if (ch->n[c])
+			fprintf(stderr, "  %s: %lu (first '%s')\n",
+				materialize_change_name(c), ch->n[c],
+				ch->first[c]);
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -84,6 +120,7 @@ int cmd_replay(int argc, char **argv)
 	    {"point", required_argument, NULL, 'k'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"verify", required_argument, NULL, 'V'},
+	    {"privileged", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *state = NULL, *out = NULL, *verify = NULL;
@@ -93,7 +130,7 @@ int cmd_replay(int argc, char **argv)
 	struct explore_state st;
 	struct run_info ri;
 	struct explore_opts xo = {0};
-	bool point = false;
+	bool point = false, privileged = false;
 	uint64_t k = 0;
 	char err[1024], report[4096];
 	int c, ret = 2;
@@ -106,6 +143,7 @@ int cmd_replay(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
 		case 'V': verify = optarg; break;
+		case 'P': privileged = true; break;
 		case 'k':
 			if (util_parse_u64(optarg, 0, UINT64_MAX, &k)) {
 				util_err("invalid op number '%s' for --point",
@@ -128,7 +166,8 @@ int cmd_replay(int argc, char **argv)
 			return see_help();
 		}
 	}
-	c = check_args(argc - optind, argv + optind, state, point, verify, out);
+	c = check_args(argc - optind, argv + optind, state, point, verify, out,
+		       privileged);
 	if (c)
 		return c;
 	if (run_open(argv[optind], &ri, err, sizeof(err))) {
@@ -176,10 +215,12 @@ int cmd_replay(int argc, char **argv)
 		util_err("%s", err);
 		goto out;
 	}
+	materialize_set_flags(mt, MT_QUIET | (privileged ? MT_PRIVILEGED : 0));
 	if (materialize_sync(mt, m, err, sizeof(err))) {
 		util_err("cannot build the state in '%s': %s", out, err);
 		goto out;
 	}
+	say_changes(mt, out, privileged);
 	ret = 0;
 out:
 	materialize_free(&mt);

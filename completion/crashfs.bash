@@ -3,9 +3,10 @@
 # $(datarootdir)/bash-completion/completions/crashfs; to try it from the
 # source tree: . completion/crashfs.bash
 #
-# The options of each subcommand are read from its own --help, so they
-# never fall behind the binary; the values of the options that take a
-# fixed set (--model, --report ...) and the ctl verbs are listed here.
+# The options of each subcommand, the ctl verbs and the options of ctl
+# powercut are read from the binary's own --help, so they never fall
+# behind it; the values of the options that take a fixed set (--model,
+# --report ...) are listed here.
 
 _crashfs_opts()
 {
@@ -16,6 +17,27 @@ _crashfs_opts()
 			for (i = 1; i <= NF && $i ~ /^-/; i++) {
 				o = $i; sub(/[,=].*/, "", o); print o
 			}
+		}' | sort -u
+}
+
+# the ctl verbs ('crashfs ctl MNT VERB' in '$1 ctl --help'), or, given a
+# verb as $2, the options its usage lines show
+_crashfs_ctl()
+{
+	"$1" ctl --help 2>/dev/null | awk -v verb="${2:-}" '
+		{
+			start = 0
+			for (i = 1; i + 2 <= NF; i++)
+				if ($i == "ctl" && $(i + 1) == "MNT") {
+					v = $(i + 2); start = 1
+					if (verb == "") print v
+				}
+			if (!start && $1 !~ /^--/) v = ""
+		}
+		verb != "" && v == verb {
+			for (i = 1; i <= NF; i++)
+				if (match($i, /--[a-z][a-z-]*/))
+					print substr($i, RSTART, RLENGTH)
 		}' | sort -u
 }
 
@@ -52,6 +74,27 @@ _crashfs()
 	--report)
 		COMPREPLY=($(compgen -W "text json junit" -- "$cur"))
 		return ;;
+	--color)
+		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+		return ;;
+	--tear)
+		COMPREPLY=($(compgen -W "sector page" -- "$cur"))
+		return ;;
+	--write)
+		COMPREPLY=($(compgen -W "last" -- "$cur"))
+		return ;;
+	--points)
+		# check's crash points; 'states --points' takes no value
+		if [ "$cmd" = check ]; then
+			COMPREPLY=($(compgen -W "all sync marks every" -- "$cur"))
+			return
+		fi ;;
+	--json | --junit)
+		# check writes a report to FILE; trace, states, ctl: a switch
+		if [ "$cmd" = check ]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return
+		fi ;;
 	--states)
 		COMPREPLY=($(compgen -W "visible crash all" -- "$cur"))
 		return ;;
@@ -76,13 +119,14 @@ _crashfs()
 			COMPREPLY=($(compgen -d -- "$cur"))
 		fi
 		return ;;
-	--trace | --log | --faults)
+	--trace | --log | --faults | --fifo | --fifo-completed | --file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--setup | --check | --state | --point | --seed | --shard | --jobs | \
-		-j | --timeout | --check-timeout | --max-states | \
-		--max-prefixes | --max-writes | --random | --sector | \
-		--type | --pid)
+	--setup | --check | --check-server | --name | --state | --point | \
+		--seed | --shard | --jobs | -j | --timeout | --check-timeout | \
+		--max-states | --max-time | --max-prefixes | --max-writes | \
+		--random | --sector | --type | --pid | --writes | --parts | \
+		--part-bytes | --persist)
 		return ;; # a value of the user's: nothing to offer
 	esac
 	if [ "$cmd" = ctl ]; then
@@ -90,17 +134,13 @@ _crashfs()
 		if [ "$cword" -eq 2 ]; then
 			COMPREPLY=($(compgen -d -- "$cur"))
 		elif [ "$cword" -eq 3 ]; then
-			COMPREPLY=($(compgen -W "mark status unsynced sync \
-				powercut fault faults" -- "$cur"))
+			COMPREPLY=($(compgen -W "$(_crashfs_ctl "$bin")" \
+				-- "$cur"))
+		elif [ "${words[3]}" = faults ]; then
+			COMPREPLY=($(compgen -W "clear" -- "$cur"))
 		else
-			case ${words[3]} in
-			powercut)
-				COMPREPLY=($(compgen -W "--keep --seed" -- "$cur")) ;;
-			unsynced)
-				COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
-			faults)
-				COMPREPLY=($(compgen -W "clear" -- "$cur")) ;;
-			esac
+			COMPREPLY=($(compgen -W \
+				"$(_crashfs_ctl "$bin" "${words[3]}")" -- "$cur"))
 		fi
 		return
 	fi

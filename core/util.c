@@ -7,26 +7,42 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *progname = "crashfs";
+static volatile sig_atomic_t stop_requested; /* util_stop() was called */
+
+void util_stop(void)
+{
+	stop_requested = 1;
+}
+
+bool util_stopping(void)
+{
+	return stop_requested != 0;
+}
 
 void util_set_progname(const char *name)
 {
 	progname = name;
 }
 
+/* Every message goes out escaped: most echo something a user gave. */
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
+	char msg[4096], out[4 * sizeof(msg)];
 
-	fprintf(stderr, "%s: %s", progname, prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", progname, prefix,
+		util_escape(out, sizeof(out), msg));
 	errno = saved;
 }
 
@@ -125,4 +141,137 @@ int util_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* The escape for byte c (with next, for UTF-8 C1 controls) in buf, or
+ * NULL if c is printed as it is; *skip: bytes of src it stands for. */
+static const char *escape_of(unsigned char c, unsigned char next, char buf[8],
+			     size_t *skip)
+{
+	*skip = 1;
+	switch (c) {
+	case '\n': return "\\n";
+	case '\t': return "\\t";
+	case '\r': return "\\r";
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\x%02x", c);
+		return buf;
+	}
+	if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+		snprintf(buf, 8, "\\u%04x", next);
+		*skip = 2;
+		return buf;
+	}
+	return NULL;
+}
+
+char *util_escape(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = 0, skip, k;
+	const char *e;
+	char buf[8];
+
+	if (!len)
+		return dst;
+	for (; *s; s += skip) {
+		e = escape_of(s[0], s[1], buf, &skip);
+		k = e ? strlen(e) : 1;
+		if (n + k >= len)
+			break;
+		if (e)
+			memcpy(dst + n, e, k);
+		else
+			dst[n] = (char)*s;
+		n += k;
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+bool util_has_control(const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t skip;
+	char buf[8];
+
+	for (; *s; s += skip)
+		if (escape_of(s[0], s[1], buf, &skip))
+			return true;
+	return false;
+}
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a fifo"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a plain file";
+}
+
+int util_read_file(const char *path, size_t max, char **out, size_t *len,
+		   char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, res = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		res = -errno;
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file (it is %s)",
+			 file_kind(st.st_mode));
+		res = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max)
+		goto too_big;
+	buf = malloc(max + 1);
+	if (!buf) {
+		res = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* Read up to one byte past max: a file that grows is caught too. */
+	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			res = -errno;
+			snprintf(err, errlen, "cannot read: %s",
+				 strerror(errno));
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	if (n > max)
+		goto too_big;
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n)) {
+		snprintf(err, errlen, "holds a NUL byte (not a text file)");
+		res = -EINVAL;
+		goto out;
+	}
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	goto out;
+too_big:
+	snprintf(err, errlen, "larger than %zu bytes", max);
+	res = -EFBIG;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return res;
 }

@@ -50,6 +50,15 @@ int ctl_start(struct ctl_server **srv, struct cfs *fs, int fd);
  * free *srv and set it to NULL. */
 void ctl_stop(struct ctl_server **srv, const char *final);
 
+/*
+ * Run one request line (modified in place) as if a client had sent it,
+ * writing the reply lines to fd (a socket: a socketpair will do).  For
+ * the daemon's other front ends (the LazyFS fifo, fusefs/lazyfs.h).
+ * Returns as a verb does: 0, or -errno when fd cannot take the reply;
+ * never keeps fd (do not send "wait").
+ */
+int ctl_request(struct ctl_server *srv, int fd, char *line);
+
 /* Connect to the daemon of the mount at mnt (any path form).  Returns
  * the fd or -errno. */
 int ctl_connect(const char *mnt);

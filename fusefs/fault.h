@@ -10,8 +10,8 @@
  *	on write path=data/db after-bytes=1M action=errno:ENOSPC
  * WHEN is before, on (the same as before: instead of or ahead of the op)
  * or after (once the op was applied).  A plan file (INI) holds one rule
- * per section, with when=, op=, path=, nth=, after-bytes=, prob=, seed=,
- * action= keys.
+ * per section, with when=, op=, path=, regex=, nth=, after-bytes=,
+ * prob=, seed=, action= keys.
  *
  * Calling sequence (the daemon, with fs->order held for the last three):
  *	fault_set_init(&set);
@@ -61,6 +61,8 @@ enum fault_action {
 	FA_TORN,     /* write: only the first half of its sectors land,
 			reported whole */
 	FA_DELAY,    /* sleep, then go on */
+	FA_CRASH,    /* a power cut, and the op answers EIO (LazyFS's crash:
+			the daemon died before answering) */
 };
 
 /* What a firing rule asks for. */
@@ -71,6 +73,9 @@ struct fault_hit {
 	unsigned delay_ms; /* FA_DELAY */
 	unsigned rule;	   /* the rule's number */
 	char desc[256];	   /* the rule as text, for the trace */
+	char cut[160];	   /* FA_POWERCUT: the cut's options, as words for
+			      pc_how_parse() ("seed=4 tear=page"), "" */
+	uint64_t id;	   /* the file of the op (set by the daemon), 0 */
 };
 
 struct fault_rule;
@@ -101,9 +106,31 @@ void fault_set_release(struct fault_set *s);
 int fault_parse(struct fault_set *s, const char *text, char *err,
 		size_t errlen);
 
-/* Load a plan file (INI, one rule per section).  Returns the number of
- * rules added, or -errno with a message (file, line, field) in err. */
-int fault_load(struct fault_set *s, const char *path, char *err, size_t errlen);
+/* What a plan file sets besides rules: its keys before the first
+ * section.  All-zero: nothing set.  Paths are made relative to the plan's
+ * directory when they are not absolute. */
+struct fault_plan {
+	char *fifo;	      /* fifo = PATH: LazyFS commands (lazyfs.h) */
+	char *fifo_completed; /* fifo-completed = PATH: their completions */
+	char *clear_cache;    /* clear-cache = strict | keep-metadata */
+};
+
+/* Free what o holds; o is all-zero again. */
+void fault_plan_release(struct fault_plan *o);
+
+/*
+ * Load a plan file (INI, one rule per section; keys before the first
+ * section into *opts, refused when opts is NULL).  The file is read whole
+ * first, at most 1 MiB, and must be a regular file (util_read_file): a
+ * fifo or a device is refused, never waited on.  A field or a section
+ * given twice, an indented continuation line, a line longer than 199
+ * characters are errors.  Returns the number of rules added, or -errno
+ * with a message ("line N: section [x]: field: ...", or what is wrong
+ * with the file) in err.  On error, rules added before it stay in s and
+ * *opts may be partly filled: release both.
+ */
+int fault_load(struct fault_set *s, const char *path, struct fault_plan *opts,
+	       char *err, size_t errlen);
 
 /* Is there a rule for op at all?  O(1). */
 static inline bool fault_armed(const struct fault_set *s, enum fault_op op)

@@ -5,6 +5,7 @@
  * under which every mutating operation is applied to the backing directory
  * and appended to the trace (see fs.h).
  */
+#include "core/util.h"
 #include "fusefs/fs.h"
 
 #include <errno.h>
@@ -108,11 +109,13 @@ void cfs_release(struct cfs *fs)
 
 static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)
 {
-	char msg[512];
+	char raw[512], msg[4 * sizeof(raw)];
 	struct timespec now;
 	struct tm tm;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Escaped: a name or rule in it must not fake or split a line. */
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	util_escape(msg, sizeof(msg), raw);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	fprintf(
@@ -120,7 +123,7 @@ static void vlog(const char *fmt, va_list ap, char *keep, size_t keeplen)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, now.tv_nsec / 1000000, (int)getpid(), msg);
 	if (keep)
-		snprintf(keep, keeplen, "%s", msg);
+		util_escape(keep, keeplen, raw);
 }
 
 void cfs_log(const char *fmt, ...)
@@ -229,6 +232,8 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 		    fs->trace_path, trace_type_name(rec->type), strerror(-err));
 		return -EIO;
 	}
+	if (fs->recorded)
+		fs->recorded(fs, rec);
 	switch (rec->type) {
 	case TR_FSYNC:
 	case TR_FSYNCDIR: fs->fsyncs++; break;

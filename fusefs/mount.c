@@ -8,6 +8,7 @@
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
 #include "fusefs/kio.h"
+#include "fusefs/lazyfs.h"
 #include "fusefs/powercut.h"
 #include "fusefs/mount.h"
 #include "fusefs/mountinfo.h"
@@ -20,7 +21,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -284,7 +287,7 @@ out:
 
 /* Serve until unmounted or signalled; close the trace.  Returns the
  * exit status. */
-static int serve(struct cfs *fs, struct ctl_server **srv)
+static int serve(struct cfs *fs, struct ctl_server **srv, struct lzf **lzf)
 {
 	/* FUSE_USE_VERSION 35: the 3.2 loop configuration.  Idle workers
 	 * are kept: a thread per request costs more than the request. */
@@ -299,6 +302,13 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
 	cfs_log("serving '%s' on '%s', trace '%s'", fs->backing, fs->mount,
 		fs->trace_path);
 	ret = fuse_session_loop_mt(fs->se, &cfg);
+	/* No fifo command from here on: it would meet a closing journal. */
+	lzf_free(lzf, true);
+	/* libfuse answers the signal that ended the loop: a clean stop. */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP) {
+		cfs_log("stopped by %s", strsignal(ret));
+		ret = 0;
+	}
 	fuse_session_unmount(fs->se);
 	/* The scratch space goes before umount is told we are done. */
 	pthread_mutex_lock(&fs->order);
@@ -330,10 +340,10 @@ static int serve(struct cfs *fs, struct ctl_server **srv)
  * served (one byte, 0) and returns 0, or 2 if the child exits first (it
  * has said why on stderr); the child returns -1 and goes on.
  */
-static int daemonize(int *ready_fd)
+static int daemonize(int *ready_fd, bool *forked)
 {
+	pid_t pid, parent = getpid();
 	int p[2];
-	pid_t pid;
 	char c = 2;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -346,6 +356,7 @@ static int daemonize(int *ready_fd)
 		return 2;
 	}
 	if (pid > 0) {
+		*forked = true;
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
 			c = 2;
@@ -353,9 +364,33 @@ static int daemonize(int *ready_fd)
 		return c;
 	}
 	close(p[0]);
+	/* Until the mount is served, the daemon lives only as long as the
+	 * mount command waiting for it (killed by a timeout, ^C): then it
+	 * ends (run() undoes what it made) instead of serving a mount
+	 * nobody was told about. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(2); /* gone already: nothing made yet */
 	setsid();
 	*ready_fd = p[1];
 	return -1;
+}
+
+/* Block (how = SIG_BLOCK, the old mask in *saved) or restore
+ * (SIG_SETMASK, *saved) SIGTERM, SIGINT and SIGHUP. */
+static void stop_signals(int how, sigset_t *saved)
+{
+	sigset_t stop;
+
+	if (how == SIG_SETMASK) {
+		sigprocmask(SIG_SETMASK, saved, NULL);
+		return;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, saved);
 }
 
 /* stdin from /dev/null; stdout and stderr to the log or /dev/null. */
@@ -399,12 +434,14 @@ static int bind_root(struct cfs *fs)
  * once the mount is served.  Messages go to stderr until then.  Returns
  * the exit status.
  */
-static int run(const struct mount_opts *o, struct cfs *fs, int ready)
+static int run(const struct mount_opts *o, struct cfs *fs,
+	       struct fault_set *rules, struct lzf **lzf, int ready)
 {
 	struct trace_header hdr = {0};
 	struct ctl_server *srv = NULL;
 	int ret = 2, err, ctlfd = -1, logfd = -1;
 	char msg[PATH_MAX + 200];
+	sigset_t saved;
 	char ok = 0;
 
 	if (o->log) {
@@ -416,6 +453,11 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 			return 2;
 		}
 	}
+	/* Until the signal handlers are in place, a stop signal (the mount
+	 * command gone: daemonize()) waits; then it ends the session and
+	 * what was made is undone below.  Before this point (a log that is
+	 * a fifo may block) it ends the process, which has made nothing. */
+	stop_signals(SIG_BLOCK, &saved);
 	raise_fd_limit();
 	err = cfs_init(fs, fs->backing);
 	if (err) {
@@ -423,16 +465,9 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 			 strerror(-err));
 		goto out_release;
 	}
-	fs->faults.no_powercut = !o->powercut;
-	if (o->faults) {
-		char msg[300];
-
-		err = fault_load(&fs->faults, o->faults, msg, sizeof(msg));
-		if (err < 0) {
-			util_err("fault plan '%s': %s", o->faults, msg);
-			goto out_release;
-		}
-	}
+	/* The rules of the plan, read before forking. */
+	fs->faults = *rules;
+	fault_set_init(rules);
 	ctlfd = ctl_listen(fs->mount);
 	if (ctlfd < 0) {
 		if (ctlfd == -EADDRINUSE)
@@ -470,10 +505,17 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 		util_err("cannot start the FUSE session (bad -o option?)");
 		goto out_trace;
 	}
+	if (fuse_set_signal_handlers(fs->se) != 0) {
+		util_err("cannot set signal handlers");
+		goto out_session;
+	}
+	stop_signals(SIG_SETMASK, &saved); /* one that waited acts now */
+	if (fuse_session_exited(fs->se))
+		goto out_interrupted;
 	if (fuse_session_mount(fs->se, fs->mount) != 0) {
 		util_err("cannot mount on '%s' (is /dev/fuse available?)",
 			 o->mnt);
-		goto out_session;
+		goto out_signals;
 	}
 	if (kio_install(fs->se) != 0)
 		cfs_log("cannot wrap the session's io: the kernel will ask for "
@@ -481,27 +523,43 @@ static int run(const struct mount_opts *o, struct cfs *fs, int ready)
 	umask(0);
 	if (chdir("/") < 0)
 		cfs_log("cannot chdir to /: %s", strerror(errno));
-	if (fuse_set_signal_handlers(fs->se) != 0) {
-		util_err("cannot set signal handlers");
-		goto out_unmount;
-	}
 	err = ctl_start(&srv, fs, ctlfd);
 	if (err) {
 		util_err("cannot start the control channel: %s",
 			 strerror(-err));
-		goto out_signals;
+		goto out_unmount;
 	}
 	ctlfd = -1;
+	if (fuse_session_exited(fs->se)) {
+		ctl_stop(&srv, "error the daemon stopped");
+		fuse_session_unmount(fs->se);
+		goto out_interrupted;
+	}
 	if (ready >= 0 || logfd >= 0)
 		redirect_stdio(logfd);
+	/* The fifo's reader logs that it waits for commands: into the log,
+	 * before the mount command returns (harnesses wait for that line). */
+	err = *lzf ? lzf_start(*lzf, fs, srv) : 0;
+	if (err) {
+		cfs_log("cannot read the fifo: %s", strerror(-err));
+		lzf_free(lzf, true);
+		ctl_stop(&srv, "error the daemon stopped");
+		goto out_unmount;
+	}
+	/* Served: on its own from now on (before telling the parent, which
+	 * then exits). */
+	prctl(PR_SET_PDEATHSIG, 0);
 	if (ready >= 0 && write(ready, &ok, 1) != 1)
 		cfs_log("cannot tell the parent we are ready");
-	ret = serve(fs, &srv);
+	ret = serve(fs, &srv, lzf);
 	ctl_stop(&srv, "error the daemon stopped");
-out_signals:
-	fuse_remove_signal_handlers(fs->se);
 out_unmount:
 	fuse_session_unmount(fs->se);
+	goto out_signals;
+out_interrupted:
+	util_err("interrupted while mounting: not serving '%s'", o->mnt);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
 out_session:
 	fuse_session_destroy(fs->se);
 out_trace:
@@ -512,6 +570,8 @@ out_trace:
 	}
 out_release:
 	pc_release(fs);
+	stop_signals(SIG_SETMASK, &saved);
+	lzf_free(lzf, true);
 	cfs_release(fs);
 	if (ctlfd >= 0)
 		close(ctlfd);
@@ -520,25 +580,93 @@ out_release:
 	return ret;
 }
 
+/* The plan's rules (and settings) into rules; 0 or 2 after a message.
+ * Read before forking: a bad plan is the mount command's error, and a
+ * plan that cannot be read whole is refused, never waited on. */
+static int load_plan(const struct mount_opts *o, struct fault_set *rules,
+		     struct fault_plan *plan)
+{
+	char msg[300];
+	int err;
+
+	rules->no_powercut = !o->powercut;
+	if (!o->faults)
+		return 0;
+	err = fault_load(rules, o->faults, plan, msg, sizeof(msg));
+	if (err < 0) {
+		util_err("fault plan '%s': %s", o->faults,
+			 err == -ENOMEM ? strerror(ENOMEM) : msg);
+		return 2;
+	}
+	return 0;
+}
+
+/* The LazyFS fifo (--fifo, or fifo = in the plan; the command line
+ * wins), made and opened before forking.  0 or 2 after a message. */
+static int open_fifo(const struct mount_opts *o, const struct cfs *fs,
+		     const struct fault_plan *plan, struct lzf **lzf)
+{
+	struct lzf_opts lo = {
+	    .fifo = o->fifo ? o->fifo : plan->fifo,
+	    .completed =
+		o->fifo_completed ? o->fifo_completed : plan->fifo_completed,
+	    .keep_meta = plan->clear_cache &&
+			 !strcmp(plan->clear_cache, "keep-metadata"),
+	};
+	char msg[PATH_MAX + 200];
+
+	if (!lo.fifo && lo.completed) {
+		util_err("a completion fifo needs a fifo (--fifo PATH)");
+		return 2;
+	}
+	if (!lo.fifo)
+		return 0;
+	if (!o->powercut) {
+		util_err("--fifo needs --powercut: lazyfs::clear-cache cuts "
+			 "the power");
+		return 2;
+	}
+	*lzf = lzf_open(&lo, fs->mount, fs->backing, fs->trace_path, msg,
+			sizeof(msg));
+	if (!*lzf) {
+		util_err("%s", msg);
+		return 2;
+	}
+	return 0;
+}
+
 int mount_start(const struct mount_opts *o)
 {
 	struct cfs fs = {.timeout = CFS_TIMEOUT, .root.fd = -1, .mount_fd = -1};
+	struct fault_plan plan = {0};
+	struct fault_set rules;
+	struct lzf *lzf = NULL;
+	bool parent = false; /* of the daemon: its lzf is the daemon's */
 	int ret, ready = -1;
 
+	fault_set_init(&rules);
 	fs.real_sync = o->real_sync;
 	ret = check_paths(o, &fs);
+	if (!ret)
+		ret = load_plan(o, &rules, &plan);
+	if (!ret)
+		ret = open_fifo(o, &fs, &plan, &lzf);
 	if (ret)
 		goto out_free;
 	if (!o->foreground) {
 		/* The parent returns the daemon's start status. */
-		ret = daemonize(&ready);
+		ret = daemonize(&ready, &parent);
 		if (ret >= 0)
 			goto out_free;
 	}
-	ret = run(o, &fs, ready);
+	ret = run(o, &fs, &rules, &lzf, ready);
 	if (ready >= 0)
 		close(ready);
 out_free:
+	/* The parent of a fork closes its copies; the daemon's stay. */
+	lzf_free(&lzf, !parent);
+	fault_set_release(&rules);
+	fault_plan_release(&plan);
 	free(fs.backing);
 	free(fs.mount);
 	free(fs.trace_path);

@@ -14,16 +14,18 @@
 #include <stdbool.h>
 
 struct mount_opts {
-	const char *trace;   /* --trace */
-	const char *log;     /* --log */
-	const char *faults;  /* --faults plan.ini */
-	bool powercut;	     /* --powercut: keep the undo journal */
-	const char *backing; /* BACKING */
-	const char *mnt;     /* MNT */
-	char *fuse_opts;     /* -o, joined with commas; malloc'd */
-	bool nonempty;	     /* -o nonempty: MNT may hold files */
-	bool foreground;     /* -f */
-	bool real_sync;	     /* --real-sync */
+	const char *trace;  /* --trace */
+	const char *log;    /* --log */
+	const char *faults; /* --faults plan.ini */
+	const char *fifo;   /* --fifo: LazyFS commands (fusefs/lazyfs.h) */
+	const char *fifo_completed; /* --fifo-completed: their completions */
+	bool powercut;		    /* --powercut: keep the undo journal */
+	const char *backing;	    /* BACKING */
+	const char *mnt;	    /* MNT */
+	char *fuse_opts;	    /* -o, joined with commas; malloc'd */
+	bool nonempty;		    /* -o nonempty: MNT may hold files */
+	bool foreground;	    /* -f */
+	bool real_sync;		    /* --real-sync */
 };
 
 /*

@@ -123,8 +123,32 @@ static const char *fault_inode_path(struct cfs *fs, struct cfs_inode *at,
 				 len);
 }
 
-/* Carry out a firing rule's action.  Returns the -errno to answer the
- * caller with (the op then is not applied, if it was not already). */
+/* A rule's power cut, with its cut-* options (validated when the rule
+ * was added); a selection is of the op's file. */
+static void fault_cut(struct cfs *fs, const struct fault_hit *hit,
+		      struct pc_inval **inval)
+{
+	struct pc_how how = {0};
+	char msg[256];
+
+	if (*hit->cut && pc_how_parse(&how, hit->cut, msg, sizeof(msg)))
+		cfs_error(fs, "power cut: %s", msg);
+	how.file_id = hit->id;
+	pc_cut_how_locked(fs, &how, inval);
+}
+
+/*
+ * Carry out a firing rule's action.  Returns the -errno to answer the
+ * caller with (the op then is not applied, if it was not already).
+ *
+ * A power cut ahead of the op fails it with EIO: the op was in flight on
+ * the far side of the cut, like every handle opened before it, so it must
+ * neither reach the post-cut tree nor tell the program it succeeded.  A
+ * cut after the op answers what the op did (it returned, then the power
+ * went): an fsync that completed made its data durable, a write that
+ * returned is dropped by the cut like any unsynced write.  A crash is a
+ * power cut whose op never answers (EIO), before or after.
+ */
 static int fault_act(fuse_req_t req, struct cfs *fs,
 		     const struct fault_hit *hit)
 {
@@ -133,9 +157,13 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	switch (hit->action) {
 	case FA_ERRNO: return -hit->err;
 	case FA_POWERCUT:
-		pc_cut_locked(fs, false, &inval);
+	case FA_CRASH:
+		fault_cut(fs, hit, &inval);
 		pc_notify_async(fs, inval);
-		return 0;
+		/* crash: the daemon "died" before answering, as LazyFS's */
+		return hit->when == FW_AFTER && hit->action == FA_POWERCUT
+			   ? 0
+			   : -EIO;
 	case FA_KILL:
 		if (req_pid(req) > 1)
 			kill((pid_t)req_pid(req), SIGKILL);
@@ -156,6 +184,7 @@ static int fault_check(fuse_req_t req, struct cfs *fs, enum fault_op op,
 		hit->action = FA_NONE;
 		return 0;
 	}
+	hit->id = id;
 	rec.pid = req_pid(req);
 	rec.oflags = hit->action;
 	rec.name = hit->desc;
@@ -206,6 +235,87 @@ static int fault_before_h(fuse_req_t req, struct cfs *fs, enum fault_op op,
 					     fs->names_gen, h->fd, buf,
 					     sizeof(buf)),
 			   h->in->id, bytes, hit);
+}
+
+/*
+ * An after-action that fails an op which happened (errno, kill) leaves
+ * the kernel believing the op did not happen: a listing without the new
+ * name, a name that is gone, a size or pages from before the op.  Its
+ * caches of what the op touched are dropped once the caller has its
+ * answer, from a thread of its own: the caller holds the very locks (the
+ * directory's, the written pages) an invalidation takes, until answered.
+ */
+struct uncache {
+	struct cfs *fs; /* its session */
+	int n;		/* items used */
+	struct {
+		fuse_ino_t node;	 /* a directory (name) or the inode */
+		char name[NAME_MAX + 1]; /* "" for the inode itself */
+	} item[4];
+};
+
+/* Did hit answer an error for an op that happened (result >= 0)? */
+static bool fault_masked(const struct fault_hit *hit, int result)
+{
+	return hit->when == FW_AFTER && result >= 0 &&
+	       (hit->action == FA_ERRNO || hit->action == FA_KILL ||
+		hit->action == FA_CRASH);
+}
+
+/* Queue node (name NULL) or the entry node/name on u. */
+static void uncache_add(struct uncache *u, fuse_ino_t node, const char *name)
+{
+	if (u->n == (int)(sizeof(u->item) / sizeof(*u->item)))
+		return;
+	u->item[u->n].node = node;
+	snprintf(u->item[u->n].name, sizeof(u->item[0].name), "%s",
+		 name ? name : "");
+	u->n++;
+}
+
+static void *uncache_thread(void *arg)
+{
+	struct uncache *u = arg;
+
+	for (int i = 0; i < u->n; i++)
+		if (*u->item[i].name)
+			fuse_lowlevel_notify_inval_entry(
+			    u->fs->se, u->item[i].node, u->item[i].name,
+			    strlen(u->item[i].name));
+		else
+			fuse_lowlevel_notify_inval_inode(u->fs->se,
+							 u->item[i].node, 0, 0);
+	free(u);
+	return NULL;
+}
+
+/* Drop the kernel's caches of up to two entries (a name op: the names
+ * and their directories) and an inode; parent 0 or ino 0: none. */
+static void fault_uncache(struct cfs *fs, fuse_ino_t parent, const char *name,
+			  fuse_ino_t parent2, const char *name2, fuse_ino_t ino)
+{
+	struct uncache *u = calloc(1, sizeof(*u));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!u)
+		return; /* the caches time out anyway */
+	u->fs = fs;
+	if (parent) {
+		uncache_add(u, parent, name);
+		uncache_add(u, parent, NULL); /* a listing without the name */
+	}
+	if (parent2) {
+		uncache_add(u, parent2, name2);
+		uncache_add(u, parent2, NULL);
+	}
+	if (ino)
+		uncache_add(u, ino, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, uncache_thread, u))
+		free(u);
+	pthread_attr_destroy(&attr);
 }
 
 /* Record rec (order held) and carry out an after-action; release the
@@ -287,8 +397,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* A directory is opened without a request (opendir answers ENOSYS):
 	 * an fsync of a directory costs the program one round trip, not
-	 * three.  readdir and fsyncdir open it themselves (dir_handle). */
-	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	 * three.  readdir and fsyncdir open it themselves (dir_handle).
+	 * Not with --powercut: a directory opened before a cut must fail
+	 * with EIO like a file (an fsync through it would otherwise tell
+	 * the program that entries the cut dropped are durable), so each
+	 * open is seen and has its epoch. */
+	fs->no_opendir =
+	    !fs->pc && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT);
 	/* Each write(2) must reach us when it is made, with its caller. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Writes come in the request buffer: no per-write copy or malloc. */
@@ -424,6 +539,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	inode_fd_put(p, pfd);
 	err = commit_fault(req, fs, &rec, &hit);
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, parent, name, 0, NULL, 0);
 out_reply:
 	if (err) {
 		if (in)
@@ -495,6 +612,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	inode_fd_put(in, fd);
 	inode_fd_put(np, npfd);
 	err = commit_fault(req, fs, &rec, &hit);
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, newparent, newname, 0, NULL, ino);
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -539,6 +658,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rec.result = 0; /* kept alive by the journal: its id too */
 	inode_fd_put(p, pfd);
 	err = commit_fault(req, fs, &rec, &hit);
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, parent, name, 0, NULL, 0);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -599,6 +720,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	inode_fd_put(p, pfd);
 	inode_fd_put(np, npfd);
 	err = commit_fault(req, fs, &rec, &hit);
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, parent, name, newparent, newname, 0);
 out_reply:
 	fuse_reply_err(req, -err);
 }
@@ -780,6 +903,21 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	err = order_begin(fs, &base);
 	if (err)
 		goto out_put;
+	/* A truncate rule acts on the whole request: before it, nothing of
+	 * it is applied; after it, all of it was. */
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		rec = base;
+		rec.type = TR_TRUNCATE;
+		rec.fh = h ? h->num : 0;
+		rec.len = (uint64_t)attr->st_size;
+		err = fault_before(req, fs, FOP_TRUNCATE, in, h ? h->fd : fd,
+				   NULL, in->id, 0, &hit);
+		if (err) {
+			injected(&rec, err);
+			order_append(fs, &rec);
+			goto out_end;
+		}
+	}
 	if (valid & FUSE_SET_ATTR_MODE) {
 		rec = base;
 		rec.oflags = TRA_MODE;
@@ -823,13 +961,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rec.type = TR_TRUNCATE;
 		rec.fh = h ? h->num : 0;
 		rec.len = (uint64_t)attr->st_size;
-		err = fault_before(req, fs, FOP_TRUNCATE, in, h ? h->fd : fd,
-				   NULL, in->id, 0, &hit);
-		if (err) {
-			injected(&rec, err);
-			order_append(fs, &rec);
-			goto out_end;
-		}
 		err = pc_truncate(fs, h ? h->fd : fd, attr->st_size);
 		if (err)
 			goto out_end;
@@ -838,8 +969,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (res == 0)
 			pc_resized(fs, h ? h->fd : fd, attr->st_size, false);
 		err = setattr_step(fs, &rec, res);
-		if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
-			err = fault_act(req, fs, &hit);
 		if (err)
 			goto out_end;
 	}
@@ -871,6 +1000,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = setattr_step(fs, &rec, res);
 	}
 out_end:
+	/* As commit_fault(): an after-action acts on the op's outcome. */
+	if (hit.action != FA_NONE && hit.when == FW_AFTER) {
+		res = fault_act(req, fs, &hit);
+		if (res && fault_masked(&hit, err))
+			fault_uncache(fs, 0, NULL, 0, NULL, ino);
+		err = res ? res : err;
+	}
 	order_end(fs);
 	if (!err && fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		err = -errno;
@@ -1080,8 +1216,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_free;
 	}
 	err = record_open(req, fs, in, h, fi->flags, req_pid(req));
-	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER)
+	if (!err && hit.action != FA_NONE && hit.when == FW_AFTER) {
 		err = fault_act(req, fs, &hit);
+		if (fault_masked(&hit, 0))
+			fault_uncache(fs, 0, NULL, 0, NULL, ino); /* O_TRUNC */
+	}
 	order_end(fs);
 	if (err)
 		goto out_free;
@@ -1154,6 +1293,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 				err = record_open(req, fs, in, h, fi->flags,
 						  rec.pid);
 		}
+		/* The rule fired on it: an after-action acts here too. */
+		if (!err && hit.action != FA_NONE && hit.when == FW_AFTER) {
+			err = fault_act(req, fs, &hit);
+			if (fault_masked(&hit, 0))
+				fault_uncache(fs, parent, name, 0, NULL, 0);
+		}
 		order_end(fs);
 		if (err)
 			goto out_free;
@@ -1185,6 +1330,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	inode_fd_put(p, pfd);
 out_commit:
 	err = commit_fault(req, fs, &rec, &hit);
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, parent, name, 0, NULL, 0);
 	if (err)
 		goto out_free;
 out_reply:
@@ -1330,6 +1477,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (append)
 			off = st.st_size;
 		err = fault_before_h(req, fs, FOP_WRITE, h, size, &hit);
+		if (err)
+			rec.flags |= TRF_INJECTED; /* errno, kill, powercut */
 		if (hit.action == FA_SHORT || hit.action == FA_TORN)
 			len = write_cut(size, off, hit.action);
 		if (!err && size)
@@ -1338,8 +1487,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			errno = -err;
 		else
 			n = write_backing(fs, h, buf, len, off);
-		if (err && hit.action == FA_ERRNO && hit.when == FW_BEFORE)
-			rec.flags |= TRF_INJECTED;
 	}
 	if (!append)
 		rec.flags &= ~TRF_APPEND;
@@ -1353,6 +1500,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	/* A torn write says it wrote everything. */
 	if (!err && hit.action == FA_TORN)
 		n = (ssize_t)size;
+	if (fault_masked(&hit, rec.result))
+		fault_uncache(fs, 0, NULL, 0, NULL, ino);
 out_reply:
 	if (err) {
 		fuse_reply_err(req, -err);

@@ -11,21 +11,50 @@
 #include <string.h>
 
 #include "core/persist.h"
+#include "core/settle.h"
 #include "core/trace.h"
 #include "harness/explore.h"
 
+/* The choice of st settled into a state hardware can leave (malloc'd,
+ * point entries), NULL when out of memory. */
+static uint8_t *settle_state(struct model *m, const struct cause_state *st)
+{
+	uint64_t n = st->point < model_nops(m) ? st->point : model_nops(m);
+	uint8_t *c = malloc(n ? n : 1);
+	size_t *list = malloc((n ? n : 1) * sizeof(*list)), nl = 0;
+	struct settle s = {0};
+
+	if (!c || !list) {
+		free(c);
+		free(list);
+		return NULL;
+	}
+	memcpy(c, st->choice, n);
+	for (uint64_t i = 0; i < n; i++)
+		if (persist_class_of(model_op(m, i)) != PC_NONE)
+			list[nl++] = i;
+	settle_choice(&s, m, st->persist, st->point, st->sector, c, list, nl);
+	settle_release(&s);
+	free(list);
+	return c;
+}
+
 void cause_apply(struct model *m, const struct cause_state *st)
 {
+	uint8_t *own = st->choice ? settle_state(m, st) : NULL;
+	const uint8_t *choice = own ? own : st->choice;
+
 	model_reset(m);
 	for (uint64_t i = 0; i < st->point && i < model_nops(m); i++) {
 		const struct model_op *op = model_op(m, i);
-		uint8_t c = st->choice ? st->choice[i] : MV_FULL;
+		uint8_t c = choice ? choice[i] : MV_FULL;
 
 		if (c == CAUSE_DROP)
 			continue;
 		model_apply_ns(m, op);
-		model_apply_node(m, op, c, st->sector);
+		model_apply_node(m, op, c & (uint8_t)~SETTLE_FORCE, st->sector);
 	}
+	free(own);
 }
 
 /* Is op related to file n (works on it, moves it, links it)? */
@@ -34,31 +63,57 @@ static bool touches(const struct model_op *op, const struct mnode *n)
 	return n && (op->node == n || op->node2 == n);
 }
 
-/* Fill before/with for a lost op: the persisted ops around it. */
+bool cause_publishes(const struct model_op *op, const struct mnode *n)
+{
+	return n && op->result >= 0 && op->node == n &&
+	       (op->type == TR_RENAME || op->type == TR_LINK);
+}
+
+/*
+ * Fill before[k] for lost op k: the first persisted op after it that
+ * needed it.  A lost entry change is needed by the next entry change of
+ * the same name or file.  Lost data (a write, a size or attribute change)
+ * is needed first by an op that gives its file a name (a rename or a
+ * link: from then on readers see the content under that name), else by a
+ * later data or size change of the same file (the loss leaves a hole).
+ * An attribute change (chmod, utimens, an xattr) persisting after a lost
+ * write exposes nothing: it is not named.
+ */
 static void relate(struct model *m, const struct cause_state *st,
 		   struct cause *out, size_t k)
 {
 	const struct model_op *lost = model_op_seq(m, out->ops[k]);
+	uint64_t data = 0;
 
 	out->before[k] = 0;
 	if (!lost || !st->choice)
 		return;
 	for (uint64_t i = out->ops[k]; i < st->point; i++) {
 		const struct model_op *op = model_op(m, i);
+		enum persist_class pc = persist_class_of(op);
 
 		if (st->choice[i] == CAUSE_DROP || !model_op_mutates(op) ||
 		    op->result < 0)
 			continue;
-		if (model_op_is_entry(lost)
-			? model_op_is_entry(op) &&
-			      ((lost->dir && op->dir == lost->dir && op->name &&
-				lost->name && !strcmp(op->name, lost->name)) ||
-			       (lost->node && op->node == lost->node))
-			: touches(op, lost->node)) {
+		if (model_op_is_entry(lost)) {
+			if (model_op_is_entry(op) &&
+			    ((lost->dir && op->dir == lost->dir && op->name &&
+			      lost->name && !strcmp(op->name, lost->name)) ||
+			     (lost->node && op->node == lost->node))) {
+				out->before[k] = op->seq;
+				return;
+			}
+			continue;
+		}
+		if (cause_publishes(op, lost->node)) {
 			out->before[k] = op->seq;
 			return;
 		}
+		if (!data && op->node == lost->node &&
+		    (pc == PC_DATA || pc == PC_SIZE))
+			data = op->seq;
 	}
+	out->before[k] = data;
 }
 
 /* The file whose fsync would have saved op: the directory for entries. */
@@ -75,12 +130,41 @@ static uint64_t owner_of(const struct model_op *op, bool *is_dir)
 	return op->id;
 }
 
-static void summarise(struct model *m, const struct cause_state *st,
-		      const uint64_t *cand, uint64_t ncand, struct cause *out)
+/* The lost ops of a state that changed something: their indices into
+ * cand (NULL: count only). */
+static uint64_t lost_ops(struct model *m, const struct cause_state *st,
+			 uint64_t *cand)
 {
-	(void)st;
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < st->point && i < model_nops(m); i++)
+		if (st->choice[i] != MV_FULL &&
+		    model_op_mutates(model_op(m, i))) {
+			if (cand)
+				cand[n] = i;
+			n++;
+		}
+	return n;
+}
+
+/* The last op at or before point that changed the tree (0: none). */
+static uint64_t last_change(struct model *m, uint64_t point)
+{
+	uint64_t p;
+
+	for (p = point < model_nops(m) ? point : model_nops(m); p > 0; p--)
+		if (model_op_mutates(model_op(m, p - 1)))
+			break;
+	return p;
+}
+
+/* Name the files the candidates' losses were on (CAUSE_MANY). */
+static void summarise(struct model *m, const uint64_t *cand, uint64_t ncand,
+		      struct cause *out)
+{
 	out->nlost = ncand;
 	out->nfiles = 0;
+	out->first_lost = ncand ? cand[0] + 1 : 0;
 	for (uint64_t i = 0; i < ncand; i++) {
 		bool dir;
 		uint64_t id = owner_of(model_op(m, cand[i]), &dir);
@@ -100,10 +184,11 @@ static void summarise(struct model *m, const struct cause_state *st,
 bool cause_matches(struct model *m, const struct cause *c,
 		   const struct cause_state *st)
 {
-	uint64_t cand[64], n = 0;
-	struct cause tmp = {0};
+	uint64_t *cand, n;
+	bool ok = true;
 
-	if (!st->choice)
+	/* a state that lost nothing is its visible state */
+	if (!st->choice || !lost_ops(m, st, NULL))
 		return c->kind == CAUSE_VISIBLE;
 	if (c->kind == CAUSE_LOST) {
 		for (size_t i = 0; i < c->nops; i++)
@@ -114,18 +199,23 @@ bool cause_matches(struct model *m, const struct cause *c,
 	}
 	if (c->kind != CAUSE_MANY)
 		return false;
-	for (uint64_t i = 0; i < st->point && n < 64; i++)
-		if (st->choice[i] != MV_FULL &&
-		    model_op_mutates(model_op(m, i)) &&
-		    model_op(m, i)->result >= 0)
-			cand[n++] = i;
-	summarise(m, st, cand, n, &tmp);
-	if (tmp.nfiles != c->nfiles)
+	/* the same as for CAUSE_LOST: it lost ops on each of c's files */
+	cand = malloc(st->point * sizeof(*cand));
+	if (!cand)
 		return false;
-	for (size_t i = 0; i < c->nfiles; i++)
-		if (tmp.files[i] != c->files[i])
-			return false;
-	return true;
+	n = lost_ops(m, st, cand);
+	for (size_t f = 0; f < c->nfiles && ok; f++) {
+		ok = false;
+		for (uint64_t i = 0; i < n && !ok; i++) {
+			bool dir;
+
+			ok = owner_of(model_op(m, cand[i]), &dir) ==
+				 c->files[f] &&
+			     dir == c->file_is_dir[f];
+		}
+	}
+	free(cand);
+	return ok;
 }
 
 /* Is op journalled (entry, size, attribute change)?  Those persist in
@@ -135,6 +225,21 @@ static bool journalled(const struct model_op *op)
 	enum persist_class c = persist_class_of(op);
 
 	return c == PC_NS || c == PC_SIZE || c == PC_ATTR;
+}
+
+/* Persist op i whole in choice, with the lost journalled ops before it
+ * (every model keeps metadata in program order).  It is forced:
+ * settling the state (core/settle.h) brings back what it needs, e.g.
+ * the earlier writes to its sectors. */
+static void persist_op(struct model *m, uint8_t *choice, uint64_t i)
+{
+	choice[i] = MV_FULL | SETTLE_FORCE;
+	if (!journalled(model_op(m, i)))
+		return;
+	for (uint64_t e = 0; e < i; e++)
+		if ((choice[e] & (uint8_t)~SETTLE_FORCE) != MV_FULL &&
+		    journalled(model_op(m, e)))
+			choice[e] = MV_FULL;
 }
 
 /* Next k-combination of 0..n-1 in idx; false after the last. */
@@ -153,38 +258,153 @@ static bool next_comb(uint64_t *idx, unsigned k, uint64_t n)
 }
 
 static bool try_state(struct model *m, const struct cause_state *st,
-		      uint8_t *choice, cause_pass_fn pass, void *ctx);
+		      uint8_t *choice, cause_pass_fn pass, void *ctx)
+{
+	struct cause_state s = {st->point, choice, st->sector, st->persist};
 
-/*
- * The state with the chosen candidates persisted whole (a journalled op
- * brings the journalled ops before it along, as every model keeps
- * metadata in program order): does it pass?
- */
+	cause_apply(m, &s);
+	return pass(ctx, m, st->point);
+}
+
+/* The state with the chosen candidates persisted whole: does it pass? */
 static bool try_set(struct model *m, const struct cause_state *st,
 		    uint8_t *choice, const uint64_t *cand, const uint64_t *idx,
 		    unsigned k, cause_pass_fn pass, void *ctx)
 {
 	memcpy(choice, st->choice, st->point);
-	for (unsigned j = 0; j < k; j++) {
-		uint64_t i = cand[idx[j]];
-
-		choice[i] = MV_FULL;
-		if (!journalled(model_op(m, i)))
-			continue;
-		for (uint64_t e = 0; e < i; e++)
-			if (choice[e] != MV_FULL && journalled(model_op(m, e)))
-				choice[e] = MV_FULL;
-	}
+	for (unsigned j = 0; j < k; j++)
+		persist_op(m, choice, cand[idx[j]]);
 	return try_state(m, st, choice, pass, ctx);
 }
 
-static bool try_state(struct model *m, const struct cause_state *st,
-		      uint8_t *choice, cause_pass_fn pass, void *ctx)
-{
-	struct cause_state s = {st->point, choice, st->sector};
+/* The search's running totals. */
+struct search {
+	struct model *m;
+	const struct cause_state *st;
+	cause_pass_fn pass;
+	void *ctx;
+	uint8_t *choice;    /* scratch choice vector (point entries) */
+	unsigned tries;	    /* states rebuilt so far */
+	unsigned max_tries; /* ... at most */
+};
 
-	cause_apply(m, &s);
-	return pass(ctx, m, st->point);
+/*
+ * The state with the candidates of the kept groups persisted, and the
+ * journalled ones only up to index jlast: does it pass?  group[j] is
+ * cand j's group (0: the journal), keep[] per group.
+ */
+static bool try_groups(struct search *s, const uint64_t *cand, uint64_t ncand,
+		       const size_t *group, const bool *keep, uint64_t jlast)
+{
+	memcpy(s->choice, s->st->choice, s->st->point);
+	for (uint64_t j = 0; j < ncand; j++)
+		if (keep[group[j]] && (group[j] || cand[j] <= jlast))
+			persist_op(s->m, s->choice, cand[j]);
+	return try_state(s->m, s->st, s->choice, s->pass, s->ctx);
+}
+
+/*
+ * Which losses does the failure depend on?  The lost ops fall in groups:
+ * the journalled ones (entry, size and attribute changes: one journal,
+ * persisted in program order, so persisting one persists those before it
+ * whatever their file) and, per file, the lost writes.  One group at a
+ * time, persist the losses of every other group still kept: when the
+ * state still passes, this group does not matter and stays lost.  The
+ * groups kept are then enough and each is needed (1-minimal), so a cause
+ * never names a file whose content the state does not depend on (a
+ * database's shared-memory index, say).  Of the journal, only the
+ * shortest prefix that still fixes the state is needed: its last op
+ * stands for it (a binary search; an earlier create comes with a
+ * rename).
+ *
+ * Compacts cand to the kept writes and that last journalled op and
+ * returns their number; *spent when the tries ran out first (then every
+ * group not yet tried is kept, and the whole journal).
+ */
+static uint64_t reduce(struct search *s, uint64_t *cand, uint64_t ncand,
+		       bool *spent)
+{
+	struct model *m = s->m;
+	uint64_t *fid = malloc(ncand * sizeof(*fid)), n = 0, jlast = UINT64_MAX;
+	size_t *group = malloc(ncand * sizeof(*group)), ng = 1, left;
+	bool *keep = malloc((ncand + 1) * sizeof(*keep)), dir;
+	uint64_t *jc = NULL, nj = 0;
+
+	*spent = false;
+	if (!fid || !group || !keep)
+		goto out_free; /* no reduction: every loss is kept */
+	keep[0] = false;
+	for (uint64_t j = 0; j < ncand; j++) {
+		const struct model_op *op = model_op(m, cand[j]);
+		size_t g;
+
+		if (journalled(op)) {
+			group[j] = 0;
+			keep[0] = true;
+			nj++;
+			continue;
+		}
+		fid[j] = owner_of(op, &dir);
+		for (g = 0; g < j && (group[g] == 0 || fid[g] != fid[j]); g++)
+			;
+		if (g < j) {
+			group[j] = group[g];
+		} else {
+			group[j] = ng;
+			keep[ng++] = true;
+		}
+	}
+	left = ng - !keep[0];
+	for (size_t g = keep[0] ? 0 : 1; g < ng && left > 1; g++) {
+		if (s->tries++ >= s->max_tries) {
+			*spent = true;
+			goto out_compact;
+		}
+		keep[g] = false;
+		if (try_groups(s, cand, ncand, group, keep, UINT64_MAX))
+			left--;
+		else
+			keep[g] = true;
+	}
+	if (keep[0] && nj > 1) {
+		/* the shortest journal prefix that fixes it: prefix lo
+		 * fails (none of it), prefix hi passes (all of it) */
+		uint64_t lo = 0, hi = nj;
+
+		jc = malloc(nj * sizeof(*jc));
+		if (!jc)
+			goto out_compact;
+		nj = 0;
+		for (uint64_t j = 0; j < ncand; j++)
+			if (!group[j])
+				jc[nj++] = cand[j];
+		while (hi - lo > 1) {
+			uint64_t mid = lo + (hi - lo) / 2;
+
+			if (s->tries++ >= s->max_tries) {
+				*spent = true;
+				goto out_compact;
+			}
+			if (try_groups(s, cand, ncand, group, keep,
+				       jc[mid - 1]))
+				hi = mid;
+			else
+				lo = mid;
+		}
+		jlast = jc[hi - 1];
+	}
+out_compact:
+	for (uint64_t j = 0; j < ncand; j++)
+		if (keep[group[j]] &&
+		    (group[j] || jlast == UINT64_MAX || cand[j] == jlast))
+			cand[n++] = cand[j];
+	ncand = n;
+out_free:
+	free(fid);
+	free(group);
+	free(keep);
+	free(jc);
+	return ncand;
 }
 
 int cause_find(struct model *m, const struct cause_state *st,
@@ -192,9 +412,9 @@ int cause_find(struct model *m, const struct cause_state *st,
 	       struct cause *out)
 {
 	struct cause_state vis = {st->point, NULL, st->sector};
-	uint64_t *cand = NULL, ncand = 0, p;
-	uint8_t *choice = NULL;
-	unsigned tries = 0;
+	struct search s = {m, st, pass, ctx, NULL, 0, max_tries};
+	uint64_t *cand = NULL, ncand;
+	bool spent = false;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -211,38 +431,41 @@ int cause_find(struct model *m, const struct cause_state *st,
 		model_goto_visible(m, 0);
 		if (!pass(ctx, m, 0))
 			return 0; /* ops[0] = 0 */
-		for (p = st->point; p > 0; p--)
-			if (model_op_mutates(model_op(m, p - 1)) &&
-			    model_op(m, p - 1)->result >= 0)
-				break;
-		out->ops[0] = p;
+		out->ops[0] = last_change(m, st->point);
 		return 0;
 	}
 	if (!st->choice)
 		return 0;
-	choice = malloc(st->point ? st->point : 1);
+	s.choice = malloc(st->point ? st->point : 1);
 	cand = malloc((st->point ? st->point : 1) * sizeof(*cand));
-	if (!choice || !cand) {
+	if (!s.choice || !cand) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	for (uint64_t i = 0; i < st->point; i++)
-		if (st->choice[i] != MV_FULL &&
-		    model_op_mutates(model_op(m, i)) &&
-		    model_op(m, i)->result >= 0)
-			cand[ncand++] = i;
+	ncand = lost_ops(m, st, cand);
+	if (!ncand) {
+		/* it lost nothing, so it is its visible state, which passed:
+		 * the checker's verdict is not repeatable */
+		out->kind = CAUSE_UNSTABLE;
+		goto out_free;
+	}
+	ncand = reduce(&s, cand, ncand, &spent);
+	if (spent) {
+		out->unminimised = true;
+		goto summary;
+	}
 	/* sets of 1, 2, then 3 candidates (3 only when there are few) */
-	for (unsigned k = 1; k <= 3 && ret == 0; k++) {
+	for (unsigned k = 1; k <= 3; k++) {
 		uint64_t idx[3] = {0, 1, 2};
 
 		if (k > ncand || (k == 3 && ncand > 16))
 			break;
 		for (;;) {
-			if (tries++ >= max_tries) {
+			if (s.tries++ >= max_tries) {
 				out->unminimised = true;
 				goto summary;
 			}
-			if (try_set(m, st, choice, cand, idx, k, pass, ctx)) {
+			if (try_set(m, st, s.choice, cand, idx, k, pass, ctx)) {
 				out->kind = CAUSE_LOST;
 				out->nops = k;
 				for (unsigned j = 0; j < k; j++) {
@@ -254,26 +477,64 @@ int cause_find(struct model *m, const struct cause_state *st,
 			if (!next_comb(idx, k, ncand))
 				break;
 		}
+		out->depth = k;
 	}
 summary:
 	/* no small set: summarise where the losses were */
 	out->kind = CAUSE_MANY;
-	summarise(m, st, cand, ncand, out);
+	summarise(m, cand, ncand, out);
 	goto out_free;
 found:
 	for (size_t k = 0; k < out->nops; k++)
 		relate(m, st, out, k);
 out_free:
-	out->tries = tries + 1;
-	free(choice);
+	out->tries = s.tries + 1;
+	free(s.choice);
 	free(cand);
 	return ret;
+}
+
+int cause_try(struct model *m, const struct cause_state *st,
+	      const uint64_t *seqs, size_t n, cause_pass_fn pass, void *ctx,
+	      struct cause *out)
+{
+	uint8_t *choice;
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	out->point = st->point;
+	out->kind = CAUSE_UNKNOWN;
+	if (!st->choice || !n || n > CAUSE_MAX_OPS)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!seqs[i] || seqs[i] > st->point ||
+		    st->choice[seqs[i] - 1] == MV_FULL)
+			return 0;
+	choice = malloc(st->point);
+	if (!choice)
+		return -ENOMEM;
+	memcpy(choice, st->choice, st->point);
+	for (size_t i = 0; i < n; i++)
+		persist_op(m, choice, seqs[i] - 1);
+	ok = try_state(m, st, choice, pass, ctx);
+	free(choice);
+	out->tries = 1;
+	if (!ok)
+		return 0;
+	out->kind = CAUSE_LOST;
+	out->nops = n;
+	for (size_t i = 0; i < n; i++) {
+		out->ops[i] = seqs[i];
+		out->how[i] = st->choice[seqs[i] - 1];
+		relate(m, st, out, i);
+	}
+	return 1;
 }
 
 int cause_summary(struct model *m, const struct cause_state *st,
 		  struct cause *out)
 {
-	uint64_t *cand, ncand = 0;
+	uint64_t *cand, ncand;
 
 	memset(out, 0, sizeof(*out));
 	out->point = st->point;
@@ -283,12 +544,13 @@ int cause_summary(struct model *m, const struct cause_state *st,
 	cand = malloc((st->point ? st->point : 1) * sizeof(*cand));
 	if (!cand)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < st->point; i++)
-		if (st->choice[i] != MV_FULL &&
-		    model_op_mutates(model_op(m, i)) &&
-		    model_op(m, i)->result >= 0)
-			cand[ncand++] = i;
-	if (ncand == 1) {
+	ncand = lost_ops(m, st, cand);
+	if (ncand == 0) {
+		/* it lost nothing: it is its visible state */
+		out->kind = CAUSE_VISIBLE;
+		out->nops = 1;
+		out->ops[0] = last_change(m, st->point);
+	} else if (ncand == 1) {
 		/* one lost op: it is the cause */
 		out->kind = CAUSE_LOST;
 		out->nops = 1;
@@ -298,7 +560,7 @@ int cause_summary(struct model *m, const struct cause_state *st,
 	} else {
 		out->kind = CAUSE_MANY;
 		out->unminimised = true;
-		summarise(m, st, cand, ncand, out);
+		summarise(m, cand, ncand, out);
 	}
 	free(cand);
 	return 0;

@@ -21,12 +21,15 @@
  * exposed a bad version by itself (a truncate before the write, a mark
  * before the data was written), and the cause names the op that did.
  *
- * The hint is chosen from the shape of the cause: a write lost while a
- * rename of its file persisted ("fsync F before renaming it"), a lost
- * directory entry change ("fsync the directory after the rename"), an
- * in-place update ("write a temp file and rename it"), data not durable
- * at a mark ("fsync F before marking"), a mark before the data left the
- * program ("flush and fsync before acknowledging").
+ * The hint is chosen from the shape of the cause (harness/explain): lost
+ * data of a file that a rename or link later published ("fsync F before
+ * renaming it", "... before linking it"), a lost directory entry change
+ * ("fsync the directory after the rename"), data not durable at a mark
+ * ("fsync F before acknowledging"), an append ("make readers drop a torn
+ * tail"), an update of a file that existed before ("this updates F in
+ * place"), a file deleted and created again ("write a temp file and
+ * rename it"), a mark before the data left the program ("flush and fsync
+ * before acknowledging").
  */
 #ifndef CRASHFS_CAUSE_H
 #define CRASHFS_CAUSE_H
@@ -36,16 +39,26 @@
 #include <stdint.h>
 
 #include "core/model.h"
+#include "core/persist.h"
 
 #define CAUSE_DROP 0xff /* choice: the op did not persist */
 #define CAUSE_MAX_OPS 4 /* ops named by one cause */
 
-/* A state to explain: ops 1..point, choice[i] for op seq i + 1. */
+/*
+ * A state to explain: ops 1..point, choice[i] for op seq i + 1.  Every
+ * state built from it is first settled (core/settle.h): what real
+ * hardware cannot leave is never checked, and persisting an op back
+ * brings back what it needs (the earlier changes to its sectors, the
+ * journal before it, under persist's model what rides with a rename).
+ */
 struct cause_state {
 	uint64_t point;	       /* crash point (seq of the last op made) */
 	const uint8_t *choice; /* point entries: enum model_variant or
 				   CAUSE_DROP; NULL: all persisted (visible) */
 	uint32_t sector;       /* sector size for torn variants */
+	const struct persist *persist; /* the state's model's facts (not
+					   owned); NULL: the physical rules
+					   only */
 };
 
 enum cause_kind {
@@ -55,6 +68,9 @@ enum cause_kind {
 				   files[] names where the losses were */
 	CAUSE_UNKNOWN,	   /* not searched (budget spent) */
 	CAUSE_TIMEOUT,	   /* not searched: the checker timed out */
+	CAUSE_UNSTABLE,	   /* the state lost nothing, yet failed while
+				   its visible state passed: the checker
+				   does not give the same verdict twice */
 };
 
 struct cause {
@@ -71,16 +87,22 @@ struct cause {
 	size_t nfiles;			 /* CAUSE_MANY: files with losses */
 	uint64_t files[CAUSE_MAX_OPS];	 /* their trace ids (the directory
 					   for lost entry changes) */
+	uint64_t first_lost;		 /* CAUSE_MANY: the earliest of
+					   the ops (seq) */
 	bool file_is_dir[CAUSE_MAX_OPS]; /* files[i] lost entries */
 	unsigned tries;			 /* states the search rebuilt */
+	unsigned depth;	  /* CAUSE_MANY: every set of up to this many of
+			     the files' lost ops was tried */
 	bool unminimised; /* CAUSE_MANY: the search ran out of tries, a
 			   smaller set of ops may fix the state */
 };
 
 /*
  * Would persisting cause c's ops fix a state with this choice vector as
- * well?  (All of c's ops are lost in it, or for CAUSE_MANY the same files
- * lost ops.)  Used to attribute failures without searching each one.
+ * well?  (All of c's ops are lost in it, or for CAUSE_MANY it lost ops on
+ * each of c's files; a state that lost nothing is its visible state and
+ * matches a CAUSE_VISIBLE.)  Used to attribute failures without
+ * searching each one.
  */
 bool cause_matches(struct model *m, const struct cause *c,
 		   const struct cause_state *st);
@@ -104,8 +126,20 @@ int cause_find(struct model *m, const struct cause_state *st,
 	       struct cause *out);
 
 /*
+ * Would persisting the ops seqs[0..n) (with the journalled ops before
+ * them) fix state st?  One rebuild.  Returns 1 and fills out as a
+ * CAUSE_LOST of those ops when it does, 0 when it does not (or when one
+ * of them was not lost), -ENOMEM.  For a failure that looks like a cause
+ * already found at another op (the same unlink at the next commit).
+ */
+int cause_try(struct model *m, const struct cause_state *st,
+	      const uint64_t *seqs, size_t n, cause_pass_fn pass, void *ctx,
+	      struct cause *out);
+
+/*
  * Without any search: summarise a crash state's losses as a CAUSE_MANY
- * (unminimised).  For failures beyond the search budget.  0 or -errno.
+ * (unminimised), a CAUSE_LOST when it lost one op, a CAUSE_VISIBLE when it
+ * lost none.  For failures beyond the search budget.  0 or -errno.
  */
 int cause_summary(struct model *m, const struct cause_state *st,
 		  struct cause *out);
@@ -113,6 +147,10 @@ int cause_summary(struct model *m, const struct cause_state *st,
 /* For a visible failure of --durable: the op that first gave path its
  * final version after crash point `from` (0 if none). */
 uint64_t cause_final_writer(struct model *m, const char *path, uint64_t from);
+
+/* Does op give file n a (new) name: a rename of n, a link to n?  From then
+ * on readers see n's content under that name. */
+bool cause_publishes(const struct model_op *op, const struct mnode *n);
 
 /* "write #5 to config.json.tmp (3 bytes at 0)", paths as at that moment. */
 void cause_describe_op(struct model *m, uint64_t seq, char *buf, size_t len);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/checksrv.h"
 #include "harness/materialize.h"
 #include "harness/workload.h"
 
@@ -35,16 +36,36 @@ struct slot_marks {
 	struct stat st; /* the file as left after writing them */
 };
 
-/* One slot: a directory, the state in it and the checker running there. */
+/* The checker's environment: crashfs's own with CRASHFS_STATE,
+ * CRASHFS_MARKS, CRASHFS_POINT (per-state checkers), CRASHFS_JOB and
+ * CRASHFS_SCENARIO_DIR set. */
+struct checker_env {
+	char *own[5]; /* the variables set here, owned */
+	char **envp;  /* them, then environ's others (not owned) */
+};
+
+/*
+ * One slot: a directory, the state in it and the checker running there.
+ * A per-state checker's state is dir/state, its marks dir/marks; a
+ * checker server's are dir/<gen>/state and dir/<gen>/marks, and dir/<gen>
+ * is renamed to dir/<gen + 1> before each state, so that no two states
+ * have the same path (a server that remembers something by path cannot
+ * mistake one state for another).
+ */
 struct slot {
-	struct materializer *mt; /* writes the state into dir/state */
-	struct slot_marks marks; /* dir/marks */
-	pid_t pid;		 /* 0: slot free */
+	struct materializer *mt; /* writes the state into its directory */
+	struct slot_marks marks; /* its marks file */
+	pid_t pid;		 /* per-state checker, 0: slot free */
 	int pidfd;		 /* -1: none (poll falls back to a tick) */
 	double deadline;	 /* kill the checker after this */
-	char dir[4096];		 /* slot directory: state/ out marks */
+	char dir[4096];		 /* slot directory */
+	unsigned job;		 /* CRASHFS_JOB */
 	size_t state;		 /* the caller's index of the state */
 	uint64_t point;		 /* crash point */
+	struct checksrv *srv;	 /* its checker server, NULL: none yet */
+	struct checker_env env;	 /* the server's environment */
+	unsigned long gen;	 /* the state's directory is dir/<gen> */
+	bool busy;		 /* the server is checking a state */
 };
 
 struct checker_pool {
@@ -54,6 +75,9 @@ struct checker_pool {
 	struct slot cause; /* checker_run_now()'s slot */
 	size_t *mark_off;  /* byte offset of mark i in a marks file, i <=
 			      checks_nmarks() (NULL: not computed yet) */
+	int error;	   /* a setup error (-errno), 0: none */
+	char errmsg[1024]; /* ... in words */
+	char *last;	   /* what checker_run_now()'s checker said */
 };
 
 static double now(void)
@@ -64,16 +88,11 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The checker's environment: crashfs's own with CRASHFS_STATE,
- * CRASHFS_MARKS, CRASHFS_POINT and CRASHFS_SCENARIO_DIR set. */
-struct checker_env {
-	char *own[4]; /* the variables set here, owned */
-	char **envp;  /* them, then environ's others (not owned) */
-};
+#define NOWN ((int)(sizeof(((struct checker_env *)0)->own) / sizeof(char *)))
 
 static void free_env(struct checker_env *e)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NOWN; i++)
 		free(e->own[i]);
 	free(e->envp);
 	memset(e, 0, sizeof(*e));
@@ -94,35 +113,53 @@ static char *env_var(const char *fmt, ...)
 	return n < 0 ? NULL : v;
 }
 
-static int env_for(struct checker_pool *p, const char *state_dir,
-		   const char *marks, uint64_t point, struct checker_env *e)
+/* The environment of slot s's checker; a server's (state_dir NULL) has
+ * no CRASHFS_STATE, CRASHFS_MARKS or CRASHFS_POINT: they come with each
+ * request. */
+static int env_for(struct checker_pool *p, struct slot *s,
+		   const char *state_dir, const char *marks, uint64_t point,
+		   struct checker_env *e)
 {
 	extern char **environ;
 	const char *sdir = p->o.scenario_dir;
 	size_t n = 0, k = 0;
+	bool oom;
 
 	memset(e, 0, sizeof(*e));
 	while (environ[n])
 		n++;
-	e->own[0] = env_var("CRASHFS_STATE=%s", state_dir);
-	e->own[1] = env_var("CRASHFS_MARKS=%s", marks);
-	e->own[2] = env_var("CRASHFS_POINT=%llu", (unsigned long long)point);
-	if (sdir)
-		e->own[3] = env_var("CRASHFS_SCENARIO_DIR=%s", sdir);
-	e->envp = calloc(n + 5, sizeof(*e->envp));
-	if (!e->own[0] || !e->own[1] || !e->own[2] || (sdir && !e->own[3]) ||
-	    !e->envp) {
+	e->own[0] = env_var("CRASHFS_JOB=%u", s->job);
+	oom = !e->own[0];
+	if (sdir) {
+		e->own[1] = env_var("CRASHFS_SCENARIO_DIR=%s", sdir);
+		oom = oom || !e->own[1];
+	}
+	if (state_dir) {
+		e->own[2] = env_var("CRASHFS_STATE=%s", state_dir);
+		e->own[3] = env_var("CRASHFS_MARKS=%s", marks);
+		e->own[4] =
+		    env_var("CRASHFS_POINT=%llu", (unsigned long long)point);
+		oom = oom || !e->own[2] || !e->own[3] || !e->own[4];
+	}
+	e->envp = calloc(n + NOWN + 1, sizeof(*e->envp));
+	if (oom || !e->envp) {
 		free_env(e);
 		return -ENOMEM;
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NOWN; i++)
 		if (e->own[i])
 			e->envp[k++] = e->own[i];
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strcspn(environ[i], "=") + 1;
 		bool shadowed = false;
 
-		for (int j = 0; j < 4 && !shadowed; j++)
+		/* every CRASHFS_ variable a checker gets is set here */
+		if (!strncmp(environ[i], "CRASHFS_", 8) &&
+		    (!strncmp(environ[i], "CRASHFS_STATE=", 14) ||
+		     !strncmp(environ[i], "CRASHFS_MARKS=", 14) ||
+		     !strncmp(environ[i], "CRASHFS_POINT=", 14)))
+			continue;
+		for (int j = 0; j < NOWN && !shadowed; j++)
 			shadowed =
 			    e->own[j] && !strncmp(e->own[j], environ[i], len);
 		if (!shadowed)
@@ -223,23 +260,27 @@ out_close:
 }
 
 /*
- * Write the model's current state and the marks file into slot s.  The
- * checker may have changed the previous state (SQLite recovers its
- * journal): the materializer removes what it changed and rewrites that,
- * with the ops that differ from the previous state.
+ * Write the model's current state and the marks file into base/state and
+ * base/marks of slot s.  The checker may have changed the previous state
+ * (SQLite recovers its journal): the materializer removes what it
+ * changed and rewrites that, with the ops that differ from the previous
+ * state.
  */
-static int prepare_slot(struct checker_pool *p, struct slot *s, struct model *m,
-			uint64_t upto, char *state_dir, char *marks, size_t len)
+static int prepare_slot(struct checker_pool *p, struct slot *s,
+			const char *base, struct model *m, uint64_t upto,
+			char *state_dir, char *marks, size_t len)
 {
 	char err[256];
 	int rc;
 
-	snprintf(state_dir, len, "%s/state", s->dir);
-	snprintf(marks, len, "%s/marks", s->dir);
+	snprintf(state_dir, len, "%s/state", base);
+	snprintf(marks, len, "%s/marks", base);
 	if (!s->mt) {
 		s->mt = materialize_new(state_dir, err, sizeof(err));
 		if (!s->mt)
 			return -errno;
+		materialize_set_flags(s->mt,
+				      p->o.privileged ? MT_PRIVILEGED : 0);
 		materialize_watch(
 		    s->mt); /* else every state is written whole */
 	} else if ((rc = materialize_reclaim(s->mt)) < 0) {
@@ -249,6 +290,26 @@ static int prepare_slot(struct checker_pool *p, struct slot *s, struct model *m,
 	if (rc < 0)
 		return rc;
 	return write_marks(p, &s->marks, marks, upto);
+}
+
+/* A checker server's slot: move dir/<gen> to dir/<gen + 1> (the
+ * materializer works through descriptors, and watches nothing above the
+ * state) and write the state there.  The new name goes to base. */
+static int prepare_gen(struct checker_pool *p, struct slot *s, struct model *m,
+		       uint64_t upto, char *base, char *state_dir, char *marks,
+		       size_t len)
+{
+	char old[4200];
+
+	snprintf(old, sizeof(old), "%s/%lu", s->dir, s->gen);
+	snprintf(base, len, "%s/%lu", s->dir, ++s->gen);
+	if (!s->mt) {
+		if (mkdir(base, 0755) && errno != EEXIST)
+			return -errno;
+	} else if (rename(old, base)) {
+		return -errno;
+	}
+	return prepare_slot(p, s, base, m, upto, state_dir, marks, len);
 }
 
 static char *read_output(const char *path)
@@ -272,8 +333,9 @@ static char *read_output(const char *path)
  * copying crashfs's page tables, tens of MiB for a long trace, only for
  * exec to throw them away was most of the cost of a state.
  */
-static pid_t spawn_checker(struct checker_pool *p, const char *state_dir,
-			   const char *marks, const char *out, uint64_t point)
+static pid_t spawn_checker(struct checker_pool *p, struct slot *s,
+			   const char *state_dir, const char *marks,
+			   const char *out, uint64_t point)
 
 {
 	char *argv[] = {"sh", "-c", (char *)p->o.cmd, NULL};
@@ -295,7 +357,7 @@ static pid_t spawn_checker(struct checker_pool *p, const char *state_dir,
 		close(fd);
 		return rc;
 	}
-	rc = env_for(p, state_dir, marks, point, &e);
+	rc = env_for(p, s, state_dir, marks, point, &e);
 	if (rc < 0)
 		goto out_close;
 	sigemptyset(&dfl);
@@ -330,10 +392,65 @@ out_close:
 	return pid;
 }
 
+/* Record the pool's first setup error; returns it. */
+static int pool_fail(struct checker_pool *p, int err, const char *msg)
+{
+	if (!p->error) {
+		p->error = err < 0 ? err : -EIO;
+		snprintf(p->errmsg, sizeof(p->errmsg), "%s", msg);
+	}
+	return p->error;
+}
+
+/* A slot directory, and its server when the pool has servers. */
+static int init_slot(struct checker_pool *p, struct slot *s, const char *name,
+		     unsigned job, char *err, size_t errlen)
+{
+	char errfile[4200];
+	struct checksrv_opts so = {
+	    .cmd = p->o.cmd,
+	    .cwd = s->dir,
+	    .errfile = errfile,
+	    .timeout = p->o.timeout,
+	    .output_max = CHECKER_OUTPUT_MAX,
+	};
+
+	snprintf(s->dir, sizeof(s->dir), "%s/%s", p->o.dir, name);
+	s->job = job;
+	if (mkdir(s->dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create '%s': %s", s->dir,
+			 strerror(errno));
+		return -errno;
+	}
+	if (!p->o.server)
+		return 0;
+	if (strpbrk(s->dir, "\t\n")) {
+		snprintf(err, errlen,
+			 "'%s' holds a tab or a newline, which the checker "
+			 "server's requests cannot carry",
+			 s->dir);
+		return -EINVAL;
+	}
+	snprintf(errfile, sizeof(errfile), "%s/server.err", s->dir);
+	if (env_for(p, s, NULL, NULL, 0, &s->env) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	so.envp = s->env.envp;
+	s->srv = checksrv_new(&so);
+	if (!s->srv) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct checker_pool *checker_pool_new(const struct checker_opts *o, char *err,
 				      size_t errlen)
 {
 	struct checker_pool *p = calloc(1, sizeof(*p));
+	char name[16];
+	int rc = 0;
 
 	if (!p) {
 		snprintf(err, errlen, "%s", strerror(errno));
@@ -343,21 +460,26 @@ struct checker_pool *checker_pool_new(const struct checker_opts *o, char *err,
 	p->nslots = o->jobs ? o->jobs : 1;
 	if (p->nslots > CHECKER_MAX_JOBS)
 		p->nslots = CHECKER_MAX_JOBS;
-	for (unsigned i = 0; i < p->nslots; i++) {
-		snprintf(p->slots[i].dir, sizeof(p->slots[i].dir), "%s/%u",
-			 o->dir, i);
-		if (mkdir(p->slots[i].dir, 0755) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			snprintf(err, errlen, "cannot create '%s': %s",
-				 p->slots[i].dir, strerror(e));
-			free(p);
-			errno = e;
-			return NULL;
-		}
+	for (unsigned i = 0; i < p->nslots && !rc; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		rc = init_slot(p, &p->slots[i], name, i, err, errlen);
 	}
-	snprintf(p->cause.dir, sizeof(p->cause.dir), "%s/cause", o->dir);
+	if (!rc)
+		rc = init_slot(p, &p->cause, "cause", p->nslots, err, errlen);
+	if (rc < 0) {
+		checker_pool_free(&p);
+		errno = -rc;
+		return NULL;
+	}
 	return p;
+}
+
+static void report(struct checker_pool *p, struct checker_fail *f)
+{
+	if (p->o.done)
+		p->o.done(p->o.ctx, f);
+	else
+		free(f->output);
 }
 
 /* Hand a finished job's verdict to the caller, unless it passed. */
@@ -378,14 +500,11 @@ static void finished(struct checker_pool *p, struct slot *s, int status,
 			     p->o.timeout) < 0)
 			f.output = NULL;
 	}
-	if (p->o.done)
-		p->o.done(p->o.ctx, &f);
-	else
-		free(f.output);
+	report(p, &f);
 }
 
-/* Wait for one running job to end (or for all with all = true). */
-static void reap(struct checker_pool *p, bool all)
+/* Wait for one running per-state checker to end (or for all). */
+static void reap_procs(struct checker_pool *p, bool all)
 {
 	for (;;) {
 		struct pollfd pf[CHECKER_MAX_JOBS];
@@ -424,28 +543,130 @@ static void reap(struct checker_pool *p, bool all)
 	}
 }
 
+/*
+ * Take a server's answer if it is in.  Returns true when the slot is
+ * free again (answered, or a setup error, which the pool keeps).
+ */
+static bool step_server(struct checker_pool *p, struct slot *s)
+{
+	struct checksrv_answer a;
+	struct checker_fail f = {.state = s->state, .point = s->point};
+	int rc = checksrv_step(s->srv, &a);
+
+	if (rc == 0)
+		return false;
+	s->busy = false;
+	if (rc < 0) {
+		pool_fail(p, rc, checksrv_error(s->srv));
+		return true;
+	}
+	if (a.pass)
+		return true;
+	f.timed_out = a.timed_out;
+	f.output = a.output;
+	report(p, &f);
+	return true;
+}
+
+/* Wait for one server to answer (or for all); returns early on a setup
+ * error or an interrupt. */
+static void reap_servers(struct checker_pool *p, bool all)
+{
+	for (;;) {
+		struct pollfd pf[CHECKER_MAX_JOBS];
+		double next = now() + 0.05;
+		unsigned n = 0;
+		bool any = false;
+
+		if (workload_interrupted()) {
+			pool_fail(p, -EINTR, "interrupted");
+			return;
+		}
+		for (unsigned i = 0; i < p->nslots && !p->error; i++) {
+			struct slot *s = &p->slots[i];
+
+			if (!s->busy)
+				continue;
+			if (step_server(p, s)) {
+				any = true;
+				continue;
+			}
+			pf[n].fd = checksrv_fd(s->srv);
+			pf[n].events = POLLIN;
+			n++;
+			if (checksrv_deadline(s->srv) < next)
+				next = checksrv_deadline(s->srv);
+		}
+		if (p->error || !n || (any && !all))
+			return;
+		next -= now();
+		poll(pf, n, next > 0 ? (int)(next * 1000) + 1 : 0);
+	}
+}
+
+static void reap(struct checker_pool *p, bool all)
+{
+	if (p->o.server)
+		reap_servers(p, all);
+	else
+		reap_procs(p, all);
+}
+
+static bool slot_free(const struct slot *s)
+{
+	return !s->pid && !s->busy;
+}
+
 static struct slot *free_slot(struct checker_pool *p)
 {
 	for (;;) {
 		for (unsigned i = 0; i < p->nslots; i++)
-			if (!p->slots[i].pid)
+			if (slot_free(&p->slots[i]))
 				return &p->slots[i];
 		reap(p, false);
+		if (p->error)
+			return NULL;
 	}
 }
 
-int checker_start(struct checker_pool *p, struct model *m, size_t state,
-		  uint64_t point, uint64_t upto)
+/* Hand the model's current state to slot s's server. */
+static int ask_server(struct checker_pool *p, struct slot *s, struct model *m,
+		      const char *id, uint64_t point, uint64_t upto)
 {
-	struct slot *s = free_slot(p);
+	char base[4200], state_dir[4200], marks[4200];
+	struct checksrv_req req = {state_dir, marks, point, id, base};
+	int rc;
+
+	rc = prepare_gen(p, s, m, upto, base, state_dir, marks,
+			 sizeof(state_dir));
+	if (rc < 0)
+		return rc;
+	rc = checksrv_ask(s->srv, &req);
+	if (rc < 0)
+		return pool_fail(p, rc, checksrv_error(s->srv));
+	s->busy = true;
+	return 0;
+}
+
+int checker_start(struct checker_pool *p, struct model *m, size_t state,
+		  const char *id, uint64_t point, uint64_t upto)
+{
+	struct slot *s = p->error ? NULL : free_slot(p);
 	char state_dir[4200], marks[4200], out[4200];
 	int rc;
 
-	rc = prepare_slot(p, s, m, upto, state_dir, marks, sizeof(state_dir));
+	if (!s)
+		return p->error;
+	s->state = state;
+	s->point = point;
+	if (p->o.server)
+		return ask_server(p, s, m, id, point, upto);
+	rc = prepare_slot(p, s, s->dir, m, upto, state_dir, marks,
+			  sizeof(state_dir));
 	if (rc < 0)
 		return rc;
 	snprintf(out, sizeof(out), "%s/out", s->dir);
-	s->pid = spawn_checker(p, state_dir, marks, out, point);
+	s->pid = spawn_checker(p, s, state_dir, marks, out, point);
 	if (s->pid <= 0) {
 		rc = s->pid < 0 ? s->pid : -ECHILD;
 		s->pid = 0;
@@ -453,14 +674,60 @@ int checker_start(struct checker_pool *p, struct model *m, size_t state,
 	}
 	s->pidfd = syscall(SYS_pidfd_open, s->pid, 0);
 	s->deadline = now() + p->o.timeout;
-	s->state = state;
-	s->point = point;
 	return 0;
 }
 
-void checker_wait(struct checker_pool *p)
+int checker_wait(struct checker_pool *p)
 {
-	reap(p, true);
+	if (!p->error)
+		reap(p, true);
+	/* a server that answered its last state twice, or died after it */
+	for (unsigned i = 0; i < p->nslots && !p->error; i++) {
+		struct checksrv *srv = p->slots[i].srv;
+		int rc = srv ? checksrv_quiet(srv) : 0;
+
+		if (rc < 0)
+			pool_fail(p, rc, checksrv_error(srv));
+	}
+	return p->error;
+}
+
+/* checker_run_now() with the cause slot's server. */
+static bool run_now_server(struct checker_pool *p, struct model *m,
+			   uint64_t point, uint64_t upto)
+{
+	struct slot *s = &p->cause;
+	struct checksrv_answer a;
+	char id[64];
+	int rc;
+
+	snprintf(id, sizeof(id), "cause-%lu", s->gen + 1);
+	if (ask_server(p, s, m, id, point, upto) < 0)
+		return false;
+	for (;;) {
+		struct pollfd pf = {.fd = checksrv_fd(s->srv),
+				    .events = POLLIN};
+		double left = checksrv_deadline(s->srv) - now();
+
+		rc = checksrv_step(s->srv, &a);
+		if (rc)
+			break;
+		if (workload_interrupted()) {
+			pool_fail(p, -EINTR, "interrupted");
+			return false;
+		}
+		if (left > 0.05)
+			left = 0.05;
+		poll(&pf, 1, left > 0 ? (int)(left * 1000) + 1 : 0);
+	}
+	s->busy = false;
+	if (rc < 0) {
+		pool_fail(p, rc, checksrv_error(s->srv));
+		return false;
+	}
+	free(p->last);
+	p->last = a.output;
+	return a.pass;
 }
 
 bool checker_run_now(struct checker_pool *p, struct model *m, uint64_t point,
@@ -471,12 +738,15 @@ bool checker_run_now(struct checker_pool *p, struct model *m, uint64_t point,
 	int status = 0;
 	pid_t pid;
 
-	mkdir(p->cause.dir, 0755);
-	if (prepare_slot(p, &p->cause, m, upto, state, marks, sizeof(state)) <
-	    0)
+	if (p->error)
+		return false;
+	if (p->o.server)
+		return run_now_server(p, m, point, upto);
+	if (prepare_slot(p, &p->cause, p->cause.dir, m, upto, state, marks,
+			 sizeof(state)) < 0)
 		return false;
 	snprintf(out, sizeof(out), "%s/out", p->cause.dir);
-	pid = spawn_checker(p, state, marks, out, point);
+	pid = spawn_checker(p, &p->cause, state, marks, out, point);
 	if (pid <= 0)
 		return false;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -488,12 +758,38 @@ bool checker_run_now(struct checker_pool *p, struct model *m, uint64_t point,
 		usleep(1000);
 	}
 	kill(-pid, SIGKILL);
+	free(p->last);
+	p->last = read_output(out);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+const char *checker_last_output(const struct checker_pool *p)
+{
+	return p->last ? p->last : "";
 }
 
 unsigned checker_timeout(const struct checker_pool *p)
 {
 	return p->o.timeout;
+}
+
+const char *checker_error(const struct checker_pool *p)
+{
+	return p && p->error ? p->errmsg : NULL;
+}
+
+static void free_slot_res(struct slot *s)
+{
+	/* checkers still running are killed, their verdicts dropped */
+	if (s->pid) {
+		kill(-s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		if (s->pidfd >= 0)
+			close(s->pidfd);
+	}
+	checksrv_free(&s->srv, 1.0);
+	free_env(&s->env);
+	materialize_free(&s->mt);
 }
 
 void checker_pool_free(struct checker_pool **pp)
@@ -502,20 +798,15 @@ void checker_pool_free(struct checker_pool **pp)
 
 	if (!p)
 		return;
-	/* checkers still running are killed, their verdicts dropped */
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct slot *s = &p->slots[i];
-
-		if (s->pid) {
-			kill(-s->pid, SIGKILL);
-			waitpid(s->pid, NULL, 0);
-			if (s->pidfd >= 0)
-				close(s->pidfd);
-		}
-		materialize_free(&s->mt);
-	}
-	materialize_free(&p->cause.mt);
+	/* servers get end of file together, then a second to exit */
+	for (unsigned i = 0; i < p->nslots; i++)
+		checksrv_hangup(p->slots[i].srv);
+	checksrv_hangup(p->cause.srv);
+	for (unsigned i = 0; i < p->nslots; i++)
+		free_slot_res(&p->slots[i]);
+	free_slot_res(&p->cause);
 	free(p->mark_off);
+	free(p->last);
 	free(p);
 	*pp = NULL;
 }

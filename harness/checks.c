@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "core/trace.h"
+#include "core/util.h"
 
 #define V_ABSENT 0 /* version hash of an absent path */
 
@@ -99,20 +100,22 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	const struct strv *lists[SCN_NCHECKS] = {atomic, durable, NULL};
 	size_t nops = model_nops(m);
 
+	size_t nm = 0;
+
 	if (!c)
+		goto out_oom;
+	/* counted first: growing the array by one per mark was quadratic */
+	for (size_t i = 0; i < nops; i++)
+		nm += model_op(m, i)->type == TR_MARK;
+	c->marks = nm ? malloc(nm * sizeof(*c->marks)) : NULL;
+	if (nm && !c->marks)
 		goto out_oom;
 	for (size_t i = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
 		if (op->type == TR_MARK) {
-			struct check_mark *mk =
-			    realloc(c->marks, (c->nmarks + 1) * sizeof(*mk));
-
-			if (!mk)
-				goto out_oom;
-			c->marks = mk;
-			mk[c->nmarks].seq = op->seq;
-			mk[c->nmarks++].text = op->name ? op->name : "";
+			c->marks[c->nmarks].seq = op->seq;
+			c->marks[c->nmarks++].text = op->name ? op->name : "";
 		}
 		c->last_seq = op->seq;
 	}
@@ -141,6 +144,12 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	for (size_t i = 0, mk = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
+		if (util_stopping()) {
+			snprintf(err, errlen, "interrupted");
+			checks_free(&c);
+			errno = EINTR;
+			return NULL;
+		}
 		model_apply_ns(m, op);
 		model_apply_node(m, op, MV_FULL, 0);
 		if (op->type != TR_MARK)
@@ -189,6 +198,33 @@ static bool legal(const struct cpath *p, uint64_t v)
 	return bsearch(&v, p->legal, p->nlegal, sizeof(v), cmp_u64) != NULL;
 }
 
+/* The --durable half of checks_eval(). */
+static uint32_t durable(struct checks *c, struct model *m, uint64_t point,
+			struct check_why *why)
+{
+	uint32_t failed = 0;
+
+	if (point < checks_durable_from(c))
+		return 0;
+	for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
+		const struct cpath *p = &c->paths[SCN_DURABLE][i];
+		uint64_t v = checks_version(m, p->path);
+
+		if (v == p->final)
+			continue;
+		if (!why)
+			return 1u << SCN_DURABLE;
+		if (!failed) {
+			why->path[SCN_DURABLE] = i;
+			why->seen[SCN_DURABLE] = v;
+		}
+		failed = 1u << SCN_DURABLE;
+		if (i < 64)
+			why->paths[SCN_DURABLE] |= 1ull << i;
+	}
+	return failed;
+}
+
 uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 		     struct check_why *why)
 {
@@ -202,28 +238,17 @@ uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 
 		if (legal(p, v))
 			continue;
-		failed |= 1u << SCN_ATOMIC;
-		if (why) {
+		if (!why)
+			return 1u << SCN_ATOMIC | durable(c, m, point, NULL);
+		if (!(failed & (1u << SCN_ATOMIC))) {
 			why->path[SCN_ATOMIC] = i;
 			why->seen[SCN_ATOMIC] = v;
 		}
-		break;
+		failed |= 1u << SCN_ATOMIC;
+		if (i < 64)
+			why->paths[SCN_ATOMIC] |= 1ull << i;
 	}
-	if (point >= checks_durable_from(c)) {
-		for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
-			const struct cpath *p = &c->paths[SCN_DURABLE][i];
-			uint64_t v = checks_version(m, p->path);
-
-			if (v == p->final)
-				continue;
-			failed |= 1u << SCN_DURABLE;
-			if (why) {
-				why->path[SCN_DURABLE] = i;
-				why->seen[SCN_DURABLE] = v;
-			}
-			break;
-		}
-	}
+	failed |= durable(c, m, point, why);
 	if (why)
 		why->failed = failed;
 	return failed;

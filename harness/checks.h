@@ -46,17 +46,19 @@ struct check_mark {
 	const char *text; /* its text (owned by the model) */
 };
 
-/* Why a state failed the built-in checks (the first failing path). */
+/* Why a state failed the built-in checks: the first failing path of
+ * each check, and which paths failed. */
 struct check_why {
-	uint32_t failed;	    /* 1 << SCN_ATOMIC | 1 << SCN_DURABLE */
-	int path[SCN_NCHECKS];	    /* index of the failing path per check */
-	uint64_t seen[SCN_NCHECKS]; /* version hash it held (0: absent) */
+	uint32_t failed;	     /* 1 << SCN_ATOMIC | 1 << SCN_DURABLE */
+	int path[SCN_NCHECKS];	     /* index of the failing path per check */
+	uint64_t seen[SCN_NCHECKS];  /* version hash it held (0: absent) */
+	uint64_t paths[SCN_NCHECKS]; /* bit i: path i failed (i < 64) */
 };
 
 /*
  * Build the checks for a recorded run.  Returns NULL with a message in err
  * when a path cannot be resolved in a way that makes sense (a path through
- * a regular file, say).
+ * a regular file, say), or with errno EINTR when util_stopping().
  */
 struct checks *checks_new(struct model *m, const struct strv *atomic,
 			  const struct strv *durable, char *err, size_t errlen);

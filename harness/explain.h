@@ -29,16 +29,23 @@ struct explain_ctx {
 	unsigned timeout; /* external checker timeout, seconds */
 };
 
-/* Fill g->text and g->hint from g->cause (and g->check, g->path,
- * g->example_upto). */
+/*
+ * Fill g->text and g->hint from g->cause (and g->check, g->path,
+ * g->example_upto; g->mixed: the cause's ops were lost in different ways
+ * in its states; g->nsame, g->same_last, g->same_last_upto: the same
+ * mistake made at other ops).  Call it once the group is complete.
+ */
 void explain_group(const struct explain_ctx *x, struct check_group *g);
 
 /*
- * Up to 24 bytes of what path holds in the state (point, choice), escaped
- * and in words: " (3 bytes: \"new\")"; "" when path does not resolve.
+ * What path held in the state (point, choice; NULL choice: visible), in
+ * words, for g->held: "an empty file", "its initial version", "content
+ * that is none of its versions (3 bytes: \"ne\\x00\")", "a directory
+ * tree that is none of its versions (2 entries: a (1 byte), b (empty))".
+ * seen is the version hash the check saw.
  */
-void explain_preview(const struct explain_ctx *x, const char *path,
-		     uint64_t point, const uint8_t *choice, char *buf,
-		     size_t len);
+void explain_held(const struct explain_ctx *x, enum scn_check check, int path,
+		  uint64_t seen, uint64_t point, const uint8_t *choice,
+		  char *buf, size_t len);
 
 #endif /* CRASHFS_EXPLAIN_H */

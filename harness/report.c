@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /** @file
  *
- * Text, JSON and JUnit reports of crashfs check (see report.h).
+ * The text report and what the three formats share (see report.h and
+ * report_priv.h); JSON is report_json.c, JUnit report_junit.c.
  */
 #include "harness/report.h"
 
 #include <errno.h>
-#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "harness/report_priv.h"
 
 #define TEXT_MAX_CAUSES 5 /* causes shown per check in text */
 
@@ -24,17 +27,16 @@ int report_parse_format(const char *s, enum report_format *out)
 	return 0;
 }
 
-/* Name of kind index k of scenario s ("visible", "posix" ...). */
-static const char *kind_name(const struct scenario *s, unsigned k)
+/* ---- shared ------------------------------------------------------------ */
+
+const char *report_kind_name(const struct scenario *s, unsigned k)
 {
 	if (k == 0)
 		return "visible";
 	return k - 1 < s->models.len ? s->models.v[k - 1] : "?";
 }
 
-/* "visible states (kill -9, concurrent readers): 1; crash states (power
- * loss) under posix: 2, ext4: 1" */
-static void where(const struct scenario *s, const struct check_group *g,
+void report_where(const struct scenario *s, const struct check_group *g,
 		  char *buf, size_t len)
 {
 	size_t n = 0;
@@ -49,23 +51,23 @@ static void where(const struct scenario *s, const struct check_group *g,
 	for (unsigned k = 1; k < CHECK_NKINDS && n < len; k++) {
 		if (!(g->kinds & (1u << k)))
 			continue;
-		n +=
-		    snprintf(buf + n, len - n, "%s%s: %llu",
-			     first ? (n ? "; crash states (power loss) under "
-					: "crash states (power loss) under ")
-				   : ", ",
-			     kind_name(s, k), (unsigned long long)g->kcount[k]);
+		n += snprintf(buf + n, len - n, "%s%s: %llu",
+			      first ? (n ? "; crash states (power loss) under "
+					 : "crash states (power loss) under ")
+				    : ", ",
+			      report_kind_name(s, k),
+			      (unsigned long long)g->kcount[k]);
 		first = false;
 	}
 }
 
-/* The expected failures as scenario text ("fail: atomic(posix)"). */
-static void expect_str(const struct scenario *s, const uint32_t *fail,
+void report_expect_str(const struct scenario *s, const uint32_t *fail,
 		       char *buf, size_t len)
 {
 	size_t n = 0;
 	char k[256];
 
+	buf[0] = '\0';
 	for (int c = 0; c < SCN_NCHECKS; c++) {
 		if (!fail[c])
 			continue;
@@ -77,24 +79,52 @@ static void expect_str(const struct scenario *s, const uint32_t *fail,
 		snprintf(buf, len, "pass");
 }
 
-static void replay_cmd(const struct check_result *r, const char *id,
+void report_incomplete_str(const struct check_result *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	bool first = true;
+
+	buf[0] = '\0';
+	if (check_result_complete(r))
+		return;
+	if (r->stopped == CHECK_STOP_TIME)
+		n = snprintf(buf, len, " (incomplete: --max-time stopped ");
+	else
+		n = snprintf(buf, len,
+			     " (incomplete: --max-states %llu stopped ",
+			     (unsigned long long)r->max_states);
+	for (unsigned k = 0; k < CHECK_NKINDS && n < len; k++) {
+		if (!r->capped[k])
+			continue;
+		n += snprintf(buf + n, len - n, "%s%s %sstates",
+			      first ? "the " : ", the ",
+			      report_kind_name(r->s, k), k ? "crash " : "");
+		first = false;
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, "; states not checked may fail%s)",
+			 r->allow_partial ? "" : ": exit 3");
+}
+
+void report_replay_cmd(const struct check_result *r, const char *id,
 		       const struct report_opts *o, char *buf, size_t len)
 {
 	unsigned long long k;
 	const char *run = r->kept && r->run_dir ? r->run_dir : "RUN";
 	const char *self = o->self ? o->self : "crashfs";
+	const char *priv = r->privileged ? " --privileged" : "";
 
 	/* visible states are the tree after op K */
 	if (sscanf(id, "k%llu.visible", &k) == 1 && strstr(id, ".visible"))
-		snprintf(buf, len, "%s replay %s --point %llu -o DIR", self,
-			 run, k);
+		snprintf(buf, len, "%s replay %s --point %llu%s -o DIR", self,
+			 run, k, priv);
 	else
-		snprintf(buf, len, "%s replay %s --state %s -o DIR", self, run,
-			 id);
+		snprintf(buf, len, "%s replay %s --state %s%s -o DIR", self,
+			 run, id, priv);
 }
 
-static const char *check_target(const struct check_result *r,
-				const struct check_group *g)
+const char *report_target(const struct check_result *r,
+			  const struct check_group *g)
 {
 	const struct strv *v = g->check == SCN_ATOMIC	 ? &r->s->atomic
 			       : g->check == SCN_DURABLE ? &r->s->durable
@@ -105,39 +135,282 @@ static const char *check_target(const struct check_result *r,
 	return r->s->check ? r->s->check : "";
 }
 
-static void text_one(const struct check_result *r, const struct report_opts *o,
-		     FILE *f)
+bool report_case_has(const struct report_case *c, const struct check_group *g)
+{
+	return (int)g->check == c->check &&
+	       (c->check == SCN_EXTERNAL || g->path == c->path);
+}
+
+size_t report_cases(const struct check_result *r, const struct report_opts *o,
+		    struct report_case **out)
 {
 	const struct scenario *s = r->s;
-	char buf[2048];
-	bool any = false;
+	size_t n = s->atomic.len + s->durable.len + (s->check != NULL), k = 0;
+	struct report_case *c = calloc(n ? n : 1, sizeof(*c));
+	bool sharded = o && o->shard_n > 1;
+	size_t nbuiltin = s->atomic.len + s->durable.len;
 
+	*out = c;
+	if (!c)
+		return 0;
+	for (int ch = 0; ch < SCN_NCHECKS; ch++) {
+		const struct strv *v = ch == SCN_ATOMIC	   ? &s->atomic
+				       : ch == SCN_DURABLE ? &s->durable
+							   : NULL;
+		size_t np = v ? v->len : s->check != NULL;
+		uint32_t exp = r->has_expect ? s->expect_fail[ch] : 0;
+
+		for (size_t i = 0; i < np; i++, k++) {
+			c[k].check = ch;
+			c[k].path = v ? (int)i : -1;
+			c[k].target = v ? v->v[i] : s->check;
+			c[k].failed = v && i < CHECK_MAX_PATHS
+					  ? r->path_failed[ch][i]
+					  : r->failed[ch];
+			c[k].expected = exp;
+			c[k].ok = !(c[k].failed & ~exp) &&
+				  (sharded || (r->failed[ch] & exp) == exp);
+			if (v)
+				c[k].seconds = r->builtin_seconds / nbuiltin;
+			else if (r->explore_seconds > r->builtin_seconds)
+				c[k].seconds =
+				    r->explore_seconds - r->builtin_seconds;
+		}
+	}
+	return k;
+}
+
+/* Length of the valid UTF-8 sequence at s (0: not one). */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0], cp;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool report_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_len(p);
+
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Does XML 1.0 allow the character at p (n bytes)? */
+static bool xml_char(const unsigned char *p, size_t n)
+{
+	if (n == 1)
+		return p[0] >= 0x20 || p[0] == '\t' || p[0] == '\n' ||
+		       p[0] == '\r';
+	/* U+FFFE and U+FFFF */
+	return !(n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe);
+}
+
+char *report_escape(const char *s, bool xml)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	char *out = malloc(4 * strlen((const char *)p) + 1), *q = out;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_len(p);
+
+		if (n && (!xml || xml_char(p, n))) {
+			memcpy(q, p, n);
+			q += n;
+			p += n;
+			continue;
+		}
+		for (size_t i = 0; i < (n ? n : 1); i++)
+			q += sprintf(q, "\\x%02x", p[i]);
+		p += n ? n : 1;
+	}
+	*q = '\0';
+	return out;
+}
+
+char *report_hex(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(2 * n + 1);
+
+	for (size_t i = 0; out && i < n; i++)
+		sprintf(out + 2 * i, "%02x", (unsigned char)s[i]);
+	if (out)
+		out[2 * n] = '\0';
+	return out;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static const char *color(const struct report_opts *o, const char *code)
+{
+	return o->color ? code : "";
+}
+
+#define RED "\033[1;31m"
+#define GREEN "\033[1;32m"
+#define YELLOW "\033[1;33m"
+#define PLAIN "\033[0m"
+
+void report_text_start(const struct scenario *s, const struct report_opts *o,
+		       FILE *f)
+{
+	if (o->quiet)
+		return;
 	if (s->file)
 		fprintf(f, "== %s (%s)\n", s->name, s->file);
 	else
 		fprintf(f, "== %s\n", s->run ? s->run : s->name);
 	if (s->description)
 		fprintf(f, "   %s\n", s->description);
-	if (r->error) {
-		fprintf(f, "   ERROR: %s\n", r->errmsg);
-		if (r->run_dir && r->kept)
-			fprintf(f, "   run kept in %s\n", r->run_dir);
+	fflush(f);
+}
+
+/* "   verdict: pass (incomplete ...)" and the expectation. */
+static void text_verdict(const struct check_result *r,
+			 const struct report_opts *o, FILE *f)
+{
+	const struct scenario *s = r->s;
+	char v[512], inc[256];
+	bool pass = true;
+
+	for (int c = 0; c < SCN_NCHECKS; c++)
+		pass &= !r->failed[c];
+	report_expect_str(s, r->failed, v, sizeof(v));
+	report_incomplete_str(r, inc, sizeof(inc));
+	if (o->quiet)
+		fprintf(f, "%s: ", s->name);
+	else
+		fprintf(f, "\n   ");
+	fprintf(f, "verdict: %s%s%s%s%s%s", color(o, pass ? GREEN : RED), v,
+		color(o, PLAIN), color(o, inc[0] ? YELLOW : ""), inc,
+		color(o, inc[0] ? PLAIN : ""));
+	if (r->has_expect) {
+		char e[512];
+
+		report_expect_str(s, s->expect_fail, e, sizeof(e));
+		fprintf(f, "%sexpected: %s -> %s", o->quiet ? "; " : "\n   ", e,
+			r->expect_ok ? "OK" : "MISMATCH");
+	}
+	fputc('\n', f);
+}
+
+static void text_group(const struct check_result *r,
+		       const struct check_group *g, const struct report_opts *o,
+		       FILE *f)
+{
+	char buf[2048];
+
+	fprintf(f, "\n   %sFAIL%s %s %s: %llu state%s\n", color(o, RED),
+		color(o, PLAIN), scenario_check_name(g->check),
+		report_target(r, g), (unsigned long long)g->count,
+		g->count == 1 ? "" : "s");
+	report_where(r->s, g, buf, sizeof(buf));
+	fprintf(f, "     where: %s\n", buf);
+	fprintf(f, "     cause: %s\n", g->text);
+	if (g->nalso) {
+		fprintf(f, "     the same at");
+		for (size_t k = 0; k < g->nalso; k++)
+			fprintf(f, "%s #%llu", k ? "," : "",
+				(unsigned long long)g->also[k]);
+		if (g->nsame > g->nalso + 1)
+			fprintf(f, " and %llu more",
+				(unsigned long long)(g->nsame - 1 - g->nalso));
 		fprintf(f, "\n");
+	}
+	if (g->check != SCN_EXTERNAL)
+		fprintf(f, "     held:  %s in state %s\n", g->held, g->example);
+	if (g->output && *g->output) {
+		char *nl = strchr(g->output, '\n');
+		int len = nl ? (int)(nl - g->output) : 200;
+
+		fprintf(f, "     checker said: %.*s%s\n", len > 200 ? 200 : len,
+			g->output, nl && nl[1] ? " ..." : "");
+	}
+	fprintf(f, "     hint:  %s\n", g->hint);
+	report_replay_cmd(r, g->example, o, buf, sizeof(buf));
+	fprintf(f, "     example state %s: %s\n", g->example, buf);
+}
+
+void report_text_result(const struct check_result *r,
+			const struct report_opts *o, FILE *f)
+{
+	const struct scenario *s = r->s;
+	bool any = false;
+
+	if (r->error) {
+		fprintf(f, "%s%s%sERROR%s: %s\n", o->quiet ? s->name : "",
+			o->quiet ? ": " : "   ", color(o, RED), color(o, PLAIN),
+			r->errmsg);
+		if (!o->quiet && r->run_dir && r->kept && !r->recorded)
+			fprintf(f, "   run kept in %s\n", r->run_dir);
+		if (!o->quiet)
+			fprintf(f, "\n");
+		fflush(f);
 		return;
 	}
-	fprintf(f, "   workload: %.2f s, %llu ops; checked",
-		r->workload_seconds, (unsigned long long)r->nops);
-	for (unsigned k = 0; k < CHECK_NKINDS; k++) {
+	if (o->quiet) {
+		text_verdict(r, o, f);
+		fflush(f);
+		return;
+	}
+	if (r->recorded)
+		fprintf(f, "   recorded run: %llu ops; checked",
+			(unsigned long long)r->nops);
+	else
+		fprintf(f, "   workload: %.2f s, %llu ops; checked",
+			r->workload_seconds, (unsigned long long)r->nops);
+	for (unsigned k = 0, n = 0; k < CHECK_NKINDS; k++) {
 		if (!(scenario_kinds(s) & (1u << k)))
 			continue;
-		fprintf(f, "%s %llu %s%s",
-			k && (scenario_kinds(s) & 1) ? "," : (k > 1 ? "," : ""),
-			(unsigned long long)r->checked[k], kind_name(s, k),
-			k ? " crash" : "");
-		if (r->capped[k])
-			fprintf(f, " (capped)");
+		fprintf(f, "%s %llu %s%s", n++ ? "," : "",
+			(unsigned long long)r->checked[k],
+			report_kind_name(s, k), k ? " crash" : "");
 	}
-	fprintf(f, " states in %.2f s\n", r->seconds);
+	fprintf(f, " states in %.2f s", r->seconds);
+	for (unsigned k = 0, n = 0; k < CHECK_NKINDS; k++)
+		if (r->capped[k])
+			fprintf(f, "%s%s", n++ ? ", " : " (stopped early: ",
+				report_kind_name(s, k));
+	fprintf(f, "%s\n", check_result_complete(r) ? "" : ")");
+	{
+		uint64_t dom = 0;
+
+		for (unsigned k = 0; k < CHECK_NKINDS; k++)
+			dom += r->dominated[k];
+		if (dom)
+			fprintf(f,
+				"   (%llu states left out: each repeats one of "
+				"an earlier point, same tree and marks)\n",
+				(unsigned long long)dom);
+	}
 	if (r->syncs_unseen[0])
 		fprintf(f,
 			"   note: the workload's sync(2) and syncfs(2) calls "
@@ -150,363 +423,81 @@ static void text_one(const struct check_result *r, const struct report_opts *o,
 
 		any = true;
 		shown = i && r->groups[i - 1].check == g->check ? shown + 1 : 1;
-		if (shown > TEXT_MAX_CAUSES) {
-			for (; i < r->ngroups && r->groups[i].check == g->check;
-			     i++, more++)
-				states += r->groups[i].count;
-			i--;
-			fprintf(f,
-				"\n   ... and %zu more cause%s of %s "
-				"failures (%llu states): see --report json\n",
-				more, more == 1 ? "" : "s",
-				scenario_check_name(g->check),
-				(unsigned long long)states);
+		if (shown <= TEXT_MAX_CAUSES) {
+			text_group(r, g, o, f);
 			continue;
 		}
-		fprintf(f, "\n   %sFAIL%s %s %s: %llu state%s\n",
-			o->color ? "\033[1;31m" : "", o->color ? "\033[0m" : "",
-			scenario_check_name(g->check), check_target(r, g),
-			(unsigned long long)g->count, g->count == 1 ? "" : "s");
-		where(s, g, buf, sizeof(buf));
-		fprintf(f, "     where: %s\n", buf);
-		fprintf(f, "     cause: %s\n", g->text);
-		if (g->nalso) {
-			fprintf(f, "     the same at");
-			for (size_t k = 0; k < g->nalso; k++)
-				fprintf(f, "%s #%llu", k ? "," : "",
-					(unsigned long long)g->also[k]);
-			fprintf(f, "%s\n", g->more_also ? " and more" : "");
-		}
-		if (g->check != SCN_EXTERNAL)
-			fprintf(f, "     held:  %s in state %s\n", g->held,
-				g->example);
-		if (g->output && *g->output) {
-			char *nl = strchr(g->output, '\n');
-			int len = nl ? (int)(nl - g->output) : 200;
-
-			fprintf(f, "     checker said: %.*s%s\n",
-				len > 200 ? 200 : len, g->output,
-				nl && nl[1] ? " ..." : "");
-		}
-		fprintf(f, "     hint:  %s\n", g->hint);
-		replay_cmd(r, g->example, o, buf, sizeof(buf));
-		fprintf(f, "     example state %s: %s\n", g->example, buf);
+		for (; i < r->ngroups && r->groups[i].check == g->check;
+		     i++, more++)
+			states += r->groups[i].count;
+		i--;
+		fprintf(f,
+			"\n   ... and %zu more cause%s of %s failures (%llu "
+			"states): see --report json\n",
+			more, more == 1 ? "" : "s",
+			scenario_check_name(g->check),
+			(unsigned long long)states);
 	}
 	if (any && !r->kept)
 		fprintf(f, "\n   (the run was not kept: rerun with --keep DIR "
-			   "to replay these states)\n");
-	fprintf(f, "\n   verdict: ");
-	{
-		char v[512];
-
-		expect_str(s, r->failed, v, sizeof(v));
-		fprintf(f, "%s\n", v);
-		if (r->has_expect) {
-			expect_str(s, s->expect_fail, v, sizeof(v));
-			fprintf(f, "   expected: %s -> %s\n", v,
-				r->expect_ok ? "OK" : "MISMATCH");
-		}
-	}
+			   "to replay these states; state ids name this run's "
+			   "trace (@...) and change with every run)\n");
+	else if (any && !r->recorded)
+		fprintf(f,
+			"\n   (the run is kept in %s: the commands above "
+			"rebuild these states; their ids name this trace "
+			"and change when the workload is run again)\n",
+			r->run_dir);
+	text_verdict(r, o, f);
 	if (r->timeouts)
 		fprintf(f, "   %llu checker run%s timed out\n",
 			(unsigned long long)r->timeouts,
 			r->timeouts == 1 ? "" : "s");
 	fprintf(f, "\n");
+	fflush(f);
+}
+
+void report_text_summary(const struct check_result *r, size_t n,
+			 const struct report_opts *o, FILE *f)
+{
+	size_t ok = 0, err = 0, inc = 0;
+
+	if (n < 2)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		enum check_status st = check_result_status(&r[i]);
+
+		err += st == CHECK_ERROR;
+		ok += st == CHECK_OK;
+		inc += st == CHECK_INCOMPLETE;
+	}
+	fprintf(f, "%zu scenarios: %zu as expected, %zu not, %zu error%s", n,
+		ok, n - ok - err - inc, err, err == 1 ? "" : "s");
+	if (inc)
+		fprintf(f, ", %zu incomplete", inc);
+	fputc('\n', f);
+	for (size_t i = 0; i < n; i++) {
+		enum check_status st = check_result_status(&r[i]);
+
+		if (st != CHECK_OK && r[i].s)
+			fprintf(f, "  %s: %s\n", r[i].s->name,
+				st == CHECK_ERROR	 ? "error"
+				: st == CHECK_INCOMPLETE ? "incomplete"
+				: r[i].has_expect
+				    ? "verdict differs from expect"
+				    : "violations");
+	}
+	(void)o;
 }
 
 static int text(const struct check_result *r, size_t n,
 		const struct report_opts *o, FILE *f)
 {
-	size_t ok = 0, err = 0;
-
 	for (size_t i = 0; i < n; i++) {
-		text_one(&r[i], o, f);
-		if (r[i].error)
-			err++;
-		else if (check_result_ok(&r[i]))
-			ok++;
+		report_text_start(r[i].s, o, f);
+		report_text_result(&r[i], o, f);
 	}
-	if (n > 1) {
-		fprintf(f,
-			"%zu scenario%s: %zu as expected, %zu not, %zu "
-			"error%s\n",
-			n, n == 1 ? "" : "s", ok, n - ok - err, err,
-			err == 1 ? "" : "s");
-		for (size_t i = 0; i < n; i++)
-			if (!check_result_ok(&r[i]))
-				fprintf(f, "  %s: %s\n", r[i].s->name,
-					r[i].error	  ? "error"
-					: r[i].has_expect ? "verdict differs "
-							    "from expect"
-							  : "violations");
-	}
-	return ferror(f) ? -EIO : 0;
-}
-
-/* ---- JSON ------------------------------------------------------------ */
-
-static json_t *kinds_json(const struct scenario *s, uint32_t kinds)
-{
-	json_t *a = json_array();
-
-	for (unsigned k = 0; k < CHECK_NKINDS; k++)
-		if (kinds & (1u << k))
-			json_array_append_new(a, json_string(kind_name(s, k)));
-	return a;
-}
-
-static json_t *checks_json(const struct scenario *s, const uint32_t *fail)
-{
-	json_t *o = json_object();
-
-	for (int c = 0; c < SCN_NCHECKS; c++)
-		json_object_set_new(o, scenario_check_name(c),
-				    kinds_json(s, fail[c]));
-	return o;
-}
-
-static json_t *result_json(const struct check_result *r,
-			   const struct report_opts *o)
-{
-	const struct scenario *s = r->s;
-	json_t *j = json_object(), *a, *counts;
-	char buf[2048];
-
-	json_object_set_new(j, "name", json_string(s->name));
-	if (s->file)
-		json_object_set_new(j, "file", json_string(s->file));
-	if (s->description)
-		json_object_set_new(j, "description",
-				    json_string(s->description));
-	json_object_set_new(j, "ok", json_boolean(check_result_ok(r)));
-	if (r->error) {
-		json_object_set_new(j, "error", json_string(r->errmsg));
-		return j;
-	}
-	if (r->run_dir && r->kept)
-		json_object_set_new(j, "run", json_string(r->run_dir));
-	json_object_set_new(j, "workload_seconds",
-			    json_real(r->workload_seconds));
-	json_object_set_new(j, "seconds", json_real(r->seconds));
-	json_object_set_new(j, "ops", json_integer(r->nops));
-	if (r->syncs_unseen[0])
-		json_object_set_new(j, "syncs_unseen",
-				    json_string(r->syncs_unseen));
-	json_object_set_new(j, "failed", checks_json(s, r->failed));
-	if (r->has_expect) {
-		json_object_set_new(j, "expected",
-				    checks_json(s, s->expect_fail));
-		json_object_set_new(j, "as_expected",
-				    json_boolean(r->expect_ok));
-	}
-	counts = json_object();
-	for (unsigned k = 0; k < CHECK_NKINDS; k++) {
-		json_t *c;
-
-		if (!(scenario_kinds(s) & (1u << k)))
-			continue;
-		c = json_object();
-		json_object_set_new(c, "points", json_integer(r->points[k]));
-		json_object_set_new(c, "generated",
-				    json_integer(r->generated[k]));
-		json_object_set_new(c, "checked", json_integer(r->checked[k]));
-		json_object_set_new(c, "capped", json_boolean(r->capped[k]));
-		for (int ch = 0; ch < SCN_NCHECKS; ch++)
-			json_object_set_new(c, scenario_check_name(ch),
-					    json_integer(r->nfailed[ch][k]));
-		json_object_set_new(counts, kind_name(s, k), c);
-	}
-	json_object_set_new(j, "counts", counts);
-	a = json_array();
-	for (size_t i = 0; i < r->ngroups; i++) {
-		const struct check_group *g = &r->groups[i];
-		json_t *c = json_object(), *ops = json_array();
-
-		json_object_set_new(c, "check",
-				    json_string(scenario_check_name(g->check)));
-		json_object_set_new(c, "target",
-				    json_string(check_target(r, g)));
-		json_object_set_new(c, "where", kinds_json(s, g->kinds));
-		{
-			json_t *pk = json_object();
-
-			for (unsigned k = 0; k < CHECK_NKINDS; k++)
-				if (g->kinds & (1u << k))
-					json_object_set_new(
-					    pk, kind_name(s, k),
-					    json_integer(g->kcount[k]));
-			json_object_set_new(c, "states_per_kind", pk);
-		}
-		json_object_set_new(c, "states", json_integer(g->count));
-		json_object_set_new(c, "cause", json_string(g->text));
-		json_object_set_new(c, "hint", json_string(g->hint));
-		for (size_t k = 0; k < g->cause.nops; k++)
-			json_array_append_new(ops,
-					      json_integer(g->cause.ops[k]));
-		json_object_set_new(c, "ops", ops);
-		json_object_set_new(c, "example", json_string(g->example));
-		replay_cmd(r, g->example, o, buf, sizeof(buf));
-		json_object_set_new(c, "replay", json_string(buf));
-		if (g->output)
-			json_object_set_new(c, "output",
-					    json_string(g->output));
-		json_array_append_new(a, c);
-	}
-	json_object_set_new(j, "causes", a);
-	a = json_array();
-	for (size_t i = 0; i < r->nstates; i++) {
-		const struct check_state *v = &r->states[i];
-		json_t *st = json_object(), *fl = json_array();
-
-		json_object_set_new(st, "id", json_string(v->id));
-		json_object_set_new(st, "kind",
-				    json_string(kind_name(s, v->kind)));
-		json_object_set_new(st, "point", json_integer(v->point));
-		json_object_set_new(st, "upto", json_integer(v->upto));
-		for (int c = 0; c < SCN_NCHECKS; c++)
-			if (v->failed & (1u << c))
-				json_array_append_new(
-				    fl, json_string(scenario_check_name(c)));
-		json_object_set_new(st, "failed", fl);
-		json_array_append_new(a, st);
-	}
-	json_object_set_new(j, "states", a);
-	return j;
-}
-
-static int json(const struct check_result *r, size_t n,
-		const struct report_opts *o, FILE *f)
-{
-	json_t *root = json_object(), *a = json_array();
-	bool ok = true;
-	int rc;
-
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(a, result_json(&r[i], o));
-		ok &= check_result_ok(&r[i]);
-	}
-	json_object_set_new(root, "ok", json_boolean(ok));
-	json_object_set_new(root, "scenarios", a);
-	rc = json_dumpf(root, f, JSON_INDENT(2));
-	fputc('\n', f);
-	json_decref(root);
-	return rc < 0 || ferror(f) ? -EIO : 0;
-}
-
-/* ---- JUnit ------------------------------------------------------------ */
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '<')
-			fputs("&lt;", f);
-		else if (c == '>')
-			fputs("&gt;", f);
-		else if (c == '&')
-			fputs("&amp;", f);
-		else if (c == '"')
-			fputs("&quot;", f);
-		else if (c < 0x20 && c != '\n' && c != '\t')
-			fprintf(f, "&#x%x;", 0xfffd);
-		else
-			fputc(c, f);
-	}
-}
-
-/* Does scenario s run check c at all? */
-static bool has_check(const struct scenario *s, int c)
-{
-	return c == SCN_ATOMIC	  ? s->atomic.len > 0
-	       : c == SCN_DURABLE ? s->durable.len > 0
-				  : s->check != NULL;
-}
-
-static int junit(const struct check_result *r, size_t n,
-		 const struct report_opts *o, FILE *f)
-{
-	size_t tests = 0, failures = 0, errors = 0;
-	char buf[2048], kinds[256];
-
-	for (size_t i = 0; i < n; i++) {
-		for (int c = 0; c < SCN_NCHECKS; c++) {
-			if (!has_check(r[i].s, c))
-				continue;
-			tests++;
-			if (r[i].error)
-				errors++;
-			else if (r[i].has_expect
-				     ? r[i].failed[c] != r[i].s->expect_fail[c]
-				     : r[i].failed[c] != 0)
-				failures++;
-		}
-	}
-	fprintf(f,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites name=\"crashfs check\" tests=\"%zu\" "
-		"failures=\"%zu\" errors=\"%zu\">\n",
-		tests, failures, errors);
-	for (size_t i = 0; i < n; i++) {
-		const struct check_result *x = &r[i];
-		const struct scenario *s = x->s;
-
-		fprintf(f, "  <testsuite name=\"");
-		xml_text(f, s->name);
-		fprintf(f, "\" time=\"%.3f\">\n", x->seconds);
-		for (int c = 0; c < SCN_NCHECKS; c++) {
-			bool bad;
-
-			if (!has_check(s, c))
-				continue;
-			bad = x->has_expect ? x->failed[c] != s->expect_fail[c]
-					    : x->failed[c] != 0;
-			fprintf(f, "    <testcase classname=\"crashfs.");
-			xml_text(f, s->name);
-			fprintf(f, "\" name=\"%s\" time=\"%.3f\">\n",
-				scenario_check_name(c), x->seconds);
-			if (x->error) {
-				fprintf(f, "      <error message=\"");
-				xml_text(f, x->errmsg);
-				fprintf(f, "\"/>\n");
-			} else if (bad) {
-				scenario_kinds_str(s, x->failed[c], kinds,
-						   sizeof(kinds));
-				fprintf(f,
-					"      <failure message=\"%s fails "
-					"in: %s",
-					scenario_check_name(c),
-					*kinds ? kinds : "nothing");
-				if (x->has_expect) {
-					scenario_kinds_str(s, s->expect_fail[c],
-							   kinds,
-							   sizeof(kinds));
-					fprintf(f, "; expected: %s",
-						*kinds ? kinds : "pass");
-				}
-				fprintf(f, "\">");
-				for (size_t g = 0; g < x->ngroups; g++) {
-					const struct check_group *gr =
-					    &x->groups[g];
-
-					if ((int)gr->check != c)
-						continue;
-					xml_text(f, gr->text);
-					fputs("\nhint: ", f);
-					xml_text(f, gr->hint);
-					replay_cmd(x, gr->example, o, buf,
-						   sizeof(buf));
-					fputs("\nreproduce: ", f);
-					xml_text(f, buf);
-					fputs("\n\n", f);
-				}
-				fprintf(f, "</failure>\n");
-			}
-			fprintf(f, "    </testcase>\n");
-		}
-		fprintf(f, "  </testsuite>\n");
-	}
-	fprintf(f, "</testsuites>\n");
+	report_text_summary(r, n, o, f);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -514,8 +505,8 @@ int report_write(enum report_format fmt, const struct check_result *r, size_t n,
 		 const struct report_opts *o, FILE *f)
 {
 	switch (fmt) {
-	case REPORT_JSON: return json(r, n, o, f);
-	case REPORT_JUNIT: return junit(r, n, o, f);
+	case REPORT_JSON: return report_json(r, n, o, f);
+	case REPORT_JUNIT: return report_junit(r, n, o, f);
 	default: return text(r, n, o, f);
 	}
 }

@@ -8,18 +8,24 @@
  * key.  So the file is fed to inih through our own line reader, which
  * counts lines, remembers whether the line it just returned was a
  * continuation (starts with blanks) and refuses over-long lines instead of
- * letting inih split them.
+ * letting inih split them.  The reader also ends the file at the first
+ * error and after SCN_FILE_MAX bytes: a scenario is a few lines, and a
+ * file that never ends (a device, a pipe nobody closes) must not keep
+ * crashfs reading.
  */
 #include "harness/scenario.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -256,6 +262,7 @@ enum key {
 	K_FROM,
 	K_RUN,
 	K_CHECK,
+	K_CHECK_SERVER,
 	K_ATOMIC,
 	K_DURABLE,
 	K_MODELS,
@@ -269,9 +276,9 @@ enum key {
 };
 
 static const char *const key_names[K_NKEYS] = {
-    "description",   "setup",	   "from",   "run",    "check",
-    "atomic",	     "durable",	   "models", "states", "timeout",
-    "check-timeout", "max-states", "seed",   "expect",
+    "description",  "setup",	     "from",	   "run",    "check",
+    "check-server", "atomic",	     "durable",	   "models", "states",
+    "timeout",	    "check-timeout", "max-states", "seed",   "expect",
 };
 
 struct parse {
@@ -280,6 +287,8 @@ struct parse {
 	unsigned line;		   /* line last handed to inih */
 	bool cont;		   /* that line was a continuation */
 	bool too_long;		   /* a line longer than LINE_MAX_LEN was met */
+	size_t bytes;		   /* bytes read so far */
+	int read_err;		   /* errno of a failed read, 0 if none */
 	unsigned section_line;	   /* line of the last [section] */
 	char section[128];	   /* current section name ("" before any) */
 	struct scenario *defaults; /* keys before the first section */
@@ -302,10 +311,21 @@ static char *reader(char *str, int num, void *stream)
 	size_t n;
 	int c;
 
-	if (!fgets(str, num, ps->f))
+	if (ps->err_line || ps->read_err) /* stop at the first error */
 		return NULL;
+	errno = 0;
+	if (!fgets(str, num, ps->f)) {
+		if (ferror(ps->f))
+			ps->read_err = errno ? errno : EIO;
+		return NULL;
+	}
 	ps->line++;
 	n = strlen(str);
+	ps->bytes += n;
+	if (ps->bytes > SCN_FILE_MAX) {
+		ps->read_err = EFBIG;
+		return NULL;
+	}
 	if (n && str[n - 1] != '\n' && !feof(ps->f)) {
 		/* too long: swallow the rest so inih sees one line */
 		if (!ps->err_line) {
@@ -317,7 +337,8 @@ static char *reader(char *str, int num, void *stream)
 				 LINE_MAX_LEN);
 		}
 		while ((c = fgetc(ps->f)) != EOF && c != '\n')
-			;
+			if (++ps->bytes > SCN_FILE_MAX)
+				break;
 		ps->too_long = true;
 	}
 	ps->cont = (str[0] == ' ' || str[0] == '\t') &&
@@ -387,6 +408,7 @@ static struct scenario *inherit(const struct scenario *d)
 		scenario_free(&s);
 		return NULL;
 	}
+	s->check_server = d->check_server;
 	s->states = d->states;
 	s->timeout = d->timeout;
 	s->check_timeout = d->check_timeout;
@@ -448,7 +470,12 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 	case K_SETUP: return dup_into(&s->setup, value) ? oom(ps) : 1;
 	case K_FROM: return dup_into(&s->from, value) ? oom(ps) : 1;
 	case K_RUN: return dup_into(&s->run, value) ? oom(ps) : 1;
-	case K_CHECK: return dup_into(&s->check, value) ? oom(ps) : 1;
+	case K_CHECK:
+	case K_CHECK_SERVER:
+		/* one external checker: the later key of a section wins
+		 * over the defaults' */
+		s->check_server = k == K_CHECK_SERVER;
+		return dup_into(&s->check, value) ? oom(ps) : 1;
 	case K_ATOMIC: return push_words(ps, &s->atomic, value, true);
 	case K_DURABLE: return push_words(ps, &s->durable, value, true);
 	case K_MODELS:
@@ -507,8 +534,8 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 static bool multiline(enum key k)
 {
 	return k == K_DESCRIPTION || k == K_SETUP || k == K_RUN ||
-	       k == K_CHECK || k == K_ATOMIC || k == K_DURABLE ||
-	       k == K_MODELS || k == K_EXPECT;
+	       k == K_CHECK || k == K_CHECK_SERVER || k == K_ATOMIC ||
+	       k == K_DURABLE || k == K_MODELS || k == K_EXPECT;
 }
 
 static int append_line(struct parse *ps, char **dst, const char *value,
@@ -531,7 +558,8 @@ static int continuation(struct parse *ps, struct scenario *s, enum key k,
 	case K_DESCRIPTION: return append_line(ps, &s->description, value, " ");
 	case K_SETUP: return append_line(ps, &s->setup, value, "\n");
 	case K_RUN: return append_line(ps, &s->run, value, "\n");
-	case K_CHECK: return append_line(ps, &s->check, value, "\n");
+	case K_CHECK:
+	case K_CHECK_SERVER: return append_line(ps, &s->check, value, "\n");
 	case K_EXPECT: return append_line(ps, &ps->expect, value, " ");
 	default: return set_key(ps, s, k, value);
 	}
@@ -548,7 +576,9 @@ static int start_section(struct parse *ps, const char *section)
 	}
 	if (ps->cur && ps->cur != ps->defaults && !finish(ps))
 		return 0;
-	if (!util_name_ok(section) || strlen(section) >= sizeof(ps->section))
+	/* The name shows in every report: no control characters. */
+	if (!util_name_ok(section) || strlen(section) >= sizeof(ps->section) ||
+	    util_has_control(section))
 		return perr(ps, "bad section name '%s'", section);
 	for (size_t i = 0; i < ps->got.len; i++)
 		if (!strcmp(ps->got.items[i]->name, section))
@@ -593,6 +623,12 @@ static int handler(void *user, const char *section, const char *name,
 	if (ps->set[k] && k != K_ATOMIC && k != K_DURABLE && k != K_MODELS)
 		return perr(ps, "'%s' given twice (first on line %u)", name,
 			    ps->set[k]);
+	if ((k == K_CHECK && ps->set[K_CHECK_SERVER]) ||
+	    (k == K_CHECK_SERVER && ps->set[K_CHECK]))
+		return perr(ps,
+			    "'check' and 'check-server' both given (first "
+			    "on line %u): one external checker per scenario",
+			    ps->set[k == K_CHECK ? K_CHECK_SERVER : K_CHECK]);
 	if (!*value && k != K_CHECK && k != K_SETUP)
 		return perr(ps, "'%s' needs a value", name);
 	ps->set[k] = ps->line;
@@ -692,6 +728,50 @@ static char *abs_dir(const char *path)
 	return dir;
 }
 
+/*
+ * Open a scenario file: a regular file, or a pipe (`crashfs check
+ * <(make-scenario)`), read up to SCN_FILE_MAX bytes.  Anything else (a
+ * directory, a device such as /dev/urandom) is refused before it is
+ * opened, since opening some devices does something.  Opening a fifo
+ * waits for its writer; a signal ends the wait (no SA_RESTART).
+ */
+static int open_scenario(const char *path, FILE **f, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode)) {
+		snprintf(err, errlen,
+			 "scenario '%s' is not a regular file or a pipe", path);
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+			 strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen,
+			 "scenario '%s' is not a regular file or a pipe", path);
+		return -EINVAL;
+	}
+	*f = fdopen(fd, "r");
+	if (!*f) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+			 strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 int scenario_load(const char *path, struct scenario_list *out, char *err,
 		  size_t errlen)
 {
@@ -701,13 +781,10 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 	int rc, ret = -EINVAL;
 
 	err[0] = '\0';
-	ps.f = fopen(path, "r");
-	if (!ps.f) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
-			 strerror(errno));
+	ret = open_scenario(path, &ps.f, err, errlen);
+	if (ret < 0)
 		return ret;
-	}
+	ret = -EINVAL;
 	ps.defaults = scenario_new();
 	dir = abs_dir(path);
 	if (!ps.defaults || !dir) {
@@ -716,6 +793,19 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 		goto out_close;
 	}
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
+	if (ps.read_err) {
+		ret = -ps.read_err;
+		if (ps.read_err == EFBIG)
+			snprintf(err, errlen,
+				 "scenario '%s' is longer than %d bytes (a "
+				 "scenario file is a few lines: is it the "
+				 "right file?)",
+				 path, SCN_FILE_MAX);
+		else
+			snprintf(err, errlen, "cannot read scenario '%s': %s",
+				 path, strerror(ps.read_err));
+		goto out_close;
+	}
 	if (!ps.err_line && rc > 0) {
 		ps.err_line = rc;
 		snprintf(err, errlen,

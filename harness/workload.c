@@ -36,6 +36,7 @@ static volatile sig_atomic_t got_signal; /* SIGINT/SIGTERM arrived */
 static void on_signal(int sig)
 {
 	got_signal = sig;
+	util_stop(); /* for the long loops outside this module */
 }
 
 void workload_catch_signals(void)
@@ -50,6 +51,11 @@ void workload_catch_signals(void)
 bool workload_interrupted(void)
 {
 	return got_signal != 0;
+}
+
+int workload_signal(void)
+{
+	return got_signal;
 }
 
 const char *workload_self(void)
@@ -231,15 +237,22 @@ static void describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped (status 0x%x)", status);
 }
 
-/* Run a helper command (cp, crashfs mount ...) and say what failed. */
+/* Run a helper command (cp, crashfs mount ...) and say what failed.
+ * Mounting and unmounting are waited for whatever arrives (a mount must
+ * not be left behind); a copy ends on SIGINT/SIGTERM. */
 static int helper(char *const *argv, const char *dir, unsigned timeout,
 		  char *err, size_t errlen)
 {
+	bool copy = !strcmp(argv[0], "cp");
 	int status = 0, rc;
 	char how[96];
 
-	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false, NULL,
+	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, copy, NULL,
 		   NULL);
+	if (rc == -EINTR) {
+		snprintf(err, errlen, "interrupted");
+		return rc;
+	}
 	if (rc == -ETIMEDOUT) {
 		snprintf(err, errlen, "'%s %s' did not finish in %u s", argv[0],
 			 argv[1], timeout);
@@ -355,7 +368,8 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 			env[0] = sd;
 		if (w->verbose)
 			fprintf(stderr, "crashfs check: setup: %s\n", w->setup);
-		rc = workload_spawn(NULL, w->setup, initial, env, -1,
+		rc = workload_spawn(NULL, w->setup, initial, env,
+				    w->out_fd > 0 ? w->out_fd : -1,
 				    w->timeout ? w->timeout : DEFAULT_TIMEOUT,
 				    &status);
 		free(sd);
@@ -530,7 +544,7 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 		fprintf(stderr, "crashfs check: running the workload in %s\n",
 			mnt);
 	t0 = now();
-	rc = spawn(argv, w->shell, mnt, env, -1,
+	rc = spawn(argv, w->shell, mnt, env, w->out_fd > 0 ? w->out_fd : -1,
 		   w->timeout ? w->timeout : DEFAULT_TIMEOUT, &w->status, true,
 		   w, sw);
 	w->seconds = now() - t0;

@@ -58,6 +58,8 @@ struct workload {
 	unsigned timeout;	  /* seconds for setup and workload, 0: 600 */
 	bool verbose;		  /* say what is happening on stderr */
 	bool no_sync_watch;	  /* do not watch the sync calls */
+	int out_fd;		  /* stdout and stderr of setup and workload
+				   (> 0); 0: crashfs's own */
 
 	/* outputs */
 	char *dir;		/* absolute run directory (malloc'd) */
@@ -102,6 +104,9 @@ void workload_catch_signals(void);
 
 /* True once SIGINT or SIGTERM arrived. */
 bool workload_interrupted(void);
+
+/* The signal that interrupted (SIGINT or SIGTERM), 0 if none. */
+int workload_signal(void);
 
 /* Remove a directory tree (does not follow symlinks).  0 or -errno. */
 int workload_rmtree(const char *path);

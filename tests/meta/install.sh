@@ -51,9 +51,12 @@ if command -v bash >/dev/null; then
 		c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _crashfs
 		      echo "${COMPREPLY[*]}"; }
 		c crashfs ch; c crashfs check --ato; c crashfs ctl /mnt powerc
-		c crashfs check --model e' sh \
+		c crashfs check --model e; c crashfs ctl /mnt uns
+		c crashfs ctl /mnt powercut --te; c crashfs check --points s
+		c crashfs check --col; c crashfs mount --fifo-' sh \
 		"$u/share/bash-completion/completions/crashfs" 2>&1)
-	want=$(printf 'check\n--atomic\npowercut\next4')
+	want=$(printf '%s\n' check --atomic powercut ext4 unsynced --tear \
+		sync --color --fifo-completed)
 	[ "$got" = "$want" ] ||
 		bad "completion gives $(echo $got), want $(echo $want)"
 fi

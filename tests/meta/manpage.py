@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 MAN = os.path.join(ROOT, "docs", "crashfs.1")
 ENV_VARS = ["CRASHFS_MOUNT", "CRASHFS_STATE", "CRASHFS_MARKS",
-            "CRASHFS_POINT", "CRASHFS_SCENARIO_DIR", "TMPDIR"]
+            "CRASHFS_POINT", "CRASHFS_JOB", "CRASHFS_SCENARIO_DIR", "TMPDIR",
+            "NO_COLOR"]
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "EXIT STATUS",
             "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"]
 

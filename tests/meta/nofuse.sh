@@ -12,6 +12,7 @@ if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 fi
 fail=0
 for suite in "sh tests/scenarios/bad-input.sh" "sh tests/scenarios/run.sh" \
+	"sh tests/scenarios/explain.sh" "python3 tests/scenarios/server-equiv.py" \
 	"python3 tests/integration/run.py mount.*" \
 	"python3 tests/meta/docs.py README.md"; do
 	out=$(unshare -m --propagation private sh -c '

@@ -14,6 +14,7 @@
 
 #include "fusefs/fault.c"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int parse(struct fault_set *s, const char *rule, char *err)
@@ -215,7 +216,7 @@ static void test_plan_file(void **state)
 	      f);
 	fclose(f);
 	fault_set_init(&s);
-	assert_int_equal(fault_load(&s, path, err, sizeof(err)), 2);
+	assert_int_equal(fault_load(&s, path, NULL, err, sizeof(err)), 2);
 	assert_false(fault_match(&s, FOP_WRITE, "big", 100, &hit));
 	assert_true(fault_match(&s, FOP_WRITE, "big", 1, &hit));
 	assert_false(fault_match(&s, FOP_FSYNC, "x", 0, &hit));
@@ -228,7 +229,7 @@ static void test_plan_file(void **state)
 	      f);
 	fclose(f);
 	fault_set_init(&s);
-	assert_true(fault_load(&s, path, err, sizeof(err)) < 0);
+	assert_true(fault_load(&s, path, NULL, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "[bad]"));
 	assert_non_null(strstr(err, "ENOPE"));
 	fault_set_release(&s);
@@ -237,15 +238,235 @@ static void test_plan_file(void **state)
 	fputs("[x]\nop = write\n", f);
 	fclose(f);
 	fault_set_init(&s);
-	assert_true(fault_load(&s, path, err, sizeof(err)) < 0);
+	assert_true(fault_load(&s, path, NULL, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "action: missing"));
 	fault_set_release(&s);
 	unlink(path);
 
 	fault_set_init(&s);
 	assert_int_equal(
-	    fault_load(&s, "/nonexistent/plan.ini", err, sizeof(err)), -ENOENT);
+	    fault_load(&s, "/nonexistent/plan.ini", NULL, err, sizeof(err)),
+	    -ENOENT);
 	fault_set_release(&s);
+}
+
+/* Issue 13: values that wrapped, were not numbers, or were given twice
+ * were accepted. */
+static void test_strict_values(void **state)
+{
+	(void)state;
+	/* 16 EiB wraps to 0 in 64 bits: it fired on the first write. */
+	expect_error("on write after-bytes=17179869184G action=kill",
+		     "after-bytes");
+	expect_error("on write after-bytes=18446744073709551616 action=kill",
+		     "after-bytes");
+	expect_error("on write prob=nan action=kill", "prob");
+	expect_error("on write prob=-nan action=kill", "prob");
+	expect_error("on write prob=inf action=kill", "prob");
+	expect_error("on write seed=-1 action=kill", "seed");
+	expect_error("on write nth=+3 action=kill", "nth");
+	expect_error("when=on when=after op=write action=kill",
+		     "when: given twice");
+	expect_error("on write when=after action=kill", "when: given twice");
+	expect_error("on write action=kill action=short",
+		     "action: given twice");
+	expect_error("on write op=fsync action=kill", "op: given twice");
+	expect_error("on write path=a path=b action=kill", "path: given twice");
+	expect_error("on write nth=1 nth=2 action=kill", "nth: given twice");
+	expect_error("on write action=powercut cut-writes=1 cut-writes=2",
+		     "cut-writes: given twice");
+	expect_error("on write action=powercut cut-keep=metadata "
+		     "cut-keep=metadata",
+		     "cut-keep: given twice");
+	expect_error("on write action=kill cut-seed=3", "cut-*: options of");
+}
+
+static void test_max_after_bytes(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256] = "";
+
+	(void)state;
+	fault_set_init(&s);
+	assert_int_equal(parse(&s,
+			       "on write after-bytes=16777215T "
+			       "action=errno:EIO",
+			       err),
+			 1);
+	assert_false(fault_match(&s, FOP_WRITE, "f", 1u << 30, &hit));
+	fault_set_release(&s);
+}
+
+/* A rule's text is kept escaped: listing it, logging it and putting it
+ * in the trace cannot send control characters anywhere. */
+static void test_text_escaped(void **state)
+{
+	struct fault_set s;
+	char err[256] = "", list[512];
+
+	(void)state;
+	fault_set_init(&s);
+	assert_int_equal(parse(&s, "on write path=a\033[2Jb action=kill", err),
+			 1);
+	fault_list(&s, list, sizeof(list));
+	assert_null(strchr(list, '\033'));
+	assert_non_null(strstr(list, "path=a\\x1b[2Jb"));
+	fault_set_release(&s);
+}
+
+/* regex= (LazyFS's from_rgx): an extended regex searched in "/" + the
+ * path, unanchored; action=crash needs --powercut like powercut. */
+static void test_regex_and_crash(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256] = "";
+
+	(void)state;
+	expect_error("on write regex=( action=kill", "regex: bad expression");
+	fault_set_init(&s);
+	s.no_powercut = true;
+	assert_int_equal(parse(&s, "on write action=crash", err), -EINVAL);
+	assert_non_null(
+	    strstr(err, "crash needs a mount made with --powercut"));
+	fault_set_release(&s);
+	fault_set_init(&s);
+	assert_int_equal(parse(&s,
+			       "before write regex=member/wal/[0-9]+\\.wal "
+			       "action=crash",
+			       err),
+			 1);
+	assert_int_equal(parse(&s, "on unlink regex=^/top$ action=kill", err),
+			 2);
+	assert_false(fault_match(&s, FOP_WRITE, "member/wal/x.wal", 1, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "member/wal/12xwal", 1, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "d/member/wal/12.wal", 1, &hit));
+	assert_int_equal(hit.action, FA_CRASH);
+	assert_false(fault_match(&s, FOP_UNLINK, "a/top", 0, &hit));
+	assert_true(fault_match(&s, FOP_UNLINK, "top", 0, &hit));
+	fault_set_release(&s);
+}
+
+static char plan_tmp[] = "/tmp/crashfs-test-plan-XXXXXX";
+
+/* Load text as a plan; the result, the error in err. */
+static int load_text(const char *text, struct fault_plan *o, char *err)
+{
+	struct fault_set s;
+	FILE *f = fopen(plan_tmp, "w");
+	int res;
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	fault_set_init(&s);
+	err[0] = '\0';
+	res = fault_load(&s, plan_tmp, o, err, 256);
+	fault_set_release(&s);
+	return res;
+}
+
+static void plan_error(const char *text, const char *want)
+{
+	char err[256];
+
+	assert_true(load_text(text, NULL, err) < 0);
+	if (!strstr(err, want))
+		fail_msg("plan '%s': error '%s' does not say '%s'", text, err,
+			 want);
+}
+
+static void test_plan_strict(void **state)
+{
+	struct fault_plan o = {0};
+	char err[256], big[300];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(plan_tmp);
+	assert_true(fd >= 0);
+	close(fd);
+	plan_error("[a]\nop = write\nop = fsync\naction = kill\n",
+		   "line 3: section [a]: op: given twice");
+	plan_error("[a]\nop = write\naction = kill\n[b]\nop = write\n"
+		   "action = kill\n[a]\nop = fsync\naction = kill\n",
+		   "line 8: section [a] given twice");
+	plan_error("[a]\nop = write\naction = kill\n[a]\nop = fsync\n",
+		   "section [a] given twice");
+	plan_error("[a]\nop = write\naction = kill\n  action = short\n",
+		   "line 4: an indented line continues 'action'");
+	plan_error("op = write\n", "'op' outside a section");
+	plan_error("[a]\nop = write\nafter-bytes = 17179869184G\n"
+		   "action = kill\n",
+		   "after-bytes");
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "[a]\npath = ", 11);
+	big[sizeof(big) - 1] = '\0';
+	plan_error(big, "line 2: longer than 199");
+	/* the settings before the first section */
+	assert_int_equal(load_text("fifo = /run/f\nfifo-completed = done\n"
+				   "clear-cache = keep-metadata\n"
+				   "[a]\nop = write\naction = kill\n",
+				   &o, err),
+			 1);
+	assert_string_equal(o.fifo, "/run/f");
+	assert_string_equal(o.fifo_completed, "/tmp/done");
+	assert_string_equal(o.clear_cache, "keep-metadata");
+	fault_plan_release(&o);
+	assert_true(load_text("op = write\n", &o, err) < 0);
+	assert_non_null(strstr(err, "unknown key 'op' before the first"));
+	fault_plan_release(&o);
+	assert_true(load_text("fifo = a\nfifo = b\n", &o, err) < 0);
+	assert_non_null(strstr(err, "fifo: given twice"));
+	fault_plan_release(&o);
+	assert_true(load_text("clear-cache = soon\n", &o, err) < 0);
+	assert_non_null(strstr(err, "clear-cache: bad value"));
+	fault_plan_release(&o);
+	assert_true(load_text("fifo = a\n", NULL, err) < 0);
+	assert_non_null(strstr(err, "outside a section"));
+	unlink(plan_tmp);
+}
+
+/* What is not a regular file is refused at once, never read forever or
+ * waited on: /dev/zero has no end, a fifo no writer. */
+static void test_plan_not_regular(void **state)
+{
+	char dir[] = "/tmp/crashfs-test-fifo-XXXXXX", fifo[64], big[64];
+	struct fault_set s;
+	char err[256];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	fault_set_init(&s);
+	assert_int_equal(fault_load(&s, "/dev/zero", NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a regular file (it is a character "
+				    "device)"));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(fault_load(&s, fifo, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "it is a fifo"));
+	assert_int_equal(fault_load(&s, dir, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "it is a directory"));
+	snprintf(big, sizeof(big), "%s/big", dir);
+	f = fopen(big, "w");
+	for (int i = 0; i < (1 << 20) / 8 + 1; i++)
+		fputs("; .....\n", f);
+	fclose(f);
+	assert_int_equal(fault_load(&s, big, NULL, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "larger than 1048576 bytes"));
+	f = fopen(big, "w");
+	fputs("[a]\nop = write\0\naction = kill\n", f);
+	fwrite("[a]\nop = w\0x\n", 1, 14, f);
+	fclose(f);
+	assert_int_equal(fault_load(&s, big, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "NUL byte"));
+	fault_set_release(&s);
+	unlink(fifo);
+	unlink(big);
+	rmdir(dir);
 }
 
 int main(void)
@@ -259,6 +480,12 @@ int main(void)
 	    cmocka_unit_test(test_prob_seeded),
 	    cmocka_unit_test(test_first_rule_wins_all_count),
 	    cmocka_unit_test(test_plan_file),
+	    cmocka_unit_test(test_strict_values),
+	    cmocka_unit_test(test_max_after_bytes),
+	    cmocka_unit_test(test_text_escaped),
+	    cmocka_unit_test(test_plan_strict),
+	    cmocka_unit_test(test_plan_not_regular),
+	    cmocka_unit_test(test_regex_and_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,7 @@ static int setup(void **state)
 	res.checked[1] = 7;
 	res.checked[2] = 4;
 	res.failed[SCN_ATOMIC] = SCN_KIND_MODEL(0);
+	res.path_failed[SCN_ATOMIC][0] = SCN_KIND_MODEL(0);
 	res.has_expect = true;
 	res.expect_ok = true;
 	res.groups = calloc(1, sizeof(*res.groups));
@@ -65,12 +66,15 @@ static int setup(void **state)
 		 "renaming it");
 	snprintf(g->held, sizeof(g->held), "an empty file");
 	snprintf(g->example, sizeof(g->example), "k7.posix.m7n");
-	res.states = calloc(1, sizeof(*res.states));
-	res.nstates = 1;
-	snprintf(res.states[0].id, sizeof(res.states[0].id), "k7.posix.m7n");
-	res.states[0].kind = 1;
-	res.states[0].point = 7;
-	res.states[0].failed = 1u << SCN_ATOMIC;
+	res.states = statelog_new(NULL);
+	assert_non_null(res.states);
+	{
+		struct check_state v = {.kind = 1, .point = 7, .upto = 7};
+
+		snprintf(v.id, sizeof(v.id), "k7.posix.m7n");
+		v.failed = 1u << SCN_ATOMIC;
+		assert_int_equal(statelog_add(res.states, &v), 0);
+	}
 	return 0;
 }
 
@@ -146,17 +150,55 @@ static void test_junit(void **state)
 	/* as expected: no failure element */
 	t = render(REPORT_JUNIT);
 	assert_non_null(strstr(t, "<testcase classname=\"crashfs."
-				  "rename-no-fsync\" name=\"atomic\""));
+				  "rename-no-fsync\" name=\"atomic "
+				  "config.json\""));
 	assert_null(strstr(t, "<failure"));
+	assert_non_null(strstr(t, "hostname=\""));
+	assert_non_null(strstr(t, "timestamp=\""));
 	free(t);
 	/* not as expected: a failure with the cause and the command */
 	res.expect_ok = false;
 	sc->expect_fail[SCN_ATOMIC] = 0;
 	t = render(REPORT_JUNIT);
 	assert_non_null(strstr(t, "failures=\"1\""));
-	assert_non_null(strstr(t, "<failure message=\"atomic fails in: "
-				  "posix; expected: pass\">"));
-	assert_non_null(strstr(t, "reproduce: crashfs replay"));
+	assert_non_null(strstr(t, "<failure type=\"atomic\" message=\"atomic "
+				  "config.json fails in: posix; expected: "
+				  "pass\">"));
+	assert_non_null(strstr(t, "reproduce: crashfs replay /tmp/run"));
+	free(t);
+}
+
+/* Names are bytes: a name that is not UTF-8 makes valid JSON (with its
+ * exact bytes beside) and valid XML. */
+static void test_bytes(void **state)
+{
+	char *t;
+	json_error_t e;
+	json_t *root, *c;
+
+	(void)state;
+	free(sc->atomic.v[0]);
+	sc->atomic.v[0] = strdup("f\377<&\x01");
+	res.expect_ok = false;
+	sc->expect_fail[SCN_ATOMIC] = 0;
+	t = render(REPORT_JSON);
+	root = json_loads(t, 0, &e);
+	assert_non_null(root);
+	c = json_array_get(
+	    json_object_get(
+		json_array_get(json_object_get(root, "scenarios"), 0),
+		"causes"),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(c, "target")),
+			    "f\\xff<&\x01");
+	assert_string_equal(json_string_value(json_object_get(c, "target_hex")),
+			    "66ff3c2601");
+	json_decref(root);
+	free(t);
+	t = render(REPORT_JUNIT);
+	assert_non_null(strstr(t, "name=\"atomic f\\xff&lt;&amp;\\x01\""));
+	assert_null(strchr(t, '\377'));
+	assert_null(strchr(t, '\001'));
 	free(t);
 }
 
@@ -173,9 +215,8 @@ static void test_format_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_json),
-	    cmocka_unit_test(test_junit),
+	    cmocka_unit_test(test_text),	 cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_junit),	 cmocka_unit_test(test_bytes),
 	    cmocka_unit_test(test_format_names),
 	};
 

@@ -122,6 +122,37 @@ static void test_continuation_lines(void **state)
 	scenario_list_release(&l);
 }
 
+/* check-server: the same external checker, as a server; one checker
+ * per scenario, and a section's key wins over the defaults'. */
+static void test_check_server(void **state)
+{
+	struct scenario_list l = {0};
+
+	(void)state;
+	assert_int_equal(load("check = sh check.sh\n"
+			      "[a]\nrun = true\n"
+			      "[b]\nrun = true\ncheck-server = python3 srv.py\n"
+			      "  --fast\n"
+			      "expect = fail: check(posix)\n",
+			      &l),
+			 0);
+	assert_int_equal(l.len, 2);
+	assert_string_equal(l.items[0]->check, "sh check.sh");
+	assert_false(l.items[0]->check_server);
+	assert_string_equal(l.items[1]->check, "python3 srv.py\n--fast");
+	assert_true(l.items[1]->check_server);
+	assert_int_equal(l.items[1]->expect_fail[SCN_EXTERNAL],
+			 SCN_KIND_MODEL(0));
+	scenario_list_release(&l);
+	expect_error("run = true\ncheck = a\ncheck-server = b\n",
+		     "s.ini:3: 'check' and 'check-server' both given (first on "
+		     "line 2)");
+	expect_error("run = true\ncheck-server = b\ncheck = a\n",
+		     "s.ini:3: 'check' and 'check-server' both given");
+	expect_error("run = true\ncheck-server =\n",
+		     "'check-server' needs a value");
+}
+
 static void test_unknown_key(void **state)
 {
 	(void)state;
@@ -263,6 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_single),
 	    cmocka_unit_test(test_sections_inherit_defaults),
 	    cmocka_unit_test(test_continuation_lines),
+	    cmocka_unit_test(test_check_server),
 	    cmocka_unit_test(test_unknown_key),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_bad_expect),

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 from lib import CRASHFS, log, run, timeout
 
@@ -126,6 +127,7 @@ def test_checker_changes_its_state(ctx):
     # CRASHFS_MARKS must still name the marks file
     r = run([CRASHFS, "check", "--run", os.path.basename(run_dir),
              "--check", script, "--jobs", "2", "--max-states", "150",
+             "--allow-partial",
              "--report", "json", "-o", report], timeout=180, env=env,
             cwd=os.path.dirname(run_dir))
     log(r.stdout + r.stderr)
@@ -135,10 +137,14 @@ def test_checker_changes_its_state(ctx):
     states = json.load(open(report))["scenarios"][0]["states"]
     with open(vlog) as f:
         seen = collections.Counter(tuple(l.split()) for l in f)
-    assert sum(seen.values()) == len(states) > 40, (
+    # one more run: crashfs first checks that the checker passes on the
+    # initial state (point 0, no marks), where no crash is to blame
+    assert sum(seen.values()) == len(states) + 1 and len(states) > 40, (
         "the checker ran %d times for %d states"
         % (sum(seen.values()), len(states)))
     want = collections.Counter()
+    want[("0", digest(os.path.join(run_dir, "initial")),
+          hashlib.sha1(b"").hexdigest())] += 1
     for i, s in enumerate(states):
         out = ctx.path("replay%d" % i)
         if s["id"].endswith(".visible"):
@@ -158,3 +164,59 @@ def test_checker_changes_its_state(ctx):
         "the checker was given states that differ from their replay:\n"
         "replayed, never given: %s\ngiven, never replayed: %s"
         % (sorted(missing.items())[:10], sorted(extra.items())[:10]))
+
+
+SERVER = r"""import os, sys
+job = os.environ["CRASHFS_JOB"]
+assert "CRASHFS_STATE" not in os.environ, "CRASHFS_STATE in a server's env"
+print("ready", flush=True)
+with open(sys.argv[1], "a") as log:
+    for line in sys.stdin:
+        state, marks, point, sid = line.rstrip("\n").split("\t")[:4]
+        try:
+            with open(os.path.join(state, "f")) as f:
+                got = f.read()
+        except FileNotFoundError:
+            got = None
+        log.write("%s %d %s %s %s\n" % (job, os.getpid(), state, point, sid))
+        log.flush()
+        print("ok" if got in ("old", "new") else "fail f holds %r" % got,
+              flush=True)
+"""
+
+
+@timeout(240)
+def test_checker_server_jobs_and_paths(ctx):
+    """--check-server with --jobs 2: a server per job (CRASHFS_JOB 0 and
+    1) and one for the cause search (CRASHFS_JOB 2), each started once;
+    every state handed over at a path of its own; a state the server
+    fails fails the run like a per-state checker's exit status 1."""
+    script = ctx.path("server.py")
+    with open(script, "w") as f:
+        f.write(SERVER)
+    log = ctx.path("server.log")
+    report = ctx.path("report.json")
+    work = ctx.dir("work")
+    r = run([CRASHFS, "check", "--jobs", "2", "--setup", "printf old > f",
+             "--check-server", "%s %s %s" % (sys.executable, script, log),
+             "--report", "json", "-o", report, "--",
+             "sh", "-c", "printf new > f.tmp; mv f.tmp f; crashfs mark saved"],
+            timeout=180, cwd=work)
+    log_text = open(log).read() if os.path.exists(log) else ""
+    assert r.returncode == 1, "exit %d: %s\n%s" % (r.returncode, r.stderr,
+                                                   log_text)
+    sc = json.load(open(report))["scenarios"][0]
+    lines = [l.split() for l in log_text.splitlines()]
+    states = [l for l in lines if not l[4].startswith("cause-")]
+    causes = [l for l in lines if l[4].startswith("cause-")]
+    assert sorted(l[4] for l in states) == sorted(s["id"] for s in
+                                                  sc["states"]), (
+        "the servers were asked about other states than the report's")
+    assert {l[0] for l in states} <= {"0", "1"} and causes and \
+        {l[0] for l in causes} == {"2"}, "jobs: %r" % lines
+    for job in {l[0] for l in lines}:
+        pids = {l[1] for l in lines if l[0] == job}
+        assert len(pids) == 1, "job %s had servers %r" % (job, pids)
+    paths = [l[2] for l in lines]
+    assert len(set(paths)) == len(paths), "a state path served twice"
+    assert any(s["failed"] for s in sc["states"]), "no failing state"

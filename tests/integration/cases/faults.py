@@ -2,7 +2,10 @@
 """Fault rules on a live mount (docs/faults.md): every action (errno,
 powercut, kill, short, torn, delay), every trigger (before/after, path
 glob, nth, after-bytes, prob+seed), rules from a plan file at mount, parse
-errors that name the field, and each firing in the trace.
+errors that name the field, and each firing in the trace.  The *_rule_*
+matrices run a power cut, kill and errno rule before, on and after every
+op a rule can name, and check what the program saw, the tree (through the
+mount and in the backing directory) and the trace.
 """
 
 import errno
@@ -12,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from lib import CRASHFS, Trace, run
+from lib import CRASHFS, Trace, engine_verify, ename, read_all, run, timeout
 
 
 def mnt_(ctx, options=()):
@@ -318,3 +321,400 @@ def test_fsync_eio_like_linux(ctx):
 
 def powercut(m):
     m.ctl("powercut")
+
+
+# ---- a power cut or a kill by rule, on every op it can fire on ----------
+#
+# Each op runs in its own directory OP/ that starts durable: OP/f holds
+# "durable\n", OP/d/g "g\n", OP/e is an empty directory.  Before the op,
+# OP/f gets an unsynced write ("PENDING" over its start, through a handle
+# kept open) and OP/d/new an unsynced create, so the cut has something to
+# drop.  A rule "WHEN OP path=... nth=1 action=powercut" then fires on the
+# op.  Before (or on): the op fails with EIO and is not applied, the cut
+# leaves the durable state.  After: the op was applied and answered as it
+# happened, then the power went: only what the op itself made durable
+# (an fsync) survives.
+
+DURABLE = {"f": b"durable\n", "d/g": b"g\n", "d": None, "e": None}
+
+
+def cut_setup(root):
+    """OP/ made durable through the mount; returns a handle on OP/f with
+    unsynced data, and OP/d/new created unsynced."""
+    os.mkdir(root)
+    os.mkdir(os.path.join(root, "d"))
+    os.mkdir(os.path.join(root, "e"))
+    for rel, data in (("f", b"durable\n"), ("d/g", b"g\n")):
+        fd = os.open(os.path.join(root, rel), os.O_CREAT | os.O_WRONLY)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+    for rel in ("d", "", ".."):
+        d = os.open(os.path.join(root, rel), os.O_RDONLY | os.O_DIRECTORY)
+        os.fsync(d)
+        os.close(d)
+    fd = os.open(os.path.join(root, "f"), os.O_RDWR)
+    os.pwrite(fd, b"PENDING", 0)
+    os.close(os.open(os.path.join(root, "d", "new"),
+                     os.O_CREAT | os.O_WRONLY))
+    return fd
+
+
+def syncdir_at(path):
+    d = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(d)
+    finally:
+        os.close(d)
+
+
+# op: (the rule's path under OP/, the call (root, fd) -> value, what the
+# op makes durable when it completes, names an "after" reply hands to the
+# kernel that the cut then removed)
+CUT_OPS = {
+    "write": ("f", lambda r, fd: os.pwrite(fd, b"NEW", 8), {}, ()),
+    "fsync": ("f", lambda r, fd: os.fsync(fd), {"f": b"PENDING\n"}, ()),
+    "fdatasync": ("f", lambda r, fd: os.fdatasync(fd),
+                  {"f": b"PENDING\n"}, ()),
+    "fsyncdir": ("d", lambda r, fd: syncdir_at(os.path.join(r, "d")),
+                 {"d/new": b""}, ()),
+    "rename": ("f", lambda r, fd: os.rename(os.path.join(r, "f"),
+                                            os.path.join(r, "d", "h")),
+               {}, ("d/h",)),
+    "create": ("c", lambda r, fd: os.open(os.path.join(r, "c"),
+                                          os.O_CREAT | os.O_WRONLY),
+               {}, ("c",)),
+    "unlink": ("d/g", lambda r, fd: os.unlink(os.path.join(r, "d", "g")),
+               {}, ()),
+    "rmdir": ("e", lambda r, fd: os.rmdir(os.path.join(r, "e")), {}, ()),
+    "truncate": ("f", lambda r, fd: os.truncate(os.path.join(r, "f"), 2),
+                 {}, ()),
+    "open": ("d/g", lambda r, fd: os.open(os.path.join(r, "d", "g"),
+                                          os.O_RDWR | os.O_TRUNC), {}, ()),
+    "mkdir": ("x", lambda r, fd: os.mkdir(os.path.join(r, "x")), {},
+              ("x",)),
+    "link": ("l", lambda r, fd: os.link(os.path.join(r, "f"),
+                                        os.path.join(r, "l")), {}, ("l",)),
+    "symlink": ("s", lambda r, fd: os.symlink("f", os.path.join(r, "s")),
+                {}, ("s",)),
+    "mknod": ("p", lambda r, fd: os.mkfifo(os.path.join(r, "p")), {},
+              ("p",)),
+}
+
+
+def tree_of(root):
+    """{relpath: bytes (file) or None (directory)} under root."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(dirpath, n)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p) or not os.path.isfile(p):
+                out[rel] = None if os.path.isdir(p) else "special"
+            else:
+                out[rel] = read_all(p)
+    return out
+
+
+def cut_rule_matrix(ctx, when, action="powercut"):
+    """Every op with a powercut (or crash) rule at `when`, one after the
+    other on one mount (each its own directory, each its own cut); then the
+    trace must replay to the backing directory.  A crash is a power cut
+    whose op answers EIO after it too (LazyFS's daemon died first)."""
+    ctx.needs_trace()
+    m = mnt_(ctx, ["--powercut"])
+    failures = []
+    for op, (rel, call, durable, names) in sorted(CUT_OPS.items()):
+        root = os.path.join(m.mnt, op)
+        fd = cut_setup(root)
+        fault(m, "%s %s path=%s/%s nth=1 action=%s" %
+              (when, op, op, rel, action))
+        try:
+            got = call(root, fd)
+            err = 0
+        except OSError as e:
+            got, err = None, e.errno
+        m.ctl("faults", "clear")
+        want_err = 0 if when == "after" and action == "powercut" \
+            else errno.EIO
+        if err != want_err:
+            failures.append("%s %s: the op returned %s, not %s"
+                            % (when, op, ename(err) if err else got,
+                               ename(want_err) if want_err else "success"))
+        # the handle opened before the cut is dead either way
+        if oserror(lambda: os.pwrite(fd, b"late", 0)) != errno.EIO:
+            failures.append("%s %s: a handle opened before the cut still "
+                            "writes" % (when, op))
+        os.close(fd)
+        if op in ("create", "open") and isinstance(got, int):
+            if oserror(lambda: os.write(got, b"x")) != errno.EIO:
+                failures.append("%s %s: the handle it returned writes "
+                                "after the cut" % (when, op))
+            os.close(got)
+        # what a user sees right away: nothing the cut removed
+        for n in names:
+            if os.path.lexists(os.path.join(root, n)):
+                failures.append("%s %s: %s still shows after the cut"
+                                % (when, op, n))
+        want = dict(DURABLE)
+        if when == "after":
+            want.update(durable)
+        for where, base in (("mount", root),
+                            ("backing", os.path.join(m.backing, op))):
+            have = tree_of(base)
+            if have != want:
+                failures.append("%s %s: the %s holds %r, the durable "
+                                "state is %r" % (when, op, where, have,
+                                                 want))
+    m.umount()
+    t = Trace(m.trace)
+    if len(t.of_type("powercut")) != len(CUT_OPS):
+        failures.append("%d power cuts recorded for %d rules" %
+                        (len(t.of_type("powercut")), len(CUT_OPS)))
+    # before: the op that fired the cut follows it as an injected EIO (a
+    # failed open is not recorded); after: it precedes it as it happened
+    recs = t.records
+    cuts = [i for i, r in enumerate(recs) if r.get("type") == "powercut"]
+    for op, i in zip(sorted(CUT_OPS), cuts):
+        if when == "after":
+            r = [x for x in recs[:i] if x.get("type") != "fault"][-1]
+            ok = r.get("result", 0) >= 0 and "injected" not in str(r)
+        elif op == "open":
+            r = recs[i + 1] if i + 1 < len(recs) else {}
+            ok = r.get("type") != "open"
+        else:
+            r = recs[i + 1] if i + 1 < len(recs) else {}
+            ok = (r.get("result") == -errno.EIO and
+                  "injected" in r.get("flag_names", []))
+        if not ok:
+            failures.append("%s %s: the op's record around the cut: %s"
+                            % (when, op, t.dump([r])))
+    assert not failures, "\n".join(failures)
+    engine_verify(ctx, m.trace, m.backing)
+
+
+@timeout(180)
+def test_powercut_rule_before(ctx):
+    cut_rule_matrix(ctx, "before")
+
+
+@timeout(180)
+def test_powercut_rule_on(ctx):
+    cut_rule_matrix(ctx, "on")
+
+
+@timeout(180)
+def test_powercut_rule_after(ctx):
+    cut_rule_matrix(ctx, "after")
+
+
+@timeout(180)
+def test_crash_rule_before(ctx):
+    cut_rule_matrix(ctx, "before", "crash")
+
+
+@timeout(180)
+def test_crash_rule_after(ctx):
+    cut_rule_matrix(ctx, "after", "crash")
+
+
+def plain_setup(root):
+    """OP/ as cut_setup() leaves it, on any directory, without syncs."""
+    os.mkdir(root)
+    for rel in ("d", "e"):
+        os.mkdir(os.path.join(root, rel))
+    for rel, data in (("f", b"PENDING\n"), ("d/g", b"g\n"), ("d/new", b"")):
+        with open(os.path.join(root, rel), "wb") as f:
+            f.write(data)
+
+
+KILL_PROG = """
+import importlib.util, os, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(sys.argv[1])))
+spec = importlib.util.spec_from_file_location("faults", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+root, op = sys.argv[2], sys.argv[3]
+fd = os.open(os.path.join(root, "f"), os.O_RDWR)
+mod.CUT_OPS[op][1](root, fd)
+print("survived")
+"""
+
+
+def run_op(root, op):
+    """Run op on root in a child process; its CompletedProcess."""
+    return subprocess.run([sys.executable, "-c", KILL_PROG,
+                           os.path.abspath(__file__), root, op],
+                          capture_output=True, text=True, timeout=30)
+
+
+def op_rule_matrix(ctx, when, action):
+    """Every op with a rule WHEN OP ... action=ACTION (errno:EIO or kill):
+    before, the op fails and is not applied; after, it is applied exactly
+    as on a plain directory, and then fails (errno) or its caller dies
+    (kill) without seeing the result."""
+    m = mnt_(ctx)
+    plain = ctx.dir("plain")
+    failures = []
+    for op, (rel, call, durable, names) in sorted(CUT_OPS.items()):
+        root = os.path.join(m.mnt, op)
+        plain_setup(root)
+        want = tree_of(root)
+        if when == "after":
+            ref = os.path.join(plain, op)
+            plain_setup(ref)
+            r = run_op(ref, op)
+            assert r.returncode == 0, r.stderr
+            want = tree_of(ref)
+        fault(m, "%s %s path=%s/%s nth=1 action=%s" %
+              (when, op, op, rel, action))
+        r = run_op(root, op)
+        m.ctl("faults", "clear")
+        if action == "kill":
+            if r.returncode != -signal.SIGKILL or "survived" in r.stdout:
+                failures.append("%s %s: the caller was not killed (exit "
+                                "%d)" % (when, op, r.returncode))
+        elif "OSError: [Errno %d]" % errno.EIO not in r.stderr:
+            failures.append("%s %s: the op did not fail with EIO: exit %d "
+                            "%s" % (when, op, r.returncode, r.stderr[-200:]))
+        have = tree_of(root)
+        if have != want:
+            failures.append("%s %s: the tree is %r, not %r"
+                            % (when, op, have, want))
+        # a lookup by name agrees with the listing (no stale entry)
+        for n in sorted(set(want) | {rel, "d/h"}):
+            if os.path.lexists(os.path.join(root, n)) != (n in want):
+                failures.append("%s %s: %s %s by name" % (
+                    when, op, n, "is missing" if n in want else "shows"))
+    m.umount()
+    t = Trace(m.trace)
+    fired = t.of_type("fault")
+    if len(fired) != len(CUT_OPS):
+        failures.append("%d faults recorded for %d rules"
+                        % (len(fired), len(CUT_OPS)))
+    # before: the op's record says it failed by injection (a failed open
+    # is not recorded)
+    for f in fired if when != "after" else ():
+        if f.get("path", "").startswith("open/"):
+            continue
+        i = t.records.index(f)
+        r = t.records[i + 1] if i + 1 < len(t.records) else {}
+        if r.get("result") != -errno.EIO or \
+                "injected" not in r.get("flag_names", []):
+            failures.append("the op after %s is not an injected EIO: %s"
+                            % (t.dump([f]), t.dump([r])))
+    assert not failures, "\n".join(failures)
+
+
+@timeout(180)
+def test_kill_rule_before(ctx):
+    op_rule_matrix(ctx, "before", "kill")
+
+
+@timeout(180)
+def test_kill_rule_after(ctx):
+    op_rule_matrix(ctx, "after", "kill")
+
+
+@timeout(180)
+def test_errno_rule_before(ctx):
+    op_rule_matrix(ctx, "before", "errno:EIO")
+
+
+@timeout(180)
+def test_errno_rule_after(ctx):
+    op_rule_matrix(ctx, "after", "errno:EIO")
+
+
+def test_precut_directory_handle(ctx):
+    """A directory opened before a cut (by command or by rule) fails with
+    EIO like a file: an fsync through it must not tell the program that
+    the entries the cut dropped are durable."""
+    m = mnt_(ctx, ["--powercut"])
+    for how in ("ctl", "rule"):
+        d = os.open(m.mnt, os.O_RDONLY | os.O_DIRECTORY)
+        os.close(os.open(os.path.join(m.mnt, how), os.O_CREAT | os.O_WRONLY))
+        if how == "ctl":
+            m.ctl("powercut")
+        else:
+            fault(m, "after create path=%s-cut nth=1 action=powercut" % how)
+            os.close(os.open(os.path.join(m.mnt, how + "-cut"),
+                             os.O_CREAT | os.O_WRONLY))
+            m.ctl("faults", "clear")
+        assert oserror(lambda: os.fsync(d)) == errno.EIO, (
+            "%s: a directory fsync through a handle opened before the cut "
+            "succeeded" % how)
+        assert oserror(lambda: os.listdir(d)) == errno.EIO, how
+        os.close(d)
+        assert os.listdir(m.mnt) == [], os.listdir(m.mnt)
+        syncdir_at(m.mnt)   # a new handle works
+
+
+# ---- plan files that are no files, and a mount command that dies --------
+
+def procs_naming(text):
+    """Pids of the processes whose command line holds text."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if text.encode() in f.read():
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def test_plan_not_a_regular_file(ctx):
+    """A plan that is a device or a fifo is refused at once by the mount
+    command (it is read before the daemon forks, whole, at most 1 MiB):
+    before, /dev/zero left a daemon reading forever and a fifo one waiting
+    for a writer."""
+    fifo = ctx.path("plan.fifo")
+    os.mkfifo(fifo)
+    big = ctx.path("big.ini")
+    with open(big, "w") as f:
+        f.write("; padding\n" * 110000)
+    for plan, want in (("/dev/zero", "not a regular file (it is a "
+                        "character device)"),
+                       (fifo, "not a regular file (it is a fifo)"),
+                       (big, "larger than 1048576 bytes")):
+        b, mm = ctx.dir("b%d" % len(plan)), ctx.dir("m%d" % len(plan))
+        trace = ctx.path("t%d" % len(plan))
+        r = run([CRASHFS, "mount", "--trace", trace, "--faults", plan, b,
+                 mm], timeout=15)
+        assert r.returncode == 2, (plan, r.returncode, r.stderr)
+        assert "fault plan '%s': %s" % (plan, want) in r.stderr, r.stderr
+        assert not os.path.ismount(mm)
+        assert not os.path.exists(trace), "a trace was left behind"
+        assert procs_naming(trace) == [], "a daemon is left"
+
+
+@timeout(60)
+def test_no_daemon_outlives_a_failed_mount(ctx):
+    """The mount command killed while its daemon is still starting (here
+    stuck opening a log that is a fifo nobody reads) takes the daemon with
+    it: no orphan keeps starting a mount nobody waits for."""
+    log_fifo = ctx.path("log.fifo")
+    os.mkfifo(log_fifo)
+    b, mm, trace = ctx.dir("b"), ctx.dir("m"), ctx.path("t")
+    p = ctx.spawn([CRASHFS, "mount", "--trace", trace, "--log", log_fifo,
+                   b, mm], stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while len(procs_naming(trace)) < 2:
+        assert time.monotonic() < deadline, "the daemon never forked"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 10
+    while procs_naming(trace):
+        assert time.monotonic() < deadline, (
+            "the daemon outlived its mount command: %s"
+            % procs_naming(trace))
+        time.sleep(0.05)
+    assert not os.path.ismount(mm)
+    assert not os.path.exists(trace)

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# bench/suite-checker.sh: checker servers against per-state checkers
+# (issue 11).  Sourced by bench/run.sh; see docs/bench.md.
+#
+# 1. SQLite with CKR_TX one-row transactions, journal_mode DELETE and WAL,
+#    synchronous=FULL, the shipped checker, --jobs 2:
+#      crashfs check --keep K sqlite-MODE.ini     the scenario as shipped
+#          (check-server = scenarios/sqlite/check-server.py): record,
+#          explore, check, explain, mount to report
+#      crashfs check --run K/... --check 'sh check.sh test.db'
+#      crashfs check --run K/... --check-server 'python3 check-server.py'
+#          the first CKR_CAP states per kind of the same recorded run,
+#          per-state (the sqlite3 CLI) and server, for their ratio (all
+#          of them per state would take many minutes)
+# 2. A trivial Python checker (exit 0 / answer ok) over the first
+#    CKR_TRIV_CAP states per kind of the WAL run, --jobs 2, BENCH_REPEAT
+#    rounds, the three contenders interleaved in each round:
+#      --check true                     a process per state, no work
+#      --check 'python3 ok.py'          a Python process per state
+#      --check-server 'python3 srv.py'  one Python process per job
+#    states/s = distinct states checked / wall time of the command.
+#
+# CPU rows are the user + system time of crashfs and every process it
+# waited for (its checkers), per state: on a shared machine wall times
+# move with the load, CPU time much less.  Python is /usr/bin/python3
+# when it exists (a wrapper such as pyenv's shim costs seconds per start,
+# which would flatter the servers).
+
+ckr_params() {
+	CKR_TX=64
+	CKR_CAP=400
+	CKR_TRIV_CAP=200
+	if [[ $BENCH_QUICK == 1 ]]; then
+		CKR_TX=16
+		CKR_CAP=150
+		CKR_TRIV_CAP=100
+	fi
+	CKR_TIMEOUT=1800
+	CKR_PY=python3
+	[[ -x /usr/bin/python3 ]] && CKR_PY=/usr/bin/python3
+}
+
+# Write the SQLite scenario for journal mode $1 to $2.
+ckr_ini() {
+	local dir=$BENCH_ROOT/scenarios/sqlite
+	cat >"$2" <<EOF
+# Written by bench/suite-checker.sh: scenarios/sqlite-$1-full.ini with
+# $CKR_TX transactions.
+description = bench: SQLite $1, synchronous=FULL, $CKR_TX transactions
+setup = sh "$dir/setup.sh" test.db $1
+run = sh "$dir/workload.sh" test.db $1 full $CKR_TX
+check-server = $CKR_PY "$dir/check-server.py" test.db
+models = posix
+EOF
+}
+
+# Run `crashfs check` with the arguments after $1 (a row id); its JSON
+# report goes to $BENCH_WORK/ckr.json.  Records the wall time in row $1
+# and leaves "wall cpu checked" in $BENCH_WORK/ckr.val, or records a
+# failure and leaves nothing.
+ckr_once() {
+	local row=$1 m=$BENCH_WORK/measure js=$BENCH_WORK/ckr.json
+	local secs cpu rc=0
+	shift
+	rm -f "$js" "$BENCH_WORK/ckr.val"
+	bench_measure "$m" timeout -k 10 "$CKR_TIMEOUT" "$CRASHFS" check \
+		--report json -o "$js" "$@" >/dev/null \
+		2>"$BENCH_WORK/err.txt" || rc=$?
+	# 1: the check found a violation (sqlite-delete-full does), not an
+	# error
+	if ((rc > 1)) || [[ ! -s $js ]]; then
+		bench_fail "$row" crashfs FAILED \
+			"crashfs check $* exited $rc: $(tail -c 300 "$BENCH_WORK/err.txt" | tr '\n' ' ')"
+		return 0
+	fi
+	secs=$(sed -n 1p "$m" | cut -d' ' -f1)
+	cpu=$(sed -n 2p "$m")
+	python3 - "$js" "$secs" "$cpu" >"$BENCH_WORK/ckr.val" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+print(sys.argv[2], sys.argv[3],
+      sum(c["checked"] for c in s["counts"].values()))
+EOF
+}
+
+# Rows $1.s (wall), $1.rate (states/s) and $1.cpu (ms of CPU per state)
+# from $BENCH_WORK/ckr.val; prints the rate.
+ckr_rows() {
+	local wall cpu n
+	[[ -s $BENCH_WORK/ckr.val ]] || return 0
+	read -r wall cpu n <"$BENCH_WORK/ckr.val"
+	bench_result "$1.s" crashfs "$wall"
+	bench_result "$1.rate" crashfs "$(awk -v n="$n" -v w="$wall" \
+		'BEGIN { print n / w }')"
+	bench_result "$1.cpu" crashfs "$(awk -v n="$n" -v c="$cpu" \
+		'BEGIN { print c * 1000 / n }')"
+	bench_log "  $1: $n states, $wall s wall, $cpu s CPU"
+	awk -v n="$n" -v w="$wall" 'BEGIN { print n / w }'
+}
+
+ckr_declare() {
+	local mode
+	bench_section "checker servers (issue 11)"
+	for mode in delete wal; do
+		bench_row "ckr.$mode.s" \
+			"sqlite $mode x$CKR_TX, scenario as shipped (server), wall" s -
+		bench_row "ckr.$mode.states" "  states checked" states -
+		bench_row "ckr.$mode.per.rate" \
+			"  same run, $CKR_CAP/kind: per-state check.sh" "states/s" -
+		bench_row "ckr.$mode.per.cpu" "  per-state: CPU per state" ms -
+		bench_row "ckr.$mode.srv.rate" \
+			"  same run, $CKR_CAP/kind: server check-server.py" "states/s" -
+		bench_row "ckr.$mode.srv.cpu" "  server: CPU per state" ms -
+		bench_row "ckr.$mode.ratio" "  server / per-state states/s" x -
+	done
+	bench_row ckr.true.rate "trivial, --check true, states/s" "states/s" -
+	bench_row ckr.true.cpu "  CPU per state" ms -
+	bench_row ckr.per.rate "trivial Python, per state, states/s" "states/s" -
+	bench_row ckr.per.cpu "  CPU per state" ms -
+	bench_row ckr.srv.rate "trivial Python, server, states/s" "states/s" -
+	bench_row ckr.srv.cpu "  CPU per state" ms -
+	bench_row ckr.srv_per "trivial Python: server / per state" x "ratio>=10"
+	bench_row ckr.srv_true "trivial: Python server / --check true" x -
+}
+
+suite_checker() {
+	local mode ini keep run rep a b t per srv dir=$BENCH_ROOT/scenarios/sqlite
+	local ok=$BENCH_WORK/ok.py server=$BENCH_WORK/srv.py
+	ckr_params
+	ckr_declare
+	bench_log "checker: python for the checkers: $CKR_PY"
+	printf 'pass\n' >"$ok"
+	cat >"$server" <<'EOF'
+import sys
+print("ready", flush=True)
+for line in sys.stdin:
+    print("ok", flush=True)
+EOF
+	for mode in delete wal; do
+		ini=$BENCH_WORK/sqlite-$mode.ini
+		keep=$BENCH_WORK/keep-$mode
+		ckr_ini "$mode" "$ini"
+		bench_log "checker: sqlite $mode x$CKR_TX, as shipped, --jobs 2"
+		ckr_once "ckr.$mode.s" --jobs 2 --keep "$keep" "$ini"
+		if [[ -s $BENCH_WORK/ckr.val ]]; then
+			read -r a _ b <"$BENCH_WORK/ckr.val"
+			bench_result "ckr.$mode.s" crashfs "$a"
+			bench_result "ckr.$mode.states" crashfs "$b"
+		fi
+		run=$keep/sqlite-$mode
+		[[ -d $run ]] || continue
+		bench_log "checker: sqlite $mode, the same run, per state"
+		ckr_once "ckr.$mode.per.s" --jobs 2 --run "$run" \
+			--max-states "$CKR_CAP" --check "sh $dir/check.sh test.db"
+		ckr_rows "ckr.$mode.per" >/dev/null
+		a=$(cut -d' ' -f1 "$BENCH_WORK/ckr.val" 2>/dev/null)
+		bench_log "checker: sqlite $mode, the same run, server"
+		ckr_once "ckr.$mode.srv.s" --jobs 2 --run "$run" \
+			--max-states "$CKR_CAP" \
+			--check-server "$CKR_PY $dir/check-server.py test.db"
+		ckr_rows "ckr.$mode.srv" >/dev/null
+		b=$(cut -d' ' -f1 "$BENCH_WORK/ckr.val" 2>/dev/null)
+		if [[ -n $a && -n $b ]]; then	# the same states: wall ratio
+			bench_result "ckr.$mode.ratio" crashfs \
+				"$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
+		fi
+	done
+
+	run=$BENCH_WORK/keep-wal/sqlite-wal
+	if [[ ! -d $run ]]; then
+		bench_fail ckr.srv_per crashfs FAILED "no recorded run to check"
+		return 0
+	fi
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "checker: trivial checkers, round $rep"
+		ckr_once ckr.true.s --jobs 2 --run "$run" \
+			--max-states "$CKR_TRIV_CAP" --check true
+		t=$(ckr_rows ckr.true | tail -1)
+		ckr_once ckr.per.s --jobs 2 --run "$run" \
+			--max-states "$CKR_TRIV_CAP" --check "$CKR_PY $ok"
+		per=$(ckr_rows ckr.per | tail -1)
+		ckr_once ckr.srv.s --jobs 2 --run "$run" \
+			--max-states "$CKR_TRIV_CAP" --check-server "$CKR_PY $server"
+		srv=$(ckr_rows ckr.srv | tail -1)
+		if [[ -n $per && -n $srv ]]; then
+			bench_result ckr.srv_per crashfs \
+				"$(awk -v a="$srv" -v b="$per" 'BEGIN { print a / b }')"
+		fi
+		if [[ -n $t && -n $srv ]]; then
+			bench_result ckr.srv_true crashfs \
+				"$(awk -v a="$srv" -v b="$t" 'BEGIN { print a / b }')"
+		fi
+	done
+	return 0
+}
