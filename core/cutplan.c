@@ -469,8 +469,8 @@ static uint32_t part_of(const struct cutplan_spec *s, uint64_t a, uint64_t len,
  * between in another order from one run to the next (the kernel sends
  * RELEASE after close() returns) must not change the state a seed gives.
  */
-static uint8_t seeded_ask(uint64_t h, const struct cutplan_item *it,
-			  uint32_t k, uint64_t *hw)
+static uint8_t seeded_ask(uint64_t h, const struct cutplan_item *it, uint32_t k,
+			  uint64_t *hw)
 {
 	*hw = cutplan_mix(h, k);
 	switch (h % 4) {
