@@ -744,10 +744,11 @@ static int dispatch(struct cli *c, int argc, char **argv, int first,
 		char err[1024];
 
 		if (scenario_load(argv[i], l, err, sizeof(err)) < 0) {
-			if (workload_interrupted())
+			if (workload_interrupted()) {
 				util_err("interrupted");
-			else
-				util_err("%s", err);
+				return 128 + workload_signal();
+			}
+			util_err("%s", err);
 			return 2;
 		}
 	}

@@ -147,7 +147,7 @@ mkfifo fifo.ini
 start=$(date +%s)
 out=$(timeout --preserve-status -s TERM 2 "$crashfs" check fifo.ini 2>&1)
 got=$? took=$(($(date +%s) - start))
-if [ "$got" = 2 ] && [ "$took" -lt 10 ] &&
+if [ "$got" = 143 ] && [ "$took" -lt 10 ] &&
 	printf '%s' "$out" | grep -q interrupted; then
 	echo "ok    SIGTERM while waiting for a fifo"
 else
@@ -159,13 +159,16 @@ for what in workload checker; do
 	if [ $what = workload ]; then
 		set -- --atomic f -- sleep 60
 	else
-		set -- --states visible --check 'sleep 60' -- true
+		set -- --states visible --check 'sleep 60' -- \
+			sh -c 'echo x > f'
 	fi
 	start=$(date +%s)
 	out=$(timeout --preserve-status -s TERM 3 "$crashfs" check "$@" 2>&1)
 	got=$? took=$(($(date +%s) - start))
 	leftover=$(awk -v w="$work" 'index($2, w) == 1' /proc/mounts)
-	if [ "$got" = 2 ] && [ "$took" -lt 15 ] && [ -z "$leftover" ] &&
+	# 128 + 15: killed by SIGTERM, after cleaning up
+	if [ "$got" = 143 ] && [ "$took" -lt 15 ] && [ -z "$leftover" ] &&
+		printf '%s' "$out" | grep -q interrupted &&
 		[ -z "$(ls "$TMPDIR")" ]; then
 		echo "ok    SIGTERM while the $what runs"
 	else
