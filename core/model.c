@@ -563,6 +563,11 @@ bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector)
 	return tear_point(off, len, sector) != off;
 }
 
+uint64_t model_tear_point(uint64_t off, uint64_t len, uint32_t sector)
+{
+	return tear_point(off, len, sector);
+}
+
 static void apply_write(struct model *m, const struct model_op *op,
 			enum model_variant v, uint32_t sector)
 {
@@ -1824,6 +1829,9 @@ static int load_op(struct model *m, struct model_op *op,
 		return err;
 	if (op->type == TR_WRITE)
 		op->extends = op->off + op->data_len > op->node->st.size;
+	if (op->node && (op->type == TR_WRITE || op->type == TR_TRUNCATE ||
+			 op->type == TR_FALLOCATE || op->type == TR_COPY_RANGE))
+		op->size_before = op->node->st.size;
 	if (op->node) {
 		op->at_dir = op->node->hint_dir;
 		op->at_name = op->node->hint_name;

@@ -92,6 +92,8 @@ struct model_op {
 	uint64_t data_off;	    /* payload offset in the trace */
 	uint32_t data_len;	    /* payload bytes */
 	bool extends;		    /* a write that grew the file when made */
+	uint64_t size_before;	    /* write, copy, truncate, fallocate: the
+				       file's size just before the op */
 	uint32_t ncopy;		    /* extents in copy (TR_COPY_RANGE) */
 	struct extent *copy;	    /* copied content, dest offsets, owned */
 	struct model_piece *kept;   /* a write a live cut kept in part
@@ -260,8 +262,8 @@ void model_op_path(const struct model *m, const struct model_op *op, char *buf,
 
 /*
  * Per-file scratch words (MODEL_SCRATCH of them) for the modules that
- * walk ops: core/persist uses words 0-4 while it computes, the explorer
- * words 5-7.  model_clear_scratch() zeroes them all.
+ * walk ops: core/persist uses words 0-5 while it computes (and clears
+ * them all when done), the explorer words 5-7 between computations.  model_clear_scratch() zeroes them all.
  */
 #define MODEL_SCRATCH 8
 uint64_t *model_node_scratch(struct mnode *n);
@@ -273,5 +275,10 @@ bool model_is_reg(const struct mnode *n);
 /* Can a write [off, off + len) tear at this sector size (does it cross a
  * sector boundary)? */
 bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector);
+
+/* The sector boundary MV_HEAD and MV_TAIL split a write [off, off + len)
+ * at (off when it cannot tear): the head is [off, t), the tail
+ * [t, off + len). */
+uint64_t model_tear_point(uint64_t off, uint64_t len, uint32_t sector);
 
 #endif /* CRASHFS_MODEL_H */

@@ -83,6 +83,10 @@ struct persist {
 				   carries it (0: none) */
 	uint64_t *journal;    /* indices of the journalled ops (PC_NS,
 				   PC_SIZE, PC_ATTR) in order */
+	uint64_t *lost_at;    /* PC_DATA, PC_SIZE: seq of the failed fsync
+				   of the file after which it can never
+				   become durable through the file (0:
+				   none) */
 	size_t njournal;
 };
 
