@@ -40,8 +40,8 @@ struct lzf {
 	pthread_t thread;	/* the reader, once started */
 	bool started;		/* thread runs */
 	char reply[REPLY_MAX];	/* the last verb's reply; reader only */
-	char **torn;		/* "op:PATH", "seq:PATH": files with a
-				   torn-op, torn-seq fault; reader only */
+	struct torn_note *torn; /* files with a torn-op, torn-seq
+				   fault; reader only */
 	size_t ntorn;		/* entries in torn */
 };
 
@@ -545,16 +545,19 @@ out_false:
  * (seq false) and lazyfs::torn-seq::op=write::file=F::persist=P
  * [::occurrence=O] (seq true): the rule that does it, in rule (size len),
  * and the file's glob in file (size flen), or false with why in rule.
+ * Parsed as LazyFS parses them: an attribute given twice takes the last
+ * value, parts= wins over parts_bytes= (both are checked).
  *
  * torn-op: the Oth write to F (counted from now) is split into N equal
  * parts (the last one takes the rest) or parts of the sizes listed, which
  * must add up to the write's size (LazyFS injects nothing otherwise), the
  * parts listed persist, then the filesystem crashes.  torn-seq: of the
  * Oth run of two or more writes to F with no fsync of F between them, the
- * writes listed persist and it crashes after the last of them (at the
- * second write if only the first is listed).  Either way the crash keeps
- * every pending metadata op (LazyFS passes them to the disk at once) and
- * loses every other unsynced write.
+ * writes listed persist and it crashes after the write listed last (after
+ * the second if only the first is listed; LazyFS never crashes when 1 is
+ * listed last after others, which is refused here).  Either way the crash
+ * keeps every pending metadata op (LazyFS passes them to the disk at
+ * once) and loses every other unsynced write.
  */
 static bool torn_rule(char *args, bool seq, const char *backing,
 		      const char *mount, char *rule, size_t len, char *file,
@@ -592,11 +595,7 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 			snprintf(rule, len, "unknown attribute '%s'", tok);
 			return false;
 		}
-		if (*slot) {
-			snprintf(rule, len, "'%.*s' given twice",
-				 (int)strcspn(tok, "="), tok);
-			return false;
-		}
+		/* LazyFS keeps the last value given */
 		*slot = strchr(tok, '=') + 1;
 	}
 	if (!f || !*f) {
@@ -611,9 +610,8 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 		snprintf(rule, len, "occurrence should be a number above 0");
 		return false;
 	}
-	if (!seq && !parts == !bytes) {
-		snprintf(rule, len,
-			 "should specify 'parts' or 'parts_bytes', not both");
+	if (!seq && !parts && !bytes) {
+		snprintf(rule, len, "should specify 'parts' or 'parts_bytes'");
 		return false;
 	}
 	if (parts && num_list(parts, &np, 1, UINT64_MAX) != 1) {
@@ -637,8 +635,12 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 		}
 		for (int i = 0; i < nbytes; i++)
 			sum += bv[i];
-		np = (uint64_t)nbytes;
 	}
+	/* with both, LazyFS splits in parts= equal parts */
+	if (parts)
+		bytes = NULL;
+	else
+		np = (uint64_t)nbytes;
 	/* torn-seq: a write of the run (a run longer than the planner
 	 * follows keeps all or none); torn-op: a part */
 	top = seq ? CUTPLAN_MAX_WRITES : np;
@@ -652,7 +654,16 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 			return false;
 		}
 	} else if (seq) {
-		snprintf(rule, len, "persist not specified");
+		/* LazyFS takes it and never crashes */
+		snprintf(rule, len,
+			 "persist not specified (LazyFS would never crash)");
+		return false;
+	}
+	if (seq && npersist > 1 && pv[npersist - 1] == 1) {
+		snprintf(rule, len,
+			 "persist lists 1 last after others: LazyFS crashes "
+			 "after the write listed last, but never after the "
+			 "first of a run when others are listed");
 		return false;
 	}
 	if (!torn_path(f, backing, mount, file, flen)) {
@@ -660,7 +671,7 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 		return false;
 	}
 	if (!seq) {
-		/* no part persists: the crash alone */
+		/* no part persists: the crash alone, whatever the size */
 		if (!npersist) {
 			snprintf(rule, len,
 				 "fault after write path=%s nth=%llu "
@@ -690,14 +701,15 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 				 (unsigned long long)np, list);
 		return true;
 	}
-	/* torn-seq: the crash comes after the last write listed, and no
-	 * sooner than the second (a run counts from there) */
-	for (int i = 0; i < npersist; i++)
-		k = pv[i] > k ? pv[i] : k;
-	k = k < 2 ? 2 : k;
+	/* torn-seq: the crash comes after the write listed last, and no
+	 * sooner than the second (a run counts from there); a write listed
+	 * after it is never reached */
+	k = pv[npersist - 1] < 2 ? 2 : pv[npersist - 1];
 	for (int i = 0; i < npersist; i++) {
+		if (pv[i] > k)
+			continue;
 		at += (size_t)snprintf(list + at, sizeof(list) - at, "%slast",
-				       i ? "," : "");
+				       at ? "," : "");
 		if (pv[i] < k)
 			at += (size_t)snprintf(list + at, sizeof(list) - at,
 					       "-%llu",
@@ -710,23 +722,68 @@ static bool torn_rule(char *args, bool seq, const char *backing,
 	return true;
 }
 
-/* Is there a fault of kind ("op:", "seq:") on glob already? */
-static bool torn_taken(const struct lzf *l, const char *kind, const char *glob)
-{
-	size_t k = strlen(kind);
+/*
+ * A torn fault noted for a file: kind ("op:", "seq:") and glob as key,
+ * and the number of its rule.
+ */
+struct torn_note {
+	char *key; /* kind + glob, malloc'd */
+	int rule;  /* the daemon's rule number */
+};
 
-	for (size_t i = 0; i < l->ntorn; i++)
-		if (!strncmp(l->torn[i], kind, k) &&
-		    !strcmp(l->torn[i] + k, glob))
-			return true;
+/* Is rule n still armed: listed by "faults" and never fired? */
+static bool rule_armed(struct lzf *l, int n)
+{
+	const char *p = ask(l, "faults");
+	char head[32];
+	size_t k = (size_t)snprintf(head, sizeof(head), "%d: ", n);
+
+	for (; *p; p += *p == '\n') {
+		const char *eol = p + strcspn(p, "\n");
+
+		if (strncmp(p, head, k)) {
+			p = eol;
+			continue;
+		}
+		/* the listing ends "(seen S, fired F)" */
+		while (eol > p && eol[-1] != ' ')
+			eol--;
+		return eol[0] == '0' && eol[1] == ')';
+	}
 	return false;
 }
 
-/* Remember a fault of kind on glob (if memory allows: LazyFS's one per
- * file is then not enforced, which changes no fault). */
-static void torn_note(struct lzf *l, const char *kind, const char *glob)
+/*
+ * Is there a fault of kind on glob still armed?  LazyFS allows one of
+ * each kind per file until it dies: here until the rule fired (the crash)
+ * or the rules were cleared; a note whose rule is gone is forgotten.
+ */
+static bool torn_taken(struct lzf *l, const char *kind, const char *glob)
 {
-	char *key, **v;
+	size_t k = strlen(kind);
+
+	for (size_t i = 0; i < l->ntorn; i++) {
+		struct torn_note *t = &l->torn[i];
+
+		if (strncmp(t->key, kind, k) || strcmp(t->key + k, glob))
+			continue;
+		if (rule_armed(l, t->rule))
+			return true;
+		free(t->key);
+		l->torn[i] = l->torn[--l->ntorn];
+		return false;
+	}
+	return false;
+}
+
+/* Remember a fault of kind on glob with its rule number (if memory
+ * allows: LazyFS's one per file is then not enforced, which changes no
+ * fault). */
+static void torn_note(struct lzf *l, const char *kind, const char *glob,
+		      int rule)
+{
+	struct torn_note *v;
+	char *key;
 
 	if (asprintf(&key, "%s%s", kind, glob) < 0)
 		return;
@@ -736,7 +793,7 @@ static void torn_note(struct lzf *l, const char *kind, const char *glob)
 		return;
 	}
 	l->torn = v;
-	l->torn[l->ntorn++] = key;
+	l->torn[l->ntorn++] = (struct torn_note){.key = key, .rule = rule};
 }
 
 static void torn(struct lzf *l, char *args, bool seq)
@@ -744,6 +801,7 @@ static void torn(struct lzf *l, char *args, bool seq)
 	const char *what = seq ? "torn-seq" : "torn-op";
 	char rule[CTL_LINE_MAX], glob[PATH_MAX];
 	const char *r;
+	int n = -1;
 
 	if (!torn_rule(args, seq, l->fs->backing, l->fs->mount, rule,
 		       sizeof(rule), glob, sizeof(glob))) {
@@ -757,14 +815,14 @@ static void torn(struct lzf *l, char *args, bool seq)
 		return;
 	}
 	r = ask(l, rule);
-	if (strcmp(last_line(r), "ok")) {
+	if (strcmp(last_line(r), "ok") || sscanf(r, "rule %d", &n) != 1) {
 		cfs_log("lazyfs: received: INVALID %s fault: %s", what,
 			last_line(r));
 		return;
 	}
-	torn_note(l, seq ? "seq:" : "op:", glob);
-	cfs_log("lazyfs: received: VALID %s fault: %s (%.*s)", what, rule + 6,
-		(int)strcspn(r, "\n"), r);
+	torn_note(l, seq ? "seq:" : "op:", glob, n);
+	cfs_log("lazyfs: received: VALID %s fault: %s (rule %d)", what,
+		rule + 6, n);
 }
 
 /* Run one command line. */
@@ -895,7 +953,7 @@ void lzf_free(struct lzf **lp, bool remove)
 	if (remove && l->done_made && l->completed)
 		unlink(l->completed);
 	for (size_t i = 0; i < l->ntorn; i++)
-		free(l->torn[i]);
+		free(l->torn[i].key);
 	free(l->torn);
 	free(l->fifo);
 	free(l->completed);
