@@ -495,11 +495,16 @@ static uint32_t part_of(const struct cutplan_spec *s, uint64_t a, uint64_t len,
 	return s->nbytes;
 }
 
-/* What a seeded cut asks of a write (h: its file's draw). */
+/*
+ * What a seeded cut asks of write number k of its file (h: the file's
+ * draw).  Drawn from k, not from the write's seq: records that come
+ * between in another order from one run to the next (the kernel sends
+ * RELEASE after close() returns) must not change the state a seed gives.
+ */
 static uint8_t seeded_ask(uint64_t h, const struct cutplan_item *it,
-			  uint64_t *hw)
+			  uint32_t k, uint64_t *hw)
 {
-	*hw = cutplan_mix(h, it->seq);
+	*hw = cutplan_mix(h, k);
 	switch (h % 4) {
 	case 0: return CF_LOST;
 	case 1: return CF_WHOLE;
@@ -685,7 +690,7 @@ int cutplan_file(const struct cutplan_spec *s, uint64_t id,
 			continue;
 		k++;
 		if (s->mode == CUTPLAN_SEEDED)
-			f->ask = seeded_ask(h, it, &hw);
+			f->ask = seeded_ask(h, it, k, &hw);
 		else
 			f->ask = select_ask(s, id == s->file, k, nw);
 		err = plan_write(&p, it, f, hw);
