@@ -18,8 +18,6 @@
 #include <linux/magic.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -314,17 +312,9 @@ struct trace_writer {
 	struct timespec start; /* CLOCK_MONOTONIC at creation */
 	unsigned char *buf;    /* encoding buffer, bufsize bytes */
 	size_t bufsize;
-	uint64_t written; /* writeback started below here (drop_behind) */
-	uint64_t dropped; /* ... and dropped from the page cache below here */
-	uint64_t posted;  /* appender: drop_to last set to this */
-	pthread_mutex_t dlock; /* guards drop_to, drop_stop */
-	pthread_cond_t dcond;  /* drop_to moved or drop_stop set */
-	uint64_t drop_to;      /* complete chunks end here: dropper's work */
-	bool drop_stop;	       /* the dropper must end */
-	bool dropper_on;       /* the dropper thread runs */
-	bool dropper_failed;   /* it could not start: drop inline */
-	pthread_t dropper;     /* the thread of drop_behind() */
-	uint64_t last_data;    /* offset of the last record's tail payload */
+	uint64_t written;   /* writeback started below here (drop_behind) */
+	uint64_t dropped;   /* ... and dropped from the page cache below here */
+	uint64_t last_data; /* offset of the last record's tail payload */
 };
 
 static int write_full(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -373,8 +363,6 @@ struct trace_writer *trace_writer_create(const char *path,
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	pthread_mutex_init(&w->dlock, NULL);
-	pthread_cond_init(&w->dcond, NULL);
 	w->bufsize = 64 * 1024;
 	w->buf = malloc(w->bufsize);
 	if (!w->buf)
@@ -418,8 +406,6 @@ out_close:
 	errno = err;
 out_free:
 	err = errno;
-	pthread_cond_destroy(&w->dcond);
-	pthread_mutex_destroy(&w->dlock);
 	free(w->buf);
 	free(w);
 	errno = err;
@@ -462,8 +448,12 @@ static void map_reserved(struct trace_writer *w)
  * 1 GiB runs, 128 KiB writes through the mount went from 2.6-4.1 to
  * 1.4-2.1 s of daemon CPU per GiB (docs/bench.md).
  */
-static void drop_range(struct trace_writer *w, uint64_t end)
+static void drop_behind(struct trace_writer *w)
 {
+	uint64_t end = w->off / RESERVE_CHUNK * RESERVE_CHUNK;
+
+	if (end <= w->written)
+		return;
 	sync_file_range(w->fd, (off_t)w->written, (off_t)(end - w->written),
 			SYNC_FILE_RANGE_WRITE);
 	if (w->written > w->dropped)
@@ -472,86 +462,6 @@ static void drop_range(struct trace_writer *w, uint64_t end)
 			      POSIX_FADV_DONTNEED);
 	w->dropped = w->written;
 	w->written = end;
-}
-
-/*
- * The dropper thread does drop_range() for the appender, so that the
- * appender (the daemon's ordering point) does not wait for it: starting
- * the writeback of 8 MiB and dropping 8 MiB of pages took a sixth of the
- * daemon's time on sequential writes, all of it on the path of the write
- * that completed a chunk.  It only ever touches complete chunks, below
- * every byte an append may still write or a failed append cut off;
- * written and dropped are its own once it runs.
- */
-static void *dropper_main(void *arg)
-{
-	struct trace_writer *w = arg;
-	uint64_t end;
-
-	pthread_mutex_lock(&w->dlock);
-	for (;;) {
-		if (w->drop_to > w->written) {
-			end = w->drop_to;
-			pthread_mutex_unlock(&w->dlock);
-			drop_range(w, end);
-			pthread_mutex_lock(&w->dlock);
-			continue;
-		}
-		if (w->drop_stop)
-			break;
-		pthread_cond_wait(&w->dcond, &w->dlock);
-	}
-	pthread_mutex_unlock(&w->dlock);
-	return NULL;
-}
-
-/* Start the dropper, with every signal blocked (signals are for the
- * program's own threads).  False if it could not start. */
-static bool dropper_start(struct trace_writer *w)
-{
-	sigset_t all, old;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(&w->dropper, NULL, dropper_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err == 0;
-}
-
-/* Hand the complete chunks to the dropper (inline if it cannot run). */
-static void drop_behind(struct trace_writer *w)
-{
-	uint64_t end = w->off / RESERVE_CHUNK * RESERVE_CHUNK;
-
-	if (end <= w->posted)
-		return;
-	w->posted = end;
-	if (!w->dropper_on && !w->dropper_failed) {
-		w->dropper_on = dropper_start(w);
-		w->dropper_failed = !w->dropper_on;
-	}
-	if (!w->dropper_on) {
-		drop_range(w, end);
-		return;
-	}
-	pthread_mutex_lock(&w->dlock);
-	w->drop_to = end;
-	pthread_cond_signal(&w->dcond);
-	pthread_mutex_unlock(&w->dlock);
-}
-
-/* End the dropper (its last range done). */
-static void dropper_stop(struct trace_writer *w)
-{
-	if (!w->dropper_on)
-		return;
-	pthread_mutex_lock(&w->dlock);
-	w->drop_stop = true;
-	pthread_cond_signal(&w->dcond);
-	pthread_mutex_unlock(&w->dlock);
-	pthread_join(w->dropper, NULL);
-	w->dropper_on = false;
 }
 
 int trace_reserve(struct trace_writer *w, size_t bytes)
@@ -695,7 +605,6 @@ int trace_writer_close(struct trace_writer **wp)
 		return 0;
 	*wp = NULL;
 	err = trace_append(w, &end);
-	dropper_stop(w);
 	/*
 	 * Give back what was preallocated past the end.  A hole punched
 	 * beyond EOF is a no-op on ext4, a truncate to the same size frees
@@ -710,8 +619,6 @@ int trace_writer_close(struct trace_writer **wp)
 	err2 = close(w->fd) < 0 ? -errno : 0;
 	if (!err)
 		err = err2;
-	pthread_cond_destroy(&w->dcond);
-	pthread_mutex_destroy(&w->dlock);
 	free(w->buf);
 	free(w);
 	return err;

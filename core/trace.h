@@ -34,11 +34,7 @@
  * Error handling: constructors return NULL with errno set (the reader also
  * fills a message naming the file and what is wrong); actions return 0 or
  * -errno.  Neither the writer nor the reader is thread-safe: the daemon
- * serialises appends under its ordering lock.  Once the trace passes its
- * first 8 MiB the writer runs a thread of its own, which drops the
- * written chunks from the page cache (docs/trace-format.md);
- * trace_writer_close() ends it.  A child forked after that has no such
- * thread and must not use the writer.
+ * serialises appends under its ordering lock.
  */
 #ifndef CRASHFS_TRACE_H
 #define CRASHFS_TRACE_H
