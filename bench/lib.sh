@@ -20,7 +20,8 @@
 #                                       "CPU_SECONDS" on a second line
 #   pt_mount BACKING MNT / pt_umount MNT
 #   crashfs_mount TRACE BACKING MNT [OPTION...] / crashfs_umount MNT /
-#   crashfs_pid MNT
+#   crashfs_pid MNT                     (the binary is $CRASHFS, or
+#                                       $CRASHFS_USE while mounting)
 #   bench_log MSG                       progress on stderr
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,7 +74,7 @@ bench_cleanup() {
 		mountpoint -q "$m" || continue
 		bench_log "cleanup: unmounting $m"
 		if [[ ${BENCH_MOUNTS[$m]} == crashfs ]]; then
-			timeout 30 "$CRASHFS" umount "$m" >/dev/null 2>&1
+			timeout 30 "${CFS_BIN[$m]:-$CRASHFS}" umount "$m" >/dev/null 2>&1
 		fi
 		mountpoint -q "$m" && fusermount3 -u "$m" 2>/dev/null
 		mountpoint -q "$m" && fusermount3 -uz "$m"
@@ -149,7 +150,7 @@ bench_run() {
 # Compile the helpers into build/bench/.  passthrough_ll is built from the
 # copy libfuse3-dev installs; its source is never copied into the tree.
 bench_build() {
-	local cc=${CC:-cc} flags="-O2 -g -Wall -Wextra -std=gnu11"
+	local cc=${CC:-cc} flags="-O2 -g -Wall -Wextra -std=gnu11 -pthread"
 	mkdir -p "$BENCH_BIN"
 	if [[ ! -r $PT_SRC ]]; then
 		bench_log "missing $PT_SRC (install libfuse3-dev)"
@@ -236,12 +237,13 @@ crashfs_missing() {
 }
 
 declare -A CFS_PID=()	# mount point -> daemon pid
+declare -A CFS_BIN=()	# mount point -> the crashfs binary that mounted it
 
 # The daemon's pid: the "pid:" line of `crashfs ctl MNT status`, else the
 # process whose command line ends with the mount point.
 crashfs_pid() {
 	local mnt=$1 pid
-	pid=$("$CRASHFS" ctl "$mnt" status 2>/dev/null |
+	pid=$("${CFS_BIN[$mnt]:-$CRASHFS}" ctl "$mnt" status 2>/dev/null |
 		awk -F': *' '$1 == "pid" { print $2; exit }')
 	if [[ -z $pid ]]; then
 		pid=$(pgrep -f -- "crashfs mount .*${mnt}\$" | head -n 1)
@@ -254,7 +256,8 @@ crashfs_mount() {	# TRACE BACKING MNT [MOUNT-OPTION...]
 	shift 3
 	mkdir -p "$mnt"
 	BENCH_MOUNTS[$mnt]=crashfs
-	if ! timeout 30 "$CRASHFS" mount "$@" --trace "$trace" "$backing" "$mnt" \
+	CFS_BIN[$mnt]=${CRASHFS_USE:-$CRASHFS}
+	if ! timeout 30 "${CFS_BIN[$mnt]}" mount "$@" --trace "$trace" "$backing" "$mnt" \
 		>"$BENCH_WORK/crashfs.log" 2>&1; then
 		CRASHFS_ERROR="mount failed: $(tr '\n' ' ' <"$BENCH_WORK/crashfs.log")"
 		return 1
@@ -276,7 +279,7 @@ crashfs_mount() {	# TRACE BACKING MNT [MOUNT-OPTION...]
 crashfs_umount() {
 	local mnt=$1 pid=${CFS_PID[$1]:-} rc=0 i
 	CRASHFS_ERROR=""
-	timeout 60 "$CRASHFS" umount "$mnt" >"$BENCH_WORK/umount.log" 2>&1 ||
+	timeout 60 "${CFS_BIN[$mnt]:-$CRASHFS}" umount "$mnt" >"$BENCH_WORK/umount.log" 2>&1 ||
 		rc=$?
 	((rc == 0)) ||
 		CRASHFS_ERROR="'crashfs umount' exited $rc: $(tr '\n' ' ' <"$BENCH_WORK/umount.log")"

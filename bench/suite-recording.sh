@@ -11,6 +11,11 @@
 # fresh directory that is removed and synced afterwards, outside the
 # timed part.  Then the crashfs daemon's
 # peak RSS is read, it is unmounted, and its trace is measured.
+#
+# BENCH_REC_WORKLOADS (default "seq rand create replace steps") picks the
+# workloads.  CRASHFS_BASE=PATH adds a fourth target, "base": another
+# crashfs build (an older commit, say), mounted and measured the same way
+# in the same rounds, so a change is judged against interleaved runs.
 
 REC_TARGETS=(native pt crashfs)
 
@@ -107,6 +112,11 @@ rec_measure() {
 			bench_result "rec.cpu.$w" "$t" "$(awk -v d=$((c1 - c0)) \
 				-v hz="$(getconf CLK_TCK)" -v n="$ops" \
 				'BEGIN { print d / hz * 1e6 / n }')"
+			# Seq writes are 128 KiB each: 8,192 to the GiB.
+			[[ $w == seq ]] &&
+				bench_result rec.gib.seq "$t" "$(awk -v d=$((c1 - c0)) \
+					-v hz="$(getconf CLK_TCK)" -v n="$ops" \
+					'BEGIN { print d / hz / (n / 8192) }')"
 		fi
 	else
 		bench_fail "rec.$w" "$t" FAILED \
@@ -131,9 +141,21 @@ rec_cfs_fail() {
 # daemon's RSS and trace.
 rec_workload() {
 	local w=$1 base=$BENCH_WORK/rec-$1 rep t dir pid kib
-	local pt_ok=1 cfs_ok=1 trace=$BENCH_WORK/rec-$1.trace
-	mkdir -p "$base/native" "$base/pt-backing" "$base/cfs-backing"
+	local pt_ok=1 cfs_ok=1 trace=$BENCH_WORK/rec-$1.trace base_ok=0
+	local base_mounted=0
+	mkdir -p "$base/native" "$base/pt-backing" "$base/cfs-backing" \
+		"$base/base-backing"
 	bench_log "workload $w"
+
+	if [[ -n ${CRASHFS_BASE:-} ]]; then
+		if CRASHFS_USE=$CRASHFS_BASE crashfs_mount \
+			"$BENCH_WORK/rec-$w.base.trace" "$base/base-backing" \
+			"$base/base"; then
+			base_ok=1 base_mounted=1
+		else
+			bench_fail "rec.$w" base FAILED "$CRASHFS_ERROR"
+		fi
+	fi
 
 	if ! pt_mount "$base/pt-backing" "$base/pt"; then
 		bench_fail "rec.$w" pt FAILED "passthrough_ll did not mount"
@@ -165,6 +187,9 @@ rec_workload() {
 			crashfs) ((cfs_ok)) || continue
 				dir=$base/cfs/run$rep
 				pid=${CFS_PID[$base/cfs]:-} ;;
+			base) ((base_ok)) || continue
+				dir=$base/base/run$rep
+				pid=${CFS_PID[$base/base]:-} ;;
 			esac
 			rec_measure "$w" "$t" "$dir" "$pid" && continue
 			# A failed FUSE run: keep measuring only if the mount
@@ -172,8 +197,15 @@ rec_workload() {
 			[[ $t == pt ]] && ! mountpoint -q "$base/pt" && pt_ok=0
 			[[ $t == crashfs ]] && ! mountpoint -q "$base/cfs" &&
 				cfs_ok=0
+			[[ $t == base ]] && ! mountpoint -q "$base/base" &&
+				base_ok=0
 		done
 	done
+	if ((base_mounted)); then
+		crashfs_umount "$base/base" ||
+			bench_log "base crashfs: $CRASHFS_ERROR"
+		rm -f "$BENCH_WORK/rec-$w.base.trace"
+	fi
 
 	if ((pt_ok)); then
 		kib=$(bench_hwm_kib "${PT_PID[$base/pt]}")
@@ -223,31 +255,49 @@ rec_trace() {
 			"the trace has no end record after 'crashfs umount'"
 }
 
+# Declare a table row (bench_row) if its workload (the ID's last part)
+# is one of those run.
+rec_row() {
+	[[ " $REC_WORKLOADS " == *" ${1##*.} "* ]] && bench_row "$@"
+	return 0
+}
+
 suite_recording() {
+	REC_WORKLOADS=${BENCH_REC_WORKLOADS:-seq rand create replace steps}
 	rec_params
 	REC_CFS_MISSING=$(crashfs_missing)
+	[[ -n ${CRASHFS_BASE:-} ]] && REC_TARGETS=(native pt crashfs base)
 	bench_section "Recording (issue 2): native, passthrough_ll and crashfs with a trace"
-	bench_row rec.seq "seq write 128 KiB, $BENCH_SIZE+fsync" "MiB/s" "pt>=0.8"
-	bench_row rec.rand "rand write 4 KiB, $REC_RAND_IO in $REC_RAND_SIZE" \
+	rec_row rec.seq "seq write 128 KiB, $BENCH_SIZE+fsync" "MiB/s" "pt>=0.8"
+	rec_row rec.rand "rand write 4 KiB, $REC_RAND_IO in $REC_RAND_SIZE" \
 		"IOPS" "pt>=0.8"
-	bench_row rec.create "create+unlink x$REC_CREATES" "ops/s" "pt>=0.8"
-	bench_row rec.replace "atomic replace x$REC_REPLACES" "ops/s" "native>1"
-	bench_row rec.steps "  same, dir opened each time" "ops/s" "native>1"
-	bench_row rec.cpu.seq "daemon CPU per write, seq" "us" -
-	bench_row rec.cpu.rand "daemon CPU per write, rand" "us" -
-	bench_row rec.cpu.create "daemon CPU per create+unlink" "us" -
-	bench_row rec.cpu.replace "daemon CPU per atomic replace" "us" -
-	bench_row rec.cpu.steps "  same, dir opened each time" "us" -
-	bench_row rec.rss "daemon peak RSS, seq write" "MiB" "crashfs<64"
-	bench_row rec.ovh.seq "trace overhead, seq write" "B/rec" "crashfs<64"
-	bench_row rec.ovh.rand "trace overhead, rand write" "B/rec" "crashfs<64"
-	bench_row rec.ovh.create "trace overhead, create+unlink" "B/rec" \
+	rec_row rec.create "create+unlink x$REC_CREATES" "ops/s" "pt>=0.8"
+	rec_row rec.replace "atomic replace x$REC_REPLACES" "ops/s" "native>1"
+	rec_row rec.steps "  same, dir opened each time" "ops/s" "native>1"
+	rec_row rec.cpu.seq "daemon CPU per write, seq" "us" -
+	[[ " $REC_WORKLOADS " == *" seq "* ]] &&
+		bench_row rec.gib.seq "  same, per GiB written" "s" -
+	rec_row rec.cpu.rand "daemon CPU per write, rand" "us" -
+	rec_row rec.cpu.create "daemon CPU per create+unlink" "us" -
+	rec_row rec.cpu.replace "daemon CPU per atomic replace" "us" -
+	rec_row rec.cpu.steps "  same, dir opened each time" "us" -
+	[[ " $REC_WORKLOADS " == *" seq "* ]] &&
+		bench_row rec.rss "daemon peak RSS, seq write" "MiB" "crashfs<64"
+	rec_row rec.ovh.seq "trace overhead, seq write" "B/rec" "crashfs<64"
+	rec_row rec.ovh.rand "trace overhead, rand write" "B/rec" "crashfs<64"
+	rec_row rec.ovh.create "trace overhead, create+unlink" "B/rec" \
 		"crashfs<64"
-	bench_row rec.ovh.replace "trace overhead, atomic replace" "B/rec" \
+	rec_row rec.ovh.replace "trace overhead, atomic replace" "B/rec" \
 		"crashfs<64"
-	bench_row rec.ovh.steps "  same, dir opened each time" "B/rec" \
+	rec_row rec.ovh.steps "  same, dir opened each time" "B/rec" \
 		"crashfs<64"
-	for w in seq rand create replace steps; do
-		rec_workload "$w"
+	for w in $REC_WORKLOADS; do
+		case $w in
+		seq | rand | create | replace | steps) rec_workload "$w" ;;
+		*)
+			bench_log "BENCH_REC_WORKLOADS: unknown workload '$w'"
+			return 1
+			;;
+		esac
 	done
 }

@@ -16,11 +16,17 @@ where target is one of
 A line "section<TAB>title" starts a new table.
 
 RESULTS has one tab-separated line per measurement:
-    row-id  target  value      (one repetition; target native, pt, crashfs)
+    row-id  target  value      (one repetition; target native, pt, crashfs,
+                                or base: another crashfs build, CRASHFS_BASE)
     row-id  target  !short|why (that target could not be measured: short
                                 goes in the cell, why in a note below)
 
-Each cell is the median of its repetitions.  Exit status: 0 every target
+Each cell is the median of its repetitions.  A "base" column and a
+crashfs/base ratio appear when some row has base results.  Under each
+table, every row measured on more than one target gets its range (lowest
+and highest run of each target) and its per-round ratios crashfs/pt_ll
+(and crashfs/base): the k-th run of crashfs over the k-th run of the
+other, which ran in the same round, as median [lowest-highest].  Exit status: 0 every target
 met, 1 a target missed, 2 a target could not be judged (crashfs missing,
 broken, or a run failed).
 """
@@ -31,6 +37,36 @@ import sys
 TARGETS = ("native", "pt", "crashfs")
 HEADERS = ("workload", "native", "passthrough_ll", "crashfs",
            "crashfs/pt_ll", "crashfs/native", "target", "status")
+BASE_HEADERS = ("workload", "native", "passthrough_ll", "crashfs", "base",
+                "crashfs/pt_ll", "crashfs/native", "crashfs/base", "target",
+                "status")
+
+
+def plain(value):
+    """A figure without its unit, as fmt() writes it."""
+    return fmt(value, "").strip()
+
+
+def ranges(label, unit, runs, row):
+    """The range line of one row: each target's lowest and highest run,
+    and the per-round ratios of crashfs to pt and base."""
+    parts = []
+    for t in ("native", "pt", "crashfs", "base"):
+        v = runs.get((row, t))
+        if v:
+            parts.append(f"{t} {plain(min(v))}-{plain(max(v))}")
+    own = runs.get((row, "crashfs"))
+    for ref in ("pt", "base"):
+        other = runs.get((row, ref))
+        if own and other:
+            r = [a / b for a, b in zip(own, other) if b]
+            if r:
+                parts.append(f"crashfs/{ref} per round "
+                             f"{statistics.median(r):.2f}x "
+                             f"[{min(r):.2f}-{max(r):.2f}]")
+    if len(parts) < 2:
+        return None
+    return f"  {label.strip()} ({unit}): " + "; ".join(parts)
 
 
 def fmt(value, unit):
@@ -99,12 +135,20 @@ def main():
             else:
                 runs.setdefault((row, target), []).append(float(value))
 
+    with_base = any(t == "base" for (_, t) in list(runs) + list(errors))
+    targets = TARGETS + (("base",) if with_base else ())
+    headers = BASE_HEADERS if with_base else HEADERS
     table, worst, notes, notes_seen = [], 0, [], set()
+    range_lines = {}
     for i, (row, label, unit, target) in enumerate(rows):
         if i in sections:
             table.append(("section", sections[i]))
+            range_lines[len(table) - 1] = []
+        line_ = ranges(label, unit, runs, row)
+        if line_ and range_lines:
+            range_lines[max(range_lines)].append(line_)
         cells, texts = {}, []
-        for t in TARGETS:
+        for t in targets:
             if (row, t) in errors:
                 short, _, why = errors[(row, t)].partition("|")
                 cells[t] = "error"
@@ -118,7 +162,7 @@ def main():
             else:
                 texts.append("-")
         ratios = []
-        for ref in ("pt", "native"):
+        for ref in ("pt", "native") + (("base",) if with_base else ()):
             own, base = cells.get("crashfs"), cells.get(ref)
             if isinstance(own, float) and isinstance(base, float) and base:
                 ratios.append(f"{own / base:.2f}x")
@@ -131,7 +175,7 @@ def main():
             worst = 2
         table.append(("row", [label] + texts + ratios + [ttext, status]))
 
-    widths = [len(h) for h in HEADERS]
+    widths = [len(h) for h in headers]
     for kind, cols in table:
         if kind == "row":
             widths = [max(w, len(c)) for w, c in zip(widths, cols)]
@@ -142,15 +186,23 @@ def main():
         out += [cols[-2].ljust(widths[-2]), cols[-1]]
         return "  ".join(out).rstrip()
 
-    rule = "-" * len(line(HEADERS))
-    for kind, cols in table:
+    rule = "-" * len(line(headers))
+    pending = []
+    for i, (kind, cols) in enumerate(table):
         if kind == "section":
+            for r in pending:
+                print(r)
+            pending = range_lines.get(i, [])
+            if pending:
+                pending = ["", "Ranges (lowest-highest run):"] + pending
             print()
             print(cols)
-            print(line(HEADERS))
+            print(line(headers))
             print(rule)
         else:
             print(line(cols))
+    for r in pending:
+        print(r)
     print()
     print("Each figure is the median of its runs (all runs: see above).")
     for note in notes:

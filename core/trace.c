@@ -37,7 +37,7 @@
 #define REC_MAX (64u << 20)	 /* larger records are corrupt */
 #define HDR_FIXED 30		 /* header bytes before the backing path */
 #define RESERVE_CHUNK (8u << 20) /* preallocation step of the writer */
-#define MAP_REC_MAX (32u << 10)	 /* larger records go by pwritev */
+#define MAP_REC_MAX 1024u	 /* larger records go by pwritev */
 
 /*
  * Body layout of each record type, one letter a field, in order:
