@@ -692,7 +692,8 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL && v->kind &&
 	    c->ops[0]) {
 		model_goto_visible(x->mc, c->point);
-		key = checks_version(x->mc, checks_path(x->c, check, path));
+		key = checks_version_in(x->c, x->mc,
+					checks_path(x->c, check, path));
 	}
 	for (size_t i = 0; i < r->ngroups; i++) {
 		bool exact;
