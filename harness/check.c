@@ -1218,13 +1218,16 @@ static int resolve_checker(struct run *x)
 }
 
 /* The directory for checkers' copies of states: RUN/states, or a
- * private one for a bare trace (removed at the end either way). */
+ * private one under --state-dir or for a bare trace (removed at the end
+ * either way). */
 static char *states_dir(struct run *x)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char *dir = NULL;
 
-	if (!x->ri.dir[0]) {
+	if (x->o->state_dir)
+		tmpdir = x->o->state_dir;
+	if (!x->ri.dir[0] || x->o->state_dir) {
 		if (asprintf(&dir, "%s/crashfs-states.XXXXXX",
 			     tmpdir && *tmpdir ? tmpdir : "/tmp") >= 0 &&
 		    !mkdtemp(dir)) {
@@ -1271,6 +1274,14 @@ static int check_run(struct run *x)
 		rc = resolve_checker(x);
 		x->flight = calloc(FLIGHT, sizeof(*x->flight));
 		states = states_dir(x);
+		if (rc == 0 && x->flight && !states && x->o->state_dir) {
+			rc = errno ? -errno : -ENOMEM;
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "cannot make a directory for the states in "
+				 "'%s': %s",
+				 x->o->state_dir, strerror(-rc));
+			goto out;
+		}
 		if (rc < 0 || !x->flight || !states) {
 			rc = rc < 0 ? rc : -errno ? -errno : -ENOMEM;
 			snprintf(r->errmsg, sizeof(r->errmsg),

@@ -72,7 +72,9 @@ struct check_opts {
 	enum check_progress progress; /* on stderr */
 	bool verbose;		      /* say what happens */
 	const char *self;	      /* crashfs binary, for replay commands */
-	bool no_sync_watch; /* do not watch the workload's sync calls */
+	bool no_sync_watch;    /* do not watch the workload's sync calls */
+	const char *state_dir; /* external checkers' states go in a private
+				  directory under it (NULL: RUN/states) */
 };
 
 /* Why an exploration stopped before every state was checked. */

@@ -9,6 +9,7 @@
  * (materialize_reclaim): the next state is still exact, and a checker
  * that changed nothing, or one file, costs nothing, or that file.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -862,6 +863,65 @@ static void test_states_agree_with_check(void **state)
 	tb_close(&t);
 }
 
+/* --state-dir: the states an external checker reads are written under
+ * the directory given, nowhere else, and are gone at the end. */
+static void test_state_dir(void **state)
+{
+	struct tb t;
+	char out[256], sd[256], log[300], cmd[400], line[512];
+	size_t n = 0;
+	uint64_t f;
+	FILE *fp;
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "a");
+	tb_write(&t, f, 0, "data");
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	outdir(&t, sd, sizeof(sd), "scratch");
+	assert_int_equal(mkdir(sd, 0755), 0);
+	snprintf(log, sizeof(log), "%s/pwd.log", t.dir);
+	snprintf(cmd, sizeof(cmd), "pwd >> %s", log);
+	{
+		char *argv[] = {"check", "--run",	t.dir, "--check",
+				cmd,	 "--state-dir", sd,    NULL};
+		char *bad[] = {"check",
+			       "--run",
+			       t.dir,
+			       "--check",
+			       cmd,
+			       "--state-dir",
+			       "/nonexistent/dir",
+			       NULL};
+
+		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
+		assert_int_equal(run_cmd(cmd_check, out, bad), 2);
+	}
+	fp = fopen(log, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		/* .../scratch/crashfs-states.XXXXXX/... */
+		assert_int_equal(strncmp(line, sd, strlen(sd)), 0);
+		assert_non_null(strstr(line + strlen(sd), "/crashfs-states."));
+		n++;
+	}
+	fclose(fp);
+	assert_true(n > 2);
+	/* nothing left under the state dir, nothing in the run directory */
+	d = opendir(sd);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		assert_true(de->d_name[0] == '.');
+	closedir(d);
+	snprintf(line, sizeof(line), "%s/states", t.dir);
+	assert_int_equal(access(line, F_OK), -1);
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +936,7 @@ int main(void)
 	    cmocka_unit_test(test_run_layout),
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_states_agree_with_check),
+	    cmocka_unit_test(test_state_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
