@@ -281,8 +281,8 @@ static void show(struct explorer *x, struct model *m,
 /* One pass of `crashfs check`: the visible states under one model, or
  * one model's crash states. */
 struct pass {
-	const struct persist_rules *model;
-	bool visible;	    /* the visible pass */
+	const struct persist_rules *model; /* its persistence model */
+	bool visible;			   /* the visible pass */
 	uint64_t listed;    /* states listed (check's "checked") */
 	uint64_t repeats;   /* built, but the same as one listed before */
 	uint64_t dominated; /* not built: repeat an earlier point's */
@@ -291,13 +291,13 @@ struct pass {
 
 /* What a listing needs besides the options. */
 struct lister {
-	struct opts *o;
-	struct model *m;
-	struct checks *c; /* marks and the start of --durable */
-	struct map first; /* (hash, context) -> first id, per pass */
-	struct explore_loss *l;
-	json_t *arr;	     /* states, with --json */
-	const uint64_t *pts; /* every crash point */
+	struct opts *o;		/* the command line */
+	struct model *m;	/* the run's model */
+	struct checks *c;	/* marks and the start of --durable */
+	struct map first;	/* (hash, context) -> first id, per pass */
+	struct explore_loss *l; /* MAX_LOSSES entries, for show() */
+	json_t *arr;		/* states, with --json */
+	const uint64_t *pts;	/* every crash point */
 	size_t npts;
 };
 
