@@ -10,6 +10,11 @@
 #       states: the true count, peak RSS, states/s), and capped at 1/8,
 #       1/4 and 1/2 of the posix states, BENCH_REPEAT rounds interleaved:
 #       peak RSS must not grow with the number of states
+#   crashfs check --run MARKS --durable log --atomic f0 --states visible
+#       --max-states 1 --allow-partial, BENCH_REPEAT times: the cost of
+#       computing each checked path's version at every mark (MARKS:
+#       bench/gentrace.c, CHK_MARK_OPS ops, a mark and a 128-byte append
+#       to log per 13 ops)
 #
 # bench-sqlite.ini is written into the work directory: the shipped
 # scenarios/sqlite-wal-full.ini (journal_mode=wal, synchronous=full, the
@@ -21,7 +26,35 @@ chk_params() {
 	CHK_TX=100
 	CHK_WRITES=10000
 	[[ $BENCH_QUICK == 1 ]] && CHK_TX=20 && CHK_WRITES=2000
+	CHK_MARK_OPS=100000
+	[[ $BENCH_QUICK == 1 ]] && CHK_MARK_OPS=30000
 	CHK_TIMEOUT=900
+}
+
+# The versions of --durable/--atomic paths at every mark of a long run.
+chk_marks() {
+	local run=$BENCH_WORK/chk-marks m=$BENCH_WORK/measure rep secs cpu
+	bench_row chk.marks "versions at $CHK_MARK_OPS-op run's marks, wall" s -
+	bench_row chk.marks.cpu "  CPU (user + system)" s -
+	rm -rf "$run"
+	if ! "$BENCH_BIN/gentrace" "$run" "$CHK_MARK_OPS" >/dev/null \
+		2>"$BENCH_WORK/err.txt"; then
+		bench_fail chk.marks crashfs FAILED "gentrace: $(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		return 0
+	fi
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "check: versions at the marks of $CHK_MARK_OPS ops ($rep)"
+		if ! bench_measure "$m" timeout -k 10 "$CHK_TIMEOUT" \
+			"$CRASHFS" check -q --run "$run" --durable log \
+			--atomic f0 --states visible --max-states 1 \
+			--allow-partial >/dev/null 2>"$BENCH_WORK/err.txt"; then
+			bench_fail chk.marks crashfs FAILED "$(tail -c 300 "$BENCH_WORK/err.txt")"
+			continue
+		fi
+		{ read -r secs _ _; read -r cpu; } <"$m"
+		bench_result chk.marks crashfs "$secs"
+		bench_result chk.marks.cpu crashfs "$cpu"
+	done
 }
 
 # Record BIG: $CHK_WRITES unsynced 4 KiB writes to one file, then a mark.
@@ -157,6 +190,7 @@ suite_check() {
 	done
 	bench_row chk.scale "sqlite x$CHK_TX: jobs 1 / jobs 2 wall" x -
 	chk_big
+	chk_marks
 
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 		bench_log "check: atomic-write.ini ($rep)"

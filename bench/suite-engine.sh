@@ -7,7 +7,8 @@
 # 100,000 operations (atomic replaces of 4 small files and an fsynced
 # append log, a mark per round: a program that syncs, so the work pending
 # at any crash point stays small).  For each, BENCH_REPEAT times:
-#   crashfs states RUN --json             states generated and distinct
+#   crashfs states RUN --json --points every --random 0
+#                                         states generated and distinct
 #   crashfs check --run RUN --states crash --atomic f0
 #                                         in-process, crash states (posix)
 #   crashfs check --run RUN --atomic f0   in-process, visible + crash
@@ -103,6 +104,7 @@ eng_size() {
 	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
 		if bench_measure "$m" timeout -k 10 "$ENG_TIMEOUT" \
 			"$CRASHFS" states "$BENCH_WORK/eng-$n" --json \
+			--points every --random 0 \
 			>"$js" 2>"$BENCH_WORK/err.txt"; then
 			read -r secs kib _ <"$m"
 			python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); print(j["generated"], j["distinct"])' \

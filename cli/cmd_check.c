@@ -110,6 +110,13 @@ static void usage(FILE *f)
 	    "                      not seen, and setuid programs keep their "
 	    "privileges\n"
 	    "  --check-timeout SECS  per external check (default 30)\n"
+	    "  --state-dir DIR     write the states external checkers read "
+	    "in a private\n"
+	    "                      directory under DIR (removed at the end), "
+	    "e.g. /dev/shm,\n"
+	    "                      not in the run directory (default: "
+	    "RUN/states, or\n"
+	    "                      $TMPDIR for a run that is not kept)\n"
 	    "output:\n"
 	    "  --report FORMAT     text, json or junit on stdout (default "
 	    "text)\n"
@@ -180,6 +187,7 @@ enum {
 	OPT_COLOR,
 	OPT_POINTS,
 	OPT_PRIVILEGED,
+	OPT_STATE_DIR,
 };
 
 static const struct option options[] = {
@@ -194,6 +202,7 @@ static const struct option options[] = {
     {"allow-partial", no_argument, NULL, OPT_ALLOW_PARTIAL},
     {"seed", required_argument, NULL, OPT_SEED},
     {"points", required_argument, NULL, OPT_POINTS},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"jobs", required_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -414,6 +423,7 @@ static int output_opt(struct cli *c, int opt, const char *arg)
 	case OPT_JSON: c->json = arg; break;
 	case OPT_JUNIT: c->junit = arg; break;
 	case OPT_KEEP: c->o.keep = arg; break;
+	case OPT_STATE_DIR: c->o.state_dir = arg; break;
 	case OPT_ALLOW_PARTIAL: c->o.allow_partial = true; break;
 	case 'q': c->quiet = true; break;
 	case 'v': c->o.verbose = true; break;

@@ -84,8 +84,8 @@ _crashfs()
 		COMPREPLY=($(compgen -W "last" -- "$cur"))
 		return ;;
 	--points)
-		# check's crash points; 'states --points' takes no value
-		if [ "$cmd" = check ]; then
+		# the crash points of check and states
+		if [ "$cmd" = check ] || [ "$cmd" = states ]; then
 			COMPREPLY=($(compgen -W "all sync marks every" -- "$cur"))
 			return
 		fi ;;

@@ -976,6 +976,18 @@ const struct extent *model_extents(const struct mnode *n, size_t *n_ext)
 	return n->st.ext;
 }
 
+uint64_t model_extent_sum(const struct mnode *n)
+{
+	return n->st.extsum;
+}
+
+uint64_t model_extent_tag(const struct mnode *n, const struct extent *e)
+{
+	if (e->kind != EXT_INIT)
+		return 0;
+	return e->from ? e->from->init_tag : n->init_tag;
+}
+
 uint64_t *model_node_scratch(struct mnode *n)
 {
 	return n->scratch;

@@ -240,6 +240,17 @@ int model_extent_read(struct model *m, const struct mnode *n,
 		      size_t len);
 
 /*
+ * What names a regular file's content without reading it: a sum over its
+ * extents of a hash of (offset, length, source).  Equal sums and sizes
+ * mean equal bytes (core/content.c caches on it).
+ */
+uint64_t model_extent_sum(const struct mnode *n);
+
+/* A name for the initial-image file extent e of file n reads from (an
+ * XXH3 of its path there); 0 for EXT_TRACE. */
+uint64_t model_extent_tag(const struct mnode *n, const struct extent *e);
+
+/*
  * XXH3 hash of what a reader sees at n: type, permission bits, content,
  * symlink target, xattrs, link count, and for a directory its entries
  * recursively (order-independent).  Cached per file until it changes.

@@ -693,7 +693,8 @@ static int add_to_group(struct run *x, enum scn_check check, int path,
 	if (c->kind == CAUSE_VISIBLE && check != SCN_EXTERNAL && v->kind &&
 	    c->ops[0]) {
 		model_goto_visible(x->mc, c->point);
-		key = checks_version(x->mc, checks_path(x->c, check, path));
+		key = checks_version_in(x->c, x->mc,
+					checks_path(x->c, check, path));
 	}
 	for (size_t i = 0; i < r->ngroups; i++) {
 		bool exact;
@@ -1219,17 +1220,19 @@ static int resolve_checker(struct run *x)
 
 /*
  * The directory for checkers' copies of states: a new RUN/states.XXXXXX,
- * or a private one for a bare trace (removed at the end either way).  A
- * new directory (mkdtemp): a RUN from elsewhere may hold anything, e.g. a
- * symlink where a slot or its output file would go, and two checks of one
- * RUN may run at once.
+ * or a private one under --state-dir or for a bare trace (removed at the
+ * end either way).  A new directory (mkdtemp): a RUN from elsewhere may
+ * hold anything, e.g. a symlink where a slot or its output file would go,
+ * and two checks of one RUN may run at once.
  */
 static char *states_dir(struct run *x)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char *dir = NULL;
 
-	if (!x->ri.dir[0]) {
+	if (x->o->state_dir)
+		tmpdir = x->o->state_dir;
+	if (!x->ri.dir[0] || x->o->state_dir) {
 		if (asprintf(&dir, "%s/crashfs-states.XXXXXX",
 			     tmpdir && *tmpdir ? tmpdir : "/tmp") >= 0 &&
 		    !mkdtemp(dir)) {
@@ -1277,6 +1280,14 @@ static int check_run(struct run *x)
 		rc = resolve_checker(x);
 		x->flight = calloc(FLIGHT, sizeof(*x->flight));
 		states = states_dir(x);
+		if (rc == 0 && x->flight && !states && x->o->state_dir) {
+			rc = errno ? -errno : -ENOMEM;
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "cannot make a directory for the states in "
+				 "'%s': %s",
+				 x->o->state_dir, strerror(-rc));
+			goto out;
+		}
 		if (rc < 0 || !x->flight || !states) {
 			rc = rc < 0 ? rc : -errno ? -errno : -ENOMEM;
 			snprintf(r->errmsg, sizeof(r->errmsg),

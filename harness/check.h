@@ -72,8 +72,10 @@ struct check_opts {
 	enum check_progress progress; /* on stderr */
 	bool verbose;		      /* say what happens */
 	const char *self;	      /* crashfs binary, for replay commands */
-	bool no_sync_watch; /* do not watch the workload's sync calls */
-	bool privileged;    /* states exactly as recorded (MT_PRIVILEGED) */
+	bool no_sync_watch;    /* do not watch the workload's sync calls */
+	bool privileged;       /* states exactly as recorded (MT_PRIVILEGED) */
+	const char *state_dir; /* external checkers' states go in a private
+				  directory under it (NULL: RUN/states.*) */
 };
 
 /* Why an exploration stopped before every state was checked. */

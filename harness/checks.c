@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include "core/content.h"
 #include "core/trace.h"
 #include "core/util.h"
 
@@ -35,33 +36,38 @@ struct checks {
 	uint64_t last_seq;		  /* seq of the trace's last op */
 	struct cpath *paths[SCN_NCHECKS]; /* atomic, durable */
 	size_t npaths[SCN_NCHECKS];
-	char desc[160]; /* buffer for checks_describe */
+	char desc[160];	    /* buffer for checks_describe */
+	struct content *cc; /* content hashes of the checked paths */
 };
 
-uint64_t checks_version(struct model *m, const char *path)
+/* The version of path in m's current tree, hashed through cache cc. */
+static uint64_t version(struct content *cc, struct model *m, const char *path)
 {
 	struct mnode *n;
-	struct model_stat st;
 	uint64_t h;
-	char *buf = NULL;
-	size_t len = 0;
 
 	if (model_resolve(m, path, &n) < 0 || !n)
 		return V_ABSENT;
-	model_stat(n, &st);
-	if (S_ISREG(st.mode)) {
-		if (model_read_all(m, n, &buf, &len) < 0)
-			return 1; /* unreadable: never a legal version */
-		h = XXH3_64bits_withSeed(buf, len, 'f');
-		free(buf);
-	} else if (S_ISLNK(st.mode)) {
-		const char *t = model_symlink(n);
+	if (content_hash(cc, m, n, &h) < 0)
+		return 1; /* unreadable: never a legal version */
+	return h == V_ABSENT || h == 1 ? 2 : h;
+}
 
-		h = XXH3_64bits_withSeed(t, t ? strlen(t) : 0, 'l');
-	} else {
-		h = model_hash(m, n) ^ (st.mode & S_IFMT);
-	}
-	return h == V_ABSENT ? 2 : h;
+uint64_t checks_version(struct model *m, const char *path)
+{
+	struct content *cc = content_new();
+	uint64_t v;
+
+	if (!cc)
+		return 1;
+	v = version(cc, m, path);
+	content_free(&cc);
+	return v;
+}
+
+uint64_t checks_version_in(struct checks *c, struct model *m, const char *path)
+{
+	return version(c->cc, m, path);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -98,9 +104,7 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 {
 	struct checks *c = calloc(1, sizeof(*c));
 	const struct strv *lists[SCN_NCHECKS] = {atomic, durable, NULL};
-	size_t nops = model_nops(m);
-
-	size_t nm = 0;
+	size_t nops = model_nops(m), nm = 0;
 
 	if (!c)
 		goto out_oom;
@@ -109,6 +113,9 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 		nm += model_op(m, i)->type == TR_MARK;
 	c->marks = nm ? malloc(nm * sizeof(*c->marks)) : NULL;
 	if (nm && !c->marks)
+		goto out_oom;
+	c->cc = content_new();
+	if (!c->cc)
 		goto out_oom;
 	for (size_t i = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
@@ -140,7 +147,7 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	for (int k = 0; k < SCN_NCHECKS; k++)
 		for (size_t i = 0; i < c->npaths[k]; i++)
 			c->paths[k][i].initial =
-			    checks_version(m, c->paths[k][i].path);
+			    checks_version_in(c, m, c->paths[k][i].path);
 	for (size_t i = 0, mk = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
@@ -156,14 +163,14 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 			continue;
 		for (int k = 0; k < SCN_NCHECKS; k++)
 			for (size_t j = 0; j < c->npaths[k]; j++)
-				c->paths[k][j].at_mark[mk] =
-				    checks_version(m, c->paths[k][j].path);
+				c->paths[k][j].at_mark[mk] = checks_version_in(
+				    c, m, c->paths[k][j].path);
 		mk++;
 	}
 	for (int k = 0; k < SCN_NCHECKS; k++)
 		for (size_t i = 0; i < c->npaths[k]; i++) {
 			c->paths[k][i].final =
-			    checks_version(m, c->paths[k][i].path);
+			    checks_version_in(c, m, c->paths[k][i].path);
 			if (legal_set(&c->paths[k][i], c->nmarks) < 0)
 				goto out_oom;
 		}
@@ -189,6 +196,7 @@ void checks_free(struct checks **cp)
 		free(c->paths[k]);
 	}
 	free(c->marks);
+	content_free(&c->cc);
 	free(c);
 	*cp = NULL;
 }
@@ -208,7 +216,7 @@ static uint32_t durable(struct checks *c, struct model *m, uint64_t point,
 		return 0;
 	for (size_t i = 0; i < c->npaths[SCN_DURABLE]; i++) {
 		const struct cpath *p = &c->paths[SCN_DURABLE][i];
-		uint64_t v = checks_version(m, p->path);
+		uint64_t v = checks_version_in(c, m, p->path);
 
 		if (v == p->final)
 			continue;
@@ -234,7 +242,7 @@ uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 		memset(why, 0, sizeof(*why));
 	for (size_t i = 0; i < c->npaths[SCN_ATOMIC]; i++) {
 		const struct cpath *p = &c->paths[SCN_ATOMIC][i];
-		uint64_t v = checks_version(m, p->path);
+		uint64_t v = checks_version_in(c, m, p->path);
 
 		if (legal(p, v))
 			continue;
@@ -252,6 +260,11 @@ uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 	if (why)
 		why->failed = failed;
 	return failed;
+}
+
+uint64_t checks_bytes_read(const struct checks *c)
+{
+	return content_bytes_read(c->cc);
 }
 
 size_t checks_nmarks(const struct checks *c)
@@ -324,7 +337,7 @@ const char *checks_describe(const struct checks *c, enum scn_check check,
 		}
 	if (v == V_ABSENT)
 		return "absent";
-	if (v == XXH3_64bits_withSeed("", 0, 'f'))
+	if (v == content_hash_bytes("", 0))
 		return "an empty file";
 	return "content that is none of its versions";
 }

@@ -14,9 +14,13 @@
  *    last mark (no mark: the workload's last operation), PATH holds its
  *    final version.
  *
- * A version is what a reader of PATH sees: absent, or the file type and
- * the content (a symlink's target; a directory's tree hash).  Modes,
- * owners and link counts are not part of it.
+ * A version is what a reader of PATH sees: absent, or its content hash
+ * (core/content.h): the file type and, for a regular file its bytes, for
+ * a symlink its target, for a directory the names of its entries and
+ * each entry's version, recursively.  Modes, owners, times, xattrs and
+ * link counts are not part of it: a directory whose files all hold their
+ * final bytes is at its final version even if a chmod or utime of it (or
+ * of its files) did not persist.
  *
  * Calling sequence:
  *	c = checks_new(m, &atomic, &durable, err, sizeof(err));
@@ -73,8 +77,17 @@ void checks_free(struct checks **c);
 uint32_t checks_eval(struct checks *c, struct model *m, uint64_t point,
 		     struct check_why *why);
 
-/* The version hash of path in the model's current tree (0: absent). */
+/*
+ * The version hash of path in the model's current tree (0: absent).
+ * checks_version() hashes from scratch (it reads every byte: for rare
+ * calls); checks_version_in() reuses c's content cache, so a path whose
+ * files changed little since the last call costs little.
+ */
 uint64_t checks_version(struct model *m, const char *path);
+uint64_t checks_version_in(struct checks *c, struct model *m, const char *path);
+
+/* Bytes of file content read to hash versions so far (for tests). */
+uint64_t checks_bytes_read(const struct checks *c);
 
 /* Marks, in trace order. */
 size_t checks_nmarks(const struct checks *c);

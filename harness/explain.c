@@ -345,7 +345,7 @@ static void word_cause(const struct explain_ctx *x, struct check_group *g)
 			struct mnode *n = NULL;
 
 			model_goto_visible(m, c->point);
-			v = checks_version(m, path);
+			v = checks_version_in(x->c, m, path);
 			model_resolve(m, path, &n);
 			snprintf(g->text, sizeof(g->text),
 				 "after %s, %s is %s: a concurrent reader or "

@@ -843,7 +843,7 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 			ret = xfail(x, ENOENT,
 				    "op #%llu is not a crash point (points "
 				    "follow ops that change the disk or sync "
-				    "it; see 'crashfs states --points')",
+				    "it; see 'crashfs states --list-points')",
 				    (unsigned long long)x->o.point);
 			goto out;
 		}

@@ -62,8 +62,9 @@ def checkers(keys):
     i = [k for k, a in enumerate(args)
          if a.endswith(("check.sh", "check-server.py"))]
     if not i:
-        # a shell check of the scenario's own: as it is, and run state
-        # after state by a server that speaks the protocol
+        # a shell check of the scenario's own (append-sector,
+        # logging-records): as it is, and run state after state by a
+        # server that speaks the protocol
         return (check, "%s %s %s" % (PY, shlex.quote(SH_SERVER),
                                      shlex.quote(check)))
     i = i[0]

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/content.h"
 #include "harness/cause.h"
 #include "harness/checks.h"
 #include "tb.h"
@@ -265,6 +266,132 @@ static void test_marks_file(void **state)
 	tb_close(&t);
 }
 
+/* What tar does: a directory, its files written and synced, then the
+ * directory's mode restored last.  Returns the chmod's seq. */
+static uint64_t build_tar(struct tb *t, uint64_t *wb)
+{
+	uint64_t d, a, b;
+
+	tb_open(t);
+	tb_bind_root(t);
+	d = tb_mkdir(t, 1, "d");
+	a = tb_create(t, d, "a");
+	tb_write(t, a, 0, "alpha");
+	tb_fsync(t, a);
+	b = tb_create(t, d, "b");
+	*wb = tb_write(t, b, 0, "beta");
+	tb_fsync(t, b);
+	tb_fsyncdir(t, d);
+	tb_fsyncdir(t, 1);
+	return tb_chmod(t, d, S_IFDIR | 0700);
+}
+
+static void test_dir_version_is_content(void **state)
+{
+	struct tb t;
+	struct strv a = one("d"), d = one("d");
+	uint8_t choice[16];
+	struct cause_state st;
+	struct check_why why;
+	struct checks *c;
+	uint64_t chmod, wb;
+	char err[256];
+
+	(void)state;
+	chmod = build_tar(&t, &wb);
+	assert_non_null(tb_load(&t));
+	c = checks_new(t.m, &a, &d, err, sizeof(err));
+	assert_non_null(c);
+	/* the directory's chmod did not persist, every file did: d holds
+	 * its final version (a mode is not content) */
+	memset(choice, MV_FULL, sizeof(choice));
+	choice[chmod - 1] = CAUSE_DROP;
+	st = (struct cause_state){chmod, choice, 512};
+	cause_apply(t.m, &st);
+	assert_int_equal(checks_eval(c, t.m, chmod, &why), 0);
+	/* b's bytes lost: that is a different tree, and it says so */
+	choice[wb - 1] = CAUSE_DROP;
+	cause_apply(t.m, &st);
+	assert_int_equal(checks_eval(c, t.m, chmod, &why),
+			 1u << SCN_ATOMIC | 1u << SCN_DURABLE);
+	assert_string_equal(
+	    checks_describe(c, SCN_DURABLE, 0, why.seen[SCN_DURABLE]),
+	    "content that is none of its versions");
+	checks_free(&c);
+	strv_release(&a);
+	strv_release(&d);
+	tb_close(&t);
+}
+
+/* Equal bytes are the same version whatever writes made them; a
+ * different name in a directory is a different version. */
+static void test_version_ignores_how_bytes_came(void **state)
+{
+	struct tb t;
+	uint64_t f, g, h;
+	uint64_t vf, vg;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	tb_write(&t, f, 0, "hello world");
+	g = tb_create(&t, 1, "g");
+	tb_write(&t, g, 6, "world");
+	tb_write(&t, g, 0, "hellX ");
+	tb_write(&t, g, 4, "o");
+	tb_chmod(&t, g, S_IFREG | 0600);
+	h = tb_mkdir(&t, 1, "h");
+	tb_mkdir(&t, h, "x");
+	assert_non_null(tb_load(&t));
+	vf = checks_version(t.m, "f");
+	vg = checks_version(t.m, "g");
+	assert_true(vf == vg);
+	assert_true(vf == content_hash_bytes("hello world", 11));
+	assert_true(checks_version(t.m, "h") != checks_version(t.m, "h/x"));
+	assert_true(checks_version(t.m, "h") != 0);
+	tb_close(&t);
+}
+
+/* checks_new() reads what changed at each mark, not the whole file
+ * again: a 1 MiB file and 200 marks, one small write before each. */
+static void test_checks_new_reads_what_changed(void **state)
+{
+	enum { SIZE = 1 << 20, MARKS = 200 };
+	struct strv d = one("big");
+	struct checks *c;
+	struct tb t;
+	char *buf = malloc(SIZE), err[256];
+	uint64_t f, last = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < SIZE; i++)
+		buf[i] = (char)(i * 7 + i / 4096);
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "big");
+	tb_write_flags(&t, f, 0, buf, SIZE, 0);
+	for (unsigned k = 0; k < MARKS; k++) {
+		tb_write(&t, f, (uint64_t)k * 4999 % SIZE, "changed");
+		last = tb_mark(&t, "m");
+	}
+	assert_non_null(tb_load(&t));
+	c = checks_new(t.m, NULL, &d, err, sizeof(err));
+	assert_non_null(c);
+	/* the file once, then at most two blocks per write (a write may
+	 * straddle a block boundary); rereading gives SIZE * MARKS */
+	assert_true(checks_bytes_read(c) <=
+		    SIZE + (uint64_t)MARKS * 2 * CONTENT_BLOCK);
+	/* and the versions are right: the final file is its final version */
+	model_goto_visible(t.m, last);
+	assert_int_equal(checks_eval(c, t.m, last, NULL), 0);
+	checks_free(&c);
+	strv_release(&d);
+	tb_close(&t);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +401,9 @@ int main(void)
 	    cmocka_unit_test(test_cause_lost_rename_brings_create),
 	    cmocka_unit_test(test_cause_visible),
 	    cmocka_unit_test(test_marks_file),
+	    cmocka_unit_test(test_dir_version_is_content),
+	    cmocka_unit_test(test_version_ignores_how_bytes_came),
+	    cmocka_unit_test(test_checks_new_reads_what_changed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
  * (materialize_reclaim): the next state is still exact, and a checker
  * that changed nothing, or one file, costs nothing, or that file.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -730,6 +731,199 @@ static void test_commands(void **state)
 	tb_close(&t);
 }
 
+/* The ids a JSON report lists under key "states", as one string. */
+static void ids_of(const char *file, char *buf, size_t len, json_t **root)
+{
+	json_error_t je;
+	json_t *j = json_load_file(file, 0, &je), *st, *arr, *s;
+	size_t i, o = 0;
+
+	assert_non_null(j);
+	st = json_object_get(j, "scenarios");
+	arr = json_object_get(st ? json_array_get(st, 0) : j, "states");
+	assert_non_null(arr);
+	buf[0] = '\0';
+	json_array_foreach(arr, i, s)
+	{
+		o += snprintf(buf + o, len - o, "%s\n",
+			      json_string_value(json_object_get(s, "id")));
+		assert_true(o < len);
+	}
+	*root = j;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort the lines of buf in place. */
+static void sort_lines(char *buf)
+{
+	char *lines[512], *copy = strdup(buf), *save = NULL, *l;
+	size_t n = 0, o = 0;
+
+	assert_non_null(copy);
+	for (l = strtok_r(copy, "\n", &save); l && n < 512;
+	     l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(buf + o, "%s\n", lines[i]);
+	free(copy);
+}
+
+/*
+ * `crashfs states` lists exactly the states `crashfs check` checks with
+ * the same models and --points, with the same counts per kind: the
+ * example states of the report among them.
+ */
+static void test_states_agree_with_check(void **state)
+{
+	static const char *const points[] = {"all", "sync", "every"};
+	static char a[16384], b[16384];
+	struct tb t;
+	char out[256], rep[256];
+	uint64_t f;
+
+	(void)state;
+	tb_open(&t);
+	tb_init_file(&t, "cfg", "old");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "cfg", S_IFREG | 0644, 3);
+	f = tb_create(&t, 1, "tmp");
+	tb_write(&t, f, 0, "new");
+	tb_rename(&t, 1, "tmp", 1, "cfg", f, 2);
+	{
+		struct trace_rec r = {.type = TR_MARK, .name = "saved"};
+
+		tb_rec(&t, &r);
+	}
+	f = tb_create(&t, 1, "log");
+	tb_write(&t, f, 0, "one");
+	tb_fsync(&t, f);
+	tb_write(&t, f, 3, "two");
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	outdir(&t, rep, sizeof(rep), "report.json");
+	for (size_t k = 0; k < 3; k++) {
+		char *check[] = {"check",
+				 "--run",
+				 t.dir,
+				 "--model",
+				 "posix",
+				 "--model",
+				 "ext4",
+				 "--atomic",
+				 "cfg",
+				 "--durable",
+				 "cfg",
+				 "--points",
+				 (char *)points[k],
+				 "--report",
+				 "json",
+				 "-o",
+				 rep,
+				 NULL};
+		char *states[] = {
+		    "states",  t.dir,  "--model",  "posix",
+		    "--model", "ext4", "--points", (char *)points[k],
+		    "--json",  NULL};
+		json_t *jc, *js, *counts, *pass;
+		size_t i;
+
+		assert_int_equal(run_cmd(cmd_check, out, check), 1);
+		assert_int_equal(run_cmd(cmd_states, out, states), 0);
+		ids_of(rep, a, sizeof(a), &jc);
+		ids_of(out, b, sizeof(b), &js);
+		sort_lines(a);
+		sort_lines(b);
+		assert_string_equal(a, b);
+		counts = json_object_get(
+		    json_array_get(json_object_get(jc, "scenarios"), 0),
+		    "counts");
+		json_array_foreach(json_object_get(js, "passes"), i, pass)
+		{
+			json_t *c = json_object_get(
+			    counts,
+			    json_string_value(json_object_get(pass, "kind")));
+			const char *keys[] = {"generated", "checked",
+					      "dominated"};
+
+			assert_non_null(c);
+			for (size_t q = 0; q < 3; q++)
+				assert_int_equal(
+				    json_integer_value(
+					json_object_get(pass, keys[q])),
+				    json_integer_value(
+					json_object_get(c, keys[q])));
+		}
+		assert_int_equal(i, 3); /* visible, posix, ext4 */
+		json_decref(jc);
+		json_decref(js);
+	}
+	tb_close(&t);
+}
+
+/* --state-dir: the states an external checker reads are written under
+ * the directory given, nowhere else, and are gone at the end. */
+static void test_state_dir(void **state)
+{
+	struct tb t;
+	char out[256], sd[256], log[300], cmd[400], line[512];
+	size_t n = 0;
+	uint64_t f;
+	FILE *fp;
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "a");
+	tb_write(&t, f, 0, "data");
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	outdir(&t, sd, sizeof(sd), "scratch");
+	assert_int_equal(mkdir(sd, 0755), 0);
+	snprintf(log, sizeof(log), "%s/pwd.log", t.dir);
+	snprintf(cmd, sizeof(cmd), "pwd >> %s", log);
+	{
+		char *argv[] = {"check", "--run",	t.dir, "--check",
+				cmd,	 "--state-dir", sd,    NULL};
+		char *bad[] = {"check",
+			       "--run",
+			       t.dir,
+			       "--check",
+			       cmd,
+			       "--state-dir",
+			       "/nonexistent/dir",
+			       NULL};
+
+		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
+		assert_int_equal(run_cmd(cmd_check, out, bad), 2);
+	}
+	fp = fopen(log, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		/* .../scratch/crashfs-states.XXXXXX/... */
+		assert_int_equal(strncmp(line, sd, strlen(sd)), 0);
+		assert_non_null(strstr(line + strlen(sd), "/crashfs-states."));
+		n++;
+	}
+	fclose(fp);
+	assert_true(n > 2);
+	/* nothing left under the state dir, nothing in the run directory */
+	d = opendir(sd);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		assert_true(de->d_name[0] == '.');
+	closedir(d);
+	snprintf(line, sizeof(line), "%s/states", t.dir);
+	assert_int_equal(access(line, F_OK), -1);
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +937,8 @@ int main(void)
 	    cmocka_unit_test(test_verify_reports_differences),
 	    cmocka_unit_test(test_run_layout),
 	    cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_states_agree_with_check),
+	    cmocka_unit_test(test_state_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -410,7 +410,7 @@ def strict_state(ctx, m, out):
     trace_before_powercut(m.trace, os.path.join(run_dir, "trace"))
     shutil.copytree(m.backing[:-len(".backing")] + ".initial",
                     os.path.join(run_dir, "initial"), symlinks=True)
-    r = run([CRASHFS, "states", run_dir, "--model", "strict", "--points"])
+    r = run([CRASHFS, "states", run_dir, "--model", "strict", "--list-points"])
     assert r.returncode == 0, r.stderr
     points = [int(w[1:]) if w.startswith("k") else int(w)
               for w in (l.split()[0] for l in r.stdout.splitlines()
