@@ -7,22 +7,36 @@
 #   make fuzz            libFuzzer on the trace reader/printer/model/explorer
 #                        (FUZZ_SECONDS=60)
 #   make bench           benchmarks against native and passthrough_ll
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         prefix=/usr/local DESTDIR= (GNU directory names)
+#   make uninstall       removes what install installed
 #   make deps            install the Debian packages the build needs
 #   make format-check    clang-format check
+#   make hardened        -Werror build with Debian's hardening flags
 #   DEVELOPER=1          adds -Werror
 
 VERSION := 0.1.0
+# Installation directories, as GNU names them; PREFIX is the old name of
+# prefix.  DESTDIR is prepended to every one of them (staged installs).
 PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir ?= $(exec_prefix)/bin
+datarootdir ?= $(prefix)/share
+datadir ?= $(datarootdir)
+mandir ?= $(datarootdir)/man
+man1dir ?= $(mandir)/man1
+docdir ?= $(datarootdir)/doc/crashfs
+bashcompdir ?= $(datarootdir)/bash-completion/completions
 DESTDIR ?=
+INSTALL ?= install
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := fuse3 libxxhash jansson inih libseccomp libxml-2.0
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
-	clang-format libxml2-dev python3-jsonschema python3-junitparser \
-	clang libclang-rt-dev autoconf automake
+	clang-format groff-base libxml2-dev python3-jsonschema \
+	python3-junitparser clang libclang-rt-dev autoconf automake
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
@@ -53,8 +67,8 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios fuzz-corpus fuzz fuzz-seeds pjdfstest \
-	bench install clean format format-check deps
+.PHONY: all test meta unit integration scenarios fuzz-corpus fuzz fuzz-seeds \
+	pjdfstest bench hardened install uninstall clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -79,9 +93,17 @@ build/tools/%: tests/tools/%.c
 
 test: meta unit integration scenarios fuzz-corpus pjdfstest
 
-# Checks on the project's own files (licence lines ...).
-meta:
+# Checks on the project's own files (licence lines, every --help option
+# in the man page, the CI workflow, every command of README.md and
+# docs/*.md run as written), that the suites that mount skip cleanly
+# without /dev/fuse, and a staged install.
+meta: all
 	sh tests/meta/spdx.sh
+	sh tests/meta/nofuse.sh
+	sh tests/meta/install.sh
+	python3 tests/meta/manpage.py
+	python3 tests/meta/workflow.py
+	python3 tests/meta/docs.py
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
@@ -152,10 +174,62 @@ pjdfstest: all
 bench: all
 	bench/run.sh
 
+# The build Debian's packaging makes: its hardening flags (FORTIFY_SOURCE
+# turns unchecked results of many calls into warnings) with -Werror, in a
+# copy of the tree under build/hardened; CI runs it (.ci/run).
+HARDENED_FLAGS = CFLAGS="$$(dpkg-buildflags --get CFLAGS)" \
+	CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)"
+hardened:
+	rm -rf build/hardened && mkdir -p build/hardened
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C build/hardened
+	$(MAKE) -C build/hardened DEVELOPER=1 $(HARDENED_FLAGS) all \
+		$(UNIT_BIN)
+
+# What 'make install' puts where: the binary, the man page, the docs
+# (README and LICENSE, docs/*.md in docs/ beside them, so the README's
+# links work), the shipped scenarios with the programs
+# they run (found beside each .ini through CRASHFS_SCENARIO_DIR, so
+# 'crashfs check $(datadir)/crashfs/scenarios/atomic-write.ini' works)
+# and the bash completion.  'make uninstall' removes exactly these.
+DOC_FILES := README.md LICENSE
+DOC_PAGES := $(wildcard docs/*.md) docs/report.schema.json
+DOC_EXAMPLES := $(wildcard docs/examples/*)
+SCN_DATA := $(wildcard scenarios/*.ini scenarios/py/*.py scenarios/c/*.c \
+	scenarios/sh/*.sh scenarios/sqlite/*.sh scenarios/sqlite/*.py)
+SCN_EXEC := scenarios/c/run-c
+SCN_DIRS := $(sort $(dir $(SCN_DATA) $(SCN_EXEC)))
+scndir = $(datadir)/crashfs/scenarios
+
 install: build/crashfs
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 build/crashfs $(DESTDIR)$(PREFIX)/bin/crashfs
-	install -m 644 docs/crashfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/crashfs.1
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) \
+		$(DESTDIR)$(docdir)/docs/examples $(DESTDIR)$(bashcompdir) \
+		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS))
+	$(INSTALL) -m 755 build/crashfs $(DESTDIR)$(bindir)/crashfs
+	$(INSTALL) -m 644 docs/crashfs.1 $(DESTDIR)$(man1dir)/crashfs.1
+	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(docdir)/
+	$(INSTALL) -m 644 $(DOC_PAGES) $(DESTDIR)$(docdir)/docs/
+	$(INSTALL) -m 644 $(DOC_EXAMPLES) $(DESTDIR)$(docdir)/docs/examples/
+	$(INSTALL) -m 644 completion/crashfs.bash \
+		$(DESTDIR)$(bashcompdir)/crashfs
+	set -e; for f in $(SCN_DATA); do \
+		$(INSTALL) -m 644 $$f $(DESTDIR)$(scndir)/$${f#scenarios/}; \
+	done
+	set -e; for f in $(SCN_EXEC); do \
+		$(INSTALL) -m 755 $$f $(DESTDIR)$(scndir)/$${f#scenarios/}; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/crashfs $(DESTDIR)$(man1dir)/crashfs.1 \
+		$(DESTDIR)$(bashcompdir)/crashfs \
+		$(addprefix $(DESTDIR)$(docdir)/,$(DOC_FILES) $(DOC_PAGES) \
+			$(DOC_EXAMPLES)) \
+		$(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,\
+			$(SCN_DATA) $(SCN_EXEC))
+	-rmdir $(patsubst scenarios/%,$(DESTDIR)$(scndir)/%,$(SCN_DIRS)) \
+		$(DESTDIR)$(scndir) $(DESTDIR)$(datadir)/crashfs \
+		$(DESTDIR)$(docdir)/docs/examples $(DESTDIR)$(docdir)/docs \
+		$(DESTDIR)$(docdir) 2>/dev/null
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \

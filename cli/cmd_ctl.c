@@ -6,6 +6,7 @@
  * (the mount named by CRASHFS_MOUNT).  See docs/control.md.
  */
 #include "cli/cmd.h"
+#include "cli/suggest.h"
 #include "core/cutplan.h"
 #include "core/util.h"
 #include "fusefs/ctl.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,15 +38,55 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * No daemon answers for mnt: say why, from what is (or is not) there:
+ * no such path, no mount, another kind of mount, or a crashfs mount
+ * whose daemon is gone.
+ */
+static void say_why_no_daemon(const char *mnt)
+{
+	char type[64], *canon = ctl_canon(mnt);
+	struct stat st;
+	int n;
+
+	if (!canon || stat(canon, &st) < 0) {
+		if (errno == ENOTCONN)
+			util_err("the crashfs daemon of '%s' is gone "
+				 "(killed?); 'crashfs umount %s' unmounts it",
+				 mnt, mnt);
+		else
+			util_err("'%s' %s", mnt,
+				 errno == ENOENT ? "does not exist"
+						 : strerror(errno));
+		goto out;
+	}
+	n = mountinfo_get(canon, type, sizeof(type), NULL, 0);
+	if (n < 0)
+		util_err("no crashfs daemon answers for '%s' (and the mount "
+			 "table cannot be read: %s)",
+			 mnt, strerror(-n));
+	else if (n == 0)
+		util_err("'%s' is not a crashfs mount (nothing is mounted "
+			 "there)",
+			 mnt);
+	else if (strcmp(type, MOUNTINFO_CRASHFS))
+		util_err("'%s' is not a crashfs mount (it is %s)", mnt, type);
+	else
+		util_err(
+		    "the crashfs daemon of '%s' does not answer (killed?); "
+		    "'crashfs umount %s' unmounts it",
+		    mnt, mnt);
+out:
+	free(canon);
+}
+
 /* Connect to the daemon of mnt, with a message if none answers. */
 static int connect_or_say(const char *mnt)
 {
 	int fd = ctl_connect(mnt);
 
-	if (fd == -ECONNREFUSED)
-		util_err("no crashfs daemon answers for '%s' (not a crashfs "
-			 "mount, or its daemon is gone)",
-			 mnt);
+	if (fd == -ECONNREFUSED || fd == -ENOENT || fd == -ENOTDIR)
+		say_why_no_daemon(mnt);
 	else if (fd < 0)
 		util_err("cannot reach the crashfs daemon of '%s': %s", mnt,
 			 strerror(-fd));
@@ -92,10 +134,14 @@ static void umount_usage(FILE *f)
 	    f,
 	    "usage: crashfs umount [--timeout SECONDS] MNT\n"
 	    "\n"
-	    "Unmount a crashfs mount and wait (default %d s) for its daemon "
-	    "to finish\nthe trace. Exit 1 if the daemon reports an "
-	    "error or does not finish.\nA mount whose daemon is gone is "
-	    "unmounted anyway, with a warning.\n",
+	    "Unmount a crashfs mount and wait for its daemon to finish the "
+	    "trace.\nExit 1 if the daemon reports an error or does not "
+	    "finish.\nA mount whose daemon is gone is unmounted anyway, "
+	    "with a warning.\n"
+	    "\n"
+	    "  --timeout SECONDS  how long to wait for the trace (1 to 86400, "
+	    "default %d)\n"
+	    "  -h, --help         this help\n",
 	    UMOUNT_TIMEOUT_S);
 }
 
@@ -530,9 +576,19 @@ int cmd_ctl(int argc, char **argv)
 	}
 	if (strcmp(verb, "status") && strcmp(verb, "powercut") &&
 	    strcmp(verb, "sync")) {
-		util_err("unknown command '%s' (commands: fault, faults, mark, "
-			 "powercut, status, sync, unsynced)",
-			 verb);
+		static const char *const verbs[] = {
+		    "fault",  "faults", "mark",	    "powercut",
+		    "status", "sync",	"unsynced", NULL};
+		char near[128];
+
+		if (suggest_closest(verb, verbs, near, sizeof(near)))
+			util_err("unknown command '%s'; did you mean %s?", verb,
+				 near);
+		else
+			util_err("unknown command '%s' (commands: fault, "
+				 "faults, mark, powercut, status, sync, "
+				 "unsynced)",
+				 verb);
 		return 2;
 	}
 	if (!strcmp(verb, "powercut"))

@@ -49,19 +49,38 @@ static void usage(FILE *f)
 	    "'finished::clear-cache' goes when a cut is done\n"
 	    "  -o OPTS           FUSE mount options, e.g. allow_other (other "
 	    "users may\n                    use the mount; the kernel then "
-	    "checks permissions)\n"
+	    "checks permissions);\n"
+	    "                    nonempty: mount over a MNT that holds files "
+	    "(they are\n                    hidden while mounted; refused "
+	    "without it)\n"
 	    "  -h, --help        this help\n");
 }
 
-static int add_fuse_opt(struct mount_opts *o, const char *opt)
+/*
+ * Add the comma-separated options of one -o to o->fuse_opts, except
+ * "nonempty", which is crashfs's (libfuse 3 no longer knows it).
+ */
+static int add_fuse_opts(struct mount_opts *o, const char *opts)
 {
-	char *s;
+	char *copy = strdup(opts), *save = NULL, *s;
 
-	if (asprintf(&s, "%s%s%s", o->fuse_opts ? o->fuse_opts : "",
-		     o->fuse_opts ? "," : "", opt) < 0)
+	if (!copy)
 		return -ENOMEM;
-	free(o->fuse_opts);
-	o->fuse_opts = s;
+	for (char *opt = strtok_r(copy, ",", &save); opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(opt, "nonempty")) {
+			o->nonempty = true;
+			continue;
+		}
+		if (asprintf(&s, "%s%s%s", o->fuse_opts ? o->fuse_opts : "",
+			     o->fuse_opts ? "," : "", opt) < 0) {
+			free(copy);
+			return -ENOMEM;
+		}
+		free(o->fuse_opts);
+		o->fuse_opts = s;
+	}
+	free(copy);
 	return 0;
 }
 
@@ -95,7 +114,7 @@ static int parse(int argc, char **argv, struct mount_opts *o)
 		case 'I': o->fifo = optarg; break;
 		case 'C': o->fifo_completed = optarg; break;
 		case 'o':
-			if (add_fuse_opt(o, optarg))
+			if (add_fuse_opts(o, optarg))
 				return 2;
 			break;
 		case 'h': usage(stdout); return -1;

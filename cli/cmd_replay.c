@@ -48,6 +48,48 @@ static void usage(FILE *f)
 		"                they differ\n");
 }
 
+static int see_help(void)
+{
+	fprintf(stderr, "see 'crashfs replay --help'\n");
+	return 2;
+}
+
+/*
+ * The arguments left after the options (nargs of them in args) and the
+ * options given: 0 when they make one of the three forms, else 2 after a
+ * message that names what is missing or too much.
+ */
+static int check_args(int nargs, char **args, const char *state, bool point,
+		      const char *verify, const char *out, bool privileged)
+{
+	if (nargs == 0)
+		util_err("missing RUN: the directory 'crashfs check --keep' "
+			 "made, or a trace");
+	else if (nargs > 1)
+		util_err("unexpected argument '%s' after RUN '%s'", args[1],
+			 args[0]);
+	else if (verify && (state || out || privileged))
+		util_err("--verify compares with a directory and builds "
+			 "nothing: it takes no %s",
+			 state ? "--state"
+			 : out ? "-o"
+			       : "--privileged");
+	else if (state && point)
+		util_err("--state and --point both say which state: give one "
+			 "(a crash state ID already names its crash point)");
+	else if (!state && !point && !verify)
+		util_err("which state? give --state ID (a crash state), "
+			 "--point K (the visible state after op #K) or "
+			 "--verify DIR");
+	else if (!verify && !out)
+		util_err("%s needs -o DIR: the directory to build the state "
+			 "in",
+			 state ? "--state" : "--point");
+	else
+		return 0;
+	return see_help();
+}
+
 /* List what the state leaves out of the trace (on stderr). */
 static void say_changes(const struct materializer *mt, const char *out,
 			bool privileged)
@@ -93,8 +135,10 @@ int cmd_replay(int argc, char **argv)
 	char err[1024], report[4096];
 	int c, ret = 2;
 
+	util_set_progname("crashfs replay");
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "ho:", longs, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
 		switch (c) {
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
@@ -109,15 +153,23 @@ int cmd_replay(int argc, char **argv)
 			point = true;
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case ':':
+			util_err("option '%s' needs an argument",
+				 argv[optind - 1]);
+			return see_help();
+		default:
+			if (optopt)
+				util_err("unknown option '-%c'", optopt);
+			else
+				util_err("unknown option '%s'",
+					 argv[optind - 1]);
+			return see_help();
 		}
 	}
-	if (optind != argc - 1 ||
-	    (!!state + !!verify + (point && !verify)) != 1 ||
-	    (!verify && !out) || (verify && (out || state || privileged))) {
-		usage(stderr);
-		return 2;
-	}
+	c = check_args(argc - optind, argv + optind, state, point, verify, out,
+		       privileged);
+	if (c)
+		return c;
 	if (run_open(argv[optind], &ri, err, sizeof(err))) {
 		util_err("%s", err);
 		return 2;

@@ -104,7 +104,8 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "hm:k:j", longs, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hm:k:j", longs, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (o->nmodels == 15 ||
@@ -183,12 +184,28 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 			o->xo.sector = (uint32_t)v;
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case ':':
+			util_err("option '%s' needs an argument",
+				 argv[optind - 1]);
+			goto out_help;
+		default:
+			if (optopt)
+				util_err("unknown option '-%c'", optopt);
+			else
+				util_err("unknown option '%s'",
+					 argv[optind - 1]);
+			goto out_help;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
+	if (optind == argc) {
+		util_err("missing RUN: the directory 'crashfs check --keep' "
+			 "made, or a trace");
+		goto out_help;
+	}
+	if (optind < argc - 1) {
+		util_err("unexpected argument '%s' after RUN '%s'",
+			 argv[optind + 1], argv[optind]);
+		goto out_help;
 	}
 	*run = argv[optind];
 	if (!o->nmodels)
@@ -196,6 +213,9 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 	if (!o->random_set)
 		o->xo.random = 2; /* as crashfs check */
 	return -1;
+out_help:
+	fprintf(stderr, "see 'crashfs states --help'\n");
+	return 2;
 out_num:
 	util_err("invalid number '%s' for --%s", optarg,
 		 c == 'k'   ? "point"
@@ -478,8 +498,10 @@ int cmd_states(int argc, char **argv)
 	uint64_t *ctx = NULL;
 	const char *run = NULL;
 	char err[1024];
-	int ret = parse(argc, argv, &o, &run);
+	int ret;
 
+	util_set_progname("crashfs states");
+	ret = parse(argc, argv, &o, &run);
 	if (ret >= 0)
 		return ret;
 	ret = 2;

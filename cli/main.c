@@ -4,6 +4,7 @@
  * crashfs: git-style dispatch to the subcommands declared in cli/cmd.h.
  */
 #include "cli/cmd.h"
+#include "cli/suggest.h"
 #include "core/trace.h"
 #include "core/util.h"
 
@@ -36,7 +37,28 @@ static void usage(FILE *f)
 			fprintf(f, "  %-8s %s\n", commands[i].name,
 				commands[i].summary);
 	fprintf(f, "\n'crashfs <command> --help' describes a command; "
-		   "man crashfs(1) has the whole story.\n");
+		   "'man crashfs' has the whole story.\n");
+}
+
+/* An unknown command: say so, with the closest commands if any. */
+static void unknown(const char *name)
+{
+	const char *names[sizeof(commands) / sizeof(*commands) + 1];
+	size_t n = 0;
+	char near[256];
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (commands[i].fn)
+			names[n++] = commands[i].name;
+	names[n] = NULL;
+	if (name[0] == '-')
+		util_err("unknown option '%s'; see 'crashfs --help'", name);
+	else if (suggest_closest(name, names, near, sizeof(near)))
+		util_err("'%s' is not a crashfs command; did you mean %s?",
+			 name, near);
+	else
+		util_err("'%s' is not a crashfs command; see 'crashfs --help'",
+			 name);
 }
 
 int main(int argc, char **argv)
@@ -70,6 +92,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		if (commands[i].fn && !strcmp(commands[i].name, name))
 			return commands[i].fn(argc - 1, argv + 1);
-	util_err("'%s' is not a crashfs command; see 'crashfs --help'", name);
+	unknown(name);
 	return 2;
 }

@@ -14,6 +14,7 @@
 #include "fusefs/mountinfo.h"
 #include "fusefs/scratch.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -61,6 +62,22 @@ static int check_dir(const char *what, const char *path)
 		return 2;
 	}
 	return 0;
+}
+
+/* False if dir has an entry other than . and .. (or cannot be read:
+ * mounting then reports the real problem). */
+static bool dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return true;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
 }
 
 /* Canonical trace path: its directory must exist. */
@@ -126,6 +143,13 @@ static int check_paths(const struct mount_opts *o, struct cfs *fs)
 		util_err("backing directory '%s' is inside the mount point "
 			 "'%s'",
 			 o->backing, o->mnt);
+		return 2;
+	}
+	if (!o->nonempty && !dir_empty(fs->mount)) {
+		util_err("mount point '%s' is not empty: the mount would hide "
+			 "its files from the program (give -o nonempty to "
+			 "mount over them anyway)",
+			 o->mnt);
 		return 2;
 	}
 	if (inside(fs->trace_path, fs->backing) ||

@@ -23,12 +23,14 @@ struct mount_opts {
 	const char *backing;	    /* BACKING */
 	const char *mnt;	    /* MNT */
 	char *fuse_opts;	    /* -o, joined with commas; malloc'd */
+	bool nonempty;		    /* -o nonempty: MNT may hold files */
 	bool foreground;	    /* -f */
 	bool real_sync;		    /* --real-sync */
 };
 
 /*
- * Mount as o says and serve.  In the background (o->foreground false)
+ * Mount as o says and serve.  A mount point that holds files is refused
+ * unless o->nonempty (the mount would hide them from the program).  In the background (o->foreground false)
  * the calling process returns once the daemon serves the mount (0) or has
  * failed (2, after a message on stderr); the daemon itself returns when
  * the mount ends.  Returns the exit status.

@@ -402,7 +402,11 @@ static void give_to_caller(fuse_req_t req, int dirfd, const char *name)
 		return;
 	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID))
 		gid = (gid_t)-1;
-	fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
+	/* Not fatal: the file exists, the daemon's user owns it; say so. */
+	if (fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		cfs_log("cannot give '%s' to uid %u gid %u: %s", name,
+			(unsigned)ctx->uid, (unsigned)ctx->gid,
+			strerror(errno));
 }
 
 /* ---- lifetime ---------------------------------------------------------- */

@@ -112,7 +112,8 @@ static void child(char *const *argv, const char *shell, const char *dir,
 		execl("/bin/sh", "sh", "-c", shell, (char *)NULL);
 		util_err("cannot run /bin/sh: %s", strerror(errno));
 	}
-	_exit(127);
+	/* as the shell says it: 127 not found, 126 found but not runnable */
+	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
 }
 
 static int spawn(char *const *argv, const char *shell, const char *dir,
@@ -583,8 +584,11 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 
 		describe(w->status, how, sizeof(how));
 		snprintf(err, errlen, "the workload %s%s", how,
-			 WIFEXITED(w->status) && WEXITSTATUS(w->status) == 127
+			 !WIFEXITED(w->status) ? ""
+			 : WEXITSTATUS(w->status) == 127
 			     ? " (command not found?)"
+			 : WEXITSTATUS(w->status) == 126
+			     ? " (command not executable?)"
 			     : "");
 		rc = -ECHILD;
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""atomic-write (seed 004): temp file, flush, fsync, rename, fsync the dir.
+"""atomic-write: temp file, flush, fsync, rename, fsync the dir.
 
-The pattern seed 004 teaches, written for crashfs: the new content goes to
+The atomic write recipe, written for crashfs: the new content goes to
 a temp file in the same directory, which is flushed out of Python's buffer
 and fsynced, then renamed over the target, and the directory is fsynced so
 the rename itself is durable.  It is both atomic and durable.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""buffered-no-flush (seeds 000-003): a buffered write, then "saved".
+"""buffered-no-flush: a buffered write, then "saved".
 
 The mark is made while the data still sits in Python's own buffer: no
 write(2) has happened yet, so even kill -9 right after "saved" loses it.

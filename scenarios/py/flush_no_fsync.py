@@ -3,7 +3,7 @@
 """flush-no-fsync: write, flush() to the kernel, then "saved".
 
 Survives kill -9 (the kernel has the data) but not power loss: flush()
-is not fsync() (seed 003).
+is not fsync().
 
 Usage: flush_no_fsync.py [PATH]   (default config.json)
 Part of the crashfs bug zoo: see docs/scenarios.md.  Runs anywhere; the

@@ -8,7 +8,7 @@ grep -q '^MIT License' LICENSE || { echo "LICENSE is not the MIT licence"; exit 
 bad=0
 for f in $(find core fusefs harness cli tests bench scenarios -type f \
 	   \( -name '*.[ch]' -o -name '*.py' -o -name '*.sh' \) | sort) \
-	 Makefile .ci/run scenarios/c/run-c docs/crashfs.1; do
+	 Makefile .ci/run scenarios/c/run-c docs/crashfs.1 completion/crashfs.bash; do
 	if ! head -n 3 "$f" | grep -q 'SPDX-License-Identifier: MIT'; then
 		echo "missing SPDX line: $f"
 		bad=1

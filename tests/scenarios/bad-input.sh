@@ -7,6 +7,8 @@
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 crashfs=${1:-$here/build/crashfs}
+fuse_suite="the bad-input cases"
+. "$here/tests/scenarios/need-fuse.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/crashfs-bad.XXXXXX")
 export TMPDIR=$work/tmp
 mkdir "$TMPDIR"

@@ -8,6 +8,8 @@
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 crashfs=${1:-$here/build/crashfs}
+fuse_suite="the explanation checks"
+. "$here/tests/scenarios/need-fuse.sh"
 out=$(mktemp -d "${TMPDIR:-/tmp}/crashfs-explain.XXXXXX")
 trap 'rm -rf "$out"' EXIT INT TERM
 fail=0

@@ -14,6 +14,8 @@ crashfs=${1:-$here/build/crashfs}
 if [ $# -eq 0 ]; then
 	set -- "$here"/scenarios/*.ini
 fi
+fuse_suite="$# scenario files"
+. "$here/tests/scenarios/need-fuse.sh"
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/crashfs-scenarios.XXXXXX")
 trap 'rm -rf "$logs"' EXIT INT TERM
