@@ -159,6 +159,40 @@ eng_bytes() {
 	rm -rf "$run"
 }
 
+# Crash points (issue 11): bench/points.py records each shipped scenario
+# once and checks the run with --points every, all, sync and marks.  Rows:
+# states built and checked per mode over all the scenarios, states left
+# out as repeats by `all`, and the scenarios whose failing outcomes (causes
+# and failing states) equal `every`'s (all of them for `all`).  The bug
+# zoo only; BENCH_ENGINE_FULL=1 adds the SQLite scenarios (minutes).
+eng_points() {
+	local js=$BENCH_WORK/points.json files=() f m
+	for f in "$BENCH_ROOT"/scenarios/*.ini; do
+		[[ ${BENCH_ENGINE_FULL:-0} == 1 || $f != */sqlite-* ]] &&
+			files+=("$f")
+	done
+	if ! python3 "$BENCH_ROOT/bench/points.py" --crashfs "$CRASHFS" \
+		--out "$BENCH_WORK/points" --json "$js" "${files[@]}" \
+		>"$BENCH_WORK/points.txt" 2>"$BENCH_WORK/err.txt"; then
+		bench_fail eng.points.same.all crashfs FAILED \
+			"bench/points.py: $(tail -c 300 "$BENCH_WORK/err.txt" "$BENCH_WORK/points.txt" | tr '\n' ' ')"
+		return 0
+	fi
+	bench_log "$(cat "$BENCH_WORK/points.txt")"
+	for m in every all sync marks; do
+		python3 - "$js" "$m" >"$BENCH_WORK/val" <<'EOF2'
+import json, sys
+t = json.load(open(sys.argv[1]))[sys.argv[2]]
+print(t["generated"], t["checked"], t["dominated"], t["same"], t["scenarios"])
+EOF2
+		read -r gen chk dom same n <"$BENCH_WORK/val"
+		bench_result "eng.points.built.$m" crashfs "$gen"
+		bench_result "eng.points.checked.$m" crashfs "$chk"
+		[[ $m == all ]] && bench_result eng.points.dominated crashfs "$dom"
+		bench_result "eng.points.same.$m" crashfs "$same/$n"
+	done
+}
+
 suite_engine() {
 	local n l big b
 	eng_params
@@ -196,6 +230,13 @@ suite_engine() {
 	done
 	bench_row eng.bytes.ratio "peak RSS, 1 MiB / 4 KiB writes (256x)" x \
 		"crashfs<1.5"
+	for m in every all sync marks; do
+		bench_row "eng.points.built.$m" "scenarios, --points $m: states built" states -
+		bench_row "eng.points.checked.$m" "scenarios, --points $m: states checked" states -
+		bench_row "eng.points.same.$m" "scenarios, --points $m: outcomes = every's" scenarios -
+	done
+	bench_row eng.points.dominated "scenarios, --points all: repeats left out" states -
+	eng_points
 	for n in "${ENG_SIZES[@]}"; do
 		eng_size "$n"
 	done

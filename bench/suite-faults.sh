@@ -30,10 +30,11 @@
 
 fault_params() {
 	if [[ $BENCH_QUICK == 1 ]]; then
-		FAULT_SIZES="1M 16M 64M" FAULT_BIG_GIB=1
+		FAULT_SIZES="1M 16M 64M" FAULT_BIG_GIB=1 FAULT_PART_SIZES="1M 16M"
 		FAULT_FIO_S=10 FAULT_FSX_OPS=3000
 	else
 		FAULT_SIZES="1M 100M 1G" FAULT_BIG_GIB=10
+		FAULT_PART_SIZES="1M 16M 100M"
 		FAULT_FIO_S=120 FAULT_FSX_OPS=20000
 	fi
 	# A multiple of 4 rounds: each arrangement of the rules workload
@@ -149,6 +150,71 @@ PY
 	done
 	rm -rf "$base"
 	sync
+}
+
+# Partial cuts (issue 12): the time the daemon logs for the cut itself
+# ("power cut (...) in X ms"), round by round.  $1 = select: one synced
+# file of $2 overwritten in 4 KiB writes, unsynced, then `--file data
+# --writes 2` (its content as when it became dirty is put back, then one
+# write replayed from the trace: the costliest plan, all the saved bytes
+# written back); seed: 64 synced files of $2/64 each overwritten the same
+# way, then `--seed ROUND` (each file kept whole, dropped or replayed in
+# part as the seed draws).  The backing holds only these files: the big
+# backing's cut above shows the size of the rest does not count.
+fault_cut_partial() {
+	local kind=$1 size=$2 row="fault.cut$1.$2" base=$BENCH_WORK/cutp-$1 rep
+	local bytes args ms
+	bytes=$(fault_bytes "$size")
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		bench_log "partial power cut ($kind), $size unsynced (round $rep)"
+		rm -rf "$base"
+		mkdir -p "$base/backing"
+		python3 - "$base/backing" "$kind" "$bytes" <<'PY'
+import os, sys
+root, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = 1 if kind == "select" else 64
+for i in range(files):
+    with open(os.path.join(root, "data" if files == 1 else "d%d" % i),
+              "wb") as f:
+        f.write(os.urandom(n // files))
+PY
+		sync
+		if ! crashfs_mount "$base/trace" "$base/backing" "$base/mnt" \
+			--powercut --log "$base/log"; then
+			bench_fail "$row" crashfs FAILED "$CRASHFS_ERROR"
+			return 0
+		fi
+		python3 - "$base/mnt" <<'PY'
+import os, sys
+for name in os.listdir(sys.argv[1]):
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_WRONLY)
+    size = os.fstat(fd).st_size
+    for off in range(0, size, 4096):
+        os.pwrite(fd, b"x" * min(4096, size - off), off)
+    os.close(fd)
+PY
+		sync
+		if [[ $kind == select ]]; then
+			args=(--file data --writes 2)
+		else
+			args=(--seed "$rep")
+		fi
+		if ! "$CRASHFS" ctl "$base/mnt" powercut "${args[@]}" \
+			>"$BENCH_WORK/err.txt" 2>&1; then
+			bench_fail "$row" crashfs FAILED "$(tr '\n' ' ' <"$BENCH_WORK/err.txt")"
+		else
+			ms=$(sed -n 's/.*power cut (posix.*) in \([0-9.]*\) ms$/\1/p' \
+				"$base/log" | tail -1)
+			if [[ -n $ms ]]; then
+				bench_result "$row" crashfs "$ms"
+			else
+				bench_fail "$row" crashfs FAILED "no cut time in the log"
+			fi
+		fi
+		crashfs_umount "$base/mnt" ||
+			bench_fail "$row" crashfs FAILED "$CRASHFS_ERROR"
+	done
+	rm -rf "$base"
 }
 
 # Ten rules, one per line for `crashfs ctl MNT fault`, on the ops the
@@ -345,6 +411,14 @@ suite_faults() {
 		"power cut, ${FAULT_BIG_GIB} GiB backing, 1 MiB unsynced$([[ $BENCH_QUICK == 1 ]] && echo ' (quick: not 10 GiB)')" \
 		ms "crashfs<100"
 	bench_row fault.scratch.big "  journal scratch before it" MiB -
+	for s in $FAULT_PART_SIZES; do
+		bench_row "fault.cutselect.$s" \
+			"partial cut --writes 2, $s overwritten (daemon's time)" \
+			ms "$([[ $s == 1M ]] && echo 'crashfs<10' || echo -)"
+		bench_row "fault.cutseed.$s" \
+			"partial cut --seed, 64 files, $s overwritten (daemon's time)" \
+			ms "$([[ $s == 1M ]] && echo 'crashfs<10' || echo -)"
+	done
 	for w in overwrite fio fsx; do
 		bench_row "fault.scratch.$w" \
 			"$w: scratch over 2 x unsynced, worst sample" KiB \
@@ -374,6 +448,10 @@ suite_faults() {
 	done
 	for s in $FAULT_SIZES; do
 		fault_cut_size "$s"
+	done
+	for s in $FAULT_PART_SIZES; do
+		fault_cut_partial select "$s"
+		fault_cut_partial seed "$s"
 	done
 	fault_cut_big
 }

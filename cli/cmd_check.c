@@ -31,6 +31,7 @@
 #include "core/persist.h"
 #include "core/util.h"
 #include "harness/check.h"
+#include "harness/explore.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
 #include "harness/workload.h"
@@ -93,6 +94,12 @@ static void usage(FILE *f)
 	    "  --allow-partial     an incomplete check without violations "
 	    "exits 0\n"
 	    "  --seed S            seed of the random crash states\n"
+	    "  --points P          crash points: all (default), sync (after "
+	    "each sync\n"
+	    "                      and mark), marks (at each mark), or every "
+	    "(all,\n"
+	    "                      with the states that repeat an earlier "
+	    "point's)\n"
 	    "  --shard K/N         check only shard K (1..N) of the states\n"
 	    "  -j, --jobs N        external checkers at once (default: cores)\n"
 	    "  --timeout SECS      workload timeout (default 600)\n"
@@ -164,6 +171,7 @@ enum {
 	OPT_JUNIT,
 	OPT_NAME,
 	OPT_COLOR,
+	OPT_POINTS,
 };
 
 static const struct option options[] = {
@@ -177,6 +185,7 @@ static const struct option options[] = {
     {"max-time", required_argument, NULL, OPT_MAX_TIME},
     {"allow-partial", no_argument, NULL, OPT_ALLOW_PARTIAL},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"points", required_argument, NULL, OPT_POINTS},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"jobs", required_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -400,6 +409,19 @@ static int output_opt(struct cli *c, int opt, const char *arg)
 	case 'q': c->quiet = true; break;
 	case 'v': c->o.verbose = true; break;
 	case OPT_NO_SYNC_WATCH: c->o.no_sync_watch = true; break;
+	case OPT_POINTS:
+		c->o.keep_repeats = !strcmp(arg, "every");
+		if (!strcmp(arg, "all") || c->o.keep_repeats)
+			c->o.points = XP_ALL;
+		else if (!strcmp(arg, "sync"))
+			c->o.points = XP_SYNC;
+		else if (!strcmp(arg, "marks"))
+			c->o.points = XP_MARKS;
+		else
+			return bad("--points must be all, sync, marks or "
+				   "every, not '%s'",
+				   arg);
+		break;
 	}
 	return -1;
 }

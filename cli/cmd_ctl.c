@@ -6,6 +6,7 @@
  * (the mount named by CRASHFS_MOUNT).  See docs/control.md.
  */
 #include "cli/cmd.h"
+#include "core/cutplan.h"
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/mountinfo.h"
@@ -279,11 +280,28 @@ static void ctl_usage(FILE *f)
 	    "       crashfs ctl MNT powercut --keep metadata\n"
 	    "                                      drop only unsynced data "
 	    "(LazyFS-like)\n"
-	    "       crashfs ctl MNT powercut --seed S\n"
+	    "       crashfs ctl MNT powercut --seed S [--tear T]\n"
 	    "                                      a random state the posix "
-	    "model allows,\n"
-	    "                                      the same for the same S "
+	    "model allows\n"
+	    "                                      (some writes kept, torn "
+	    "by sector or T =\n"
+	    "                                      page, or as a bare size), "
+	    "the same for\n"
+	    "                                      the same S "
 	    "(docs/faults.md)\n"
+	    "       crashfs ctl MNT powercut --file PATH --writes 1,4\n"
+	    "       crashfs ctl MNT powercut --file PATH --write K|last "
+	    "--parts N\n"
+	    "                                --persist 1,3 "
+	    "(or --part-bytes A,B,...)\n"
+	    "                                      of PATH's unsynced "
+	    "writes, those listed\n"
+	    "                                      persist, or those parts "
+	    "of one (LazyFS's\n"
+	    "                                      torn-seq, torn-op); "
+	    "--keep metadata with\n"
+	    "                                      --seed or --file keeps "
+	    "every metadata op\n"
 	    "       crashfs ctl MNT fault RULE...  add a fault rule "
 	    "(docs/faults.md)\n"
 	    "       crashfs ctl MNT faults [clear] list the fault rules, "
@@ -372,47 +390,115 @@ static int send_fault(const char *mnt, const char *verb, int argc, char **argv)
 			   "a rule cannot contain a newline");
 }
 
-/* "powercut [--keep metadata | --seed S]"; returns the exit status. */
+/* powercut's options and the words they become (cutplan_words()). */
+static const struct {
+	const char *opt;  /* --OPT VALUE */
+	const char *word; /* WORD=VALUE */
+} cut_opts[] = {
+    {"--seed", "seed"},	      {"--tear", "tear"},
+    {"--writes", "writes"},   {"--write", "write"},
+    {"--parts", "parts"},     {"--part-bytes", "part-bytes"},
+    {"--persist", "persist"},
+};
+
+/* PATH for --file: relative to the mount point, or absolute under it. */
+static const char *cut_path(const char *mnt, const char *path)
+{
+	static char rel[PATH_MAX];
+	char *real = realpath(mnt, NULL);
+	size_t n = real ? strlen(real) : 0;
+
+	if (path[0] != '/') {
+		snprintf(rel, sizeof(rel), "%s", path);
+	} else if (real && !strncmp(path, real, n) &&
+		   (path[n] == '/' || !path[n])) {
+		snprintf(rel, sizeof(rel), "%s", path + n);
+	} else {
+		free(real);
+		return NULL;
+	}
+	free(real);
+	return rel;
+}
+
+/* "powercut [OPTIONS]" (ctl_usage()); returns the exit status. */
 static int send_powercut(const char *mnt, int argc, char **argv)
 {
-	const char *keep = NULL, *seed = NULL;
-	char req[64], *end;
+	char words[2048] = "", msg[256], req[2048 + PATH_MAX];
+	struct cutplan_spec spec = {0};
+	const char *file = NULL;
+	bool keep = false;
+	size_t k, n = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--keep") && i + 1 < argc) {
-			keep = argv[++i];
-		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = argv[++i];
-		} else {
+		for (k = 0; k < sizeof(cut_opts) / sizeof(*cut_opts); k++)
+			if (!strcmp(argv[i], cut_opts[k].opt))
+				break;
+		if (i + 1 == argc ||
+		    (k == sizeof(cut_opts) / sizeof(*cut_opts) &&
+		     strcmp(argv[i], "--keep") && strcmp(argv[i], "--file"))) {
 			util_err("powercut: unexpected '%s' (powercut takes "
-				 "'--keep metadata' or '--seed S')",
+				 "--keep metadata, --seed S, --tear T, and "
+				 "--file PATH with --writes LIST or --write K "
+				 "--parts N --persist LIST)",
 				 argv[i]);
 			return 2;
 		}
-	}
-	if (keep && strcmp(keep, "metadata")) {
-		util_err("powercut: --keep takes 'metadata', not '%s'", keep);
-		return 2;
-	}
-	if (keep && seed) {
-		util_err("powercut: --seed and --keep metadata conflict: "
-			 "--seed draws which metadata survives, --keep "
-			 "metadata keeps all of it");
-		return 2;
-	}
-	if (seed) {
-		errno = 0;
-		strtoull(seed, &end, 0);
-		if (!isdigit((unsigned char)*seed) || *end || errno) {
-			util_err("powercut: --seed: bad value '%s' (an "
-				 "unsigned 64-bit integer)",
-				 seed);
+		if (!strcmp(argv[i], "--keep") &&
+		    strcmp(argv[i + 1], "metadata")) {
+			util_err("powercut: --keep takes 'metadata', not '%s'",
+				 argv[i + 1]);
 			return 2;
 		}
-		snprintf(req, sizeof(req), "powercut seed=%s", seed);
-		return request(mnt, req);
+		if (!strcmp(argv[i], "--file")) {
+			file = argv[++i];
+			continue;
+		}
+		if (strchr(argv[i + 1], ' ') || strchr(argv[i + 1], '\n')) {
+			util_err("powercut: %s: bad value '%s'", argv[i],
+				 argv[i + 1]);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--keep"))
+			n += (size_t)snprintf(words + n, sizeof(words) - n,
+					      " keep-metadata");
+		else
+			n += (size_t)snprintf(words + n, sizeof(words) - n,
+					      " %s=%s", cut_opts[k].word,
+					      argv[i + 1]);
+		i++;
+		if (n >= sizeof(words)) {
+			util_err("powercut: too many options");
+			return 2;
+		}
 	}
-	return request(mnt, keep ? "powercut keep-metadata" : "powercut");
+	if (cutplan_words(words, &spec, &keep, msg, sizeof(msg))) {
+		/* name the option, not the word */
+		for (k = 0; k < sizeof(cut_opts) / sizeof(*cut_opts); k++)
+			if (!strncmp(msg, cut_opts[k].word,
+				     strlen(cut_opts[k].word)) &&
+			    msg[strlen(cut_opts[k].word)] == ':')
+				break;
+		util_err("powercut: %s%s",
+			 k < sizeof(cut_opts) / sizeof(*cut_opts) ? "--" : "",
+			 msg);
+		return 2;
+	}
+	if (!file != (spec.mode != CUTPLAN_SELECT)) {
+		util_err(file ? "powercut: --file goes with --writes or --write"
+			      : "powercut: --writes and --write need --file "
+				"PATH (the file whose writes persist)");
+		return 2;
+	}
+	if (file && (!cut_path(mnt, file) || strchr(file, '\n'))) {
+		util_err("powercut: --file: '%s' is not under '%s' (give a "
+			 "path relative to the mount point, or one under it)",
+			 file, mnt);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "powercut%s%s%s", words,
+		 file ? " file=" : "", file ? cut_path(mnt, file) : "");
+	return request(mnt, req);
 }
 
 int cmd_ctl(int argc, char **argv)

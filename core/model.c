@@ -13,7 +13,7 @@
  * the first time they change after the last mark.
  */
 #include "core/model.h"
-#include "core/persist.h"
+#include "core/livecut.h"
 #include "core/map.h"
 #include "core/util.h"
 
@@ -563,6 +563,11 @@ bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector)
 	return tear_point(off, len, sector) != off;
 }
 
+uint64_t model_tear_point(uint64_t off, uint64_t len, uint32_t sector)
+{
+	return tear_point(off, len, sector);
+}
+
 static void apply_write(struct model *m, const struct model_op *op,
 			enum model_variant v, uint32_t sector)
 {
@@ -571,6 +576,19 @@ static void apply_write(struct model *m, const struct model_op *op,
 	struct extent e = {.kind = EXT_TRACE};
 
 	node_will_change(m, op->node);
+	if (op->kept) {
+		/* what a live power cut left of it (never torn further:
+		 * every op before a cut is durable) */
+		for (uint32_t i = 0; i < op->nkept; i++) {
+			e.off = op->kept[i].off;
+			e.len = op->kept[i].end - e.off;
+			e.src = op->data_off + (e.off - op->off);
+			ext_put(m, op->node, e.off, op->kept[i].end, &e);
+		}
+		if (op->kept_size > s->size)
+			s->size = op->kept_size;
+		return;
+	}
 	t = tear_point(a, b - a, sector);
 	if (v == MV_HEAD && t != a)
 		b = t;
@@ -1724,84 +1742,45 @@ static int load_node_op(struct model *m, struct model_op *op)
 	return 0;
 }
 
-/*
- * A live power cut (fusefs/powercut.c): from here on the tree is the
- * strict durable state at the cut.  The ops that were not durable then
- * never happened: they are marked failed (-ECANCELED) and the visible tree
- * is rebuilt without them.  A "keep-metadata" cut cancels only data and
- * size ops.  persist_compute() makes every op before a cut durable.
- */
-/*
- * A seeded cut (persist.h): the pending metadata after meta is cancelled,
- * and the pending writes of every file that does not keep them.  p holds
- * the strict facts of the ops before the cut; the nodes' scratch word 0
- * marks the files that lose their data whatever the seed says.
- */
-static void cancel_seeded(struct model *m, const struct persist *p,
-			  const struct model_op *cut, uint64_t seed,
-			  uint64_t meta)
+void model_cancel(struct model *m, size_t i)
 {
-	size_t n = p->nops;
+	m->ops[i].result = -ECANCELED;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		struct model_op *op = &m->ops[i];
-		bool late = op->seq > meta;
+int model_keep_pieces(struct model *m, size_t i, const struct model_piece *p,
+		      size_t n, uint64_t size)
+{
+	struct model_op *op = &m->ops[i];
+	struct model_piece *v = malloc((n ? n : 1) * sizeof(*v));
 
-		if (p->cls[i] != PC_SIZE || p->durable_at[i] <= cut->seq ||
-		    !op->node)
-			continue;
-		if (late || (op->type == TR_FALLOCATE &&
-			     (op->oflags & ~FALLOC_FL_ZERO_RANGE)))
-			model_node_scratch(op->node)[0] = 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct model_op *op = &m->ops[i];
-
-		if (p->cls[i] == PC_NONE || p->durable_at[i] <= cut->seq)
-			continue;
-		if (p->cls[i] != PC_DATA ? op->seq > meta
-					 : model_node_scratch(op->node)[0] ||
-					       !persist_cut_keeps(seed, op->id))
-			op->result = -ECANCELED;
-	}
-	model_clear_scratch(m);
+	if (!v)
+		return -ENOMEM;
+	if (n)
+		memcpy(v, p, n * sizeof(*v));
+	free(op->kept);
+	op->kept = v;
+	op->nkept = (uint32_t)n;
+	op->kept_size = size;
+	return 0;
 }
 
 /*
- * A live power cut: the ops not durable then under its model never
- * happened (docs/faults.md): "strict" cancels every one, "keep-metadata"
- * only the data and size ops, a seeded cut what its name says.
+ * A live power cut (fusefs/powercut.c): the ops it dropped never happened
+ * (core/livecut.c), and the tree is rebuilt without them up to the cut.
+ * persist_compute() makes every op before a cut durable.
  */
 static int load_powercut(struct model *m, struct model_op *cut)
 {
-	bool keep_meta = cut->name && !strcmp(cut->name, "keep-metadata");
-	uint64_t seed = 0, meta = 0;
-	bool seeded = persist_cut_parse(cut->name, &seed, &meta);
-	struct persist p = {0};
 	size_t n = m->nops - 1; /* the ops before the cut */
+	int err;
 
 	if (cut->result < 0)
 		return 0;
-	if (cut->name && strcmp(cut->name, "strict") && !keep_meta && !seeded)
-		return fail(m, ENOTSUP,
-			    "record #%llu: a power cut of unknown model '%s'",
-			    (unsigned long long)cut->seq, cut->name);
 	m->nops = n;
-	if (persist_compute(m, persist_find("strict"), &p)) {
-		m->nops = n + 1;
-		return fail(m, ENOMEM, "out of memory");
-	}
+	err = livecut_apply(m, cut, m->err, m->errlen);
 	m->nops = n + 1;
-	if (seeded)
-		cancel_seeded(m, &p, cut, seed, meta);
-	for (size_t i = 0; i < n && !seeded; i++) {
-		if (p.cls[i] == PC_NONE || p.durable_at[i] <= cut->seq)
-			continue;
-		if (keep_meta && p.cls[i] != PC_DATA && p.cls[i] != PC_SIZE)
-			continue;
-		m->ops[i].result = -ECANCELED;
-	}
-	persist_release(&p);
+	if (err)
+		return err;
 	/* History changed: the tree must be rebuilt from op 0. */
 	m->vis_ok = false;
 	model_goto_visible(m, cut->seq);
@@ -1850,6 +1829,9 @@ static int load_op(struct model *m, struct model_op *op,
 		return err;
 	if (op->type == TR_WRITE)
 		op->extends = op->off + op->data_len > op->node->st.size;
+	if (op->node && (op->type == TR_WRITE || op->type == TR_TRUNCATE ||
+			 op->type == TR_FALLOCATE || op->type == TR_COPY_RANGE))
+		op->size_before = op->node->st.size;
 	if (op->node) {
 		op->at_dir = op->node->hint_dir;
 		op->at_name = op->node->hint_name;
@@ -2053,6 +2035,7 @@ void model_free(struct model **mp)
 		free(m->ops[i].name);
 		free(m->ops[i].name2);
 		free(m->ops[i].copy);
+		free(m->ops[i].kept);
 	}
 	free(m->init_ents);
 	free(m->ops);

@@ -70,6 +70,11 @@ enum model_variant {
 	MV_SIZE,     /* only the size extension, zero-filled */
 };
 
+/* Bytes [off, end) of a write that a partial live power cut kept. */
+struct model_piece {
+	uint64_t off, end;
+};
+
 /*
  * One trace record as the model keeps it.  Strings are owned by the model;
  * data is an offset into the mapped trace.  node/node2/dir/dir2 are the
@@ -87,8 +92,15 @@ struct model_op {
 	uint64_t data_off;	    /* payload offset in the trace */
 	uint32_t data_len;	    /* payload bytes */
 	bool extends;		    /* a write that grew the file when made */
+	uint64_t size_before;	    /* write, copy, truncate, fallocate: the
+				       file's size just before the op */
 	uint32_t ncopy;		    /* extents in copy (TR_COPY_RANGE) */
 	struct extent *copy;	    /* copied content, dest offsets, owned */
+	struct model_piece *kept;   /* a write a live cut kept in part
+				       (core/livecut.c): only these bytes,
+				       owned; NULL: all of it */
+	uint32_t nkept;		    /* ... pieces in kept */
+	uint64_t kept_size;	    /* ... the size it grows the file to */
 	struct mnode *node;	    /* file id names */
 	struct mnode *node2;	    /* file id2 names */
 	struct mnode *dir;	    /* directory parent names */
@@ -135,6 +147,17 @@ bool model_op_mutates(const struct model_op *op);
 /* True if op changes a directory entry: create, mknod, mkdir, symlink,
  * link, unlink, rmdir or rename (failed or not). */
 bool model_op_is_entry(const struct model_op *op);
+
+/*
+ * For the loader's helper at a live power cut (core/livecut.c), called
+ * with the ops before the cut: op i never happened (its result becomes
+ * -ECANCELED); write op i persisted only as the pieces p[0, n) (copied,
+ * each within the write) and grows its file to at least size.
+ * model_keep_pieces() returns 0 or -ENOMEM.
+ */
+void model_cancel(struct model *m, size_t i);
+int model_keep_pieces(struct model *m, size_t i, const struct model_piece *p,
+		      size_t n, uint64_t size);
 
 /* ---- the tree ------------------------------------------------------- */
 
@@ -239,8 +262,8 @@ void model_op_path(const struct model *m, const struct model_op *op, char *buf,
 
 /*
  * Per-file scratch words (MODEL_SCRATCH of them) for the modules that
- * walk ops: core/persist uses words 0-4 while it computes, the explorer
- * words 5-7.  model_clear_scratch() zeroes them all.
+ * walk ops: core/persist uses words 0-5 while it computes (and clears
+ * them all when done), the explorer words 5-7 between computations.  model_clear_scratch() zeroes them all.
  */
 #define MODEL_SCRATCH 8
 uint64_t *model_node_scratch(struct mnode *n);
@@ -252,5 +275,10 @@ bool model_is_reg(const struct mnode *n);
 /* Can a write [off, off + len) tear at this sector size (does it cross a
  * sector boundary)? */
 bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector);
+
+/* The sector boundary MV_HEAD and MV_TAIL split a write [off, off + len)
+ * at (off when it cannot tear): the head is [off, t), the tail
+ * [t, off + len). */
+uint64_t model_tear_point(uint64_t off, uint64_t len, uint32_t sector);
 
 #endif /* CRASHFS_MODEL_H */

@@ -12,7 +12,10 @@
  * copy_file_range) are data: each one reaches the disk or not
  * independently of the others, in any order, possibly only in part (some
  * of its sectors), and a write that extends a file may leave the new size
- * without its bytes (the extension reads back as zeros).
+ * without its bytes (the extension reads back as zeros).  Any order holds
+ * between sectors, not inside one: what one sector keeps is a
+ * program-order prefix of its changes, and the other physical limits on
+ * what hardware can leave are core/settle.c's.
  *
  * When power is lost at crash point k (just after op k), the disk holds
  * every op durable at k and, for the others, a choice the model allows.
@@ -21,7 +24,8 @@
  *  - fsync(F): every earlier write, size op and attribute op of F;
  *    fdatasync(F): every earlier write and size op of F, not its
  *    attributes.  A write through an O_SYNC/O_DSYNC handle is durable
- *    when it returns.  close() guarantees nothing.
+ *    when it returns, with F's earlier writes and size ops (as after an
+ *    fdatasync).  close() guarantees nothing.
  *  - fsync or fdatasync of a directory D: every earlier entry op in D
  *    (a rename counts in both its directories, and persists whole), and,
  *    because the journal commits in order, every journalled op before
@@ -140,6 +144,7 @@ void persist_release(struct persist *p)
 	free(p->durable_at);
 	free(p->tie);
 	free(p->journal);
+	free(p->lost_at);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -219,12 +224,18 @@ static void sync_all(struct ctx *c, size_t i, uint64_t seq)
 /*
  * A failed fsync: Linux marks the file's dirty pages clean after a
  * writeback error, so a later fsync that succeeds does not write them.
- * The writes before it never become durable through the file's syncs.
+ * The writes and size ops before it never become durable through the
+ * file's syncs; they are lost_at the failure (core/settle.c leaves them
+ * out of the sector rule: what they wrote is lost for good).
  */
-static void sync_failed(struct mnode *n)
+static void sync_failed(struct ctx *c, const struct model_op *op)
 {
-	uint64_t *sc = model_node_scratch(n);
+	uint64_t *sc = model_node_scratch(op->node);
 
+	for (uint64_t j = sc[S_LAST_DATA]; j && j > sc[S_SYNC_DATA];
+	     j = c->prev[j - 1])
+		if (!c->p->lost_at[j - 1])
+			c->p->lost_at[j - 1] = op->seq;
 	sc[S_SYNC_DATA] = sc[S_LAST_DATA];
 }
 
@@ -264,8 +275,10 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 	p->durable_at = malloc((n + 1) * sizeof(*p->durable_at));
 	p->tie = calloc(n + 1, sizeof(*p->tie));
 	p->journal = malloc((n + 1) * sizeof(*p->journal));
+	p->lost_at = calloc(n + 1, sizeof(*p->lost_at));
 	c.prev = calloc(n + 1, sizeof(*c.prev));
-	if (!p->cls || !p->durable_at || !p->tie || !p->journal || !c.prev) {
+	if (!p->cls || !p->durable_at || !p->tie || !p->journal ||
+	    !p->lost_at || !c.prev) {
 		free(c.prev);
 		persist_release(p);
 		return -ENOMEM;
@@ -297,8 +310,11 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 			break;
 		case PC_DATA:
 			chain_push(&c, i, op->node, S_LAST_DATA);
+			/* O_DSYNC: as if fdatasync followed the write */
 			if (op->flags & TRF_SYNC)
-				make_durable(&c, i, op->seq);
+				chain_durable(&c, model_node_scratch(op->node),
+					      S_LAST_DATA, S_SYNC_DATA,
+					      op->seq);
 			break;
 		case PC_NONE:
 			/* A live power cut: what survived it is durable. */
@@ -314,7 +330,7 @@ int persist_compute(struct model *m, const struct persist_rules *r,
 				do_sync(&c, i, op);
 			else if (op->type == TR_FSYNC && op->node &&
 				 !model_is_dir(op->node))
-				sync_failed(op->node);
+				sync_failed(&c, op);
 			break;
 		}
 	}

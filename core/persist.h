@@ -83,6 +83,10 @@ struct persist {
 				   carries it (0: none) */
 	uint64_t *journal;    /* indices of the journalled ops (PC_NS,
 				   PC_SIZE, PC_ATTR) in order */
+	uint64_t *lost_at;    /* PC_DATA, PC_SIZE: seq of the failed fsync
+				   of the file after which it can never
+				   become durable through the file (0:
+				   none) */
 	size_t njournal;
 };
 
@@ -101,60 +105,6 @@ static inline bool persist_durable(const struct persist *p, size_t i,
 				   uint64_t k)
 {
 	return p->durable_at[i] <= k;
-}
-
-/*
- * A seeded live power cut (`crashfs ctl MNT powercut --seed S`) leaves a
- * random state the posix model allows: the pending metadata (entry, size
- * and attribute ops, in program order) persists up to a random point, and
- * each file with pending data keeps all of its pending writes or none.
- * The daemon draws the choice (fusefs/powercut.c) and names it in the
- * TR_POWERCUT record as "posix seed=S meta=B": every pending metadata op
- * whose record's seq is at most B persisted, none after.  The engine
- * (core/model.c) rebuilds the same state from that name; both sides draw
- * through the functions below, so the same seed on the same trace gives
- * the same state.
- *
- * A file keeps its pending writes when persist_cut_keeps() says so and
- * none of its size ops is dropped (its content is then exactly what a
- * reader saw); otherwise it goes back to its durable content.  A
- * fallocate other than a plain or zero-range one since the file's last
- * sync drops its data too (the daemon does not journal those).
- */
-#define PERSIST_CUT_FMT "posix seed=%" PRIu64 " meta=%" PRIu64
-
-/* A 64-bit mix of (seed, v) (splitmix64 of their combination). */
-static inline uint64_t persist_cut_mix(uint64_t seed, uint64_t v)
-{
-	uint64_t z = seed ^ (v * 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* How many of n pending metadata ops persist (0 to n). */
-static inline uint64_t persist_cut_prefix(uint64_t seed, uint64_t n)
-{
-	return persist_cut_mix(seed, 0) % (n + 1);
-}
-
-/* Does file id (a trace id, never 0) keep its pending writes? */
-static inline bool persist_cut_keeps(uint64_t seed, uint64_t id)
-{
-	return persist_cut_mix(seed, id) & 1;
-}
-
-/* Parse a seeded cut's record name; true if name is one. */
-static inline bool persist_cut_parse(const char *name, uint64_t *seed,
-				     uint64_t *meta)
-{
-	int end = -1;
-
-	return name &&
-	       sscanf(name, "posix seed=%" SCNu64 " meta=%" SCNu64 "%n", seed,
-		      meta, &end) == 2 &&
-	       end == (int)strlen(name);
 }
 
 #endif /* CRASHFS_PERSIST_H */

@@ -312,8 +312,9 @@ struct trace_writer {
 	struct timespec start; /* CLOCK_MONOTONIC at creation */
 	unsigned char *buf;    /* encoding buffer, bufsize bytes */
 	size_t bufsize;
-	uint64_t written; /* writeback started below here (drop_behind) */
-	uint64_t dropped; /* ... and dropped from the page cache below here */
+	uint64_t written;   /* writeback started below here (drop_behind) */
+	uint64_t dropped;   /* ... and dropped from the page cache below here */
+	uint64_t last_data; /* offset of the last record's tail payload */
 };
 
 static int write_full(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -543,6 +544,7 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 	head = encode(rec, (uint32_t)size, w->buf);
 	put32(tail,
 	      checksum(w->buf, head, payload ? rec->data : NULL, payload));
+	w->last_data = w->off + size - REC_TAIL - payload;
 	if (w->map && size <= MAP_REC_MAX &&
 	    w->off + size <= w->map_off + w->map_len) {
 		append_mapped(w, head, rec->data, payload, tail);
@@ -581,6 +583,11 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec)
 uint64_t trace_writer_count(const struct trace_writer *w)
 {
 	return w->count;
+}
+
+uint64_t trace_writer_last_data(const struct trace_writer *w)
+{
+	return w->last_data;
 }
 
 uint64_t trace_writer_bytes(const struct trace_writer *w)

@@ -218,6 +218,10 @@ int trace_append(struct trace_writer *w, struct trace_rec *rec);
 /* Number of records appended so far (the seq of the last one). */
 uint64_t trace_writer_count(const struct trace_writer *w);
 
+/* File offset of the payload of the last record appended, if its type
+ * stores one at the end (TR_WRITE): the daemon reads it back there. */
+uint64_t trace_writer_last_data(const struct trace_writer *w);
+
 /* Bytes written so far, header included. */
 uint64_t trace_writer_bytes(const struct trace_writer *w);
 

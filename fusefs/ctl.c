@@ -15,6 +15,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -24,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,32 +403,96 @@ static int verb_status(struct ctl_server *srv, int fd, const char *arg)
 	return reply(fd, "ok");
 }
 
-/* "seed=S": a seeded cut; false if arg is not one. */
-static bool parse_seed(const char *arg, uint64_t *seed)
+/*
+ * The file of a selection cut: PATH relative to the mount, resolved in the
+ * backing directory without leaving it (openat2 RESOLVE_BENEATH).  Fills
+ * how->ino, dev, file_id.  0 or -errno with a message.
+ */
+static int cut_file(struct cfs *fs, const char *path, struct pc_how *how,
+		    char *msg, size_t len)
 {
-	char *end;
+	struct open_how oh = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	struct cfs_inode *in;
+	struct stat st;
+	int fd;
 
-	if (strncmp(arg, "seed=", 5) || !isdigit((unsigned char)arg[5]))
-		return false;
-	errno = 0;
-	*seed = strtoull(arg + 5, &end, 0);
-	return !errno && !*end;
+	while (*path == '/')
+		path++;
+	fd = (int)syscall(SYS_openat2, fs->mount_fd, *path ? path : ".", &oh,
+			  sizeof(oh));
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(msg, len, "file: '%s': %s", path,
+			 errno == EXDEV ? "outside the mount"
+					: strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, len, "file: '%s' is not a regular file", path);
+		return -EINVAL;
+	}
+	how->ino = st.st_ino;
+	how->dev = st.st_dev;
+	pthread_mutex_lock(&fs->tab);
+	in = map_get(&fs->inodes, st.st_ino, st.st_dev);
+	how->file_id = in ? in->id : 0;
+	pthread_mutex_unlock(&fs->tab);
+	return 0;
 }
 
+/* What a partial cut chose, for the reply and `crashfs ctl`. */
+static int reply_partial(int fd, const struct pc_how *how)
+{
+	return reply(
+	    fd,
+	    "state: %s\n"
+	    "metadata kept: %zu of %zu pending ops\n"
+	    "data kept: %llu files: %s\n"
+	    "data in part: %llu files: %s\n"
+	    "data dropped: %llu files: %s\n"
+	    "writes: %u whole, %u torn, %u size only, %u lost\n"
+	    "settled: %llu units asked for not kept (an earlier write to "
+	    "them, or a size op before them, was lost)",
+	    how->name, how->ops_kept, how->ops,
+	    (unsigned long long)how->files_kept, *how->kept ? how->kept : "-",
+	    (unsigned long long)how->files_part, *how->part ? how->part : "-",
+	    (unsigned long long)how->files_dropped,
+	    *how->dropped ? how->dropped : "-", how->whole, how->torn,
+	    how->size_only, how->lost, (unsigned long long)how->settled);
+}
+
+/*
+ * powercut [strict | keep-metadata] [seed=S] [tear=U] [writes=L]
+ * [write=K parts=N|part-bytes=L persist=L] [file=PATH]: file= comes last
+ * and takes the rest of the line (a path may hold spaces).
+ */
 static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 {
 	struct cfs *fs = srv->fs;
 	struct trace_rec rec = {.type = TR_POWERCUT, .name = "strict"};
 	struct pc_inval *inval = NULL;
-	struct pc_how how = {.keep_meta = !strcmp(arg, "keep-metadata")};
+	struct pc_how how;
+	char msg[512], words[1024];
+	const char *file = strstr(arg, "file=");
 	int err, res;
 
-	how.seeded = parse_seed(arg, &how.seed);
-	if (*arg && strcmp(arg, "strict") && !how.keep_meta && !how.seeded)
-		return reply(fd,
-			     "error unknown power cut mode '%s' (strict, "
-			     "keep-metadata, seed=S)",
-			     arg);
+	memset(&how, 0, sizeof(how));
+	if (file && file != arg && file[-1] != ' ')
+		file = NULL;
+	snprintf(words, sizeof(words), "%.*s",
+		 file ? (int)(file - arg) : (int)strlen(arg), arg);
+	if (pc_how_parse(&how, words, msg, sizeof(msg)))
+		return reply(fd, "error %s", msg);
+	if (!file != (how.spec.mode != CUTPLAN_SELECT))
+		return reply(fd, file ? "error file= goes with writes= or "
+					"write="
+				      : "error a selection of writes needs "
+					"file=PATH");
 	if (!pc_can_cut(fs))
 		return reply(fd,
 			     "error this mount keeps no undo journal: mount "
@@ -434,23 +502,18 @@ static int verb_powercut(struct ctl_server *srv, int fd, const char *arg)
 	if (err)
 		return reply(fd, "error cannot record the power cut: %s",
 			     fs->tw ? strerror(-err) : "the mount is closing");
+	if (file && (cut_file(fs, file + 5, &how, msg, sizeof(msg)) ||
+		     pc_how_check(fs, &how, msg, sizeof(msg)))) {
+		order_end(fs);
+		return reply(fd, "error %s", msg);
+	}
 	res = pc_cut_how_locked(fs, &how, &inval);
 	order_end(fs);
 	pc_notify(fs, inval);
 	if (res)
 		return reply(fd, "error the power cut failed: %s",
 			     strerror(-res));
-	if (how.seeded &&
-	    reply(fd,
-		  "state: posix seed=%llu meta=%llu\n"
-		  "metadata kept: %zu of %zu pending ops\n"
-		  "data kept: %llu files: %s\n"
-		  "data dropped: %llu files: %s",
-		  (unsigned long long)how.seed, (unsigned long long)how.meta,
-		  how.ops_kept, how.ops, (unsigned long long)how.files_kept,
-		  *how.kept ? how.kept : "-",
-		  (unsigned long long)how.files_dropped,
-		  *how.dropped ? how.dropped : "-"))
+	if (how.partial && reply_partial(fd, &how))
 		return -EPIPE;
 	return reply(fd, "ok");
 }

@@ -5,6 +5,7 @@
  * matching against the daemon's operations, listing.  See fault.h.
  */
 #include "fusefs/fault.h"
+#include "core/cutplan.h"
 #include "core/util.h"
 
 #include <ctype.h>
@@ -40,6 +41,9 @@ struct fault_rule {
 	uint64_t fired;	   /* times it fired */
 	uint32_t given;	   /* 1 << enum field of each field given */
 	char text[200];	   /* as given (escaped), for list and the trace */
+	char cut[160];	   /* FA_POWERCUT, FA_CRASH: the cut's words
+			      (cut-KEY=V fields as KEY=V: pc_how_parse()),
+			      "" */
 };
 
 /* The fields of a rule, in the order of their names. */
@@ -267,10 +271,30 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 		r->rng = r->rng * 0x9e3779b97f4a7c15ull + 1;
 	} else if (!strcmp(key, "action")) {
 		return parse_action(r, v, err, errlen);
+	} else if (!strncmp(key, "cut-", 4) && key[4]) {
+		/* the power cut's options, checked whole by rule_add() */
+		size_t n = strlen(r->cut);
+		char word[64];
+
+		snprintf(word, sizeof(word), "%s%s",
+			 strcmp(key, "cut-keep") ? key + 4 : "keep",
+			 strcmp(key, "cut-keep") ? "=" : "");
+		for (const char *p = r->cut; (p = strstr(p, word)); p++)
+			if (p == r->cut || p[-1] == ' ') {
+				snprintf(err, errlen, "%s: given twice", key);
+				return -EINVAL;
+			}
+
+		if (!strcmp(key, "cut-keep") && !strcmp(v, "metadata"))
+			snprintf(r->cut + n, sizeof(r->cut) - n,
+				 "%skeep-metadata", n ? " " : "");
+		else
+			snprintf(r->cut + n, sizeof(r->cut) - n, "%s%s=%s",
+				 n ? " " : "", key + 4, v);
 	} else {
 		snprintf(err, errlen,
 			 "unknown field '%s' (when, op, path, regex, nth, "
-			 "after-bytes, prob, seed, action)",
+			 "after-bytes, prob, seed, action, cut-*)",
 			 key);
 		return -EINVAL;
 	}
@@ -303,6 +327,23 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 	if (r->action == FA_NONE) {
 		snprintf(err, errlen, "action: missing (what should happen?)");
 		goto out_free;
+	}
+	if (*r->cut) {
+		struct cutplan_spec spec = {0};
+		bool keep_meta = false;
+		char msg[200];
+
+		if (r->action != FA_POWERCUT && r->action != FA_CRASH) {
+			snprintf(err, errlen,
+				 "cut-*: options of "
+				 "action=powercut or action=crash");
+			goto out_free;
+		}
+		if (cutplan_words(r->cut, &spec, &keep_meta, msg,
+				  sizeof(msg))) {
+			snprintf(err, errlen, "cut-*: %s", msg);
+			goto out_free;
+		}
 	}
 	if ((r->action == FA_POWERCUT || r->action == FA_CRASH) &&
 	    s->no_powercut) {
@@ -687,6 +728,7 @@ bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		};
 		snprintf(hit->desc, sizeof(hit->desc), "rule %u: %s", r->num,
 			 r->text);
+		snprintf(hit->cut, sizeof(hit->cut), "%s", r->cut);
 		found = true;
 	}
 	return found;

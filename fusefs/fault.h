@@ -73,6 +73,9 @@ struct fault_hit {
 	unsigned delay_ms; /* FA_DELAY */
 	unsigned rule;	   /* the rule's number */
 	char desc[256];	   /* the rule as text, for the trace */
+	char cut[160];	   /* FA_POWERCUT: the cut's options, as words for
+			      pc_how_parse() ("seed=4 tear=page"), "" */
+	uint64_t id;	   /* the file of the op (set by the daemon), 0 */
 };
 
 struct fault_rule;

@@ -232,6 +232,8 @@ int order_append(struct cfs *fs, struct trace_rec *rec)
 		    fs->trace_path, trace_type_name(rec->type), strerror(-err));
 		return -EIO;
 	}
+	if (fs->recorded)
+		fs->recorded(fs, rec);
 	switch (rec->type) {
 	case TR_FSYNC:
 	case TR_FSYNCDIR: fs->fsyncs++; break;

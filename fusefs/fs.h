@@ -121,7 +121,10 @@ struct cfs {
 	struct map inodes;     /* (st_ino, st_dev) -> cfs_inode; tab */
 	struct cfs_inode root; /* never forgotten */
 
-	struct pc_journal *pc;	 /* undo journal (powercut.h); order */
+	struct pc_journal *pc; /* undo journal (powercut.h); order */
+	void (*recorded)(struct cfs *fs, const struct trace_rec *rec);
+	/* ^ called after each record appended (order held), NULL: the
+	   journal's hook, so fs.c needs no powercut.h */
 	uint64_t epoch;		 /* power cuts so far; atomic */
 	struct fault_set faults; /* fault rules; protected by order */
 

@@ -123,6 +123,20 @@ static const char *fault_inode_path(struct cfs *fs, struct cfs_inode *at,
 				 len);
 }
 
+/* A rule's power cut, with its cut-* options (validated when the rule
+ * was added); a selection is of the op's file. */
+static void fault_cut(struct cfs *fs, const struct fault_hit *hit,
+		      struct pc_inval **inval)
+{
+	struct pc_how how = {0};
+	char msg[256];
+
+	if (*hit->cut && pc_how_parse(&how, hit->cut, msg, sizeof(msg)))
+		cfs_error(fs, "power cut: %s", msg);
+	how.file_id = hit->id;
+	pc_cut_how_locked(fs, &how, inval);
+}
+
 /*
  * Carry out a firing rule's action.  Returns the -errno to answer the
  * caller with (the op then is not applied, if it was not already).
@@ -144,7 +158,7 @@ static int fault_act(fuse_req_t req, struct cfs *fs,
 	case FA_ERRNO: return -hit->err;
 	case FA_POWERCUT:
 	case FA_CRASH:
-		pc_cut_locked(fs, false, &inval);
+		fault_cut(fs, hit, &inval);
 		pc_notify_async(fs, inval);
 		/* crash: the daemon "died" before answering, as LazyFS's */
 		return hit->when == FW_AFTER && hit->action == FA_POWERCUT
@@ -170,6 +184,7 @@ static int fault_check(fuse_req_t req, struct cfs *fs, enum fault_op op,
 		hit->action = FA_NONE;
 		return 0;
 	}
+	hit->id = id;
 	rec.pid = req_pid(req);
 	rec.oflags = hit->action;
 	rec.name = hit->desc;

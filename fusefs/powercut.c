@@ -11,7 +11,7 @@
  */
 #include "fusefs/powercut.h"
 
-#include "core/persist.h"
+#include "core/cutplan.h"
 #include "core/ranges.h"
 #include "fusefs/fs.h"
 #include "fusefs/powercut_int.h"
@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Kernel caches to drop after a cut. */
@@ -111,6 +112,7 @@ int pc_init(struct cfs *fs, bool undo, char *msg, size_t msglen)
 	j->scratch = j->lock = -1;
 	j->next_keep = j->next_data = 1;
 	pthread_mutex_init(&j->klock, NULL);
+	fs->recorded = pc_recorded;
 	if (!undo) {
 		fs->pc = j; /* tracking only: no scratch */
 		return 0;
@@ -141,6 +143,7 @@ out_errno:
 	err = -errno;
 	snprintf(msg, msglen, "%s", strerror(errno));
 out_err:
+	fs->recorded = NULL;
 	free(j->path);
 	free(j);
 	return err;
@@ -162,6 +165,23 @@ static void data_name(char buf[32], uint64_t n)
 	snprintf(buf, 32, "d%llu", (unsigned long long)n);
 }
 
+/* At a cut: data file n goes once the cut is made (scratch_reap()).
+ * False if it cannot be noted. */
+static bool trash(struct pc_journal *j, uint64_t n)
+{
+	if (j->ntrash == j->captrash) {
+		size_t cap = j->captrash ? 2 * j->captrash : 64;
+		uint64_t *v = realloc(j->trash, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		j->trash = v;
+		j->captrash = cap;
+	}
+	j->trash[j->ntrash++] = n;
+	return true;
+}
+
 static void file_free(struct pc_journal *j, struct pc_file *f)
 {
 	char dn[32];
@@ -171,12 +191,16 @@ static void file_free(struct pc_journal *j, struct pc_file *f)
 	if (f->sfd >= 0) {
 		close(f->sfd);
 		data_name(dn, f->data);
-		unlinkat(j->scratch, dn, 0);
+		if (!j->reaping || !trash(j, f->data))
+			unlinkat(j->scratch, dn, 0);
 	}
 	ranges_release(&f->dirty);
 	ranges_release(&f->sv);
 	ranges_release(&f->post);
 	ranges_release(&f->zero);
+	pc_file_forget(f);
+	if (j->cur == f)
+		j->cur = NULL;
 	free(f);
 }
 
@@ -217,6 +241,9 @@ void pc_release(struct cfs *fs)
 	free(j->ops);
 	map_release(&j->dirs);
 	map_release(&j->kept);
+	map_release(&j->failed);
+	free(j->trash);
+	fs->recorded = NULL;
 	if (j->undo)
 		scratch_close(j->path, j->scratch, j->lock);
 	free(j->path);
@@ -279,7 +306,7 @@ static struct pc_file *file_get(struct pc_journal *j, int fd, int *err)
 	f->ino = st.st_ino;
 	f->dev = st.st_dev;
 	f->gen = ++j->next_gen;
-	f->durable = f->low = f->dlow = st.st_size;
+	f->durable = f->low = f->dlow = f->base = f->vsize = st.st_size;
 	f->times[0] = st.st_atim;
 	f->times[1] = st.st_mtim;
 	f->before = j->fs->tw ? trace_writer_count(j->fs->tw) : 0;
@@ -415,6 +442,7 @@ int pc_write(struct cfs *fs, int fd, ino_t ino, dev_t dev, off_t off,
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;
+	j->cur = f; /* its record's event: pc_recorded() */
 	dirty_add(j, f, off, off + (off_t)len);
 	if (!j->undo)
 		return 0;
@@ -481,10 +509,8 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	f = file_get(j, fd, &err);
 	if (!f)
 		return err;
+	j->cur = f; /* a collapse or insert: pc_recorded() */
 	f->inexact |= f->failed;
-	/* Only plain and zero-range allocations join the journal
-	 * (pc_resized()); a seeded cut drops the data of the others. */
-	f->unjournalled |= (mode & ~FALLOC_FL_ZERO_RANGE) != 0;
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 		/* Everything from off moves. */
 		cur = size_of(fd);
@@ -507,9 +533,9 @@ int pc_fallocate(struct cfs *fs, int fd, int mode, off_t off, off_t len)
 	return 0;
 }
 
-/* A new PK_SIZE op for the regular file at fd, or NULL (not journalled,
- * not a regular file, out of memory: logged). */
-static struct pc_op *size_op(struct cfs *fs, int fd)
+/* A new PK_SIZE op for the regular file at fd (*fp), or NULL (not
+ * journalled, not a regular file, out of memory: logged). */
+static struct pc_op *size_op(struct cfs *fs, int fd, struct pc_file **fp)
 {
 	struct pc_journal *j = fs->pc;
 	struct pc_file *f;
@@ -524,8 +550,10 @@ static struct pc_op *size_op(struct cfs *fs, int fd)
 	op = op_new(j, PK_SIZE, -1, NULL);
 	if (!op) {
 		cfs_error(fs, "power cut journal: out of memory");
+		pc_file_whole(f);
 		return NULL;
 	}
+	*fp = f;
 	op->ino = f->ino;
 	op->dev = f->dev;
 	op->gen = f->gen;
@@ -534,22 +562,37 @@ static struct pc_op *size_op(struct cfs *fs, int fd)
 
 void pc_resized(struct cfs *fs, int fd, off_t size, bool at_least)
 {
-	struct pc_op *op = size_op(fs, fd);
+	struct pc_file *f;
+	struct pc_op *op = size_op(fs, fd, &f);
 
 	if (op) {
 		op->size = size;
 		op->at_least = at_least;
+		pc_event_size(fs->pc, f,
+			      (struct pc_event){
+				  .kind = at_least ? PE_EXTEND : PE_TRUNC,
+				  .seq = op->before,
+				  .off = size,
+			      });
 	}
 }
 
 void pc_zeroed(struct cfs *fs, int fd, off_t off, off_t len)
 {
-	struct pc_op *op = len > 0 ? size_op(fs, fd) : NULL;
+	struct pc_file *f;
+	struct pc_op *op = len > 0 ? size_op(fs, fd, &f) : NULL;
 
 	if (op) {
 		op->at_least = true; /* no size of its own */
 		op->zoff = off;
 		op->zend = off + len;
+		pc_event_size(fs->pc, f,
+			      (struct pc_event){
+				  .kind = PE_ZERO,
+				  .seq = op->before,
+				  .off = off,
+				  .len = len,
+			      });
 	}
 }
 
@@ -678,6 +721,10 @@ void pc_sync_failed(struct cfs *fs, int fd)
 
 	if (!j || fstat(fd, &st) < 0)
 		return;
+	/* a partial cut keeps all or none of its data until the next cut */
+	if (j->undo && map_put(&j->failed, st.st_ino, st.st_dev, j))
+		cfs_error(fs, "power cut journal: out of memory; a partial "
+			      "power cut will not follow `crashfs replay`");
 	f = map_get(&j->files, st.st_ino, st.st_dev);
 	if (!f)
 		return; /* nothing unsynced: nothing lost */
@@ -834,7 +881,14 @@ static void keep_name(char buf[32], uint64_t keep)
 void pc_added(struct cfs *fs, int pfd, const char *name)
 {
 	struct pc_journal *j = fs->pc;
+	struct stat st;
 
+	/* A new file may reuse the inode of one whose fsync failed: it is
+	 * another file (the engine tells them apart by trace id). */
+	if (j && j->failed.len &&
+	    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_nlink == 1) /* not a link to a file there is */
+		map_del(&j->failed, st.st_ino, st.st_dev);
 	if (j && !op_new(j, PK_ADDED, pfd, name))
 		cfs_error(fs,
 			  "power cut journal: out of memory; a later "
@@ -1047,8 +1101,7 @@ static void kept_release(struct pc_journal *j, struct pc_op *op)
 	kept_add(j, op->kino, op->kdev, -1);
 }
 
-/* Forget what op kept: it is durable now. */
-static void op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
+void pc_op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op)
 {
 	struct pc_file *f;
 	struct stat st;
@@ -1118,7 +1171,7 @@ void pc_dir_synced(struct cfs *fs, int fd)
 	if (!upto)
 		return;
 	for (size_t i = 0; i < upto; i++)
-		op_commit(fs, j, &j->ops[i]);
+		pc_op_commit(fs, j, &j->ops[i]);
 	memmove(j->ops, j->ops + upto, (j->nops - upto) * sizeof(*j->ops));
 	j->nops -= upto;
 }
@@ -1312,8 +1365,7 @@ static int op_undo(struct cfs *fs, struct pc_journal *j, struct pc_op *op,
 	return res < 0 ? -errno : 0;
 }
 
-/* Write len zeros at off of fd.  0 or -errno. */
-static int write_zeros(int fd, off_t off, off_t len)
+int pc_write_zeros(int fd, off_t off, off_t len)
 {
 	static const char z[65536];
 
@@ -1328,25 +1380,25 @@ static int write_zeros(int fd, off_t off, off_t len)
 	return 0;
 }
 
-/* Cut f back to its durable size and content.  0 or -errno. */
-static int file_undo(struct pc_journal *j, struct pc_file *f)
+int pc_file_restore(struct pc_file *f, bool base)
 {
+	off_t dlow = base ? f->base : f->dlow;
 	char buf[65536];
 	int err;
 
-	(void)j;
-	if (ftruncate(f->fd, f->dlow) < 0 || ftruncate(f->fd, f->durable) < 0)
+	if (ftruncate(f->fd, dlow) < 0 ||
+	    (!base && f->durable != dlow && ftruncate(f->fd, f->durable) < 0))
 		return -errno;
 	for (size_t i = 0; i < f->sv.n; i++) {
 		const struct range *s = &f->sv.v[i];
 		/* Durable bytes past dlow are zeros (a committed truncate
 		 * cut them). */
-		off_t end = s->end < f->dlow ? s->end : f->dlow;
+		off_t end = s->end < dlow ? s->end : dlow;
 
 		if (s->off >= end)
 			continue;
 		if (s->pos < 0) {
-			err = write_zeros(f->fd, s->off, end - s->off);
+			err = pc_write_zeros(f->fd, s->off, end - s->off);
 			if (err)
 				return err;
 			continue;
@@ -1366,19 +1418,18 @@ static int file_undo(struct pc_journal *j, struct pc_file *f)
 	}
 	/* Then what committed punches and zero ranges made zeros. */
 	ranges_norm(&f->zero);
-	for (size_t i = 0; i < f->zero.n; i++) {
+	for (size_t i = 0; !base && i < f->zero.n; i++) {
 		off_t a = f->zero.v[i].off, b = f->zero.v[i].end;
 
-		if (b > f->dlow)
-			b = f->dlow;
-		if (a < b && (err = write_zeros(f->fd, a, b - a)))
+		if (b > dlow)
+			b = dlow;
+		if (a < b && (err = pc_write_zeros(f->fd, a, b - a)))
 			return err;
 	}
 	return 0;
 }
 
-/* Append " ID" to a list of ids, "..." once it is full. */
-static void id_add(char *buf, size_t len, uint64_t id)
+void pc_id_add(char *buf, size_t len, uint64_t id)
 {
 	size_t n = strlen(buf);
 
@@ -1389,73 +1440,31 @@ static void id_add(char *buf, size_t len, uint64_t id)
 		snprintf(buf + n, len - n, " ...");
 }
 
-/*
- * A seeded cut's choice (core/persist.h): commit a random prefix of the
- * journal, and mark the files that keep their pending data.  The files'
- * fates are drawn before the commit, while the journal still names the
- * size ops it drops.
- */
-static void seeded_choice(struct cfs *fs, struct pc_journal *j,
-			  struct pc_how *how)
-{
-	size_t c = (size_t)persist_cut_prefix(how->seed, j->nops), pos = 0;
-	struct pc_file *f;
-
-	/* The journal ops of one request stay together. */
-	while (c > 0 && c < j->nops && j->ops[c - 1].before == j->ops[c].before)
-		c--;
-	how->meta = c < j->nops ? j->ops[c].before
-		    : fs->tw	? trace_writer_count(fs->tw)
-				: 0;
-	how->ops_kept = c;
-	how->ops = j->nops;
-	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
-		struct cfs_inode *in;
-
-		pthread_mutex_lock(&fs->tab);
-		in = map_get(&fs->inodes, f->ino, f->dev);
-		f->keep = in && !f->unjournalled &&
-			  persist_cut_keeps(how->seed, in->id);
-		for (size_t i = c; f->keep && i < j->nops; i++)
-			if (j->ops[i].kind == PK_SIZE &&
-			    j->ops[i].ino == f->ino &&
-			    j->ops[i].dev == f->dev && j->ops[i].gen == f->gen)
-				f->keep = false;
-		if (in)
-			id_add(f->keep ? how->kept : how->dropped,
-			       sizeof(how->kept), in->id);
-		pthread_mutex_unlock(&fs->tab);
-		if (f->keep)
-			how->files_kept++;
-		else
-			how->files_dropped++;
-	}
-	for (size_t i = 0; i < c; i++)
-		op_commit(fs, j, &j->ops[i]);
-	memmove(j->ops, j->ops + c, (j->nops - c) * sizeof(*j->ops));
-	j->nops -= c;
-}
-
 int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 {
 	struct pc_journal *j = fs->pc;
-	bool keep_meta = how->keep_meta;
+	bool keep_meta = how->keep_meta && !how->partial;
 	struct pc_file *f;
 	size_t pos = 0;
-	int err = 0, e;
+	int err = 0, e, tfd = -1;
 
 	*inval = NULL;
 	if (!j || !j->undo)
 		return -ENOTSUP;
+	if (how->partial) {
+		/* decided before anything changes: a plan that cannot be
+		 * made leaves the tree as it is */
+		err = pc_plan(fs, j, how);
+		if (err)
+			return err;
+	}
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
-	if (how->seeded)
-		seeded_choice(fs, j, how);
 	for (size_t i = 0; keep_meta && i < j->nops; i++) {
 		/* Names and attributes stay; sizes are data: undone. */
 		if (j->ops[i].kind == PK_SIZE)
 			op_free(j, &j->ops[i]);
 		else
-			op_commit(fs, j, &j->ops[i]);
+			pc_op_commit(fs, j, &j->ops[i]);
 	}
 	if (keep_meta)
 		j->nops = 0;
@@ -1471,12 +1480,18 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 		op_free(j, &j->ops[i - 1]);
 	}
 	j->nops = 0;
+	/* the data files go after the cut (scratch_reap()) */
+	j->reaping = true;
 	while ((f = map_next(&j->files, &pos, NULL, NULL))) {
-		/* A kept file's content is what readers saw: nothing to do. */
-		e = f->keep ? 0 : file_undo(j, f);
+		/* PF_KEEP: its content is what readers saw, nothing to do;
+		 * PF_PART: its kept events on its content then */
+		e = f->fate == PF_KEEP ? 0
+		    : f->fate == PF_PART
+			? pc_replay(fs, f, how->spec.meta, &tfd)
+			: pc_file_restore(f, false);
 		/* Its times as at its last durable point (the restore just
 		 * changed its mtime), unless a kept utimens set them since. */
-		if (!e && !f->keep && !f->times_kept && !keep_meta &&
+		if (!e && f->fate != PF_KEEP && !f->times_kept && !keep_meta &&
 		    futimens(f->fd, f->times) < 0)
 			e = -errno;
 		if (e && !err) {
@@ -1484,15 +1499,21 @@ int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval)
 			cfs_error(fs, "power cut: cannot restore a file: %s",
 				  strerror(-e));
 		}
-		if (!f->keep)
+		if (f->fate != PF_KEEP)
 			inval_add(fs, inval, f->ino, f->dev, "");
 		file_free(j, f);
 	}
+	if (tfd >= 0)
+		close(tfd);
+	j->reaping = false;
 	map_release(&j->files);
+	map_release(&j->failed);
 	/* What the undone ops made. */
-	e = scratch_empty(j->scratch, NULL, entry_gone, fs);
+	e = scratch_empty_cut(j->scratch, entry_gone, fs);
 	if (e && !err)
 		err = e;
+	scratch_reap(j->scratch, j->trash, j->ntrash);
+	j->ntrash = 0;
 	kept_clear(j);
 	j->cuts++;
 	return err;
@@ -1518,31 +1539,38 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval)
 int pc_cut_how_locked(struct cfs *fs, struct pc_how *how,
 		      struct pc_inval **inval)
 {
-	char name[96];
 	struct trace_rec rec = {
 	    .type = TR_POWERCUT,
 	    .name = how->keep_meta ? "keep-metadata" : "strict",
 	};
+	struct timespec t0, t1;
 	int err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rec.result = pc_powercut(fs, how, inval);
-	if (how->seeded) {
-		snprintf(name, sizeof(name), PERSIST_CUT_FMT, how->seed,
-			 how->meta);
-		rec.name = name;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (how->partial)
+		rec.name = how->name;
 	err = order_append(fs, &rec);
-	cfs_log("power cut (%s)%s%s", rec.name, rec.result ? ": " : "",
-		rec.result ? strerror(-rec.result) : "");
-	if (how->seeded)
+	cfs_log("power cut (%s)%s%s in %.3f ms", rec.name,
+		rec.result ? ": " : "", rec.result ? strerror(-rec.result) : "",
+		(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	if (how->partial && !rec.result)
 		cfs_log("power cut: %zu of %zu pending metadata ops kept; "
-			"pending data kept in %llu files (ids: %s), dropped in "
-			"%llu (ids: %s)",
+			"pending data kept in %llu files (ids: %s), in part in "
+			"%llu (ids: %s), dropped in %llu (ids: %s); writes: "
+			"%u whole, %u torn, %u size only, %u lost; %llu units "
+			"asked for not kept",
 			how->ops_kept, how->ops,
 			(unsigned long long)how->files_kept,
 			*how->kept ? how->kept : "none",
+			(unsigned long long)how->files_part,
+			*how->part ? how->part : "none",
 			(unsigned long long)how->files_dropped,
-			*how->dropped ? how->dropped : "none");
+			*how->dropped ? how->dropped : "none", how->whole,
+			how->torn, how->size_only, how->lost,
+			(unsigned long long)how->settled);
 	return rec.result ? rec.result : err;
 }
 
@@ -1634,7 +1662,7 @@ int pc_all_synced(struct cfs *fs)
 		files[n++] = f;
 	/* the whole journal commits: entries, sizes, attributes */
 	for (size_t i = 0; i < j->nops; i++)
-		op_commit(fs, j, &j->ops[i]);
+		pc_op_commit(fs, j, &j->ops[i]);
 	j->nops = 0;
 	/* each file as an fsync leaves it (a failed fsync's writes stay
 	 * lost) */

@@ -36,7 +36,15 @@
  *
  * Power cut: the journal is undone newest first, then each dirty file is
  * cut to its durable size and its saved bytes written back newest first,
- * the scratch directory is emptied, and every open handle is made stale.
+ * the scratch directory is emptied (its data files just after, by a
+ * thread), and every open handle is made stale.
+ *
+ * Partial cuts (fusefs/pc_partial.c, planned by core/cutplan.h): each
+ * dirty file also keeps its changes since it became dirty, in order: its
+ * writes (offset, length, where the payload is in the trace, noted by
+ * pc_recorded() through the ordering point's hook, struct cfs.recorded)
+ * and its size ops.  A file the plan keeps in part gets back its content
+ * as it was when it became dirty, then the kept changes replayed.
  *
  * Without --powercut the same journal only tracks what is pending (which
  * files have unsynced data where, which entry, size and attribute ops no
@@ -56,6 +64,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "core/cutplan.h"
 
 struct cfs;
 struct pc_inval;
@@ -157,29 +167,65 @@ void pc_attr_synced(struct cfs *fs, int fd);
 
 /* ---- the cut ---------------------------------------------------------- */
 
-/* How to cut, and (out) what a seeded cut chose. */
+/*
+ * How to cut, and (out) what a partial cut chose.  A partial cut (seed or
+ * selection) leaves a state the posix model allows, planned by
+ * core/cutplan.h: a prefix of the pending metadata (drawn from the seed,
+ * none, or with keep_meta all of it) and, per file and per tear unit, a
+ * program-order prefix of its pending writes, drawn from the seed or
+ * selected (LazyFS's torn-seq, torn-op).  pc_how_parse() fills one from
+ * text; an all-zero pc_how is the strict cut.
+ */
 struct pc_how {
-	bool keep_meta;	 /* only the data: names and attributes stay */
-	bool seeded;	 /* a random state the posix model allows */
-	uint64_t seed;	 /* ... drawn from this (core/persist.h) */
-	uint64_t meta;	 /* out: pending metadata with record seq <= meta
-			    was kept */
-	size_t ops_kept; /* out: journal ops kept ... */
-	size_t ops;	 /* ... of these */
-	uint64_t files_kept, files_dropped; /* out: files whose pending
-					       data stayed, went */
-	char kept[256], dropped[256];	    /* out: their ids, "..." */
+	bool keep_meta;		  /* every entry and attribute op stays (with
+				    partial: every metadata op) */
+	bool partial;		  /* spec says what of the data stays */
+	struct cutplan_spec spec; /* ... mode, seed, unit, selection (meta
+				     and file are the cut's to fill) */
+	ino_t ino;		  /* selection: the file (backing inode) */
+	dev_t dev;
+	uint64_t file_id; /* ... a trace id of it, or 0 */
+	char name[1024];  /* out: the TR_POWERCUT record's name */
+	size_t ops_kept;  /* out: journal ops kept ... */
+	size_t ops;	  /* ... of these */
+	uint64_t files_kept, files_dropped, files_part; /* out: files whose
+							   pending data all
+							   stayed, went, in
+							   part */
+	uint32_t whole, torn, size_only, lost;	 /* out: writes, by what they
+						  kept */
+	uint64_t settled;			 /* out: units asked for and
+						  not kept */
+	char kept[256], dropped[256], part[256]; /* out: their ids, "..." */
 };
+
+/*
+ * Fill how from words (space-separated): "strict", "keep-metadata",
+ * "seed=S", "tear=sector|page|BYTES", and for a selection "writes=1,4",
+ * "write=K|last" with "parts=N" or "part-bytes=A,B,..." and "persist=1,3"
+ * (docs/faults.md).  The selection's file is the caller's to set (ino,
+ * dev, file_id).  Returns 0 or -EINVAL with a message naming the word.
+ */
+int pc_how_parse(struct pc_how *how, const char *text, char *err,
+		 size_t errlen);
+
+/*
+ * Before a selection cut asked for on the control channel (fs->order
+ * held): does the file have unsynced writes, as many as the selection
+ * numbers?  0, or -EINVAL with a message.  (A rule's selection is not
+ * checked: what it names that is not there keeps nothing.)
+ */
+int pc_how_check(struct cfs *fs, const struct pc_how *how, char *err,
+		 size_t errlen);
 
 /*
  * Bring the backing directory back to its durable state; with
  * how->keep_meta, only the data (the LazyFS-like state: every entry and
  * attribute change kept, unsynced data and sizes dropped); with
- * how->seeded, a random state allowed by the posix model (a random prefix
- * of the pending metadata, each dirty file's pending data all kept or all
- * dropped; core/persist.h).  Returns 0 or -errno (the first failure; the
- * rest is still attempted).  *inval gets the kernel caches to invalidate:
- * pass it to pc_notify() once fs->order is released.
+ * how->partial, the state how->spec plans (above).  Returns 0 or -errno
+ * (the first failure; the rest is still attempted).  *inval gets the
+ * kernel caches to invalidate: pass it to pc_notify() once fs->order is
+ * released.
  */
 int pc_powercut(struct cfs *fs, struct pc_how *how, struct pc_inval **inval);
 
@@ -188,8 +234,9 @@ void pc_notify(struct cfs *fs, struct pc_inval *inval);
 
 /*
  * A power cut at the ordering point (fs->order held): pc_powercut() and its
- * TR_POWERCUT record (name "strict", "keep-metadata", or for a seeded cut
- * "posix seed=S meta=B"), logged.  Returns 0 or -errno.  *inval as for
+ * TR_POWERCUT record (name "strict", "keep-metadata", or for a partial
+ * cut its plan, e.g. "posix meta=B unit=512 seed=S": core/cutplan.h, also
+ * in how->name), logged.  Returns 0 or -errno.  *inval as for
  * pc_powercut().  pc_cut_locked() is the strict or keep-metadata cut.
  */
 int pc_cut_how_locked(struct cfs *fs, struct pc_how *how,

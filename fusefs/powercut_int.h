@@ -19,8 +19,40 @@
 #include <time.h>
 
 struct cfs;
+struct cutplan_file;
+struct pc_how;
+struct pc_journal;
+struct trace_rec;
 
 #define PROC_FD "/proc/self/fd/%d"
+
+/* A change of a dirty file, in program order: a partial cut replays the
+ * ones it keeps on the file's content when it became dirty
+ * (fusefs/pc_partial.c). */
+enum pc_ev_kind {
+	PE_WRITE,  /* a write: off, len, its payload at data in the trace */
+	PE_TRUNC,  /* a truncate to off */
+	PE_EXTEND, /* a fallocate: the size is at least off */
+	PE_ZERO,   /* a punch-hole or zero-range: [off, off + len) zeros */
+};
+
+struct pc_event {
+	uint8_t kind;  /* enum pc_ev_kind */
+	bool extends;  /* PE_WRITE: it grew the file */
+	uint64_t seq;  /* PE_WRITE: its record's seq; else its journal
+			  op's before (trace records before it) */
+	int64_t off;   /* see enum pc_ev_kind */
+	int64_t len;   /* ... */
+	uint64_t data; /* PE_WRITE: its payload's offset in the trace */
+};
+
+/* What a partial cut does to a dirty file. */
+enum pc_fate {
+	PF_DROP = 0, /* back to its durable content (with the metadata
+			prefix's size ops) */
+	PF_KEEP,     /* its content is what readers saw: nothing */
+	PF_PART,     /* replay its events as plan says */
+};
 
 /* A file with changes since its last fsync. */
 struct pc_file {
@@ -42,9 +74,19 @@ struct pc_file {
 	struct ranges post;  /* written since the failed fsync */
 	off_t post_end;	     /* end of the furthest write in post */
 	bool post_trunc;     /* post holds a truncate (to OFF_MAX) */
-	bool unjournalled;   /* a punch/collapse/insert/keep-size
-				  fallocate since the last sync */
-	bool keep;	     /* seeded cut: its pending data stays */
+	uint8_t fate;	     /* a partial cut's: enum pc_fate */
+	struct cutplan_file *plan; /* ... PF_PART: what it keeps */
+	uint64_t id;		  /* trace id of its first pending write or copy
+				(a partial cut's draws), 0 */
+	off_t base;		  /* size when it became dirty */
+	off_t vsize;		  /* size readers see now */
+	struct pc_event *ev;	  /* its changes since it became dirty */
+	size_t nev, capev;	  /* ... used, allocated */
+	uint32_t nwrites;	  /* its writes since then */
+	bool size_dropped;	  /* a partial cut drops one of its size ops */
+	bool whole;		  /* kept all or none by a partial cut: a copy
+				into it, a collapse or insert fallocate, too
+				many writes, or an event not kept */
 	struct timespec times[2]; /* atime, mtime when it became dirty */
 	uint64_t before;	  /* trace records then (pc_op.before) */
 	bool times_kept;	  /* a later utimens stays: keep its times */
@@ -114,6 +156,53 @@ struct pc_journal {
 	uint64_t nkept;	       /* entries in kept; atomic reads */
 	struct pc_op *ops;     /* the entry journal, oldest first */
 	size_t nops, capops;   /* used, allocated */
+	struct pc_file *cur;   /* the file the op being made changes, for
+				  pc_recorded(), or NULL */
+	struct map failed;     /* (ino, dev): a failed fsync since the last
+				  cut (a partial cut keeps all or none) */
+	bool reaping;	       /* in a cut: data files go after it */
+	uint64_t *trash;       /* ... d<N> to remove then */
+	size_t ntrash, captrash;
 };
+
+/* ---- powercut.c, for pc_partial.c -------------------------------------- */
+
+/* Forget what op kept: it is durable now. */
+void pc_op_commit(struct cfs *fs, struct pc_journal *j, struct pc_op *op);
+
+/* Give f its content at its last durable point, with the committed size
+ * ops (zeros) applied or (base) not: its content when it became dirty.
+ * 0 or -errno. */
+int pc_file_restore(struct pc_file *f, bool base);
+
+/* Write len zeros at off of fd.  0 or -errno. */
+int pc_write_zeros(int fd, off_t off, off_t len);
+
+/* Append " ID" to a list of ids, "..." once it is full. */
+void pc_id_add(char *buf, size_t len, uint64_t id);
+
+/* ---- pc_partial.c ------------------------------------------------------ */
+
+/* After each trace record is appended (the struct cfs hook, order held):
+ * notes a write's event for the file pc_write() journalled. */
+void pc_recorded(struct cfs *fs, const struct trace_rec *rec);
+
+/* Note size op event ev (kind, seq, off, len) of f. */
+void pc_event_size(struct pc_journal *j, struct pc_file *f, struct pc_event ev);
+
+/* A partial cut's choice: commit the metadata prefix, set each file's
+ * fate (and plan).  0 or -ENOMEM. */
+int pc_plan(struct cfs *fs, struct pc_journal *j, struct pc_how *how);
+
+/* Carry out f's PF_PART plan of a cut keeping metadata up to seq meta;
+ * *tfd: the trace, read-only, opened at the first call (-1 before).
+ * 0 or -errno. */
+int pc_replay(struct cfs *fs, struct pc_file *f, uint64_t meta, int *tfd);
+
+/* f is kept all or none by a partial cut from now on: its events go. */
+void pc_file_whole(struct pc_file *f);
+
+/* Free f's events and plan. */
+void pc_file_forget(struct pc_file *f);
 
 #endif /* CRASHFS_FUSEFS_POWERCUT_INT_H */

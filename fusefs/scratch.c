@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static bool our_name(const char *n)
 struct walk {
 	bool remove;	/* remove it (else only count) */
 	bool top;	/* at the top: only our names, the owner file kept */
+	bool data;	/* ... and the data files (d<N>) kept */
 	uint64_t bytes; /* freed (or that would be) */
 	int err;	/* first -errno */
 	void (*gone)(void *arg, const struct stat *st);
@@ -113,6 +115,9 @@ static void walk_dir(int dfd, struct walk *w)
 			continue;
 		if (w->top && !strcmp(d->d_name, OWNER))
 			continue;
+		if (w->top && w->data && d->d_name[0] == 'd' &&
+		    strcmp(d->d_name, "data"))
+			continue;
 		if (w->top && !our_name(d->d_name)) {
 			if (!w->err)
 				w->err = -ENOTEMPTY;
@@ -155,6 +160,69 @@ int scratch_empty(int dfd, uint64_t *bytes,
 	if (bytes)
 		*bytes = w.bytes;
 	return w.err;
+}
+
+int scratch_empty_cut(int dfd, void (*gone)(void *arg, const struct stat *st),
+		      void *arg)
+{
+	struct walk w = {.remove = true,
+			 .top = true,
+			 .data = true,
+			 .gone = gone,
+			 .arg = arg};
+
+	walk_dir(dfd, &w);
+	return w.err;
+}
+
+struct reap {
+	int dfd;      /* the scratch directory (a dup) */
+	size_t n;     /* data files to remove */
+	uint64_t d[]; /* d<N> */
+};
+
+static void *reap_thread(void *arg)
+{
+	struct reap *r = arg;
+	char tn[32];
+
+	for (size_t i = 0; i < r->n; i++) {
+		snprintf(tn, sizeof(tn), "d%llu", (unsigned long long)r->d[i]);
+		unlinkat(r->dfd, tn, 0);
+	}
+	close(r->dfd);
+	free(r);
+	return NULL;
+}
+
+void scratch_reap(int dfd, const uint64_t *data, size_t n)
+{
+	struct reap *r = n ? malloc(sizeof(*r) + n * sizeof(*data)) : NULL;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!r)
+		goto out_sync;
+	r->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	r->n = n;
+	memcpy(r->d, data, n * sizeof(*data));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (r->dfd >= 0 && pthread_create(&t, &attr, reap_thread, r) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	if (r->dfd >= 0)
+		close(r->dfd);
+	free(r);
+out_sync:
+	for (size_t i = 0; i < n; i++) {
+		char tn[32];
+
+		snprintf(tn, sizeof(tn), "d%llu", (unsigned long long)data[i]);
+		unlinkat(dfd, tn, 0);
+	}
 }
 
 int scratch_clear_dir(int dfd, void (*gone)(void *arg, const struct stat *st),

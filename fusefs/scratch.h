@@ -60,6 +60,20 @@ int scratch_open(const char *path, const char *mount, int *lockfd,
 int scratch_empty(int dfd, uint64_t *bytes,
 		  void (*gone)(void *arg, const struct stat *st), void *arg);
 
+/*
+ * At a cut: scratch_empty() but for the data files d<N>, which the cut
+ * lets go of and scratch_reap() removes once it is made (freeing their
+ * blocks can take milliseconds each, e.g. on a filesystem mounted with
+ * discard; new data files get new numbers meanwhile).
+ */
+int scratch_empty_cut(int dfd, void (*gone)(void *arg, const struct stat *st),
+		      void *arg);
+
+/* Remove d<N> for each N of data[0, n) from the directory dfd, in a
+ * thread of its own (at once if none can be made).  The numbers are
+ * copied; dfd is duplicated. */
+void scratch_reap(int dfd, const uint64_t *data, size_t n);
+
 /* Remove everything inside the directory dfd (a kept directory): any
  * name, recursively; gone() as for scratch_empty().  0 or -errno. */
 int scratch_clear_dir(int dfd, void (*gone)(void *arg, const struct stat *st),

@@ -11,21 +11,50 @@
 #include <string.h>
 
 #include "core/persist.h"
+#include "core/settle.h"
 #include "core/trace.h"
 #include "harness/explore.h"
 
+/* The choice of st settled into a state hardware can leave (malloc'd,
+ * point entries), NULL when out of memory. */
+static uint8_t *settle_state(struct model *m, const struct cause_state *st)
+{
+	uint64_t n = st->point < model_nops(m) ? st->point : model_nops(m);
+	uint8_t *c = malloc(n ? n : 1);
+	size_t *list = malloc((n ? n : 1) * sizeof(*list)), nl = 0;
+	struct settle s = {0};
+
+	if (!c || !list) {
+		free(c);
+		free(list);
+		return NULL;
+	}
+	memcpy(c, st->choice, n);
+	for (uint64_t i = 0; i < n; i++)
+		if (persist_class_of(model_op(m, i)) != PC_NONE)
+			list[nl++] = i;
+	settle_choice(&s, m, st->persist, st->point, st->sector, c, list, nl);
+	settle_release(&s);
+	free(list);
+	return c;
+}
+
 void cause_apply(struct model *m, const struct cause_state *st)
 {
+	uint8_t *own = st->choice ? settle_state(m, st) : NULL;
+	const uint8_t *choice = own ? own : st->choice;
+
 	model_reset(m);
 	for (uint64_t i = 0; i < st->point && i < model_nops(m); i++) {
 		const struct model_op *op = model_op(m, i);
-		uint8_t c = st->choice ? st->choice[i] : MV_FULL;
+		uint8_t c = choice ? choice[i] : MV_FULL;
 
 		if (c == CAUSE_DROP)
 			continue;
 		model_apply_ns(m, op);
-		model_apply_node(m, op, c, st->sector);
+		model_apply_node(m, op, c & (uint8_t)~SETTLE_FORCE, st->sector);
 	}
+	free(own);
 }
 
 /* Is op related to file n (works on it, moves it, links it)? */
@@ -199,14 +228,17 @@ static bool journalled(const struct model_op *op)
 }
 
 /* Persist op i whole in choice, with the lost journalled ops before it
- * (every model keeps metadata in program order). */
+ * (every model keeps metadata in program order).  It is forced:
+ * settling the state (core/settle.h) brings back what it needs, e.g.
+ * the earlier writes to its sectors. */
 static void persist_op(struct model *m, uint8_t *choice, uint64_t i)
 {
-	choice[i] = MV_FULL;
+	choice[i] = MV_FULL | SETTLE_FORCE;
 	if (!journalled(model_op(m, i)))
 		return;
 	for (uint64_t e = 0; e < i; e++)
-		if (choice[e] != MV_FULL && journalled(model_op(m, e)))
+		if ((choice[e] & (uint8_t)~SETTLE_FORCE) != MV_FULL &&
+		    journalled(model_op(m, e)))
 			choice[e] = MV_FULL;
 }
 
@@ -228,7 +260,7 @@ static bool next_comb(uint64_t *idx, unsigned k, uint64_t n)
 static bool try_state(struct model *m, const struct cause_state *st,
 		      uint8_t *choice, cause_pass_fn pass, void *ctx)
 {
-	struct cause_state s = {st->point, choice, st->sector};
+	struct cause_state s = {st->point, choice, st->sector, st->persist};
 
 	cause_apply(m, &s);
 	return pass(ctx, m, st->point);

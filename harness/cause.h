@@ -39,16 +39,26 @@
 #include <stdint.h>
 
 #include "core/model.h"
+#include "core/persist.h"
 
 #define CAUSE_DROP 0xff /* choice: the op did not persist */
 #define CAUSE_MAX_OPS 4 /* ops named by one cause */
 
-/* A state to explain: ops 1..point, choice[i] for op seq i + 1. */
+/*
+ * A state to explain: ops 1..point, choice[i] for op seq i + 1.  Every
+ * state built from it is first settled (core/settle.h): what real
+ * hardware cannot leave is never checked, and persisting an op back
+ * brings back what it needs (the earlier changes to its sectors, the
+ * journal before it, under persist's model what rides with a rename).
+ */
 struct cause_state {
 	uint64_t point;	       /* crash point (seq of the last op made) */
 	const uint8_t *choice; /* point entries: enum model_variant or
 				   CAUSE_DROP; NULL: all persisted (visible) */
 	uint32_t sector;       /* sector size for torn variants */
+	const struct persist *persist; /* the state's model's facts (not
+					   owned); NULL: the physical rules
+					   only */
 };
 
 enum cause_kind {

@@ -88,6 +88,8 @@ struct run {
 	double builtin_search;	  /* seconds they took so far */
 	unsigned external_budget; /* ... with the external checker */
 	uint64_t max_states;	  /* distinct states per kind (0: all) */
+	struct persist ps[CHECK_NKINDS]; /* per model kind, for causes (on
+					    mc) */
 	uint32_t sector;
 	unsigned timeout; /* seconds per external check */
 	double t0, last_progress;
@@ -429,6 +431,8 @@ static int visible_pass(struct run *x, struct pass *ps)
 	int rc = 0;
 
 	for (size_t i = 0; i < ps->npts && rc == 0; i++) {
+		if (!explore_visits(ps->ex, ps->pts[i]))
+			continue; /* --points */
 		memset(&st, 0, sizeof(st));
 		st.point = ps->pts[i];
 		st.kind = XK_VISIBLE;
@@ -443,6 +447,27 @@ static int visible_pass(struct run *x, struct pass *ps)
 	return rc;
 }
 
+/*
+ * Where what a check depends on besides the tree changes (see
+ * context_key()): the marks and the start of --durable.  The explorer
+ * leaves out a state that repeats one of an earlier point only within
+ * one such context.  NULL (and *n = 0) when out of memory: then nothing
+ * is left out that is not in the same context anyway.
+ */
+static uint64_t *context_seqs(struct run *x, size_t *n)
+{
+	size_t nm = checks_nmarks(x->c);
+	uint64_t *v = malloc((nm + 1) * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < nm; i++)
+		v[(*n)++] = checks_mark(x->c, i)->seq;
+	v[(*n)++] = checks_durable_from(x->c);
+	return v;
+}
+
 static int explore_kind(struct run *x, unsigned kind)
 {
 	const struct scenario *s = x->s;
@@ -450,6 +475,8 @@ static int explore_kind(struct run *x, unsigned kind)
 	struct explore_opts eo = {.no_dedup = true};
 	struct explore_state st;
 	struct pass ps = {.kind = kind};
+	struct explore_counts counts;
+	uint64_t *ctx = NULL;
 	char err[512];
 	int rc, drc;
 
@@ -466,9 +493,13 @@ static int explore_kind(struct run *x, unsigned kind)
 	eo.models = models;
 	eo.seed = x->o->seed ? x->o->seed : s->seed;
 	eo.sector = x->sector;
+	eo.points = (enum explore_points)x->o->points;
+	eo.skip_dominated = !x->o->keep_repeats;
+	eo.ctx_seqs = ctx = context_seqs(x, &eo.nctx);
 	ps.ex = explore_new(x->m, &eo, err, sizeof(err));
 	if (!ps.ex) {
 		rc = -errno;
+		free(ctx);
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg),
 			 "cannot explore the run: %s", err);
 		return rc;
@@ -483,6 +514,9 @@ static int explore_kind(struct run *x, unsigned kind)
 				break;
 	}
 	drc = drain(x);
+	explore_counts(ps.ex, &counts);
+	x->r->dominated[kind] = counts.dominated;
+	free(ctx);
 	if (rc == 1)
 		rc = 0;
 	if (rc < 0 && !x->r->errmsg[0])
@@ -731,6 +765,23 @@ static bool attribute(struct run *x, enum scn_check check,
 	}
 	return false;
 }
+/* The facts of kind's model (computed once, on the cause search's model),
+ * NULL for the visible kind or when out of memory (causes then use the
+ * physical rules only). */
+static const struct persist *kind_persist(struct run *x, unsigned kind)
+{
+	const struct persist_rules *r;
+
+	if (!kind || kind > x->s->models.len || !x->mc)
+		return NULL;
+	if (x->ps[kind].rules)
+		return &x->ps[kind];
+	r = persist_find(x->s->models.v[kind - 1]);
+	if (!r || persist_compute(x->mc, r, &x->ps[kind]))
+		return NULL;
+	return &x->ps[kind];
+}
+
 /* The last of the lost ops (seqs, n of them) with the shape of op seq
  * (0: none). */
 static uint64_t lost_like(struct model *m, const uint64_t *lost, size_t n,
@@ -844,6 +895,7 @@ static int explain_builtin(struct run *x, const struct check_state *v,
 
 	if (!cause_model(x))
 		return -errno ? -errno : -ENOMEM;
+	cs.persist = kind_persist(x, v->kind);
 	for (int c = 0; c < SCN_NCHECKS; c++) {
 		struct cause cause;
 		double t;
@@ -896,6 +948,7 @@ static int explain_external(struct run *x, struct failing *f)
 
 	if (!cause_model(x))
 		return -errno ? -errno : -ENOMEM;
+	cs.persist = kind_persist(x, v->kind);
 	if (v->kind)
 		cs.choice = own = choice_from_id(x, v->id, v->point);
 	if (f->timed_out)
@@ -1349,6 +1402,8 @@ out:
 	free(x.flight);
 	map_release(&x.same);
 	free(x.check_cmd);
+	for (unsigned k = 0; k < CHECK_NKINDS; k++)
+		persist_release(&x.ps[k]);
 	checks_free(&x.c);
 	model_free(&x.m);
 	model_free(&x.mc);

@@ -60,6 +60,9 @@ struct check_opts {
 				   limit */
 	bool allow_partial;	/* a capped check may still pass */
 	uint64_t seed;		/* for the random states */
+	unsigned points;	/* enum explore_points: crash points */
+	bool keep_repeats;	/* build the states that repeat one of an
+				   earlier point too (--points every) */
 	unsigned check_timeout; /* seconds per external check */
 	unsigned timeout;	/* workload seconds (0: scenario or 600) */
 	const char *keep;	/* keep runs here (NULL: remove them) */
@@ -131,6 +134,9 @@ struct check_result {
 	uint64_t points[CHECK_NKINDS];	  /* crash points per kind */
 	uint64_t generated[CHECK_NKINDS]; /* states built per kind */
 	uint64_t checked[CHECK_NKINDS];	  /* distinct states checked */
+	uint64_t dominated[CHECK_NKINDS]; /* states left out as repeats of
+					     one at an earlier point (same
+					     tree and check context) */
 	bool capped[CHECK_NKINDS];	  /* a bound stopped this kind early */
 	enum check_stop stopped;	  /* which bound (the first met) */
 	uint64_t max_states;		  /* the --max-states in force */

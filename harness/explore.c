@@ -16,6 +16,7 @@
  */
 #include "harness/explore.h"
 #include "core/map.h"
+#include "core/settle.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,14 +49,26 @@ struct explorer {
 	uint32_t sector;
 	uint64_t *points; /* crash points, ascending */
 	size_t npoints;
+	bool *visit;		       /* per point: visited (opts.points) */
+	uint64_t *epochs[NMODELS_MAX]; /* per known model: the seqs at
+					   which something became durable,
+					   ascending, unique */
+	size_t nepochs[NMODELS_MAX];
+	uint64_t *ctx;	   /* opts.ctx_seqs, sorted */
+	struct cands prev; /* states of the previous visited point */
+	size_t prev_model; /* its known[] index (NONE: no previous) */
+	uint64_t prev_k;   /* its point */
 	/* the base tree */
-	size_t bmodel;	 /* known[] index, NONE: invalid */
-	uint64_t bk;	 /* point the base is at */
-	size_t *pend;	 /* pending op indices, in order */
-	int *applied;	 /* decision applied for pend[j] (see build()) */
-	int *dec;	 /* decisions of the state being built */
-	size_t *marks;	 /* undo-log mark before pend[j] */
-	size_t napplied; /* pend[0, napplied) are applied */
+	size_t bmodel;	      /* known[] index, NONE: invalid */
+	uint64_t bk;	      /* point the base is at */
+	size_t *pend;	      /* pending op indices, in order */
+	int *applied;	      /* decision applied for pend[j] (see build()) */
+	int *dec;	      /* decisions of the state being built */
+	size_t *marks;	      /* undo-log mark before pend[j] */
+	uint8_t *choice;      /* per op: the state's choice (core/settle.h),
+			    MV_FULL for the ops in the base */
+	struct settle settle; /* makes choices physically possible */
+	size_t napplied;      /* pend[0, napplied) are applied */
 	size_t npend;
 	size_t jd;	/* journal ops durable as a prefix */
 	uint64_t dseq;	/* seq of the last of them (0: none) */
@@ -107,14 +120,61 @@ static size_t known_index(struct explorer *x, const struct persist_rules *r)
 	return NONE;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The seqs at which ops of model ki became durable, sorted, unique. */
+static int make_epochs(struct explorer *x, size_t ki)
+{
+	const struct persist *p = &x->ps[ki];
+	uint64_t *e = malloc((p->nops + 1) * sizeof(*e));
+	size_t n = 0, u = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->durable_at[i] != PERSIST_NEVER)
+			e[n++] = p->durable_at[i];
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		if (!u || e[u - 1] != e[i])
+			e[u++] = e[i];
+	x->epochs[ki] = e;
+	x->nepochs[ki] = u;
+	return 0;
+}
+
 static struct persist *get_ps(struct explorer *x, size_t ki)
 {
 	if (!x->have_ps[ki]) {
 		if (persist_compute(x->m, x->known[ki], &x->ps[ki]))
 			return NULL;
 		x->have_ps[ki] = true;
+		if (make_epochs(x, ki))
+			return NULL;
 	}
 	return &x->ps[ki];
+}
+
+/* How many of the n sorted values v are <= k. */
+static size_t count_upto(const uint64_t *v, size_t n, uint64_t k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid] <= k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static bool is_journal(uint8_t cls)
@@ -126,6 +186,7 @@ static bool is_journal(uint8_t cls)
 
 static void base_reset(struct explorer *x, size_t ki)
 {
+	memset(x->choice, MV_FULL, model_nops(x->m) + 1);
 	model_reset(x->m);
 	x->napplied = 0;
 	x->bmodel = ki;
@@ -235,6 +296,7 @@ static void base_advance(struct explorer *x, uint64_t k)
 		if (!blocked && p->durable_at[i] <= k) {
 			model_apply_ns(x->m, op);
 			model_apply_node(x->m, op, MV_FULL, x->sector);
+			x->choice[i] = MV_FULL;
 			continue;
 		}
 		if (w)
@@ -342,6 +404,31 @@ static int decision(const struct explorer *x, const struct explore_state *st,
 }
 
 /*
+ * The decisions of st for the pending ops (x->dec), settled into a state
+ * real hardware can leave (core/settle.h): a write after a lost one to
+ * the same sector is taken back, and so on.  Returns how many decisions
+ * settling changed (x->settle.first says which first).
+ */
+static size_t settled(struct explorer *x, const struct explore_state *st)
+{
+	size_t j, n = x->npend, changed;
+
+	for (j = 0; j < n; j++) {
+		int d = decision(x, st, x->pend[j]);
+
+		x->choice[x->pend[j]] = d < 0 ? SETTLE_DROP : (uint8_t)d;
+	}
+	changed = settle_choice(&x->settle, x->m, &x->ps[x->bmodel], st->point,
+				x->sector, x->choice, x->pend, n);
+	for (j = 0; j < n; j++) {
+		uint8_t c = x->choice[x->pend[j]];
+
+		x->dec[j] = c == SETTLE_DROP ? -1 : c;
+	}
+	return changed;
+}
+
+/*
  * Build st on the base (which must be at st's model and point).  The tree
  * holds the previous state; the pending ops up to the first one whose
  * decision differs stay applied, the rest is undone and redone.  States
@@ -351,8 +438,7 @@ static void build(struct explorer *x, struct explore_state *st)
 {
 	size_t j, n = x->npend;
 
-	for (j = 0; j < n; j++)
-		x->dec[j] = decision(x, st, x->pend[j]);
+	settled(x, st);
 	for (j = 0; j < x->napplied && x->dec[j] == x->applied[j]; j++)
 		;
 	if (j < x->napplied) {
@@ -429,7 +515,53 @@ struct gen {
 	bool filter; /* apply kinds and shard */
 	uint64_t k;
 	const struct persist_rules *r;
+	bool dominance; /* x->prev is of this model, epoch and context */
+	bool new_data;	/* pending writes made after x->prev_k */
 };
+
+/*
+ * Does st repeat a state of the previous visited point (x->prev, same
+ * model, nothing made durable between, same check context)?  Then it is
+ * the same tree: the ops made since are pending and st persists none of
+ * them, and settling keeps what it decides for earlier ops.
+ *
+ *	s	always (only the durable ops, the same)
+ *	m<P>n	m<P>n there
+ *	m<P>	m<P> there, or P is that point and v there (every op up to
+ *		it)
+ *	sd	sd there, when no write was made since
+ */
+static bool repeats(const struct gen *g, const struct explore_state *st)
+{
+	const struct explorer *x = g->x;
+
+	for (size_t i = 0; i < x->prev.n; i++) {
+		const struct explore_state *q = &x->prev.v[i];
+
+		switch (st->kind) {
+		case XK_STRICT:
+			if (q->kind == XK_STRICT)
+				return true;
+			break;
+		case XK_PREFIX_NODATA:
+			if (q->kind == XK_PREFIX_NODATA &&
+			    q->prefix == st->prefix)
+				return true;
+			break;
+		case XK_PREFIX:
+			if ((q->kind == XK_PREFIX && q->prefix == st->prefix) ||
+			    (q->kind == XK_VISIBLE && st->prefix == x->prev_k))
+				return true;
+			break;
+		case XK_STRICT_DATA:
+			if (q->kind == XK_STRICT_DATA && !g->new_data)
+				return true;
+			break;
+		default: return false;
+		}
+	}
+	return false;
+}
 
 static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		uint64_t target, uint64_t rseed)
@@ -450,6 +582,10 @@ static void add(struct gen *g, enum explore_kind kind, uint64_t prefix,
 		    XXH3_64bits(st.id, strlen(st.id)) % x->o.shard_n !=
 			x->o.shard_k)
 			return;
+		if (g->dominance && repeats(g, &st)) {
+			x->counts.dominated++;
+			return;
+		}
 	}
 	if (g->c->n == g->c->cap) {
 		size_t cap = g->c->cap ? 2 * g->c->cap : 64;
@@ -471,6 +607,37 @@ static size_t pick(size_t n, size_t cap, size_t j)
 	return (j + 1) * n / cap - 1;
 }
 
+/* The check context of a state at point index pi: how many ctx seqs are
+ * at or before the last op it stands for (the op before the next point). */
+static size_t context_of(const struct explorer *x, size_t pi)
+{
+	uint64_t upto =
+	    pi + 1 < x->npoints ? x->points[pi + 1] - 1 : model_nops(x->m);
+
+	return count_upto(x->ctx, x->o.nctx, upto);
+}
+
+/* Index of point k in x->points (k must be one). */
+static size_t point_index(const struct explorer *x, uint64_t k)
+{
+	return count_upto(x->points, x->npoints, k) - 1;
+}
+
+/* May the base's point skip repeats of x->prev? */
+static bool dominance_applies(const struct explorer *x)
+{
+	size_t ki = x->bmodel;
+
+	if (!x->o.skip_dominated || x->prev_model != ki || x->prev_k >= x->bk)
+		return false;
+	/* nothing became durable in (prev_k, bk] */
+	if (count_upto(x->epochs[ki], x->nepochs[ki], x->prev_k) !=
+	    count_upto(x->epochs[ki], x->nepochs[ki], x->bk))
+		return false;
+	return context_of(x, point_index(x, x->prev_k)) ==
+	       context_of(x, point_index(x, x->bk));
+}
+
 /* The states of the base's model at the base's point. */
 static void generate(struct explorer *x, bool filter, struct cands *c)
 {
@@ -488,6 +655,11 @@ static void generate(struct explorer *x, bool filter, struct cands *c)
 	wr = malloc((x->npend + 1) * sizeof(*wr));
 	if (!pos || !wr)
 		goto out_free;
+	g.dominance = filter && dominance_applies(x);
+	for (size_t j = 0; g.dominance && j < x->npend; j++)
+		if (p->cls[x->pend[j]] == PC_DATA &&
+		    model_op(x->m, x->pend[j])->seq > x->prev_k)
+			g.new_data = true;
 	for (size_t j = 0; j < x->npend; j++) {
 		size_t i = x->pend[j];
 
@@ -560,6 +732,32 @@ out_free:
 
 /* ---- public --------------------------------------------------------- */
 
+/*
+ * Which points opts.points visits: every one, or 0, the last, the point
+ * each mark falls after (a crash just after the mark leaves that point's
+ * states) and, for XP_SYNC, every point that is a sync.
+ */
+static void mark_visits(struct explorer *x)
+{
+	size_t n = model_nops(x->m);
+
+	for (size_t j = 0; j < x->npoints; j++) {
+		const struct model_op *op =
+		    x->points[j] ? model_op(x->m, x->points[j] - 1) : NULL;
+
+		x->visit[j] =
+		    x->o.points == XP_ALL || j == 0 || j + 1 == x->npoints ||
+		    (x->o.points == XP_SYNC && op && !model_op_mutates(op));
+	}
+	for (size_t i = 0; x->o.points != XP_ALL && i < n; i++) {
+		const struct model_op *op = model_op(x->m, i);
+
+		if (op->type == TR_MARK)
+			x->visit[count_upto(x->points, x->npoints, op->seq) -
+				 1] = true;
+	}
+}
+
 struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 			     char *err, size_t errlen)
 {
@@ -594,8 +792,12 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 	x->applied = malloc((n + 1) * sizeof(*x->applied));
 	x->dec = malloc((n + 1) * sizeof(*x->dec));
 	x->marks = malloc((n + 1) * sizeof(*x->marks));
-	if (!x->points || !x->pend || !x->applied || !x->dec || !x->marks)
+	x->choice = malloc(n + 1);
+	if (!x->points || !x->pend || !x->applied || !x->dec || !x->marks ||
+	    !x->choice)
 		goto out;
+	memset(x->choice, MV_FULL, n + 1);
+	x->settle.unsound_reorder = x->o.unsound_reorder;
 	x->points[x->npoints++] = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct model_op *op = model_op(m, i);
@@ -619,6 +821,18 @@ struct explorer *explore_new(struct model *m, const struct explore_opts *o,
 		    map_put(&x->last_named, (uint64_t)(uintptr_t)op->node2, 0,
 			    (void *)(uintptr_t)op->seq))
 			goto out;
+	}
+	x->prev_model = NONE;
+	x->visit = malloc((x->npoints + 1) * sizeof(*x->visit));
+	if (!x->visit)
+		goto out;
+	mark_visits(x);
+	if (x->o.nctx) {
+		x->ctx = malloc(x->o.nctx * sizeof(*x->ctx));
+		if (!x->ctx)
+			goto out;
+		memcpy(x->ctx, x->o.ctx_seqs, x->o.nctx * sizeof(*x->ctx));
+		qsort(x->ctx, x->o.nctx, sizeof(*x->ctx), cmp_u64);
 	}
 	if (x->o.one_point) {
 		size_t j;
@@ -660,10 +874,17 @@ void explore_free(struct explorer **xp)
 		if (x->have_ps[i])
 			persist_release(&x->ps[i]);
 	free(x->points);
+	free(x->visit);
+	free(x->ctx);
+	free(x->prev.v);
+	for (size_t i = 0; i < NMODELS_MAX; i++)
+		free(x->epochs[i]);
 	free(x->pend);
 	free(x->applied);
 	free(x->dec);
 	free(x->marks);
+	free(x->choice);
+	settle_release(&x->settle);
 	free(x->iter.v);
 	free(x->other.v);
 	free(x->custom);
@@ -714,8 +935,22 @@ int explore_next(struct explorer *x, struct explore_state *st)
 		if (x->o.one_point)
 			while (x->points[x->pi] != x->o.point)
 				x->pi++;
+		else if (!x->visit[x->pi])
+			continue;
 		if (x->mi == 0)
 			x->counts.points++;
+		/* the states just made become the previous point's */
+		if (x->started && x->iter.n) {
+			struct cands t = x->prev;
+
+			x->prev = x->iter;
+			x->iter = t;
+			x->prev_model = known_index(x, x->prev.v[0].model);
+			x->prev_k = x->prev.v[0].point;
+		}
+		x->iter.n = 0;
+		if (x->pi == 0)
+			x->prev_model = NONE;
 		if (base_goto(x, known_index(x, x->models[x->mi]),
 			      x->points[x->pi]))
 			return -ENOMEM;
@@ -823,6 +1058,69 @@ static bool is_pending(const struct explorer *x, size_t i)
 			hi = mid;
 	}
 	return lo < x->npend && x->pend[lo] == i;
+}
+
+/* The last pending change before op i to the same file that shares a
+ * sector with it and did not persist whole in the settled state. */
+static uint64_t blocker_of(struct explorer *x, size_t i)
+{
+	const struct persist *p = &x->ps[x->bmodel];
+	const struct model_op *op = model_op(x->m, i), *o;
+	uint32_t u = settle_unit(p->rules, x->sector);
+	uint64_t a = op->off / u, b, oa, ob;
+
+	settle_range(op, MV_FULL, x->sector, &oa, &ob);
+	b = ob > oa ? (ob - 1) / u + 1 : a + 1;
+	for (size_t j = x->npend; j-- > 0;) {
+		size_t q = x->pend[j];
+
+		if (q >= i || x->choice[q] == MV_FULL)
+			continue;
+		o = model_op(x->m, q);
+		if (o->node != op->node)
+			continue;
+		if (p->cls[q] == PC_SIZE)
+			return o->seq; /* a truncate left out */
+		settle_range(o, MV_FULL, x->sector, &oa, &ob);
+		if (oa / u < b && (ob + u - 1) / u > a)
+			return o->seq;
+	}
+	return 0;
+}
+
+/* Why a custom choice is not a state hardware can leave. */
+static int refuse_unsettled(struct explorer *x, const struct explore_state *st)
+{
+	const struct settle_change *c = &x->settle.first;
+	unsigned long long w = (unsigned long long)model_op(x->m, c->op)->seq;
+	unsigned long long b = (unsigned long long)blocker_of(x, c->op);
+
+	(void)st;
+	switch (c->reason) {
+	case SR_HOLE:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist beyond an extension "
+			     "of its file that was lost (model '%s' never "
+			     "persists a size without its data)",
+			     w, x->ps[x->bmodel].rules->name);
+	case SR_TEAR:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist as chosen under "
+			     "model '%s' (an extension keeps its head only)",
+			     w, x->ps[x->bmodel].rules->name);
+	case SR_NEEDED:
+		return xfail(x, ENOENT,
+			     "op #%llu must persist: a later change to its "
+			     "sectors persists in any case",
+			     w);
+	default:
+		return xfail(x, ENOENT,
+			     "write #%llu cannot persist while op #%llu, "
+			     "an earlier change to the same sector, does not "
+			     "(a sector keeps a program-order prefix of its "
+			     "changes)",
+			     w, b);
+	}
 }
 
 /*
@@ -960,6 +1258,8 @@ static int custom_check(struct explorer *x, uint64_t prefix,
 	if (n)
 		memcpy(x->custom, f, n * sizeof(*f));
 	x->ncustom = n;
+	if (settled(x, st))
+		return refuse_unsettled(x, st);
 	return 0;
 }
 
@@ -1163,6 +1463,7 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 	if (x->bmodel != known_index(x, st->model) || x->bk != st->point)
 		return 0;
 	p = &x->ps[x->bmodel];
+	settled(x, st);
 	for (size_t j = 0; j < x->npend; j++) {
 		size_t i = x->pend[j];
 		struct explore_loss l = {.seq = model_op(x->m, i)->seq};
@@ -1171,14 +1472,14 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
 		if (p->durable_at[i] <= st->point)
 			continue;
 		if (p->cls[i] == PC_DATA) {
-			v = decide(x, st, i);
+			v = x->dec[j];
 			if (v == MV_FULL)
 				continue;
 			l.fate = v < 0		? XF_DROPPED
 				 : v == MV_HEAD ? XF_HEAD
 				 : v == MV_TAIL ? XF_TAIL
 						: XF_SIZE;
-		} else if (meta_persists(x, st, i)) {
+		} else if (x->dec[j] >= 0) {
 			continue;
 		} else {
 			l.fate = XF_DROPPED;
@@ -1212,6 +1513,15 @@ const uint64_t *explore_points(const struct explorer *x, size_t *n)
 {
 	*n = x->npoints;
 	return x->points;
+}
+
+bool explore_visits(const struct explorer *x, uint64_t k)
+{
+	size_t j = count_upto(x->points, x->npoints, k);
+
+	if (!j || x->points[j - 1] != k)
+		return false;
+	return x->o.one_point ? k == x->o.point : x->visit[j - 1];
 }
 
 void explore_counts(const struct explorer *x, struct explore_counts *c)

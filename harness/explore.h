@@ -32,6 +32,17 @@
  * the same trace, and explore_goto() rebuilds the state from the id alone
  * (the "@<trace>" part may be left out; when given it must match).
  *
+ * Every state is settled (core/settle.h) into one real hardware can
+ * leave: a kind names what is asked ("visible without write W"), the
+ * state is what the ask leaves once the writes that cannot persist
+ * without W (the later ones to its sectors ...) are taken back too.
+ *
+ * Points and repeats: opts.points visits every point, or only the syncs
+ * and marks, or only the marks.  With opts.skip_dominated a state that
+ * repeats one built at the previous visited point (nothing made durable
+ * in between, no ctx_seqs seq in between: the same tree and check
+ * context) is left out without being built, and counted as dominated.
+ *
  * Identical states (same XXH3 hash of the tree a reader sees) are flagged
  * as duplicates of the first one met, at any point and under any model of
  * this explorer: a checker whose verdict depends only on the tree checks
@@ -89,6 +100,14 @@ enum explore_kind {
 	XK_MAX
 };
 
+/* Which crash points to visit (explore_opts.points). */
+enum explore_points {
+	XP_ALL = 0, /* every op that changes the disk or syncs it */
+	XP_SYNC,    /* 0, right after each sync (fsync, fdatasync, fsyncdir,
+		       sync), at each mark, and the last point */
+	XP_MARKS,   /* 0, at each mark, and the last point */
+};
+
 struct explore_opts {
 	const struct persist_rules *const *models; /* NULL-terminated;
 							   NULL: posix */
@@ -102,8 +121,20 @@ struct explore_opts {
 	uint64_t seed;		   /* for the random states */
 	unsigned kinds;		   /* bitmask of 1 << XK_*; 0: all */
 	unsigned shard_k, shard_n; /* keep ids with hash % n == k */
-	bool no_dedup; /* never flag duplicates (the caller keeps its own
+	bool no_dedup;	      /* never flag duplicates (the caller keeps its own
 			  bounded set): no memory per state */
+	bool unsound_reorder; /* tests only: do not settle states by the
+				      sector rule (core/settle.h), so that
+				      the property test shows it catches
+				      the impossible states this lets in */
+	enum explore_points points; /* crash points visited (XP_ALL) */
+	bool skip_dominated;	    /* leave out states that repeat one
+				       built at an earlier visited point of
+				       the same epoch and context (below) */
+	const uint64_t *ctx_seqs;   /* with skip_dominated: seqs (any
+				       order) where what a check depends on
+				       changes, e.g. marks; not copied */
+	size_t nctx;
 };
 
 struct explore_state {
@@ -135,6 +166,7 @@ struct explore_counts {
 	uint64_t points;    /* crash points visited */
 	uint64_t generated; /* states built */
 	uint64_t distinct;  /* distinct hashes among them */
+	uint64_t dominated; /* left out by skip_dominated (not built) */
 };
 
 struct explorer;
@@ -194,8 +226,13 @@ size_t explore_losses(struct explorer *x, const struct explore_state *st,
  * max, returns the count. */
 size_t explore_durable(struct explorer *x, uint64_t *out, size_t max);
 
-/* The crash points of the trace (seqs, ascending, 0 first). */
+/* The crash points of the trace (seqs, ascending, 0 first), all of them
+ * whatever opts.points says: a state at point k stands for a crash
+ * anywhere before the next of them. */
 const uint64_t *explore_points(const struct explorer *x, size_t *n);
+
+/* Does this explorer visit crash point k (opts.points)? */
+bool explore_visits(const struct explorer *x, uint64_t k);
 
 void explore_counts(const struct explorer *x, struct explore_counts *c);
 

@@ -406,6 +406,17 @@ void report_text_result(const struct check_result *r,
 			fprintf(f, "%s%s", n++ ? ", " : " (stopped early: ",
 				report_kind_name(s, k));
 	fprintf(f, "%s\n", check_result_complete(r) ? "" : ")");
+	{
+		uint64_t dom = 0;
+
+		for (unsigned k = 0; k < CHECK_NKINDS; k++)
+			dom += r->dominated[k];
+		if (dom)
+			fprintf(f,
+				"   (%llu states left out: each repeats one of "
+				"an earlier point, same tree and marks)\n",
+				(unsigned long long)dom);
+	}
 	if (r->syncs_unseen[0])
 		fprintf(f,
 			"   note: the workload's sync(2) and syncfs(2) calls "

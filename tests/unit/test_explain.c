@@ -334,11 +334,9 @@ static void test_append_log_nofsync(void **state)
 			assert_non_null(strstr(r.groups[i].hint,
 					       "fsync log before acknowledging "
 					       "it (mark 'r"));
-	g = group(&r, SCN_ATOMIC,
-		  "write #3 to log (9 bytes at 0) did not "
-		  "persist while write #5");
-	assert_string_equal(g->hint,
-			    "fsync log before acknowledging it (mark 'r1')");
+	/* the records share a sector: a crash never keeps a later one
+	 * without the earlier ones (core/settle.h), so no cause may say so */
+	nowhere(&r, "did not persist while write #5");
 	g = group(&r, SCN_ATOMIC,
 		  "write #3 to log (9 bytes at 0) persisted "
 		  "its size but not its data (zeros)");
@@ -432,6 +430,8 @@ static void test_many_names_only_needed_files(void **state)
 	struct tb t;
 
 	(void)state;
+	/* each write in sectors of its own, so that none brings another
+	 * back with it (core/settle.h): only all four together fix it */
 	memset(b, 'x', sizeof(b));
 	b[sizeof(b) - 1] = '\0';
 	tb_open(&t);
@@ -444,7 +444,7 @@ static void test_many_names_only_needed_files(void **state)
 	tb_bind(&t, s, 1, "shm", S_IFREG | 0644, 0);
 	for (int i = 0; i < 4; i++) {
 		tb_write(&t, s, 512 * i, "index");
-		tb_write_flags(&t, f, 600 * i, b, 599, 0);
+		tb_write_flags(&t, f, 1024 * i, b, 512, 0);
 	}
 	tb_mark(&t, "saved");
 	assert_non_null(tb_load(&t));

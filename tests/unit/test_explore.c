@@ -590,6 +590,159 @@ static void test_shards_partition(void **state)
 	tb_close(&t);
 }
 
+/* The check context of a state at point k, as harness/check.c keys it:
+ * how many ctx seqs are at or before the op before the next point. */
+static size_t ctx_of(const uint64_t *pts, size_t np, uint64_t k, uint64_t last,
+		     const uint64_t *ctx, size_t nctx)
+{
+	uint64_t upto = last;
+	size_t n = 0;
+
+	for (size_t j = 0; j < np; j++)
+		if (pts[j] > k) {
+			upto = pts[j] - 1;
+			break;
+		}
+	for (size_t j = 0; j < nctx; j++)
+		n += ctx[j] <= upto;
+	return n;
+}
+
+/* Every state left out as dominated repeats, in tree and context, one
+ * built before it: the distinct (tree, context) pairs, in the order they
+ * are first met, are the same with and without leaving them out. */
+static void test_dominated_states_repeat(void **state)
+{
+	const char *models[] = {"posix", "ext4", "prefix", "strict"};
+	uint64_t ctx[] = {9, 23, 40, 41, 77};
+	unsigned skipped = 0;
+
+	(void)state;
+	for (unsigned seed = 1; seed <= 10; seed++) {
+		struct tb t;
+
+		tb_open(&t);
+		random_trace(&t, seed * 31, 90);
+		assert_non_null(tb_load(&t));
+		for (size_t mi = 0; mi < 4; mi++) {
+			const struct persist_rules *ms[] = {
+			    persist_find(models[mi]), NULL};
+			struct explore_opts o = {.models = ms,
+						 .random = 2,
+						 .ctx_seqs = ctx,
+						 .nctx = 5};
+			uint64_t(*seen[2])[2];
+			size_t nseen[2] = {0, 0};
+			struct explore_counts c[2];
+
+			for (int pass = 0; pass < 2; pass++) {
+				struct explore_state st;
+				struct explorer *x;
+				const uint64_t *pts;
+				size_t np;
+				char err[512];
+
+				o.skip_dominated = pass == 1;
+				x = explore_new(t.m, &o, err, sizeof(err));
+				assert_non_null(x);
+				pts = explore_points(x, &np);
+				seen[pass] = malloc(200000 * sizeof(*seen[0]));
+				while (explore_next(x, &st) > 0) {
+					uint64_t cx =
+					    ctx_of(pts, np, st.point,
+						   model_nops(t.m), ctx, 5);
+					size_t q;
+
+					for (q = 0; q < nseen[pass]; q++)
+						if (seen[pass][q][0] ==
+							st.hash &&
+						    seen[pass][q][1] == cx)
+							break;
+					if (q < nseen[pass])
+						continue;
+					seen[pass][nseen[pass]][0] = st.hash;
+					seen[pass][nseen[pass]++][1] = cx;
+				}
+				explore_counts(x, &c[pass]);
+				explore_free(&x);
+			}
+			assert_int_equal(c[0].dominated, 0);
+			assert_int_equal(c[1].generated + c[1].dominated,
+					 c[0].generated);
+			assert_int_equal(nseen[0], nseen[1]);
+			assert_memory_equal(seen[0], seen[1],
+					    nseen[0] * sizeof(*seen[0]));
+			skipped += (unsigned)c[1].dominated;
+			free(seen[0]);
+			free(seen[1]);
+		}
+		tb_close(&t);
+	}
+	assert_true(skipped > 100); /* it does leave states out */
+}
+
+/* --points sync and marks visit 0, the last point, the points after a
+ * sync (sync) and the points each mark falls after. */
+static void test_coarse_points(void **state)
+{
+	struct explore_opts o = {0};
+	struct explore_state st;
+	struct explorer *x;
+	struct tb t;
+	uint64_t f, w1, sy, w2, w3;
+	char err[512];
+	uint64_t want_sync[] = {0, 0, 0, 0, 0}, nsync = 0;
+	uint64_t want_marks[] = {0, 0, 0, 0}, nmarks = 0;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "f");
+	w1 = tb_write(&t, f, 0, "a");
+	{
+		struct trace_rec r = {.type = TR_MARK, .name = "one"};
+
+		tb_rec(&t, &r);
+	}
+	sy = tb_fsync(&t, f);
+	w2 = tb_write(&t, f, 1, "b");
+	w3 = tb_write(&t, f, 2, "c");
+	assert_non_null(tb_load(&t));
+	want_sync[nsync++] = 0;
+	want_sync[nsync++] = w1; /* the mark falls after w1 */
+	want_sync[nsync++] = sy;
+	want_sync[nsync++] = w3;
+	want_marks[nmarks++] = 0;
+	want_marks[nmarks++] = w1;
+	want_marks[nmarks++] = w3;
+	(void)w2;
+	for (int mode = XP_SYNC; mode <= XP_MARKS; mode++) {
+		const uint64_t *want = mode == XP_SYNC ? want_sync : want_marks;
+		size_t nw = mode == XP_SYNC ? nsync : nmarks, seen = 0;
+		uint64_t last = UINT64_MAX;
+		struct explore_counts c;
+
+		o.points = (enum explore_points)mode;
+		x = explore_new(t.m, &o, err, sizeof(err));
+		assert_non_null(x);
+		while (explore_next(x, &st) > 0) {
+			if (st.point == last)
+				continue;
+			last = st.point;
+			assert_true(seen < nw);
+			assert_int_equal(st.point, want[seen]);
+			assert_true(explore_visits(x, st.point));
+			seen++;
+		}
+		assert_int_equal(seen, nw);
+		assert_false(explore_visits(x, w2));
+		explore_counts(x, &c);
+		assert_int_equal(c.points, nw);
+		explore_free(&x);
+	}
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +754,8 @@ int main(void)
 	    cmocka_unit_test(test_visible_only),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_shards_partition),
+	    cmocka_unit_test(test_dominated_states_repeat),
+	    cmocka_unit_test(test_coarse_points),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,12 @@ static void test_strict_values(void **state)
 	expect_error("on write op=fsync action=kill", "op: given twice");
 	expect_error("on write path=a path=b action=kill", "path: given twice");
 	expect_error("on write nth=1 nth=2 action=kill", "nth: given twice");
+	expect_error("on write action=powercut cut-writes=1 cut-writes=2",
+		     "cut-writes: given twice");
+	expect_error("on write action=powercut cut-keep=metadata "
+		     "cut-keep=metadata",
+		     "cut-keep: given twice");
+	expect_error("on write action=kill cut-seed=3", "cut-*: options of");
 }
 
 static void test_max_after_bytes(void **state)

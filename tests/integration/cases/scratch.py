@@ -219,3 +219,35 @@ def test_stale_hidden_scratch_not_shown(ctx):
     finally:
         if os.path.exists(trace):
             os.unlink(trace)
+
+
+def test_data_files_removed_after_cut(ctx):
+    """A cut lets go of the dirty files' saved bytes at once, and their
+    data files leave the scratch directory just after it (a thread of
+    their own removes them: freeing blocks is slow, the cut is not)."""
+    m = ctx.mount(options=["--powercut"])
+    scratch = m.trace + ".scratch"
+    for i in range(16):
+        put(os.path.join(m.mnt, "f%d" % i), b"d" * 65536, sync=True)
+    syncdir(m.mnt)
+    for i in range(16):
+        put(os.path.join(m.mnt, "f%d" % i), b"x" * 65536, create=False)
+    datas = [n for n in os.listdir(scratch) if n.startswith("d")]
+    assert len(datas) == 16, sorted(os.listdir(scratch))
+    m.ctl("powercut")
+    assert int(status(m)["scratch bytes"]) == 0
+    for _ in range(100):
+        left = [n for n in os.listdir(scratch) if n != "owner"]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert not left, left
+    for i in range(16):
+        with open(os.path.join(m.mnt, "f%d" % i), "rb") as f:
+            assert f.read() == b"d" * 65536
+    # new saves after the cut take new names and stay
+    put(os.path.join(m.mnt, "f0"), b"y" * 100, create=False)
+    time.sleep(0.2)
+    assert [n for n in os.listdir(scratch) if n != "owner"], \
+        "the new data file is gone"
+    m.umount()
