@@ -18,7 +18,8 @@ PKGS := fuse3 libxxhash jansson inih libseccomp libxml-2.0
 DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
-	clang-format libxml2-dev python3-jsonschema python3-junitparser
+	clang-format libxml2-dev python3-jsonschema python3-junitparser \
+	rsync git vim redis-server python3-lmdb python3-gdbm
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
@@ -49,7 +50,7 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios bench install clean format format-check deps
+.PHONY: all test meta unit integration scenarios apps test-apps bench install clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -72,7 +73,7 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: meta unit integration scenarios
+test: meta unit integration scenarios apps
 
 # Checks on the project's own files (licence lines ...).
 meta:
@@ -94,6 +95,15 @@ scenarios: all
 	sh tests/scenarios/run.sh
 	sh tests/scenarios/explain.sh
 	python3 tests/scenarios/server-equiv.py
+
+# The corpus of real programs (scenarios/apps, docs/apps.md): the quick
+# files in `make test`, every file and Redis on a live mount in
+# `make test-apps`; a scenario whose program is missing is skipped.
+apps: all
+	sh tests/apps/run.sh
+
+test-apps: all
+	sh tests/apps/run.sh --all
 
 bench: all
 	bench/run.sh
