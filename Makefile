@@ -2,7 +2,10 @@
 # crashfs: one flat, non-recursive Makefile.  See README.md.
 #
 #   make                 build build/crashfs
-#   make test            unit tests (ASan+UBSan), integration tests, scenarios
+#   make test            unit tests (ASan+UBSan), integration tests, scenarios,
+#                        the fuzz corpus, a bounded pjdfstest
+#   make fuzz            libFuzzer on the trace reader/printer/model/explorer
+#                        (FUZZ_SECONDS=60)
 #   make bench           benchmarks against native and passthrough_ll
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build needs
@@ -19,6 +22,7 @@ DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
 	clang-format libxml2-dev python3-jsonschema python3-junitparser \
+	clang libclang-rt-dev autoconf automake \
 	rsync git vim redis-server python3-lmdb python3-gdbm
 
 CFLAGS ?= -O2 -g
@@ -50,7 +54,8 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios apps test-apps bench install clean format format-check deps
+.PHONY: all test meta unit integration scenarios apps test-apps fuzz-corpus fuzz \
+	fuzz-seeds pjdfstest bench install clean format format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -73,7 +78,7 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: meta unit integration scenarios apps
+test: meta unit integration scenarios fuzz-corpus pjdfstest apps
 
 # Checks on the project's own files (licence lines ...).
 meta:
@@ -105,6 +110,55 @@ apps: all
 test-apps: all
 	sh tests/apps/run.sh --all
 
+# The fuzz target (tests/fuzz/fuzz_trace.c) over the corpus, once per
+# input, under ASan+UBSan, without libFuzzer: every input that once made
+# it fail is in tests/fuzz/corpus/ (docs/testing.md).
+FUZZ_SRC := tests/fuzz/fuzz_trace.c
+build/fuzz/trace-replay: tests/fuzz/replay.c $(FUZZ_SRC) $(SAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -o $@ \
+		tests/fuzz/replay.c $(FUZZ_SRC) $(SAN_OBJ) $(PKG_LIBS) $(LDFLAGS)
+
+# The seed corpus, written again from source (then commit it).
+build/fuzz/mkcorpus: tests/fuzz/mkcorpus.c $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+fuzz-seeds: build/fuzz/mkcorpus
+	build/fuzz/mkcorpus tests/fuzz/corpus
+
+fuzz-corpus: build/fuzz/trace-replay
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/trace-replay tests/fuzz/corpus
+
+# libFuzzer: the library built again with clang and coverage.  New inputs
+# go to build/fuzz/corpus (the seed corpus in the repository is read, not
+# written), findings to build/fuzz/crash-*.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -g
+FUZZ_OBJ := $(patsubst %.c,build/fuzzobj/%.o,$(LIB_SRC) $(FUZZ_SRC))
+build/fuzzobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(PKG_CFLAGS) -MMD -MP -pthread \
+		$(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/trace-fuzz: $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_OBJ) \
+		$(PKG_LIBS) $(LDFLAGS)
+
+fuzz: build/fuzz/trace-fuzz
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/trace-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=4096 -artifact_prefix=build/fuzz/ \
+		build/fuzz/corpus tests/fuzz/corpus
+
+# pjdfstest (POSIX conformance) on a crashfs mount with -o allow_other,
+# a bounded subset; PJDFSTEST_FULL=1 runs every test directory.
+pjdfstest: all
+	sh tests/pjdfstest/run.sh
+
 bench: all
 	bench/run.sh
 
@@ -124,7 +178,7 @@ deps:
 	fi
 
 FORMAT_SRC = $(wildcard core/*.[ch] harness/*.[ch] fusefs/*.[ch] cli/*.[ch] \
-	tests/unit/*.c tests/tools/*.c)
+	tests/unit/*.c tests/tools/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
@@ -133,4 +187,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:=.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d)

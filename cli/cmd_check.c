@@ -130,6 +130,13 @@ static void usage(FILE *f)
 	    "  --run RUN           check a run recorded earlier (--keep) or a "
 	    "bare\n"
 	    "                      trace instead of running a workload\n"
+	    "  --privileged        write the states for --check exactly as "
+	    "recorded:\n"
+	    "                      setuid/setgid bits, owners, device nodes, "
+	    "every\n"
+	    "                      xattr (default: left out, with a warning; "
+	    "see\n"
+	    "                      docs/threat-model.md)\n"
 	    "  -v, --verbose       say what happens\n"
 	    "\n"
 	    "The workload runs with cwd = the mount and CRASHFS_MOUNT set; it "
@@ -172,6 +179,7 @@ enum {
 	OPT_NAME,
 	OPT_COLOR,
 	OPT_POINTS,
+	OPT_PRIVILEGED,
 };
 
 static const struct option options[] = {
@@ -204,6 +212,7 @@ static const struct option options[] = {
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"run", required_argument, NULL, OPT_RUN},
     {"no-sync-watch", no_argument, NULL, OPT_NO_SYNC_WATCH},
+    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -409,6 +418,7 @@ static int output_opt(struct cli *c, int opt, const char *arg)
 	case 'q': c->quiet = true; break;
 	case 'v': c->o.verbose = true; break;
 	case OPT_NO_SYNC_WATCH: c->o.no_sync_watch = true; break;
+	case OPT_PRIVILEGED: c->o.privileged = true; break;
 	case OPT_POINTS:
 		c->o.keep_repeats = !strcmp(arg, "every");
 		if (!strcmp(arg, "all") || c->o.keep_repeats)
@@ -734,6 +744,10 @@ static int dispatch(struct cli *c, int argc, char **argv, int first,
 		char err[1024];
 
 		if (scenario_load(argv[i], l, err, sizeof(err)) < 0) {
+			if (workload_interrupted()) {
+				util_err("interrupted");
+				return 128 + workload_signal();
+			}
 			util_err("%s", err);
 			return 2;
 		}

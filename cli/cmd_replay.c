@@ -5,6 +5,11 @@
  * state (--point K) of a recorded run as a directory, or check that
  * replaying the whole trace gives the directory the daemon left behind
  * (--verify BACKING).
+ *
+ * A trace may come from anywhere: unless --privileged, the state holds
+ * no setuid/setgid file, device node, other user's file or non-user
+ * xattr (see harness/materialize.h), and what was changed is listed on
+ * stderr.
  */
 #include "cli/cmd.h"
 #include "core/util.h"
@@ -30,11 +35,40 @@ static void usage(FILE *f)
 		"initial image)\n"
 		"  -o DIR        where to build it (must not exist, or be "
 		"empty)\n"
+		"  --privileged  build it exactly as recorded: setuid/setgid "
+		"bits, owners,\n"
+		"                device nodes, every xattr namespace (as root; "
+		"by default\n"
+		"                these are left out and listed, see "
+		"docs/threat-model.md)\n"
 		"  --verify DIR  compare the replay of the whole trace (or "
 		"up to K) with DIR,\n"
 		"                e.g. the backing directory of the recorded "
 		"mount; exit 1 if\n"
 		"                they differ\n");
+}
+
+/* List what the state leaves out of the trace (on stderr). */
+static void say_changes(const struct materializer *mt, const char *out,
+			bool privileged)
+{
+	const struct materialize_changes *ch = materialize_changes(mt);
+	bool any = false;
+
+	for (int c = 0; c < MT_NCHANGES; c++)
+		any |= ch->n[c] != 0;
+	if (!any)
+		return;
+	util_warn(
+	    "the state in '%s' is not exactly the recorded one (%s):", out,
+	    privileged ? "some of it needs root"
+		       : "for safety; --privileged writes it as "
+			 "recorded");
+	for (int c = 0; c < MT_NCHANGES; c++)
+		if (ch->n[c])
+			fprintf(stderr, "  %s: %lu (first '%s')\n",
+				materialize_change_name(c), ch->n[c],
+				ch->first[c]);
 }
 
 int cmd_replay(int argc, char **argv)
@@ -44,6 +78,7 @@ int cmd_replay(int argc, char **argv)
 	    {"point", required_argument, NULL, 'k'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"verify", required_argument, NULL, 'V'},
+	    {"privileged", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *state = NULL, *out = NULL, *verify = NULL;
@@ -53,7 +88,7 @@ int cmd_replay(int argc, char **argv)
 	struct explore_state st;
 	struct run_info ri;
 	struct explore_opts xo = {0};
-	bool point = false;
+	bool point = false, privileged = false;
 	uint64_t k = 0;
 	char err[1024], report[4096];
 	int c, ret = 2;
@@ -64,6 +99,7 @@ int cmd_replay(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'o': out = optarg; break;
 		case 'V': verify = optarg; break;
+		case 'P': privileged = true; break;
 		case 'k':
 			if (util_parse_u64(optarg, 0, UINT64_MAX, &k)) {
 				util_err("invalid op number '%s' for --point",
@@ -78,7 +114,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (optind != argc - 1 ||
 	    (!!state + !!verify + (point && !verify)) != 1 ||
-	    (!verify && !out) || (verify && (out || state))) {
+	    (!verify && !out) || (verify && (out || state || privileged))) {
 		usage(stderr);
 		return 2;
 	}
@@ -127,10 +163,12 @@ int cmd_replay(int argc, char **argv)
 		util_err("%s", err);
 		goto out;
 	}
+	materialize_set_flags(mt, MT_QUIET | (privileged ? MT_PRIVILEGED : 0));
 	if (materialize_sync(mt, m, err, sizeof(err))) {
 		util_err("cannot build the state in '%s': %s", out, err);
 		goto out;
 	}
+	say_changes(mt, out, privileged);
 	ret = 0;
 out:
 	materialize_free(&mt);

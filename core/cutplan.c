@@ -272,6 +272,46 @@ static int word_list(const char *key, const char *s, uint64_t max, uint64_t *v,
 	return -EINVAL;
 }
 
+/* writes=LIST of cutplan_words(): numbers from 1, "last", "last-D". */
+static int writes_list(struct cutplan_spec *s, const char *v, char *err,
+		       size_t errlen)
+{
+	const char *p = v;
+	uint64_t x;
+	char *end;
+
+	for (s->nwrites = 0; s->nwrites < CUTPLAN_MAX_SEL; p = end + 1) {
+		bool rel = !strncmp(p, "last", 4);
+
+		errno = 0;
+		x = 0;
+		end = (char *)p + 4;
+		if (rel && *end == '-' && end[1] >= '0' && end[1] <= '9')
+			x = strtoull(end + 1, &end, 10);
+		else if (rel && *end != ',' && *end)
+			break;
+		else if (!rel && *p >= '0' && *p <= '9')
+			x = strtoull(p, &end, 10);
+		else if (!rel)
+			break;
+		if (errno || (*end && *end != ',') ||
+		    (rel ? x >= CUTPLAN_MAX_WRITES
+			 : !x || x > CUTPLAN_WRITES_MAX))
+			break;
+		s->writes[s->nwrites++] =
+		    rel ? CUTPLAN_LAST - (uint32_t)x : (uint32_t)x;
+		if (!*end)
+			return 0;
+	}
+	snprintf(err, errlen,
+		 "writes: bad list '%s' (numbers from 1 to %u, or last-D "
+		 "counting back from the last write, D below %d; "
+		 "comma-separated, at most %d)",
+		 v, (unsigned)CUTPLAN_WRITES_MAX, CUTPLAN_MAX_WRITES,
+		 CUTPLAN_MAX_SEL);
+	return -EINVAL;
+}
+
 /* One word of cutplan_words(). */
 static int word(struct cutplan_spec *s, bool *keep_meta, const char *w,
 		char *err, size_t errlen)
@@ -291,31 +331,23 @@ static int word(struct cutplan_spec *s, bool *keep_meta, const char *w,
 	if (!v)
 		goto unknown;
 	v++;
-	if (!strncmp(w, "writes=", 7) || !strncmp(w, "persist=", 8) ||
-	    !strncmp(w, "part-bytes=", 11)) {
+	if (!strncmp(w, "writes=", 7))
+		return writes_list(s, v, err, errlen);
+	if (!strncmp(w, "persist=", 8) || !strncmp(w, "part-bytes=", 11)) {
 		bool bytes = w[1] == 'a';
 
-		e = word_list(w[0] == 'w' ? "writes"
-			      : bytes	  ? "part-bytes"
-					  : "persist",
-			      v,
-			      w[0] == 'w' ? UINT32_MAX - 1
-			      : bytes	  ? UINT32_MAX
-					  : CUTPLAN_MAX_SEL,
-			      list, &n, err, errlen);
+		e = word_list(bytes ? "part-bytes" : "persist", v,
+			      bytes ? UINT32_MAX : CUTPLAN_MAX_SEL, list, &n,
+			      err, errlen);
 		if (e)
 			return e;
 		for (uint32_t i = 0; i < n; i++) {
-			if (w[0] == 'w')
-				s->writes[i] = (uint32_t)list[i];
-			else if (bytes)
+			if (bytes)
 				s->part_bytes[i] = list[i];
 			else
 				s->persist |= 1ULL << (list[i] - 1);
 		}
-		if (w[0] == 'w')
-			s->nwrites = n;
-		else if (bytes)
+		if (bytes)
 			s->nbytes = n;
 		return 0;
 	}
@@ -463,11 +495,16 @@ static uint32_t part_of(const struct cutplan_spec *s, uint64_t a, uint64_t len,
 	return s->nbytes;
 }
 
-/* What a seeded cut asks of a write (h: its file's draw). */
-static uint8_t seeded_ask(uint64_t h, const struct cutplan_item *it,
+/*
+ * What a seeded cut asks of write number k of its file (h: the file's
+ * draw).  Drawn from k, not from the write's seq: records that come
+ * between in another order from one run to the next (the kernel sends
+ * RELEASE after close() returns) must not change the state a seed gives.
+ */
+static uint8_t seeded_ask(uint64_t h, const struct cutplan_item *it, uint32_t k,
 			  uint64_t *hw)
 {
-	*hw = cutplan_mix(h, it->seq);
+	*hw = cutplan_mix(h, k);
 	switch (h % 4) {
 	case 0: return CF_LOST;
 	case 1: return CF_WHOLE;
@@ -492,8 +529,7 @@ static uint8_t select_ask(const struct cutplan_spec *s, bool selected,
 	if (s->torn && (s->torn == k || (s->torn == CUTPLAN_LAST && k == n)))
 		return CF_TORN;
 	for (uint32_t i = 0; i < s->nwrites; i++)
-		if (s->writes[i] == k ||
-		    (s->writes[i] == CUTPLAN_LAST && k == n))
+		if (cutplan_resolve(s->writes[i], n) == k)
 			return CF_WHOLE;
 	return CF_LOST;
 }
@@ -654,7 +690,7 @@ int cutplan_file(const struct cutplan_spec *s, uint64_t id,
 			continue;
 		k++;
 		if (s->mode == CUTPLAN_SEEDED)
-			f->ask = seeded_ask(h, it, &hw);
+			f->ask = seeded_ask(h, it, k, &hw);
 		else
 			f->ask = select_ask(s, id == s->file, k, nw);
 		err = plan_write(&p, it, f, hw);

@@ -57,6 +57,27 @@
 #define CUTPLAN_MAX_SEL 64	   /* writes listed, parts of a torn write */
 #define CUTPLAN_LAST UINT32_MAX	   /* write=last: the file's last write */
 
+/*
+ * writes=last-D (0 <= D < CUTPLAN_MAX_WRITES): the Dth pending write
+ * before the file's last, held as CUTPLAN_LAST - D until the cut knows
+ * how many the file has (the record names its number).  A number above
+ * CUTPLAN_WRITES_MAX is one of these.
+ */
+#define CUTPLAN_WRITES_MAX (CUTPLAN_LAST - CUTPLAN_MAX_WRITES)
+
+static inline bool cutplan_is_rel(uint32_t w)
+{
+	return w > CUTPLAN_WRITES_MAX;
+}
+
+/* The number, of n pending writes, that w names (0: none of them). */
+static inline uint32_t cutplan_resolve(uint32_t w, uint32_t n)
+{
+	if (!cutplan_is_rel(w))
+		return w <= n ? w : 0;
+	return CUTPLAN_LAST - w < n ? n - (CUTPLAN_LAST - w) : 0;
+}
+
 enum cutplan_mode {
 	CUTPLAN_SEEDED = 1, /* drawn from seed */
 	CUTPLAN_SELECT,	    /* writes and parts of one file, chosen */
@@ -95,7 +116,8 @@ int cutplan_format(const struct cutplan_spec *s, char *buf, size_t len);
  * The options users give a cut (`crashfs ctl MNT powercut`, a rule's
  * cut-* fields), as words: "strict", "keep-metadata" (sets *keep_meta),
  * "seed=S", "tear=sector|page|BYTES", and for a selection of one file's
- * writes "writes=1,4", "write=K|last" with "parts=N" or
+ * writes "writes=1,4" (or counted back from its last write:
+ * "writes=last-3,last"), "write=K|last" with "parts=N" or
  * "part-bytes=A,B,..." and "persist=1,3" (docs/faults.md).  Fills s but
  * for meta and file (the cut's to set); s->mode stays 0 for a cut that is
  * not partial.  s must be zeroed.  Returns 0 or -EINVAL with a message

@@ -1971,6 +1971,10 @@ struct model *model_load(const char *trace_path, const char *initial_dir,
 	map_release(&m->inos);
 	model_reset(m);
 	while ((n = trace_next(m->r, &rec)) > 0) {
+		if (util_stopping()) {
+			ret = fail(m, EINTR, "interrupted");
+			goto out_free;
+		}
 		if (rec.type == TR_END)
 			continue;
 		if (rec.seq != m->nops + 1) {

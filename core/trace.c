@@ -733,7 +733,9 @@ struct trace_reader *trace_reader_open(const char *path, char *err,
 	if (!r)
 		return NULL;
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a fifo must not wait for a writer (it is
+	 * refused right after, as every file that is not regular) */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		e = errno;
 		seterr(err, errlen, "cannot open trace '%s': %s", path,

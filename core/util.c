@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,17 @@
 #include <unistd.h>
 
 static const char *progname = "crashfs";
+static volatile sig_atomic_t stop_requested; /* util_stop() was called */
+
+void util_stop(void)
+{
+	stop_requested = 1;
+}
+
+bool util_stopping(void)
+{
+	return stop_requested != 0;
+}
 
 void util_set_progname(const char *name)
 {

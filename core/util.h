@@ -40,6 +40,16 @@ int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool util_name_ok(const char *name);
 
 /*
+ * Stop requests.  A SIGINT/SIGTERM handler calls util_stop() (it is
+ * async-signal-safe); long loops anywhere (loading a trace, computing a
+ * path's versions, exploring, searching causes) poll util_stopping() and
+ * give up with -EINTR (constructors: NULL, errno EINTR), so that the
+ * caller cleans up and exits promptly.  Never reset.
+ */
+void util_stop(void);
+bool util_stopping(void);
+
+/*
  * Write all of buf to fd (retrying on EINTR and short writes).
  * Returns 0 or -errno.
  */

@@ -4,10 +4,17 @@
  * The control channel: socket naming, the server thread in the daemon and
  * the client side used by `crashfs umount`, `ctl` and `mark`.
  *
- * The server handles one connection at a time, request by request, with a
- * receive timeout so a silent client cannot hold it up.  A `wait` request
- * parks its connection until the daemon exits.  New verbs (issue 5:
- * powercut, fault ...) are one entry in verbs[].
+ * The server thread serves several connections, one request at a time
+ * (so requests never run concurrently with each other), in the order
+ * their lines arrive.  A connection kept open between requests costs a
+ * client (`crashfs check`'s sync watch) no new connection per request.
+ * A new connection must send its first request within the receive
+ * timeout, and a request once begun must be complete by then, so a
+ * silent client cannot hold the server up; a connection that made a
+ * request may then stay idle, up to CTL_MAX_CONNS of them (a new one
+ * closes the one idle longest).  A `wait` request parks its connection
+ * until the daemon exits.  New verbs (issue 5: powercut, fault ...) are
+ * one entry in verbs[].
  */
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
@@ -35,15 +42,25 @@
 
 #define CTL_RCV_TIMEOUT_S 5 /* a client must send its request by then */
 #define CTL_MAX_WAITERS 64
+#define CTL_MAX_CONNS 32 /* connections served at once, idle ones too */
+
+/* A connection the server thread serves (thread only). */
+struct ctl_conn {
+	int fd;		 /* the client's socket */
+	long long since; /* ms: accepted, or its last request answered */
+	bool asked;	 /* it made a request: it may stay idle */
+};
 
 struct ctl_server {
 	struct cfs *fs;
 	int fd; /* listening socket */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	bool stopping;		      /* protected by lock */
 	int waiters[CTL_MAX_WAITERS]; /* `wait` connections; lock */
 	int nwaiters;		      /* protected by lock */
+	int stop[2];		      /* pipe: ctl_stop() wakes the thread */
+	struct ctl_conn conns[CTL_MAX_CONNS]; /* served; thread only */
+	int nconns;			      /* entries in conns */
 };
 
 char *ctl_canon(const char *mnt)
@@ -666,53 +683,117 @@ static bool peer_ok(int fd)
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
-static void serve(struct ctl_server *srv, int fd)
+static void conn_drop(struct ctl_server *srv, int i, bool close_it)
 {
-	char line[CTL_LINE_MAX];
-	int r;
+	if (close_it)
+		close(srv->conns[i].fd);
+	srv->conns[i] = srv->conns[--srv->nconns];
+}
+
+/* A new connection: served from now on, or refused; the one idle longest
+ * makes room when all are taken. */
+static void conn_add(struct ctl_server *srv, int fd)
+{
+	int old = 0;
 
 	if (!peer_ok(fd)) {
 		reply(fd, "error permission denied");
 		close(fd);
 		return;
 	}
-	for (;;) {
-		r = ctl_read_line(fd, line, sizeof(line),
-				  CTL_RCV_TIMEOUT_S * 1000);
-		if (r < 0)
-			break;
-		r = request(srv, fd, line);
-		if (r == 1)
-			return;
-		if (r < 0)
-			break;
+	if (srv->nconns == CTL_MAX_CONNS) {
+		for (int i = 1; i < srv->nconns; i++)
+			if (srv->conns[i].since < srv->conns[old].since)
+				old = i;
+		conn_drop(srv, old, true);
 	}
-	close(fd);
+	srv->conns[srv->nconns++] =
+	    (struct ctl_conn){.fd = fd, .since = now_ms()};
+}
+
+/* Serve connection i's next request; it is dropped when it ends, fails,
+ * or parks as a waiter. */
+static void conn_serve(struct ctl_server *srv, int i)
+{
+	char line[CTL_LINE_MAX];
+	int r, fd = srv->conns[i].fd;
+
+	r = ctl_read_line(fd, line, sizeof(line), CTL_RCV_TIMEOUT_S * 1000);
+	if (r >= 0)
+		r = request(srv, fd, line);
+	if (r != 0) {
+		conn_drop(srv, i, r < 0);
+		return;
+	}
+	srv->conns[i].asked = true;
+	srv->conns[i].since = now_ms();
+}
+
+/* ms until the first new connection that sent nothing must have, -1 for
+ * none; those past it are closed. */
+static int conn_expire(struct ctl_server *srv)
+{
+	long long now = now_ms(), first = -1;
+
+	for (int i = 0; i < srv->nconns;) {
+		long long end = srv->conns[i].since + CTL_RCV_TIMEOUT_S * 1000;
+
+		if (srv->conns[i].asked) {
+			i++;
+		} else if (end <= now) {
+			conn_drop(srv, i, true);
+		} else {
+			first =
+			    first < 0 || end - now < first ? end - now : first;
+			i++;
+		}
+	}
+	return (int)first;
 }
 
 static void *ctl_thread(void *arg)
 {
 	struct ctl_server *srv = arg;
-	int fd;
+	struct pollfd p[CTL_MAX_CONNS + 2];
+	int fd, n, wait;
 
 	for (;;) {
-		fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_mutex_lock(&srv->lock);
-		if (srv->stopping) {
-			pthread_mutex_unlock(&srv->lock);
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		pthread_mutex_unlock(&srv->lock);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+		wait = conn_expire(srv);
+		p[0] = (struct pollfd){.fd = srv->stop[0], .events = POLLIN};
+		p[1] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
+		for (int i = 0; i < srv->nconns; i++)
+			p[i + 2] = (struct pollfd){.fd = srv->conns[i].fd,
+						   .events = POLLIN};
+		n = srv->nconns;
+		if (poll(p, (nfds_t)n + 2, wait) < 0) {
+			if (errno == EINTR)
 				continue;
-			cfs_log("control channel: accept: %s", strerror(errno));
+			cfs_log("control channel: poll: %s", strerror(errno));
 			break;
 		}
-		serve(srv, fd);
+		if (p[0].revents)
+			break;
+		/* newest first: dropping i moves the last entry into it */
+		for (int i = n - 1; i >= 0; i--)
+			if (p[i + 2].revents)
+				conn_serve(srv, i);
+		/* every client waiting, so a burst fits the backlog */
+		while (p[1].revents & POLLIN) {
+			fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				conn_add(srv, fd);
+			else if (errno == EAGAIN)
+				break;
+			else if (errno != EINTR && errno != ECONNABORTED)
+				goto out_log;
+		}
 	}
+	goto out;
+out_log:
+	cfs_log("control channel: accept: %s", strerror(errno));
+out:
+	while (srv->nconns)
+		conn_drop(srv, srv->nconns - 1, true);
 	return NULL;
 }
 
@@ -726,6 +807,18 @@ int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 		return -ENOMEM;
 	srv->fs = fs;
 	srv->fd = fd;
+	/* poll() says when to accept; a client gone in between must not
+	 * block the thread in accept() */
+	if (pipe2(srv->stop, O_CLOEXEC) < 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		err = errno;
+		if (srv->stop[1] > 0) {
+			close(srv->stop[0]);
+			close(srv->stop[1]);
+		}
+		free(srv);
+		return -err;
+	}
 	pthread_mutex_init(&srv->lock, NULL);
 	/* Termination signals must reach the thread that runs the FUSE loop,
 	 * which they wake; block them here as libfuse does in its workers. */
@@ -738,6 +831,9 @@ int ctl_start(struct ctl_server **out, struct cfs *fs, int fd)
 	err = pthread_create(&srv->thread, NULL, ctl_thread, srv);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
+		close(srv->stop[0]);
+		close(srv->stop[1]);
+		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		return -err;
 	}
@@ -752,12 +848,12 @@ void ctl_stop(struct ctl_server **srvp, const char *final)
 	if (!srv)
 		return;
 	*srvp = NULL;
-	pthread_mutex_lock(&srv->lock);
-	srv->stopping = true;
-	pthread_mutex_unlock(&srv->lock);
-	/* Wakes accept() with EINVAL on Linux. */
-	shutdown(srv->fd, SHUT_RDWR);
+	/* Wakes the thread's poll(); it closes the connections it serves. */
+	while (write(srv->stop[1], "x", 1) < 0 && errno == EINTR)
+		;
 	pthread_join(srv->thread, NULL);
+	close(srv->stop[0]);
+	close(srv->stop[1]);
 	close(srv->fd);
 	for (int i = 0; i < srv->nwaiters; i++) {
 		reply(srv->waiters[i], "%s", final);

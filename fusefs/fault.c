@@ -29,6 +29,10 @@ struct fault_rule {
 	regex_t re;	      /* regex=, searched in "/" + path */
 	bool has_re;	      /* re is compiled */
 	uint64_t nth;	      /* fire on this occurrence only, 0: all */
+	uint64_t run;	      /* run=K: fire at the Kth write of a run, 0 */
+	uint64_t run_len;     /* writes in the current run (run=) */
+	uint64_t size;	      /* size=N: fire only on a write of N bytes */
+	bool has_size;	      /* size= given */
 	uint64_t after_bytes; /* fire once bytes seen pass it, 0: off */
 	bool has_after_bytes; /* after-bytes= given */
 	double prob;	      /* fire with this probability (1) */
@@ -56,12 +60,14 @@ enum field {
 	F_BYTES,
 	F_PROB,
 	F_SEED,
-	F_ACTION
+	F_ACTION,
+	F_RUN,
+	F_SIZE
 };
 
 static const char *const field_names[] = {
-    "when",	   "op",   "path", "regex",  "nth",
-    "after-bytes", "prob", "seed", "action",
+    "when", "op",   "path",   "regex", "nth",  "after-bytes",
+    "prob", "seed", "action", "run",   "size",
 };
 
 static const char *const op_names[FOP_MAX] = {
@@ -253,6 +259,14 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 	} else if (!strcmp(key, "nth")) {
 		if (util_parse_u64(v, 1, UINT64_MAX, &r->nth))
 			goto bad;
+	} else if (!strcmp(key, "run")) {
+		/* a run counts from its second write: K >= 2 */
+		if (util_parse_u64(v, 2, UINT64_MAX, &r->run))
+			goto bad;
+	} else if (!strcmp(key, "size")) {
+		if (util_parse_size(v, &r->size))
+			goto bad;
+		r->has_size = true;
 	} else if (!strcmp(key, "after-bytes")) {
 		/* Refuses what does not fit in 64 bits (no wrap to 0). */
 		if (util_parse_size(v, &r->after_bytes))
@@ -294,7 +308,7 @@ static int parse_field(struct fault_rule *r, const char *key, const char *v,
 	} else {
 		snprintf(err, errlen,
 			 "unknown field '%s' (when, op, path, regex, nth, "
-			 "after-bytes, prob, seed, action, cut-*)",
+			 "run, size, after-bytes, prob, seed, action, cut-*)",
 			 key);
 		return -EINVAL;
 	}
@@ -366,8 +380,16 @@ static int rule_add(struct fault_set *s, struct fault_rule *r, char *err,
 			 r->action == FA_SHORT ? "short" : "torn");
 		goto out_free;
 	}
+	if ((r->run || r->has_size) && r->ops != 1u << FOP_WRITE) {
+		snprintf(err, errlen, "%s: counts writes: op must be write",
+			 r->run ? "run" : "size");
+		goto out_free;
+	}
 	r->num = s->next++;
 	s->mask |= r->ops;
+	/* a run ends at an fsync or fdatasync of the file */
+	if (r->run)
+		s->mask |= 1u << FOP_FSYNC | 1u << FOP_FDATASYNC;
 	/* Keep the order they were given in. */
 	{
 		struct fault_rule **p = &s->rules;
@@ -689,27 +711,44 @@ static bool regex_match(struct fault_rule *r, const char *path)
 	return regexec(&r->re, buf, 0, NULL, 0) == 0;
 }
 
+/* Does path match r's path and regex (if given)? */
+static bool path_match(struct fault_rule *r, const char *path)
+{
+	/* A path that differs in the glob's literal head cannot match: no
+	 * fnmatch() for it. */
+	if (r->glob &&
+	    (strncmp(r->glob, path, r->lit) || fnmatch(r->glob, path, 0)))
+		return false;
+	return !r->has_re || regex_match(r, path);
+}
+
 bool fault_match(struct fault_set *s, enum fault_op op, const char *path,
 		 uint64_t bytes, struct fault_hit *hit)
 {
 	bool found = false;
 
 	for (struct fault_rule *r = s->rules; r; r = r->next) {
-		bool fire = !found;
+		bool fire = !found, sync;
 
-		if (!(r->ops & (1u << op)))
+		sync = r->run && (op == FOP_FSYNC || op == FOP_FDATASYNC);
+		if (!(r->ops & (1u << op)) && !sync)
 			continue;
-		/* A path that differs in the glob's literal head cannot
-		 * match: no fnmatch() for it. */
-		if (r->glob && (strncmp(r->glob, path, r->lit) ||
-				fnmatch(r->glob, path, 0)))
+		if (!path_match(r, path))
 			continue;
-		if (r->has_re && !regex_match(r, path))
+		if (sync) {
+			r->run_len = 0; /* the run is over */
 			continue;
+		}
 		/* Every matching rule counts the occurrence; only the first
-		 * that fires acts on it. */
-		r->seen++;
+		 * that fires acts on it.  A run= rule counts runs, each
+		 * from its second write (one write is no sequence). */
+		if (!r->run || ++r->run_len == 2)
+			r->seen++;
 		r->bytes += bytes;
+		if (r->run && r->run_len != r->run)
+			fire = false;
+		if (r->has_size && bytes != r->size)
+			fire = false;
 		if (r->nth && r->seen != r->nth)
 			fire = false;
 		if (r->has_after_bytes && r->bytes <= r->after_bytes)

@@ -10,8 +10,15 @@
  *	on write path=data/db after-bytes=1M action=errno:ENOSPC
  * WHEN is before, on (the same as before: instead of or ahead of the op)
  * or after (once the op was applied).  A plan file (INI) holds one rule
- * per section, with when=, op=, path=, regex=, nth=, after-bytes=,
- * prob=, seed=, action= keys.
+ * per section, with when=, op=, path=, regex=, nth=, run=, size=,
+ * after-bytes=, prob=, seed=, action= (and cut-*) keys.
+ *
+ * run=K counts runs of writes instead of writes (LazyFS's torn-seq): a
+ * run is the writes to the files the rule matches since the last fsync or
+ * fdatasync of one of them (or since the rule was added), it counts once
+ * it has two writes (nth= then numbers runs), and the rule fires at its
+ * Kth write.  size=N fires only on a write of exactly N bytes (others
+ * still count).
  *
  * Calling sequence (the daemon, with fs->order held for the last three):
  *	fault_set_init(&set);

@@ -6,6 +6,7 @@
  * into a control channel request.
  */
 #include "fusefs/lazyfs.h"
+#include "core/cutplan.h"
 #include "core/util.h"
 #include "fusefs/ctl.h"
 #include "fusefs/fs.h"
@@ -39,6 +40,9 @@ struct lzf {
 	pthread_t thread;	/* the reader, once started */
 	bool started;		/* thread runs */
 	char reply[REPLY_MAX];	/* the last verb's reply; reader only */
+	struct torn_note *torn; /* files with a torn-op, torn-seq
+				   fault; reader only */
+	size_t ntorn;		/* entries in torn */
 };
 
 /* ---- paths -------------------------------------------------------------- */
@@ -308,6 +312,12 @@ static void help(void)
 	    "'lazyfs::unsynced-data-report' => the files with unsynced data",
 	    "'lazyfs::crash::timing=T::op=OP::from_rgx=R[::to_rgx=R]' => a "
 	    "power cut at that op, which then fails with EIO",
+	    "'lazyfs::torn-op::file=F::parts=N|parts_bytes=L::persist=P"
+	    "[::occurrence=O]' => the Oth write to F in parts, those in P "
+	    "persist, then a power cut (the write fails with EIO)",
+	    "'lazyfs::torn-seq::op=write::file=F::persist=P"
+	    "[::occurrence=O]' => of the Oth run of writes to F between "
+	    "fsyncs, those in P persist, then a power cut after the last",
 	    "'lazyfs::help' => this message (docs/lazyfs.md has the rest)",
 	};
 
@@ -431,6 +441,390 @@ static void crash(struct lzf *l, char *args)
 			rule + 6, (int)strcspn(r, "\n"), r);
 }
 
+/* ---- torn-op, torn-seq ------------------------------------------------- */
+
+/*
+ * A list of numbers "1,4,7" (LazyFS: (\d+,)*\d+) into v (at most max of
+ * them, each from 1 to top); the count, or -1.
+ */
+static int num_list(const char *s, uint64_t *v, int max, uint64_t top)
+{
+	int n = 0;
+	char *end;
+
+	for (;; s = end + 1) {
+		if (n == max || *s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		v[n] = strtoull(s, &end, 10);
+		if (errno || !v[n] || v[n] > top || (*end && *end != ','))
+			return -1;
+		n++;
+		if (!*end)
+			return n;
+	}
+}
+
+/* The path under the mount that p names (under backing or mount), or
+ * NULL. */
+static const char *under(const char *p, const char *backing, const char *mount)
+{
+	const char *roots[2] = {backing, mount};
+
+	for (int i = 0; i < 2; i++) {
+		size_t k = strlen(roots[i]);
+
+		if (!strncmp(p, roots[i], k) && p[k] == '/')
+			return p + k + 1;
+	}
+	return NULL;
+}
+
+/* file with its directory's symbolic links resolved (malloc'd), or NULL
+ * (the directory does not exist). */
+static char *real_file(const char *file)
+{
+	const char *base = strrchr(file, '/');
+	char *copy = strdup(file), *dir = NULL, *out = NULL;
+
+	if (copy)
+		dir = realpath(dirname(copy), NULL);
+	if (dir && asprintf(&out, "%s/%s", dir, base ? base + 1 : file) < 0)
+		out = NULL;
+	free(dir);
+	free(copy);
+	return out;
+}
+
+/*
+ * LazyFS's file= (a path as LazyFS sees it: under its root directory,
+ * which is crashfs's backing directory; the mount point's path is taken
+ * too, and either through symbolic links) as a glob matching that one
+ * path under the mount, in glob (size len); false with why in glob.
+ */
+static bool torn_path(const char *file, const char *backing, const char *mount,
+		      char *glob, size_t len)
+{
+	const char *rel = under(file, backing, mount);
+	char *real = rel ? NULL : real_file(file);
+	size_t n = 0;
+
+	if (real)
+		rel = under(real, backing, mount);
+	if (!rel || !*rel) {
+		snprintf(glob, len,
+			 "file '%s' is not under the backing directory '%s' "
+			 "(LazyFS's root) nor the mount point '%s'",
+			 file, backing, mount);
+		goto out_false;
+	}
+	if (rel[strcspn(rel, " \t")]) {
+		snprintf(glob, len, "a path with a space cannot be a rule");
+		goto out_false;
+	}
+	/* The glob matches the path itself: its wildcards escaped. */
+	for (; *rel && n + 2 < len; rel++) {
+		if (strchr("*?[\\", *rel))
+			glob[n++] = '\\';
+		glob[n++] = *rel;
+	}
+	glob[n] = '\0';
+	if (*rel) {
+		snprintf(glob, len, "file: path too long");
+		goto out_false;
+	}
+	free(real);
+	return true;
+out_false:
+	free(real);
+	return false;
+}
+
+/*
+ * lazyfs::torn-op::file=F::parts=N|parts_bytes=L::persist=P[::occurrence=O]
+ * (seq false) and lazyfs::torn-seq::op=write::file=F::persist=P
+ * [::occurrence=O] (seq true): the rule that does it, in rule (size len),
+ * and the file's glob in file (size flen), or false with why in rule.
+ * Parsed as LazyFS parses them: an attribute given twice takes the last
+ * value, parts= wins over parts_bytes= (both are checked).
+ *
+ * torn-op: the Oth write to F (counted from now) is split into N equal
+ * parts (the last one takes the rest) or parts of the sizes listed, which
+ * must add up to the write's size (LazyFS injects nothing otherwise), the
+ * parts listed persist, then the filesystem crashes.  torn-seq: of the
+ * Oth run of two or more writes to F with no fsync of F between them, the
+ * writes listed persist and it crashes after the write listed last (after
+ * the second if only the first is listed; LazyFS never crashes when 1 is
+ * listed last after others, which is refused here).  Either way the crash
+ * keeps every pending metadata op (LazyFS passes them to the disk at
+ * once) and loses every other unsynced write.
+ */
+static bool torn_rule(char *args, bool seq, const char *backing,
+		      const char *mount, char *rule, size_t len, char *file,
+		      size_t flen)
+{
+	const char *f = NULL, *op = NULL, *parts = NULL, *bytes = NULL;
+	const char *persist = NULL, *occ = NULL;
+	uint64_t pv[CUTPLAN_MAX_SEL], bv[CUTPLAN_MAX_SEL], np = 0, nth = 1;
+	uint64_t top = 0, sum = 0, k = 0;
+	int npersist = 0, nbytes = 0;
+	char *tok, *next, list[CUTPLAN_MAX_SEL * 12] = "";
+	size_t at = 0;
+
+	for (tok = *args ? args : NULL; tok; tok = next) {
+		const char **slot = NULL;
+
+		next = strstr(tok, "::");
+		if (next) {
+			*next = '\0';
+			next += 2;
+		}
+		if (!strncmp(tok, "file=", 5))
+			slot = &f;
+		else if (!strncmp(tok, "persist=", 8))
+			slot = &persist;
+		else if (!strncmp(tok, "occurrence=", 11))
+			slot = &occ;
+		else if (seq && !strncmp(tok, "op=", 3))
+			slot = &op;
+		else if (!seq && !strncmp(tok, "parts=", 6))
+			slot = &parts;
+		else if (!seq && !strncmp(tok, "parts_bytes=", 12))
+			slot = &bytes;
+		if (!slot) {
+			snprintf(rule, len, "unknown attribute '%s'", tok);
+			return false;
+		}
+		/* LazyFS keeps the last value given */
+		*slot = strchr(tok, '=') + 1;
+	}
+	if (!f || !*f) {
+		snprintf(rule, len, "file not specified");
+		return false;
+	}
+	if (seq && (!op || strcmp(op, "write"))) {
+		snprintf(rule, len, "operation must be \"write\"");
+		return false;
+	}
+	if (occ && num_list(occ, &nth, 1, UINT64_MAX) != 1) {
+		snprintf(rule, len, "occurrence should be a number above 0");
+		return false;
+	}
+	if (!seq && !parts && !bytes) {
+		snprintf(rule, len, "should specify 'parts' or 'parts_bytes'");
+		return false;
+	}
+	if (parts && num_list(parts, &np, 1, UINT64_MAX) != 1) {
+		snprintf(rule, len, "parts should be a number above 0");
+		return false;
+	}
+	if (np > CUTPLAN_MAX_SEL) {
+		snprintf(rule, len,
+			 "crashfs tears a write into at most %d parts",
+			 CUTPLAN_MAX_SEL);
+		return false;
+	}
+	if (bytes) {
+		nbytes = num_list(bytes, bv, CUTPLAN_MAX_SEL, UINT32_MAX);
+		if (nbytes < 0) {
+			snprintf(rule, len,
+				 "parts_bytes should be a list of numbers "
+				 "above 0 separated by commas (at most %d)",
+				 CUTPLAN_MAX_SEL);
+			return false;
+		}
+		for (int i = 0; i < nbytes; i++)
+			sum += bv[i];
+	}
+	/* with both, LazyFS splits in parts= equal parts */
+	if (parts)
+		bytes = NULL;
+	else
+		np = (uint64_t)nbytes;
+	/* torn-seq: a write of the run (a run longer than the planner
+	 * follows keeps all or none); torn-op: a part */
+	top = seq ? CUTPLAN_MAX_WRITES : np;
+	if (persist) {
+		npersist = num_list(persist, pv, CUTPLAN_MAX_SEL, top);
+		if (npersist < 0) {
+			snprintf(rule, len,
+				 "persist should be a list of numbers from 1 "
+				 "to %llu separated by commas",
+				 (unsigned long long)top);
+			return false;
+		}
+	} else if (seq) {
+		/* LazyFS takes it and never crashes */
+		snprintf(rule, len,
+			 "persist not specified (LazyFS would never crash)");
+		return false;
+	}
+	if (seq && npersist > 1 && pv[npersist - 1] == 1) {
+		snprintf(rule, len,
+			 "persist lists 1 last after others: LazyFS crashes "
+			 "after the write listed last, but never after the "
+			 "first of a run when others are listed");
+		return false;
+	}
+	if (!torn_path(f, backing, mount, file, flen)) {
+		snprintf(rule, len, "%s", file);
+		return false;
+	}
+	if (!seq) {
+		/* no part persists: the crash alone, whatever the size */
+		if (!npersist) {
+			snprintf(rule, len,
+				 "fault after write path=%s nth=%llu "
+				 "action=crash cut-keep=metadata",
+				 file, (unsigned long long)nth);
+			return true;
+		}
+		for (int i = 0; i < npersist; i++)
+			at += (size_t)snprintf(list + at, sizeof(list) - at,
+					       "%s%llu", i ? "," : "",
+					       (unsigned long long)pv[i]);
+		if (bytes)
+			snprintf(rule, len,
+				 "fault after write path=%s nth=%llu "
+				 "size=%llu action=crash cut-keep=metadata "
+				 "cut-write=last cut-part-bytes=%s "
+				 "cut-persist=%s",
+				 file, (unsigned long long)nth,
+				 (unsigned long long)sum, bytes, list);
+		else
+			snprintf(rule, len,
+				 "fault after write path=%s nth=%llu "
+				 "action=crash cut-keep=metadata "
+				 "cut-write=last cut-parts=%llu "
+				 "cut-persist=%s",
+				 file, (unsigned long long)nth,
+				 (unsigned long long)np, list);
+		return true;
+	}
+	/* torn-seq: the crash comes after the write listed last, and no
+	 * sooner than the second (a run counts from there); a write listed
+	 * after it is never reached */
+	k = pv[npersist - 1] < 2 ? 2 : pv[npersist - 1];
+	for (int i = 0; i < npersist; i++) {
+		if (pv[i] > k)
+			continue;
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%slast",
+				       at ? "," : "");
+		if (pv[i] < k)
+			at += (size_t)snprintf(list + at, sizeof(list) - at,
+					       "-%llu",
+					       (unsigned long long)(k - pv[i]));
+	}
+	snprintf(rule, len,
+		 "fault after write path=%s run=%llu nth=%llu action=crash "
+		 "cut-keep=metadata cut-writes=%s",
+		 file, (unsigned long long)k, (unsigned long long)nth, list);
+	return true;
+}
+
+/*
+ * A torn fault noted for a file: kind ("op:", "seq:") and glob as key,
+ * and the number of its rule.
+ */
+struct torn_note {
+	char *key; /* kind + glob, malloc'd */
+	int rule;  /* the daemon's rule number */
+};
+
+/* Is rule n still armed: listed by "faults" and never fired? */
+static bool rule_armed(struct lzf *l, int n)
+{
+	const char *p = ask(l, "faults");
+	char head[32];
+	size_t k = (size_t)snprintf(head, sizeof(head), "%d: ", n);
+
+	for (; *p; p += *p == '\n') {
+		const char *eol = p + strcspn(p, "\n");
+
+		if (strncmp(p, head, k)) {
+			p = eol;
+			continue;
+		}
+		/* the listing ends "(seen S, fired F)" */
+		while (eol > p && eol[-1] != ' ')
+			eol--;
+		return eol[0] == '0' && eol[1] == ')';
+	}
+	return false;
+}
+
+/*
+ * Is there a fault of kind on glob still armed?  LazyFS allows one of
+ * each kind per file until it dies: here until the rule fired (the crash)
+ * or the rules were cleared; a note whose rule is gone is forgotten.
+ */
+static bool torn_taken(struct lzf *l, const char *kind, const char *glob)
+{
+	size_t k = strlen(kind);
+
+	for (size_t i = 0; i < l->ntorn; i++) {
+		struct torn_note *t = &l->torn[i];
+
+		if (strncmp(t->key, kind, k) || strcmp(t->key + k, glob))
+			continue;
+		if (rule_armed(l, t->rule))
+			return true;
+		free(t->key);
+		l->torn[i] = l->torn[--l->ntorn];
+		return false;
+	}
+	return false;
+}
+
+/* Remember a fault of kind on glob with its rule number (if memory
+ * allows: LazyFS's one per file is then not enforced, which changes no
+ * fault). */
+static void torn_note(struct lzf *l, const char *kind, const char *glob,
+		      int rule)
+{
+	struct torn_note *v;
+	char *key;
+
+	if (asprintf(&key, "%s%s", kind, glob) < 0)
+		return;
+	v = realloc(l->torn, (l->ntorn + 1) * sizeof(*v));
+	if (!v) {
+		free(key);
+		return;
+	}
+	l->torn = v;
+	l->torn[l->ntorn++] = (struct torn_note){.key = key, .rule = rule};
+}
+
+static void torn(struct lzf *l, char *args, bool seq)
+{
+	const char *what = seq ? "torn-seq" : "torn-op";
+	char rule[CTL_LINE_MAX], glob[PATH_MAX];
+	const char *r;
+	int n = -1;
+
+	if (!torn_rule(args, seq, l->fs->backing, l->fs->mount, rule,
+		       sizeof(rule), glob, sizeof(glob))) {
+		cfs_log("lazyfs: received: INVALID %s fault: %s", what, rule);
+		return;
+	}
+	if (torn_taken(l, seq ? "seq:" : "op:", glob)) {
+		cfs_log("lazyfs: received: INVALID %s fault: only one %s "
+			"fault per file is allowed",
+			what, what);
+		return;
+	}
+	r = ask(l, rule);
+	if (strcmp(last_line(r), "ok") || sscanf(r, "rule %d", &n) != 1) {
+		cfs_log("lazyfs: received: INVALID %s fault: %s", what,
+			last_line(r));
+		return;
+	}
+	torn_note(l, seq ? "seq:" : "op:", glob, n);
+	cfs_log("lazyfs: received: VALID %s fault: %s (rule %d)", what,
+		rule + 6, n);
+}
+
 /* Run one command line. */
 static void command(struct lzf *l, char *line)
 {
@@ -453,13 +847,12 @@ static void command(struct lzf *l, char *line)
 		help();
 	else if (!strncmp(line, "lazyfs::crash::", 15))
 		crash(l, line + 15);
-	else if (!strncmp(line, "lazyfs::torn-op", 15) ||
-		 !strncmp(line, "lazyfs::torn-seq", 16))
-		cfs_log("lazyfs: %s: not supported by crashfs yet: it persists "
-			"part of a write or of a sequence of writes and then "
-			"crashes, which needs a partial power cut (crashfs "
-			"check explores torn writes offline)",
-			line[13] == 'o' ? "torn-op" : "torn-seq");
+	else if (!strcmp(line, "lazyfs::torn-op") ||
+		 !strncmp(line, "lazyfs::torn-op::", 17))
+		torn(l, line + (line[15] ? 17 : 15), false);
+	else if (!strcmp(line, "lazyfs::torn-seq") ||
+		 !strncmp(line, "lazyfs::torn-seq::", 18))
+		torn(l, line + (line[16] ? 18 : 16), true);
 	else
 		cfs_log("lazyfs: command unknown '%s'", line);
 }
@@ -559,6 +952,9 @@ void lzf_free(struct lzf **lp, bool remove)
 		unlink(l->fifo);
 	if (remove && l->done_made && l->completed)
 		unlink(l->completed);
+	for (size_t i = 0; i < l->ntorn; i++)
+		free(l->torn[i].key);
+	free(l->torn);
 	free(l->fifo);
 	free(l->completed);
 	free(l);

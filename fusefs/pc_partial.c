@@ -153,8 +153,12 @@ int pc_how_check(struct cfs *fs, const struct pc_how *how, char *err,
 		snprintf(err, errlen, "the file has no unsynced writes");
 		return -EINVAL;
 	}
+	/* last-D needs D + 1 writes */
 	for (uint32_t i = 0; i < s->nwrites; i++)
-		if (s->writes[i] != CUTPLAN_LAST && s->writes[i] > most)
+		if (cutplan_is_rel(s->writes[i]) &&
+		    CUTPLAN_LAST - s->writes[i] + 1 > most)
+			most = CUTPLAN_LAST - s->writes[i] + 1;
+		else if (!cutplan_is_rel(s->writes[i]) && s->writes[i] > most)
 			most = s->writes[i];
 	if (most > f->nwrites) {
 		snprintf(err, errlen,
@@ -257,6 +261,32 @@ static void find_id(struct cfs *fs, struct pc_how *how)
 	pthread_mutex_unlock(&fs->tab);
 }
 
+/*
+ * The record names each write by its number: writes=last-D of a file with
+ * n pending writes becomes n - D, and one that names none of them (D >= n:
+ * it was made durable, or never made) is left out.  A selection left with
+ * nothing names write n + 1, which no pending write has: the file keeps
+ * none of them, and the record still reads as a selection.
+ */
+static void resolve_writes(struct cutplan_spec *s, uint32_t n)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < s->nwrites; i++) {
+		uint32_t w = cutplan_resolve(s->writes[i], n);
+
+		if (!cutplan_is_rel(s->writes[i]))
+			s->writes[k++] = s->writes[i];
+		else if (w)
+			s->writes[k++] = w;
+	}
+	s->nwrites = k;
+	if (!k && !s->torn) {
+		s->writes[0] = n + 1;
+		s->nwrites = 1;
+	}
+}
+
 int pc_plan(struct cfs *fs, struct pc_journal *j, struct pc_how *how)
 {
 	struct cutplan_spec *s = &how->spec;
@@ -288,6 +318,7 @@ int pc_plan(struct cfs *fs, struct pc_journal *j, struct pc_how *how)
 		/* the record names write=last by its number */
 		if (s->torn == CUTPLAN_LAST)
 			s->torn = sel && sel->nwrites ? sel->nwrites : 1;
+		resolve_writes(s, sel ? sel->nwrites : 0);
 	}
 	if (cutplan_format(s, how->name, sizeof(how->name)) < 0)
 		return -ENAMETOOLONG;

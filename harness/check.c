@@ -99,6 +99,7 @@ struct run {
 	bool progress_shown;
 	bool tmp_run; /* the run is ours to remove at the end */
 	int cb_error; /* -errno met in the pool's callback */
+	char *slots;  /* the pool's directory, absolute (its slots) */
 };
 
 static double now(void)
@@ -360,6 +361,8 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 	int rc;
 
 	r->generated[ps->kind]++;
+	if (workload_interrupted()) /* before the dedup: all may be dups */
+		return -EINTR;
 	if (seen_add(&ps->seen, seen_fingerprint(st->hash, key)))
 		return 0;
 	/* shard by content, so identical states share a shard */
@@ -367,8 +370,6 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 	    (st->hash ^ key * 0x9e3779b97f4a7c15ull) % x->o->shard_n !=
 		x->o->shard_k)
 		return 0;
-	if (workload_interrupted())
-		return -EINTR;
 	if (bounded(x, ps))
 		return 1;
 	snprintf(v.id, sizeof(v.id), "%.95s", st->id);
@@ -1014,9 +1015,9 @@ bool check_result_ok(const struct check_result *r)
 }
 
 /*
- * The external checker's pool, its slots in DIR/states, absolute: the
- * checker's cwd is its state, so CRASHFS_STATE and CRASHFS_MARKS must not
- * be relative to crashfs's.
+ * The external checker's pool, its slots in dir (states_dir()), absolute:
+ * the checker's cwd is its state, so CRASHFS_STATE and CRASHFS_MARKS must
+ * not be relative to crashfs's.
  */
 static int setup_pool(struct run *x, const char *dir)
 {
@@ -1029,20 +1030,20 @@ static int setup_pool(struct run *x, const char *dir)
 	    .checks = x->c,
 	    .done = record_external,
 	    .ctx = x,
+	    .privileged = x->o->privileged,
 	};
-	char *states, err[512];
+	char err[512];
 	int rc = 0;
 
-	states = realpath(dir, NULL);
-	if (!states)
+	x->slots = realpath(dir, NULL);
+	if (!x->slots)
 		return -errno;
-	co.dir = states;
+	co.dir = x->slots;
 	x->pool = checker_pool_new(&co, err, sizeof(err));
 	if (!x->pool) {
 		rc = -errno;
 		snprintf(x->r->errmsg, sizeof(x->r->errmsg), "%s", err);
 	}
-	free(states);
 	return rc;
 }
 
@@ -1219,8 +1220,13 @@ static int resolve_checker(struct run *x)
 	return x->check_cmd ? 0 : -ENOMEM;
 }
 
-/* The directory for checkers' copies of states: RUN/states, or a
- * private one for a bare trace (removed at the end either way). */
+/*
+ * The directory for checkers' copies of states: a new RUN/states.XXXXXX,
+ * or a private one for a bare trace (removed at the end either way).  A
+ * new directory (mkdtemp): a RUN from elsewhere may hold anything, e.g. a
+ * symlink where a slot or its output file would go, and two checks of one
+ * RUN may run at once.
+ */
 static char *states_dir(struct run *x)
 {
 	const char *tmpdir = getenv("TMPDIR");
@@ -1235,12 +1241,13 @@ static char *states_dir(struct run *x)
 		}
 		return dir;
 	}
-	if (asprintf(&dir, "%s/states", x->ri.dir) < 0)
+	if (asprintf(&dir, "%s/states.XXXXXX", x->ri.dir) < 0)
 		return NULL;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	if (!mkdtemp(dir)) {
 		free(dir);
 		return NULL;
 	}
+	chmod(dir, 0755); /* as the slots: a checker may switch users */
 	return dir;
 }
 
@@ -1256,7 +1263,7 @@ static int check_run(struct run *x)
 	x->c = checks_new(x->m, &s->atomic, &s->durable, err, sizeof(err));
 	if (!x->c) {
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", err);
-		return -EINVAL;
+		return errno == EINTR ? -EINTR : -EINVAL;
 	}
 	x->ex = (struct explain_ctx){x->mc, x->c, x->sector, x->timeout};
 	rc = preflight(x);
@@ -1316,8 +1323,10 @@ static int check_run(struct run *x)
 out:
 	checker_pool_free(&x->pool);
 	if (states)
-		workload_rmtree(states); /* RUN/states or the private one */
+		workload_rmtree(states); /* RUN/states.* or the private one */
 	free(states);
+	free(x->slots);
+	x->slots = NULL;
 	return rc;
 }
 
@@ -1331,6 +1340,7 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	r->s = s;
+	r->privileged = o->privileged;
 	r->started = (double)time(NULL);
 	x.t0 = t0;
 	x.builtin_budget = BUILTIN_BUDGET;

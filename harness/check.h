@@ -73,6 +73,7 @@ struct check_opts {
 	bool verbose;		      /* say what happens */
 	const char *self;	      /* crashfs binary, for replay commands */
 	bool no_sync_watch; /* do not watch the workload's sync calls */
+	bool privileged;    /* states exactly as recorded (MT_PRIVILEGED) */
 };
 
 /* Why an exploration stopped before every state was checked. */
@@ -154,6 +155,7 @@ struct check_result {
 	bool has_expect;	 /* the scenario had an expectation */
 	bool expect_ok;		 /* ... and the verdict matches it */
 	uint64_t timeouts;	 /* external checks that timed out */
+	bool privileged;	 /* states written with --privileged */
 };
 
 /* 0 when the run happened (whatever the verdict) or was skipped for a

@@ -279,6 +279,8 @@ static int prepare_slot(struct checker_pool *p, struct slot *s,
 		s->mt = materialize_new(state_dir, err, sizeof(err));
 		if (!s->mt)
 			return -errno;
+		materialize_set_flags(s->mt,
+				      p->o.privileged ? MT_PRIVILEGED : 0);
 		materialize_watch(
 		    s->mt); /* else every state is written whole */
 	} else if ((rc = materialize_reclaim(s->mt)) < 0) {

@@ -77,7 +77,8 @@ struct checker_opts {
 	bool server;		  /* CMD is a checker server */
 	struct checks *checks;	  /* the marks */
 	void (*done)(void *ctx, const struct checker_fail *f);
-	void *ctx; /* for done */
+	void *ctx;	 /* for done */
+	bool privileged; /* states exactly as recorded (MT_PRIVILEGED) */
 };
 
 struct checker_pool;

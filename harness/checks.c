@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "core/trace.h"
+#include "core/util.h"
 
 #define V_ABSENT 0 /* version hash of an absent path */
 
@@ -99,20 +100,22 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	const struct strv *lists[SCN_NCHECKS] = {atomic, durable, NULL};
 	size_t nops = model_nops(m);
 
+	size_t nm = 0;
+
 	if (!c)
+		goto out_oom;
+	/* counted first: growing the array by one per mark was quadratic */
+	for (size_t i = 0; i < nops; i++)
+		nm += model_op(m, i)->type == TR_MARK;
+	c->marks = nm ? malloc(nm * sizeof(*c->marks)) : NULL;
+	if (nm && !c->marks)
 		goto out_oom;
 	for (size_t i = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
 		if (op->type == TR_MARK) {
-			struct check_mark *mk =
-			    realloc(c->marks, (c->nmarks + 1) * sizeof(*mk));
-
-			if (!mk)
-				goto out_oom;
-			c->marks = mk;
-			mk[c->nmarks].seq = op->seq;
-			mk[c->nmarks++].text = op->name ? op->name : "";
+			c->marks[c->nmarks].seq = op->seq;
+			c->marks[c->nmarks++].text = op->name ? op->name : "";
 		}
 		c->last_seq = op->seq;
 	}
@@ -141,6 +144,12 @@ struct checks *checks_new(struct model *m, const struct strv *atomic,
 	for (size_t i = 0, mk = 0; i < nops; i++) {
 		const struct model_op *op = model_op(m, i);
 
+		if (util_stopping()) {
+			snprintf(err, errlen, "interrupted");
+			checks_free(&c);
+			errno = EINTR;
+			return NULL;
+		}
 		model_apply_ns(m, op);
 		model_apply_node(m, op, MV_FULL, 0);
 		if (op->type != TR_MARK)

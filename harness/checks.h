@@ -58,7 +58,7 @@ struct check_why {
 /*
  * Build the checks for a recorded run.  Returns NULL with a message in err
  * when a path cannot be resolved in a way that makes sense (a path through
- * a regular file, say).
+ * a regular file, say), or with errno EINTR when util_stopping().
  */
 struct checks *checks_new(struct model *m, const struct strv *atomic,
 			  const struct strv *durable, char *err, size_t errlen);

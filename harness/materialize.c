@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -76,6 +77,9 @@ struct materializer {
 	unsigned long ops;
 	char *buf; /* WRITE_BUF bytes for copying content */
 	bool xattr_warned, dev_warned;
+	unsigned flags;		       /* MT_* */
+	mode_t umask;		       /* the replaying user's, at new */
+	struct materialize_changes ch; /* what the safe mode changed */
 	char *err;
 	size_t errlen;
 };
@@ -172,6 +176,115 @@ static struct drec *rec_add(struct materializer *mt, struct drec *dir,
 		return NULL;
 	}
 	return r;
+}
+
+/* ---- safety ------------------------------------------------------- */
+
+/* r's path relative to the output directory, "." for the root. */
+static void rec_path(const struct drec *r, char *buf, size_t len)
+{
+	const struct drec *q;
+	size_t need = 0, at;
+
+	for (q = r; q->parent; q = q->parent)
+		need += strlen(q->name) + 1;
+	if (!need || need > len) { /* the root, or too long: its name */
+		snprintf(buf, len, "%s", r->parent ? r->name : ".");
+		return;
+	}
+	at = need - 1;
+	buf[at] = '\0';
+	for (q = r; q->parent; q = q->parent) {
+		size_t l = strlen(q->name);
+
+		at -= l;
+		memcpy(buf + at, q->name, l);
+		if (at)
+			buf[--at] = '/';
+	}
+}
+
+static void note(struct materializer *mt, enum materialize_change c,
+		 const struct drec *r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Count a change the safe mode made to entry r and say it, once per
+ * process and kind (a check writes thousands of states): fmt describes
+ * it after the entry's path.
+ */
+static void note(struct materializer *mt, enum materialize_change c,
+		 const struct drec *r, const char *fmt, ...)
+{
+	static bool said[MT_NCHANGES];
+	char what[256];
+	va_list ap;
+
+	if (!mt->ch.n[c]++)
+		rec_path(r, mt->ch.first[c], sizeof(mt->ch.first[c]));
+	if ((mt->flags & MT_QUIET) || said[c])
+		return;
+	said[c] = true;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	util_warn("'%s' %s (%s)", mt->ch.first[c], what,
+		  mt->flags & MT_PRIVILEGED
+		      ? "needs root"
+		      : "--privileged writes states as recorded");
+}
+
+/* The permission bits to give entry r, recorded with mode (count: note
+ * what the safe mode takes away). */
+static mode_t perm_of(struct materializer *mt, const struct drec *r,
+		      uint32_t mode, bool count)
+{
+	mode_t perm = mode & 07777;
+
+	if (mt->flags & MT_PRIVILEGED)
+		return perm;
+	if (!S_ISDIR(mode) && (perm & (S_ISUID | S_ISGID))) {
+		if (count)
+			note(mt, MT_SETID, r,
+			     "has mode %04o in the trace: written without "
+			     "its setuid/setgid bits",
+			     (unsigned)perm);
+		perm &= ~(mode_t)(S_ISUID | S_ISGID);
+	}
+	if (perm & mt->umask) {
+		if (count)
+			note(mt, MT_UMASK, r,
+			     "has mode %04o in the trace: written %04o "
+			     "(your umask is %03o)",
+			     (unsigned)perm, (unsigned)(perm & ~mt->umask),
+			     (unsigned)mt->umask);
+		perm &= ~mt->umask;
+	}
+	return perm;
+}
+
+/* Give entry r (open at fd, or named name in dirfd when fd < 0) the
+ * recorded owner, where allowed; note it where not. */
+static int set_owner(struct materializer *mt, const struct drec *r, int fd,
+		     int dirfd, const char *name, const struct model_stat *st)
+{
+	int rc;
+
+	if (st->uid == geteuid() && st->gid == getegid())
+		return 0;
+	if (!(mt->flags & MT_PRIVILEGED) || geteuid() != 0) {
+		note(mt, MT_OWNER, r,
+		     "is owned by %u:%u in the trace: written as yours",
+		     (unsigned)st->uid, (unsigned)st->gid);
+		return 0;
+	}
+	rc = fd >= 0
+		 ? fchown(fd, st->uid, st->gid)
+		 : fchownat(dirfd, name, st->uid, st->gid, AT_SYMLINK_NOFOLLOW);
+	if (rc)
+		return mfail(mt, errno, "cannot chown '%s': %s", name,
+			     strerror(errno));
+	return 0;
 }
 
 /* ---- watching ------------------------------------------------------- */
@@ -284,7 +397,8 @@ static int remove_entry(struct materializer *mt, int dirfd, const char *name)
 
 /* ---- writing -------------------------------------------------------- */
 
-static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n)
+static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n,
+		       const struct drec *r)
 {
 	const char *name;
 	const void *val;
@@ -292,6 +406,13 @@ static void set_xattrs(struct materializer *mt, int fd, const struct mnode *n)
 	size_t i = 0;
 
 	while (model_xattr(n, &i, &name, &val, &len)) {
+		if (!(mt->flags & MT_PRIVILEGED) && strncmp(name, "user.", 5)) {
+			note(mt, MT_XATTR, r,
+			     "has xattr '%s' in the trace: left out (only "
+			     "user.* xattrs are written)",
+			     name);
+			continue;
+		}
 		if (!fsetxattr(fd, name, val, len, 0))
 			continue;
 		if (!mt->xattr_warned)
@@ -496,11 +617,9 @@ static int make_file(struct materializer *mt, struct model *m, int dirfd,
 	if (!err)
 		rec_content(r, n);
 	if (!err) {
-		set_xattrs(mt, fd, n);
-		if (geteuid() == 0 && fchown(fd, st.uid, st.gid))
-			err = mfail(mt, errno, "cannot chown '%s': %s", name,
-				    strerror(errno));
-		if (!err && fchmod(fd, st.mode & 07777))
+		set_xattrs(mt, fd, n, r);
+		err = set_owner(mt, r, fd, dirfd, name, &st);
+		if (!err && fchmod(fd, perm_of(mt, r, st.mode, true)))
 			err = mfail(mt, errno, "cannot chmod '%s': %s", name,
 				    strerror(errno));
 	}
@@ -523,15 +642,39 @@ static void keep_link(struct materializer *mt, int dirfd, const char *name,
 		close(fd);
 }
 
+/* Set the exact permission bits of the entry just made at name (mknod
+ * applied the umask): through an O_PATH descriptor, never following a
+ * symlink. */
+static int chmod_exact(struct materializer *mt, int dirfd, const char *name,
+		       mode_t perm)
+{
+	char proc[64];
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return mfail(mt, errno, "cannot open '%s': %s", name,
+			     strerror(errno));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	rc = chmod(proc, perm);
+	if (rc)
+		rc = mfail(mt, errno, "cannot chmod '%s': %s", name,
+			   strerror(errno));
+	close(fd);
+	return rc;
+}
+
 /* Symlinks, fifos, sockets, devices; a hard link of one made earlier in
- * the pass is linked to it. */
+ * the pass is linked to it.  A device node is made only with
+ * MT_PRIVILEGED (and as root): else an empty regular file stands in. */
 static int make_special(struct materializer *mt, int dirfd, const char *name,
-			const struct mnode *n)
+			const struct mnode *n, const struct drec *r)
 {
 	struct model_stat st;
 	uintptr_t prev =
 	    (uintptr_t)map_get(&mt->links, (uint64_t)(uintptr_t)n, 0);
-	int fd;
+	bool dev, priv = mt->flags & MT_PRIVILEGED;
+	mode_t perm;
+	int fd, err;
 
 	model_stat(n, &st);
 	mt->ops++;
@@ -542,26 +685,39 @@ static int make_special(struct materializer *mt, int dirfd, const char *name,
 			return mfail(mt, errno,
 				     "cannot create symlink '%s': %s", name,
 				     strerror(errno));
-		if (st.nlink > 1)
+		err = set_owner(mt, r, -1, dirfd, name, &st);
+		if (!err && st.nlink > 1)
 			keep_link(mt, dirfd, name, n);
-		return 0;
+		return err;
 	}
-	if (!mknodat(dirfd, name, st.mode, (dev_t)st.rdev)) {
-		if (st.nlink > 1)
+	dev = S_ISCHR(st.mode) || S_ISBLK(st.mode);
+	perm = perm_of(mt, r, st.mode, true);
+	if ((!dev || priv) &&
+	    !mknodat(dirfd, name, (st.mode & S_IFMT) | perm, (dev_t)st.rdev)) {
+		err = set_owner(mt, r, -1, dirfd, name, &st);
+		if (!err && priv)
+			err = chmod_exact(mt, dirfd, name, perm);
+		if (!err && st.nlink > 1)
 			keep_link(mt, dirfd, name, n);
-		return 0;
+		return err;
 	}
-	if (errno != EPERM)
+	if (!dev || (priv && errno != EPERM))
 		return mfail(mt, errno, "cannot mknod '%s': %s", name,
 			     strerror(errno));
-	if (!mt->dev_warned)
-		util_warn("cannot create device '%s' (not root): an empty "
-			  "file stands in",
-			  name);
-	mt->dev_warned = true;
+	if (priv) {
+		if (!mt->dev_warned)
+			util_warn("cannot create device '%s' (not root): an "
+				  "empty file stands in",
+				  name);
+		mt->dev_warned = true;
+	} else {
+		note(mt, MT_DEVICE, r,
+		     "is a device node (%u:%u) in the trace: an empty "
+		     "regular file stands in",
+		     major((dev_t)st.rdev), minor((dev_t)st.rdev));
+	}
 	fd = openat(dirfd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    st.mode & 07777);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
 	if (fd < 0)
 		return mfail(mt, errno, "cannot create '%s': %s", name,
 			     strerror(errno));
@@ -624,13 +780,12 @@ static int sync_subdir(struct materializer *mt, struct model *m, int dirfd,
 		fchmod(fd, 0700);
 	err = sync_dir(mt, m, c, r, fd, depth + 1);
 	if (!err && create) {
-		set_xattrs(mt, fd, c);
-		if (geteuid() == 0 && fchown(fd, st.uid, st.gid))
-			err = mfail(mt, errno, "cannot chown '%s': %s", name,
-				    strerror(errno));
+		set_xattrs(mt, fd, c, r);
+		err = set_owner(mt, r, fd, dirfd, name, &st);
 	}
 	if (!err && (create || r->mode != st.mode || (r->mode & 0700) != 0700))
-		if (fchmod(fd, st.mode & 07777))
+		if (fchmod(fd, perm_of(mt, r, st.mode,
+				       create || r->mode != st.mode)))
 			err = mfail(mt, errno, "cannot chmod '%s': %s", name,
 				    strerror(errno));
 	close(fd);
@@ -698,7 +853,7 @@ static int sync_dir(struct materializer *mt, struct model *m,
 			else if (S_ISREG(st.mode))
 				err = make_file(mt, m, dirfd, name, c, r);
 			else
-				err = make_special(mt, dirfd, name, c);
+				err = make_special(mt, dirfd, name, c, r);
 			r->mode = st.mode;
 			if (!err)
 				watch(mt, dirfd, name, r);
@@ -1000,6 +1155,30 @@ unsigned long materialize_ops(const struct materializer *mt)
 	return mt->ops;
 }
 
+void materialize_set_flags(struct materializer *mt, unsigned flags)
+{
+	mt->flags = flags;
+}
+
+const struct materialize_changes *
+materialize_changes(const struct materializer *mt)
+{
+	return &mt->ch;
+}
+
+const char *materialize_change_name(enum materialize_change c)
+{
+	static const char *const names[MT_NCHANGES] = {
+	    [MT_SETID] = "setuid/setgid bits removed",
+	    [MT_UMASK] = "permission bits taken away by the umask",
+	    [MT_OWNER] = "owners not given (the entries are yours)",
+	    [MT_DEVICE] = "device nodes written as empty regular files",
+	    [MT_XATTR] = "xattrs outside user.* left out",
+	};
+
+	return c < MT_NCHANGES ? names[c] : "?";
+}
+
 struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 {
 	struct materializer *mt = calloc(1, sizeof(*mt));
@@ -1051,6 +1230,8 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 		goto out_close;
 	}
 	mt->ifd = -1; /* materialize_watch() */
+	mt->umask = umask(0);
+	umask(mt->umask);
 	return mt;
 out_close:
 	close(mt->rootfd);

@@ -18,6 +18,25 @@
  * with O_NOFOLLOW, names come from a model whose loader accepted only
  * single entry names, and nothing is ever created, changed or removed
  * outside the output directory, whatever the trace or a checker did.
+ * A symlink in a state is created as a symlink and never followed.
+ *
+ * A trace is input from elsewhere (a CI artifact, a bug report), and a
+ * state is a tree a user, or a checker, then works in.  So by default a
+ * state holds nothing that gives anyone more than the replaying user
+ * has (docs/threat-model.md):
+ *	- no setuid or setgid bit on anything but a directory (where
+ *	  setgid only passes the directory's group on);
+ *	- permission bits as recorded, less those the replaying user's
+ *	  umask takes away, as for any file that user creates (no
+ *	  world-writable file unless the umask allows it);
+ *	- every entry owned by the replaying user (no chown);
+ *	- no device node: an empty regular file stands in;
+ *	- only user.* xattrs (security.capability would be a setuid bit,
+ *	  system.posix_acl_* could grant others access, trusted.* is
+ *	  root's own).
+ * Each such change is counted (materialize_changes()) and, unless
+ * MT_QUIET, said once per process on stderr.  MT_PRIVILEGED writes the
+ * state exactly as recorded instead (owners and devices need root).
  *
  * Changes made by others: when someone else has had the output directory
  * (an external checker, which may write into its state: SQLite recovers
@@ -37,11 +56,13 @@
  * covered: a process that escaped the checker's process group and goes
  * on writing after the checker ended.
  *
- * Not materialised: timestamps; owners unless running as root; device
- * nodes unless permitted (an empty regular file stands in, with a
- * warning); xattrs where the filesystem refuses them (one warning).
+ * Not materialised: timestamps; with MT_PRIVILEGED, owners unless
+ * running as root, device nodes unless permitted (an empty regular file
+ * stands in, with a warning) and xattrs where the filesystem refuses
+ * them (one warning).
  *
  *	mt = materialize_new("out", err, sizeof(err));
+ *	materialize_set_flags(mt, MT_PRIVILEGED);	to write it exactly
  *	materialize_watch(mt);				if others write there
  *	materialize_sync(mt, m, err, sizeof(err));	as often as needed
  *	(run a checker in "out")
@@ -64,6 +85,35 @@ struct materializer;
 /* Use dir as the output directory: created if missing (its parent must
  * exist); an existing dir must be empty. */
 struct materializer *materialize_new(const char *dir, char *err, size_t errlen);
+
+#define MT_PRIVILEGED 0x1 /* exactly as recorded: setuid, owners, devices */
+#define MT_QUIET 0x2	  /* count the safety changes, say nothing */
+
+/* Set MT_* flags before the first sync (default 0: safe, and say so). */
+void materialize_set_flags(struct materializer *mt, unsigned flags);
+
+/* What the safe mode changed in the entries it wrote (see above). */
+enum materialize_change {
+	MT_SETID,  /* setuid/setgid bits left out */
+	MT_UMASK,  /* permission bits the umask took away */
+	MT_OWNER,  /* an owner other than the replaying user not given */
+	MT_DEVICE, /* a device node written as an empty regular file */
+	MT_XATTR,  /* an xattr outside user.* left out */
+	MT_NCHANGES
+};
+
+struct materialize_changes {
+	unsigned long n[MT_NCHANGES]; /* entries written with each change */
+	char first[MT_NCHANGES][256]; /* path of the first one, relative to
+					 the output directory */
+};
+
+/* The changes counted over every sync so far. */
+const struct materialize_changes *
+materialize_changes(const struct materializer *mt);
+
+/* What change c is, in words ("setuid/setgid bits removed"). */
+const char *materialize_change_name(enum materialize_change c);
 
 /* Make the output directory hold the current tree of m. */
 int materialize_sync(struct materializer *mt, struct model *m, char *err,

@@ -112,14 +112,15 @@ void report_replay_cmd(const struct check_result *r, const char *id,
 	unsigned long long k;
 	const char *run = r->kept && r->run_dir ? r->run_dir : "RUN";
 	const char *self = o->self ? o->self : "crashfs";
+	const char *priv = r->privileged ? " --privileged" : "";
 
 	/* visible states are the tree after op K */
 	if (sscanf(id, "k%llu.visible", &k) == 1 && strstr(id, ".visible"))
-		snprintf(buf, len, "%s replay %s --point %llu -o DIR", self,
-			 run, k);
+		snprintf(buf, len, "%s replay %s --point %llu%s -o DIR", self,
+			 run, k, priv);
 	else
-		snprintf(buf, len, "%s replay %s --state %s -o DIR", self, run,
-			 id);
+		snprintf(buf, len, "%s replay %s --state %s%s -o DIR", self,
+			 run, id, priv);
 }
 
 const char *report_target(const struct check_result *r,

@@ -6,10 +6,12 @@
 #include "harness/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int path_join(char *out, size_t len, const char *a, const char *b)
 {
@@ -18,14 +20,28 @@ static int path_join(char *out, size_t len, const char *a, const char *b)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+#define META_MAX (1 << 20) /* bytes of meta.json read, at most */
+
+/* Read RUN/meta.json if it is a regular file (not a symlink, a fifo that
+ * would block or a device that never ends) of sane size. */
 static void read_meta(struct run_info *ri)
 {
 	char p[PATH_MAX + 16];
+	struct stat st;
 	json_t *j, *v;
+	int fd;
 
 	if (path_join(p, sizeof(p), ri->dir, "meta.json"))
 		return;
-	j = json_load_file(p, 0, NULL);
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > META_MAX) {
+		close(fd);
+		return;
+	}
+	j = json_loadfd(fd, 0, NULL);
+	close(fd);
 	if (!j)
 		return;
 	v = json_object_get(j, "sector");
@@ -60,17 +76,23 @@ int run_open(const char *path, struct run_info *ri, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	snprintf(ri->dir, sizeof(ri->dir), "%s", path);
-	if (stat(ri->trace, &st) || !S_ISREG(st.st_mode)) {
+	/* a RUN may come from elsewhere: its parts are read where they
+	 * are, never through a symlink to some other place */
+	if (lstat(ri->trace, &st))
+		st.st_mode = 0;
+	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen,
 			 "'%s' is not a run: no trace file "
-			 "'%s' (see docs/run-format.md)",
-			 path, ri->trace);
+			 "'%s'%s (see docs/run-format.md)",
+			 path, ri->trace,
+			 S_ISLNK(st.st_mode) ? " (it is a symlink)" : "");
 		return -ENOENT;
 	}
-	if (stat(ri->initial, &st))
+	if (lstat(ri->initial, &st))
 		ri->initial[0] = '\0';
 	else if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "'%s' is not a directory", ri->initial);
+		snprintf(err, errlen, "'%s' is not a directory%s", ri->initial,
+			 S_ISLNK(st.st_mode) ? " (a symlink)" : "");
 		return -ENOTDIR;
 	}
 	read_meta(ri);

@@ -8,7 +8,10 @@
  * key.  So the file is fed to inih through our own line reader, which
  * counts lines, remembers whether the line it just returned was a
  * continuation (starts with blanks) and refuses over-long lines instead of
- * letting inih split them.
+ * letting inih split them.  The reader also ends the file at the first
+ * error and after SCN_FILE_MAX bytes: a scenario is a few lines, and a
+ * file that never ends (a device, a pipe nobody closes) must not keep
+ * crashfs reading.
  */
 #include "harness/scenario.h"
 
@@ -287,6 +290,8 @@ struct parse {
 	unsigned line;		   /* line last handed to inih */
 	bool cont;		   /* that line was a continuation */
 	bool too_long;		   /* a line longer than LINE_MAX_LEN was met */
+	size_t bytes;		   /* bytes read so far */
+	int read_err;		   /* errno of a failed read, 0 if none */
 	unsigned section_line;	   /* line of the last [section] */
 	char section[128];	   /* current section name ("" before any) */
 	struct scenario *defaults; /* keys before the first section */
@@ -309,10 +314,21 @@ static char *reader(char *str, int num, void *stream)
 	size_t n;
 	int c;
 
-	if (!fgets(str, num, ps->f))
+	if (ps->err_line || ps->read_err) /* stop at the first error */
 		return NULL;
+	errno = 0;
+	if (!fgets(str, num, ps->f)) {
+		if (ferror(ps->f))
+			ps->read_err = errno ? errno : EIO;
+		return NULL;
+	}
 	ps->line++;
 	n = strlen(str);
+	ps->bytes += n;
+	if (ps->bytes > SCN_FILE_MAX) {
+		ps->read_err = EFBIG;
+		return NULL;
+	}
 	if (n && str[n - 1] != '\n' && !feof(ps->f)) {
 		/* too long: swallow the rest so inih sees one line */
 		if (!ps->err_line) {
@@ -324,7 +340,8 @@ static char *reader(char *str, int num, void *stream)
 				 LINE_MAX_LEN);
 		}
 		while ((c = fgetc(ps->f)) != EOF && c != '\n')
-			;
+			if (++ps->bytes > SCN_FILE_MAX)
+				break;
 		ps->too_long = true;
 	}
 	ps->cont = (str[0] == ' ' || str[0] == '\t') &&
@@ -735,45 +752,47 @@ static char *abs_dir(const char *path)
 }
 
 /*
- * fopen(path) for reading if it is a regular file; NULL with errno and a
- * message in err otherwise.  Opened without blocking: a fifo with no
- * writer or a device with no end (/dev/zero) is refused, not read.
+ * Open a scenario file: a regular file, or a pipe (`crashfs check
+ * <(make-scenario)`), read up to SCN_FILE_MAX bytes.  Anything else (a
+ * directory, a device such as /dev/urandom) is refused before it is
+ * opened, since opening some devices does something.  Opening a fifo
+ * waits for its writer; a signal ends the wait (no SA_RESTART).
  */
-static FILE *open_regular(const char *path, char *err, size_t errlen)
+static int open_scenario(const char *path, FILE **f, char *err, size_t errlen)
 {
 	struct stat st;
-	FILE *f;
-	int fd;
+	int fd, e;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
-			 strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode)) {
 		snprintf(err, errlen,
-			 "scenario '%s' is not a regular file (it is %s)", path,
-			 S_ISDIR(st.st_mode)	? "a directory"
-			 : S_ISFIFO(st.st_mode) ? "a fifo"
-			 : S_ISCHR(st.st_mode)	? "a character device"
-						: "not a plain file");
-		errno = EINVAL;
-		goto out_close;
+			 "scenario '%s' is not a regular file or a pipe", path);
+		return -EINVAL;
 	}
-	f = fdopen(fd, "r");
-	if (f)
-		return f;
-	snprintf(err, errlen, "cannot open scenario '%s': %s", path,
-		 strerror(errno));
-out_close:
-	if (fd >= 0) {
-		int saved = errno;
-
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+			 strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
 		close(fd);
-		errno = saved;
+		snprintf(err, errlen,
+			 "scenario '%s' is not a regular file or a pipe", path);
+		return -EINVAL;
 	}
-	return NULL;
+	*f = fdopen(fd, "r");
+	if (!*f) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot open scenario '%s': %s", path,
+			 strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 int scenario_load(const char *path, struct scenario_list *out, char *err,
@@ -785,9 +804,10 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 	int rc, ret = -EINVAL;
 
 	err[0] = '\0';
-	ps.f = open_regular(path, err, errlen);
-	if (!ps.f)
-		return -errno;
+	ret = open_scenario(path, &ps.f, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = -EINVAL;
 	ps.defaults = scenario_new();
 	dir = abs_dir(path);
 	if (!ps.defaults || !dir) {
@@ -796,6 +816,19 @@ int scenario_load(const char *path, struct scenario_list *out, char *err,
 		goto out_close;
 	}
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
+	if (ps.read_err) {
+		ret = -ps.read_err;
+		if (ps.read_err == EFBIG)
+			snprintf(err, errlen,
+				 "scenario '%s' is longer than %d bytes (a "
+				 "scenario file is a few lines: is it the "
+				 "right file?)",
+				 path, SCN_FILE_MAX);
+		else
+			snprintf(err, errlen, "cannot read scenario '%s': %s",
+				 path, strerror(ps.read_err));
+		goto out_close;
+	}
 	if (!ps.err_line && rc > 0) {
 		ps.err_line = rc;
 		snprintf(err, errlen,

@@ -31,7 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCN_MAX_MODELS 8 /* models one scenario may name */
+#define SCN_MAX_MODELS 8       /* models one scenario may name */
+#define SCN_FILE_MAX (1 << 20) /* bytes of a scenario file read, at most */
 
 /* Which states a scenario checks. */
 enum scn_states {
@@ -94,7 +95,10 @@ struct scenario_list {
 /*
  * Parse the scenario file at path and append its scenarios to *out.
  * Returns 0, or -errno with a message in err naming the file and line
- * (nothing is appended then).
+ * (nothing is appended then).  Reading stops at the first error.  path
+ * must be a regular file or a pipe (-EINVAL otherwise, before opening
+ * it) of at most SCN_FILE_MAX bytes (-EFBIG); a read interrupted by a
+ * signal gives -EINTR.
  */
 int scenario_load(const char *path, struct scenario_list *out, char *err,
 		  size_t errlen);

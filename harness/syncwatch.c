@@ -17,6 +17,11 @@
  * after the record; either order is one the program could have seen, and
  * a sync gives no promise about them anyway.
  *
+ * The requests go over one control connection, kept open: the daemon
+ * serves it among others (fusefs/ctl.c), one request at a time, and this
+ * thread waits for each answer before it lets the call run, so the
+ * order above holds as it did with a connection per call.
+ *
  * What cannot be made exact: a call interrupted between the record and
  * its run (its process killed there) is recorded although it never ran;
  * the process never saw it return, so nothing it did after relied on it.
@@ -94,6 +99,8 @@ struct syncwatch {
 	pthread_mutex_t lock;		 /* protects st */
 	struct syncwatch_stats st;	 /* counts; lock */
 	bool warned;			 /* a lost call was logged (thread) */
+	int ctl;			 /* the daemon's control connection,
+					    kept open (thread), -1 */
 };
 
 /* Kernel release as major * 1000 + minor, 0 if unknown. */
@@ -216,6 +223,7 @@ struct syncwatch *syncwatch_new(const char *mnt, char *why, size_t len)
 	if (!sw)
 		goto out_nomem;
 	sw->sock[0] = sw->sock[1] = sw->stop[0] = sw->stop[1] = -1;
+	sw->ctl = -1;
 	sw->listener = sw->mntfd = -1;
 	pthread_mutex_init(&sw->lock, NULL);
 	sw->flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
@@ -352,27 +360,47 @@ static int fd_stat(pid_t tid, uint64_t fd, struct stat *st)
 	return stat(path, st) < 0 ? -errno : 0;
 }
 
-/* Send one request to the daemon; 0 on "ok", else -errno with why. */
+/*
+ * Send one request to the daemon; 0 on "ok", else -errno with why.  The
+ * connection is kept open for the next, made on first use.  A kept
+ * connection the daemon has closed (it closes the one idle longest when
+ * too many are open, without reading from it) fails at the send or with
+ * no reply at all: the request was not served, and goes once more on a
+ * new connection.  Any other failure closes the connection and is
+ * returned (a request that may have been served is never sent twice).
+ */
 static int tell_daemon(struct syncwatch *sw, const char *line, char *why,
 		       size_t len)
 {
 	char reply[512];
-	int fd, n;
+	bool fresh = false;
+	int n;
 
-	fd = ctl_connect(sw->mnt);
-	if (fd < 0) {
-		snprintf(why, len, "cannot reach the daemon: %s",
-			 strerror(-fd));
-		return fd;
-	}
-	n = ctl_send(fd, line);
-	if (!n)
-		n = ctl_read_line(fd, reply, sizeof(reply), REPLY_TIMEOUT_MS);
-	close(fd);
-	if (n < 0) {
-		snprintf(why, len, "the daemon did not answer: %s",
-			 strerror(-n));
-		return n;
+	for (;;) {
+		if (sw->ctl < 0) {
+			n = ctl_connect(sw->mnt);
+			if (n < 0) {
+				snprintf(why, len,
+					 "cannot reach the daemon: %s",
+					 strerror(-n));
+				return n;
+			}
+			sw->ctl = n;
+			fresh = true;
+		}
+		n = ctl_send(sw->ctl, line);
+		if (!n)
+			n = ctl_read_line(sw->ctl, reply, sizeof(reply),
+					  REPLY_TIMEOUT_MS);
+		if (n >= 0)
+			break;
+		close(sw->ctl);
+		sw->ctl = -1;
+		if (fresh || (n != -EPIPE && n != -ECONNRESET)) {
+			snprintf(why, len, "the daemon did not answer: %s",
+				 strerror(-n));
+			return n;
+		}
 	}
 	if (strcmp(reply, "ok")) {
 		snprintf(why, len, "%s",
@@ -597,6 +625,8 @@ void syncwatch_free(struct syncwatch **swp)
 	}
 	if (sw->listener >= 0)
 		close(sw->listener);
+	if (sw->ctl >= 0)
+		close(sw->ctl);
 	if (sw->mntfd >= 0)
 		close(sw->mntfd);
 	if (sw->req)

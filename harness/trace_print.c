@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,19 +252,38 @@ static void put_entry(FILE *f, const struct names *nm, uint64_t parent,
 		fprintf(f, "<%" PRIu64 ">", id);
 }
 
+/*
+ * The errno of a failed record, -result, computed in 64 bits: a result of
+ * INT32_MIN (only a hand-made trace has one) has no int negation.  Its
+ * name ("ENOENT") or NULL, and its message (into buf).
+ */
+static int64_t rec_errno(const struct trace_rec *rec, const char **name,
+			 char *buf, size_t len)
+{
+	int64_t e = -(int64_t)rec->result;
+
+	*name = e <= INT_MAX ? strerrorname_np((int)e) : NULL;
+	if (e <= INT_MAX)
+		snprintf(buf, len, "%s", strerror((int)e));
+	else
+		snprintf(buf, len, "Unknown error %" PRId64, e);
+	return e;
+}
+
 static void put_result(FILE *f, const struct trace_rec *rec)
 {
 	const char *name;
+	char msg[128];
+	int64_t e;
 
 	if (rec->result >= 0) {
 		fprintf(f, " = %" PRId32, rec->result);
 	} else {
-		name = strerrorname_np(-rec->result);
+		e = rec_errno(rec, &name, msg, sizeof(msg));
 		if (name)
-			fprintf(f, " = -1 %s (%s)", name,
-				strerror(-rec->result));
+			fprintf(f, " = -1 %s (%s)", name, msg);
 		else
-			fprintf(f, " = -1 errno %" PRId32, -rec->result);
+			fprintf(f, " = -1 errno %" PRId64, e);
 	}
 	if (rec->flags & TRF_INJECTED)
 		fputs(" (injected)", f);
@@ -652,11 +672,12 @@ json_t *trace_print_json(const struct trace_rec *rec, const struct names *nm,
 	bad |= json_object_set_new(o, "pid", json_integer(rec->pid));
 	bad |= json_object_set_new(o, "result", json_integer(rec->result));
 	if (rec->result < 0) {
-		err = strerrorname_np(-rec->result);
+		char msg[128];
+
+		rec_errno(rec, &err, msg, sizeof(msg));
 		bad |= json_object_set_new(
 		    o, "errno", err ? json_string(err) : json_null());
-		bad |= json_object_set_new(o, "error",
-					   json_string(strerror(-rec->result)));
+		bad |= json_object_set_new(o, "error", json_string(msg));
 	}
 	for (const char *f = trace_type_layout(rec->type); *f && !bad; f++) {
 		switch (*f) {

@@ -36,6 +36,7 @@ static volatile sig_atomic_t got_signal; /* SIGINT/SIGTERM arrived */
 static void on_signal(int sig)
 {
 	got_signal = sig;
+	util_stop(); /* for the long loops outside this module */
 }
 
 void workload_catch_signals(void)
@@ -235,15 +236,22 @@ static void describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped (status 0x%x)", status);
 }
 
-/* Run a helper command (cp, crashfs mount ...) and say what failed. */
+/* Run a helper command (cp, crashfs mount ...) and say what failed.
+ * Mounting and unmounting are waited for whatever arrives (a mount must
+ * not be left behind); a copy ends on SIGINT/SIGTERM. */
 static int helper(char *const *argv, const char *dir, unsigned timeout,
 		  char *err, size_t errlen)
 {
+	bool copy = !strcmp(argv[0], "cp");
 	int status = 0, rc;
 	char how[96];
 
-	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, false, NULL,
+	rc = spawn(argv, NULL, dir, NULL, -1, timeout, &status, copy, NULL,
 		   NULL);
+	if (rc == -EINTR) {
+		snprintf(err, errlen, "interrupted");
+		return rc;
+	}
 	if (rc == -ETIMEDOUT) {
 		snprintf(err, errlen, "'%s %s' did not finish in %u s", argv[0],
 			 argv[1], timeout);

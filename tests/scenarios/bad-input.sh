@@ -118,16 +118,63 @@ else
 	printf '%s\n' "$out" | sed 's/^/      /'
 	fail=1
 fi
-# a scenario that is no regular file is refused at once, never read
-# forever (/dev/zero) or waited on (a fifo with no writer)
-mkfifo fifo.ini
 printf '[a\033]0;title\007]\nrun = true\natomic = f\n' >control.ini
-case_ "scenario is a device" 2 "'/dev/zero' is not a regular file" -- \
-	/dev/zero
-case_ "scenario is a fifo" 2 "'fifo.ini' is not a regular file (it is a fifo)" \
-	-- fifo.ini
 case_ "control characters in a name" 2 "bad section name 'a\\\\x1b" -- \
 	control.ini
+# Scenario files that never end, or are not files: each refused or cut
+# off with a message, at once, instead of being read forever.
+head -c 1100000 /dev/zero | tr '\0' '#' | fold -w 100 >huge.ini
+{ echo 'run = true'; echo 'atomc = f'; head -c 200000 /dev/urandom; } \
+	>errors.ini
+case_ "a device as scenario" 2 "'/dev/urandom' is not a regular file or a pipe" \
+	-- /dev/urandom
+case_ "a directory as scenario" 2 "'.' is not a regular file or a pipe" -- .
+case_ "scenario over 1 MiB" 2 "is longer than 1048576 bytes" -- huge.ini
+case_ "stops at the first error" 2 "errors.ini:2: unknown key 'atomc'" -- \
+	errors.ini
+# a pipe that never ends: read up to the limit, then refused
+out=$(timeout 60 sh -c "yes '# comment' | '$crashfs' check /dev/stdin" 2>&1)
+if [ $? = 2 ] && printf '%s' "$out" | grep -q "longer than 1048576"; then
+	echo "ok    endless pipe as scenario"
+else
+	echo "FAIL  endless pipe as scenario: $out"
+	fail=1
+fi
+# a fifo nobody writes: crashfs waits for a writer, and SIGTERM ends it
+mkfifo fifo.ini
+start=$(date +%s)
+out=$(timeout --preserve-status -s TERM 2 "$crashfs" check fifo.ini 2>&1)
+got=$? took=$(($(date +%s) - start))
+if [ "$got" = 143 ] && [ "$took" -lt 10 ] &&
+	printf '%s' "$out" | grep -q interrupted; then
+	echo "ok    SIGTERM while waiting for a fifo"
+else
+	echo "FAIL  SIGTERM while waiting for a fifo: exit $got after $took s: $out"
+	fail=1
+fi
+# SIGTERM while the workload and while an external checker run
+for what in workload checker; do
+	if [ $what = workload ]; then
+		set -- --atomic f -- sleep 60
+	else
+		set -- --states visible --check 'sleep 60' -- \
+			sh -c 'echo x > f'
+	fi
+	start=$(date +%s)
+	out=$(timeout --preserve-status -s TERM 3 "$crashfs" check "$@" 2>&1)
+	got=$? took=$(($(date +%s) - start))
+	leftover=$(awk -v w="$work" 'index($2, w) == 1' /proc/mounts)
+	# 128 + 15: killed by SIGTERM, after cleaning up
+	if [ "$got" = 143 ] && [ "$took" -lt 15 ] && [ -z "$leftover" ] &&
+		printf '%s' "$out" | grep -q interrupted &&
+		[ -z "$(ls "$TMPDIR")" ]; then
+		echo "ok    SIGTERM while the $what runs"
+	else
+		echo "FAIL  SIGTERM while the $what runs: exit $got after $took s"
+		printf '%s\n' "$out" | sed 's/^/      /'
+		fail=1
+	fi
+done
 if [ -n "$(ls -A "$work" | grep -v -e '^tmp$' -e '^elsewhere$' -e '^full$' -e '\.ini$')" ]; then
 	echo "FAIL  files written outside the run directory:"
 	ls -A "$work"

@@ -15,6 +15,8 @@ with --jobs 2.  Each state's verdict (JSON report) must be the same.
   states were presented, whatever the previous one left behind).
 - The SQLite scenarios use their shipped checkers: scenarios/sqlite/
   check.sh per state and check-server.py as a server.
+- A scenario with a shell check of its own runs it as it is, and as a
+  server through tests/scenarios/sh-server.py.
 
     tests/scenarios/server-equiv.py [CRASHFS] [FILE.ini...]
 """
@@ -32,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DIGEST = os.path.join(HERE, "digest-check.py")
 SQLITE = os.path.join(ROOT, "scenarios", "sqlite")
+SH_SERVER = os.path.join(HERE, "sh-server.py")
 PY = shlex.quote(sys.executable)
 
 
@@ -57,7 +60,13 @@ def checkers(keys):
                 "%s %s --server" % (PY, shlex.quote(DIGEST)))
     args = shlex.split(check)
     i = [k for k, a in enumerate(args)
-         if a.endswith(("check.sh", "check-server.py"))][0]
+         if a.endswith(("check.sh", "check-server.py"))]
+    if not i:
+        # a shell check of the scenario's own: as it is, and run state
+        # after state by a server that speaks the protocol
+        return (check, "%s %s %s" % (PY, shlex.quote(SH_SERVER),
+                                     shlex.quote(check)))
+    i = i[0]
     rest = " ".join(shlex.quote(a) for a in args[i + 1:])
     return ("sh %s %s" % (shlex.quote(os.path.join(SQLITE, "check.sh")),
                           rest),

@@ -150,6 +150,15 @@ static inline uint64_t tb_fsync(struct tb *t, uint64_t id)
 	return tb_simple(t, TR_FSYNC, id, 0);
 }
 
+/* An fsync of id that failed with EIO (rule 7 of docs/crash-model.md). */
+static inline uint64_t tb_fsync_eio(struct tb *t, uint64_t id)
+{
+	struct trace_rec r = {.type = TR_FSYNC, .id = id, .result = -EIO};
+
+	tb_rec(t, &r);
+	return r.seq;
+}
+
 static inline uint64_t tb_fdatasync(struct tb *t, uint64_t id)
 {
 	return tb_simple(t, TR_FSYNC, id, TRF_DATASYNC);

@@ -81,6 +81,12 @@ static void test_parse_errors(void **state)
 	expect_error("after write action=short", "when");
 	expect_error("on write action=delay:soon", "delay");
 	expect_error("on write stray action=kill", "'stray'");
+	expect_error("on write run=1 action=kill", "run");
+	expect_error("on write run=x action=kill", "run");
+	expect_error("on write,fsync run=3 action=kill", "run: counts writes");
+	expect_error("on fsync size=3 action=kill", "size: counts writes");
+	expect_error("on write size=3x action=kill", "size");
+	expect_error("on write run=3 run=4 action=kill", "run: given twice");
 }
 
 static void test_no_powercut(void **state)
@@ -134,6 +140,86 @@ static void test_after_bytes(void **state)
 	assert_true(fault_match(&s, FOP_WRITE, "data/x", 1, &hit));
 	assert_int_equal(hit.err, ENOSPC);
 	assert_true(fault_match(&s, FOP_WRITE, "data/x", 1, &hit));
+	fault_set_release(&s);
+}
+
+/* Writes (w) and fsyncs (s, d: fdatasync) of path; the steps a rule
+ * fired at, as a string of '0' and '1' (spaces kept). */
+static void steps(struct fault_set *s, const char *path, const char *ops,
+		  char *out)
+{
+	struct fault_hit hit;
+	size_t i;
+
+	for (i = 0; ops[i]; i++)
+		out[i] = ops[i] == ' ' ? ' ' /* for the eye */
+			 : fault_match(s,
+				       ops[i] == 'w'   ? FOP_WRITE
+				       : ops[i] == 's' ? FOP_FSYNC
+						       : FOP_FDATASYNC,
+				       path, 10, &hit)
+			     ? '1'
+			     : '0';
+	out[i] = '\0';
+}
+
+static void test_run(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256], got[64], list[256];
+
+	(void)state;
+	/* the 4th write of the 2nd run of two or more: a lone write between
+	 * fsyncs is no run, an fsync of another file ends none */
+	fault_set_init(&s);
+	assert_int_equal(parse(&s,
+			       "after write path=log run=4 nth=2 "
+			       "action=crash",
+			       err),
+			 1);
+	assert_true(fault_armed(&s, FOP_FSYNC));
+	assert_true(fault_armed(&s, FOP_FDATASYNC));
+	assert_false(fault_armed(&s, FOP_FSYNCDIR));
+	steps(&s, "log", "wsw ws wwwws ws wwwdwwwwww", got);
+	/* runs: "ww" (1), "wwww" (2, fires at its 4th write) */
+	assert_string_equal(got, "000 00 00010 00 0000000000");
+	assert_false(fault_match(&s, FOP_FSYNC, "other", 0, &hit));
+	fault_list(&s, list, sizeof(list));
+	assert_non_null(strstr(list, "(seen 4, fired 1)"));
+	fault_set_release(&s);
+
+	/* without nth: every run that reaches K; another file's fsync does
+	 * not end the run */
+	fault_set_init(&s);
+	parse(&s, "after write path=log run=2 action=crash", err);
+	steps(&s, "log", "wwwswwsw", got);
+	assert_string_equal(got, "01000100");
+	assert_false(fault_match(&s, FOP_FSYNC, "other", 0, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "log", 10, &hit));
+	fault_set_release(&s);
+}
+
+static void test_size(void **state)
+{
+	struct fault_set s;
+	struct fault_hit hit;
+	char err[256], list[256];
+
+	(void)state;
+	/* the 2nd write, and only if it is 100 bytes: it is not, so never */
+	fault_set_init(&s);
+	parse(&s, "after write nth=2 size=100 action=crash", err);
+	assert_false(fault_match(&s, FOP_WRITE, "f", 100, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "f", 99, &hit));
+	assert_false(fault_match(&s, FOP_WRITE, "f", 100, &hit));
+	fault_list(&s, list, sizeof(list));
+	assert_non_null(strstr(list, "(seen 3, fired 0)"));
+	fault_set_release(&s);
+	fault_set_init(&s);
+	parse(&s, "after write nth=2 size=4k action=crash", err);
+	assert_false(fault_match(&s, FOP_WRITE, "f", 1, &hit));
+	assert_true(fault_match(&s, FOP_WRITE, "f", 4096, &hit));
 	fault_set_release(&s);
 }
 
@@ -477,6 +563,8 @@ int main(void)
 	    cmocka_unit_test(test_no_powercut),
 	    cmocka_unit_test(test_nth_and_glob),
 	    cmocka_unit_test(test_after_bytes),
+	    cmocka_unit_test(test_run),
+	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_prob_seeded),
 	    cmocka_unit_test(test_first_rule_wins_all_count),
 	    cmocka_unit_test(test_plan_file),

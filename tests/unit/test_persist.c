@@ -509,12 +509,7 @@ static void test_failed_fsync(void **state)
 	tb_fsync(&t, f);
 	tb_fsyncdir(&t, 1);
 	tb_write(&t, f, 0, "lost");
-	{
-		struct trace_rec r = {
-		    .type = TR_FSYNC, .id = f, .result = -EIO};
-
-		tb_rec(&t, &r);
-	}
+	tb_fsync_eio(&t, f);
 	k = tb_fsync(&t, f); /* succeeds, writes nothing */
 	assert_non_null(tb_load(&t));
 	c = tb_count_states(t.m, "strict", k, "f", "");
@@ -616,12 +611,7 @@ static void test_sync_after_failed_fsync_and_range(void **state)
 	tb_fsync(&t, f);
 	tb_fsyncdir(&t, 1);
 	tb_write(&t, f, 0, "lost");
-	{
-		struct trace_rec r = {
-		    .type = TR_FSYNC, .id = f, .result = -EIO};
-
-		tb_rec(&t, &r);
-	}
+	tb_fsync_eio(&t, f);
 	k = tb_sync(&t, TRS_SYNC);
 	assert_non_null(tb_load(&t));
 	c = tb_count_states(t.m, "strict", k, "f", "");

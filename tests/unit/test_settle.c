@@ -819,12 +819,7 @@ static void test_failed_fsync_lost_for_good(void **state)
 	tb_fsync(&t, f);
 	tb_fsyncdir(&t, 1);
 	tb_write(&t, f, 0, "aa");
-	{
-		struct trace_rec r = {
-		    .type = TR_FSYNC, .id = f, .result = -EIO};
-
-		tb_rec(&t, &r);
-	}
+	tb_fsync_eio(&t, f);
 	tb_write(&t, f, 2, "bb");
 	k = tb_fsync(&t, f);
 	assert_non_null(tb_load(&t));

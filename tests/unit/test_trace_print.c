@@ -281,6 +281,40 @@ static void test_oflags_names(void **state)
 	assert_string_equal(trace_print_oflags(&rec, b, 12), "O_RDWR|O_CR");
 }
 
+/* A result of INT32_MIN (a hand-made trace: no errno is that large) is
+ * printed as an unknown errno, with no int negated out of range. */
+static void test_int_min_result(void **state)
+{
+	struct trace_rec rec = {.type = TR_UNLINK,
+				.seq = 1,
+				.parent = 1,
+				.name = "x",
+				.result = INT32_MIN};
+	struct trace_print_opts opts = {0};
+	struct names nm = {0};
+	json_t *j;
+	FILE *f;
+
+	(void)state;
+	f = fmemopen(out, sizeof(out), "w");
+	assert_non_null(f);
+	assert_int_equal(trace_print_text(f, &rec, &nm, &opts, 0), 0);
+	fclose(f);
+	assert_non_null(strstr(out, "= -1 errno 2147483648"));
+	j = trace_print_json(&rec, &nm, &opts);
+	assert_non_null(j);
+	assert_true(json_is_null(json_object_get(j, "errno")));
+	assert_string_equal(json_string_value(json_object_get(j, "error")),
+			    "Unknown error 2147483648");
+	json_decref(j);
+	rec.result = -EIO; /* the ordinary case is unchanged */
+	j = trace_print_json(&rec, &nm, &opts);
+	assert_string_equal(json_string_value(json_object_get(j, "errno")),
+			    "EIO");
+	json_decref(j);
+	names_release(&nm);
+}
+
 /* Every stored field of every type comes out in JSON, and parses. */
 static void test_json_fields(void **state)
 {
@@ -490,6 +524,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seed004_lines),
 	    cmocka_unit_test(test_sync_lines),
+	    cmocka_unit_test(test_int_min_result),
 	    cmocka_unit_test(test_oflags_names),
 	    cmocka_unit_test(test_json_fields),
 	    cmocka_unit_test(test_command),

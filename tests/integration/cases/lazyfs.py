@@ -210,8 +210,10 @@ def test_commands_and_garbage(ctx):
                  "display-cache-usage: crashfs keeps no page cache; what a "
                  "power cut would drop: unsynced files: 1",
                  "lazyfs: report: ",
-                 "torn-op: not supported by crashfs yet",
-                 "torn-seq: not supported by crashfs yet",
+                 "INVALID torn-op fault: file '/x' is not under the "
+                 "backing directory",
+                 "INVALID torn-seq fault: file '/x' is not under the "
+                 "backing directory",
                  "a command longer than 4096 bytes: ignored",
                  "command unknown 'hello\\x1b[2J'",
                  "INVALID crash fault: crashfs injects no fault on read",
@@ -327,5 +329,198 @@ def test_checkpoint_then_clear(ctx):
         assert sorted(os.listdir(m.mnt)) == ["kept-0", "lost-0"]
         with open(os.path.join(m.mnt, "lost-0")) as f:
             assert f.read() == "unsynced 0\n"
+    m.umount()
+    engine_verify(ctx, m.trace, m.backing)
+
+
+# ---- torn-op, torn-seq ---------------------------------------------------
+
+def durable_file(mnt, name, data):
+    """name holding data, synced with its name."""
+    fd = os.open(os.path.join(mnt, name), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, data)
+    os.fsync(fd)
+    os.close(fd)
+    d = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
+    os.fsync(d)
+    os.close(d)
+
+
+def send_torn(m, fifo, cmd):
+    """cmd through the fifo as a LazyFS harness sends it; returns the
+    log's verdict line on it (VALID or INVALID ...)."""
+    kind = cmd.split("::")[1]
+    before = read_log(m).count("received: ")
+    jepsen_fifo(fifo, cmd)
+    wait_for("the verdict on " + kind,
+             lambda: read_log(m).count("received: ") > before)
+    line = [ln for ln in read_log(m).splitlines()
+            if "received: " in ln and kind in ln][-1]
+    return line
+
+
+def write_eio(fd, data, off):
+    """The write that crashes: applied, then the cut, then EIO (LazyFS
+    dies before it answers)."""
+    try:
+        os.pwrite(fd, data, off)
+    except OSError as e:
+        assert e.errno == errno.EIO, e
+        return
+    raise AssertionError("the write the fault was on succeeded")
+
+
+def read_file(mnt, name):
+    with open(os.path.join(mnt, name), "rb") as f:
+        return f.read()
+
+
+@timeout(120)
+def test_torn_op(ctx):
+    """lazyfs::torn-op::file=F::parts=4::persist=1,3::occurrence=2, F as
+    LazyFS names it (under its root, the backing directory): write 1 goes
+    through, write 2 is torn in four, parts 1 and 3 persist, the power is
+    cut (keeping metadata, as LazyFS does), the write fails; every other
+    unsynced byte is lost.  A second torn-op on F is refused while the
+    first is armed and taken once it fired; replay rebuilds the tree."""
+    m, fifo = lazy_mount(ctx)
+    old = b"o" * 8192
+    durable_file(m.mnt, "data", old)
+    F = os.path.join(m.backing, "data")
+    line = send_torn(m, fifo, "lazyfs::torn-op::file=%s::parts=4::"
+                     "persist=1,3::occurrence=2" % F)
+    assert "VALID torn-op fault" in line and "INVALID" not in line, line
+    line = send_torn(m, fifo, "lazyfs::torn-op::file=%s::parts=2::"
+                     "persist=1" % F)
+    assert "INVALID torn-op fault: only one torn-op fault per file" \
+        in line, line
+    # an unsynced new file: its name stays (metadata), its data goes
+    with open(os.path.join(m.mnt, "other"), "wb") as f:
+        f.write(b"unsynced")
+    fd = os.open(os.path.join(m.mnt, "data"), os.O_WRONLY)
+    assert os.pwrite(fd, b"1" * 512, 8192) == 512      # write 1: lost
+    new = bytes(range(256)) * 32                       # write 2: torn
+    write_eio(fd, new, 0)
+    os.close(fd)
+    assert cuts(m) == 1
+    want = new[:2048] + old[2048:4096] + new[4096:6144] + old[6144:]
+    got = read_file(m.mnt, "data")
+    assert got == want, (len(got), [i for i in range(0, len(got), 512)
+                                    if got[i:i + 512] != want[i:i + 512]])
+    assert sorted(os.listdir(m.mnt)) == ["data", "other"]
+    assert read_file(m.mnt, "other") == b""
+    assert "fired 1" in m.ctl("faults").stdout
+    # LazyFS, restarted, takes a new torn-op on the file
+    line = send_torn(m, fifo, "lazyfs::torn-op::file=%s::parts=2" % F)
+    assert "VALID torn-op fault" in line and "INVALID" not in line, line
+    m.umount()
+    engine_verify(ctx, m.trace, m.backing)
+
+
+@timeout(120)
+def test_torn_op_parts_bytes(ctx):
+    """parts_bytes: the write must be their sum, or LazyFS injects nothing
+    and the occurrence is spent; the mount point's path names the file
+    too; a part kept only where its sectors begin in it."""
+    m, fifo = lazy_mount(ctx)
+    old = b"o" * 4096
+    durable_file(m.mnt, "a", old)
+    durable_file(m.mnt, "b", old)
+    # a: the first write is not 4096 bytes: no fault, ever
+    line = send_torn(m, fifo, "lazyfs::torn-op::file=%s::"
+                     "parts_bytes=1024,1024,2048::persist=2"
+                     % os.path.join(m.backing, "a"))
+    assert "VALID" in line and "INVALID" not in line, line
+    fd = os.open(os.path.join(m.mnt, "a"), os.O_WRONLY)
+    assert os.pwrite(fd, b"x" * 100, 0) == 100
+    assert os.pwrite(fd, b"y" * 4096, 0) == 4096
+    os.fsync(fd)
+    os.close(fd)
+    assert cuts(m) == 0
+    # b, named by the mount point's path: the first write, 4096 bytes
+    line = send_torn(m, fifo, "lazyfs::torn-op::file=%s::"
+                     "parts_bytes=1024,1024,2048::persist=2"
+                     % os.path.join(m.mnt, "b"))
+    assert "VALID" in line and "INVALID" not in line, line
+    fd = os.open(os.path.join(m.mnt, "b"), os.O_WRONLY)
+    write_eio(fd, b"n" * 4096, 0)
+    os.close(fd)
+    assert cuts(m) == 1
+    assert read_file(m.mnt, "b") == old[:1024] + b"n" * 1024 + old[2048:]
+    assert read_file(m.mnt, "a") == b"y" * 4096
+    m.umount()
+    engine_verify(ctx, m.trace, m.backing)
+
+
+@timeout(120)
+def test_torn_seq(ctx):
+    """lazyfs::torn-seq::op=write::file=F::persist=1,3::occurrence=2: a
+    lone write between fsyncs is no run; the first run of two is spent;
+    of the second, writes 1 and 3 persist and the power is cut after the
+    3rd, which fails.  Records of a sector each: LazyFS's state exactly
+    (write 2's sector reads as zeros)."""
+    m, fifo = lazy_mount(ctx)
+    durable_file(m.mnt, "log", b"A" * 512)
+    F = os.path.join(m.backing, "log")
+    line = send_torn(m, fifo, "lazyfs::torn-seq::op=write::file=%s::"
+                     "persist=1,3::occurrence=2" % F)
+    assert "VALID torn-seq fault" in line and "INVALID" not in line, line
+    fd = os.open(os.path.join(m.mnt, "log"), os.O_WRONLY)
+    off = 512
+    for rec in (b"s", b"r", b"q"):                     # runs 0, 0, 1
+        n = 1 if rec == b"s" else 2
+        for _ in range(n):
+            assert os.pwrite(fd, rec * 512, off) == 512
+            off += 512
+        if rec != b"r":
+            os.fdatasync(fd) if rec == b"s" else os.fsync(fd)
+    assert os.pwrite(fd, b"1" * 512, off) == 512       # run 2
+    assert os.pwrite(fd, b"2" * 512, off + 512) == 512
+    write_eio(fd, b"3" * 512, off + 1024)
+    os.close(fd)
+    assert cuts(m) == 1
+    durable = b"A" * 512 + b"s" * 512 + b"r" * 1024 + b"q" * 1024
+    assert len(durable) == off
+    got = read_file(m.mnt, "log")
+    assert got == durable + b"1" * 512 + b"\0" * 512 + b"3" * 512, (
+        len(got), got[off:][::512])
+    m.umount()
+    engine_verify(ctx, m.trace, m.backing)
+
+
+@timeout(120)
+def test_torn_seq_same_sector(ctx):
+    """Where crashfs refuses LazyFS's state: three 100-byte appends share
+    sector 0, writes 1 and 3 asked for; write 3 cannot persist where
+    write 2, lost, wrote before it (no disk leaves that), so the file
+    keeps write 1 alone, and the cut says so.  persist=1 alone: the crash
+    after the second write, the first kept."""
+    m, fifo = lazy_mount(ctx)
+    durable_file(m.mnt, "log", b"")
+    durable_file(m.mnt, "log2", b"")
+    line = send_torn(m, fifo, "lazyfs::torn-seq::op=write::file=%s::"
+                     "persist=1,3" % os.path.join(m.backing, "log"))
+    assert "VALID" in line and "INVALID" not in line, line
+    fd = os.open(os.path.join(m.mnt, "log"), os.O_WRONLY | os.O_APPEND)
+    assert os.write(fd, b"1" * 100) == 100
+    assert os.write(fd, b"2" * 100) == 100
+    try:
+        os.write(fd, b"3" * 100)
+        raise AssertionError("the third write succeeded")
+    except OSError as e:
+        assert e.errno == errno.EIO, e
+    os.close(fd)
+    assert cuts(m) == 1
+    assert read_file(m.mnt, "log") == b"1" * 100
+    assert "units asked for not kept" in read_log(m), read_log(m)[-2000:]
+    line = send_torn(m, fifo, "lazyfs::torn-seq::op=write::file=%s::"
+                     "persist=1" % os.path.join(m.backing, "log2"))
+    assert "VALID" in line and "INVALID" not in line, line
+    fd = os.open(os.path.join(m.mnt, "log2"), os.O_WRONLY)
+    assert os.pwrite(fd, b"a" * 512, 0) == 512
+    write_eio(fd, b"b" * 512, 512)
+    os.close(fd)
+    assert cuts(m) == 2
+    assert read_file(m.mnt, "log2") == b"a" * 512
     m.umount()
     engine_verify(ctx, m.trace, m.backing)

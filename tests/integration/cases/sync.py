@@ -8,8 +8,11 @@ sync_file_range(2) is recorded but makes nothing durable.
 
 import json
 import os
+import socket
+import sys
+import time
 
-from lib import CRASHFS, Skip, Trace, run
+from lib import CRASHFS, Skip, Trace, run, timeout
 
 
 def write(path, data, flags=os.O_CREAT | os.O_WRONLY | os.O_TRUNC):
@@ -274,3 +277,131 @@ def test_check_i386_binary(ctx):
     assert len(r) == 1 and (r[0]["off"], r[0]["len"], r[0]["oflags"]) == (
         4294967299, 8589934597, 2), t.dump()
     assert [s["oflags_names"] for s in t.of_type("sync")] == ["sync(2)"]
+
+
+# ---- the control connections the watch keeps open --------------------------
+
+def ctl_address(m):
+    """The abstract address of m's control socket, found through the
+    daemon's listening socket in /proc/net/unix."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % m.daemon_pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    with open("/proc/net/unix") as f:
+        for line in f.read().splitlines()[1:]:
+            cols = line.split()
+            # Num RefCount Protocol Flags Type St Inode Path; 01: listening
+            if len(cols) == 8 and cols[6] in inodes and \
+                    cols[7].startswith("@crashfs-") and cols[5] == "01":
+                return "\0" + cols[7][1:]
+    raise AssertionError("no listening control socket of pid %d"
+                         % m.daemon_pid)
+
+
+def ctl_conn(addr):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(addr)
+    s.settimeout(20)
+    return s
+
+
+def ask(s, line):
+    """One request on s; its final line."""
+    s.sendall(line.encode() + b"\n")
+    buf = b""
+    while True:
+        chunk = s.recv(4096)
+        assert chunk, "the daemon closed the connection after %r" % line
+        buf += chunk
+        last = buf.split(b"\n")[-2] if buf.endswith(b"\n") else None
+        if last is not None and (last == b"ok" or last.startswith(b"error")):
+            return last.decode()
+
+
+def closed(s, secs):
+    """Did the daemon close s within secs (EOF)?"""
+    s.settimeout(secs)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@timeout(120)
+def test_ctl_connections_served_together(ctx):
+    """The daemon serves several control connections: a client that
+    connected and sends nothing holds nobody up (it is closed after 5 s),
+    one that made a request may stay idle and ask again later, and past
+    32 kept connections the one idle longest is closed."""
+    m = ctx.mount()
+    addr = ctl_address(m)
+    silent = ctl_conn(addr)
+    kept = ctl_conn(addr)
+    t0 = time.monotonic()
+    assert ask(kept, "mark one") == "ok"
+    m.ctl("mark", "two")
+    assert time.monotonic() - t0 < 3, (
+        "a silent connection held the server up for %.1f s"
+        % (time.monotonic() - t0))
+    assert closed(silent, 15), "the silent connection was not closed"
+    time.sleep(1)  # kept has now been idle past the 5 s request timeout
+    assert ask(kept, "mark three") == "ok"
+    more = [ctl_conn(addr) for _ in range(32)]
+    for i, s in enumerate(more):
+        assert ask(s, "status") == "ok", i
+    assert closed(kept, 10), "the connection idle longest was kept"
+    assert not closed(more[-1], 0.5)
+    assert ask(more[-1], "mark four") == "ok"
+    for s in more + [silent, kept]:
+        s.close()
+    m.umount()
+    marks = [x["name"] for x in Trace(m.trace).of_type("mark")]
+    assert marks == ["one", "two", "three", "four"], marks
+
+
+SRF_LOOP = """
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+srf = libc.sync_file_range
+srf.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+n = int(sys.argv[1])
+fd = os.open("f", os.O_CREAT | os.O_WRONLY, 0o644)
+for i in range(n):
+    os.pwrite(fd, b"x" * 512, 512 * i)
+    assert srf(fd, 512 * i, 512, 2) == 0, ctypes.get_errno()
+    if i % 50 == 49:
+        subprocess.run(["crashfs", "mark", "m%d" % i], check=True)
+os.close(fd)
+"""
+
+
+@timeout(300)
+def test_check_sync_file_range_loop(ctx):
+    """Many sync_file_range calls over the watch's one connection, with
+    `crashfs mark` (connections of their own) between them: each call is
+    recorded once, after its write and before the next, in program order
+    with the marks."""
+    n = 200
+    st, out, trace = check(ctx, [sys.executable, "-c", SRF_LOOP, str(n)],
+                           "--check", "true", "--points", "marks")
+    assert st == 0, out
+    t = Trace(trace)
+    seq = [(r["type"], r.get("off"), r.get("name")) for r in t.records
+           if r["type"] in ("write", "sync_file_range", "mark")
+           and (r["type"] != "write" or r.get("path") == "f")]
+    want = []
+    for i in range(n):
+        want += [("write", 512 * i, None), ("sync_file_range", 512 * i, None)]
+        if i % 50 == 49:
+            want.append(("mark", None, "m%d" % i))
+    got = [(k, off if k != "mark" else None, name if k == "mark" else None)
+           for k, off, name in seq]
+    assert got == want, (len(got), [g for g in got if g not in want][:5])
