@@ -36,7 +36,8 @@ DEB_PACKAGES := build-essential pkg-config fuse3 libfuse3-dev libcmocka-dev \
 	libseccomp-dev \
 	libxxhash-dev libjansson-dev libinih-dev python3 attr sqlite3 fio \
 	clang-format groff-base libxml2-dev python3-jsonschema \
-	python3-junitparser clang libclang-rt-dev autoconf automake
+	python3-junitparser clang libclang-rt-dev autoconf automake \
+	rsync git vim redis-server python3-lmdb python3-gdbm
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers
@@ -67,8 +68,9 @@ TOOL_BIN := $(patsubst tests/tools/%.c,build/tools/%,\
 	$(wildcard tests/tools/*.c))
 
 .SECONDARY:
-.PHONY: all test meta unit integration scenarios fuzz-corpus fuzz fuzz-seeds \
-	pjdfstest bench hardened install uninstall clean format format-check deps
+.PHONY: all test meta unit integration scenarios apps test-apps fuzz-corpus \
+	fuzz fuzz-seeds pjdfstest bench hardened install uninstall clean format \
+	format-check deps
 all: build/crashfs $(TOOL_BIN)
 
 build/crashfs: $(OBJ)
@@ -91,7 +93,7 @@ build/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-test: meta unit integration scenarios fuzz-corpus pjdfstest
+test: meta unit integration scenarios fuzz-corpus pjdfstest apps
 
 # Checks on the project's own files (licence lines, every --help option
 # in the man page, the CI workflow, every command of README.md and
@@ -121,6 +123,15 @@ scenarios: all
 	sh tests/scenarios/run.sh
 	sh tests/scenarios/explain.sh
 	python3 tests/scenarios/server-equiv.py
+
+# The corpus of real programs (scenarios/apps, docs/apps.md): the quick
+# files in `make test`, every file and Redis on a live mount in
+# `make test-apps`; a scenario whose program is missing is skipped.
+apps: all
+	sh tests/apps/run.sh
+
+test-apps: all
+	sh tests/apps/run.sh --all
 
 # The fuzz target (tests/fuzz/fuzz_trace.c) over the corpus, once per
 # input, under ASan+UBSan, without libFuzzer: every input that once made

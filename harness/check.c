@@ -32,6 +32,7 @@
 #include "harness/explain.h"
 #include "harness/explore.h"
 #include "harness/preflight.h"
+#include "harness/requires.h"
 #include "harness/run.h"
 #include "harness/seen.h"
 #include "harness/tee.h"
@@ -997,6 +998,8 @@ enum check_status check_result_status(const struct check_result *r)
 {
 	if (r->error)
 		return CHECK_ERROR;
+	if (r->skipped)
+		return CHECK_OK;
 	for (int c = 0; c < SCN_NCHECKS; c++)
 		if (!r->has_expect && r->failed[c])
 			return CHECK_VIOLATION;
@@ -1368,6 +1371,22 @@ int check_scenario(const struct scenario *s, const struct check_opts *o,
 				 s->file ? s->file : s->name, s->models.v[i]);
 			return r->error = -EINVAL;
 		}
+	/* a scenario file's `requires`: skipped, not failed, without them */
+	if (!o->recorded) {
+		rc = requires_missing(&s->requires, r->skip_reason,
+				      sizeof(r->skip_reason));
+		if (rc < 0) {
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "cannot check the scenario's requirements: %s",
+				 strerror(-rc));
+			return r->error = rc;
+		}
+		if (rc) {
+			r->skipped = true;
+			r->seconds = now() - t0;
+			return 0;
+		}
+	}
 	rc = record(&x);
 	if (rc < 0)
 		goto out;

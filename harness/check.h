@@ -119,6 +119,8 @@ struct check_result {
 	const struct scenario *s; /* the scenario (not owned) */
 	int error;		  /* -errno: setup/usage error */
 	char errmsg[1024];	  /* its message */
+	bool skipped;		  /* not run: a requirement is missing */
+	char skip_reason[320];	  /* ... which (harness/requires.h) */
 	char *run_dir;		  /* where the run is (kept or not) */
 	bool kept;		  /* run_dir survives this process */
 	bool recorded;		  /* run_dir was given (--run) */
@@ -158,7 +160,8 @@ struct check_result {
 	bool privileged;	 /* states written with --privileged */
 };
 
-/* 0 when the run happened (whatever the verdict), -errno otherwise. */
+/* 0 when the run happened (whatever the verdict) or was skipped for a
+ * missing requirement (r->skipped), -errno otherwise. */
 int check_scenario(const struct scenario *s, const struct check_opts *o,
 		   struct check_result *r);
 
@@ -167,7 +170,7 @@ void check_result_release(struct check_result *r);
 /* Exit statuses of crashfs check, worst last. */
 enum check_status {
 	CHECK_OK = 0,	      /* every state checked and consistent (or
-				 every verdict as expected) */
+				 every verdict as expected), or skipped */
 	CHECK_VIOLATION = 1,  /* a violation, or a verdict that differs
 				 from the expectation */
 	CHECK_ERROR = 2,      /* usage or setup error */

@@ -376,6 +376,13 @@ void report_text_result(const struct check_result *r,
 		fflush(f);
 		return;
 	}
+	if (r->skipped) {
+		fprintf(f, "%s%s%sskip%s: %s\n%s", o->quiet ? s->name : "",
+			o->quiet ? ": " : "   ", color(o, YELLOW),
+			color(o, PLAIN), r->skip_reason, o->quiet ? "" : "\n");
+		fflush(f);
+		return;
+	}
 	if (o->quiet) {
 		text_verdict(r, o, f);
 		fflush(f);
@@ -460,25 +467,31 @@ void report_text_result(const struct check_result *r,
 void report_text_summary(const struct check_result *r, size_t n,
 			 const struct report_opts *o, FILE *f)
 {
-	size_t ok = 0, err = 0, inc = 0;
+	size_t ok = 0, err = 0, inc = 0, skip = 0;
 
 	if (n < 2)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		enum check_status st = check_result_status(&r[i]);
 
+		skip += r[i].skipped;
 		err += st == CHECK_ERROR;
-		ok += st == CHECK_OK;
+		ok += st == CHECK_OK && !r[i].skipped;
 		inc += st == CHECK_INCOMPLETE;
 	}
 	fprintf(f, "%zu scenarios: %zu as expected, %zu not, %zu error%s", n,
-		ok, n - ok - err - inc, err, err == 1 ? "" : "s");
+		ok, n - ok - err - inc - skip, err, err == 1 ? "" : "s");
 	if (inc)
 		fprintf(f, ", %zu incomplete", inc);
+	if (skip)
+		fprintf(f, ", %zu skipped", skip);
 	fputc('\n', f);
 	for (size_t i = 0; i < n; i++) {
 		enum check_status st = check_result_status(&r[i]);
 
+		if (r[i].skipped && r[i].s)
+			fprintf(f, "  %s: skipped: %s\n", r[i].s->name,
+				r[i].skip_reason);
 		if (st != CHECK_OK && r[i].s)
 			fprintf(f, "  %s: %s\n", r[i].s->name,
 				st == CHECK_ERROR	 ? "error"

@@ -192,6 +192,11 @@ static json_t *result_json(const struct check_result *r,
 	}
 	if (r->run_dir && r->kept)
 		set_str(j, "run", r->run_dir);
+	if (r->skipped) {
+		json_object_set_new(j, "status", json_string("skipped"));
+		set_str(j, "skipped", r->skip_reason);
+		return j;
+	}
 	if (r->error) {
 		set_str(j, "error", r->errmsg);
 		if (r->output && *r->output)

@@ -153,8 +153,12 @@ static void one_case(struct jw *j, const struct check_result *r,
 	start(j, "testcase");
 	attrf(j, "classname", "crashfs.%s", s->name);
 	attr(j, "name", name);
-	attrf(j, "time", "%.3f", r->error ? 0.0 : c->seconds);
-	if (r->error) {
+	attrf(j, "time", "%.3f", r->error || r->skipped ? 0.0 : c->seconds);
+	if (r->skipped) {
+		start(j, "skipped");
+		attr(j, "message", r->skip_reason);
+		end(j);
+	} else if (r->error) {
 		start(j, "error");
 		attr(j, "type", "setup");
 		attr(j, "message", r->errmsg);
@@ -186,13 +190,15 @@ static void one_case(struct jw *j, const struct check_result *r,
 	end(j);
 }
 
-/* Test, failure and error counts of one result. */
+/* Test, failure, error and skip counts of one result. */
 static void tally(const struct check_result *r, const struct report_case *c,
-		  size_t n, size_t *fails, size_t *errors)
+		  size_t n, size_t *fails, size_t *errors, size_t *skips)
 {
-	*fails = *errors = 0;
+	*fails = *errors = *skips = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (r->error)
+		if (r->skipped)
+			(*skips)++;
+		else if (r->error)
 			(*errors)++;
 		else if (!c[i].ok)
 			(*fails)++;
@@ -216,12 +222,12 @@ static void suite(struct jw *j, const struct check_result *r,
 {
 	const struct scenario *s = r->s;
 	struct report_case *c;
-	size_t n = report_cases(r, o, &c), fails, errors;
+	size_t n = report_cases(r, o, &c), fails, errors, skips;
 	time_t t = (time_t)r->started;
 	char ts[64] = "", name[512];
 	struct tm tm;
 
-	tally(r, c, n, &fails, &errors);
+	tally(r, c, n, &fails, &errors, &skips);
 	if (t && localtime_r(&t, &tm))
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(name, sizeof(name), "%s", s->name);
@@ -233,7 +239,7 @@ static void suite(struct jw *j, const struct check_result *r,
 	attrf(j, "tests", "%zu", n);
 	attrf(j, "failures", "%zu", fails);
 	attrf(j, "errors", "%zu", errors);
-	attr(j, "skipped", "0");
+	attrf(j, "skipped", "%zu", skips);
 	attrf(j, "time", "%.3f", r->seconds);
 	attr(j, "timestamp", ts);
 	attr(j, "hostname", host);
@@ -253,7 +259,7 @@ int report_junit(const struct check_result *r, size_t n,
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	struct jw j = {0};
-	size_t tests = 0, fails = 0, errors = 0;
+	size_t tests = 0, fails = 0, errors = 0, skips = 0;
 	double secs = 0;
 	char host[256] = "";
 	int rc = 0;
@@ -268,12 +274,13 @@ int report_junit(const struct check_result *r, size_t n,
 	gethostname(host, sizeof(host) - 1);
 	for (size_t i = 0; i < n; i++) {
 		struct report_case *c;
-		size_t k = report_cases(&r[i], o, &c), fl, er;
+		size_t k = report_cases(&r[i], o, &c), fl, er, sk;
 
-		tally(&r[i], c, k, &fl, &er);
+		tally(&r[i], c, k, &fl, &er, &sk);
 		tests += k;
 		fails += fl;
 		errors += er;
+		skips += sk;
 		secs += r[i].seconds;
 		free(c);
 	}
@@ -286,7 +293,7 @@ int report_junit(const struct check_result *r, size_t n,
 	attrf(&j, "tests", "%zu", tests);
 	attrf(&j, "failures", "%zu", fails);
 	attrf(&j, "errors", "%zu", errors);
-	attr(&j, "skipped", "0");
+	attrf(&j, "skipped", "%zu", skips);
 	attrf(&j, "time", "%.3f", secs);
 	for (size_t i = 0; i < n; i++)
 		suite(&j, &r[i], o, host);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "harness/requires.h"
 
 #define LINE_MAX_LEN 199 /* inih's INI_MAX_LINE minus the NUL */
 
@@ -91,6 +92,7 @@ void scenario_free(struct scenario **sp)
 	strv_release(&s->atomic);
 	strv_release(&s->durable);
 	strv_release(&s->models);
+	strv_release(&s->requires);
 	free(s);
 	*sp = NULL;
 }
@@ -272,13 +274,14 @@ enum key {
 	K_MAX_STATES,
 	K_SEED,
 	K_EXPECT,
+	K_REQUIRES,
 	K_NKEYS
 };
 
 static const char *const key_names[K_NKEYS] = {
-    "description",  "setup",	     "from",	   "run",    "check",
-    "check-server", "atomic",	     "durable",	   "models", "states",
-    "timeout",	    "check-timeout", "max-states", "seed",   "expect",
+    "description", "setup",   "from",	"run",	    "check",   "check-server",
+    "atomic",	   "durable", "models", "states",   "timeout", "check-timeout",
+    "max-states",  "seed",    "expect", "requires",
 };
 
 struct parse {
@@ -404,7 +407,8 @@ static struct scenario *inherit(const struct scenario *d)
 	    (d->check && dup_into(&s->check, d->check)) ||
 	    copy_strv(&s->atomic, &d->atomic) ||
 	    copy_strv(&s->durable, &d->durable) ||
-	    copy_strv(&s->models, &d->models)) {
+	    copy_strv(&s->models, &d->models) ||
+	    copy_strv(&s->requires, &d->requires)) {
 		scenario_free(&s);
 		return NULL;
 	}
@@ -445,6 +449,22 @@ static int push_words(struct parse *ps, struct strv *v, const char *value,
 		if (strv_push(v, buf) < 0)
 			return perr(ps, "out of memory");
 	}
+	return 1;
+}
+
+/* Append the requirements in value (harness/requires.h) to v. */
+static int push_requires(struct parse *ps, struct strv *v, const char *value)
+{
+	size_t from = v->len;
+
+	if (!push_words(ps, v, value, false))
+		return 0;
+	for (size_t i = from; i < v->len; i++)
+		if (!requires_word_ok(v->v[i]))
+			return perr(ps,
+				    "bad requirement '%s' (PROGRAM, /PATH or "
+				    "PYTHON:MODULE)",
+				    v->v[i]);
 	return 1;
 }
 
@@ -525,6 +545,7 @@ static int set_key(struct parse *ps, struct scenario *s, enum key k,
 			return perr(ps, "out of memory");
 		ps->expect_line = ps->line;
 		return 1;
+	case K_REQUIRES: return push_requires(ps, &s->requires, value);
 	case K_NKEYS: break;
 	}
 	return 0;
@@ -535,7 +556,8 @@ static bool multiline(enum key k)
 {
 	return k == K_DESCRIPTION || k == K_SETUP || k == K_RUN ||
 	       k == K_CHECK || k == K_CHECK_SERVER || k == K_ATOMIC ||
-	       k == K_DURABLE || k == K_MODELS || k == K_EXPECT;
+	       k == K_DURABLE || k == K_MODELS || k == K_EXPECT ||
+	       k == K_REQUIRES;
 }
 
 static int append_line(struct parse *ps, char **dst, const char *value,
@@ -620,7 +642,8 @@ static int handler(void *user, const char *section, const char *name,
 			break;
 	if (k == K_NKEYS)
 		return perr(ps, "unknown key '%s'", name);
-	if (ps->set[k] && k != K_ATOMIC && k != K_DURABLE && k != K_MODELS)
+	if (ps->set[k] && k != K_ATOMIC && k != K_DURABLE && k != K_MODELS &&
+	    k != K_REQUIRES)
 		return perr(ps, "'%s' given twice (first on line %u)", name,
 			    ps->set[k]);
 	if ((k == K_CHECK && ps->set[K_CHECK_SERVER]) ||

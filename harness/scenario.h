@@ -75,6 +75,8 @@ struct scenario {
 	struct strv atomic;	/* paths checked with --atomic semantics */
 	struct strv durable;	/* paths checked with --durable semantics */
 	struct strv models;	/* persistence models, default "posix" */
+	struct strv requires;	/* programs (and Python modules) it needs:
+				   harness/requires.h */
 	enum scn_states states; /* which states to check */
 	unsigned timeout;	/* workload timeout, seconds (0: default) */
 	unsigned check_timeout; /* external checker timeout, seconds */

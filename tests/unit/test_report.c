@@ -168,6 +168,45 @@ static void test_junit(void **state)
 	free(t);
 }
 
+/* A scenario skipped for a missing requirement: "skip" and the reason in
+ * every format, exit status 0, a JUnit <skipped> that CI tools count. */
+static void test_skipped(void **state)
+{
+	json_error_t e;
+	json_t *root, *s;
+	char *t;
+
+	(void)state;
+	res.skipped = true;
+	snprintf(res.skip_reason, sizeof(res.skip_reason),
+		 "rsync is not installed (not found on PATH)");
+	assert_int_equal(check_result_status(&res), CHECK_OK);
+	t = render(REPORT_TEXT);
+	assert_non_null(
+	    strstr(t, "   skip: rsync is not installed (not found on PATH)\n"));
+	assert_null(strstr(t, "FAIL"));
+	free(t);
+	t = render(REPORT_JUNIT);
+	assert_non_null(strstr(t, "skipped=\"1\""));
+	assert_non_null(strstr(t, "<skipped message=\"rsync is not installed "
+				  "(not found on PATH)\"/>"));
+	assert_null(strstr(t, "<failure"));
+	free(t);
+	t = render(REPORT_JSON);
+	root = json_loads(t, 0, &e);
+	assert_non_null(root);
+	assert_true(json_is_true(json_object_get(root, "ok")));
+	s = json_array_get(json_object_get(root, "scenarios"), 0);
+	assert_string_equal(json_string_value(json_object_get(s, "status")),
+			    "skipped");
+	assert_string_equal(json_string_value(json_object_get(s, "skipped")),
+			    "rsync is not installed (not found on PATH)");
+	assert_null(json_object_get(s, "causes"));
+	json_decref(root);
+	free(t);
+	res.skipped = false;
+}
+
 /* Names are bytes: a name that is not UTF-8 makes valid JSON (with its
  * exact bytes beside) and valid XML. */
 static void test_bytes(void **state)
@@ -217,7 +256,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_text),	 cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_junit),	 cmocka_unit_test(test_bytes),
-	    cmocka_unit_test(test_format_names),
+	    cmocka_unit_test(test_format_names), cmocka_unit_test(test_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -153,6 +153,40 @@ static void test_check_server(void **state)
 		     "'check-server' needs a value");
 }
 
+/* requires: repeatable, inherited, each word checked for its form. */
+static void test_requires(void **state)
+{
+	struct scenario_list l = {0};
+
+	(void)state;
+	assert_int_equal(load("requires = rsync\n"
+			      "atomic = f\n"
+			      "[a]\nrun = true\n"
+			      "requires = /usr/bin/python3:lmdb git\n"
+			      "  tar\n"
+			      "requires = python3:dbm.gnu\n"
+			      "[b]\nrun = true\n",
+			      &l),
+			 0);
+	assert_int_equal(l.len, 2);
+	assert_int_equal(l.items[0]->requires.len, 5);
+	assert_string_equal(l.items[0]->requires.v[0], "rsync");
+	assert_string_equal(l.items[0]->requires.v[1], "/usr/bin/python3:lmdb");
+	assert_string_equal(l.items[0]->requires.v[3], "tar");
+	assert_string_equal(l.items[0]->requires.v[4], "python3:dbm.gnu");
+	assert_int_equal(l.items[1]->requires.len, 1);
+	scenario_list_release(&l);
+	expect_error("[x]\nrun = true\natomic = f\nrequires = a:b:c\n",
+		     "s.ini:4: bad requirement 'a:b:c' (PROGRAM, /PATH or "
+		     "PYTHON:MODULE)");
+	expect_error("[x]\nrun = true\natomic = f\nrequires = py:\n",
+		     "s.ini:4: bad requirement 'py:'");
+	expect_error("[x]\nrun = true\natomic = f\nrequires = py:os;x\n",
+		     "bad requirement 'py:os;x'");
+	expect_error("[x]\nrun = true\natomic = f\nrequires = 'rsync'\n",
+		     "bad requirement ''rsync''");
+}
+
 static void test_unknown_key(void **state)
 {
 	(void)state;
@@ -260,6 +294,8 @@ static void test_shipped_scenarios(void **state)
 	(void)state;
 	if (glob("scenarios/*.ini", 0, NULL, &g) != 0)
 		skip();
+	/* the corpus of real programs (scenarios/apps, docs/apps.md) */
+	glob("scenarios/apps/*.ini", GLOB_APPEND, NULL, &g);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct scenario_list l = {0};
 
@@ -295,6 +331,7 @@ int main(void)
 	    cmocka_unit_test(test_sections_inherit_defaults),
 	    cmocka_unit_test(test_continuation_lines),
 	    cmocka_unit_test(test_check_server),
+	    cmocka_unit_test(test_requires),
 	    cmocka_unit_test(test_unknown_key),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_bad_expect),
