@@ -502,6 +502,16 @@ static enum settle_reason fits(const struct pass *x, const struct model_op *op,
 	     !model_can_tear(op->off, op->data_len, x->sector)))
 		return SR_TEAR;
 	settle_range(op, v, x->sector, &a, &b);
+	/*
+	 * Ordered data: the size on disk grows as whole pages are written
+	 * back (ext4 commits i_disksize to the end of the pages written,
+	 * after their data), so a head that ends inside the extension ends
+	 * at a page boundary or not at all: a size at a sector boundary in
+	 * mid-page is not a state a disk can hold.
+	 */
+	if (x->ordered && v == MV_HEAD && b > op->size_before &&
+	    b < data_end(op) && b % PAGE)
+		return SR_TEAR;
 	units(x->unit, a, b, &ua, &ub);
 	if (!x->s->unsound_reorder && iv_hits(&f->closed, ua, ub))
 		return SR_SECTOR;
