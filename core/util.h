@@ -82,4 +82,11 @@ bool util_has_control(const char *s);
 int util_read_file(const char *path, size_t max, char **out, size_t *len,
 		   char *err, size_t errlen);
 
+/* A wait status in words: "exited with status 3", "was killed by signal
+ * 9 (Killed)", "stopped (status 0x137f)". */
+void util_describe_status(int status, char *buf, size_t len);
+
+/* How many of the n sorted values v are <= k (a binary search). */
+size_t util_count_upto(const uint64_t *v, size_t n, uint64_t k);
+
 #endif /* CRASHFS_UTIL_H */

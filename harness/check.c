@@ -185,17 +185,9 @@ static uint64_t context_key(struct run *x, uint64_t point)
 /* Index of the last crash point at or before k. */
 static size_t point_index(const uint64_t *pts, size_t n, uint64_t k)
 {
-	size_t lo = 0, hi = n;
+	size_t i = util_count_upto(pts, n, k);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (pts[mid] <= k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? lo - 1 : 0;
+	return i ? i - 1 : 0;
 }
 
 /* Has a bound (--max-states, --max-time) stopped this kind? */

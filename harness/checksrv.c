@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util.h"
+
 #define ERR_KEEP (1 << 20) /* the stderr file is emptied past this */
 
 enum phase {
@@ -159,19 +161,6 @@ static void await_exit(struct checksrv *s, double secs)
 	       poll(&pf, 1, (int)((end - now()) * 1000) + 1) < 0 &&
 	       errno == EINTR)
 		;
-}
-
-/* What the server's exit status says, in words. */
-static void describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-			 WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (%s)",
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "ended (status 0x%x)", status);
 }
 
 /* Up to max bytes of what the server wrote on stderr since from. */
@@ -332,7 +321,7 @@ static int died_idle(struct checksrv *s)
 	await_exit(s, 0.1);
 	stderr_tail(s, tail, sizeof(tail));
 	status = reap(s);
-	describe_status(status, how, sizeof(how));
+	util_describe_status(status, how, sizeof(how));
 	return fail(s, EPROTO,
 		    "checker server '%s' %s between two states (a checker "
 		    "server must run until its stdin ends)%s",
@@ -645,7 +634,7 @@ static int no_answer(struct checksrv *s, bool timed_out,
 	if (!timed_out)
 		await_exit(s, 0.1);
 	status = reap(s);
-	describe_status(status, how, sizeof(how));
+	util_describe_status(status, how, sizeof(how));
 	if (timed_out)
 		snprintf(msg, sizeof(msg),
 			 "checker server timed out after %u s on this state",
@@ -751,7 +740,7 @@ int checksrv_step(struct checksrv *s, struct checksrv_answer *a)
 				await_exit(s, 0.1);
 			stderr_tail(s, tail, sizeof(tail));
 			status = reap(s);
-			describe_status(status, how, sizeof(how));
+			util_describe_status(status, how, sizeof(how));
 			if (late)
 				return fail(s, ETIMEDOUT,
 					    "checker server '%s' did not say "

@@ -17,6 +17,7 @@
 #include "harness/explore.h"
 #include "core/map.h"
 #include "core/settle.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -159,22 +160,6 @@ static struct persist *get_ps(struct explorer *x, size_t ki)
 			return NULL;
 	}
 	return &x->ps[ki];
-}
-
-/* How many of the n sorted values v are <= k. */
-static size_t count_upto(const uint64_t *v, size_t n, uint64_t k)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (v[mid] <= k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 static bool is_journal(uint8_t cls)
@@ -614,13 +599,13 @@ static size_t context_of(const struct explorer *x, size_t pi)
 	uint64_t upto =
 	    pi + 1 < x->npoints ? x->points[pi + 1] - 1 : model_nops(x->m);
 
-	return count_upto(x->ctx, x->o.nctx, upto);
+	return util_count_upto(x->ctx, x->o.nctx, upto);
 }
 
 /* Index of point k in x->points (k must be one). */
 static size_t point_index(const struct explorer *x, uint64_t k)
 {
-	return count_upto(x->points, x->npoints, k) - 1;
+	return util_count_upto(x->points, x->npoints, k) - 1;
 }
 
 /* May the base's point skip repeats of x->prev? */
@@ -631,8 +616,8 @@ static bool dominance_applies(const struct explorer *x)
 	if (!x->o.skip_dominated || x->prev_model != ki || x->prev_k >= x->bk)
 		return false;
 	/* nothing became durable in (prev_k, bk] */
-	if (count_upto(x->epochs[ki], x->nepochs[ki], x->prev_k) !=
-	    count_upto(x->epochs[ki], x->nepochs[ki], x->bk))
+	if (util_count_upto(x->epochs[ki], x->nepochs[ki], x->prev_k) !=
+	    util_count_upto(x->epochs[ki], x->nepochs[ki], x->bk))
 		return false;
 	return context_of(x, point_index(x, x->prev_k)) ==
 	       context_of(x, point_index(x, x->bk));
@@ -753,7 +738,8 @@ static void mark_visits(struct explorer *x)
 		const struct model_op *op = model_op(x->m, i);
 
 		if (op->type == TR_MARK)
-			x->visit[count_upto(x->points, x->npoints, op->seq) -
+			x->visit[util_count_upto(x->points, x->npoints,
+						 op->seq) -
 				 1] = true;
 	}
 }
@@ -1517,7 +1503,7 @@ const uint64_t *explore_points(const struct explorer *x, size_t *n)
 
 bool explore_visits(const struct explorer *x, uint64_t k)
 {
-	size_t j = count_upto(x->points, x->npoints, k);
+	size_t j = util_count_upto(x->points, x->npoints, k);
 
 	if (!j || x->points[j - 1] != k)
 		return false;

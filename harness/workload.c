@@ -224,19 +224,6 @@ const char *workload_initial(const struct workload *w, char *buf, size_t len)
 	return buf;
 }
 
-/* Describe a wait status: "exited with status 3", "killed by SIGKILL". */
-static void describe(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-			 WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was killed by signal %d (%s)",
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "stopped (status 0x%x)", status);
-}
-
 /* Run a helper command (cp, crashfs mount ...) and say what failed.
  * Mounting and unmounting are waited for whatever arrives (a mount must
  * not be left behind); a copy ends on SIGINT/SIGTERM. */
@@ -264,7 +251,7 @@ static int helper(char *const *argv, const char *dir, unsigned timeout,
 		return rc;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		describe(status, how, sizeof(how));
+		util_describe_status(status, how, sizeof(how));
 		snprintf(err, errlen, "'%s %s' %s", argv[0], argv[1], how);
 		return -EIO;
 	}
@@ -380,7 +367,7 @@ static int prepare(struct workload *w, char *err, size_t errlen)
 			goto out;
 		}
 		if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status))) {
-			describe(status, how, sizeof(how));
+			util_describe_status(status, how, sizeof(how));
 			snprintf(err, errlen, "setup command '%s' %s", w->setup,
 				 how);
 			rc = -ECHILD;
@@ -582,7 +569,7 @@ int workload_run(struct workload *w, char *err, size_t errlen)
 	else if (!WIFEXITED(w->status) || WEXITSTATUS(w->status)) {
 		char how[96];
 
-		describe(w->status, how, sizeof(how));
+		util_describe_status(w->status, how, sizeof(how));
 		snprintf(err, errlen, "the workload %s%s", how,
 			 !WIFEXITED(w->status) ? ""
 			 : WEXITSTATUS(w->status) == 127
