@@ -43,8 +43,8 @@
 				     found at other ops ... */
 #define SHAPE_BUDGET 1024 /* ... and for all of them */
 #define VERDICTS_MAX                                                           \
-	(1u << 20) /* external verdicts remembered (24 MiB at most); past
-		      that, new ones are not */
+	(1u << 19) /* external verdicts remembered (a map of 1 Mi
+		      slots, 24 MiB); past that, new ones are not */
 #define VERDICT_PASS ((void *)1) /* in struct run's verdicts */
 #define VERDICT_FAIL ((void *)2)
 #define VERDICT_PENDING ((void *)3) /* its checker not waited for yet */
