@@ -548,8 +548,8 @@ void model_apply_ns(struct model *m, const struct model_op *op)
  * when there is none. */
 static uint64_t mid_boundary(uint64_t off, uint64_t len, uint64_t unit)
 {
-	uint64_t first = off / unit + 1,     /* first boundary inside */
-	    last = (off + len - 1) / unit; /* last boundary inside */
+	uint64_t first = off / unit + 1;	/* first boundary inside */
+	uint64_t last = (off + len - 1) / unit; /* last boundary inside */
 
 	if (first > last)
 		return off;
