@@ -42,9 +42,9 @@
 	4		  /* rebuilds to match a failure to a cause
 				     found at other ops ... */
 #define SHAPE_BUDGET 1024 /* ... and for all of them */
-#define VERDICTS_MAX                                                           \
-	(1u << 19) /* external verdicts remembered (a map of 1 Mi
-		      slots, 24 MiB); past that, new ones are not */
+/* external verdicts remembered (a map of 1 Mi slots, 24 MiB); past that,
+ * new ones are not */
+#define VERDICTS_MAX (1u << 19)
 #define VERDICT_PASS ((void *)1) /* in struct run's verdicts */
 #define VERDICT_FAIL ((void *)2)
 #define VERDICT_PENDING ((void *)3) /* its checker not waited for yet */
