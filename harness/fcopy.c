@@ -9,15 +9,16 @@
  * and the zeros between them, up to the first extent that differs (in
  * either list; an extent at the same offset from the same source but
  * of another length still agrees over their common length) or the
- * smaller of the two sizes.  That prefix is copied
- * from the old bytes, the rest read from the model, and the result
- * becomes the new copy.  Copies are found by node (a map), but only the
+ * smaller of the two sizes.  That prefix stays where it is, the rest is
+ * read from the model over the old bytes (the buffer grows by doubling),
+ * and the result is the new copy.  Copies are found by node (a map), but only the
  * extents decide what is reused.
  */
 #include "harness/fcopy.h"
 #include "core/map.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,15 @@
 struct copy {
 	struct extent *ext; /* the extents the bytes were made from, owned */
 	size_t n_ext;	    /* how many */
+	size_t ext_cap;	    /* room in ext */
 	uint64_t size;	    /* the size they were made at */
 	char *data;	    /* size bytes, owned */
+	size_t cap;	    /* room in data */
 };
 
 struct fcopy {
 	struct map bynode; /* mnode -> struct copy */
-	uint64_t total;	   /* bytes of data held */
+	uint64_t total;	   /* bytes of data allocated */
 	uint64_t read;	   /* bytes read from the model */
 };
 
@@ -105,16 +108,50 @@ static uint64_t same_prefix(const struct copy *k, const struct extent *e,
 	return x;
 }
 
+/* The room to make for `need` elements in a buffer of cap: need, or
+ * twice cap when that is more, but no more than max unless need is. */
+static size_t grown(size_t cap, size_t need, size_t max)
+{
+	size_t n = cap * 2 > need ? cap * 2 : need;
+
+	if (need <= cap)
+		return cap;
+	return n > max && need <= max ? max : n;
+}
+
+/* Room for `need` elements of size sz in *p (of *cap), grown as grown()
+ * says.  False when out of memory (*p kept). */
+static bool room(void **p, size_t *cap, size_t need, size_t sz, size_t max)
+{
+	size_t n = grown(*cap, need, max);
+	void *q;
+
+	if (n == *cap)
+		return true;
+	q = realloc(*p, (n ? n : 1) * sz);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+/* Forget n's copy. */
+static void drop(struct fcopy *c, const struct mnode *n, struct copy *k)
+{
+	map_del(&c->bynode, (uint64_t)(uintptr_t)n, 0);
+	c->total -= k->cap;
+	copy_free(k);
+}
+
 const char *fcopy_content(struct fcopy *c, struct model *m,
 			  const struct mnode *n, int *err)
 {
 	struct copy *k = map_get(&c->bynode, (uint64_t)(uintptr_t)n, 0);
 	const struct extent *e;
 	struct model_stat st;
-	struct extent *ext;
+	size_t ne, cap;
 	uint64_t x;
-	size_t ne;
-	char *data;
 	bool same;
 
 	*err = 0;
@@ -125,49 +162,46 @@ const char *fcopy_content(struct fcopy *c, struct model *m,
 	x = same_prefix(k, e, ne, st.size, &same);
 	if (same)
 		return k->data; /* the very same content */
-	if (c->total - (k ? k->size : 0) + st.size > FCOPY_TOTAL_MAX) {
+	if (c->total - (k ? k->cap : 0) +
+		grown(k ? k->cap : 0, st.size, FCOPY_FILE_MAX) >
+	    FCOPY_TOTAL_MAX) {
 		drop_all(c); /* start again */
 		k = NULL;
 		x = 0;
 	}
-	data = malloc(st.size ? st.size : 1);
-	ext = ne ? malloc(ne * sizeof(*e)) : NULL;
-	if (!data || (ne && !ext))
-		goto out_nomem;
-	if (x)
-		memcpy(data, k->data, x);
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k || map_put(&c->bynode, (uint64_t)(uintptr_t)n, 0, k)) {
+			free(k);
+			return NULL; /* not copied: the caller reads the model */
+		}
+	}
+	cap = k->cap;
+	if (!room((void **)&k->data, &k->cap, st.size, 1, FCOPY_FILE_MAX) ||
+	    !room((void **)&k->ext, &k->ext_cap, ne, sizeof(*e), SIZE_MAX)) {
+		c->total += k->cap - cap;
+		drop(c, n, k);
+		return NULL;
+	}
+	c->total += k->cap - cap;
+	/* the bytes before x stay; from here on the copy is n's */
+	k->size = 0;
+	k->n_ext = 0;
 	if (st.size > x) {
-		ssize_t got = model_read(m, n, x, data + x, st.size - x);
+		ssize_t got = model_read(m, n, x, k->data + x, st.size - x);
 
 		if (got != (ssize_t)(st.size - x)) {
 			*err = got < 0 ? (int)got : -EIO;
-			free(data);
-			free(ext);
+			drop(c, n, k);
 			return NULL;
 		}
 		c->read += st.size - x;
 	}
 	if (ne)
-		memcpy(ext, e, ne * sizeof(*e));
-	if (!k) {
-		k = calloc(1, sizeof(*k));
-		if (!k || map_put(&c->bynode, (uint64_t)(uintptr_t)n, 0, k)) {
-			free(k);
-			goto out_nomem;
-		}
-	}
-	c->total = c->total - k->size + st.size;
-	free(k->data);
-	free(k->ext);
-	k->data = data;
-	k->ext = ext;
+		memcpy(k->ext, e, ne * sizeof(*e));
 	k->n_ext = ne;
 	k->size = st.size;
-	return data;
-out_nomem:
-	free(data);
-	free(ext);
-	return NULL; /* not copied: the caller reads the model */
+	return k->data;
 }
 
 uint64_t fcopy_model_bytes(const struct fcopy *c)
