@@ -7,7 +7,8 @@
  * that are never followed, refusal of a non-empty output directory, the
  * self-check reporting a difference, and a checker that changes its copy
  * (materialize_reclaim): the next state is still exact, and a checker
- * that changed nothing, or one file, costs nothing, or that file.
+ * that changed nothing, or one file, costs nothing, or that file; a file
+ * written again is copied from memory as far as it did not change.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -486,6 +487,82 @@ static void test_reclaim_cost(void **state)
 	tb_close(&t);
 }
 
+/*
+ * A checker that deletes a file it was given (SQLite's WAL on close) or
+ * changes it: the file is written again from the materializer's copy of
+ * its content, reading from the model only what the state changed since
+ * (before: the whole file, an extent at a time), and every state is
+ * still exact.
+ */
+static void test_rewrite_from_copy(void **state)
+{
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], err[512], p[300], page[100];
+	uint64_t wal, db, at[65], before;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	db = tb_create(&t, 1, "db");
+	tb_write(&t, db, 0, "the database");
+	wal = tb_create(&t, 1, "wal");
+	for (int i = 0; i < 64; i++) { /* a frame: header, then page */
+		char hdr[25];
+
+		snprintf(hdr, sizeof(hdr), "frame %-17d|", i);
+		memset(page, 'a' + i % 26, sizeof(page) - 1);
+		page[sizeof(page) - 1] = '\0';
+		tb_write(&t, wal, (uint64_t)i * 123, hdr);
+		at[i] = tb_write(&t, wal, (uint64_t)i * 123 + 24, page);
+	}
+	at[64] = tb_write(&t, wal, 5, "X"); /* an overwrite near the start */
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	snprintf(p, sizeof(p), "%s/wal", out);
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(explore_visible(x, at[31]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), 12 + 32 * 123);
+	/* deleted and the database changed: nothing read again */
+	assert_int_equal(unlink(p), 0);
+	vandal_append(out, "db");
+	before = materialize_model_bytes(mt);
+	assert_int_equal(materialize_reclaim(mt), 2);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	/* the next state, deleted again: only the new frame is read */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(materialize_reclaim(mt), 1);
+	assert_int_equal(explore_visible(x, at[32]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before + 123);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	/* back to an earlier state, then the overwrite: from byte 5 on */
+	vandal_append(out, "wal");
+	assert_int_equal(materialize_reclaim(mt), 1);
+	before = materialize_model_bytes(mt);
+	assert_int_equal(explore_visible(x, at[10]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(materialize_reclaim(mt), 1);
+	assert_int_equal(explore_visible(x, at[64]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before + 64 * 123 - 5);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
 static void test_symlink_planted_in_output(void **state)
 {
 	struct materializer *mt;
@@ -924,6 +1001,71 @@ static void test_state_dir(void **state)
 	tb_close(&t);
 }
 
+/* Where the first line of log says the checker ran: 'm' under /dev/shm,
+ * 'r' in the run directory, '?' elsewhere; the log is emptied. */
+static char ran_where(const char *log, const char *run)
+{
+	char line[512], w = '?';
+	FILE *fp = fopen(log, "r");
+
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	unlink(log);
+	if (!strncmp(line, "/dev/shm/crashfs-states.", 24))
+		w = 'm';
+	else if (!strncmp(line, run, strlen(run)) &&
+		 !strncmp(line + strlen(run), "/states.", 8))
+		w = 'r';
+	return w;
+}
+
+/* Without --state-dir or $TMPDIR, the states of a run go to /dev/shm when
+ * it is a tmpfs with room for them, else into the run directory; with
+ * $TMPDIR set, into the run directory as before. */
+static void test_state_dir_default(void **state)
+{
+	const char *saved = getenv("TMPDIR");
+	char *keep = saved ? strdup(saved) : NULL;
+	char out[256], log[300], cmd[400];
+	struct run_info ri;
+	struct tb t;
+	uint64_t f;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	f = tb_create(&t, 1, "a");
+	tb_write(&t, f, 0, "data");
+	assert_int_equal(trace_writer_close(&t.w), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	snprintf(log, sizeof(log), "%s/pwd.log", t.dir);
+	snprintf(cmd, sizeof(cmd), "pwd >> %s", log);
+	assert_int_equal(run_open(t.dir, &ri, out, sizeof(out)), 0);
+	outdir(&t, out, sizeof(out), "stdout");
+	{
+		char *argv[] = {"check", "--run",   t.dir, "--jobs",
+				"1",	 "--check", cmd,   NULL};
+
+		unsetenv("TMPDIR");
+		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
+		assert_int_equal(ran_where(log, t.dir),
+				 run_fits_tmpfs(&ri, "/dev/shm", 2) ? 'm'
+								    : 'r');
+		setenv("TMPDIR", t.dir, 1);
+		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
+		assert_int_equal(ran_where(log, t.dir), 'r');
+	}
+	if (keep)
+		setenv("TMPDIR", keep, 1);
+	else
+		unsetenv("TMPDIR");
+	free(keep);
+	/* a bound the size of /dev/shm cannot hold: not there */
+	assert_false(run_fits_tmpfs(&ri, "/dev/shm", UINT32_MAX));
+	tb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +1074,7 @@ int main(void)
 	    cmocka_unit_test(test_hard_links_incremental),
 	    cmocka_unit_test(test_reclaim_after_checker),
 	    cmocka_unit_test(test_reclaim_cost),
+	    cmocka_unit_test(test_rewrite_from_copy),
 	    cmocka_unit_test(test_output_must_be_empty),
 	    cmocka_unit_test(test_symlink_planted_in_output),
 	    cmocka_unit_test(test_verify_reports_differences),
@@ -939,6 +1082,7 @@ int main(void)
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_states_agree_with_check),
 	    cmocka_unit_test(test_state_dir),
+	    cmocka_unit_test(test_state_dir_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
