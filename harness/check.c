@@ -39,9 +39,6 @@
 #include "harness/tee.h"
 #include "harness/workload.h"
 
-/* Where states go by default when it is a tmpfs (see states_dir()). */
-#define STATES_TMPFS "/dev/shm"
-
 /* Search the causes of the external failures waiting (the pool idle). */
 static int flush_external(struct run *x)
 {
@@ -655,24 +652,20 @@ static int resolve_checker(struct run *x)
 }
 
 /*
- * The directory for checkers' copies of states, removed at the end: a
- * private one under --state-dir, or under $TMPDIR for a bare trace;
- * else, when $TMPDIR is not set, a private one under /dev/shm if it is a
- * tmpfs with room for a state per job and one more (writing thousands of
- * states to a disk costs more than checking them); else a new
- * RUN/states.XXXXXX (the run of a check that does not --keep lies under
- * $TMPDIR).  A new directory (mkdtemp): a RUN from elsewhere may hold
- * anything, e.g. a symlink where a slot or its output file would go, and
- * two checks of one RUN may run at once.
+ * The directory for checkers' copies of states: a new RUN/states.XXXXXX,
+ * or a private one under --state-dir or for a bare trace (removed at the
+ * end either way).  A new directory (mkdtemp): a RUN from elsewhere may
+ * hold anything, e.g. a symlink where a slot or its output file would go,
+ * and two checks of one RUN may run at once.
  */
 static char *states_dir(struct run *x)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char *dir = NULL;
 
-	if (x->o->state_dir || !x->ri.dir[0]) {
-		if (x->o->state_dir)
-			tmpdir = x->o->state_dir;
+	if (x->o->state_dir)
+		tmpdir = x->o->state_dir;
+	if (!x->ri.dir[0] || x->o->state_dir) {
 		if (asprintf(&dir, "%s/crashfs-states.XXXXXX",
 			     tmpdir && *tmpdir ? tmpdir : "/tmp") >= 0 &&
 		    !mkdtemp(dir)) {
@@ -680,15 +673,6 @@ static char *states_dir(struct run *x)
 			dir = NULL;
 		}
 		return dir;
-	}
-	if ((!tmpdir || !*tmpdir) &&
-	    run_fits_tmpfs(&x->ri, STATES_TMPFS, x->o->jobs + 1)) {
-		if (asprintf(&dir, "%s/crashfs-states.XXXXXX", STATES_TMPFS) >=
-			0 &&
-		    mkdtemp(dir))
-			return dir;
-		free(dir); /* then in the run, as if it were not a tmpfs */
-		dir = NULL;
 	}
 	if (asprintf(&dir, "%s/states.XXXXXX", x->ri.dir) < 0)
 		return NULL;

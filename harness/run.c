@@ -7,14 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
-#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 static int path_join(char *out, size_t len, const char *a, const char *b)
@@ -170,42 +166,4 @@ int run_note_syncs(const struct run_info *ri, const char *unseen)
 		ret = -EIO;
 	json_decref(j);
 	return ret;
-}
-
-static uint64_t image_bytes; /* run_state_bound()'s sum (nftw has no
-				context argument) */
-
-static int add_file(const char *path, const struct stat *st, int flag,
-		    struct FTW *f)
-{
-	(void)path;
-	(void)f;
-	if (flag == FTW_F && S_ISREG(st->st_mode))
-		image_bytes += (uint64_t)st->st_size;
-	return 0;
-}
-
-uint64_t run_state_bound(const struct run_info *ri)
-{
-	struct stat st;
-	uint64_t n = 0;
-
-	if (!stat(ri->trace, &st))
-		n = (uint64_t)st.st_size;
-	image_bytes = 0;
-	if (ri->initial[0])
-		nftw(ri->initial, add_file, 16, FTW_PHYS);
-	return n + image_bytes;
-}
-
-bool run_fits_tmpfs(const struct run_info *ri, const char *dir, unsigned copies)
-{
-	struct statvfs sv;
-	struct statfs sf;
-
-	if (statfs(dir, &sf) || sf.f_type != TMPFS_MAGIC ||
-	    access(dir, W_OK | X_OK) || statvfs(dir, &sv))
-		return false;
-	return run_state_bound(ri) * copies <=
-	       (uint64_t)sv.f_bavail * sv.f_frsize / 2;
 }

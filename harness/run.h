@@ -19,7 +19,6 @@
 #define CRASHFS_RUN_H
 
 #include <limits.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,19 +54,5 @@ int run_write_meta(const struct run_info *ri, uint32_t sector,
 /* Add to RUN/meta.json whether the workload's sync calls were seen
  * (unseen: why not, "" if they were).  Returns 0 or -errno. */
 int run_note_syncs(const struct run_info *ri, const char *unseen);
-
-/*
- * The bytes any state of the run can hold, at most: the trace's size plus
- * the sizes of the initial image's regular files (every byte of a state
- * comes from one or the other).
- */
-uint64_t run_state_bound(const struct run_info *ri);
-
-/*
- * Is dir a tmpfs this user can write to, with room for `copies` states of
- * the run while leaving half of its free space to others?
- */
-bool run_fits_tmpfs(const struct run_info *ri, const char *dir,
-		    unsigned copies);
 
 #endif /* CRASHFS_RUN_H */

@@ -1001,71 +1001,6 @@ static void test_state_dir(void **state)
 	tb_close(&t);
 }
 
-/* Where the first line of log says the checker ran: 'm' under /dev/shm,
- * 'r' in the run directory, '?' elsewhere; the log is emptied. */
-static char ran_where(const char *log, const char *run)
-{
-	char line[512], w = '?';
-	FILE *fp = fopen(log, "r");
-
-	assert_non_null(fp);
-	assert_non_null(fgets(line, sizeof(line), fp));
-	fclose(fp);
-	unlink(log);
-	if (!strncmp(line, "/dev/shm/crashfs-states.", 24))
-		w = 'm';
-	else if (!strncmp(line, run, strlen(run)) &&
-		 !strncmp(line + strlen(run), "/states.", 8))
-		w = 'r';
-	return w;
-}
-
-/* Without --state-dir or $TMPDIR, the states of a run go to /dev/shm when
- * it is a tmpfs with room for them, else into the run directory; with
- * $TMPDIR set, into the run directory as before. */
-static void test_state_dir_default(void **state)
-{
-	const char *saved = getenv("TMPDIR");
-	char *keep = saved ? strdup(saved) : NULL;
-	char out[256], log[300], cmd[400];
-	struct run_info ri;
-	struct tb t;
-	uint64_t f;
-
-	(void)state;
-	tb_open(&t);
-	tb_bind_root(&t);
-	f = tb_create(&t, 1, "a");
-	tb_write(&t, f, 0, "data");
-	assert_int_equal(trace_writer_close(&t.w), 0);
-	outdir(&t, out, sizeof(out), "stdout");
-	snprintf(log, sizeof(log), "%s/pwd.log", t.dir);
-	snprintf(cmd, sizeof(cmd), "pwd >> %s", log);
-	assert_int_equal(run_open(t.dir, &ri, out, sizeof(out)), 0);
-	outdir(&t, out, sizeof(out), "stdout");
-	{
-		char *argv[] = {"check", "--run",   t.dir, "--jobs",
-				"1",	 "--check", cmd,   NULL};
-
-		unsetenv("TMPDIR");
-		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
-		assert_int_equal(ran_where(log, t.dir),
-				 run_fits_tmpfs(&ri, "/dev/shm", 2) ? 'm'
-								    : 'r');
-		setenv("TMPDIR", t.dir, 1);
-		assert_int_equal(run_cmd(cmd_check, out, argv), 0);
-		assert_int_equal(ran_where(log, t.dir), 'r');
-	}
-	if (keep)
-		setenv("TMPDIR", keep, 1);
-	else
-		unsetenv("TMPDIR");
-	free(keep);
-	/* a bound the size of /dev/shm cannot hold: not there */
-	assert_false(run_fits_tmpfs(&ri, "/dev/shm", UINT32_MAX));
-	tb_close(&t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1082,7 +1017,6 @@ int main(void)
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_states_agree_with_check),
 	    cmocka_unit_test(test_state_dir),
-	    cmocka_unit_test(test_state_dir_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
