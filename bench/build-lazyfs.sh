@@ -33,10 +33,14 @@ for d in lazyfs libs/libpcache; do
 done
 for tool in cmake c++ pkg-config; do
 	command -v "$tool" >/dev/null || {
-		echo "build-lazyfs: $tool not found (make deps installs it)" >&2
+		echo "build-lazyfs: $tool not found (apt-get install cmake g++ pkg-config libtoml11-dev libspdlog-dev)" >&2
 		exit 2
 	}
 done
+if ! pkg-config --exists spdlog; then
+	echo "build-lazyfs: spdlog not found (apt-get install libspdlog-dev libtoml11-dev)" >&2
+	exit 2
+fi
 mkdir -p "$build/shim/toml" "$build/shim/spdlog"
 build=$(cd "$build" && pwd)
 cat >"$build/shim/toml/CMakeLists.txt" <<'SHIM'
