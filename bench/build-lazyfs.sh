@@ -23,7 +23,10 @@ if [ $# -ne 2 ]; then
 	echo "usage: bench/build-lazyfs.sh SRC BUILD" >&2
 	exit 2
 fi
-src=$(cd "$1" && pwd)
+if ! src=$(cd "$1" 2>/dev/null && pwd); then
+	echo "build-lazyfs: cannot open source tree '$1'" >&2
+	exit 2
+fi
 build=$2
 for d in lazyfs libs/libpcache; do
 	if [ ! -f "$src/$d/CMakeLists.txt" ]; then
