@@ -1419,6 +1419,18 @@ bool model_op_is_entry(const struct model_op *op)
 	}
 }
 
+uint64_t model_last_writeback(const struct model *m)
+{
+	for (size_t i = model_nops(m); i > 0; i--) {
+		const struct model_op *op = model_op(m, i - 1);
+
+		if (op->type == TR_WRITE && op->result >= 0 &&
+		    (op->flags & TRF_WRITEBACK))
+			return op->seq;
+	}
+	return 0;
+}
+
 bool model_op_mutates(const struct model_op *op)
 {
 	if (op->result < 0)

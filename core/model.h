@@ -141,6 +141,10 @@ const struct trace_header *model_header(const struct model *m);
 /* XXH3 of the whole trace file: names the trace in state ids. */
 uint64_t model_trace_hash(const struct model *m);
 
+/* The seq of the last successful write of pages the kernel wrote back
+ * (TRF_WRITEBACK: stores through a shared mapping), 0 if none. */
+uint64_t model_last_writeback(const struct model *m);
+
 /* True if a successful op of this type changes what is on disk. */
 bool model_op_mutates(const struct model_op *op);
 

@@ -114,6 +114,10 @@ enum trace_type {
 #define TRF_APPEND 0x0004   /* write through an O_APPEND handle */
 #define TRF_DIRECT 0x0008   /* write through an O_DIRECT handle */
 #define TRF_INJECTED 0x0010 /* result was injected by a fault rule */
+#define TRF_WRITEBACK                                                          \
+	0x0020 /* write of pages the kernel wrote back (a
+				shared mapping): readers saw the data
+				before this record */
 
 /* TR_SETATTR masks (struct trace_rec.oflags). */
 #define TRA_MODE 0x01

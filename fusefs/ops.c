@@ -1484,6 +1484,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int err;
 
 	(void)ino;
+	if (fi->writepage)
+		rec.flags |= TRF_WRITEBACK;
 	if (stale(fs, h)) {
 		err = -EIO;
 		goto out_reply;

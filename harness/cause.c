@@ -158,6 +158,85 @@ static uint64_t last_change(struct model *m, uint64_t point)
 	return p;
 }
 
+/* The op a state's check context reaches (its marks). */
+static uint64_t upto_of(const struct cause_state *st)
+{
+	return st->upto > st->point ? st->upto : st->point;
+}
+
+/* The marks after op `after` and at or before point: their seqs, in
+ * order, into out (up to max); returns how many there are. */
+static size_t marks_between(struct model *m, uint64_t after, uint64_t point,
+			    uint64_t *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t end = point < model_nops(m) ? point : model_nops(m);
+
+	for (uint64_t p = after + 1; p <= end; p++)
+		if (model_op(m, p - 1)->type == TR_MARK) {
+			if (n < max)
+				out[n] = p;
+			n++;
+		}
+	return n;
+}
+
+/* Does the visible tree at the state's point pass, seen with the marks
+ * up to op upto? */
+static bool passes_with(struct model *m, const struct cause_state *st,
+			uint64_t upto, cause_pass_fn pass, void *ctx)
+{
+	model_goto_visible(m, st->point);
+	return pass(ctx, m, st->point, upto);
+}
+
+/*
+ * The op from which the visible state fails, when the initial state
+ * passes: the last op that changed the tree, unless the check fails only
+ * once a later mark is made (a program that acknowledged before it
+ * wrote): then the first such mark, found by bisecting the marks made
+ * since that op (a check run per halving).  Without pass (no checker
+ * runs), the first mark when no op changed the tree: the initial state
+ * is never blamed unless it was seen to fail.
+ */
+static uint64_t exposing_op(struct model *m, const struct cause_state *st,
+			    cause_pass_fn pass, void *ctx)
+{
+	uint64_t op = last_change(m, st->point), first, *mk;
+	size_t n, lo, hi;
+	uint64_t ret = op;
+
+	n = marks_between(m, op, upto_of(st), &first, 1);
+	if (!n)
+		return op;
+	if (!pass)
+		return op ? op : first;
+	mk = malloc(n * sizeof(*mk));
+	if (!mk)
+		return op;
+	marks_between(m, op, upto_of(st), mk, n);
+	/* before the first mark: does the tree alone fail? */
+	if (!passes_with(m, st, mk[0] - 1, pass, ctx))
+		goto out;
+	/* it passes before mk[0] and fails with every mark (the state
+	 * itself): bisect for the mark it fails from, the one before
+	 * passing */
+	lo = 0;
+	hi = n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (passes_with(m, st, mk[mid] - 1, pass, ctx))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	ret = mk[lo];
+out:
+	free(mk);
+	return ret;
+}
+
 /* Name the files the candidates' losses were on (CAUSE_MANY). */
 static void summarise(struct model *m, const uint64_t *cand, uint64_t ncand,
 		      struct cause *out)
@@ -260,10 +339,11 @@ static bool next_comb(uint64_t *idx, unsigned k, uint64_t n)
 static bool try_state(struct model *m, const struct cause_state *st,
 		      uint8_t *choice, cause_pass_fn pass, void *ctx)
 {
-	struct cause_state s = {st->point, choice, st->sector, st->persist};
+	struct cause_state s = {st->point, choice, st->sector, st->persist,
+				st->upto};
 
 	cause_apply(m, &s);
-	return pass(ctx, m, st->point);
+	return pass(ctx, m, st->point, upto_of(st));
 }
 
 /* The state with the chosen candidates persisted whole: does it pass? */
@@ -421,7 +501,7 @@ int cause_find(struct model *m, const struct cause_state *st,
 	out->point = st->point;
 	out->kind = CAUSE_UNKNOWN;
 	cause_apply(m, &vis);
-	if (!pass(ctx, m, st->point)) {
+	if (!pass(ctx, m, st->point, upto_of(st))) {
 		/*
 		 * Persistence is not the cause: the last op that changed the
 		 * tree exposed it, unless the initial state fails too.
@@ -429,9 +509,9 @@ int cause_find(struct model *m, const struct cause_state *st,
 		out->kind = CAUSE_VISIBLE;
 		out->nops = 1;
 		model_goto_visible(m, 0);
-		if (!pass(ctx, m, 0))
+		if (!pass(ctx, m, 0, 0))
 			return 0; /* ops[0] = 0 */
-		out->ops[0] = last_change(m, st->point);
+		out->ops[0] = exposing_op(m, st, pass, ctx);
 		return 0;
 	}
 	if (!st->choice)
@@ -549,7 +629,7 @@ int cause_summary(struct model *m, const struct cause_state *st,
 		/* it lost nothing: it is its visible state */
 		out->kind = CAUSE_VISIBLE;
 		out->nops = 1;
-		out->ops[0] = last_change(m, st->point);
+		out->ops[0] = exposing_op(m, st, NULL, NULL);
 	} else if (ncand == 1) {
 		/* one lost op: it is the cause */
 		out->kind = CAUSE_LOST;

@@ -59,6 +59,8 @@ struct cause_state {
 	const struct persist *persist; /* the state's model's facts (not
 					   owned); NULL: the physical rules
 					   only */
+	uint64_t upto; /* the crash stands for one up to this op: a check
+			  sees the marks made up to it (0: point) */
 };
 
 enum cause_kind {
@@ -108,10 +110,12 @@ bool cause_matches(struct model *m, const struct cause *c,
 		   const struct cause_state *st);
 
 /*
- * Does the model's current tree, as a state at crash point `point`, pass?
- * (The check under study only.)
+ * Does the model's current tree, as a state at crash point `point` seen
+ * with the marks made up to op `upto` (>= point), pass?  (The check
+ * under study only.)
  */
-typedef bool (*cause_pass_fn)(void *ctx, struct model *m, uint64_t point);
+typedef bool (*cause_pass_fn)(void *ctx, struct model *m, uint64_t point,
+			      uint64_t upto);
 
 /* Put the model's tree in state st (model_reset, then apply). */
 void cause_apply(struct model *m, const struct cause_state *st);

@@ -290,18 +290,30 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 
 /*
  * The visible states: the tree after each crash point, everything
- * persisted.  Built directly (explore_visible), since the explorer
+ * persisted.  Not before the last write of pages the kernel wrote back
+ * (TRF_WRITEBACK: a program's stores through a shared mapping): the
+ * trace does not say when the program made them, so what a reader or
+ * kill -9 saw before is not known.  Built directly (explore_visible), since the explorer
  * yields a 'v' state only where something is pending.  Their ids are
  * "k<K>.visible"; `crashfs replay RUN --point K` rebuilds them.
  */
 static int visible_pass(struct run *x, struct pass *ps)
 {
+	uint64_t wb = model_last_writeback(x->m);
 	struct explore_state st;
 	int rc = 0;
 
 	for (size_t i = 0; i < ps->npts && rc == 0; i++) {
 		if (!explore_visits(ps->ex, ps->pts[i]))
 			continue; /* --points */
+		if (ps->pts[i] < wb) {
+			/* pages the program stored through a shared
+			 * mapping before this point may be in what a
+			 * reader saw: the trace has them only once the
+			 * kernel wrote them back */
+			x->r->unknown++;
+			continue;
+		}
 		memset(&st, 0, sizeof(st));
 		st.point = ps->pts[i];
 		st.kind = XK_VISIBLE;

@@ -140,6 +140,10 @@ struct check_result {
 	uint64_t dominated[CHECK_NKINDS]; /* states left out as repeats of
 					     one at an earlier point (same
 					     tree and check context) */
+	uint64_t unknown;		  /* visible states left out: a
+					     shared mapping's pages were
+					     written back after them, what
+					     kill -9 left is not known */
 	bool capped[CHECK_NKINDS];	  /* a bound stopped this kind early */
 	enum check_stop stopped;	  /* which bound (the first met) */
 	uint64_t max_states;		  /* the --max-states in force */

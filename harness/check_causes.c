@@ -70,14 +70,11 @@ struct model *check_cause_model(struct run *x)
 struct pass_ctx {
 	struct run *x;
 	enum scn_check check;
-	uint64_t point; /* the state's crash point ... */
-	uint64_t upto;	/* ... stands for a crash up to here */
 };
 
-static bool pass_fn(void *ctx, struct model *m, uint64_t point)
+static bool pass_fn(void *ctx, struct model *m, uint64_t point, uint64_t upto)
 {
 	struct pass_ctx *p = ctx;
-	uint64_t upto = point == p->point ? p->upto : point;
 
 	if (workload_interrupted())
 		return true; /* ends the search; the caller says -EINTR */
@@ -383,7 +380,7 @@ static int shape_of(struct run *x, enum scn_check c,
 		    const struct check_state *v, const struct cause_state *cs,
 		    struct cause *cause)
 {
-	struct pass_ctx pc = {x, c, v->point, v->upto};
+	struct pass_ctx pc = {x, c};
 	unsigned t =
 	    x->shape_budget < SHAPE_TRIES ? x->shape_budget : SHAPE_TRIES;
 	unsigned left = t;
@@ -407,7 +404,7 @@ static int search(struct run *x, enum scn_check c, const struct check_state *v,
 		  const struct cause_state *cs, unsigned tries,
 		  struct cause *cause)
 {
-	struct pass_ctx pc = {x, c, v->point, v->upto};
+	struct pass_ctx pc = {x, c};
 
 	memset(cause, 0, sizeof(*cause));
 	cause->point = v->point;
@@ -430,7 +427,7 @@ static int search(struct run *x, enum scn_check c, const struct check_state *v,
 int check_explain_builtin(struct run *x, const struct check_state *v,
 			  const struct check_why *why, const uint8_t *choice)
 {
-	struct cause_state cs = {v->point, choice, x->sector};
+	struct cause_state cs = {v->point, choice, x->sector, NULL, v->upto};
 
 	if (!check_cause_model(x))
 		return -errno ? -errno : -ENOMEM;
@@ -477,7 +474,7 @@ int check_explain_builtin(struct run *x, const struct check_state *v,
 int check_explain_external(struct run *x, struct failing *f)
 {
 	const struct check_state *v = &f->v;
-	struct cause_state cs = {v->point, NULL, x->sector};
+	struct cause_state cs = {v->point, NULL, x->sector, NULL, v->upto};
 	unsigned tries = x->external_budget < EXTERNAL_TRIES
 			     ? x->external_budget
 			     : EXTERNAL_TRIES;

@@ -278,6 +278,17 @@ static void files_words(struct model *m, const struct cause *c, bool hint,
 	}
 }
 
+/*
+ * Did the kernel write back pages of a shared mapping after op seq?  Then
+ * what the trace shows before them is not what a reader or kill -9 saw
+ * (the page cache had the program's stores), only what a power loss
+ * leaves: the words must not promise "no crash needed".
+ */
+static bool written_back_after(struct model *m, uint64_t seq)
+{
+	return model_last_writeback(m) > seq;
+}
+
 /* g->text and g->hint for the group's example. */
 static void word_cause(const struct explain_ctx *x, struct check_group *g)
 {
@@ -320,9 +331,15 @@ static void word_cause(const struct explain_ctx *x, struct check_group *g)
 				snprintf(g->text, sizeof(g->text),
 					 "%s did not hold its final version "
 					 "at %s: it got it only at %s, "
-					 "after the mark (no crash needed: "
-					 "kill -9 loses it too)",
-					 path, d, e);
+					 "after the mark (%s)",
+					 path, d, e,
+					 written_back_after(m, c->ops[0])
+					     ? "the kernel wrote the "
+					       "program's mapped pages back "
+					       "only then: a power loss loses "
+					       "it"
+					     : "no crash needed: kill -9 "
+					       "loses it too");
 			} else {
 				snprintf(g->text, sizeof(g->text),
 					 "%s did not hold its final version "
@@ -348,10 +365,13 @@ static void word_cause(const struct explain_ctx *x, struct check_group *g)
 			v = checks_version_in(x->c, m, path);
 			model_resolve(m, path, &n);
 			snprintf(g->text, sizeof(g->text),
-				 "after %s, %s is %s: a concurrent reader or "
-				 "kill -9 sees it, no crash needed",
-				 d, path,
-				 checks_describe(x->c, SCN_ATOMIC, g->path, v));
+				 "after %s, %s is %s: %s", d, path,
+				 checks_describe(x->c, SCN_ATOMIC, g->path, v),
+				 written_back_after(m, c->ops[0])
+				     ? "a power loss leaves it (the kernel "
+				       "wrote mapped pages back later)"
+				     : "a concurrent reader or kill -9 sees "
+				       "it, no crash needed");
 			/* advice about the op's file only if it is path's */
 			if (op && !model_op_is_entry(op) && op->node &&
 			    op->node == n) {
@@ -363,6 +383,52 @@ static void word_cause(const struct explain_ctx *x, struct check_group *g)
 					 "make the change to %s in one step "
 					 "(a rename of a complete file)",
 					 path);
+			return;
+		}
+		if (op && op->type == TR_MARK &&
+		    written_back_after(m, c->ops[0])) {
+			snprintf(g->text, sizeof(g->text),
+				 "the checker fails from %s on, with every "
+				 "operation persisted: the program "
+				 "acknowledged before its files held what it "
+				 "acknowledged (its stores through a shared "
+				 "mapping reached the filesystem only when the "
+				 "kernel wrote the pages back, after the mark: "
+				 "a power loss right after the mark shows it)",
+				 d);
+			snprintf(g->hint, sizeof(g->hint),
+				 "sync the mapped file (msync with MS_SYNC, or "
+				 "fsync) before the mark that acknowledges "
+				 "the data");
+			return;
+		}
+		if (op && op->type == TR_MARK) {
+			/* the tree was already so before the mark */
+			snprintf(g->text, sizeof(g->text),
+				 "the checker fails from %s on, with every "
+				 "operation persisted: the program "
+				 "acknowledged before its files held what it "
+				 "acknowledged (kill -9 right after the mark "
+				 "shows it, no crash needed)",
+				 d);
+			snprintf(g->hint, sizeof(g->hint),
+				 "write, flush and fsync the data before the "
+				 "mark that acknowledges it");
+			return;
+		}
+		if (written_back_after(m, c->ops[0])) {
+			snprintf(g->text, sizeof(g->text),
+				 "the checker fails from %s on, with every "
+				 "operation persisted: a power loss leaves "
+				 "this state, the kernel writing the "
+				 "program's mapped pages back one by one",
+				 d);
+			snprintf(g->hint, sizeof(g->hint),
+				 "a sync writes mapped pages back in an order "
+				 "the program does not choose, and a power "
+				 "loss during it keeps some and not others: "
+				 "make updates recoverable (a journal, or a "
+				 "copy and a rename)");
 			return;
 		}
 		snprintf(g->text, sizeof(g->text),

@@ -418,6 +418,14 @@ void report_text_result(const struct check_result *r,
 				"an earlier point, same tree and marks)\n",
 				(unsigned long long)dom);
 	}
+	if (r->unknown)
+		fprintf(f,
+			"   (%llu visible states left out: the program wrote "
+			"through a shared mapping, and its pages reached the "
+			"filesystem only later, when the kernel wrote them "
+			"back; what a reader or kill -9 saw before is not "
+			"known)\n",
+			(unsigned long long)r->unknown);
 	if (r->syncs_unseen[0])
 		fprintf(f,
 			"   note: the workload's sync(2) and syncfs(2) calls "

@@ -116,6 +116,8 @@ static json_t *counts_json(const struct check_result *r)
 		json_object_set_new(c, "checked", json_integer(r->checked[k]));
 		json_object_set_new(c, "dominated",
 				    json_integer(r->dominated[k]));
+		json_object_set_new(c, "unknown",
+				    json_integer(k ? 0 : r->unknown));
 		json_object_set_new(c, "capped", json_boolean(r->capped[k]));
 		for (int ch = 0; ch < SCN_NCHECKS; ch++)
 			json_object_set_new(c, scenario_check_name(ch),

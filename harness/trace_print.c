@@ -92,9 +92,13 @@ static const char *const sync_kinds[] = {
 };
 
 static const struct flag_name rec_flags[] = {
-    {TRF_DATASYNC, "datasync"}, {TRF_SYNC, "sync"},
-    {TRF_APPEND, "append"},	{TRF_DIRECT, "direct"},
-    {TRF_INJECTED, "injected"}, {0, NULL},
+    {TRF_DATASYNC, "datasync"},
+    {TRF_SYNC, "sync"},
+    {TRF_APPEND, "append"},
+    {TRF_DIRECT, "direct"},
+    {TRF_INJECTED, "injected"},
+    {TRF_WRITEBACK, "writeback"},
+    {0, NULL},
 };
 
 /* Append "|name" (or "name" first) for each flag set in v, then any bits
@@ -315,6 +319,8 @@ static void put_write_flags(FILE *f, uint16_t flags)
 		   flags & (TRF_APPEND | TRF_SYNC | TRF_DIRECT), t);
 	if (buf[0])
 		fprintf(f, " %s", buf);
+	if (flags & TRF_WRITEBACK)
+		fputs(" (writeback)", f);
 }
 
 int trace_print_text(FILE *f, const struct trace_rec *rec,

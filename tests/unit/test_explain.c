@@ -467,10 +467,12 @@ static void test_many_names_only_needed_files(void **state)
  * external checker that fails on it while its visible state passed gives
  * a verdict that is not repeatable, and is told so.
  */
-static bool fails_always(void *ctx, struct model *m, uint64_t point)
+static bool fails_always(void *ctx, struct model *m, uint64_t point,
+			 uint64_t upto)
 {
 	(void)m;
 	(void)point;
+	(void)upto;
 	return !*(bool *)ctx;
 }
 
@@ -506,6 +508,62 @@ static void test_state_that_lost_nothing(void **state)
 	assert_int_equal(
 	    cause_find(t.m, &st, fails_always, &visible_fails, 100, &c), 0);
 	assert_int_equal(c.kind, CAUSE_VISIBLE);
+	tb_close(&t);
+}
+
+/* The checker fails once the mark `*ctx` is made (the marks file). */
+static bool fails_after_mark(void *ctx, struct model *m, uint64_t point,
+			     uint64_t upto)
+{
+	(void)m;
+	(void)point;
+	return upto < *(uint64_t *)ctx;
+}
+
+/*
+ * The program acknowledges (marks) before it writes anything: a state at
+ * point 0 that stands for a crash just after the mark fails, yet the
+ * initial state (no mark) passes.  The cause is the mark, never "the
+ * checker fails already on the initial state"; and the mark after the
+ * last write is named when the state before it passed.
+ */
+static void test_mark_before_any_write(void **state)
+{
+	struct cause c;
+	struct cause_state st;
+	uint64_t mk, mk2, w;
+	uint8_t choice[8];
+	struct tb t;
+
+	(void)state;
+	memset(choice, MV_FULL, sizeof(choice));
+	tb_open(&t);
+	tb_init_file(&t, "f", "old");
+	tb_bind_root(&t);
+	tb_bind(&t, 2, 1, "f", S_IFREG | 0644, 3);
+	mk = tb_mark(&t, "saved"); /* #3 */
+	w = tb_write(&t, 2, 0, "new");
+	mk2 = tb_mark(&t, "again");
+	assert_non_null(tb_load(&t));
+	/* point 0, standing for a crash up to the mark */
+	st = (struct cause_state){0, choice, 512, NULL, mk};
+	assert_int_equal(cause_find(t.m, &st, fails_after_mark, &mk, 100, &c),
+			 0);
+	assert_int_equal(c.kind, CAUSE_VISIBLE);
+	assert_int_equal(c.ops[0], mk);
+	/* without a search, too */
+	assert_int_equal(cause_summary(t.m, &st, &c), 0);
+	assert_int_equal(c.kind, CAUSE_VISIBLE);
+	assert_int_equal(c.ops[0], mk);
+	/* after a write, the later mark is named when it made the
+	 * difference, the write when the state before the mark failed */
+	st = (struct cause_state){w, choice, 512, NULL, mk2};
+	assert_int_equal(cause_find(t.m, &st, fails_after_mark, &mk2, 100, &c),
+			 0);
+	assert_int_equal(c.ops[0], mk2);
+	assert_int_equal(cause_find(t.m, &st, fails_after_mark, &mk, 100, &c),
+			 0);
+	assert_int_equal(c.ops[0], w);
 	tb_close(&t);
 }
 
@@ -628,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(test_many_names_only_needed_files),
 	    cmocka_unit_test(test_state_that_lost_nothing),
 	    cmocka_unit_test(test_visible_same_version_one_cause),
+	    cmocka_unit_test(test_mark_before_any_write),
 	    cmocka_unit_test(test_visible_cause_from_crash_state),
 	    cmocka_unit_test(test_directory_held),
 	};
