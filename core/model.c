@@ -542,20 +542,41 @@ void model_apply_ns(struct model *m, const struct model_op *op)
 	}
 }
 
-/* Sector boundary splitting a write [off, off + len) for MV_HEAD/TAIL;
- * returns off when the write lies within one sector. */
+#define TEAR_PAGE 4096 /* the page cache's unit */
+
+/* The middle multiple of unit strictly inside [off, off + len), or off
+ * when there is none. */
+static uint64_t mid_boundary(uint64_t off, uint64_t len, uint64_t unit)
+{
+	uint64_t first = off / unit + 1;	/* first boundary inside */
+	uint64_t last = (off + len - 1) / unit; /* last boundary inside */
+
+	if (first > last)
+		return off;
+	return (first + (last - first) / 2) * unit;
+}
+
+/*
+ * The boundary splitting a write [off, off + len) for MV_HEAD/TAIL: its
+ * middle page boundary when it crosses one (the kernel writes a file
+ * back a page at a time, so a write over several pages most often
+ * persists in part at a page boundary, and it is the only partial size
+ * ext4's ordered mode can leave inside an extension: docs/crash-model.md
+ * rule 4), else its middle sector boundary.  Returns off when the write
+ * lies within one sector.
+ */
 static uint64_t tear_point(uint64_t off, uint64_t len, uint32_t sector)
 {
-	uint64_t first, last, mid;
+	uint64_t t;
 
 	if (!sector || !len)
 		return off;
-	first = off / sector + 1;	 /* first boundary inside */
-	last = (off + len - 1) / sector; /* last boundary inside */
-	if (first > last)
-		return off;
-	mid = first + (last - first) / 2;
-	return mid * sector;
+	if (sector < TEAR_PAGE && TEAR_PAGE % sector == 0) {
+		t = mid_boundary(off, len, TEAR_PAGE);
+		if (t != off)
+			return t;
+	}
+	return mid_boundary(off, len, sector);
 }
 
 bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector)

@@ -65,8 +65,10 @@ struct extent {
 /* How model_apply_node() applies a write (see core/persist.h). */
 enum model_variant {
 	MV_FULL = 0, /* the whole write */
-	MV_HEAD,     /* only the sectors before the middle sector boundary */
-	MV_TAIL,     /* only the sectors from the middle boundary on */
+	MV_HEAD,     /* only the sectors before its tear point (the middle
+			page boundary inside it, else the middle sector
+			boundary: model_tear_point()) */
+	MV_TAIL,     /* only the sectors from the tear point on */
 	MV_SIZE,     /* only the size extension, zero-filled */
 };
 
@@ -291,9 +293,10 @@ bool model_is_reg(const struct mnode *n);
  * sector boundary)? */
 bool model_can_tear(uint64_t off, uint64_t len, uint32_t sector);
 
-/* The sector boundary MV_HEAD and MV_TAIL split a write [off, off + len)
- * at (off when it cannot tear): the head is [off, t), the tail
- * [t, off + len). */
+/* The boundary MV_HEAD and MV_TAIL split a write [off, off + len) at:
+ * its middle 4 KiB page boundary when it crosses one, else its middle
+ * sector boundary (off when it cannot tear): the head is [off, t), the
+ * tail [t, off + len). */
 uint64_t model_tear_point(uint64_t off, uint64_t len, uint32_t sector);
 
 #endif /* CRASHFS_MODEL_H */
