@@ -19,6 +19,7 @@
 #                                       STATUS" of CMD written to OUT, and
 #                                       "CPU_SECONDS" on a second line
 #   pt_mount BACKING MNT / pt_umount MNT
+#   lazyfs_missing / lazyfs_mount BACKING MNT / lazyfs_umount MNT
 #   crashfs_mount TRACE BACKING MNT [OPTION...] / crashfs_umount MNT /
 #   crashfs_pid MNT                     (the binary is $CRASHFS, or
 #                                       $CRASHFS_USE while mounting)
@@ -28,12 +29,15 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_BIN=$BENCH_ROOT/build/bench
 CRASHFS=${CRASHFS:-$BENCH_ROOT/build/crashfs}	# another build may be measured
 PT_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+# LazyFS, the reference column of the recording suite, when it is built
+# (bench/build-lazyfs.sh prints this path for BUILD=/tmp/lazyfs-build).
+LAZYFS=${LAZYFS:-/tmp/lazyfs-build/lazyfs/lazyfs}
 
 BENCH_WORK=""
 CRASHFS_ERROR=""	# why the last crashfs_mount failed
 declare -a BENCH_PIDS=()	# workload processes, killed first
 declare -a BENCH_DAEMONS=()	# FUSE daemons, killed after unmounting
-declare -A BENCH_MOUNTS=()	# mount point -> pt|crashfs
+declare -A BENCH_MOUNTS=()	# mount point -> pt|lazyfs|crashfs
 
 # Progress goes to the stderr the script started with, even from a trap
 # that fires inside a redirected command.
@@ -216,6 +220,56 @@ pt_mount() {
 
 pt_umount() {
 	local mnt=$1 pid=${PT_PID[$1]}
+	fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"
+	unset 'BENCH_MOUNTS[$mnt]'
+	bench_stop_pid "$pid" 10
+	wait "$pid" 2>/dev/null || true
+	bench_untrack BENCH_DAEMONS "$pid"
+}
+
+# ---- LazyFS --------------------------------------------------------------
+
+declare -A LZ_PID=()	# mount point -> LazyFS pid
+
+# Why LazyFS can't be measured, or "" if it can.
+lazyfs_missing() {
+	[[ -x $LAZYFS ]] && return 0
+	echo "no LazyFS build at $LAZYFS (bench/build-lazyfs.sh SRC /tmp/lazyfs-build, or LAZYFS=PATH; docs/bench.md)"
+}
+
+# Mount LazyFS as its own mount script does (the subdir module over
+# BACKING), with the settings of its shipped default configuration: a
+# 1 GB page cache without eviction, its fault FIFO in the work
+# directory.  -f keeps it in the foreground so we know its pid.
+lazyfs_mount() {
+	local backing=$1 mnt=$2 pid cfg=$BENCH_WORK/lazyfs-${#LZ_PID[@]}.toml
+	mkdir -p "$mnt"
+	cat >"$cfg" <<EOF
+[faults]
+fifo_path="$cfg.fifo"
+[cache]
+apply_eviction=false
+[cache.simple]
+custom_size="1gb"
+blocks_per_page=1
+[filesystem]
+log_all_operations=false
+logfile=""
+EOF
+	"$LAZYFS" "$mnt" --config-path "$cfg" -o modules=subdir \
+		-o subdir="$backing" -f >"$BENCH_WORK/lazyfs.log" 2>&1 &
+	pid=$!
+	BENCH_DAEMONS+=("$pid")
+	BENCH_MOUNTS[$mnt]=lazyfs
+	LZ_PID[$mnt]=$pid
+	if ! bench_wait_mounted "$mnt" 20 || ! bench_alive "$pid"; then
+		bench_log "LazyFS did not mount $mnt: $(tail -c 300 "$BENCH_WORK/lazyfs.log")"
+		return 1
+	fi
+}
+
+lazyfs_umount() {
+	local mnt=$1 pid=${LZ_PID[$1]}
 	fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"
 	unset 'BENCH_MOUNTS[$mnt]'
 	bench_stop_pid "$pid" 10

@@ -46,6 +46,7 @@ for tool in fio python3 fusermount3 mountpoint findmnt pkg-config; do
 	fi
 done
 
+BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_init
 bench_log "work directory $BENCH_WORK ($(findmnt -n -o FSTYPE -T "$BENCH_WORK"))"
 bench_build
@@ -62,8 +63,13 @@ echo "  host: $(nproc) cores, kernel $(uname -r)," \
 	"work dir on $(findmnt -n -o FSTYPE -T "$BENCH_WORK")"
 echo "  crashfs: $CRASHFS, tree $(git describe --always --dirty 2>/dev/null || echo "?")," \
 	"$("$CRASHFS" --version 2>/dev/null || echo 'not built')"
+if [[ " $BENCH_SUITES " == *" recording "* ]]; then
+	echo "  lazyfs: ${REC_LAZYFS_MISSING:-$LAZYFS}"
+fi
 echo "  BENCH_SIZE=$BENCH_SIZE BENCH_REPEAT=$BENCH_REPEAT" \
 	"BENCH_QUICK=$BENCH_QUICK"
+echo "  load average (1, 5, 15 min): $BENCH_LOAD0 at the start," \
+	"$(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 echo "all runs (in order):"
 awk -F"\t" '$3 !~ /^!/ { v[$1 " " $2] = v[$1 " " $2] " " $3 }

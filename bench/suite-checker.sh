@@ -22,8 +22,9 @@
 #    states/s = distinct states checked / wall time of the command.
 #
 # 3. The same SQLite runs checked again (crashfs check --run K, the
-#    server), BENCH_REPEAT rounds, interleaved: the states written under
-#    K/states against --state-dir /dev/shm (when it is a tmpfs).
+#    server), BENCH_REPEAT rounds, interleaved: the states written in the
+#    work directory (--state-dir $BENCH_WORK) against --state-dir
+#    /dev/shm (when it is a tmpfs; the runs of 1. use it too).
 # 4. git: CKR_GIT_FILES files written, `git add -A`, `git commit`, a mark;
 #    checker `git fsck --full` (and, after the mark, HEAD holds every
 #    file), --jobs 2, the whole crashfs check, once (it takes long); then
@@ -69,8 +70,8 @@ EOF
 
 # Run `crashfs check` with the arguments after $1 (a row id); its JSON
 # report goes to $BENCH_WORK/ckr.json.  Records the wall time in row $1
-# and leaves "wall cpu checked" in $BENCH_WORK/ckr.val, or records a
-# failure and leaves nothing.
+# and leaves "wall cpu checked dominated" in $BENCH_WORK/ckr.val, or
+# records a failure and leaves nothing.
 ckr_once() {
 	local row=$1 m=$BENCH_WORK/measure js=$BENCH_WORK/ckr.json
 	local secs cpu rc=0
@@ -92,7 +93,8 @@ ckr_once() {
 import json, sys
 s = json.load(open(sys.argv[1]))["scenarios"][0]
 print(sys.argv[2], sys.argv[3],
-      sum(c["checked"] for c in s["counts"].values()))
+      sum(c["checked"] for c in s["counts"].values()),
+      sum(c.get("dominated", 0) for c in s["counts"].values()))
 EOF
 }
 
@@ -101,7 +103,7 @@ EOF
 ckr_rows() {
 	local wall cpu n
 	[[ -s $BENCH_WORK/ckr.val ]] || return 0
-	read -r wall cpu n <"$BENCH_WORK/ckr.val"
+	read -r wall cpu n _ <"$BENCH_WORK/ckr.val"
 	bench_result "$1.s" crashfs "$wall"
 	bench_result "$1.rate" crashfs "$(awk -v n="$n" -v w="$wall" \
 		'BEGIN { print n / w }')"
@@ -165,8 +167,12 @@ ckr_declare() {
 	bench_section "checker servers (issue 11)"
 	for mode in delete wal; do
 		bench_row "ckr.$mode.s" \
-			"sqlite $mode x$CKR_TX, scenario as shipped (server), wall" s -
+			"sqlite $mode x$CKR_TX, scenario as shipped (server), wall" s \
+			"crashfs<15"
+		bench_row "ckr.$mode.cpu" "  CPU (crashfs and its checkers)" s -
 		bench_row "ckr.$mode.states" "  states checked" states -
+		bench_row "ckr.$mode.dominated" \
+			"  states left out (repeat an earlier point)" states -
 		bench_row "ckr.$mode.per.rate" \
 			"  same run, $CKR_CAP/kind: per-state check.sh" "states/s" -
 		bench_row "ckr.$mode.per.cpu" "  per-state: CPU per state" ms -
@@ -177,7 +183,7 @@ ckr_declare() {
 	done
 	for mode in delete wal; do
 		bench_row "ckr.$mode.disk" \
-			"sqlite $mode: check --run, states in RUN/states, wall" s -
+			"sqlite $mode: check --run, states on the work disk, wall" s -
 		bench_row "ckr.$mode.disk.cpu" "  CPU" s -
 		bench_row "ckr.$mode.shm" \
 			"sqlite $mode: check --run --state-dir /dev/shm, wall" s -
@@ -230,9 +236,15 @@ ckr_git() {
 }
 
 suite_checker() {
-	local mode ini keep run rep a b t per srv dir=$BENCH_ROOT/scenarios/sqlite
+	local mode ini keep run rep a b t per srv shm dir=$BENCH_ROOT/scenarios/sqlite
 	local ok=$BENCH_WORK/ok.py server=$BENCH_WORK/srv.py
 	ckr_params
+	# the states on a tmpfs when there is one (docs/check.md, "Where the
+	# states are written"): writing them to a disk costs more than
+	# checking them
+	shm=
+	[[ $(findmnt -n -o FSTYPE -T /dev/shm 2>/dev/null) == tmpfs ]] &&
+		shm="--state-dir /dev/shm"
 	ckr_declare
 	bench_log "checker: python for the checkers: $CKR_PY"
 	printf 'pass\n' >"$ok"
@@ -246,12 +258,15 @@ EOF
 		ini=$BENCH_WORK/sqlite-$mode.ini
 		keep=$BENCH_WORK/keep-$mode
 		ckr_ini "$mode" "$ini"
-		bench_log "checker: sqlite $mode x$CKR_TX, as shipped, --jobs 2"
-		ckr_once "ckr.$mode.s" --jobs 2 --keep "$keep" "$ini"
+		bench_log "checker: sqlite $mode x$CKR_TX, as shipped, --jobs 2 $shm"
+		# shellcheck disable=SC2086 # $shm: no option or two words
+		ckr_once "ckr.$mode.s" --jobs 2 $shm --keep "$keep" "$ini"
 		if [[ -s $BENCH_WORK/ckr.val ]]; then
-			read -r a _ b <"$BENCH_WORK/ckr.val"
+			read -r a t b per <"$BENCH_WORK/ckr.val"
 			bench_result "ckr.$mode.s" crashfs "$a"
+			bench_result "ckr.$mode.cpu" crashfs "$t"
 			bench_result "ckr.$mode.states" crashfs "$b"
+			bench_result "ckr.$mode.dominated" crashfs "$per"
 		fi
 		run=$keep/sqlite-$mode
 		[[ -d $run ]] || continue
@@ -276,8 +291,10 @@ EOF
 		for mode in delete wal; do
 			run=$BENCH_WORK/keep-$mode/sqlite-$mode
 			[[ -d $run ]] || continue
+			# on the work directory's disk
 			bench_log "checker: sqlite $mode, --run, states on disk ($rep)"
 			ckr_once "ckr.$mode.disk" --jobs 2 --run "$run" \
+				--state-dir "$BENCH_WORK" \
 				--check-server "$CKR_PY $dir/check-server.py test.db"
 			ckr_secs "ckr.$mode.disk" "ckr.$mode.disk.cpu"
 			[[ $(findmnt -n -o FSTYPE -T /dev/shm 2>/dev/null) == tmpfs ]] ||

@@ -8,25 +8,32 @@ ROWS has one tab-separated line per table row, in table order:
     row-id  label  unit  target
 where target is one of
     pt>=X       crashfs / passthrough_ll at least X
+    lazyfs>=X   crashfs / LazyFS at least X
+    pt<=X       crashfs / passthrough_ll at most X (lower is better)
     native>X    crashfs / native above X
     crashfs<X   the crashfs figure itself below X (lower is better)
     crashfs>X   the crashfs figure itself at least X (higher is better)
     ratio>=X    the crashfs figure is itself a ratio, at least X
     -           no target (information only)
+    A, B        both targets (each one above); a target against lazyfs is
+                judged only when LazyFS was measured
 A line "section<TAB>title" starts a new table.
 
 RESULTS has one tab-separated line per measurement:
     row-id  target  value      (one repetition; target native, pt, crashfs,
-                                or base: another crashfs build, CRASHFS_BASE)
+                                base: another crashfs build, CRASHFS_BASE,
+                                or lazyfs: LazyFS, when its build is there)
     row-id  target  !short|why (that target could not be measured: short
                                 goes in the cell, why in a note below)
 
 Each cell is the median of its repetitions.  A "base" column and a
-crashfs/base ratio appear when some row has base results.  Under each
-table, every row measured on more than one target gets its range (lowest
-and highest run of each target) and its per-round ratios crashfs/pt_ll
-(and crashfs/base): the k-th run of crashfs over the k-th run of the
-other, which ran in the same round, as median [lowest-highest].  Exit status: 0 every target
+crashfs/base ratio appear when some row has base results, a "lazyfs"
+column and a crashfs/lazyfs ratio when some row has lazyfs results.
+Under each table, every row measured on more than one target gets its
+range (lowest and highest run of each target) and its per-round ratios
+crashfs/pt_ll (and crashfs/base, crashfs/lazyfs): the k-th run of crashfs
+over the k-th run of the other, which ran in the same round, as median
+[lowest-highest].  Exit status: 0 every target
 met, 1 a target missed, 2 a target could not be judged (crashfs missing,
 broken, or a run failed).
 """
@@ -35,11 +42,14 @@ import statistics
 import sys
 
 TARGETS = ("native", "pt", "crashfs")
-HEADERS = ("workload", "native", "passthrough_ll", "crashfs",
-           "crashfs/pt_ll", "crashfs/native", "target", "status")
-BASE_HEADERS = ("workload", "native", "passthrough_ll", "crashfs", "base",
-                "crashfs/pt_ll", "crashfs/native", "crashfs/base", "target",
-                "status")
+OPTIONAL = ("base", "lazyfs")  # columns shown when they have results
+
+
+def headers_for(extra):
+    """The header line with the optional columns in extra."""
+    return (("workload", "native", "passthrough_ll", "crashfs") +
+            tuple(extra) + ("crashfs/pt_ll", "crashfs/native") +
+            tuple(f"crashfs/{t}" for t in extra) + ("target", "status"))
 
 
 def plain(value):
@@ -51,12 +61,12 @@ def ranges(label, unit, runs, row):
     """The range line of one row: each target's lowest and highest run,
     and the per-round ratios of crashfs to pt and base."""
     parts = []
-    for t in ("native", "pt", "crashfs", "base"):
+    for t in TARGETS + OPTIONAL:
         v = runs.get((row, t))
         if v:
             parts.append(f"{t} {plain(min(v))}-{plain(max(v))}")
     own = runs.get((row, "crashfs"))
-    for ref in ("pt", "base"):
+    for ref in ("pt",) + OPTIONAL:
         other = runs.get((row, ref))
         if own and other:
             r = [a / b for a, b in zip(own, other) if b]
@@ -85,8 +95,26 @@ def judge(target, cells):
     """Return (target text, status) for one row."""
     if target == "-":
         return "-", ""
+    if "," in target:
+        texts, statuses = [], []
+        for part in target.split(","):
+            part = part.strip()
+            if part.startswith("lazyfs>=") and "lazyfs" not in cells:
+                continue  # LazyFS not built: nothing to judge
+            text, status = judge(part, cells)
+            texts.append(text)
+            statuses.append(status)
+        for worst in ("n/a", "MISS", "PASS"):
+            if worst in statuses:
+                return ", ".join(texts), worst
+        return ", ".join(texts), ""
     if target.startswith("pt>="):
         ref, bound, text = "pt", float(target[4:]), f">= {target[4:]}x pt_ll"
+    elif target.startswith("pt<="):
+        ref, bound, text = "pt", float(target[4:]), f"<= {target[4:]}x pt_ll"
+    elif target.startswith("lazyfs>="):
+        ref, bound = "lazyfs", float(target[8:])
+        text = f">= {target[8:]}x lazyfs"
     elif target.startswith("native>"):
         ref, bound, text = "native", float(target[7:]), "> native"
     elif target.startswith("crashfs<"):
@@ -111,7 +139,11 @@ def judge(target, cells):
     if not isinstance(base, float) or base == 0:
         return text, "n/a"
     ratio = own / base
-    ok = ratio >= bound if target.startswith("pt>=") else ratio > bound
+    if target.startswith("pt<="):
+        ok = ratio <= bound
+    else:
+        ok = (ratio >= bound if target.startswith(("pt>=", "lazyfs>="))
+              else ratio > bound)
     return text, "PASS" if ok else "MISS"
 
 
@@ -135,9 +167,10 @@ def main():
             else:
                 runs.setdefault((row, target), []).append(float(value))
 
-    with_base = any(t == "base" for (_, t) in list(runs) + list(errors))
-    targets = TARGETS + (("base",) if with_base else ())
-    headers = BASE_HEADERS if with_base else HEADERS
+    seen = {t for (_, t) in list(runs) + list(errors)}
+    extra = tuple(t for t in OPTIONAL if t in seen)
+    targets = TARGETS + extra
+    headers = headers_for(extra)
     table, worst, notes, notes_seen = [], 0, [], set()
     range_lines = {}
     for i, (row, label, unit, target) in enumerate(rows):
@@ -162,7 +195,7 @@ def main():
             else:
                 texts.append("-")
         ratios = []
-        for ref in ("pt", "native") + (("base",) if with_base else ()):
+        for ref in ("pt", "native") + extra:
             own, base = cells.get("crashfs"), cells.get(ref)
             if isinstance(own, float) and isinstance(base, float) and base:
                 ratios.append(f"{own / base:.2f}x")

@@ -26,6 +26,7 @@
  */
 #include "harness/materialize.h"
 #include "core/map.h"
+#include "harness/fcopy.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -75,7 +76,9 @@ struct materializer {
 	bool watch_warned; /* said so once */
 	uint64_t epoch;
 	unsigned long ops;
-	char *buf; /* WRITE_BUF bytes for copying content */
+	char *buf;	      /* WRITE_BUF bytes for copying content */
+	struct fcopy *copies; /* contents written, to write them again */
+	uint64_t model_bytes; /* read from the model, copies aside */
 	bool xattr_warned, dev_warned;
 	unsigned flags;		       /* MT_* */
 	mode_t umask;		       /* the replaying user's, at new */
@@ -458,20 +461,63 @@ static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Write bytes [a, b) of p at the same offsets. */
+static int write_run(struct materializer *mt, int fd, const char *p, uint64_t a,
+		     uint64_t b)
+{
+	int err = pwrite_all(fd, p + a, (size_t)(b - a), a);
+
+	if (err)
+		return mfail(mt, -err, "cannot write: %s", strerror(-err));
+	return 0;
+}
+
+/* Copy bytes [a, b) of n from the model, WRITE_BUF at a time. */
+static int copy_run(struct materializer *mt, struct model *m, int fd,
+		    const struct mnode *n, uint64_t a, uint64_t b)
+{
+	for (uint64_t off = a; off < b;) {
+		size_t chunk =
+		    b - off > WRITE_BUF ? WRITE_BUF : (size_t)(b - off);
+		ssize_t got = model_read(m, n, off, mt->buf, chunk);
+		int err = got > 0 ? 0 : got < 0 ? (int)got : -EIO;
+
+		if (err)
+			return mfail(mt, -err,
+				     "cannot read the content of a file: %s",
+				     strerror(-err));
+		mt->model_bytes += (uint64_t)got;
+		err = pwrite_all(fd, mt->buf, (size_t)got, off);
+		if (err)
+			return mfail(mt, -err, "cannot write: %s",
+				     strerror(-err));
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
 /*
  * Write n's content from extent i on, at file offsets from x on (what
  * lies before x is on disk already), then set the size.  Contiguous
- * extents are copied together, holes are left as holes.
+ * extents are copied together, holes are left as holes.  The bytes come
+ * from the copy of n's content (harness/fcopy.h) when it has one, which
+ * reads from the model only what changed since the last time.
  */
 static int write_from(struct materializer *mt, struct model *m, int fd,
 		      const struct mnode *n, size_t i, uint64_t x)
 {
 	const struct extent *e;
 	struct model_stat st;
+	const char *p;
 	size_t ne;
+	int err;
 
 	model_stat(n, &st);
 	e = model_extents(n, &ne);
+	p = fcopy_content(mt->copies, m, n, &err);
+	if (err)
+		return mfail(mt, -err, "cannot read the content of a file: %s",
+			     strerror(-err));
 	while (i < ne) {
 		uint64_t a = e[i].off > x ? e[i].off : x;
 		uint64_t b = e[i].off + e[i].len;
@@ -481,23 +527,11 @@ static int write_from(struct materializer *mt, struct model *m, int fd,
 			b += e[j++].len;
 		if (b > st.size)
 			b = st.size;
-		for (uint64_t off = a; off < b;) {
-			size_t chunk =
-			    b - off > WRITE_BUF ? WRITE_BUF : (size_t)(b - off);
-			ssize_t got = model_read(m, n, off, mt->buf, chunk);
-			int err = got > 0 ? 0 : got < 0 ? (int)got : -EIO;
-
-			if (err)
-				return mfail(mt, -err,
-					     "cannot read the content of a "
-					     "file: %s",
-					     strerror(-err));
-			err = pwrite_all(fd, mt->buf, (size_t)got, off);
-			if (err)
-				return mfail(mt, -err, "cannot write: %s",
-					     strerror(-err));
-			off += (uint64_t)got;
-		}
+		if (a < b)
+			err = p ? write_run(mt, fd, p, a, b)
+				: copy_run(mt, m, fd, n, a, b);
+		if (err)
+			return err;
 		i = j;
 	}
 	if (ftruncate(fd, (off_t)st.size))
@@ -1150,6 +1184,11 @@ int materialize_watch(struct materializer *mt)
 	return err;
 }
 
+uint64_t materialize_model_bytes(const struct materializer *mt)
+{
+	return mt->model_bytes + fcopy_model_bytes(mt->copies);
+}
+
 unsigned long materialize_ops(const struct materializer *mt)
 {
 	return mt->ops;
@@ -1189,7 +1228,8 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 	if (!mt)
 		return NULL;
 	mt->buf = malloc(WRITE_BUF);
-	if (!mt->buf) {
+	mt->copies = fcopy_new();
+	if (!mt->buf || !mt->copies) {
 		e = ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
@@ -1236,6 +1276,7 @@ struct materializer *materialize_new(const char *dir, char *err, size_t errlen)
 out_close:
 	close(mt->rootfd);
 out_free:
+	fcopy_free(&mt->copies);
 	free(mt->buf);
 	free(mt);
 	errno = e;
@@ -1257,6 +1298,7 @@ void materialize_free(struct materializer **mtp)
 	if (mt->ifd >= 0)
 		close(mt->ifd);
 	close(mt->rootfd);
+	fcopy_free(&mt->copies);
 	free(mt->buf);
 	free(mt);
 }

@@ -77,6 +77,7 @@
 #define CRASHFS_MATERIALIZE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/model.h"
 
@@ -142,6 +143,11 @@ int materialize_reclaim(struct materializer *mt);
 /* File operations done by the syncs so far (files written, entries
  * created or removed), for tests and benchmarks. */
 unsigned long materialize_ops(const struct materializer *mt);
+
+/* Bytes of file content read from the model (the trace, the initial
+ * image) by the syncs so far: a file written again is copied from memory
+ * as far as its content did not change (harness/fcopy.h). */
+uint64_t materialize_model_bytes(const struct materializer *mt);
 
 void materialize_free(struct materializer **mt);
 

@@ -7,7 +7,8 @@
  * that are never followed, refusal of a non-empty output directory, the
  * self-check reporting a difference, and a checker that changes its copy
  * (materialize_reclaim): the next state is still exact, and a checker
- * that changed nothing, or one file, costs nothing, or that file.
+ * that changed nothing, or one file, costs nothing, or that file; a file
+ * written again is copied from memory as far as it did not change.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -486,6 +487,82 @@ static void test_reclaim_cost(void **state)
 	tb_close(&t);
 }
 
+/*
+ * A checker that deletes a file it was given (SQLite's WAL on close) or
+ * changes it: the file is written again from the materializer's copy of
+ * its content, reading from the model only what the state changed since
+ * (before: the whole file, an extent at a time), and every state is
+ * still exact.
+ */
+static void test_rewrite_from_copy(void **state)
+{
+	struct materializer *mt;
+	struct explorer *x;
+	struct tb t;
+	char out[256], err[512], p[300], page[100];
+	uint64_t wal, db, at[65], before;
+
+	(void)state;
+	tb_open(&t);
+	tb_bind_root(&t);
+	db = tb_create(&t, 1, "db");
+	tb_write(&t, db, 0, "the database");
+	wal = tb_create(&t, 1, "wal");
+	for (int i = 0; i < 64; i++) { /* a frame: header, then page */
+		char hdr[25];
+
+		snprintf(hdr, sizeof(hdr), "frame %-17d|", i);
+		memset(page, 'a' + i % 26, sizeof(page) - 1);
+		page[sizeof(page) - 1] = '\0';
+		tb_write(&t, wal, (uint64_t)i * 123, hdr);
+		at[i] = tb_write(&t, wal, (uint64_t)i * 123 + 24, page);
+	}
+	at[64] = tb_write(&t, wal, 5, "X"); /* an overwrite near the start */
+	assert_non_null(tb_load(&t));
+	outdir(&t, out, sizeof(out), "out");
+	snprintf(p, sizeof(p), "%s/wal", out);
+	mt = materialize_new(out, err, sizeof(err));
+	assert_non_null(mt);
+	assert_int_equal(materialize_watch(mt), 0);
+	x = explore_new(t.m, NULL, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(explore_visible(x, at[31]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), 12 + 32 * 123);
+	/* deleted and the database changed: nothing read again */
+	assert_int_equal(unlink(p), 0);
+	vandal_append(out, "db");
+	before = materialize_model_bytes(mt);
+	assert_int_equal(materialize_reclaim(mt), 2);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	/* the next state, deleted again: only the new frame is read */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(materialize_reclaim(mt), 1);
+	assert_int_equal(explore_visible(x, at[32]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before + 123);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	/* back to an earlier state, then the overwrite: from byte 5 on */
+	vandal_append(out, "wal");
+	assert_int_equal(materialize_reclaim(mt), 1);
+	before = materialize_model_bytes(mt);
+	assert_int_equal(explore_visible(x, at[10]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(materialize_reclaim(mt), 1);
+	assert_int_equal(explore_visible(x, at[64]), 0);
+	assert_int_equal(materialize_sync(mt, t.m, err, sizeof(err)), 0);
+	assert_int_equal(materialize_model_bytes(mt), before + 64 * 123 - 5);
+	assert_int_equal(materialize_verify(t.m, out, err, sizeof(err)), 0);
+	explore_free(&x);
+	materialize_free(&mt);
+	tb_close(&t);
+}
+
 static void test_symlink_planted_in_output(void **state)
 {
 	struct materializer *mt;
@@ -932,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test(test_hard_links_incremental),
 	    cmocka_unit_test(test_reclaim_after_checker),
 	    cmocka_unit_test(test_reclaim_cost),
+	    cmocka_unit_test(test_rewrite_from_copy),
 	    cmocka_unit_test(test_output_must_be_empty),
 	    cmocka_unit_test(test_symlink_planted_in_output),
 	    cmocka_unit_test(test_verify_reports_differences),
