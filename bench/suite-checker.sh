@@ -27,7 +27,10 @@
 #    /dev/shm (when it is a tmpfs; the runs of 1. use it too).
 # 4. git: CKR_GIT_FILES files written, `git add -A`, `git commit`, a mark;
 #    checker `git fsck --full` (and, after the mark, HEAD holds every
-#    file), --jobs 2, the whole crashfs check, once (it takes long).
+#    file), --jobs 2, the whole crashfs check, once (it takes long); then
+#    the same run with --points sync, BENCH_REPEAT times.  States
+#    checked and left out as repeats, causes, the cause search's checker
+#    runs and its tries whose verdict was known.
 #
 # CPU rows are the user + system time of crashfs and every process it
 # waited for (its checkers), per state: on a shared machine wall times
@@ -110,6 +113,12 @@ ckr_rows() {
 	awk -v n="$n" -v w="$wall" 'BEGIN { print n / w }'
 }
 
+# The git scenario's checker: `git fsck --full`, and once the mark is
+# made, HEAD lists every one of the $CKR_GIT_FILES files.
+ckr_git_check() {
+	printf '%s' "sh -c 'git -C repo fsck --full --no-progress >/dev/null 2>&1 || exit 1; grep -q committed \"\$CRASHFS_MARKS\" || exit 0; test \"\$(git -C repo ls-tree -r HEAD | wc -l)\" -ge $CKR_GIT_FILES'"
+}
+
 # Write the git scenario ($CKR_GIT_FILES files) to $1.
 ckr_git_ini() {
 	local n=$CKR_GIT_FILES
@@ -118,9 +127,30 @@ ckr_git_ini() {
 description = bench: git add and commit of $n files, git fsck as the checker
 setup = git init -q repo && git -C repo config user.email bench@example.org && git -C repo config user.name bench && git -C repo commit -q --allow-empty -m init
 run = sh -c 'i=1; while [ \$i -le $n ]; do echo "file \$i" > repo/f\$i.txt; i=\$((i + 1)); done; git -C repo add -A && git -C repo commit -q -m files && crashfs mark committed'
-check = sh -c 'git -C repo fsck --full --no-progress >/dev/null 2>&1 || exit 1; grep -q committed "\$CRASHFS_MARKS" || exit 0; test "\$(git -C repo ls-tree -r HEAD | wc -l)" -ge $n'
+check = $(ckr_git_check)
 models = posix
 EOF
+}
+
+# Rows $1.states, $1.dominated, $1.causes, $1.runs (checker runs of the
+# cause search) and $1.known (its tries whose verdict was known: the same
+# tree and context checked before) from $BENCH_WORK/ckr.json.
+ckr_git_counts() {
+	local js=$BENCH_WORK/ckr.json row v
+	[[ -s $BENCH_WORK/ckr.val && -s $js ]] || return 0
+	python3 - "$js" >"$BENCH_WORK/ckr.git" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+c = s["counts"].values()
+print("states", sum(k["checked"] for k in c))
+print("dominated", sum(k["dominated"] for k in c))
+print("causes", len(s["causes"]))
+print("runs", s["cause_runs"])
+print("known", s["cause_known"])
+EOF
+	while read -r row v; do
+		bench_result "$1.$row" crashfs "$v"
+	done <"$BENCH_WORK/ckr.git"
 }
 
 # Rows $1 (wall) and $2 (CPU seconds) from $BENCH_WORK/ckr.val.
@@ -162,7 +192,19 @@ ckr_declare() {
 	bench_row ckr.git.s "git commit x$CKR_GIT_FILES files, git fsck, wall" s \
 		"crashfs<30"
 	bench_row ckr.git.cpu "  CPU" s -
-	bench_row ckr.git.states "  states checked" states -
+	for mode in git git.sync; do
+		if [[ $mode == git.sync ]]; then
+			bench_row ckr.git.sync.s \
+				"  the same run, --points sync, wall" s -
+			bench_row ckr.git.sync.cpu "  CPU" s -
+		fi
+		bench_row "ckr.$mode.states" "  states checked" states -
+		bench_row "ckr.$mode.dominated" "  left out as repeats" states -
+		bench_row "ckr.$mode.causes" "  causes found" causes -
+		bench_row "ckr.$mode.runs" "  cause search: checker runs" runs -
+		bench_row "ckr.$mode.known" \
+			"  cause search: tries known" runs -
+	done
 	bench_row ckr.true.rate "trivial, --check true, states/s" "states/s" -
 	bench_row ckr.true.cpu "  CPU per state" ms -
 	bench_row ckr.per.rate "trivial Python, per state, states/s" "states/s" -
@@ -171,6 +213,26 @@ ckr_declare() {
 	bench_row ckr.srv.cpu "  CPU per state" ms -
 	bench_row ckr.srv_per "trivial Python: server / per state" x "ratio>=10"
 	bench_row ckr.srv_true "trivial: Python server / --check true" x -
+}
+
+# git: the whole check with the default options once (far slower than
+# the target: docs/bench.md), then the same run with --points sync,
+# BENCH_REPEAT times.
+ckr_git() {
+	local rep ini=$BENCH_WORK/git.ini run=$BENCH_WORK/keep-git/git
+	ckr_git_ini "$ini"
+	bench_log "checker: git commit of $CKR_GIT_FILES files"
+	ckr_once ckr.git.s --jobs 2 --keep "$BENCH_WORK/keep-git" "$ini"
+	ckr_secs ckr.git.s ckr.git.cpu
+	ckr_git_counts ckr.git
+	for ((rep = 1; rep <= BENCH_REPEAT; rep++)); do
+		[[ -d $run ]] || break
+		bench_log "checker: git, the same run, --points sync ($rep)"
+		ckr_once ckr.git.sync.s --jobs 2 --run "$run" --points sync \
+			--check "$(ckr_git_check)"
+		ckr_secs ckr.git.sync.s ckr.git.sync.cpu
+		ckr_git_counts ckr.git.sync
+	done
 }
 
 suite_checker() {
@@ -244,15 +306,7 @@ EOF
 			ckr_secs "ckr.$mode.shm" "ckr.$mode.shm.cpu"
 		done
 	done
-	ini=$BENCH_WORK/git.ini
-	ckr_git_ini "$ini"
-	# once: far slower than its target for now (docs/bench.md)
-	bench_log "checker: git commit of $CKR_GIT_FILES files"
-	ckr_once ckr.git.s --jobs 2 --keep "$BENCH_WORK/keep-git" "$ini"
-	ckr_secs ckr.git.s ckr.git.cpu
-	[[ -s $BENCH_WORK/ckr.val ]] &&
-		bench_result ckr.git.states crashfs \
-			"$(cut -d' ' -f3 "$BENCH_WORK/ckr.val")"
+	ckr_git
 
 	run=$BENCH_WORK/keep-wal/sqlite-wal
 	if [[ ! -d $run ]]; then

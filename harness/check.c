@@ -39,11 +39,26 @@
 #include "harness/tee.h"
 #include "harness/workload.h"
 
-/* Search the causes of the external failures waiting (the pool idle). */
+/* qsort order of struct failing: the order the states were explored. */
+static int cmp_failing(const void *a, const void *b)
+{
+	const struct failing *x = a, *y = b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Search the causes of the external failures waiting (the pool idle), in
+ * the order their states were explored, not the order their checkers
+ * ended: the first failure of a cause gives its example state and
+ * wording, and that must not depend on timing (--jobs).
+ */
 static int flush_external(struct run *x)
 {
 	int rc = 0;
 
+	if (x->nfail > 1)
+		qsort(x->fail, x->nfail, sizeof(*x->fail), cmp_failing);
 	for (size_t i = 0; i < x->nfail; i++) {
 		if (!rc)
 			rc = check_explain_external(x, &x->fail[i]);
@@ -51,6 +66,21 @@ static int flush_external(struct run *x)
 	}
 	x->nfail = 0;
 	return rc;
+}
+
+/* The checks started since the last drain (the last x->started states
+ * logged) have ended: those whose failure was not reported
+ * (record_external) passed. */
+static void settle_verdicts(struct run *x)
+{
+	uint64_t n = statelog_count(x->r->states);
+
+	for (uint64_t i = n - x->started; i < n; i++) {
+		const uint64_t *k = x->flight_key[i % FLIGHT];
+
+		if (map_get(&x->verdicts, k[0], k[1]) == VERDICT_PENDING)
+			map_put(&x->verdicts, k[0], k[1], VERDICT_PASS);
+	}
 }
 
 /* Wait for every external check, then explain what failed. */
@@ -61,6 +91,8 @@ static int drain(struct run *x)
 	if (!x->pool)
 		return 0;
 	rc = checker_wait(x->pool);
+	if (rc == 0)
+		settle_verdicts(x);
 	x->started = 0;
 	if (rc == 0 && x->cb_error)
 		rc = x->cb_error;
@@ -82,10 +114,13 @@ static void record_external(void *ctx, const struct checker_fail *cf)
 	struct run *x = ctx;
 	struct check_result *r = x->r;
 	const struct check_state *v = &x->flight[cf->state % FLIGHT];
+	const uint64_t *key = x->flight_key[cf->state % FLIGHT];
 	struct failing *f;
 
 	if (cf->timed_out)
 		r->timeouts++;
+	check_verdict_put(x, key[0], key[1],
+			  cf->timed_out ? NULL : VERDICT_FAIL);
 	r->nfailed[SCN_EXTERNAL][v->kind]++;
 	r->failed[SCN_EXTERNAL] |= 1u << v->kind;
 	if (statelog_fail(r->states, cf->state, 1u << SCN_EXTERNAL) < 0)
@@ -103,6 +138,7 @@ static void record_external(void *ctx, const struct checker_fail *cf)
 	}
 	f = &x->fail[x->nfail++];
 	f->v = *v;
+	f->idx = cf->state;
 	f->v.failed |= 1u << SCN_EXTERNAL;
 	f->output = cf->output;
 	f->timed_out = cf->timed_out;
@@ -174,12 +210,20 @@ static void progress(struct run *x, const struct pass *ps, uint64_t done,
 	fflush(stderr);
 }
 
-/* Key of what a check's verdict depends on besides the tree. */
-static uint64_t context_key(struct run *x, uint64_t point)
+uint64_t check_context_key(struct run *x, uint64_t upto)
 {
-	uint64_t nm = checks_marks_upto(x->c, point);
+	uint64_t nm = checks_marks_upto(x->c, upto);
 
-	return nm << 1 | (point >= checks_durable_from(x->c));
+	return nm << 1 | (upto >= checks_durable_from(x->c));
+}
+
+void check_verdict_put(struct run *x, uint64_t hash, uint64_t key, void *v)
+{
+	if (!v)
+		map_del(&x->verdicts, hash, key);
+	else if (x->verdicts.len < VERDICTS_MAX ||
+		 map_get(&x->verdicts, hash, key))
+		map_put(&x->verdicts, hash, key, v); /* -ENOMEM: not kept */
 }
 
 /* Index of the last crash point at or before k. */
@@ -220,7 +264,7 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 	uint64_t last = r->nops ? model_op(x->m, r->nops - 1)->seq : 0;
 	size_t pi = point_index(ps->pts, ps->npts, st->point);
 	uint64_t upto = pi + 1 < ps->npts ? ps->pts[pi + 1] - 1 : last;
-	uint64_t key = context_key(x, upto);
+	uint64_t key = check_context_key(x, upto);
 	struct check_state v = {
 	    .kind = ps->kind, .point = st->point, .upto = upto};
 	struct check_why why;
@@ -270,6 +314,9 @@ static int visit(struct run *x, struct pass *ps, const struct explore_state *st)
 		if (x->started == FLIGHT && (rc = drain(x)) < 0)
 			return rc;
 		x->flight[idx % FLIGHT] = v;
+		x->flight_key[idx % FLIGHT][0] = st->hash;
+		x->flight_key[idx % FLIGHT][1] = key;
+		check_verdict_put(x, st->hash, key, VERDICT_PENDING);
 		x->started++;
 		rc = checker_start(x->pool, x->m, idx, st->id, st->point, upto);
 		if (rc < 0) {
@@ -330,7 +377,7 @@ static int visible_pass(struct run *x, struct pass *ps)
 
 /*
  * Where what a check depends on besides the tree changes (see
- * context_key()): the marks and the start of --durable.  The explorer
+ * check_context_key()): the marks and the start of --durable.  The explorer
  * leaves out a state that repeats one of an earlier point only within
  * one such context.  NULL (and *n = 0) when out of memory: then nothing
  * is left out that is not in the same context anyway.
@@ -712,6 +759,11 @@ static int check_run(struct run *x)
 	if (s->check) {
 		rc = resolve_checker(x);
 		x->flight = calloc(FLIGHT, sizeof(*x->flight));
+		x->flight_key = calloc(FLIGHT, sizeof(*x->flight_key));
+		if (!x->flight_key) {
+			free(x->flight);
+			x->flight = NULL;
+		}
 		states = states_dir(x);
 		if (rc == 0 && x->flight && !states && x->o->state_dir) {
 			rc = errno ? -errno : -ENOMEM;
@@ -852,7 +904,9 @@ out:
 		free(x.fail[i].output);
 	free(x.fail);
 	free(x.flight);
+	free(x.flight_key);
 	map_release(&x.same);
+	map_release(&x.verdicts);
 	free(x.check_cmd);
 	for (unsigned k = 0; k < CHECK_NKINDS; k++)
 		persist_release(&x.ps[k]);

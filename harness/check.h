@@ -161,6 +161,11 @@ struct check_result {
 	bool has_expect;	 /* the scenario had an expectation */
 	bool expect_ok;		 /* ... and the verdict matches it */
 	uint64_t timeouts;	 /* external checks that timed out */
+	uint64_t cause_runs;	 /* external checker runs of the cause
+				    search */
+	uint64_t cause_known;	 /* ... and its tries whose verdict was
+				    known: the same tree and context was
+				    checked before */
 	bool privileged;	 /* states written with --privileged */
 };
 

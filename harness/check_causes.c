@@ -72,6 +72,32 @@ struct pass_ctx {
 	enum scn_check check;
 };
 
+/*
+ * Does the external checker pass the model's tree as a state at point
+ * (a crash up to upto)?  A tree already checked in the same context
+ * (x->verdicts: a state checked, or an earlier try that passed) is not
+ * checked again.  A try that did not pass is not remembered: it may have
+ * timed out, which is no verdict.
+ */
+static bool external_pass(struct run *x, struct model *m, uint64_t point,
+			  uint64_t upto)
+{
+	uint64_t hash = model_hash(m, model_root(m));
+	uint64_t key = check_context_key(x, upto);
+	void *v = map_get(&x->verdicts, hash, key);
+	bool pass;
+
+	if (v == VERDICT_PASS || v == VERDICT_FAIL) {
+		x->r->cause_known++;
+		return v == VERDICT_PASS;
+	}
+	x->r->cause_runs++;
+	pass = checker_run_now(x->pool, m, point, upto);
+	if (pass)
+		check_verdict_put(x, hash, key, VERDICT_PASS);
+	return pass;
+}
+
 static bool pass_fn(void *ctx, struct model *m, uint64_t point, uint64_t upto)
 {
 	struct pass_ctx *p = ctx;
@@ -79,7 +105,7 @@ static bool pass_fn(void *ctx, struct model *m, uint64_t point, uint64_t upto)
 	if (workload_interrupted())
 		return true; /* ends the search; the caller says -EINTR */
 	if (p->check == SCN_EXTERNAL)
-		return checker_run_now(p->x->pool, m, point, upto);
+		return external_pass(p->x, m, point, upto);
 	return !(checks_eval(p->x->c, m, upto, NULL) & (1u << p->check));
 }
 

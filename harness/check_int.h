@@ -42,10 +42,18 @@
 	4		  /* rebuilds to match a failure to a cause
 				     found at other ops ... */
 #define SHAPE_BUDGET 1024 /* ... and for all of them */
+/* external verdicts remembered (a map of 1 Mi slots, 24 MiB); past that,
+ * new ones are not */
+#define VERDICTS_MAX (1u << 19)
+#define VERDICT_PASS ((void *)1) /* in struct run's verdicts */
+#define VERDICT_FAIL ((void *)2)
+#define VERDICT_PENDING ((void *)3) /* its checker not waited for yet */
 
 /* An external check that failed, waiting for its cause search. */
 struct failing {
 	struct check_state v; /* the state */
+	size_t idx;	      /* its index in the state log: the order
+				 states were explored in */
 	char *output;	      /* what the checker said (malloc'd) */
 	bool timed_out;	      /* the checker timed out */
 };
@@ -67,6 +75,14 @@ struct run {
 	/* external checks: the states of the last FLIGHT started, by index
 	 * modulo FLIGHT (the pool is drained before one is reused) */
 	struct check_state *flight;
+	uint64_t (*flight_key)[2]; /* ... their (tree hash, context key) */
+	/* the external checker's verdict (VERDICT_*) by (tree hash, context
+	 * key), for the cause search: the states checked (pending until the
+	 * pool is drained) and the search's tries that passed.  The same
+	 * tree in the same context gets the same verdict from a checker
+	 * that depends only on the state: the premise that checks
+	 * identical states once. */
+	struct map verdicts;
 	uint64_t started;     /* external checks since the last drain */
 	struct failing *fail; /* external failures waiting */
 	size_t nfail;
@@ -95,6 +111,15 @@ static inline double check_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+/* Key of what a check's verdict depends on besides the tree: the marks
+ * made up to op upto and whether --durable applies. */
+uint64_t check_context_key(struct run *x, uint64_t upto);
+
+/* Remember the external verdict of a tree (hash) in a context (key):
+ * VERDICT_*, or NULL to forget it (a timeout is no verdict).  Nothing
+ * new is remembered past VERDICTS_MAX. */
+void check_verdict_put(struct run *x, uint64_t hash, uint64_t key, void *v);
 
 /* The cause search's model (x->mc), loaded when first needed.  NULL with
  * errno and x->r->errmsg set. */

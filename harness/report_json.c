@@ -228,6 +228,8 @@ static json_t *result_json(const struct check_result *r,
 	}
 	json_object_set_new(j, "checks", cases_json(r, o));
 	json_object_set_new(j, "counts", counts_json(r));
+	json_object_set_new(j, "cause_runs", json_integer(r->cause_runs));
+	json_object_set_new(j, "cause_known", json_integer(r->cause_known));
 	json_object_set_new(j, "timeouts", json_integer(r->timeouts));
 	a = json_array();
 	for (size_t i = 0; i < r->ngroups; i++)
