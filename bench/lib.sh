@@ -209,17 +209,30 @@ pt_mount() {
 	"$BENCH_BIN/passthrough_ll" -f -o source="$backing" "$mnt" \
 		>"$BENCH_WORK/pt.log" 2>&1 &
 	pid=$!
-	BENCH_DAEMONS+=("$pid")
-	BENCH_MOUNTS[$mnt]=pt
 	PT_PID[$mnt]=$pid
-	if ! bench_wait_mounted "$mnt" 10 || ! bench_alive "$pid"; then
-		bench_log "passthrough_ll did not mount $mnt: $(cat "$BENCH_WORK/pt.log")"
+	daemon_mounted pt "$mnt" "$pid" 10 "$BENCH_WORK/pt.log"
+}
+
+pt_umount() {
+	daemon_umount "$1" "${PT_PID[$1]}"
+}
+
+# A reference daemon ($3, a pid, started in the background) that serves
+# mount $2 as kind $1: tracked for cleanup, then waited for at most $4
+# seconds; its log $5 is shown when it does not mount.
+daemon_mounted() {
+	local kind=$1 mnt=$2 pid=$3
+	BENCH_DAEMONS+=("$pid")
+	BENCH_MOUNTS[$mnt]=$kind
+	if ! bench_wait_mounted "$mnt" "$4" || ! bench_alive "$pid"; then
+		bench_log "$kind did not mount $mnt: $(tail -c 300 "$5")"
 		return 1
 	fi
 }
 
-pt_umount() {
-	local mnt=$1 pid=${PT_PID[$1]}
+# Unmount a reference daemon's mount $1 and stop its pid $2.
+daemon_umount() {
+	local mnt=$1 pid=$2
 	fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"
 	unset 'BENCH_MOUNTS[$mnt]'
 	bench_stop_pid "$pid" 10
@@ -259,22 +272,12 @@ EOF
 	"$LAZYFS" "$mnt" --config-path "$cfg" -o modules=subdir \
 		-o subdir="$backing" -f >"$BENCH_WORK/lazyfs.log" 2>&1 &
 	pid=$!
-	BENCH_DAEMONS+=("$pid")
-	BENCH_MOUNTS[$mnt]=lazyfs
 	LZ_PID[$mnt]=$pid
-	if ! bench_wait_mounted "$mnt" 20 || ! bench_alive "$pid"; then
-		bench_log "LazyFS did not mount $mnt: $(tail -c 300 "$BENCH_WORK/lazyfs.log")"
-		return 1
-	fi
+	daemon_mounted lazyfs "$mnt" "$pid" 20 "$BENCH_WORK/lazyfs.log"
 }
 
 lazyfs_umount() {
-	local mnt=$1 pid=${LZ_PID[$1]}
-	fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"
-	unset 'BENCH_MOUNTS[$mnt]'
-	bench_stop_pid "$pid" 10
-	wait "$pid" 2>/dev/null || true
-	bench_untrack BENCH_DAEMONS "$pid"
+	daemon_umount "$1" "${LZ_PID[$1]}"
 }
 
 # ---- crashfs -------------------------------------------------------------
