@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "py"))
-from checksrv import last_number, serve  # noqa: E402
+from checksrv import counted_records, last_number, serve  # noqa: E402
 
 
 def value(i):
@@ -41,17 +41,7 @@ def check(path, want):
         return "cannot read the database: %s" % e
     finally:
         db.close()
-    count = int(data.pop(b"count", b"0"))
-    keys = sorted(data)
-    if keys != [b"k%03d" % i for i in range(1, count + 1)]:
-        return "count is %d but the keys are %s" % (
-            count, b" ".join(keys).decode("ascii", "replace"))
-    for i in range(1, count + 1):
-        if data[b"k%03d" % i] != value(i):
-            return "key k%03d holds a wrong value" % i
-    if count < want:
-        return "%d stores acknowledged, %d present" % (want, count)
-    return None
+    return counted_records(data, want, value, "stores")
 
 
 if __name__ == "__main__":

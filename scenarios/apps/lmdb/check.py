@@ -20,7 +20,7 @@ import lmdb
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "py"))
-from checksrv import last_number, serve  # noqa: E402
+from checksrv import counted_records, last_number, serve  # noqa: E402
 
 
 def value(i):
@@ -38,19 +38,7 @@ def check(path, want):
         return "lmdb: %s" % e
     finally:
         env.close()
-    data = dict(items)
-    count = int(data.pop(b"count", b"0"))
-    keys = sorted(data)
-    expected = [b"k%03d" % i for i in range(1, count + 1)]
-    if keys != expected:
-        return "count is %d but the keys are %s" % (
-            count, b" ".join(keys).decode("ascii", "replace"))
-    for i in range(1, count + 1):
-        if data[b"k%03d" % i] != value(i):
-            return "key k%03d holds a wrong value" % i
-    if count < want:
-        return "%d transactions acknowledged, %d present" % (want, count)
-    return None
+    return counted_records(dict(items), want, value, "transactions")
 
 
 if __name__ == "__main__":

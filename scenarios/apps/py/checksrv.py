@@ -9,7 +9,8 @@ corrupt file may make a library raise anything), never the server's end.
     serve(lambda state, marks: None if fine(state) else "what is wrong")
 
 marks is the list of marks made before the crash.  check() must close
-every file of the state before it returns.
+every file of the state before it returns.  counted_records() is the
+check of the key-value stores' records (gdbm, lmdb).
 """
 import sys
 
@@ -27,6 +28,24 @@ def last_number(marks, prefix):
         if m.startswith(prefix + "-") and m[len(prefix) + 1:].isdigit():
             n = int(m[len(prefix) + 1:])
     return n
+
+
+def counted_records(data, want, value, what):
+    """None if data (a dict of bytes keys) holds "count" = C and exactly
+    keys k001..kC, key kI holding value(I), with C >= want; else what is
+    wrong, acknowledgements named by what ("stores", "transactions").
+    data loses its "count" entry."""
+    count = int(data.pop(b"count", b"0"))
+    keys = sorted(data)
+    if keys != [b"k%03d" % i for i in range(1, count + 1)]:
+        return "count is %d but the keys are %s" % (
+            count, b" ".join(keys).decode("ascii", "replace"))
+    for i in range(1, count + 1):
+        if data[b"k%03d" % i] != value(i):
+            return "key k%03d holds a wrong value" % i
+    if count < want:
+        return "%d %s acknowledged, %d present" % (want, what, count)
+    return None
 
 
 def serve(check):
