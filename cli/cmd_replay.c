@@ -153,17 +153,7 @@ int cmd_replay(int argc, char **argv)
 			point = true;
 			break;
 		case 'h': usage(stdout); return 0;
-		case ':':
-			util_err("option '%s' needs an argument",
-				 argv[optind - 1]);
-			return see_help();
-		default:
-			if (optopt)
-				util_err("unknown option '-%c'", optopt);
-			else
-				util_err("unknown option '%s'",
-					 argv[optind - 1]);
-			return see_help();
+		default: return cmd_refused("replay", argv, c);
 		}
 	}
 	c = check_args(argc - optind, argv + optind, state, point, verify, out,

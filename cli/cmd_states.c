@@ -184,17 +184,7 @@ static int parse(int argc, char **argv, struct opts *o, const char **run)
 			o->xo.sector = (uint32_t)v;
 			break;
 		case 'h': usage(stdout); return 0;
-		case ':':
-			util_err("option '%s' needs an argument",
-				 argv[optind - 1]);
-			goto out_help;
-		default:
-			if (optopt)
-				util_err("unknown option '-%c'", optopt);
-			else
-				util_err("unknown option '%s'",
-					 argv[optind - 1]);
-			goto out_help;
+		default: return cmd_refused("states", argv, c);
 		}
 	}
 	if (optind == argc) {
