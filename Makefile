@@ -53,13 +53,14 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 # core/ and harness/ make the library shared by everything; fusefs/ is
 # the daemon; cli/ holds main() and the subcommands' front ends (argument
-# parsing, output).  The unit tests link the library and the front ends
-# of the offline subcommands (check, replay, states, trace).
+# parsing, output; cli/cmd.c what they share).  The unit tests link the
+# library and the front ends of the offline subcommands (check, replay,
+# states, trace).
 LIB_SRC := $(wildcard core/*.c harness/*.c)
 FS_SRC := $(wildcard fusefs/*.c)
 CLI_SRC := $(wildcard cli/*.c)
-CLI_OFFLINE_SRC := cli/cmd_check.c cli/cmd_replay.c cli/cmd_states.c \
-	cli/cmd_trace.c
+CLI_OFFLINE_SRC := cli/cmd.c cli/cmd_check.c cli/cmd_replay.c \
+	cli/cmd_states.c cli/cmd_trace.c
 OBJ := $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(FS_SRC) $(CLI_SRC))
 SAN_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC) $(CLI_OFFLINE_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/tests/%,\

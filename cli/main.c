@@ -9,7 +9,6 @@
 #include "core/util.h"
 
 #include <stdio.h>
-#include <unistd.h>
 #include <string.h>
 
 struct command {
@@ -39,18 +38,6 @@ static void usage(FILE *f)
 				commands[i].summary);
 	fprintf(f, "\n'crashfs <command> --help' describes a command; "
 		   "'man crashfs' has the whole story.\n");
-}
-
-int cmd_refused(const char *cmd, char **argv, int opt)
-{
-	if (opt == ':')
-		util_err("option '%s' needs an argument", argv[optind - 1]);
-	else if (optopt)
-		util_err("unknown option '-%c'", optopt);
-	else
-		util_err("unknown option '%s'", argv[optind - 1]);
-	fprintf(stderr, "see 'crashfs %s --help'\n", cmd);
-	return 2;
 }
 
 /* An unknown command: say so, with the closest commands if any. */
