@@ -551,3 +551,14 @@ class Trace:
     def dump(self, recs=None):
         return "\n".join(json.dumps(r, sort_keys=True)[:300]
                          for r in (self.records if recs is None else recs))
+
+
+def mounts_under(path):
+    """Mount points at or below path, deepest first."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mnt = line.split()[4].replace("\\040", " ")
+            if mnt == path or mnt.startswith(path + "/"):
+                found.append(mnt)
+    return sorted(found, key=len, reverse=True)

@@ -109,17 +109,6 @@ def child_main(args):
 
 # ---- the parent: isolation, timeouts, cleanup ------------------------------
 
-def mounts_under(path):
-    """Mount points at or below path, deepest first."""
-    found = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mnt = line.split()[4].replace("\\040", " ")
-            if mnt == path or mnt.startswith(path + "/"):
-                found.append(mnt)
-    return sorted(found, key=len, reverse=True)
-
-
 def pids_naming(path):
     """Pids of processes (not us) whose command line mentions path."""
     pids = []
@@ -146,10 +135,10 @@ def cleanup_case(tmp, child, log):
     except ProcessLookupError:
         pass
     child.wait()
-    for mnt in mounts_under(tmp):
+    for mnt in lib.mounts_under(tmp):
         problems.append("mount left at %s" % mnt)
         quiet_run(["fusermount3", "-u", mnt], log)
-        if mnt in mounts_under(tmp):
+        if mnt in lib.mounts_under(tmp):
             quiet_run(["umount", "-l", mnt], log)
     # Daemons that left the process group (daemonised) name our directory
     # in their arguments: end them by pid, politely first.
@@ -171,7 +160,7 @@ def cleanup_case(tmp, child, log):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    for mnt in mounts_under(tmp):
+    for mnt in lib.mounts_under(tmp):
         quiet_run(["umount", "-l", mnt], log)
     return problems
 

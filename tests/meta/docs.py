@@ -47,6 +47,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import lib  # noqa: E402  (mounts_under)
+
 TIMEOUT = 300          # per command
 MARK = "__crashfs_docs_status__"
 ERRMARK = "__crashfs_docs_error__"
@@ -226,16 +229,6 @@ def copy_repo(dest):
     os.symlink(os.path.join(ROOT, "build"), os.path.join(dest, "build"))
 
 
-def mounts_under(path):
-    found = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mnt = line.split()[4].replace("\\040", " ")
-            if mnt == path or mnt.startswith(path + "/"):
-                found.append(mnt)
-    return sorted(found, key=len, reverse=True)
-
-
 def pids_in(work):
     """Processes (daemons, a case runner's children in sessions of their
     own) whose command line names work or whose cwd is inside it."""
@@ -303,7 +296,7 @@ def check_doc(path, verbose):
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-        for m in mounts_under(work):
+        for m in lib.mounts_under(work):
             problems.append("%s: a mount was left at %s"
                             % (os.path.relpath(path, ROOT), m))
             subprocess.run(["fusermount3", "-u", "-z", m])
