@@ -26,10 +26,10 @@ CMD_WEAK int cmd_replay(int argc, char **argv);
 CMD_WEAK int cmd_check(int argc, char **argv);
 
 /*
- * Say what getopt_long refused (cli/cmd.c; opt: ':' for a missing argument, '?' for
- * an unknown option; argv and optind/optopt as getopt left them):
- * "option '--x' needs an argument" or "unknown option '-q'", then "see
- * 'crashfs CMD --help'".  Returns 2, the usage error status.
+ * Say what getopt_long refused (cli/cmd.c; opt: ':' for a missing
+ * argument, '?' for an unknown option; argv and optind/optopt as getopt
+ * left them): "option '--x' needs an argument" or "unknown option '-q'",
+ * then "see 'crashfs CMD --help'".  Returns 2, the usage error status.
  */
 int cmd_refused(const char *cmd, char **argv, int opt);
 
